@@ -1,0 +1,33 @@
+# Anfu: the two commands a fresh machine needs are `make run` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench train check-rules clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/anfu demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench.run
+
+train: install
+	$(BIN)/anfu train --out anfu/backends/weights/emotion_ngram.npz
+
+check-rules: install
+	$(BIN)/anfu check-rules
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

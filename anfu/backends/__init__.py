@@ -1,0 +1,1 @@
+"""Model back-ends: the char n-gram emotion model and optional encoders."""

@@ -1,0 +1,1 @@
+"""Channel adapters: parse(payload) -> list[Utterance]."""

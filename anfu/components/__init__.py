@@ -1,0 +1,1 @@
+"""Analysis components: one file per component, each registered under a versioned name."""

@@ -1,0 +1,85 @@
+"""Rule packs are data: YAML files under `anfu/rules/<locale>/`.
+
+A centre changes behaviour by editing a pack or adding one (e.g. a new industry file in
+`industries/`), never code. Each pack kind has a validator registered here, which
+`anfu check-rules` runs over every pack.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from ..errors import RulePackError
+
+RULES_ROOT = Path(__file__).parent
+DEFAULT_LOCALE = "zh_CN"
+
+# pack kind (the relative path without suffix, or a folder name for packs in a folder)
+# -> validator returning a list of problems (empty when the pack is fine)
+VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
+
+
+def validator(kind: str) -> Callable[[Callable[[dict[str, Any]], list[str]]], Callable[[dict[str, Any]], list[str]]]:
+    def deco(fn: Callable[[dict[str, Any]], list[str]]) -> Callable[[dict[str, Any]], list[str]]:
+        VALIDATORS[kind] = fn
+        return fn
+    return deco
+
+
+def pack_dir(locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> Path:
+    return Path(rules_dir) if rules_dir else RULES_ROOT / locale
+
+
+@lru_cache(maxsize=256)
+def _read(path: Path, mtime: float) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RulePackError("AF301", str(path), reason=f"YAML error: {exc}") from None
+    if not isinstance(data, dict):
+        raise RulePackError("AF301", str(path), reason="the top level must be a mapping")
+    return data
+
+
+def load_pack(name: str, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> dict[str, Any]:
+    """Load `<rules_dir>/<name>.yaml` (name may contain a folder, e.g. 'industries/power')."""
+    path = pack_dir(locale, rules_dir) / f"{name}.yaml"
+    if not path.is_file():
+        raise RulePackError("AF302", str(path))
+    return _read(path, path.stat().st_mtime)
+
+
+def list_packs(folder: str, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> list[str]:
+    """Names of the packs in a folder of the pack dir, e.g. list_packs('industries')."""
+    base = pack_dir(locale, rules_dir) / folder
+    return sorted(f"{folder}/{p.stem}" for p in base.glob("*.yaml"))
+
+
+def check_all(locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> dict[str, list[str]]:
+    """Validate every pack; returns {pack path: [problems]} (only packs with problems)."""
+    from .. import registry
+
+    registry.components.names()  # importing the components registers their validators
+    base = pack_dir(locale, rules_dir)
+    problems: dict[str, list[str]] = {}
+    for path in sorted(base.rglob("*.yaml")):
+        rel = path.relative_to(base).with_suffix("").as_posix()
+        kind = rel if rel in VALIDATORS else rel.split("/")[0]
+        try:
+            data = _read(path, path.stat().st_mtime)
+        except RulePackError as exc:
+            problems[rel] = [exc.message]
+            continue
+        check = VALIDATORS.get(kind)
+        if check is None:
+            problems[rel] = [f"no validator knows the pack kind {kind!r}"]
+            continue
+        found = check(data)
+        if found:
+            problems[rel] = found
+    return problems
+

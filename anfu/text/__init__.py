@@ -1,0 +1,1 @@
+"""Chinese text utilities shared by components: normalisation, cues, phrase matching."""

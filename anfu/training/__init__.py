@@ -1,0 +1,1 @@
+"""Training: data loading, model fitting and evaluation for `anfu train`."""
