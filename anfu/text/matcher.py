@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 import ahocorasick
 
-from .normalize import normalize
+from .normalize import normalize, t2s
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class PhraseMatcher:
             self._automaton = None
 
     def add_regex(self, pattern: str, payload: Any) -> None:
-        self._regexes.append((re.compile(normalize(pattern)), payload))
+        # Regex syntax must survive, so only the script is converted (write punctuation in
+        # its normalised full-width form: ！？，；：～（）).
+        self._regexes.append((re.compile(t2s(pattern)), payload))
 
     def extend(self, phrases: Iterable[str], payload: Any) -> None:
         for phrase in phrases:

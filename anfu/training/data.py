@@ -1,0 +1,246 @@
+"""Labelled data for training and evaluation, and the fixed held-out split."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import ModelError
+from ..glossary import EMOTIONS
+
+HELDOUT_MODULUS = 5
+
+
+def is_heldout(record_id: str) -> bool:
+    """The fixed held-out split: one record in five, by a hash of its id (never edit ids)."""
+    return int(hashlib.sha1(record_id.encode("utf-8")).hexdigest(), 16) % HELDOUT_MODULUS == 0
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CORPUS_DIR = REPO_ROOT / "corpus"
+
+# How much one example of each source counts when fitting. Our own service corpus (and a
+# centre's own data) is the target domain; the public sets only widen the vocabulary.
+SOURCE_WEIGHTS: dict[str, float] = {
+    "service": 3.0, "user": 3.0, "stc3": 2.0, "smp2020": 0.5, "reviews": 0.3,
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text. `intensity` is None where the source has no intensity label."""
+
+    id: str
+    text: str
+    emotion: str
+    intensity: int | None
+    source: str
+    weight: float = 1.0
+    escalation_risk: bool | None = None
+
+    @property
+    def heldout(self) -> bool:
+        return is_heldout(self.id)
+
+
+def public_data_dir() -> Path:
+    """Where the third-party sets live: $ANFU_PUBLIC_DATA, else ../shared/data beside the repo."""
+    env = os.environ.get("ANFU_PUBLIC_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def _check_row(obj: Any, where: str) -> tuple[str, str, int | None]:
+    """(text, emotion, intensity) of a labelled row; AF203 naming the row when it is wrong."""
+    if not isinstance(obj, dict):
+        raise ModelError("AF203", f"{where}: expected an object with text and emotion")
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ModelError("AF203", f"{where}: \"text\" must be a non-empty string")
+    emotion = obj.get("emotion")
+    if isinstance(emotion, str):
+        emotion = emotion.strip()
+    if emotion not in EMOTIONS:
+        raise ModelError("AF203", f"{where}: emotion {emotion!r} is not one of {', '.join(EMOTIONS)}")
+    intensity = obj.get("intensity")
+    if intensity in (None, ""):
+        return text, emotion, None
+    try:
+        value = int(str(intensity).strip())
+    except ValueError:
+        raise ModelError("AF203", f"{where}: intensity {intensity!r} must be an integer 0..4") from None
+    if not 0 <= value <= 4 or str(value) != str(intensity).strip():
+        raise ModelError("AF203", f"{where}: intensity {intensity!r} must be an integer 0..4")
+    return text, emotion, value
+
+
+def _read_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """(row label, object) for each row of a JSON Lines or CSV file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ModelError("AF202", f"{path} ({exc.strerror})") from None
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ModelError("AF203", f"{path}: the file is not UTF-8; re-save it as UTF-8") from None
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(io.StringIO(content))
+        if not reader.fieldnames or "text" not in reader.fieldnames or "emotion" not in reader.fieldnames:
+            raise ModelError("AF202", f"{path} (the CSV header needs the columns text and emotion)")
+        for number, row in enumerate(reader, start=2):
+            yield f"{path}:{number}", row
+        return
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{path}:{number}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ModelError("AF203", f"{path}:{number}: not valid JSON ({exc.msg})") from None
+
+
+def load_labelled_file(path: str | Path, source: str = "user") -> list[Example]:
+    """Labelled JSONL or CSV (text, emotion, optional intensity and id); AF202/AF203 when bad."""
+    path = Path(path)
+    examples = []
+    for where, obj in _read_rows(path):
+        text, emotion, intensity = _check_row(obj, where)
+        rid = obj.get("id") if isinstance(obj.get("id"), str) and obj.get("id") else f"{path.name}:{where.rsplit(':', 1)[1]}"
+        risk = obj.get("escalation_risk")
+        examples.append(Example(id=rid, text=text, emotion=emotion, intensity=intensity, source=source,
+                                weight=SOURCE_WEIGHTS.get(source, 1.0),
+                                escalation_risk=risk if isinstance(risk, bool) else None))
+    if not examples:
+        raise ModelError("AF202", str(path))
+    return examples
+
+
+def load_service(corpus_dir: str | Path = CORPUS_DIR) -> list[Example]:
+    """Our own labelled customer utterances (corpus/service/*.jsonl)."""
+    out: list[Example] = []
+    for path in sorted(Path(corpus_dir, "service").glob("*.jsonl")):
+        out.extend(load_labelled_file(path, source="service"))
+    return out
+
+
+def stc3_turn_text(turn: dict[str, Any]) -> str:
+    return " ".join(turn.get("utterances", []))
+
+
+def load_stc3(labels_path: str | Path = CORPUS_DIR / "stc3_labels.jsonl",
+              data_dir: str | Path | None = None) -> list[Example]:
+    """Our hand labels of STC-3 customer turns joined with their texts (skipped when the
+    texts are absent); a label whose text hash differs from the data is dropped."""
+    source = Path(data_dir or public_data_dir()) / "stc3" / "train_data_cn.json"
+    labels_path = Path(labels_path)
+    if not source.is_file() or not labels_path.is_file():
+        return []
+    dialogues = {d["id"]: d for d in json.loads(source.read_text(encoding="utf-8"))}
+    out = []
+    for where, obj in _read_rows(labels_path):
+        dialogue = dialogues.get(str(obj.get("dialogue_id")))
+        turn_no = obj.get("turn")
+        if dialogue is None or not isinstance(turn_no, int) or not 0 <= turn_no < len(dialogue["turns"]):
+            continue
+        text = stc3_turn_text(dialogue["turns"][turn_no])
+        if hashlib.sha1(text.encode("utf-8")).hexdigest()[: len(str(obj.get("sha1", "")))] != obj.get("sha1"):
+            continue
+        _, emotion, intensity = _check_row({**obj, "text": text}, where)
+        risk = obj.get("escalation_risk")
+        out.append(Example(id=f"stc3-{obj['dialogue_id']}-{turn_no}", text=text, emotion=emotion,
+                           intensity=intensity, source="stc3", weight=SOURCE_WEIGHTS["stc3"],
+                           escalation_risk=risk if isinstance(risk, bool) else None))
+    return out
+
+
+# SMP2020-EWECT labels → ours. `angry` splits by strength: shouting, profanity or rage words
+# make it `angry`, otherwise it is a complaint (`dissatisfied`). `surprise` is dropped.
+SMP_MAP = {"happy": "satisfied", "sad": "disappointed", "fear": "anxious", "neutral": "neutral"}
+_STRONG_ANGER = re.compile(r"[!！]{2,}|妈的|他妈|尼玛|你妈|傻[逼bB]|sb|卧槽|我靠|滚|去死|气死|混蛋|王八|操你|"
+                           r"垃圾|恶心|贱|畜生|tm|忍无可忍|愤怒|火大|🤬|😡|😠", re.IGNORECASE)
+
+
+def map_smp_label(label: str, text: str) -> str | None:
+    if label == "angry":
+        return "angry" if _STRONG_ANGER.search(text) else "dissatisfied"
+    return SMP_MAP.get(label)
+
+
+SMP_TRAIN_FILES = ("virus_train.txt", "virus_eval_labeled.txt")
+SMP_BENCH_FILE = "usual_eval_labeled.txt"  # a benchmark set: never train on it
+
+
+def load_smp2020(files: Iterable[str] = SMP_TRAIN_FILES, data_dir: str | Path | None = None) -> list[Example]:
+    base = Path(data_dir or public_data_dir()) / "smp2020"
+    out = []
+    for name in files:
+        path = base / name
+        if not path.is_file():
+            continue
+        stem = name.split(".")[0]
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            text = str(item.get("content") or "").strip()
+            emotion = map_smp_label(str(item.get("label")), text)
+            if not text or emotion is None:
+                continue
+            out.append(Example(id=f"smp-{stem}-{item['id']}", text=text, emotion=emotion,
+                               intensity=0 if emotion == "neutral" else None, source="smp2020",
+                               weight=SOURCE_WEIGHTS["smp2020"]))
+    return out
+
+
+def load_reviews(data_dir: str | Path | None = None) -> list[tuple[str, str, int]]:
+    """(id, text, polarity 1/0) of every product review (empty when the zip is absent)."""
+    path = Path(data_dir or public_data_dir()) / "reviews" / "online_shopping_10_cats.zip"
+    if not path.is_file():
+        return []
+    out = []
+    with zipfile.ZipFile(path) as archive:
+        with archive.open("online_shopping_10_cats.csv") as fh:
+            reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8-sig"))
+            next(reader, None)
+            for number, row in enumerate(reader):
+                if len(row) >= 3 and row[2].strip() and row[1] in ("0", "1"):
+                    out.append((f"review-{number}", row[2].strip(), int(row[1])))
+    return out
+
+
+def review_examples(per_polarity: int = 800, data_dir: str | Path | None = None, seed: int = 13) -> list[Example]:
+    """A small, fixed sample of non-held-out reviews: negative → dissatisfied, positive →
+    satisfied (product reviews are not service talk, so they are used sparingly)."""
+    rows = [r for r in load_reviews(data_dir) if not is_heldout(r[0]) and len(r[1]) <= 120]
+    rng = random.Random(seed)
+    out = []
+    for polarity, emotion in ((0, "dissatisfied"), (1, "satisfied")):
+        pool = [r for r in rows if r[2] == polarity]
+        for rid, text, _ in rng.sample(pool, min(per_polarity, len(pool))):
+            out.append(Example(id=rid, text=text, emotion=emotion, intensity=None, source="reviews",
+                               weight=SOURCE_WEIGHTS["reviews"]))
+    return out
+
+
+def default_examples(public: bool = True, corpus_dir: str | Path = CORPUS_DIR,
+                     data_dir: str | Path | None = None) -> list[Example]:
+    """The shipped training set: our service corpus, plus (when `public`) the STC-3 turns we
+    labelled, SMP2020 virus_train + virus_eval and a slice of reviews."""
+    examples = load_service(corpus_dir)
+    if public:
+        examples += load_stc3(Path(corpus_dir) / "stc3_labels.jsonl", data_dir)
+        examples += load_smp2020(data_dir=data_dir)
+        examples += review_examples(data_dir=data_dir)
+    return examples
+
+
+def our_heldout(corpus_dir: str | Path = CORPUS_DIR, data_dir: str | Path | None = None) -> list[Example]:
+    """The held-out split of our own labels (service corpus + labelled STC-3 turns)."""
+    ours = load_service(corpus_dir) + load_stc3(Path(corpus_dir) / "stc3_labels.jsonl", data_dir)
+    return [e for e in ours if e.heldout]

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from anfu.types import Assessment, Conversation, Finding, Trigger, Utterance
+
+
+def test_inputs_are_frozen() -> None:
+    utt = Utterance("电费怎么这么高")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        utt.text = "x"  # type: ignore[misc]
+    conv = Conversation.from_texts([("customer", "停电了"), ("agent", "您好，请问您的户号是多少？")])
+    assert [t.speaker for t in conv.turns] == ["customer", "agent"]
+    assert conv.customer_indices == [0]
+
+
+def test_utterance_assessment_serialises_flat() -> None:
+    doc = Assessment.start(Utterance("我要投诉", id="u1"))
+    turn = doc.turns[0]
+    turn.emotion, turn.intensity, turn.valence = "angry", 3, -0.9
+    turn.scores = {"angry": 0.9}
+    turn.abusive, turn.escalation_risk, turn.cause = False, True, None
+    turn.triggers.append(Trigger("escalation", "complaint", 1, 3, "投诉", rule_id="esc.complaint"))
+    out = doc.to_dict()
+    assert out["id"] == "u1" and out["emotion"] == "angry" and out["cause"] is None
+    assert out["triggers"] == [{"kind": "escalation", "label": "complaint", "start": 1, "end": 3,
+                                "text": "投诉", "rule_id": "esc.complaint"}]
+    assert "speaker" not in out
+
+
+def test_conversation_assessment_serialises_agent_turns() -> None:
+    conv = Conversation.from_texts([("customer", "停电三天了"), ("agent", "这是我们公司的规定")], id="c1")
+    doc = Assessment.start(conv)
+    doc.turns[1].violation = True
+    doc.turns[1].findings.append(Finding("fp.policy_wall", "policy_wall", 0, 9, "用规定搪塞客户"))
+    doc.trajectory = {"start": 2, "peak": 2, "end": 2, "trend": "flat"}
+    out = doc.to_dict()
+    assert out["id"] == "c1"
+    assert out["turns"][1] == {"speaker": "agent", "violation": True, "findings": [
+        {"rule_id": "fp.policy_wall", "category": "policy_wall", "start": 0, "end": 9,
+         "message": "用规定搪塞客户", "severity": "major"}]}
+    assert out["trajectory"]["trend"] == "flat"
+    assert "persona" not in out  # absent until a component sets it, never faked
