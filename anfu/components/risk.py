@@ -1,0 +1,227 @@
+"""Escalation risk (升级风险): does a customer turn threaten to take the matter beyond the agent?
+
+Mentions of channels (投诉, 12345, 曝光, 律师, 差评, 找你们领导…) come from the `escalation`
+rule pack. A mention counts as a threat unless it is negated ("我不是要投诉"), past and
+resolved ("上次投诉的事已经解决了") or a neutral question about a channel in a calm turn
+("已经解决了，谢谢。投诉渠道在哪里？"). Conditions stay threats ("再不来修我就投诉"). Every
+mention becomes a trigger: `escalation` for threats, `negation` for the ones ruled out, so an
+auditor sees why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import registry
+from ..rules import validator
+from ..rules.checked import load_checked, number, str_list
+from ..text.matcher import Match, PhraseMatcher, clause_bounds, longest_non_overlapping
+from ..text.normalize import normalize
+from ..types import Assessment, Trigger
+from .base import Component
+from .normalize import ensure_norm
+
+PACK = "escalation"
+_SENTENCE_END = re.compile(r"[。！？\n]")
+_CLAUSE_BREAK = re.compile(r"[。！？；，,.!?;\n…～]")
+
+
+def _alternation(words: list[str]) -> str:
+    """A regex alternation of normalised words, longest first (so "不是要" beats "不是")."""
+    return "|".join(re.escape(w) for w in sorted({normalize(w) for w in words}, key=len, reverse=True))
+
+
+@validator(PACK)
+def validate_escalation(data: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    channels = data.get("channels")
+    if not isinstance(channels, dict) or not channels:
+        return ["'channels' must map a channel label to its phrases and patterns"]
+    for label, spec in channels.items():
+        if not isinstance(spec, dict) or not (spec.get("phrases") or spec.get("patterns")):
+            problems.append(f"channels.{label} needs 'phrases' or 'patterns'")
+            continue
+        if "phrases" in spec:
+            str_list(spec["phrases"], f"channels.{label}.phrases", problems)
+        for i, pattern in enumerate(str_list(spec.get("patterns", []), f"channels.{label}.patterns",
+                                             problems, allow_empty=True)):
+            _check_regex(pattern, f"channels.{label}.patterns[{i}]", problems)
+    negation = data.get("negation")
+    if not isinstance(negation, dict):
+        problems.append("'negation' must be a mapping")
+    else:
+        number(negation.get("window"), "negation.window", problems, low=0, high=30)
+        for key in ("cues", "adjacent", "breakers"):
+            str_list(negation.get(key), f"negation.{key}", problems)
+        for key in ("exceptions", "after"):
+            str_list(negation.get(key, []), f"negation.{key}", problems, allow_empty=True)
+    past = data.get("past")
+    if not isinstance(past, dict):
+        problems.append("'past' must be a mapping")
+    else:
+        for key in ("markers", "resolved", "unresolved", "retracted", "settled"):
+            str_list(past.get(key), f"past.{key}", problems)
+    query = data.get("query")
+    if not isinstance(query, dict):
+        problems.append("'query' must be a mapping")
+    else:
+        for i, pattern in enumerate(str_list(query.get("patterns"), "query.patterns", problems)):
+            _check_regex(pattern, f"query.patterns[{i}]", problems)
+        str_list(query.get("calm"), "query.calm", problems)
+    return problems
+
+
+def _check_regex(pattern: str, where: str, problems: list[str]) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        problems.append(f"{where} is not a valid regex ({exc})")
+
+
+def _optional_rx(words: list[str] | None, prefix: str = "") -> re.Pattern[str] | None:
+    return re.compile(f"{prefix}(?:{_alternation(words)})") if words else None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One channel mention and what the rules concluded about it."""
+
+    match: Match
+    channel: str
+    rule_id: str
+    verdict: str  # threat | negated | past_resolved | neutral_query
+
+
+class EscalationRules:
+    """The compiled `escalation` pack: finds mentions and judges each one."""
+
+    def __init__(self, pack: dict[str, Any]) -> None:
+        self.matcher = PhraseMatcher()
+        for label, spec in pack["channels"].items():
+            for phrase in spec.get("phrases", []):
+                self.matcher.add(str(phrase), (label, f"{PACK}.{label}:{phrase}"))
+            for i, pattern in enumerate(spec.get("patterns", [])):
+                self.matcher.add_regex(pattern, (label, f"{PACK}.{label}.pattern{i}"))
+        for i, pattern in enumerate(pack["query"]["patterns"]):
+            self.matcher.add_regex(pattern, ("complaint", f"{PACK}.query{i}"))
+        neg = pack["negation"]
+        window = int(neg["window"])
+        self.negation_rx = re.compile(f"(?:{_alternation(neg['cues'])})(?P<tail>.{{0,{window}}})$")
+        self.adjacent_rx = re.compile(f"(?:{_alternation(neg['adjacent'])})(?:去|再|会|用|想|要)?$")
+        self.breaker_rx = re.compile(_alternation(neg["breakers"]))
+        self.exception_rx = _optional_rx(neg.get("exceptions"))
+        self.after_rx = _optional_rx(neg.get("after"), prefix=r"^.{0,3}")
+        self.window = window
+        past = pack["past"]
+        self.past_rx = re.compile(_alternation(past["markers"]))
+        self.resolved_rx = re.compile(f"(?<!{')(?<!'.join(re.escape(normalize(u)) for u in past['unresolved'])})"
+                                      f"(?:{_alternation(past['resolved'])})")
+        self.retracted_rx = re.compile(_alternation(past["retracted"]))
+        self.settled_rx = re.compile(_alternation(past["settled"]))
+        self.intent_rx = re.compile(r"(?:要|会|就|还要|还是要|必须|一定|准备|打算|马上|立刻|直接)$")
+        self.calm_rx = re.compile(_alternation(pack["query"]["calm"]))
+
+    def mentions(self, norm: str) -> list[Mention]:
+        found = longest_non_overlapping(self.matcher.find(norm))
+        return [self._judge(norm, m) for m in found]
+
+    def _judge(self, norm: str, m: Match) -> Mention:
+        channel, rule_id = m.payload
+        return Mention(m, channel, rule_id, self._verdict(norm, m, rule_id))
+
+    def _verdict(self, norm: str, m: Match, rule_id: str) -> str:
+        c_start, c_end = clause_bounds(norm, m.start, m.end)
+        prefix = norm[max(c_start, m.start - self.window - 6):m.start]
+        after = self.after_rx is not None and self.after_rx.search(norm[m.end:c_end])
+        if self._negated(prefix) or after:
+            return "negated"
+        if self._resolved(norm, m, c_start, c_end):
+            return "past_resolved"
+        if ".query" in rule_id and self.calm_rx.search(norm):
+            return "neutral_query"
+        return "threat"
+
+    def _negated(self, prefix: str) -> bool:
+        if self.exception_rx is not None and self.exception_rx.search(prefix):
+            return False
+        if self.adjacent_rx.search(prefix):
+            return True
+        found = self.negation_rx.search(prefix)
+        if found is None:
+            return False
+        return not self.breaker_rx.search(found.group("tail"))
+
+    def _resolved(self, norm: str, m: Match, c_start: int, c_end: int) -> bool:
+        """Past and settled, or taken back: a resolution or retraction cue in the mention's
+        clause or the next one of its sentence ("上次投诉的事已经解决了"), or a past marker
+        before the mention and a settling cue later on ("本来想打12363的…问题也解决了，谢谢")."""
+        head = norm[c_start:m.start]
+        past = bool(self.past_rx.search(head))
+        scope = norm[m.end:_next_clause_end(norm, c_end)]
+        if self.retracted_rx.search(scope):
+            return True
+        if not past and self.intent_rx.search(head):
+            return False
+        if self.resolved_rx.search(scope):
+            return True
+        rest = norm[m.end:]
+        return past and bool(self.resolved_rx.search(rest) or self.retracted_rx.search(rest)
+                             or self.settled_rx.search(rest))
+
+
+def _next_clause_end(norm: str, c_end: int) -> int:
+    """End of the clause after the one ending at `c_end`, within the same sentence."""
+    i = c_end
+    while i < len(norm) and _CLAUSE_BREAK.match(norm[i]):
+        if _SENTENCE_END.match(norm[i]):
+            return c_end
+        i += 1
+    if i >= len(norm):
+        return c_end
+    return clause_bounds(norm, i, i)[1]
+
+
+@registry.components.register("anfu.risk.v1")
+class EscalationRisk(Component):
+    """Sets `turn.escalation_risk` and adds `escalation` / `negation` triggers (customer turns)."""
+
+    name = "anfu.risk.v1"
+    provides = ("turn.escalation_risk", "turn.triggers", "turn.norm")
+
+    def __init__(self, rules_dir: str | Path | None = None) -> None:
+        self.rules_dir = rules_dir
+        self.rules_ = EscalationRules(load_checked(PACK, rules_dir=rules_dir))
+
+    def assess(self, norm: str, text: str) -> tuple[bool, list[Trigger]]:
+        """Risk and triggers for one customer text (`norm` is its normalised form)."""
+        triggers: list[Trigger] = []
+        risky = False
+        for mention in self.rules_.mentions(norm):
+            m = mention.match
+            if mention.verdict == "threat":
+                risky = True
+                triggers.append(Trigger("escalation", mention.channel, m.start, m.end,
+                                        text[m.start:m.end], mention.rule_id))
+            else:
+                triggers.append(Trigger("negation", mention.verdict, m.start, m.end,
+                                        text[m.start:m.end], mention.rule_id))
+        return risky, triggers
+
+    def predict(self, docs: Sequence[Assessment]) -> list[list[tuple[bool, list[Trigger]] | None]]:
+        out = []
+        for doc in docs:
+            out.append([self.assess(t.norm or normalize(t.text), t.text) if t.speaker == "customer"
+                        else None for t in doc.turns])
+        return out
+
+    def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
+        for doc, results in zip(docs, outputs):
+            ensure_norm(doc)
+            for turn, result in zip(doc.turns, results):
+                if result is None:
+                    continue
+                turn.escalation_risk, triggers = result
+                turn.triggers.extend(triggers)

@@ -1,0 +1,106 @@
+"""anfu.abuse.v1: insults and profanity, variants, homophones, target-aware words."""
+
+from __future__ import annotations
+
+import pytest
+
+from anfu.components.abuse import Abuse, validate_abuse
+from anfu.rules import load_pack
+from anfu.testing import check_component
+from anfu.text.normalize import normalize
+from anfu.types import Assessment, Conversation
+
+
+@pytest.fixture(scope="module")
+def abuse() -> Abuse:
+    return Abuse()
+
+
+@pytest.mark.parametrize("text", [
+    "你们客服都是傻逼吗",
+    "傻B公司，退个款这么难",
+    "煞笔客服听不懂人话",
+    "沙比，我说的是电表不是电费",
+    "你是不是sb啊",
+    "SB客服",
+    "妈的，又停电",
+    "md什么破网，天天掉线",
+    "麻痹的又扣我钱",
+    "他妈的到底修不修",
+    "特么的等了一上午",
+    "tmd又是下周才能来",
+    "尼玛，这都第几次了",
+    "nmsl",
+    "cnm，退钱",
+    "草泥马的破快递",
+    "滚！别给我打电话了",
+    "你们这群废物",
+    "狗东西，收钱不办事",
+    "你是脑残吗",
+    "白痴客服",
+    "弱智规定",
+    "怎么不去死",
+    "王八蛋，把钱还我",
+    "傻*逼客服",
+    "傻 逼",
+    "傻-逼公司",
+    "垃圾客服，态度差到家了",
+    "你们就是一群垃圾",
+    "美团就是个大垃圾",
+    "你个骗子！",
+    "你们都是死人吗？电线在冒火花",
+    "查个屁！！",
+    "傻逼電信",  # Traditional characters
+])
+def test_abusive(abuse: Abuse, text: str) -> None:
+    abusive, triggers = abuse.assess(normalize(text), text)
+    assert abusive, text
+    assert all(t.kind == "abuse" and text[t.start:t.end] == t.text for t in triggers)
+
+
+@pytest.mark.parametrize("text", [
+    "垃圾分类的桶什么时候发",
+    "这边信号垃圾，打电话老断",
+    "质量垃圾，用了一周就坏了",
+    "你们的网速真垃圾",
+    "最近垃圾短信特别多",
+    "接到骗子电话说我欠费，是你们打的吗",
+    "滚动条拉不动",
+    "利滚利这么算合理吗",
+    "我妈妈的手机停机了",
+    "这个操作不了",
+    "废物回收的上门时间是几点",
+    "家里有病人，急需用电",
+    "我是电脑白痴，不会弄",
+    "这个sbc型号的路由器怎么设置",
+    "谢谢你们，师傅辛苦了",
+])
+def test_not_abusive(abuse: Abuse, text: str) -> None:
+    assert abuse.assess(normalize(text), text) == (False, [])
+
+
+def test_only_customer_turns(abuse: Abuse) -> None:
+    conv = Conversation.from_texts([
+        ("customer", "你们这帮废物，傻逼公司"),
+        ("agent", "您好，请文明用语，我们会尽快处理"),
+        ("customer", "垃圾分类的事我下次再问"),
+    ])
+    doc = abuse(Assessment.start(conv))
+    assert [t.abusive for t in doc.turns] == [True, None, False]
+    labels = {t.label for t in doc.turns[0].triggers}
+    assert labels == {"insult", "profanity"}
+    assert doc.turns[1].triggers == []
+
+
+def test_contract() -> None:
+    check_component(Abuse())
+
+
+def test_pack_is_valid_and_validator_catches_problems() -> None:
+    assert validate_abuse(load_pack("abuse")) == []
+    broken = dict(load_pack("abuse"))
+    broken["initialisms"] = ["SB!"]
+    broken["patterns"] = [{"id": "x", "label": "insult", "pattern": "(oops"}]
+    problems = validate_abuse(broken)
+    assert any("initialisms" in p for p in problems)
+    assert any("not a valid regex" in p for p in problems)
