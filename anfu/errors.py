@@ -1,7 +1,8 @@
 """Coded errors. Every error a user can meet has a stable code and says how to fix it.
 
 Codes are grouped: AF0xx input, AF1xx configuration and registries, AF2xx models and
-training, AF3xx rule packs, AF4xx service/API, AF5xx store.
+training, AF3xx rule packs, AF4xx service/API, AF5xx store, AF6xx workflow, analytics and
+exports.
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ MESSAGES: dict[str, str] = {
     "AF010": "Unknown label {detail}. Allowed: {allowed}.",
     "AF011": "Cannot read input file {detail}. Check the path and permissions.",
     "AF012": "Unsupported format {detail}. Use one of: {allowed}.",
+    "AF013": "\"context\" must be an object with string values (cause, emotion, customer_text, what, when, "
+             "agent), got {detail}. Example: {{\"id\": \"r1\", \"text\": \"...\", \"context\": {{\"cause\": \"billing\"}}}}.",
+    "AF020": "Unknown workflow event {detail}. Known events: {allowed}.",
+    # channel intake (anfu/channels/)
+    "AF030": "Malformed {channel} payload: {detail}. See the adapter's docstring in anfu/channels/ for the expected shape.",
+    "AF031": "{detail} is not valid {encoding}. Re-save it as UTF-8, or declare its encoding "
+             "(encoding=gb18030; on the API ?encoding=gb18030).",
+    "AF032": "Cannot read {detail}. Fix that value and import again.",
+    "AF033": "The import lacks the columns {detail}; required: conversation_id, speaker, text "
+             "(optional: timestamp, customer; Chinese headers such as 会话ID, 角色, 内容 also work).",
+    "AF034": "E-mail {detail} has no readable message text after removing quotes and signatures.",
+    "AF035": "No messages found in {detail}. Check that the file is not empty and has the expected format.",
     # configuration and registries
     "AF101": "No {registry} is registered as {detail}. Registered: {allowed}.",
     "AF102": "Bad pipeline configuration: {detail}. See anfu/default_config.toml for every key.",
@@ -36,6 +49,86 @@ MESSAGES: dict[str, str] = {
     # rule packs
     "AF301": "Rule pack {detail} is invalid: {reason}. Run `anfu check-rules` for all problems.",
     "AF302": "Rule pack {detail} not found. Packs live in anfu/rules/zh_CN/ or a folder given by --rules.",
+    # service settings and security (AF40x settings, AF41x sign-in and access; AF43x+ are free for the API)
+    "AF401": "ANFU_SECRET_KEY is missing or weak ({detail}). Outside development set it to at least 32 "
+             "random characters, e.g. python -c \"import secrets; print(secrets.token_urlsafe(48))\".",
+    "AF402": "Bad setting {detail}. Check the ANFU_* environment variables and the .env file.",
+    "AF410": "Sign-in failed: wrong user name, password or one-time code. Check them and try again.",
+    "AF411": "This account is locked after too many failed sign-ins until {detail}. Wait or ask an admin to unlock it.",
+    "AF412": "Too many sign-in attempts from {detail}. Wait a few minutes before trying again.",
+    "AF413": "A one-time code (TOTP) is required: enter the 6-digit code from your authenticator app.",
+    "AF414": "Your session has expired or was revoked. Sign in again.",
+    "AF415": "The API token is unknown or revoked. Create a new token in the admin settings.",
+    "AF416": "Password rejected: {detail}. Use at least 12 characters that are not a common password "
+             "and do not contain your user name.",
+    "AF417": "You are not allowed to {detail}. Ask a supervisor or admin for access.",
+    "AF418": "Unknown role {detail}. Use one of: {allowed}.",
+    # API (anfu/server/)
+    "AF430": "The request body is not valid JSON ({detail}). Send one JSON object with Content-Type: application/json.",
+    "AF431": "The request does not match the API schema: {detail}. See /api/v1/openapi.json for the fields.",
+    "AF432": "The request body is larger than {limit} bytes. Split it (e.g. one conversation per request).",
+    "AF433": "The request body is not valid UTF-8 ({detail}). Send UTF-8 text; for files in GB18030 use the "
+             "intake endpoints with ?encoding=gb18030.",
+    "AF434": "No such endpoint {detail}. The API lives under /api/v1 (see /api/v1/openapi.json).",
+    "AF435": "Method {detail} is not allowed on this endpoint.",
+    "AF436": "CSRF check failed ({detail}). Cookie-authenticated changes need the X-CSRF-Token header with "
+             "the csrf_token returned at sign-in (also in the anfu_csrf cookie).",
+    "AF437": "Sign in first: send the session cookie from POST /api/v1/auth/login or an API token as "
+             "Authorization: Bearer <token>.",
+    "AF438": "Origin {detail} may not open this WebSocket. Add it to ANFU_ALLOWED_ORIGINS.",
+    "AF439": "Unsupported content type {detail}. Use {allowed}.",
+    "AF440": "Internal error (reference {detail}); nothing was changed. Report the reference to your admin.",
+    "AF441": "Unknown WebSocket message type {detail}. Use one of: {allowed}.",
+    "AF442": "The upload has no file (form field \"file\") or the file is empty.",
+    "AF443": "Finish setting up your account first: {detail}.",
+    # store
+    "AF501": "Cannot open the database {detail}. Check ANFU_DATABASE_URL (sqlite:///path or "
+             "postgresql+psycopg://user:password@host:port/db) and that the server is reachable.",
+    "AF502": "The database schema is at revision {detail}, expected {expected}. Run `anfu db upgrade` "
+             "(or anfu.store.upgrade(settings)) before starting the server.",
+    "AF503": "No {kind} with id {detail} (or it is not visible to you). Check the id.",
+    "AF504": "A {kind} named {detail} already exists. Pick another name.",
+    "AF505": "Invalid {kind}: {detail}.",
+    # workflow: tickets (AF60x), SLA (AF61x), follow-up (AF62x), CSAT (AF63x), ledger (AF64x),
+    # analytics (AF65x), exports (AF66x)
+    "AF601": "Unknown {kind} {detail}. Allowed: {allowed}.",
+    "AF602": "Ticket {detail} cannot go from status {current!r} to {target!r}. From {current!r} it may go to: "
+             "{allowed}.",
+    "AF603": "Ticket {detail} cannot move from stage {current} to {target}: the complaint SOP "
+             "(接收反馈→确认问题→提供方案→执行方案→跟进回访) advances one stage at a time, and going back "
+             "needs a note saying why.",
+    "AF604": "Timestamp {detail} has no time zone. Pass aware datetimes, e.g. "
+             "datetime(2025, 7, 1, 9, 0, tzinfo=ZoneInfo(\"Asia/Shanghai\")); for naive UTC values from "
+             "SQLite use value.replace(tzinfo=timezone.utc).",
+    "AF605": "Timestamp {detail} is before the ticket's last change at {last}: the history is append-only "
+             "and in time order. Record changes as they happen.",
+    "AF606": "Ticket field {detail} must be a non-empty string. Fill it in ({hint}).",
+    "AF607": "Ticket {detail} is {status}: {hint}.",
+    "AF610": "Business calendar {detail} has no open hours in the next {days} days. Add weekdays, hours or "
+             "make-up workdays to anfu/rules/zh_CN/sla.yaml.",
+    "AF620": "Follow-up (回访) for ticket {detail} is already {state}; only a scheduled follow-up can be "
+             "completed or cancelled.",
+    "AF621": "A follow-up (回访) is scheduled when a ticket is resolved; ticket {detail} is {status}. "
+             "Resolve it first.",
+    "AF630": "The survey link is invalid or was altered ({detail}). Open the latest link from the SMS or "
+             "e-mail exactly as sent, or ask the service centre for a new one.",
+    "AF631": "The survey link expired ({detail}). Ask the service centre to send a new survey link.",
+    "AF632": "Satisfaction score must be a whole number from 1 to 5, got {detail}.",
+    "AF633": "The satisfaction survey for ticket {detail} was already answered; each survey counts once.",
+    "AF634": "Survey needs the application secret (ANFU_SECRET_KEY, at least 16 characters); got {detail}.",
+    "AF635": "Ticket {detail} is {status}: a satisfaction survey is sent only after the ticket is resolved.",
+    "AF636": "The survey link belongs to ticket {detail}, not to ticket {expected}. Use the ticket's own link.",
+    "AF637": "Survey comment is {detail} characters; the limit is {limit}. Shorten the comment.",
+    "AF640": "Ticket {detail} is not in the 四个不漏 ledger yet. Record it first with ledger.record(ticket).",
+    "AF641": "Ledger step {detail} for ticket {ticket} is out of order: {reason}. The order is recorded → "
+             "handled → re-checked → fed back to the department.",
+    "AF650": "Analytics record {detail}: {reason}. Each conversation needs an id and a date (YYYY-MM-DD "
+             "or ISO time); channel, team and agent are optional.",
+    "AF651": "Bad analytics filter {detail}: {reason}.",
+    "AF660": "No CJK font found for the PDF export (looked for {detail}). Install Debian's fonts-noto-cjk "
+             "(`apt-get install -y fonts-noto-cjk`) or pass font_path= a .ttf/.otf/.ttc font with Chinese "
+             "glyphs.",
+    "AF661": "Cannot write the export to {detail}: {reason}. Check that the folder exists and is writable.",
 }
 
 
@@ -71,3 +164,31 @@ class ModelError(AnfuError, RuntimeError):
 
 class RulePackError(AnfuError, ValueError):
     """A rule pack that fails validation (AF3xx)."""
+
+
+class SettingsError(AnfuError, RuntimeError):
+    """Missing, weak or malformed service settings (AF40x)."""
+
+
+class AuthError(AnfuError, PermissionError):
+    """Sign-in, session, token or permission failure (AF41x)."""
+
+
+class StoreError(AnfuError, RuntimeError):
+    """Database unreachable, schema out of date, or a bad write (AF5xx)."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """An id that does not exist or is not visible to the caller (AF503)."""
+
+
+class WorkflowError(AnfuError, ValueError):
+    """A ticket, SLA, follow-up, survey or ledger operation that is not allowed (AF60x-AF64x)."""
+
+
+class AnalyticsError(AnfuError, ValueError):
+    """Analytics input or filters that cannot be used (AF65x)."""
+
+
+class ExportError(AnfuError, RuntimeError):
+    """An export that cannot be produced: missing CJK font, unwritable path (AF66x)."""

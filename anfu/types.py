@@ -120,6 +120,7 @@ class TurnAssessment:
             if self.violation is not None:
                 out["violation"] = self.violation
                 out["findings"] = [f.to_dict() for f in self.findings]
+                out["rewrite"] = self.rewrite
             return out
         out = {"speaker": self.speaker}
         for key in ("emotion", "intensity", "valence", "scores", "abusive", "escalation_risk"):

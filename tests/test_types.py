@@ -40,6 +40,6 @@ def test_conversation_assessment_serialises_agent_turns() -> None:
     assert out["id"] == "c1"
     assert out["turns"][1] == {"speaker": "agent", "violation": True, "findings": [
         {"rule_id": "fp.policy_wall", "category": "policy_wall", "start": 0, "end": 9,
-         "message": "用规定搪塞客户", "severity": "major"}]}
+         "message": "用规定搪塞客户", "severity": "major"}], "rewrite": None}
     assert out["trajectory"]["trend"] == "flat"
     assert "persona" not in out  # absent until a component sets it, never faked

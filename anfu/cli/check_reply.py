@@ -1,0 +1,74 @@
+"""`anfu check-reply`: pre-send check of agent replies, JSON Lines in and out.
+
+Input lines are {"id", "text", "context"?}; each output line is
+{"id", "violation", "findings": [{"rule_id", "category", "start", "end", "message"}], "rewrite"}.
+A bad line becomes {"id", "error": {"code", "message"}} and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, BinaryIO, Iterator, Optional
+
+import typer
+
+from ..errors import AnfuError, InputError
+from ..intake import error_record
+from . import app
+from .common import fail, open_input, open_output
+
+
+def read_replies(stream: BinaryIO) -> Iterator[tuple[str | None, Any]]:
+    """Yield (id, record dict or AnfuError) for each non-blank line."""
+    for lineno, raw_bytes in enumerate(stream, start=1):
+        try:
+            raw = raw_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield None, InputError("AF006", f"line {lineno}, byte {exc.start}")
+            continue
+        raw = raw.lstrip("\ufeff").strip()
+        if not raw:
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            yield None, InputError("AF001", f"line {lineno}: {getattr(exc, 'msg', exc)}")
+            continue
+        if not isinstance(obj, dict):
+            yield None, InputError("AF009", type(obj).__name__)
+            continue
+        rid = None if obj.get("id") is None else str(obj["id"])
+        if "text" not in obj:
+            yield rid, InputError("AF002", sorted(obj)[:8])
+            continue
+        yield rid, obj
+
+
+@app.command("check-reply")
+def check_reply_command(
+    input: str = typer.Argument("-", help="JSON Lines of agent replies {\"id\", \"text\", \"context\"?}, or - for standard input."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Write results here (default: standard output)."),
+    rules_dir: Optional[str] = typer.Option(None, "--rules", help="Folder of rule packs (default: the shipped zh_CN packs)."),
+) -> None:
+    """Check agent replies before they are sent: forbidden phrases (服务忌语), why, and a compliant rewrite.
+
+    The optional "context" object ({"cause", "emotion", "customer_text", "what", "when", "agent"})
+    fills the rewrite, e.g. {"what": "电费明细", "when": "30分钟内"}.
+    """
+    from ..qa import default_checker
+
+    try:
+        checker = default_checker(rules_dir=rules_dir)
+    except AnfuError as exc:
+        raise fail(exc) from None
+    with open_input(input) as (stream, _), open_output(output) as out:
+        for rid, record in read_replies(stream):
+            if isinstance(record, AnfuError):
+                result = error_record(rid, record)
+            else:
+                try:
+                    result = {"id": rid, **checker.check(record["text"], record.get("context")).to_dict()}
+                except AnfuError as exc:
+                    result = error_record(rid, exc)
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.flush()

@@ -1,0 +1,230 @@
+"""The pre-send check of an agent reply: forbidden phrases (服务忌语) and behaviour.
+
+Three layers, all driven by anfu/rules/zh_CN/forbidden_phrases.yaml:
+1. literal phrases (Aho-Corasick) and regex patterns, each match filtered by the rule's
+   exceptions (a condition such as 不行的话 is no refusal) and mitigations (我不太清楚 is
+   fine when the reply goes on 我马上帮您查，5分钟内回复您);
+2. char n-gram similarity of each remaining sentence or clause to exemplar violations,
+   with good-reply exemplars as counter-examples, for rewordings no pattern lists;
+3. a compliant rewrite of the whole reply, itself re-checked (a failing rewrite falls back
+   to the pack's safe reply, which the loader has proven to pass).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import InputError, RulePackError
+from ..rules import DEFAULT_LOCALE, pack_dir
+from ..text.matcher import PhraseMatcher, longest_non_overlapping
+from ..text.normalize import normalize, t2s
+from ..types import Finding
+from .packs import FORBIDDEN_PACK, REWRITES_PACK, load_checked
+from .rewrite import Rewriter
+from .similarity import NgramIndex
+
+CONTEXT_KEYS: tuple[str, ...] = ("cause", "emotion", "customer_text", "what", "when", "agent")
+_SENTENCE = re.compile(r"[^。！？；\n]+")
+_CLAUSE = re.compile(r"[^，。！？；\n]+")
+_EDGE = " \t，。！？；：、…～"
+
+
+@dataclass(frozen=True)
+class ReplyCheck:
+    """Result of the pre-send check: is it a violation, why, and what to send instead."""
+
+    violation: bool
+    findings: list[Finding]
+    rewrite: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "violation": self.violation,
+            "findings": [{"rule_id": f.rule_id, "category": f.category, "start": f.start,
+                          "end": f.end, "message": f.message} for f in self.findings],
+            "rewrite": self.rewrite,
+        }
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: str
+    category: str
+    severity: str
+    message: str
+    exceptions: tuple[re.Pattern[str], ...]
+    mitigations: tuple[re.Pattern[str], ...]
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(t2s(pattern))
+
+
+def _spans(rx: re.Pattern[str], text: str, offset: int = 0) -> list[tuple[int, int]]:
+    return [(m.start() + offset, m.end() + offset) for m in rx.finditer(text) if m.end() > m.start()]
+
+
+def _trim(norm: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and norm[start] in _EDGE:
+        start += 1
+    while end > start and norm[end - 1] in _EDGE:
+        end -= 1
+    return start, end
+
+
+def validate_context(context: Any) -> dict[str, str]:
+    """A context object, or AF013 when it is not a mapping of string values."""
+    if context is None:
+        return {}
+    if not isinstance(context, Mapping):
+        raise InputError("AF013", type(context).__name__)
+    bad = [k for k, v in context.items() if v is not None and not isinstance(v, str)]
+    if bad:
+        raise InputError("AF013", f"non-string values for {sorted(map(str, bad))}")
+    return {k: v for k, v in context.items() if k in CONTEXT_KEYS and v}
+
+
+class ReplyChecker:
+    """Checks agent replies against the forbidden-phrases pack; picklable."""
+
+    def __init__(self, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> None:
+        self.locale = locale
+        self.rules_dir = rules_dir
+        pack = load_checked(FORBIDDEN_PACK, locale, rules_dir)
+        self.categories_: dict[str, str] = dict(pack["categories"])
+        self.shared_: dict[str, str] = dict(pack.get("shared") or {})
+        self.rules_: list[_Rule] = []
+        self.matcher_ = PhraseMatcher()
+        bad_texts: list[str] = []
+        bad_rules: list[int] = []
+        for index, spec in enumerate(pack["rules"]):
+            mitigations = tuple(_compile(self.shared_[m[1:]] if m.startswith("@") else m)
+                                for m in spec.get("mitigations") or [])
+            self.rules_.append(_Rule(
+                id=spec["id"], category=spec["category"], severity=spec["severity"],
+                message=spec["message"], mitigations=mitigations,
+                exceptions=tuple(_compile(p) for p in spec.get("exceptions") or [])))
+            self.matcher_.extend(spec.get("phrases") or [], index)
+            for pattern in spec.get("patterns") or []:
+                self.matcher_.add_regex(pattern, index)
+            for text in spec.get("exemplars") or []:
+                bad_texts.append(normalize(text))
+                bad_rules.append(index)
+        sim = pack["similarity"]
+        self.threshold_: float = float(sim["threshold"])
+        self.margin_: float = float(sim["margin"])
+        self.min_chars_: int = int(sim["min_chars"])
+        self.bad_index_ = NgramIndex(bad_texts, bad_rules, sim["ngram"])
+        goods = [normalize(t) for t in pack.get("good_exemplars") or []]
+        self.good_index_ = NgramIndex(goods, list(range(len(goods))), sim["ngram"])
+        self.rewriter_ = Rewriter(load_checked(REWRITES_PACK, locale, rules_dir))
+        self._rewrite_passes: dict[str, bool] = {}
+        if self.scan(normalize(self.rewriter_.fallback)):
+            path = pack_dir(locale, rules_dir) / f"{REWRITES_PACK}.yaml"
+            raise RulePackError("AF301", str(path), reason="the fallback reply itself fails the pre-send check")
+
+    # -- detection -------------------------------------------------------------------
+    def _mitigated(self, rule: _Rule, norm: str) -> bool:
+        return any(rx.search(norm) for rx in rule.mitigations)
+
+    def _excepted(self, rule: _Rule, norm: str, start: int, end: int) -> bool:
+        """True when an exception of `rule` overlaps norm[start:end] in its sentence."""
+        left = max(norm.rfind(ch, 0, start) for ch in "。！？；\n") + 1
+        right = min((i for i in (norm.find(ch, end) for ch in "。！？；\n") if i >= 0), default=len(norm))
+        sentence = norm[left:right]
+        for rx in rule.exceptions:
+            for s, e in _spans(rx, sentence, left):
+                if s < end and e > start:
+                    return True
+        return False
+
+    def _finding(self, rule: _Rule, norm: str, start: int, end: int, text: str, similar: bool = False) -> Finding:
+        name = self.categories_.get(rule.category, rule.category)
+        how = "与常见忌语说法相近" if similar else "属于服务忌语"
+        return Finding(rule_id=f"{rule.id}.similar" if similar else rule.id, category=rule.category,
+                       start=start, end=end, severity=rule.severity,
+                       message=f"“{text[start:end]}”{how}（{name}）：{rule.message}")
+
+    def scan(self, norm: str, text: str | None = None) -> list[Finding]:
+        """Findings for a normalised reply (offsets index the original `text` too)."""
+        text = norm if text is None else text
+        by_rule: dict[int, list[Any]] = {}
+        for match in self.matcher_.find(norm):
+            by_rule.setdefault(match.payload, []).append(match)
+        findings: list[Finding] = []
+        mitigated: dict[int, bool] = {}
+        for index, matches in by_rule.items():
+            rule = self.rules_[index]
+            mitigated[index] = self._mitigated(rule, norm)
+            if mitigated[index]:
+                continue
+            kept = [m for m in matches if not self._excepted(rule, norm, m.start, m.end)]
+            for m in longest_non_overlapping(kept):
+                findings.append(self._finding(rule, norm, m.start, m.end, text))
+        findings.extend(self._similar(norm, text, findings, mitigated))
+        findings.sort(key=lambda f: (f.start, f.end, f.rule_id))
+        return findings
+
+    def _similar(self, norm: str, text: str, found: list[Finding], mitigated: dict[int, bool]) -> list[Finding]:
+        if not len(self.bad_index_):
+            return []
+        taken = [(f.start, f.end) for f in found]
+        out: list[Finding] = []
+        for sentence in _SENTENCE.finditer(norm):
+            units = [sentence.span()]
+            clauses = [(m.start() + sentence.start(), m.end() + sentence.start())
+                       for m in _CLAUSE.finditer(sentence.group(0))]
+            if len(clauses) > 1:
+                units.extend(clauses)
+            for s, e in units:
+                s, e = _trim(norm, s, e)
+                if e - s < self.min_chars_ or any(a < e and b > s for a, b in taken):
+                    continue
+                hit = self._nearest(norm[s:e], norm, mitigated)
+                if hit is not None:
+                    out.append(self._finding(self.rules_[hit], norm, s, e, text, similar=True))
+                    taken.append((s, e))
+        return out
+
+    def _nearest(self, unit: str, norm: str, mitigated: dict[int, bool]) -> int | None:
+        """The rule index whose exemplar `unit` resembles, when clearly nearer than any good one."""
+        score, index = self.bad_index_.best(unit)
+        if index is None or score < self.threshold_:
+            return None
+        good, _ = self.good_index_.best(unit)
+        if score - good < self.margin_:
+            return None
+        rule = self.rules_[index]
+        if mitigated.get(index, self._mitigated(rule, norm)):
+            return None
+        if any(rx.search(unit) for rx in rule.exceptions):
+            return None
+        return index
+
+    # -- public ----------------------------------------------------------------------
+    def findings(self, text: str) -> list[Finding]:
+        return self.scan(normalize(text), text)
+
+    def rewrite(self, findings: list[Finding], context: Mapping[str, str] | None = None) -> str:
+        """A whole compliant reply; falls back to the pack's safe reply if the composed one fails."""
+        composed = self.rewriter_.compose(findings, context)
+        passes = self._rewrite_passes.get(composed)
+        if passes is None:
+            passes = not self.scan(normalize(composed))
+            if len(self._rewrite_passes) < 4096:  # templates repeat: remember their verdicts
+                self._rewrite_passes[composed] = passes
+        return composed if passes else self.rewriter_.fallback
+
+    def check(self, text: str, context: Mapping[str, Any] | None = None) -> ReplyCheck:
+        if not isinstance(text, str):
+            raise InputError("AF003", "null" if text is None else type(text).__name__)
+        if not text.strip():
+            raise InputError("AF004")
+        ctx = validate_context(context)
+        found = self.findings(text)
+        if not found:
+            return ReplyCheck(violation=False, findings=[], rewrite=None)
+        return ReplyCheck(violation=True, findings=found, rewrite=self.rewrite(found, ctx))

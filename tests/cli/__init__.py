@@ -1,0 +1,1 @@
+"""Tests of anfu.cli (package marker: keeps test module names unique across folders)."""
