@@ -20,7 +20,7 @@ _BUILTIN_PACKAGES: dict[str, tuple[str, ...]] = {
     "emotion_models": ("anfu.backends",),
     "channels": ("anfu.channels",),
     "batch_backends": (),
-    "exporters": (),
+    "exporters": ("anfu.exporters",),
 }
 
 

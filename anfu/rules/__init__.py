@@ -8,6 +8,7 @@ A centre changes behaviour by editing a pack or adding one (e.g. a new industry 
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,6 +22,9 @@ DEFAULT_LOCALE = "zh_CN"
 # pack kind (the relative path without suffix, or a folder name for packs in a folder)
 # -> validator returning a list of problems (empty when the pack is fine)
 VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
+
+# Modules outside anfu/components/ whose import registers validators of the packs they read.
+VALIDATOR_MODULES: list[str] = ["anfu.workflow.sla", "anfu.workflow.ledger"]
 
 
 def validator(kind: str) -> Callable[[Callable[[dict[str, Any]], list[str]]], Callable[[dict[str, Any]], list[str]]]:
@@ -64,6 +68,9 @@ def check_all(locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None)
     from .. import registry
 
     registry.components.names()  # importing the components registers their validators
+    registry.channels.names()  # and so does importing the channel adapters
+    for module in VALIDATOR_MODULES:  # packs read outside components (SLA, departments…)
+        import_module(module)
     base = pack_dir(locale, rules_dir)
     problems: dict[str, list[str]] = {}
     for path in sorted(base.rglob("*.yaml")):
