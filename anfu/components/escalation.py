@@ -1,0 +1,280 @@
+"""Escalation ladder (升级阶梯): L0 agent handles → L1 team lead notified → L2 team lead
+joins or takes over → L3 complaint desk or manager, with plain zh-CN reasons, and an
+`escalation.raised` workflow event for every step up.
+
+Rules are data (escalation_ladder pack): each rule's conditions read the current and peak
+intensity, threats (escalation_risk), abuse, negative-energy signals, repeated contacts
+and waiting time. The level is evaluated after every turn and never goes down.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+from .. import registry
+from ..rules import validator
+from ..rules.checked import load_checked, number, str_list
+from ..text.normalize import normalize, t2s
+from ..text.numerals import parse_number
+from ..types import Assessment, Conversation
+from ..workflow.events import EscalationRaised, replace_events
+from .base import Component
+from .negative_energy import SIGNAL_TYPES, NegativeEnergyModel
+from .negative_energy import load_model as load_negative_energy
+
+PACK = "escalation_ladder"
+INT_CONDITIONS = ("current_intensity_at_least", "peak_intensity_at_least", "strong_turns_at_least",
+                  "escalation_risk_turns_at_least",
+                  "abusive_turns_at_least", "repeat_contacts_at_least", "response_wait_minutes_at_least",
+                  "stated_wait_hours_at_least")
+CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least")
+STRONG = 3  # intensity of a "strong" turn (glossary.INTENSITY_NAMES)
+SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "abusive_turns": 2, "contacts": 3,
+                "wait_minutes": 15, "stated_wait_hours": 48}
+
+
+@validator(PACK)
+def validate_ladder(data: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    levels = data.get("levels")
+    if not isinstance(levels, dict) or sorted(levels) != [0, 1, 2, 3] or not all(
+            isinstance(v, str) for v in levels.values()):
+        problems.append("levels must name each of the levels 0, 1, 2, 3")
+    rules = data.get("rules")
+    if not isinstance(rules, list) or not rules:
+        return problems + ["rules must be a non-empty list"]
+    ids: set[str] = set()
+    for i, rule in enumerate(rules):
+        where = f"rules[{i}]"
+        if not isinstance(rule, dict):
+            problems.append(f"{where} must be a mapping")
+            continue
+        if not isinstance(rule.get("id"), str) or rule["id"] in ids:
+            problems.append(f"{where}.id must be a unique string")
+        ids.add(str(rule.get("id")))
+        if rule.get("level") not in (1, 2, 3):
+            problems.append(f"{where}.level must be 1, 2 or 3")
+        when = rule.get("when")
+        if not isinstance(when, dict) or not when or set(when) - set(CONDITIONS):
+            problems.append(f"{where}.when must use only {', '.join(CONDITIONS)}")
+            continue
+        for key in INT_CONDITIONS:
+            if key in when:
+                number(when[key], f"{where}.when.{key}", problems, 0, 100000)
+        if "negative_flag" in when and not isinstance(when["negative_flag"], bool):
+            problems.append(f"{where}.when.negative_flag must be true or false")
+        if "signals_at_least" in when:
+            sig = when["signals_at_least"]
+            if not isinstance(sig, dict) or not sig or set(sig) - set(SIGNAL_TYPES):
+                problems.append(f"{where}.when.signals_at_least must map {', '.join(SIGNAL_TYPES)} to counts")
+        reason = rule.get("reason")
+        if not isinstance(reason, str) or not reason:
+            problems.append(f"{where}.reason must be a zh-CN sentence")
+        else:
+            try:
+                reason.format(**SAMPLE_FACTS)
+            except (KeyError, IndexError, ValueError) as exc:
+                problems.append(f"{where}.reason uses an unknown field ({exc})")
+    for i, item in enumerate(data.get("repeat_contacts") or []):
+        where = f"repeat_contacts[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where} must be a mapping with regex and count")
+            continue
+        _check_regex(item.get("regex"), where, problems)
+        number(item.get("count"), f"{where}.count", problems, 1, 1000)
+    for i, rx in enumerate(str_list(data.get("stated_waits"), "stated_waits", problems)):
+        _check_regex(rx, f"stated_waits[{i}]", problems, groups=("n", "unit"))
+    units = data.get("unit_hours")
+    if not isinstance(units, dict) or not units:
+        problems.append("unit_hours must map time units to hours")
+    else:
+        for unit, hours in units.items():
+            number(hours, f"unit_hours.{unit}", problems, 0, 100000)
+    return problems
+
+
+def _check_regex(rx: Any, where: str, problems: list[str], groups: tuple[str, ...] = ()) -> None:
+    try:
+        compiled = re.compile(rx)
+    except (re.error, TypeError) as exc:
+        problems.append(f"{where}: bad regex ({exc})")
+        return
+    for group in groups:
+        if group not in compiled.groupindex:
+            problems.append(f"{where}: regex needs a group named {group}")
+
+
+@dataclass
+class Facts:
+    """What the ladder's conditions read, for a prefix of the conversation."""
+
+    intensity: int | None = None
+    peak: int | None = None
+    strong_turns: int = 0
+    risk_turns: int = 0
+    abusive_turns: int = 0
+    contacts: int = 1
+    wait_minutes: int = 0
+    stated_wait_hours: int = 0
+    negative_flag: bool = False
+    signals: dict[str, int] | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {"intensity": self.intensity if self.intensity is not None else "未知",
+                "peak": self.peak if self.peak is not None else "未知",
+                "strong_turns": self.strong_turns,
+                "risk_turns": self.risk_turns, "abusive_turns": self.abusive_turns,
+                "contacts": self.contacts, "wait_minutes": self.wait_minutes,
+                "stated_wait_hours": self.stated_wait_hours}
+
+
+class Ladder:
+    """The escalation_ladder pack compiled; picklable."""
+
+    def __init__(self, pack: dict[str, Any], negative: NegativeEnergyModel) -> None:
+        self.levels: dict[int, str] = pack["levels"]
+        self.rules: list[dict[str, Any]] = pack["rules"]
+        self.contact_patterns = [(t2s(item["regex"]), int(item["count"])) for item in pack.get("repeat_contacts") or []]
+        self.wait_patterns = [t2s(rx) for rx in pack.get("stated_waits") or []]
+        self.unit_hours: dict[str, float] = pack["unit_hours"]
+        self.negative = negative
+
+    # -- facts ------------------------------------------------------------------------
+    def contacts_in(self, norm: str) -> int:
+        best = 1
+        for rx, default in self.contact_patterns:
+            for m in re.finditer(rx, norm):
+                value = parse_number(m.group("n")) if "n" in m.re.groupindex and m.group("n") else None
+                best = max(best, int(value) if value else default)
+        return best
+
+    def stated_wait_in(self, norm: str) -> float:
+        best = 0.0
+        for rx in self.wait_patterns:
+            for m in re.finditer(rx, norm):
+                amount = parse_number(m.group("n"))
+                unit = m.group("unit").lstrip("个")
+                if amount is not None and unit in self.unit_hours:
+                    best = max(best, amount * float(self.unit_hours[unit]))
+        return best
+
+    def timeline(self, doc: Assessment, signals: list[dict[str, Any]]) -> list[Facts]:
+        """Facts after each turn, in one pass (Facts of turn i cover turns 0..i)."""
+        conv: Conversation = doc.conversation
+        f = Facts(signals={})
+        metadata = doc.extras.get("contact_count")
+        if isinstance(metadata, int) and not isinstance(metadata, bool):
+            f.contacts = max(f.contacts, metadata)
+        by_turn: dict[int, list[dict[str, Any]]] = {}
+        for sig in signals:
+            by_turn.setdefault(sig["turn"], []).append(sig)
+        seen: list[dict[str, Any]] = []
+        pending: float | None = None  # timestamp of the first unanswered customer turn
+        out: list[Facts] = []
+        for i, turn in enumerate(doc.turns):
+            stamp = conv.turns[i].timestamp if i < len(conv.turns) else None
+            if turn.speaker == "agent":
+                if pending is not None and stamp is not None:
+                    f.wait_minutes = max(f.wait_minutes, int((stamp - pending) // 60))
+                pending = None
+            else:
+                if pending is None and stamp is not None:
+                    pending = stamp
+                norm = turn.norm or normalize(turn.text)
+                if turn.intensity is not None:
+                    f.intensity = turn.intensity
+                    f.peak = turn.intensity if f.peak is None else max(f.peak, turn.intensity)
+                    f.strong_turns += turn.intensity >= STRONG
+                f.risk_turns += bool(turn.escalation_risk)
+                f.abusive_turns += bool(turn.abusive)
+                f.contacts = max(f.contacts, self.contacts_in(norm))
+                f.stated_wait_hours = max(f.stated_wait_hours, int(self.stated_wait_in(norm)))
+            if i in by_turn:
+                seen.extend(by_turn[i])
+                for sig in by_turn[i]:
+                    f.signals[sig["type"]] = f.signals.get(sig["type"], 0) + 1
+                f.negative_flag = self.negative.flagged(seen)
+            out.append(replace(f, signals=dict(f.signals)))
+        return out
+
+    # -- decision ---------------------------------------------------------------------
+    @staticmethod
+    def holds(when: dict[str, Any], f: Facts) -> bool:
+        values = {"current_intensity_at_least": f.intensity, "peak_intensity_at_least": f.peak,
+                  "strong_turns_at_least": f.strong_turns,
+                  "escalation_risk_turns_at_least": f.risk_turns, "abusive_turns_at_least": f.abusive_turns,
+                  "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
+                  "stated_wait_hours_at_least": f.stated_wait_hours}
+        for key, threshold in when.items():
+            if key == "negative_flag":
+                if f.negative_flag != threshold:
+                    return False
+            elif key == "signals_at_least":
+                if any((f.signals or {}).get(kind, 0) < n for kind, n in threshold.items()):
+                    return False
+            elif values[key] is None or values[key] < threshold:
+                return False
+        return True
+
+    def fired(self, f: Facts) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(level, reason, family) of every rule that holds, in pack order; a rule's family
+        is the set of conditions it reads, so "intensity ≥ 3" and "intensity ≥ 4" compete."""
+        return [(rule["level"], rule["reason"].format(**f.fields()), tuple(sorted(rule["when"])))
+                for rule in self.rules if self.holds(rule["when"], f)]
+
+    def run(self, doc: Assessment, signals: list[dict[str, Any]]) -> tuple[dict[str, Any], list[EscalationRaised]]:
+        """Walk the conversation turn by turn; the level only goes up. Reasons keep the
+        strongest observation of each family of rules."""
+        level, events = 0, []
+        strongest: dict[tuple[str, ...], tuple[int, str]] = {}
+        for i, facts in enumerate(self.timeline(doc, signals)):
+            fired = self.fired(facts)
+            for lv, reason, family in fired:
+                if family not in strongest or lv >= strongest[family][0]:
+                    strongest[family] = (lv, reason)
+            new_level = max((lv for lv, _, _ in fired), default=0)
+            if new_level > level:
+                why = tuple(dict.fromkeys(r for lv, r, _ in fired if lv > level))
+                events.append(EscalationRaised(conversation_id=doc.conversation.id, level=new_level,
+                                               previous_level=level, reasons=why, turn=i))
+                level = new_level
+        ranked = sorted(enumerate(strongest.values()), key=lambda item: (-item[1][0], item[0]))
+        reasons = [reason for _, (_, reason) in ranked]
+        return {"level": level, "label": self.levels[level], "reasons": reasons}, events
+
+
+def load_ladder(rules_dir: str | None = None) -> Ladder:
+    return Ladder(load_checked(PACK, rules_dir=rules_dir), load_negative_energy(rules_dir))
+
+
+@registry.components.register("anfu.escalation.v1")
+class Escalation(Component):
+    name = "anfu.escalation.v1"
+    provides = ("escalation", "extras")
+    # reads turn.intensity/escalation_risk/abusive and negative_energy when present
+    requires = ("turn.norm",)
+
+    def __init__(self, rules_dir: str | None = None) -> None:
+        self.rules_dir = rules_dir
+        self.ladder_ = load_ladder(rules_dir)
+
+    def predict(self, docs: Sequence[Assessment]) -> list[tuple[dict[str, Any], list[EscalationRaised]] | None]:
+        out: list[tuple[dict[str, Any], list[EscalationRaised]] | None] = []
+        for doc in docs:
+            if doc.is_utterance:
+                out.append(None)
+                continue
+            if doc.negative_energy is not None:
+                signals = list(doc.negative_energy.get("signals", []))
+            else:
+                signals = self.ladder_.negative.signals(doc.turns)
+            out.append(self.ladder_.run(doc, signals))
+        return out
+
+    def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
+        for doc, result in zip(docs, outputs):
+            if result is not None:
+                doc.escalation, events = result
+                replace_events(doc.extras, EscalationRaised.name, events)

@@ -1,0 +1,310 @@
+"""Customer personality type (客户性格类型): which of the nine types the customer shows,
+how sure we are, the evidence, and the playbook for handling that type.
+
+Evidence accumulates turn by turn from the personas pack: lexicon cues in the customer's
+words plus conversational features (very short replies, repeated demands, emotional
+swings, the emotion/abuse labels of earlier components when present). `infer_persona`
+over the first k turns gives the evolving answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .. import registry
+from ..glossary import EMOTIONS, EMOTION_VALENCE, GUIDANCE_METHODS, PERSONAS
+from ..rules import validator
+from ..rules.checked import load_checked, number, str_list
+from ..text.cues import extract
+from ..text.normalize import normalize
+from ..text.matcher import PhraseMatcher, longest_non_overlapping
+from ..text.overlap import RepeatTracker, content
+from ..types import Assessment, TurnAssessment
+from .base import Component
+from .normalize import ensure_norm
+
+PACK = "personas"
+UNKNOWN = "unknown"
+FEATURES = ("short_reply", "repeated_demand", "emotion_swing", "abusive", "high_intensity",
+            "escalation_risk", "question_run")
+NEGATORS = ("不", "没", "别")
+
+
+def _feature_ok(name: Any) -> bool:
+    if not isinstance(name, str):
+        return False
+    if name.startswith("emotion:"):
+        return name.split(":", 1)[1] in EMOTIONS
+    return name in FEATURES
+
+
+def _check_playbook(pb: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(pb, dict):
+        problems.append(f"{where} must be a mapping with speak, avoid, method")
+        return
+    str_list(pb.get("speak"), f"{where}.speak", problems)
+    str_list(pb.get("avoid"), f"{where}.avoid", problems)
+    if pb.get("method") not in GUIDANCE_METHODS:
+        problems.append(f"{where}.method must be one of {', '.join(GUIDANCE_METHODS)}")
+
+
+@validator(PACK)
+def validate_personas(data: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    settings = data.get("settings")
+    if not isinstance(settings, dict):
+        return ["settings must be a mapping"]
+    for key in ("min_score", "saturation"):
+        number(settings.get(key), f"settings.{key}", problems, 0.01, 100)
+    number(settings.get("min_confidence"), "settings.min_confidence", problems, 0, 1)
+    number(settings.get("repeat_containment"), "settings.repeat_containment", problems, 0.1, 1)
+    for key in ("evidence_limit", "short_reply_max_chars", "repeat_min_chars", "swing_min_delta"):
+        number(settings.get(key), f"settings.{key}", problems, 1, 100)
+    _check_playbook(data.get("default_playbook"), "default_playbook", problems)
+    types = data.get("types")
+    if not isinstance(types, dict):
+        return problems + ["types must be a mapping of persona type -> definition"]
+    missing = [p for p in PERSONAS if p not in types]
+    if missing:
+        problems.append(f"types lacks {', '.join(missing)}")
+    for name, spec in types.items():
+        where = f"types.{name}"
+        if name not in PERSONAS:
+            problems.append(f"{where}: unknown persona type (allowed: {', '.join(PERSONAS)})")
+        if not isinstance(spec, dict):
+            problems.append(f"{where} must be a mapping")
+            continue
+        if not isinstance(spec.get("trait"), str):
+            problems.append(f"{where}.trait must be a string")
+        for i, cue in enumerate(spec.get("cues") or []):
+            cw = f"{where}.cues[{i}]"
+            if not isinstance(cue, dict) or not isinstance(cue.get("label"), str):
+                problems.append(f"{cw} needs a label")
+                continue
+            number(cue.get("weight"), f"{cw}.weight", problems, 0.01, 10)
+            phrases = cue.get("phrases", [])
+            regexes = cue.get("regexes", [])
+            str_list(phrases, f"{cw}.phrases", problems, allow_empty=True)
+            str_list(regexes, f"{cw}.regexes", problems, allow_empty=True)
+            if not phrases and not regexes:
+                problems.append(f"{cw} needs phrases or regexes")
+        for i, feat in enumerate(spec.get("features") or []):
+            fw = f"{where}.features[{i}]"
+            if not isinstance(feat, dict) or not _feature_ok(feat.get("feature")):
+                problems.append(f"{fw}.feature must be one of {', '.join(FEATURES)} or emotion:<label>")
+                continue
+            number(feat.get("weight"), f"{fw}.weight", problems, 0.01, 10)
+            if not isinstance(feat.get("label"), str):
+                problems.append(f"{fw}.label must be a string")
+        _check_playbook(spec.get("playbook"), f"{where}.playbook", problems)
+    return problems
+
+
+@dataclass(frozen=True)
+class _Cue:
+    persona: str
+    label: str
+    weight: float
+    negatable: bool
+
+
+@dataclass(frozen=True)
+class Clue:
+    """One piece of evidence: which type it supports, how much, where, and why."""
+
+    persona: str
+    weight: float
+    turn: int  # index in the conversation
+    label: str
+    text: str = ""
+
+    def describe(self) -> str:
+        quote = f"「{self.text}」" if self.text else ""
+        return f"第{self.turn + 1}轮{quote}：{self.label}（{self.persona}）"
+
+
+class PersonaModel:
+    """The personas pack compiled for matching; picklable."""
+
+    def __init__(self, pack: dict[str, Any]) -> None:
+        self.settings: dict[str, Any] = pack["settings"]
+        self.default_playbook: dict[str, Any] = pack["default_playbook"]
+        self.types: dict[str, dict[str, Any]] = pack["types"]
+        self.matcher = PhraseMatcher()
+        self.features: dict[str, list[tuple[str, float, str]]] = {}
+        for persona, spec in self.types.items():
+            for cue in spec.get("cues") or []:
+                payload = _Cue(persona, cue["label"], float(cue["weight"]), bool(cue.get("negatable")))
+                self.matcher.extend(cue.get("phrases", []), payload)
+                for rx in cue.get("regexes", []):
+                    self.matcher.add_regex(rx, payload)
+            for feat in spec.get("features") or []:
+                self.features.setdefault(feat["feature"], []).append((persona, float(feat["weight"]), feat["label"]))
+
+    # -- evidence ---------------------------------------------------------------------
+    def lexical_clues(self, index: int, norm: str, text: str) -> list[Clue]:
+        clues: list[Clue] = []
+        hits: dict[tuple[str, str], int] = {}
+        for m in longest_non_overlapping(self.matcher.find(norm)):
+            cue: _Cue = m.payload
+            if cue.negatable and m.start > 0 and norm[m.start - 1] in NEGATORS:
+                continue
+            # a cue repeated within one turn adds half its weight each time, at most twice
+            n = hits.get((cue.persona, cue.label), 0)
+            if n >= 3:
+                continue
+            hits[(cue.persona, cue.label)] = n + 1
+            weight = cue.weight if n == 0 else cue.weight / 2
+            clues.append(Clue(cue.persona, weight, index, cue.label, text[m.start:m.end]))
+        return clues
+
+    def turn_features(self, turns: Sequence[TurnAssessment], position: int, index: int,
+                      history: list[tuple[int, TurnAssessment]], repeats: RepeatTracker) -> list[tuple[str, str]]:
+        """(feature, quoted text) pairs that customer turn `index` shows given earlier
+        customer turns `history` ((index, turn) pairs, also tracked by `repeats`)."""
+        s = self.settings
+        turn = turns[index]
+        norm = turn.norm or turn.text
+        found: list[tuple[str, str]] = []
+        body = content(norm)
+        if position > 0 and 0 < len(body) <= s["short_reply_max_chars"]:
+            prev = history[-1][1]
+            if 0 < len(content(prev.norm or prev.text)) <= s["short_reply_max_chars"]:
+                found.append(("short_reply", turn.text.strip()))
+        if len(body) >= s["repeat_min_chars"]:
+            at, share, _ = repeats.best(norm)
+            if share >= s["repeat_containment"]:
+                found.append(("repeated_demand", f"重复第{history[at][0] + 1}轮"))
+        if turn.emotion:
+            found.append((f"emotion:{turn.emotion}", ""))
+        if turn.abusive:
+            found.append(("abusive", ""))
+        if turn.intensity is not None and turn.intensity >= 3:
+            found.append(("high_intensity", ""))
+        if turn.escalation_risk:
+            found.append(("escalation_risk", ""))
+        cues = extract(norm, turn.text)
+        if cues.question_runs or norm.count("？") >= 3:
+            found.append(("question_run", ""))
+        if history and self._swing(history, turn):
+            found.append(("emotion_swing", f"较第{history[-1][0] + 1}轮"))
+        return found
+
+    def _swing(self, history: list[tuple[int, TurnAssessment]], after: TurnAssessment) -> bool:
+        """A relapse: the customer turns negative again after having been positive, or the
+        intensity jumps back up after it had come down. Calming down after the agent's
+        help is not a swing."""
+        before = history[-1][1]
+        if before.emotion and after.emotion:
+            v0, v1 = EMOTION_VALENCE.get(before.emotion, 0.0), EMOTION_VALENCE.get(after.emotion, 0.0)
+            if v0 > 0.3 and v1 < -0.3:
+                return True
+        levels = [t.intensity for _, t in history if t.intensity is not None]
+        if after.intensity is None or len(levels) < 2 or before.intensity is None:
+            return False
+        fell = max(levels[:-1]) - before.intensity >= 1
+        return fell and after.intensity - before.intensity >= self.settings["swing_min_delta"]
+
+    def clues(self, turns: Sequence[TurnAssessment]) -> list[Clue]:
+        """All evidence in `turns`, in turn order."""
+        out: list[Clue] = []
+        history: list[tuple[int, TurnAssessment]] = []
+        repeats = RepeatTracker()
+        for index, turn in enumerate(turns):
+            if turn.speaker != "customer":
+                continue
+            norm = turn.norm or turn.text
+            out.extend(self.lexical_clues(index, norm, turn.text))
+            for feature, quote in self.turn_features(turns, len(history), index, history, repeats):
+                for persona, weight, label in self.features.get(feature, []):
+                    out.append(Clue(persona, weight, index, label, quote))
+            history.append((index, turn))
+            repeats.add(norm)
+        return out
+
+    # -- decision ---------------------------------------------------------------------
+    def decide(self, clues: list[Clue]) -> dict[str, Any]:
+        s = self.settings
+        scores: dict[str, float] = {}
+        for clue in clues:
+            scores[clue.persona] = scores.get(clue.persona, 0.0) + clue.weight
+        if not scores:
+            return self._result(UNKNOWN, 0.0, [])
+        # ties go to the type listed first in the pack (stable, deterministic)
+        order = list(self.types)
+        best = max(scores, key=lambda p: (scores[p], -order.index(p)))
+        top, total = scores[best], sum(scores.values())
+        confidence = (top / (total + 0.5)) * (1 - math.exp(-top / s["saturation"]))
+        confidence = round(min(max(confidence, 0.0), 1.0), 2)
+        if top < s["min_score"] or confidence < s["min_confidence"]:
+            return self._result(UNKNOWN, confidence, [])
+        support = [c for c in clues if c.persona == best]
+        return self._result(best, confidence, support)
+
+    def _result(self, persona: str, confidence: float, support: list[Clue]) -> dict[str, Any]:
+        playbook = self.types[persona]["playbook"] if persona in self.types else self.default_playbook
+        evidence: list[str] = []
+        for clue in support:
+            line = clue.describe()
+            if line not in evidence:
+                evidence.append(line)
+        return {
+            "type": persona,
+            "confidence": confidence,
+            "evidence": evidence[: self.settings["evidence_limit"]],
+            "playbook": {"speak": list(playbook["speak"]), "avoid": list(playbook["avoid"]),
+                         "method": playbook["method"]},
+        }
+
+    def infer(self, turns: Sequence[TurnAssessment]) -> dict[str, Any]:
+        return self.decide(self.clues(turns))
+
+
+def load_model(rules_dir: str | None = None) -> PersonaModel:
+    return PersonaModel(load_checked(PACK, rules_dir=rules_dir))
+
+
+def infer_persona(doc: Assessment, k: int | None = None, model: PersonaModel | None = None) -> dict[str, Any]:
+    """The persona after the first `k` turns of `doc` (all turns when k is None)."""
+    ensure_norm(doc)
+    model = model or load_model()
+    turns = doc.turns if k is None else doc.turns[:k]
+    return model.infer(turns)
+
+
+def persona_timeline(doc: Assessment, model: PersonaModel | None = None) -> list[dict[str, Any]]:
+    """The evolving persona: one answer after each customer turn, with its turn index."""
+    ensure_norm(doc)
+    model = model or load_model()
+    return [{"turn": i, **model.infer(doc.turns[: i + 1])}
+            for i, t in enumerate(doc.turns) if t.speaker == "customer"]
+
+
+@registry.components.register("anfu.persona.v1")
+class Persona(Component):
+    name = "anfu.persona.v1"
+    provides = ("persona",)
+    requires = ("turn.norm",)  # reads turn.emotion/intensity/abusive/escalation_risk when present
+
+    def __init__(self, rules_dir: str | None = None) -> None:
+        self.rules_dir = rules_dir
+        self.model_ = load_model(rules_dir)
+
+    def predict(self, docs: Sequence[Assessment]) -> list[dict[str, Any] | None]:
+        out: list[dict[str, Any] | None] = []
+        for doc in docs:
+            if doc.is_utterance:
+                out.append(None)
+                continue
+            turns = [TurnAssessment(speaker=t.speaker, text=t.text, norm=t.norm or normalize(t.text), emotion=t.emotion,
+                                    intensity=t.intensity, abusive=t.abusive,
+                                    escalation_risk=t.escalation_risk) for t in doc.turns]
+            out.append(self.model_.infer(turns))
+        return out
+
+    def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
+        for doc, result in zip(docs, outputs):
+            if result is not None:
+                doc.persona = result

@@ -1,0 +1,39 @@
+"""Load a rule pack and refuse it (AF301) when its kind's validator finds problems, so a
+component never runs on a pack that `anfu check-rules` would reject."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import RulePackError
+from . import VALIDATORS, load_pack, pack_dir
+
+
+def load_checked(name: str, rules_dir: str | Path | None = None, kind: str | None = None) -> dict[str, Any]:
+    """`load_pack(name)` validated by the validator registered for `kind` (default: name)."""
+    data = load_pack(name, rules_dir=rules_dir)
+    check = VALIDATORS.get(kind or name)
+    problems = check(data) if check else []
+    if problems:
+        path = pack_dir(rules_dir=rules_dir) / f"{name}.yaml"
+        raise RulePackError("AF301", str(path), reason="; ".join(problems[:5]))
+    return data
+
+
+def str_list(value: Any, where: str, problems: list[str], allow_empty: bool = False) -> list[str]:
+    """Check that `value` is a list of non-empty strings; record a problem otherwise."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(f"{where} must be a list of non-empty strings")
+        return []
+    if not value and not allow_empty:
+        problems.append(f"{where} must not be empty")
+    return value
+
+
+def number(value: Any, where: str, problems: list[str], low: float | None = None, high: float | None = None) -> None:
+    """Check that `value` is a number within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        problems.append(f"{where} must be a number")
+    elif (low is not None and value < low) or (high is not None and value > high):
+        problems.append(f"{where} must be between {low} and {high}")

@@ -1,0 +1,1 @@
+"""Workflow: what happens after analysis (events, tickets, SLA, follow-up)."""

@@ -1,0 +1,169 @@
+"""anfu.persona.v1: the nine customer personality types from realistic service dialogues."""
+
+from __future__ import annotations
+
+import pytest
+
+from anfu.components.persona import Persona, infer_persona, load_model, persona_timeline, validate_personas
+from anfu.glossary import GUIDANCE_METHODS
+from anfu.rules import load_pack
+from anfu.testing import check_component
+from anfu.types import Assessment, Conversation, Utterance
+
+
+def assess(turns: list[tuple[str, str]], labels: dict[int, dict] | None = None) -> Assessment:
+    """An Assessment of `turns` with hand labels (emotion, intensity, abusive…) per turn index."""
+    doc = Assessment.start(Conversation.from_texts(turns, id="t"))
+    for index, values in (labels or {}).items():
+        for key, value in values.items():
+            setattr(doc.turns[index], key, value)
+    return doc
+
+
+DIALOGUES = {
+    "怀疑型": [  # power billing
+        ("customer", "这个月电费怎么八百多？是不是多扣了？"),
+        ("agent", "您好，我帮您查一下用电明细。"),
+        ("customer", "你们说的话能信吗？上次也说查，最后不了了之。"),
+        ("agent", "这是系统里的抄表记录。"),
+        ("customer", "记录你们想怎么改就怎么改，真的假的谁知道，拿出证据来。"),
+    ],
+    "好斗型": [  # telecom
+        ("customer", "你算老几？叫你们能管事的来！"),
+        ("agent", "您好，我是本次为您服务的客服，您遇到什么问题了？"),
+        ("customer", "少废话，照我说的做，马上给我把这个月的流量费退了！"),
+        ("agent", "我理解您着急，我先帮您核实一下扣费。"),
+        ("customer", "跟你说不清，你给我等着！"),
+    ],
+    "沉默型": [  # e-commerce
+        ("customer", "快递三天没动了。"),
+        ("agent", "您好，请问您的订单号是多少？"),
+        ("customer", "嗯。"),
+        ("agent", "麻烦您提供一下订单号，我帮您查物流。"),
+        ("customer", "哦"),
+        ("agent", "您希望改派还是退款呢？"),
+        ("customer", "随便。"),
+    ],
+    "顽固型": [  # e-commerce refund
+        ("customer", "我不管，我就要退款，这个锅用了两天就坏了。"),
+        ("agent", "您可以选择换一个新的，今天就能给您发出。"),
+        ("customer", "我就要退款，这个锅用了两天就坏了，别给我推荐换货。"),
+        ("agent", "换货的话您不用再重新下单。"),
+        ("customer", "说什么都没用，我就要退款，锅用了两天就坏了！"),
+    ],
+    "虚荣型": [  # telecom
+        ("customer", "我是你们十几年的用户了，钻石会员，宽带坏了三天没人管？"),
+        ("agent", "非常抱歉，我马上为您登记报修。"),
+        ("customer", "我邻居家都是当天修好的，凭什么别人家都能修我的不行？我在你们这花了多少钱你知道吗？"),
+    ],
+    "神经质型": [  # e-commerce refund, worries and changes mind
+        ("customer", "我担心退款退不回来，万一钱没了怎么办啊？"),
+        ("agent", "您放心，退款会原路返回。"),
+        ("customer", "那我还是退了吧。"),
+        ("agent", "好的，已为您提交退款申请。"),
+        ("customer", "我又想了想，还是不要了，你刚才什么语气？是不是不耐烦了？"),
+    ],
+    "刚强型": [  # power
+        ("customer", "停电补偿的依据是什么？请给我书面答复。"),
+        ("agent", "您好，这个需要我帮您查询一下。"),
+        ("customer", "我核对过每一笔电费，不要说套话，具体时间给我，按合同约定处理。"),
+    ],
+    "内向型": [  # telecom
+        ("customer", "话费的事我自己看就行，不想多说。"),
+        ("agent", "您好，我可以电话为您详细解释一下套餐。"),
+        ("customer", "别打电话，发短信就行，不要上门。"),
+    ],
+    "随和型": [  # power
+        ("customer", "师傅你好，我家电表好像不走了，不着急，你们有空来看看就行。"),
+        ("agent", "好的，我为您登记报修，明天上午安排师傅上门。"),
+        ("customer", "好的好的，麻烦你了，你们也不容易，辛苦了。"),
+    ],
+}
+
+
+def test_contract() -> None:
+    check_component(Persona())
+
+
+def test_shipped_pack_is_valid_and_bad_pack_is_reported() -> None:
+    pack = load_pack("personas")
+    assert validate_personas(pack) == []
+    broken = {**pack, "types": {**pack["types"], "好斗型": {**pack["types"]["好斗型"],
+                                                              "playbook": {"speak": ["x"], "avoid": ["y"], "method": "强硬诱导"}}}}
+    assert any("好斗型.playbook.method" in p for p in validate_personas(broken))
+
+
+@pytest.mark.parametrize("expected", list(DIALOGUES))
+def test_each_type_on_a_realistic_dialogue(expected: str) -> None:
+    doc = assess(DIALOGUES[expected])
+    Persona()(doc)
+    persona = doc.persona
+    assert persona["type"] == expected, persona
+    assert 0.4 <= persona["confidence"] <= 1.0
+    assert persona["evidence"] and all(expected in e and e.startswith("第") for e in persona["evidence"])
+    playbook = persona["playbook"]
+    assert playbook["method"] in GUIDANCE_METHODS
+    assert playbook["speak"] and playbook["avoid"]
+    assert playbook == load_pack("personas")["types"][expected]["playbook"]
+
+
+def test_labels_from_earlier_components_add_evidence() -> None:
+    """Abuse and high intensity (set by the abuse and emotion components) point to 好斗型."""
+    turns = [("customer", "你们这破宽带又断了，一群废物！"), ("agent", "非常抱歉，我马上为您检测线路。"),
+             ("customer", "检测个屁，马上给我修好！")]
+    unlabelled = assess(turns)
+    labelled = assess(turns, {0: {"abusive": True, "intensity": 4, "emotion": "angry"},
+                              2: {"abusive": True, "intensity": 4, "emotion": "angry"}})
+    Persona()(unlabelled)
+    Persona()(labelled)
+    assert labelled.persona["type"] == "好斗型"
+    assert labelled.persona["confidence"] > unlabelled.persona["confidence"]
+    assert any("辱骂攻击" in e for e in labelled.persona["evidence"])
+
+
+def test_weak_signal_is_unknown() -> None:
+    doc = assess([("customer", "我想查一下这个月的电费。"), ("agent", "好的，请提供户号。"),
+                  ("customer", "户号是3201123456。")])
+    Persona()(doc)
+    assert doc.persona["type"] == "unknown"
+    assert doc.persona["evidence"] == []
+    assert doc.persona["playbook"]["method"] in GUIDANCE_METHODS
+
+
+def test_evidence_accumulates_turn_by_turn() -> None:
+    doc = assess(DIALOGUES["怀疑型"])
+    timeline = persona_timeline(doc)
+    assert [step["turn"] for step in timeline] == [0, 2, 4]
+    assert timeline[0]["type"] == "unknown"  # one doubt is not yet a type
+    assert timeline[-1]["type"] == "怀疑型"
+    counts = [len(step["evidence"]) for step in timeline]
+    assert counts == sorted(counts) and counts[-1] > counts[1]
+    assert timeline[-1]["confidence"] > timeline[1]["confidence"]
+    for step in timeline:
+        assert infer_persona(doc, step["turn"] + 1) == {k: v for k, v in step.items() if k != "turn"}
+
+
+def test_negated_worry_is_not_evidence() -> None:
+    model = load_model()
+    clues = model.lexical_clues(0, "我不担心钱，就是想问问进度", "我不担心钱，就是想问问进度")
+    assert not any(c.persona == "神经质型" for c in clues)
+
+
+def test_calming_down_is_not_an_emotional_swing() -> None:
+    """Angry then satisfied after the agent helped is 安抚成功, not 神经质型."""
+    turns = [("customer", "停电一天了还不来修！"), ("agent", "非常抱歉，抢修人员已出发，预计一小时到。"),
+             ("customer", "行，那我等着。"), ("agent", "已经恢复供电了，您看一下。"), ("customer", "来电了，谢谢。")]
+    calm = assess(turns, {0: {"emotion": "angry", "intensity": 4}, 2: {"emotion": "neutral", "intensity": 1},
+                          4: {"emotion": "satisfied", "intensity": 0}})
+    Persona()(calm)
+    assert calm.persona["type"] != "神经质型"
+    relapse = assess(turns, {0: {"emotion": "angry", "intensity": 4}, 2: {"emotion": "satisfied", "intensity": 0},
+                             4: {"emotion": "angry", "intensity": 4}})
+    clues = load_model().clues(relapse.turns)
+    assert any(c.label == "情绪起伏大" and c.turn == 4 for c in clues)
+
+
+def test_utterance_gets_no_persona() -> None:
+    doc = Assessment.start(Utterance(text="你们说的话能信吗？真的假的"))
+    Persona()(doc)
+    assert doc.persona is None
