@@ -1,0 +1,93 @@
+"""The store: the only package that imports SQLAlchemy, Alembic and psycopg.
+
+Start-up::
+
+    from anfu.settings import get_settings
+    from anfu.store import Store, make_engine, upgrade, check_schema
+
+    settings = get_settings()
+    upgrade(settings)                      # Alembic migrations to head (creates an empty DB)
+    engine = make_engine(settings)         # SQLite WAL + synchronous=FULL, or PostgreSQL (psycopg 3)
+    check_schema(engine)                   # AF502 when the schema is not at head
+    store = Store(engine, mask_text=settings.store_masked_text)
+
+Everything returns frozen records (`anfu.store.records`, each with `to_dict()`), never ORM
+rows. Errors: `NotFoundError` AF503 (missing *or not visible*: other tenants' ids leak
+nothing), `StoreError` AF504 (duplicate name) / AF505 (invalid value), `AuthError` AF417
+(visible but not allowed), `InputError` AF003–AF007 for bad message text or speaker.
+
+Access (`anfu.store.access`): `Principal(tenant_id, role, user_id, team_id, name)`, built with
+`Principal.of_user(user)` / `Principal.of_token(api_token)`; `can(principal, action, conv)`,
+`require(...)`. Conversation actions: `conversation.view|write|reply_as_agent|take_over`;
+tenant actions: `users.manage`, `tokens.manage`, `customer.delete`, `audit.view`, `export`,
+`events.view`, `supervise`. Agents see their own conversations, supervisors their team's,
+admins and auditors their tenant's (auditors read only); nobody crosses tenants.
+
+`Store` methods (`visible_to`/`by` = a Principal; omitted = system call, no check):
+
+Tenants, teams, users
+    create_tenant(slug, name) / get_tenant(id) / get_tenant_by_slug(slug) / list_tenants()
+    create_team(tenant_id, name) / get_team(id) / list_teams(tenant_id)
+    create_user(tenant_id, username, password_hash, role, *, team_id, display_name,
+                must_change_password) / get_user(id) / get_user_by_username(name)
+    list_users(tenant_id) / count_users() / update_user(id, **USER_FIELDS)
+    register_login_failure(id, *, max_attempts, lockout) / register_login_success(id)
+Sessions and API tokens (hashes only; see anfu.security.tokens)
+    create_session(user_id, token_hash, expires_at, *, mfa_verified, ip, user_agent)
+    get_session(token_hash) -> AuthSession | None   (live: unrevoked, unexpired, user active)
+    extend_session(id, expires_at) / mark_session_mfa_verified(id)
+    revoke_session(id) -> bool / revoke_user_sessions(user_id, *, keep) -> int
+    create_api_token(tenant_id, name, role, token_hash, prefix, *, team_id, created_by)
+    get_api_token(token_hash) / list_api_tokens(tenant_id) / revoke_api_token(id, *, tenant_id)
+Customers (one timeline across channels)
+    upsert_customer(tenant_id, *, external_ref, phone, email, display_name) -> (Customer, created)
+        matches by external ref, then phone (digits, +86 dropped), then e-mail; fills gaps
+    get_customer(id, visible_to) / list_customers(visible_to, *, page, page_size) -> Page
+    customer_timeline(id, visible_to, *, page, page_size) -> Page[TimelineItem]
+    delete_customer_data(id, *, by) -> DeletionReport   (admin; removes conversations,
+        messages, assessments, events and the customer; audited)
+Conversations and messages
+    create_conversation(tenant_id, *, channel, customer_id, team_id, agent_id, industry,
+                        external_ref, status) / get_or_create_conversation(tenant_id, external_ref, **kw)
+    get_conversation(id, visible_to) / update_conversation(id, *, by, status, agent_id, team_id, industry)
+    take_over(id, *, by, release=False, ip)   (event conversation.taken_over/released + audit)
+    list_conversations(visible_to, ConversationFilter(status, channel, industry, team_id,
+        agent_id, customer_id, emotion, min_escalation, updated_since, updated_until),
+        *, page=1, page_size=50) -> Page[ConversationRecord]   (newest activity first)
+    append_message(conversation_id, speaker, text, *, client_msg_id, channel, sent_at, by)
+        -> (MessageRecord, created)   committed durably BEFORE it returns (ack after it);
+        same client_msg_id again -> the stored message, created=False
+    list_messages(conversation_id, visible_to, *, after_seq, limit)
+    load_conversation(id, visible_to) -> anfu.types.Conversation   (for the Analyzer)
+Assessments, events, audit
+    save_assessment(conversation_id, Assessment | dict, *, upto_seq, by) -> AssessmentRecord
+        (copies emotion / intensity / escalation level onto the conversation for filters)
+    latest_assessment(conversation_id, visible_to) / list_assessments(conversation_id, visible_to)
+    add_event(tenant_id, "noun.verb", payload, *, conversation_id) -> Event
+    list_events(visible_to, *, after_id, name, conversation_id, limit) -> list[Event]  (poll by id)
+    audit(tenant_id, actor, action, *, target, detail, ip) -> AuditEntry   (PII in detail masked)
+    list_audit(visible_to, *, action, page, page_size) -> Page[AuditEntry]   (admin, auditor)
+
+Complaint workflow (`WorkflowStore(engine)`, tables in workflow_tables.py): tickets, their
+follow-ups and 四个不漏 ledger entries, stored as the workflow objects' `to_dict()`.
+
+Migrations: `upgrade(settings_or_engine, "head")`, `downgrade(settings_or_engine, "base")`,
+`current_revision(engine)`, `head_revision()`; scripts in `anfu/store/migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+from .access import Principal, can, require
+from .engine import make_engine
+from .migrate import check_schema, current_revision, downgrade, head_revision, upgrade
+from .records import (ApiToken, AssessmentRecord, AuditEntry, AuthSession, ConversationRecord, Customer,
+                      DeletionReport, Event, MessageRecord, Page, Team, Tenant, TimelineItem, User)
+from .repo import ConversationFilter, Store
+from .tables import CONVERSATION_STATUSES, ROLES
+from .workflow_repo import FollowUpRecord, LedgerRecord, TicketRecord, WorkflowStore
+
+__all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
+           "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",
+           "Page", "Principal", "Store", "Team", "Tenant", "TimelineItem", "User", "can", "check_schema",
+           "current_revision", "downgrade", "head_revision", "make_engine", "require", "upgrade",
+           "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore"]

@@ -1,0 +1,79 @@
+"""Database engines: SQLite (embedded default) and PostgreSQL through psycopg 3.
+
+SQLite runs in WAL mode with `synchronous=FULL`, so a committed transaction is in the WAL
+on disk before `commit()` returns: that is what lets the store acknowledge a message only
+after it is durable. Writes take the lock up front (`BEGIN IMMEDIATE`) so that concurrent
+writers queue on `busy_timeout` instead of failing with "database is locked" mid-transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ..errors import StoreError
+
+BUSY_TIMEOUT_MS = 10_000
+WRITE_OPTION = "anfu_write"
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def make_engine(settings: Any = None, *, url: str | None = None, echo: bool = False) -> Engine:
+    """An engine for `settings.database_url` (or an explicit `url`).
+
+    Raises `StoreError` AF501 for an unsupported or malformed URL.
+    """
+    raw = url if url is not None else settings.database_url
+    try:
+        parsed = make_url(raw)
+    except ArgumentError:
+        raise StoreError("AF501", "(malformed URL)") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(raw, parsed.database, echo)
+    if backend == "postgresql":
+        if parsed.drivername != "postgresql+psycopg":
+            raise StoreError("AF501", f"{parsed.drivername}:// (use postgresql+psycopg://)")
+        return create_engine(raw, echo=echo, pool_pre_ping=True, json_serializer=_json_dumps,
+                             pool_size=10, max_overflow=20)
+    raise StoreError("AF501", f"{parsed.drivername}://")
+
+
+def _sqlite_engine(raw: str, database: str | None, echo: bool) -> Engine:
+    if not database or database == ":memory:":
+        raise StoreError("AF501", "in-memory SQLite (give a file path: sqlite:///var/anfu.db)")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(raw, echo=echo, json_serializer=_json_dumps,
+                           connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" hook below (pysqlite's own
+        # implicit BEGIN would defer the write lock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that SQLite transactions take the write lock at BEGIN."""
+    return engine.execution_options(**{WRITE_OPTION: True})

@@ -1,0 +1,85 @@
+"""Schema migrations (Alembic, scripts in `anfu/store/migrations/`), driven from Python.
+
+`upgrade(settings)` brings a database to the newest schema (creating it when empty);
+`downgrade(target, "base")` undoes migrations; `check_schema(engine)` refuses to run the
+service against an out-of-date schema (AF502). To write a new migration after changing
+`tables.py`, call `revision(engine, message)` against a database at head and review the script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from ..errors import StoreError
+from .engine import make_engine
+
+SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    return config
+
+
+def _engine(target: Any) -> tuple[Engine, bool]:
+    """Accept an Engine or a Settings object; say whether we own (and must dispose) it."""
+    if isinstance(target, Engine):
+        return target, False
+    return make_engine(target), True
+
+
+def _run(target: Any, fn: Any, revision: str) -> None:
+    engine, owned = _engine(target)
+    try:
+        with engine.begin() as connection:
+            config = _config()
+            config.attributes["connection"] = connection
+            fn(config, revision)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def upgrade(target: Any, revision: str = "head") -> None:
+    """Migrate the database of `target` (Settings or Engine) up to `revision`."""
+    _run(target, command.upgrade, revision)
+
+
+def downgrade(target: Any, revision: str = "base") -> None:
+    """Migrate the database of `target` (Settings or Engine) down to `revision`."""
+    _run(target, command.downgrade, revision)
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise `StoreError` AF502 unless the database is at the newest schema."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current != head:
+        raise StoreError("AF502", current or "(empty database)", expected=head)
+
+
+def revision(engine: Engine, message: str) -> None:
+    """Autogenerate a new migration script from the difference between tables.py and `engine`."""
+    with engine.begin() as connection:
+        config = _config()
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)

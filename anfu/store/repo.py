@@ -1,0 +1,502 @@
+"""The repository: every read and write of the service goes through `Store`.
+
+Methods that take `visible_to` (a `Principal`) apply the rules of `anfu.store.access`; an
+object the principal may not see is reported exactly like a missing one (AF503), so ids of
+other tenants or teams leak nothing. Methods without a principal are for the system itself
+(channels, jobs, the CLI) and the server's own checks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import InputError, NotFoundError, StoreError
+from ..pii import mask, mask_data
+from ..types import SPEAKERS, Conversation, Utterance
+from . import access
+from .access import Principal
+from .accounts import AccountsMixin
+from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Customer, DeletionReport,
+                      Event, MessageRecord, Page, TimelineItem, from_row)
+from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
+                     EventRow, MessageRow, TeamRow, TenantRow, UserRow)
+
+MAX_PAGE_SIZE = 200
+MAX_TEXT_CHARS = 20_000
+EVENT_NAME = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+")
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """Filters of `Store.list_conversations`; None means "any"."""
+
+    status: str | None = None
+    channel: str | None = None
+    industry: str | None = None
+    team_id: int | None = None
+    agent_id: int | None = None
+    customer_id: int | None = None
+    emotion: str | None = None
+    min_escalation: int | None = None
+    updated_since: datetime | None = None
+    updated_until: datetime | None = None
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    """Digits only, without the +86 / 0086 country prefix (for matching a customer)."""
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits or None
+
+
+def normalize_email(email: str | None) -> str | None:
+    return email.strip().lower() or None if email else None
+
+
+def _page_args(page: int, page_size: int) -> tuple[int, int]:
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InputError("AF505", f"page={page}, page_size={page_size} (page ≥ 1, 1 ≤ page_size ≤ "
+                                  f"{MAX_PAGE_SIZE})", kind="pagination")
+    return page, page_size
+
+
+def _summary(data: dict[str, Any]) -> tuple[str | None, int | None, int]:
+    """(emotion, intensity, escalation level) of an `Assessment.to_dict()`: the utterance's, or
+    the last customer turn's for a conversation."""
+    source = data
+    if "turns" in data:
+        customer = [t for t in data.get("turns") or [] if t.get("speaker") == "customer"]
+        source = customer[-1] if customer else {}
+    escalation = data.get("escalation") or {}
+    level = escalation.get("level") if isinstance(escalation, dict) else None
+    intensity = source.get("intensity")
+    return (source.get("emotion"), int(intensity) if intensity is not None else None,
+            int(level) if level is not None else 0)
+
+
+class Store(AccountsMixin):
+    """Repository over one engine. `Store(make_engine(settings), mask_text=settings.store_masked_text)`."""
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Store":
+        from .engine import make_engine
+
+        return cls(make_engine(settings), mask_text=settings.store_masked_text)
+
+    def _visible_conversation(self, s: Session, conversation_id: int,
+                              visible_to: Principal | None) -> ConversationRow:
+        row = s.get(ConversationRow, conversation_id)
+        if row is None or (visible_to is not None and not access.can(visible_to, "conversation.view", row)):
+            raise NotFoundError("AF503", conversation_id, kind="conversation")
+        return row
+
+    def _same_tenant(self, s: Session, tenant_id: int, row_type: type, row_id: int | None, kind: str) -> None:
+        if row_id is not None:
+            row = s.get(row_type, row_id)
+            if row is None or row.tenant_id != tenant_id:
+                raise StoreError("AF505", f"{kind} {row_id} is not in tenant {tenant_id}", kind=kind)
+
+    # customers ----------------------------------------------------------------------------
+    def upsert_customer(self, tenant_id: int, *, external_ref: str | None = None, phone: str | None = None,
+                        email: str | None = None, display_name: str | None = None) -> tuple[Customer, bool]:
+        """Find the customer by external ref, then phone, then e-mail; create when none matches.
+
+        Fields the match lacks are filled in, so a customer who called (phone) and later wrote
+        an e-mail ends up as one customer with one timeline. Returns (customer, created).
+        """
+        phone, email = normalize_phone(phone), normalize_email(email)
+        if not (external_ref or phone or email):
+            raise InputError("AF505", "give external_ref, phone or email", kind="customer")
+        for attempt in range(2):
+            try:
+                with self._write() as s:
+                    self._get(s, TenantRow, tenant_id, "tenant")
+                    row = None
+                    for column, value in ((CustomerRow.external_ref, external_ref),
+                                          (CustomerRow.phone, phone), (CustomerRow.email, email)):
+                        if value and row is None:
+                            row = s.scalar(select(CustomerRow).where(
+                                CustomerRow.tenant_id == tenant_id, column == value).order_by(CustomerRow.id))
+                    created = row is None
+                    if row is None:
+                        row = CustomerRow(tenant_id=tenant_id, external_ref=external_ref, phone=phone,
+                                          email=email, display_name=display_name or "",
+                                          created_at=self.clock())
+                        s.add(row)
+                    else:
+                        row.external_ref = row.external_ref or external_ref
+                        row.phone = row.phone or phone
+                        row.email = row.email or email
+                        row.display_name = row.display_name or display_name or ""
+                    s.flush()
+                    return from_row(Customer, row), created
+            except IntegrityError:
+                if attempt:  # a concurrent insert won twice: a real conflict
+                    raise StoreError("AF504", external_ref, kind="customer") from None
+        raise AssertionError("unreachable")
+
+    def get_customer(self, customer_id: int, visible_to: Principal | None = None) -> Customer:
+        with self._read() as s:
+            stmt = select(CustomerRow).where(CustomerRow.id == customer_id)
+            if visible_to is not None:
+                stmt = stmt.where(access.customer_clause(visible_to))
+            row = s.scalar(stmt)
+            if row is None:
+                raise NotFoundError("AF503", customer_id, kind="customer")
+            return from_row(Customer, row)
+
+    def list_customers(self, visible_to: Principal, *, page: int = 1, page_size: int = 50) -> Page[Customer]:
+        page, page_size = _page_args(page, page_size)
+        with self._read() as s:
+            where = access.customer_clause(visible_to)
+            total = s.scalar(select(func.count()).select_from(CustomerRow).where(where)) or 0
+            rows = s.scalars(select(CustomerRow).where(where).order_by(CustomerRow.id)
+                             .offset((page - 1) * page_size).limit(page_size))
+            return Page([from_row(Customer, r) for r in rows], total, page, page_size)
+
+    def customer_timeline(self, customer_id: int, visible_to: Principal | None = None, *,
+                          page: int = 1, page_size: int = 100) -> Page[TimelineItem]:
+        """Every message of the customer across channels (that `visible_to` may see), oldest first."""
+        page, page_size = _page_args(page, page_size)
+        self.get_customer(customer_id, visible_to)
+        with self._read() as s:
+            where = [ConversationRow.customer_id == customer_id]
+            if visible_to is not None:
+                where.append(access.conversation_clause(visible_to))
+            base = select(MessageRow, ConversationRow.channel).join(
+                ConversationRow, ConversationRow.id == MessageRow.conversation_id).where(*where)
+            total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+            rows = s.execute(base.order_by(MessageRow.sent_at, MessageRow.id)
+                             .offset((page - 1) * page_size).limit(page_size)).all()
+            items = [TimelineItem(from_row(MessageRecord, m), m.conversation_id, channel) for m, channel in rows]
+            return Page(items, total, page, page_size)
+
+    def delete_customer_data(self, customer_id: int, *, by: Principal) -> DeletionReport:
+        """Erase a customer (个人信息删除请求): their conversations, messages, assessments and
+        events, then the customer. The audit log keeps only a count of what was removed."""
+        with self._write() as s:
+            customer = s.get(CustomerRow, customer_id)
+            if customer is None or customer.tenant_id != by.tenant_id:
+                raise NotFoundError("AF503", customer_id, kind="customer")
+            access.require(by, "customer.delete", tenant_id=customer.tenant_id)
+            conv_ids = select(ConversationRow.id).where(ConversationRow.customer_id == customer_id)
+            counts = {}
+            for name, row_type in (("events", EventRow), ("assessments", AssessmentRow),
+                                   ("messages", MessageRow)):
+                result = s.execute(delete(row_type).where(row_type.conversation_id.in_(conv_ids)))
+                counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
+            result = s.execute(delete(ConversationRow).where(ConversationRow.customer_id == customer_id))
+            counts["conversations"] = int(result.rowcount)  # type: ignore[attr-defined]
+            s.delete(customer)
+            report = DeletionReport(customer_id=customer_id, **counts)
+            s.add(AuditRow(tenant_id=by.tenant_id, actor=by.actor, action="customer.deleted",
+                           target=f"customer:{customer_id}", detail=report.to_dict(), at=self.clock()))
+            return report
+
+    # conversations ------------------------------------------------------------------------
+    def create_conversation(self, tenant_id: int, *, channel: str = "webchat", customer_id: int | None = None,
+                            team_id: int | None = None, agent_id: int | None = None,
+                            industry: str | None = None, external_ref: str | None = None,
+                            status: str = "open") -> ConversationRecord:
+        if status not in CONVERSATION_STATUSES:
+            raise InputError("AF505", f"status {status!r}, use {'/'.join(CONVERSATION_STATUSES)}",
+                             kind="conversation")
+        try:
+            with self._write() as s:
+                self._get(s, TenantRow, tenant_id, "tenant")
+                self._same_tenant(s, tenant_id, CustomerRow, customer_id, "customer")
+                self._same_tenant(s, tenant_id, TeamRow, team_id, "team")
+                self._same_tenant(s, tenant_id, UserRow, agent_id, "agent")
+                now = self.clock()
+                row = ConversationRow(tenant_id=tenant_id, customer_id=customer_id, team_id=team_id,
+                                      agent_id=agent_id, channel=channel, industry=industry,
+                                      external_ref=external_ref, status=status, last_seq=0,
+                                      escalation_level=0, created_at=now, updated_at=now)
+                s.add(row)
+                s.flush()
+                return from_row(ConversationRecord, row)
+        except IntegrityError:
+            raise StoreError("AF504", external_ref, kind="conversation") from None
+
+    def get_or_create_conversation(self, tenant_id: int, external_ref: str,
+                                   **fields_: Any) -> tuple[ConversationRecord, bool]:
+        """The conversation a channel calls `external_ref` (an e-mail thread, a call id)."""
+        with self._read() as s:
+            row = s.scalar(select(ConversationRow).where(ConversationRow.tenant_id == tenant_id,
+                                                         ConversationRow.external_ref == external_ref))
+            if row is not None:
+                return from_row(ConversationRecord, row), False
+        try:
+            return self.create_conversation(tenant_id, external_ref=external_ref, **fields_), True
+        except StoreError as exc:
+            if exc.code != "AF504":
+                raise
+        return self.get_or_create_conversation(tenant_id, external_ref, **fields_)
+
+    def get_conversation(self, conversation_id: int, visible_to: Principal | None = None) -> ConversationRecord:
+        with self._read() as s:
+            return from_row(ConversationRecord, self._visible_conversation(s, conversation_id, visible_to))
+
+    def update_conversation(self, conversation_id: int, *, by: Principal | None = None,
+                            status: str = _UNSET, agent_id: int | None = _UNSET,
+                            team_id: int | None = _UNSET, industry: str | None = _UNSET) -> ConversationRecord:
+        """Change status, assignment or industry. Reassigning needs a supervisor or admin."""
+        with self._write() as s:
+            row = self._visible_conversation(s, conversation_id, by)
+            if by is not None:
+                access.require(by, "conversation.write", row)
+                if (agent_id is not _UNSET or team_id is not _UNSET):
+                    access.require(by, "conversation.take_over", row)
+            if status is not _UNSET:
+                if status not in CONVERSATION_STATUSES:
+                    raise InputError("AF505", f"status {status!r}", kind="conversation")
+                row.status = status
+            if agent_id is not _UNSET:
+                self._same_tenant(s, row.tenant_id, UserRow, agent_id, "agent")
+                row.agent_id = agent_id
+            if team_id is not _UNSET:
+                self._same_tenant(s, row.tenant_id, TeamRow, team_id, "team")
+                row.team_id = team_id
+            if industry is not _UNSET:
+                row.industry = industry
+            row.updated_at = self.clock()
+            s.flush()
+            return from_row(ConversationRecord, row)
+
+    def take_over(self, conversation_id: int, *, by: Principal, release: bool = False,
+                  ip: str | None = None) -> ConversationRecord:
+        """A supervisor or admin takes over (or, with `release`, hands back) a conversation;
+        records a `conversation.taken_over`/`conversation.released` event and an audit entry."""
+        with self._write() as s:
+            row = self._visible_conversation(s, conversation_id, by)
+            access.require(by, "conversation.take_over", row)
+            row.taken_over_by = None if release else by.user_id
+            row.updated_at = now = self.clock()
+            name = "conversation.released" if release else "conversation.taken_over"
+            payload = {"by": by.actor, "user_id": by.user_id}
+            s.add(EventRow(tenant_id=row.tenant_id, conversation_id=row.id, name=name, payload=payload,
+                           created_at=now))
+            s.add(AuditRow(tenant_id=row.tenant_id, actor=by.actor, action=name,
+                           target=f"conversation:{row.id}", detail={}, ip=ip, at=now))
+            s.flush()
+            return from_row(ConversationRecord, row)
+
+    def list_conversations(self, visible_to: Principal, filters: ConversationFilter | None = None, *,
+                           page: int = 1, page_size: int = 50) -> Page[ConversationRecord]:
+        """Conversations `visible_to` may see, newest activity first."""
+        page, page_size = _page_args(page, page_size)
+        f = filters or ConversationFilter()
+        where = [access.conversation_clause(visible_to)]
+        for name in ("status", "channel", "industry", "team_id", "agent_id", "customer_id", "emotion"):
+            value = getattr(f, name)
+            if value is not None:
+                where.append(getattr(ConversationRow, name) == value)
+        if f.min_escalation is not None:
+            where.append(ConversationRow.escalation_level >= f.min_escalation)
+        if f.updated_since is not None:
+            where.append(ConversationRow.updated_at >= f.updated_since)
+        if f.updated_until is not None:
+            where.append(ConversationRow.updated_at < f.updated_until)
+        with self._read() as s:
+            total = s.scalar(select(func.count()).select_from(ConversationRow).where(*where)) or 0
+            rows = s.scalars(select(ConversationRow).where(*where)
+                             .order_by(ConversationRow.updated_at.desc(), ConversationRow.id.desc())
+                             .offset((page - 1) * page_size).limit(page_size))
+            return Page([from_row(ConversationRecord, r) for r in rows], total, page, page_size)
+
+    # messages -----------------------------------------------------------------------------
+    def append_message(self, conversation_id: int, speaker: str, text: str, *,
+                       client_msg_id: str | None = None, channel: str | None = None,
+                       sent_at: datetime | None = None, by: Principal | None = None) -> tuple[MessageRecord, bool]:
+        """Append a message; returns (message, created).
+
+        The transaction is committed — on disk, with SQLite `synchronous=FULL` — before this
+        returns, so the caller may acknowledge the message to its client right after. A retry
+        with the same `client_msg_id` returns the stored message and `created=False`.
+        """
+        if speaker not in SPEAKERS:
+            raise InputError("AF007", repr(speaker))
+        if not isinstance(text, str):
+            raise InputError("AF003", type(text).__name__)
+        if not text.strip():
+            raise InputError("AF004")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError("AF005", len(text), limit=MAX_TEXT_CHARS)
+        if client_msg_id is not None:
+            existing = self._existing_message(conversation_id, client_msg_id)
+            if existing is not None:
+                return existing, False
+        try:
+            with self._write() as s:
+                # FOR UPDATE serialises appends to one conversation on PostgreSQL; SQLite's
+                # BEGIN IMMEDIATE already serialises every write.
+                conv = s.get(ConversationRow, conversation_id, with_for_update=True)
+                if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
+                    raise NotFoundError("AF503", conversation_id, kind="conversation")
+                if by is not None:
+                    access.require(by, "conversation.write", conv)
+                    if speaker == "agent":
+                        access.require(by, "conversation.reply_as_agent", conv)
+                now = self.clock()
+                conv.last_seq += 1
+                conv.updated_at = now
+                stored = mask(text) if self.mask_text else text
+                row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
+                                 speaker=speaker, text=stored, masked=stored != text,
+                                 channel=channel or conv.channel, client_msg_id=client_msg_id,
+                                 sent_at=sent_at or now, received_at=now)
+                s.add(row)
+                s.flush()
+                record = from_row(MessageRecord, row)
+            return record, True
+        except IntegrityError:
+            existing = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
+            if existing is None:
+                raise
+            return existing, False
+
+    def _existing_message(self, conversation_id: int, client_msg_id: str) -> MessageRecord | None:
+        with self._read() as s:
+            conv = s.get(ConversationRow, conversation_id)
+            if conv is None:
+                raise NotFoundError("AF503", conversation_id, kind="conversation")
+            row = s.scalar(select(MessageRow).where(MessageRow.tenant_id == conv.tenant_id,
+                                                    MessageRow.client_msg_id == client_msg_id))
+            if row is None:
+                return None
+            if row.conversation_id != conversation_id:
+                raise StoreError("AF505", f"client_msg_id {client_msg_id!r} already belongs to "
+                                          f"conversation {row.conversation_id}", kind="message")
+            return from_row(MessageRecord, row)
+
+    def list_messages(self, conversation_id: int, visible_to: Principal | None = None, *,
+                      after_seq: int = 0, limit: int = 500) -> list[MessageRecord]:
+        with self._read() as s:
+            self._visible_conversation(s, conversation_id, visible_to)
+            rows = s.scalars(select(MessageRow).where(MessageRow.conversation_id == conversation_id,
+                                                      MessageRow.seq > after_seq)
+                             .order_by(MessageRow.seq).limit(limit))
+            return [from_row(MessageRecord, r) for r in rows]
+
+    def load_conversation(self, conversation_id: int, visible_to: Principal | None = None) -> Conversation:
+        """The stored conversation as the core type the `Analyzer` takes."""
+        record = self.get_conversation(conversation_id, visible_to)
+        turns = tuple(Utterance(text=m.text, speaker=m.speaker, id=str(m.id), channel=m.channel,  # type: ignore[arg-type]
+                                timestamp=m.sent_at.timestamp())
+                      for m in self.list_messages(conversation_id, limit=100_000))
+        return Conversation(turns=turns, id=str(record.id), channel=record.channel, industry=record.industry)
+
+    # assessments --------------------------------------------------------------------------
+    def save_assessment(self, conversation_id: int, assessment: Any, *, upto_seq: int | None = None,
+                        by: Principal | None = None) -> AssessmentRecord:
+        """Store an `Assessment` (or its `to_dict()`) and copy its emotion, intensity and
+        escalation level onto the conversation for filtering."""
+        data = assessment.to_dict() if hasattr(assessment, "to_dict") else dict(assessment)
+        if self.mask_text:
+            data = mask_data(data)
+        emotion, intensity, level = _summary(data)
+        with self._write() as s:
+            conv = self._visible_conversation(s, conversation_id, by)
+            if by is not None:
+                access.require(by, "conversation.write", conv)
+            now = self.clock()
+            row = AssessmentRow(tenant_id=conv.tenant_id, conversation_id=conv.id,
+                                upto_seq=conv.last_seq if upto_seq is None else upto_seq, emotion=emotion,
+                                intensity=intensity, escalation_level=level, data=data, created_at=now)
+            conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
+            conv.updated_at = now
+            s.add(row)
+            s.flush()
+            return from_row(AssessmentRecord, row)
+
+    def latest_assessment(self, conversation_id: int, visible_to: Principal | None = None) -> AssessmentRecord | None:
+        with self._read() as s:
+            self._visible_conversation(s, conversation_id, visible_to)
+            row = s.scalar(select(AssessmentRow).where(AssessmentRow.conversation_id == conversation_id)
+                           .order_by(AssessmentRow.id.desc()).limit(1))
+            return None if row is None else from_row(AssessmentRecord, row)
+
+    def list_assessments(self, conversation_id: int, visible_to: Principal | None = None) -> list[AssessmentRecord]:
+        with self._read() as s:
+            self._visible_conversation(s, conversation_id, visible_to)
+            rows = s.scalars(select(AssessmentRow).where(AssessmentRow.conversation_id == conversation_id)
+                             .order_by(AssessmentRow.id))
+            return [from_row(AssessmentRecord, r) for r in rows]
+
+    # events -------------------------------------------------------------------------------
+    def add_event(self, tenant_id: int, name: str, payload: dict[str, Any] | None = None, *,
+                  conversation_id: int | None = None) -> Event:
+        """Record a workflow event (`noun.verb`, e.g. `escalation.raised`). Events about a
+        customer must carry their `conversation_id`, so that a deletion request removes them."""
+        if not EVENT_NAME.fullmatch(name):
+            raise InputError("AF505", f"event name {name!r} (use noun.verb, e.g. escalation.raised)",
+                             kind="event")
+        with self._write() as s:
+            self._get(s, TenantRow, tenant_id, "tenant")
+            self._same_tenant(s, tenant_id, ConversationRow, conversation_id, "conversation")
+            row = EventRow(tenant_id=tenant_id, conversation_id=conversation_id, name=name,
+                           payload=payload or {}, created_at=self.clock())
+            s.add(row)
+            s.flush()
+            return from_row(Event, row)
+
+    def list_events(self, visible_to: Principal, *, after_id: int = 0, name: str | None = None,
+                    conversation_id: int | None = None, limit: int = 100) -> list[Event]:
+        """Events after `after_id` in id order (poll with the last id seen). Agents see only
+        events of their visible conversations; other roles also see tenant-wide events."""
+        where = [EventRow.tenant_id == visible_to.tenant_id, EventRow.id > after_id]
+        if name is not None:
+            where.append(EventRow.name == name)
+        if conversation_id is not None:
+            where.append(EventRow.conversation_id == conversation_id)
+        visible_conv = EventRow.conversation_id.in_(
+            select(ConversationRow.id).where(access.conversation_clause(visible_to)))
+        if visible_to.role == "agent":
+            where.append(visible_conv)
+        else:
+            where.append(EventRow.conversation_id.is_(None) | visible_conv)
+        with self._read() as s:
+            rows = s.scalars(select(EventRow).where(*where).order_by(EventRow.id).limit(min(limit, 1000)))
+            return [from_row(Event, r) for r in rows]
+
+    # audit log ----------------------------------------------------------------------------
+    def audit(self, tenant_id: int | None, actor: str, action: str, *, target: str | None = None,
+              detail: dict[str, Any] | None = None, ip: str | None = None) -> AuditEntry:
+        """Append to the audit log (sign-ins, exports, role changes, take-overs…). Personal
+        information in `detail` is masked before it is written."""
+        with self._write() as s:
+            row = AuditRow(tenant_id=tenant_id, actor=actor, action=action, target=target,
+                           detail=mask_data(detail or {}), ip=ip, at=self.clock())
+            s.add(row)
+            s.flush()
+            return from_row(AuditEntry, row)
+
+    def list_audit(self, visible_to: Principal, *, action: str | None = None, page: int = 1,
+                   page_size: int = 50) -> Page[AuditEntry]:
+        """The tenant's audit log, newest first (admins and auditors)."""
+        access.require(visible_to, "audit.view")
+        page, page_size = _page_args(page, page_size)
+        where = [AuditRow.tenant_id == visible_to.tenant_id]
+        if action is not None:
+            where.append(AuditRow.action == action)
+        with self._read() as s:
+            total = s.scalar(select(func.count()).select_from(AuditRow).where(*where)) or 0
+            rows = s.scalars(select(AuditRow).where(*where).order_by(AuditRow.id.desc())
+                             .offset((page - 1) * page_size).limit(page_size))
+            return Page([from_row(AuditEntry, r) for r in rows], total, page, page_size)
+
+
+__all__ = ["ConversationFilter", "Store", "normalize_email", "normalize_phone"]

@@ -1,0 +1,214 @@
+"""Repository of the complaint workflow: tickets, follow-ups and 四个不漏 ledger entries.
+
+`WorkflowStore(engine)` stores the `to_dict()` of the pure workflow objects
+(`anfu.workflow.tickets.Ticket`, `followup.FollowUp`, `ledger.LedgerEntry`) and returns plain
+records; the callers rebuild the objects. Access follows `anfu.store.access`: an agent sees
+the tickets they own, a supervisor their team's, admins and auditors their tenant's; an
+invisible ticket is reported as missing (AF503).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import NotFoundError, StoreError
+from .access import TENANT_WIDE, Principal
+from .accounts import StoreBase
+from .records import Page, _Record, from_row
+from .repo import MAX_PAGE_SIZE, _page_args
+from .workflow_tables import FollowUpRow, LedgerRow, TicketRow
+
+
+@dataclass(frozen=True)
+class TicketRecord(_Record):
+    id: int
+    tenant_id: int
+    number: str
+    conversation_id: int | None
+    team_id: int | None
+    owner_id: int | None
+    status: str
+    stage: str
+    priority: str
+    cause: str
+    created_at: datetime
+    updated_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FollowUpRecord(_Record):
+    id: int
+    tenant_id: int
+    ticket_id: int
+    state: str
+    due_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LedgerRecord(_Record):
+    id: int
+    tenant_id: int
+    ticket_id: int
+    department: str
+    feedback_state: str
+    data: dict[str, Any]
+
+
+def ticket_clause(principal: Principal) -> ColumnElement[bool]:
+    """SQL filter on `tickets`: what `principal` may see."""
+    same_tenant = TicketRow.tenant_id == principal.tenant_id
+    if principal.role in TENANT_WIDE:
+        return same_tenant
+    if principal.role == "supervisor" and principal.team_id is not None:
+        return and_(same_tenant, TicketRow.team_id == principal.team_id)
+    if principal.role == "agent" and principal.user_id is not None:
+        return and_(same_tenant, TicketRow.owner_id == principal.user_id)
+    return false()
+
+
+def _columns(data: dict[str, Any]) -> dict[str, Any]:
+    for key in ("status", "stage", "priority", "cause"):
+        if not isinstance(data.get(key), str):
+            raise StoreError("AF505", f"ticket data lacks {key!r}", kind="ticket")
+    return {key: data[key] for key in ("status", "stage", "priority", "cause")}
+
+
+class WorkflowStore(StoreBase):
+    """`WorkflowStore(engine)`: tickets, follow-ups and ledger entries of every tenant."""
+
+    # tickets ------------------------------------------------------------------------------
+    def next_ticket_number(self, tenant_id: int, day: datetime) -> str:
+        """The next free number of the day, e.g. TS-20251125-0003."""
+        prefix = f"TS-{day:%Y%m%d}-"
+        with self._read() as s:
+            taken = s.scalar(select(func.count()).select_from(TicketRow).where(
+                TicketRow.tenant_id == tenant_id, TicketRow.number.like(prefix + "%"))) or 0
+        return f"{prefix}{taken + 1:04d}"
+
+    def create_ticket(self, tenant_id: int, data: dict[str, Any], *, conversation_id: int | None = None,
+                      team_id: int | None = None, owner_id: int | None = None) -> TicketRecord:
+        """Store a new ticket (`Ticket.to_dict()`); AF504 when its number is taken."""
+        now = self.clock()
+        try:
+            with self._write() as s:
+                row = TicketRow(tenant_id=tenant_id, number=data["id"], conversation_id=conversation_id,
+                                team_id=team_id, owner_id=owner_id, created_at=now, updated_at=now,
+                                data=data, **_columns(data))
+                s.add(row)
+                s.flush()
+                return from_row(TicketRecord, row)
+        except IntegrityError:
+            raise StoreError("AF504", f"ticket {data.get('id')}", kind="ticket") from None
+
+    def _visible(self, s: Session, ticket_id: int, visible_to: Principal | None) -> TicketRow:
+        query = select(TicketRow).where(TicketRow.id == ticket_id)
+        if visible_to is not None:
+            query = query.where(ticket_clause(visible_to))
+        row = s.scalars(query).first()
+        if row is None:
+            raise NotFoundError("AF503", ticket_id, kind="ticket")
+        return row
+
+    def get_ticket(self, ticket_id: int, visible_to: Principal | None = None) -> TicketRecord:
+        with self._read() as s:
+            return from_row(TicketRecord, self._visible(s, ticket_id, visible_to))
+
+    def get_ticket_by_number(self, number: str) -> TicketRecord:
+        """For the survey link, which carries the ticket number and no sign-in."""
+        with self._read() as s:
+            row = s.scalars(select(TicketRow).where(TicketRow.number == number)).first()
+            if row is None:
+                raise NotFoundError("AF503", number, kind="ticket")
+            return from_row(TicketRecord, row)
+
+    def save_ticket(self, ticket_id: int, data: dict[str, Any], *, owner_id: Any = ...,
+                    visible_to: Principal | None = None) -> TicketRecord:
+        """Replace the ticket's data after a change (the number never changes)."""
+        with self._write() as s:
+            row = self._visible(s, ticket_id, visible_to)
+            if data.get("id") != row.number:
+                raise StoreError("AF505", f"ticket number {data.get('id')!r} != {row.number!r}", kind="ticket")
+            for key, value in _columns(data).items():
+                setattr(row, key, value)
+            if owner_id is not ...:
+                row.owner_id = owner_id
+            row.data = data
+            row.updated_at = self.clock()
+            s.flush()
+            return from_row(TicketRecord, row)
+
+    def list_tickets(self, visible_to: Principal, *, status: str | None = None, conversation_id: int | None = None,
+                     page: int = 1, page_size: int = 50) -> Page[TicketRecord]:
+        """Newest activity first."""
+        page, page_size = _page_args(page, page_size)
+        where = [ticket_clause(visible_to)]
+        if status is not None:
+            where.append(TicketRow.status == status)
+        if conversation_id is not None:
+            where.append(TicketRow.conversation_id == conversation_id)
+        with self._read() as s:
+            total = s.scalar(select(func.count()).select_from(TicketRow).where(*where)) or 0
+            rows = s.scalars(select(TicketRow).where(*where).order_by(TicketRow.updated_at.desc(), TicketRow.id.desc())
+                             .offset((page - 1) * page_size).limit(page_size)).all()
+            return Page([from_row(TicketRecord, r) for r in rows], total, page, page_size)
+
+    def all_tickets(self, visible_to: Principal, limit: int = 10_000) -> list[TicketRecord]:
+        """Every visible ticket (for reports), newest first, at most `limit`."""
+        with self._read() as s:
+            rows = s.scalars(select(TicketRow).where(ticket_clause(visible_to))
+                             .order_by(TicketRow.id.desc()).limit(limit)).all()
+            return [from_row(TicketRecord, r) for r in rows]
+
+    # follow-ups -----------------------------------------------------------------------------
+    def save_followup(self, ticket_id: int, data: dict[str, Any], due_at: datetime) -> FollowUpRecord:
+        """Create or replace the ticket's current follow-up."""
+        with self._write() as s:
+            ticket = self._visible(s, ticket_id, None)
+            row = s.scalars(select(FollowUpRow).where(FollowUpRow.ticket_id == ticket_id)
+                            .order_by(FollowUpRow.id.desc())).first()
+            if row is None or row.state != "scheduled":
+                row = FollowUpRow(tenant_id=ticket.tenant_id, ticket_id=ticket_id)
+                s.add(row)
+            row.state, row.due_at, row.data = data["state"], due_at, data
+            s.flush()
+            return from_row(FollowUpRecord, row)
+
+    def get_followup(self, ticket_id: int) -> FollowUpRecord | None:
+        """The ticket's latest follow-up, or None."""
+        with self._read() as s:
+            row = s.scalars(select(FollowUpRow).where(FollowUpRow.ticket_id == ticket_id)
+                            .order_by(FollowUpRow.id.desc())).first()
+            return None if row is None else from_row(FollowUpRecord, row)
+
+    # ledger ---------------------------------------------------------------------------------
+    def save_ledger_entry(self, ticket_id: int, data: dict[str, Any]) -> LedgerRecord:
+        """Create or replace the ledger entry of a ticket (`LedgerEntry.to_dict()`)."""
+        with self._write() as s:
+            ticket = self._visible(s, ticket_id, None)
+            row = s.scalars(select(LedgerRow).where(LedgerRow.ticket_id == ticket_id)).first()
+            if row is None:
+                row = LedgerRow(tenant_id=ticket.tenant_id, ticket_id=ticket_id)
+                s.add(row)
+            row.department, row.feedback_state, row.data = data["department"], data["feedback_state"], data
+            s.flush()
+            return from_row(LedgerRecord, row)
+
+    def get_ledger_entry(self, ticket_id: int) -> LedgerRecord | None:
+        with self._read() as s:
+            row = s.scalars(select(LedgerRow).where(LedgerRow.ticket_id == ticket_id)).first()
+            return None if row is None else from_row(LedgerRecord, row)
+
+    def list_ledger(self, visible_to: Principal, limit: int = MAX_PAGE_SIZE * 50) -> list[tuple[TicketRecord, LedgerRecord]]:
+        """Ledger entries of the visible tickets with their tickets, newest ticket first."""
+        with self._read() as s:
+            rows = s.execute(select(TicketRow, LedgerRow).join(LedgerRow, LedgerRow.ticket_id == TicketRow.id)
+                             .where(ticket_clause(visible_to)).order_by(TicketRow.id.desc()).limit(limit)).all()
+            return [(from_row(TicketRecord, t), from_row(LedgerRecord, e)) for t, e in rows]

@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from anfu.errors import AuthError, InputError, NotFoundError, StoreError
+from anfu.store import ConversationFilter, Principal, Store
+from anfu.types import Conversation
+
+
+@pytest.fixture
+def tenant(store: Store):
+    return store.create_tenant("power-95598", "国网客服中心")
+
+
+@pytest.fixture
+def admin(store: Store, tenant):
+    user = store.create_user(tenant.id, "wang.admin", "hash", "admin", display_name="王管理")
+    return Principal.of_user(user)
+
+
+def test_tenants_teams_users_crud(store: Store, tenant) -> None:
+    team = store.create_team(tenant.id, "抢修一班")
+    user = store.create_user(tenant.id, "li.agent", "argon2-hash", "agent", team_id=team.id, display_name="李坐席")
+    assert store.get_user_by_username("li.agent") == user
+    assert store.list_users(tenant.id) == [user]
+    assert store.list_teams(tenant.id) == [team]
+    assert store.get_tenant_by_slug("power-95598") == tenant
+    assert "password_hash" not in user.to_dict() and "totp_secret" not in user.to_dict()
+    changed = store.update_user(user.id, role="supervisor", display_name="李班长")
+    assert (changed.role, changed.display_name) == ("supervisor", "李班长")
+    with pytest.raises(StoreError) as dup:
+        store.create_user(tenant.id, "li.agent", "h", "agent")
+    assert dup.value.code == "AF504"
+    with pytest.raises(StoreError) as role:
+        store.create_user(tenant.id, "zhao", "h", "root")
+    assert role.value.code == "AF505"
+    with pytest.raises(StoreError):
+        store.update_user(user.id, username="other")
+    other = store.create_tenant("telecom", "电信客服")
+    with pytest.raises(StoreError):  # a team of another tenant
+        store.create_user(other.id, "x.agent", "h", "agent", team_id=team.id)
+    with pytest.raises(NotFoundError):
+        store.get_user(99999)
+
+
+def test_login_counters_lock_and_reset(store: Store, tenant) -> None:
+    user = store.create_user(tenant.id, "zhang", "h", "agent")
+    for _ in range(2):
+        user = store.register_login_failure(user.id, max_attempts=3, lockout=timedelta(minutes=15))
+    assert user.failed_logins == 2 and user.locked_until is None
+    user = store.register_login_failure(user.id, max_attempts=3, lockout=timedelta(minutes=15))
+    assert user.locked_until is not None and user.locked_until > datetime.now(timezone.utc)
+    user = store.register_login_success(user.id)
+    assert user.failed_logins == 0 and user.locked_until is None
+
+
+def test_sessions_expire_and_revoke(store: Store, tenant) -> None:
+    user = store.create_user(tenant.id, "zhou", "h", "agent")
+    now = datetime.now(timezone.utc)
+    live = store.create_session(user.id, "a" * 64, now + timedelta(hours=1), ip="10.0.0.8", user_agent="UA")
+    store.create_session(user.id, "b" * 64, now - timedelta(seconds=1))
+    assert store.get_session("a" * 64) == live
+    assert store.get_session("b" * 64) is None  # expired
+    assert store.revoke_session(live.id) and not store.revoke_session(live.id)
+    assert store.get_session("a" * 64) is None
+    store.create_session(user.id, "c" * 64, now + timedelta(hours=1))
+    store.update_user(user.id, active=False)
+    assert store.get_session("c" * 64) is None  # deactivated user
+    assert store.revoke_user_sessions(user.id) == 2  # the expired one and "c"
+
+
+def test_api_tokens(store: Store, tenant) -> None:
+    token = store.create_api_token(tenant.id, "呼叫中心对接", "admin", "f" * 64, "anfu_abcdefg")
+    assert store.get_api_token("f" * 64) == token
+    other = store.create_tenant("ecommerce", "电商客服")
+    assert not store.revoke_api_token(token.id, tenant_id=other.id)  # not across tenants
+    assert store.revoke_api_token(token.id, tenant_id=tenant.id)
+    assert store.get_api_token("f" * 64) is None
+    assert len(store.list_api_tokens(tenant.id)) == 1
+
+
+def test_customer_has_one_timeline_across_channels(store: Store, tenant, admin) -> None:
+    by_phone, created = store.upsert_customer(tenant.id, phone="+86 138-1234-5678", display_name="刘女士")
+    assert created and by_phone.phone == "13812345678"
+    same, created = store.upsert_customer(tenant.id, phone="13812345678", email="Liu@Example.com")
+    assert not created and same.id == by_phone.id and same.email == "liu@example.com"
+    by_mail, created = store.upsert_customer(tenant.id, email="liu@example.com ")
+    assert not created and by_mail.id == by_phone.id
+    call = store.create_conversation(tenant.id, channel="call", customer_id=same.id)
+    mail = store.create_conversation(tenant.id, channel="email", customer_id=same.id)
+    t0 = datetime(2024, 7, 1, 9, 0, tzinfo=timezone.utc)
+    store.append_message(call.id, "customer", "我家又停电了，这个月第三次了！", sent_at=t0)
+    store.append_message(call.id, "agent", "非常抱歉给您带来不便，我马上为您查询。", sent_at=t0 + timedelta(minutes=1))
+    store.append_message(mail.id, "customer", "昨天电话里说今天来修，到现在还没人来。", sent_at=t0 + timedelta(days=1))
+    timeline = store.customer_timeline(same.id, admin)
+    assert [item.channel for item in timeline.items] == ["call", "call", "email"]
+    assert timeline.total == 3 and timeline.items[0].message.text.startswith("我家又停电")
+    page2 = store.customer_timeline(same.id, admin, page=2, page_size=2)
+    assert [i.channel for i in page2.items] == ["email"] and page2.pages == 2
+    with pytest.raises(InputError):
+        store.upsert_customer(tenant.id)
+
+
+def test_append_message_is_idempotent_and_ordered(store: Store, tenant) -> None:
+    conv = store.create_conversation(tenant.id, channel="webchat", industry="power")
+    first, created = store.append_message(conv.id, "customer", "电费怎么这么高？", client_msg_id="wx-001")
+    again, created_again = store.append_message(conv.id, "customer", "电费怎么这么高？", client_msg_id="wx-001")
+    assert created and not created_again and again == first
+    second, _ = store.append_message(conv.id, "agent", "您好，我帮您核对一下账单。", client_msg_id="wx-002")
+    third, _ = store.append_message(conv.id, "customer", "快点！")
+    assert [m.seq for m in store.list_messages(conv.id)] == [1, 2, 3]
+    assert (second.seq, third.seq) == (2, 3)
+    assert store.get_conversation(conv.id).last_seq == 3
+    other = store.create_conversation(tenant.id)
+    with pytest.raises(StoreError) as reuse:
+        store.append_message(other.id, "customer", "另一段对话", client_msg_id="wx-001")
+    assert reuse.value.code == "AF505"
+    for bad, code in ((("robot", "你好"), "AF007"), (("customer", "   "), "AF004"),
+                      (("customer", "长" * 20_001), "AF005")):
+        with pytest.raises(InputError) as err:
+            store.append_message(conv.id, *bad)
+        assert err.value.code == code
+    with pytest.raises(NotFoundError):
+        store.append_message(424242, "customer", "你好")
+    loaded = store.load_conversation(conv.id)
+    assert isinstance(loaded, Conversation) and loaded.industry == "power"
+    assert [t.speaker for t in loaded.turns] == ["customer", "agent", "customer"]
+
+
+def test_masked_storage_keeps_no_personal_information(db_url: str) -> None:
+    from anfu.store import make_engine
+
+    engine = make_engine(url=db_url)
+    store = Store(engine, mask_text=True)
+    tenant = store.create_tenant("t", "租户")
+    conv = store.create_conversation(tenant.id)
+    message, _ = store.append_message(conv.id, "customer", "我的手机号是13912345678，快给我回电话！")
+    assert message.text == "我的手机号是139****5678，快给我回电话！" and message.masked
+    assert "13912345678" not in store.list_messages(conv.id)[0].text
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    import anfu
+
+    return anfu.load({"pipeline": {"components": ["anfu.normalize.v1", "anfu.emotion.v1",
+                                                  "anfu.trajectory.v1", "anfu.escalation.v1"]}})
+
+
+def test_save_assessment_from_the_analyzer(store: Store, tenant, admin, analyzer) -> None:
+    conv = store.create_conversation(tenant.id, channel="call", industry="power")
+    store.append_message(conv.id, "customer", "你们到底管不管？停电一整天了，再不来人我就打12398投诉！")
+    assessment = analyzer(store.load_conversation(conv.id))
+    record = store.save_assessment(conv.id, assessment)
+    assert record.data == assessment.to_dict()
+    last = assessment.turns[-1]
+    assert (record.emotion, record.intensity) == (last.emotion, last.intensity)
+    assert record.upto_seq == 1 and record.emotion == "angry"
+    assert record.escalation_level == (assessment.escalation or {}).get("level", 0) >= 1
+    refreshed = store.get_conversation(conv.id)
+    assert (refreshed.emotion, refreshed.escalation_level) == (record.emotion, record.escalation_level)
+    assert store.latest_assessment(conv.id) == record
+    store.save_assessment(conv.id, {"id": "u", "emotion": "angry", "intensity": 4, "escalation": {"level": 2}})
+    assert store.get_conversation(conv.id).escalation_level == 2
+    angry = store.list_conversations(admin, ConversationFilter(min_escalation=2))
+    assert [c.id for c in angry.items] == [conv.id]
+    assert len(store.list_assessments(conv.id)) == 2
+
+
+def test_list_conversations_filters_and_pages(store: Store, tenant, admin) -> None:
+    ids = [store.create_conversation(tenant.id, channel=ch, industry="telecom").id
+           for ch in ("webchat", "email", "webchat", "call", "webchat")]
+    webchat = store.list_conversations(admin, ConversationFilter(channel="webchat"), page_size=2)
+    assert webchat.total == 3 and len(webchat.items) == 2 and webchat.pages == 2
+    rest = store.list_conversations(admin, ConversationFilter(channel="webchat"), page=2, page_size=2)
+    assert {c.id for c in webchat.items + rest.items} == {ids[0], ids[2], ids[4]}
+    store.update_conversation(ids[1], by=admin, status="closed")
+    assert [c.id for c in store.list_conversations(admin, ConversationFilter(status="closed")).items] == [ids[1]]
+    with pytest.raises(InputError):
+        store.list_conversations(admin, page=0)
+    with pytest.raises(InputError):
+        store.list_conversations(admin, page_size=1000)
+
+
+def test_events_and_polling(store: Store, tenant, admin) -> None:
+    conv = store.create_conversation(tenant.id)
+    first = store.add_event(tenant.id, "escalation.raised", {"level": 2, "reason": "扬言投诉12398"},
+                            conversation_id=conv.id)
+    store.add_event(tenant.id, "sla.breached", {"minutes": 30})
+    events = store.list_events(admin)
+    assert [e.name for e in events] == ["escalation.raised", "sla.breached"]
+    assert events[0].payload["reason"] == "扬言投诉12398"
+    assert [e.name for e in store.list_events(admin, after_id=first.id)] == ["sla.breached"]
+    with pytest.raises(InputError):
+        store.add_event(tenant.id, "Escalation Raised")
+
+
+def test_audit_masks_personal_information(store: Store, tenant, admin) -> None:
+    entry = store.audit(tenant.id, admin.actor, "export.conversations",
+                        detail={"query": "客户 13812345678 的通话", "rows": 12}, ip="10.1.1.1")
+    assert entry.detail == {"query": "客户 138****5678 的通话", "rows": 12}
+    page = store.list_audit(admin)
+    assert page.items[0].action == "export.conversations"
+    agent = Principal(tenant_id=tenant.id, role="agent", user_id=999)
+    with pytest.raises(AuthError):
+        store.list_audit(agent)
+
+
+def test_delete_customer_data_removes_it_everywhere(store: Store, tenant, admin) -> None:
+    customer, _ = store.upsert_customer(tenant.id, phone="13812345678", display_name="陈先生")
+    keep, _ = store.upsert_customer(tenant.id, phone="13700001111")
+    conv = store.create_conversation(tenant.id, customer_id=customer.id)
+    kept_conv = store.create_conversation(tenant.id, customer_id=keep.id)
+    store.append_message(conv.id, "customer", "我叫陈明，电话13812345678，地址北京市朝阳区建国路88号")
+    store.append_message(kept_conv.id, "customer", "我的问题解决了，谢谢")
+    store.save_assessment(conv.id, {"id": "x", "emotion": "angry", "intensity": 3})
+    store.add_event(tenant.id, "escalation.raised", {"text": "陈明要投诉"}, conversation_id=conv.id)
+    supervisor = Principal(tenant_id=tenant.id, role="supervisor", user_id=5, team_id=None)
+    with pytest.raises(AuthError):
+        store.delete_customer_data(customer.id, by=supervisor)
+    report = store.delete_customer_data(customer.id, by=admin)
+    assert (report.conversations, report.messages, report.assessments, report.events) == (1, 1, 1, 1)
+    with pytest.raises(NotFoundError):
+        store.get_customer(customer.id)
+    with pytest.raises(NotFoundError):
+        store.get_conversation(conv.id)
+    assert store.list_events(admin) == []
+    assert store.list_messages(kept_conv.id)[0].text == "我的问题解决了，谢谢"
+    audit = store.list_audit(admin, action="customer.deleted").items[0]
+    assert audit.detail["messages"] == 1 and "陈明" not in str(audit.to_dict())
+    other_admin = Principal(tenant_id=tenant.id + 1000, role="admin", user_id=1)
+    with pytest.raises(NotFoundError):
+        store.delete_customer_data(keep.id, by=other_admin)
+
+
+def test_take_over_records_event_and_audit(store: Store, tenant, admin) -> None:
+    team = store.create_team(tenant.id, "投诉组")
+    agent = store.create_user(tenant.id, "agent.a", "h", "agent", team_id=team.id)
+    sup = store.create_user(tenant.id, "sup.a", "h", "supervisor", team_id=team.id)
+    conv = store.create_conversation(tenant.id, team_id=team.id, agent_id=agent.id)
+    taken = store.take_over(conv.id, by=Principal.of_user(sup))
+    assert taken.taken_over_by == sup.id
+    with pytest.raises(AuthError):  # the agent can no longer answer as the agent
+        store.append_message(conv.id, "agent", "我来处理", by=Principal.of_user(agent))
+    store.append_message(conv.id, "agent", "您好，我是值班长，由我来为您处理。", by=Principal.of_user(sup))
+    assert [e.name for e in store.list_events(admin)] == ["conversation.taken_over"]
+    assert store.list_audit(admin, action="conversation.taken_over").total == 1
+    with pytest.raises(AuthError):
+        store.take_over(conv.id, by=Principal.of_user(agent))
+    released = store.take_over(conv.id, by=Principal.of_user(sup), release=True)
+    assert released.taken_over_by is None
