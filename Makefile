@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/anfu demo
+	$(BIN)/anfu serve --demo
 
 test: install
 	$(BIN)/python -m pytest -q

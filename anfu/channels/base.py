@@ -1,0 +1,196 @@
+"""What every channel adapter shares: the result types, decoding bytes with a coded error for
+wrong encodings, speaker labels, and the channels rule pack.
+
+An adapter turns one payload into `Thread`s: the messages of one conversation plus the hints
+(phone, e-mail, name, external id) the store uses to put them on the customer's one timeline.
+`parse(payload)` is the flat view: every thread's utterances in order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from ..errors import InputError
+from ..rules import validator
+from ..rules.checked import load_checked, str_list
+from ..types import Utterance
+
+PACK = "channels"
+
+
+@dataclass(frozen=True)
+class CustomerHints:
+    """What a channel tells us about who the customer is (for one-timeline matching)."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.name or self.phone or self.email or self.external_id)
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("name", self.name), ("phone", self.phone), ("email", self.email),
+                                  ("external_id", self.external_id)) if v}
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One conversation's messages from a payload, with the customer hints and a thread key
+    (e-mail thread root, call id, import conversation id) when the channel has one."""
+
+    channel: str
+    utterances: tuple[Utterance, ...]
+    key: str | None = None
+    customer: CustomerHints = field(default_factory=CustomerHints)
+    subject: str | None = None
+
+
+class ChannelAdapter:
+    """Base of the adapters registered in `registry.channels`."""
+
+    #: the value put in `Utterance.channel`
+    channel: str = ""
+
+    def read(self, payload: Any) -> list[Thread]:  # pragma: no cover - every adapter overrides
+        raise NotImplementedError
+
+    def parse(self, payload: Any) -> list[Utterance]:
+        """Every utterance of the payload, thread by thread, in order."""
+        return [u for thread in self.read(payload) for u in thread.utterances]
+
+
+def decode_text(data: bytes | str, encoding: str = "utf-8", source: str = "payload") -> str:
+    """Bytes → text in the declared encoding (UTF-8 by default, a BOM is dropped).
+
+    A file that is not in the declared encoding is refused with AF031; when it reads as
+    GB18030 (the usual encoding of Chinese Windows exports) the message says so.
+    """
+    if isinstance(data, str):
+        return data.lstrip("\ufeff")
+    enc = encoding.lower().replace("_", "-")
+    if enc in ("utf-8", "utf8"):
+        enc = "utf-8-sig"
+    try:
+        return data.decode(enc)
+    except LookupError:
+        raise InputError("AF012", repr(encoding), allowed="utf-8, gb18030, gbk, big5") from None
+    except UnicodeDecodeError as exc:
+        guess = ""
+        if enc.startswith("utf-8"):
+            try:
+                data.decode("gb18030")
+                guess = "; it reads as GB18030"
+            except UnicodeDecodeError:
+                pass
+        raise InputError("AF031", f"{source} (byte {exc.start}{guess})", encoding=encoding) from None
+
+
+@lru_cache(maxsize=4)
+def _pack(rules_dir: str | None = None) -> dict[str, Any]:
+    return load_checked(PACK, rules_dir=rules_dir)
+
+
+def pack(rules_dir: str | None = None) -> dict[str, Any]:
+    return _pack(rules_dir)
+
+
+def _key(label: str) -> str:
+    return re.sub(r"\s+", "", label).lower()
+
+
+@lru_cache(maxsize=4)
+def _speaker_map(rules_dir: str | None = None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for speaker, labels in _pack(rules_dir)["speakers"].items():
+        for label in labels:
+            out[_key(label)] = speaker
+    return out
+
+
+def known_speaker(label: Any) -> str | None:
+    """"customer" / "agent" for a known label, else None."""
+    return _speaker_map().get(_key(label)) if isinstance(label, str) else None
+
+
+def speaker_of(label: Any, where: str = "") -> str:
+    """Map a speaker label (客户, 坐席, customer, agent, …) to "customer" or "agent" (AF007)."""
+    if isinstance(label, str):
+        found = _speaker_map().get(_key(label))
+        if found:
+            return found
+    known = sorted(_speaker_map())
+    detail = repr(label) + (f" at {where}" if where else "")
+    raise InputError("AF007", detail + f" (known labels: {', '.join(known[:12])}, …)")
+
+
+def parse_time(value: Any, where: str = "") -> float | None:
+    """ISO 8601 / "YYYY-MM-DD HH:MM[:SS]" / epoch seconds / datetime → epoch seconds (UTC when
+    no zone is given); None for empty values; AF032 for anything else."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise InputError("AF032", f"{where}: {value!r} is not a time")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = str(value).strip().replace("/", "-")
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return float(text)
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError("AF032", f"{where}: {value!r} is not a time "
+                                      "(use ISO 8601, e.g. 2024-05-01 09:30:00)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def clean_text(text: Any) -> str:
+    """Trim and collapse runs of blank lines; non-strings become ''."""
+    if not isinstance(text, str):
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+@validator(PACK)
+def check_channels_pack(data: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    speakers = data.get("speakers")
+    if not isinstance(speakers, dict) or set(speakers) != {"customer", "agent"}:
+        problems.append("speakers must map exactly customer and agent to label lists")
+    else:
+        seen: dict[str, str] = {}
+        for speaker, labels in speakers.items():
+            for label in str_list(labels, f"speakers.{speaker}", problems):
+                if _key(label) in seen and seen[_key(label)] != speaker:
+                    problems.append(f"speaker label {label!r} is listed for both speakers")
+                seen[_key(label)] = speaker
+    columns = data.get("columns")
+    required = {"conversation_id", "speaker", "text", "timestamp", "customer"}
+    if not isinstance(columns, dict) or set(columns) != required:
+        problems.append(f"columns must list aliases for exactly {sorted(required)}")
+    else:
+        for name, aliases in columns.items():
+            str_list(aliases, f"columns.{name}", problems)
+    mail = data.get("email")
+    if not isinstance(mail, dict):
+        problems.append("email must be a mapping with reply_markers and signature_markers")
+    else:
+        for key in ("reply_markers", "signature_markers"):
+            for pattern in str_list(mail.get(key), f"email.{key}", problems):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    problems.append(f"email.{key}: bad regex {pattern!r} ({exc})")
+    return problems

@@ -1,0 +1,72 @@
+"""Mailbox drop folder (邮件投递目录): a mail server (or fetchmail/getmail) drops `.eml` files
+into a folder; `poll_mailbox` ingests the new ones.
+
+Each file is parsed with the e-mail adapter and handed to `handle(threads, path)`. A file that
+was handled moves to `processed/`; one that fails with a coded error moves to `failed/` next to
+a `<name>.error.json` holding `{"code", "message"}`, so nothing is read twice and nothing is lost.
+Files still being written are skipped: only files older than `settle_s` seconds are read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import AnfuError, InputError
+from .base import Thread
+from .mail import Email
+
+PROCESSED = "processed"
+FAILED = "failed"
+
+
+@dataclass
+class PollReport:
+    processed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # file name -> AF code
+
+    def to_dict(self) -> dict[str, object]:
+        return {"processed": self.processed, "failed": self.failed}
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    return target
+
+
+def poll_mailbox(folder: str | Path, handle: Callable[[list[Thread], Path], None],
+                 adapter: Email | None = None, settle_s: float = 0.0, limit: int = 500) -> PollReport:
+    """Ingest up to `limit` new `.eml` files of `folder` (oldest first); see the module doc."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError("AF011", f"{root} (not a folder)")
+    adapter = adapter or Email()
+    report = PollReport()
+    now = time.time()
+    candidates = sorted((p for p in root.iterdir() if p.is_file() and p.suffix.lower() == ".eml"),
+                        key=lambda p: (p.stat().st_mtime, p.name))
+    for path in candidates[:limit]:
+        if now - path.stat().st_mtime < settle_s:
+            continue
+        try:
+            threads = adapter.read(path.read_bytes(), source=path.name)
+            handle(threads, path)
+        except AnfuError as exc:
+            target = _move(path, root / FAILED)
+            target.with_name(target.name + ".error.json").write_text(
+                json.dumps(exc.to_dict(), ensure_ascii=False), encoding="utf-8")
+            report.failed[path.name] = exc.code
+            continue
+        _move(path, root / PROCESSED)
+        report.processed.append(path.name)
+    return report

@@ -1,0 +1,149 @@
+"""CSV and Excel import (表格导入): historical conversations exported from another system.
+
+One row per message with the columns `conversation_id, speaker, text` and optionally
+`timestamp, customer` (header aliases such as 会话ID, 角色, 内容, 时间, 客户 are data in the
+`channels` pack). Rows are grouped into one thread per conversation id, in file order. A
+customer value that looks like a phone number or an e-mail address becomes that hint; any
+other value is an external customer id.
+
+CSV must be UTF-8 (a BOM is fine) unless `encoding` says otherwise: a GB18030 export read as
+UTF-8 is refused with AF031 instead of turning into mojibake. Excel files are `.xlsx` (the
+first sheet is read).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from typing import Any, Iterable
+
+from .. import registry
+from ..errors import InputError
+from ..types import Utterance
+from .base import ChannelAdapter, CustomerHints, Thread, clean_text, decode_text, pack, parse_time, speaker_of
+
+REQUIRED = ("conversation_id", "speaker", "text")
+OPTIONAL = ("timestamp", "customer")
+MAX_ROWS = 200_000
+_PHONE = re.compile(r"^\+?(86)?1[3-9]\d{9}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _norm_header(value: Any) -> str:
+    return re.sub(r"[\s_\-]+", "", str(value or "")).lower()
+
+
+def map_columns(header: list[Any]) -> dict[str, int]:
+    """Column name → index, using the aliases of the pack; AF033 when a required one is missing."""
+    aliases = {field: {_norm_header(a) for a in names} for field, names in pack()["columns"].items()}
+    found: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        key = _norm_header(cell)
+        for field, names in aliases.items():
+            if key in names and field not in found:
+                found[field] = index
+    missing = [f for f in REQUIRED if f not in found]
+    if missing:
+        raise InputError("AF033", ", ".join(missing))
+    return found
+
+
+def customer_from(value: Any) -> CustomerHints:
+    if value is None or str(value).strip() == "":
+        return CustomerHints()
+    raw = str(value).strip()
+    if isinstance(value, float) and value.is_integer():
+        raw = str(int(value))
+    compact = re.sub(r"[\s\-]", "", raw)
+    if _PHONE.match(compact):
+        return CustomerHints(phone=compact[-11:])
+    if _EMAIL.match(raw):
+        return CustomerHints(email=raw.lower())
+    return CustomerHints(external_id=raw)
+
+
+def rows_to_threads(header: list[Any], rows: Iterable[list[Any]], channel: str, first_row: int = 2) -> list[Thread]:
+    cols = map_columns(header)
+    order: list[str] = []
+    turns: dict[str, list[Utterance]] = {}
+    customers: dict[str, CustomerHints] = {}
+    for n, row in enumerate(rows, start=first_row):
+        if n - first_row >= MAX_ROWS:
+            raise InputError("AF032", f"row {n}: more than {MAX_ROWS} rows; split the file")
+        cells = list(row)
+        if not any(c is not None and str(c).strip() for c in cells):
+            continue
+
+        def cell(field: str) -> Any:
+            index = cols.get(field)
+            return cells[index] if index is not None and index < len(cells) else None
+
+        conv = cell("conversation_id")
+        if conv is None or str(conv).strip() == "":
+            raise InputError("AF032", f"row {n}: conversation_id is empty")
+        key = str(int(conv)) if isinstance(conv, float) and conv.is_integer() else str(conv).strip()
+        text = clean_text(cell("text") if isinstance(cell("text"), str) else
+                          (None if cell("text") is None else str(cell("text"))))
+        if not text:
+            raise InputError("AF032", f"row {n}: text is empty")
+        utterance = Utterance(text=text, speaker=speaker_of(cell("speaker"), f"row {n}"),  # type: ignore[arg-type]
+                              id=f"{key}#{n}", timestamp=parse_time(cell("timestamp"), f"row {n} timestamp"),
+                              channel=channel)
+        if key not in turns:
+            order.append(key)
+            turns[key] = []
+        turns[key].append(utterance)
+        hints = customer_from(cell("customer"))
+        if not hints.is_empty() and customers.get(key, CustomerHints()).is_empty():
+            customers[key] = hints
+    if not order:
+        raise InputError("AF035", "the import file")
+    return [Thread(channel=channel, utterances=tuple(turns[k]), key=k, customer=customers.get(k, CustomerHints()))
+            for k in order]
+
+
+@registry.channels.register("csv.v1")
+class CsvImport(ChannelAdapter):
+    channel = "import"
+
+    def read(self, payload: Any, encoding: str = "utf-8") -> list[Thread]:
+        text = decode_text(payload, encoding, source="the CSV file")
+        sample = text[:4096]
+        try:
+            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
+        except csv.Error:
+            dialect = csv.excel
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+        except csv.Error as exc:
+            raise InputError("AF030", f"CSV: {exc}", channel="CSV") from None
+        if not rows:
+            raise InputError("AF035", "the CSV file")
+        return rows_to_threads(rows[0], rows[1:], self.channel)
+
+
+@registry.channels.register("xlsx.v1")
+class ExcelImport(ChannelAdapter):
+    channel = "import"
+
+    def read(self, payload: Any) -> list[Thread]:
+        import openpyxl
+
+        if not isinstance(payload, (bytes, bytearray)) or not payload:
+            raise InputError("AF035", "the Excel file")
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(bytes(payload)), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+            raise InputError("AF030", f"not a readable .xlsx workbook ({type(exc).__name__})",
+                             channel="Excel") from None
+        try:
+            sheet = book.worksheets[0]
+            rows = sheet.iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None:
+                raise InputError("AF035", "the Excel file")
+            return rows_to_threads(list(header), (list(r) for r in rows), self.channel)
+        finally:
+            book.close()

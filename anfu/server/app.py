@@ -1,0 +1,82 @@
+"""The app factory: `create_app(settings) -> FastAPI`. Nothing is created at import time;
+everything an app needs (store, analyzer, live hub) hangs off `app.state.ctx`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..pipeline import Analyzer
+from ..settings import Settings
+from ..security import Authenticator
+from ..store import Store
+from . import errors
+from .context import AppContext
+from .live import Hub
+from .middleware import BodyLimit, RequestLog, SecurityHeaders
+from .turns import TurnService
+
+API_PREFIX = "/api/v1"
+INTAKE_PREFIX = f"{API_PREFIX}/intake/"
+MAX_BODY_BYTES = 1_000_000
+MAX_UPLOAD_BYTES = 20_000_000
+
+
+def _install_log_masking() -> None:
+    """Mask personal information in every log record of the process (access log, uvicorn's
+    logs and error tracebacks included), before any handler sees it."""
+    from ..pii.logging import install
+
+    install()
+
+
+def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: Store | None = None,
+               max_body_bytes: int = MAX_BODY_BYTES, max_upload_bytes: int = MAX_UPLOAD_BYTES,
+               check_schema: bool = True, turn_workers: int = 4) -> FastAPI:
+    """Build the service for `settings`. The analyzer is loaded once here (`anfu.load()`)
+    unless one is given; the database must be migrated (`anfu serve` does it)."""
+    from .. import load
+    from ..store.migrate import check_schema as _check
+
+    store = store or Store.from_settings(settings)
+    if check_schema:
+        _check(store.engine)
+    analyzer = analyzer or load()
+    hub = Hub()
+    ctx = AppContext(settings=settings, store=store, analyzer=analyzer, auth=Authenticator(store, settings),
+                     hub=hub, turns=TurnService(store, analyzer, hub),
+                     executor=ThreadPoolExecutor(max_workers=turn_workers, thread_name_prefix="anfu-turn"))
+    _install_log_masking()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.executor.shutdown(wait=True)
+
+    app = FastAPI(lifespan=lifespan, title="Anfu (安抚) API", version=__version__,
+                  description="Customer emotion management for service centres: ingest messages, "
+                              "live assessments, pre-send checks, supervisor alerts.",
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None, redoc_url=None)
+    app.state.ctx = ctx
+    errors.install(app)
+
+    from .routes import analyze, auth, conversations, customers, events, intake, messages, meta
+    for module in (meta, auth, analyze, messages, conversations, customers, events, intake):
+        app.include_router(module.router, prefix=API_PREFIX)
+    from . import ws
+    app.include_router(ws.router)
+    from . import web  # the web workspace: pages, HTMX fragments and /static
+    web.install(app)
+
+    # Outermost first: logging sees every request, headers go on every response (errors
+    # included), and the body limit runs before anything reads the body.
+    app.add_middleware(BodyLimit, limit=max_body_bytes, upload_limit=max_upload_bytes,  # type: ignore[arg-type]
+                       upload_prefix=INTAKE_PREFIX)
+    app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")  # type: ignore[arg-type]
+    app.add_middleware(RequestLog)  # type: ignore[arg-type]
+    return app

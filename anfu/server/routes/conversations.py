@@ -1,0 +1,86 @@
+"""Conversations with their messages and assessments; list filters; status; supervisor
+join and take-over (audited)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from ...errors import InputError
+from ...glossary import EMOTIONS
+from ...store import ConversationFilter
+from ..deps import Authed, Ctx, client_ip
+from ..schemas import ConversationDetailPublic, ConversationPagePublic, ConversationPublic, ConversationUpdate
+from ..views import assessment_public, conversation_public, message_public
+
+router = APIRouter(tags=["conversations"])
+
+
+def _day(value: date | None, end: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    start = datetime.combine(value, time.min, tzinfo=timezone.utc)
+    return start + timedelta(days=1) if end else start
+
+
+@router.get("/conversations", response_model=ConversationPagePublic)
+def list_conversations(
+    ctx: Ctx, auth: Authed,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    status: Literal["open", "pending", "closed"] | None = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    emotion: Annotated[str | None, Query(max_length=32)] = None,
+    min_level: Annotated[int | None, Query(ge=0, le=3, description="lowest escalation level")] = None,
+    agent_id: Annotated[int | None, Query(ge=1)] = None,
+    team_id: Annotated[int | None, Query(ge=1)] = None,
+    customer_id: Annotated[int | None, Query(ge=1)] = None,
+    date_from: Annotated[date | None, Query(description="last activity on or after this day (UTC)")] = None,
+    date_to: Annotated[date | None, Query(description="last activity on or before this day (UTC)")] = None,
+) -> ConversationPagePublic:
+    """Conversations you may see, newest activity first."""
+    if emotion is not None and emotion not in EMOTIONS:
+        raise InputError("AF010", repr(emotion), allowed=", ".join(EMOTIONS))
+    filters = ConversationFilter(status=status, channel=channel, emotion=emotion, min_escalation=min_level,
+                                 agent_id=agent_id, team_id=team_id, customer_id=customer_id,
+                                 updated_since=_day(date_from), updated_until=_day(date_to, end=True))
+    result = ctx.store.list_conversations(auth.principal, filters, page=page, page_size=page_size)
+    return ConversationPagePublic(items=[conversation_public(c) for c in result.items], total=result.total,
+                                  page=result.page, page_size=result.page_size, pages=result.pages)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetailPublic)
+def get_conversation(conversation_id: int, ctx: Ctx, auth: Authed) -> ConversationDetailPublic:
+    """One conversation with its messages and every stored assessment."""
+    record = ctx.store.get_conversation(conversation_id, visible_to=auth.principal)
+    messages = ctx.store.list_messages(record.id, visible_to=auth.principal, limit=10_000)
+    assessments = ctx.store.list_assessments(record.id, visible_to=auth.principal)
+    return ConversationDetailPublic(conversation=conversation_public(record),
+                                    messages=[message_public(m) for m in messages],
+                                    assessments=[assessment_public(a) for a in assessments])
+
+
+@router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)
+def update_conversation(conversation_id: int, body: ConversationUpdate, ctx: Ctx, auth: Authed) -> ConversationPublic:
+    """Change a conversation's status (open, pending, closed)."""
+    record = ctx.store.update_conversation(conversation_id, by=auth.principal, status=body.status)
+    return conversation_public(record)
+
+
+@router.post("/conversations/{conversation_id}/join", response_model=ConversationPublic)
+def join_conversation(conversation_id: int, ctx: Ctx, auth: Authed, request: Request) -> ConversationPublic:
+    """A supervisor joins (listens in on) a conversation; audited and announced."""
+    from ..supervision import join
+
+    return conversation_public(join(ctx, auth.principal, conversation_id, client_ip(request)))
+
+
+@router.post("/conversations/{conversation_id}/take-over", response_model=ConversationPublic)
+def take_over(conversation_id: int, ctx: Ctx, auth: Authed, request: Request,
+              release: bool = False) -> ConversationPublic:
+    """A supervisor takes over (or with `release=true` hands back) a conversation; audited."""
+    from ..supervision import take_over as _take_over
+
+    return conversation_public(_take_over(ctx, auth.principal, conversation_id, client_ip(request), release))

@@ -1,0 +1,60 @@
+"""Running the service: migrations, first-run admin, optional demo data, then uvicorn.
+`anfu serve` calls `prepare()` and `run()`; one-time passwords go to the terminal only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..security import OneTimeCredentials, bootstrap_admin
+from ..settings import Settings
+from ..store import Store, upgrade
+from .demo_data import DemoSeed, seed_demo
+
+
+@dataclass
+class Prepared:
+    app: Any
+    admin: OneTimeCredentials | None
+    demo: DemoSeed | None
+
+
+def prepare(settings: Settings, demo: bool = False) -> Prepared:
+    """Migrate the database, create the first admin on an empty one, build the app and, with
+    `demo`, load the demo team and conversations."""
+    from .app import create_app
+
+    upgrade(settings)
+    store = Store.from_settings(settings)
+    admin = bootstrap_admin(store)
+    app = create_app(settings, store=store)
+    seeded = None
+    if demo:
+        tenant = admin.tenant if admin else store.get_tenant_by_slug("default") or store.list_tenants()[0]
+        seeded = seed_demo(store, app.state.ctx.turns, tenant)
+    return Prepared(app, admin, seeded)
+
+
+def sign_in_help(url: str, prepared: Prepared) -> str:
+    lines = [f"安抚 Anfu 服务已就绪 (service ready): {url}",
+             f"  API: {url}/api/v1/openapi.json  ·  健康检查 health: {url}/api/v1/health",
+             "  登录 sign in: POST /api/v1/auth/login {\"username\", \"password\"[, \"totp\"]}"]
+    if prepared.admin:
+        lines.append(prepared.admin.message(url))
+    for username, password in (prepared.demo.passwords.items() if prepared.demo else ()):
+        lines.append(f"演示账号 demo account: {username}  一次性密码 one-time password: {password}"
+                     "（首次登录后须修改 change it at first sign-in）")
+    if prepared.demo:
+        lines.append(f"演示数据 demo data: {prepared.demo.conversations} 个会话 conversations, "
+                     f"{prepared.demo.messages} 条新消息 new messages")
+    if not prepared.admin and not (prepared.demo and prepared.demo.passwords):
+        lines.append("  账号已存在，请使用已设置的密码登录 (accounts exist: use their passwords).")
+    return "\n".join(lines)
+
+
+def run(prepared: Prepared, host: str, port: int, echo: Callable[[str], None] = print) -> None:
+    import uvicorn
+
+    echo(sign_in_help(f"http://{host}:{port}", prepared))
+    uvicorn.run(prepared.app, host=host, port=port, log_level="info", ws_max_size=1_000_000,
+                server_header=False, proxy_headers=False)

@@ -1,0 +1,247 @@
+"""Request and response bodies of the API (`XCreate` in, `XPublic` out).
+
+Request models forbid unknown fields, so a typo is a 422 with AF431 instead of a silently
+ignored value. Response models list exactly what leaves the server (no password hashes,
+no token hashes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_TEXT = 20_000
+Speaker = Literal["customer", "agent"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# analysis ---------------------------------------------------------------------------------
+class TurnCreate(_In):
+    speaker: Speaker = "customer"
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class AnalyzeCreate(_In):
+    """A text (one customer utterance) or a conversation (`turns`), as one `anfu analyze` line."""
+
+    id: str | None = Field(default=None, max_length=200)
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    turns: list[TurnCreate] | None = Field(default=None, min_length=1, max_length=500)
+    industry: str | None = Field(default=None, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "AnalyzeCreate":
+        if (self.text is None) == (self.turns is None):
+            raise ValueError("give exactly one of \"text\" or \"turns\"")
+        return self
+
+
+class CheckReplyCreate(_In):
+    """A draft reply of the agent, with the conversation so far (stored or given)."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    conversation_id: int | None = Field(default=None, ge=1)
+    context: list[TurnCreate] | None = Field(default=None, max_length=500)
+    industry: str | None = Field(default=None, max_length=32)
+
+
+# customers, conversations, messages --------------------------------------------------------
+class CustomerRef(_In):
+    """Who the customer is, as far as the channel knows; matched in the order external_ref,
+    phone, email onto one customer (one timeline)."""
+
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    external_ref: str | None = Field(default=None, max_length=200)
+
+
+class MessageCreate(_In):
+    """One message to ingest. Name the conversation by `conversation_id`, or by the channel's
+    own `conversation_ref` (created on first use). `client_msg_id` makes retries idempotent."""
+
+    conversation_id: int | None = Field(default=None, ge=1)
+    conversation_ref: str | None = Field(default=None, min_length=1, max_length=200)
+    channel: str = Field(default="webchat", pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    industry: str | None = Field(default=None, max_length=32)
+    speaker: Speaker = "customer"
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    client_msg_id: str | None = Field(default=None, min_length=1, max_length=200)
+    sent_at: datetime | None = None
+    customer: CustomerRef | None = None
+    agent_id: int | None = Field(default=None, ge=1)
+
+
+class MessagePublic(_Out):
+    id: int
+    conversation_id: int
+    seq: int
+    speaker: str
+    text: str
+    masked: bool
+    channel: str
+    client_msg_id: str | None
+    sent_at: datetime
+    received_at: datetime
+
+
+class ConversationPublic(_Out):
+    id: int
+    customer_id: int | None
+    team_id: int | None
+    agent_id: int | None
+    taken_over_by: int | None
+    external_ref: str | None
+    channel: str
+    industry: str | None
+    status: str
+    last_seq: int
+    emotion: str | None
+    intensity: int | None
+    escalation_level: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationUpdate(_In):
+    status: Literal["open", "pending", "closed"]
+
+
+class AssessmentPublic(_Out):
+    id: int
+    conversation_id: int
+    upto_seq: int
+    emotion: str | None
+    intensity: int | None
+    escalation_level: int
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class EventPublic(_Out):
+    id: int
+    conversation_id: int | None
+    name: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class LiveAssessment(BaseModel):
+    """What an agent sees after each turn: the turn's emotion and the conversation's state."""
+
+    turn: dict[str, Any]
+    emotion: str | None = None
+    intensity: int | None = None
+    trajectory: dict[str, Any] | None = None
+    persona: dict[str, Any] | None = None
+    sop_stage: str | None = None
+    next_actions: list[str] | None = None
+    escalation: dict[str, Any] | None = None
+    negative_energy: dict[str, Any] | None = None
+    calmed: bool | None = None
+    suggestions: list[dict[str, Any]] = []
+    presend: dict[str, Any] | None = None
+
+
+class MessageIngestPublic(BaseModel):
+    message: MessagePublic
+    created: bool
+    conversation: ConversationPublic
+    assessment: LiveAssessment | None
+    events: list[EventPublic]
+
+
+class ConversationDetailPublic(BaseModel):
+    conversation: ConversationPublic
+    messages: list[MessagePublic]
+    assessments: list[AssessmentPublic]
+
+
+class Paged(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+class ConversationPagePublic(Paged):
+    items: list[ConversationPublic]
+
+
+class CustomerPublic(_Out):
+    id: int
+    external_ref: str | None
+    display_name: str
+    phone: str | None
+    email: str | None
+    created_at: datetime
+
+
+class TimelineItemPublic(BaseModel):
+    message: MessagePublic
+    conversation_id: int
+    channel: str
+
+
+class TimelinePublic(Paged):
+    customer: CustomerPublic
+    items: list[TimelineItemPublic]
+
+
+class DeletionPublic(_Out):
+    customer_id: int
+    conversations: int
+    messages: int
+    assessments: int
+    events: int
+
+
+class IntakePublic(BaseModel):
+    """Result of a channel upload: how many threads and messages, and where they went."""
+
+    threads: int
+    messages: int
+    created: int
+    conversation_ids: list[int]
+
+
+# auth ---------------------------------------------------------------------------------------
+class LoginCreate(_In):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1024)
+    totp: str | None = Field(default=None, pattern=r"^\d{6}$")
+
+
+class UserPublic(_Out):
+    id: int
+    tenant_id: int
+    team_id: int | None
+    username: str
+    display_name: str
+    role: str
+    mfa_enabled: bool
+    must_change_password: bool
+
+
+class LoginPublic(BaseModel):
+    user: UserPublic
+    csrf_token: str
+    expires_at: datetime
+
+
+class WhoAmIPublic(BaseModel):
+    tenant_id: int
+    role: str
+    name: str
+    user_id: int | None
+    team_id: int | None
+    via: Literal["session", "token"]

@@ -1,0 +1,34 @@
+"""The web workspace (issue 6): server-rendered pages (Jinja2 + HTMX + Alpine, templates in
+`anfu/web/`) on top of the same sessions, store and live hub as the API.
+
+`make_web_router()` returns the pages' router; `mount_static(app)` serves `/static`. Pages
+sign in with the API's server-side sessions; every form post carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ...web import STATIC_DIR
+from . import account, analytics, console, survey, tickets, wallboard
+
+
+def make_web_router() -> APIRouter:
+    router = APIRouter()
+    for module in (account, console, wallboard, tickets, analytics, survey):
+        router.include_router(module.router)
+    return router
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+
+def install(app: FastAPI) -> None:
+    """Add the web workspace to an app made by `anfu.server.create_app`."""
+    app.include_router(make_web_router())
+    mount_static(app)
+
+
+__all__ = ["install", "make_web_router", "mount_static"]

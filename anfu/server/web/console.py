@@ -1,0 +1,184 @@
+"""Agent console (坐席工作台): the conversation list with live emotion colours and one
+conversation with its gauge, trajectory, triggers, persona card and playbook, SOP stepper,
+suggested replies, supervisor hints, the draft's pre-send check and the escalate button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ...errors import AnfuError
+from ...glossary import SOP_STAGES
+from ...store import ConversationFilter
+from ...store.access import can
+from ..deps import client_ip
+from ..presend import check_draft
+from ..turns import live_view
+from .common import WebUser, render, state, web_form_user, web_user
+from .ticketing import TicketDesk
+
+router = APIRouter()
+WHISPER_EVENT = "supervisor.whispered"
+FLAGGED_EVENT = "reply.flagged_sent"
+MAX_DRAFT = 2000
+
+
+def conversation_list(request: Request, user: WebUser) -> list[Any]:
+    ctx = request.app.state.ctx
+    return ctx.store.list_conversations(user.principal, ConversationFilter(status="open"), page_size=100).items
+
+
+def trajectory(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One point per customer turn: intensity and emotion (the trajectory chart's series)."""
+    points = []
+    for i, turn in enumerate(data.get("turns") or []):
+        if turn.get("speaker") == "customer" and turn.get("intensity") is not None:
+            points.append({"turn": i + 1, "intensity": turn["intensity"], "emotion": turn.get("emotion")})
+    return points
+
+
+def conversation_view(request: Request, user: WebUser, conversation_id: int) -> dict[str, Any]:
+    """Everything the conversation panel shows."""
+    ctx = request.app.state.ctx
+    web = state(request)
+    conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
+    messages = ctx.store.list_messages(conversation.id, visible_to=user.principal, limit=500)
+    latest = ctx.store.latest_assessment(conversation.id, visible_to=user.principal)
+    data = latest.data if latest is not None else {}
+    live = live_view(data) if latest is not None else {}
+    turns = data.get("turns") or []
+    # the analysed window ends at the newest messages: align turns to messages from the end
+    offset = len(messages) - len(turns)
+    rows = []
+    for i, message in enumerate(messages):
+        turn = turns[i - offset] if 0 <= i - offset < len(turns) else {}
+        spans = [(t["start"], t["end"]) for t in turn.get("triggers") or []
+                 if t.get("kind") in ("escalation", "emotion", "abuse") and "start" in t]
+        rows.append({"message": message, "turn": turn, "spans": spans,
+                     "findings": turn.get("findings") or []})
+    last_customer = next((r["turn"] for r in reversed(rows) if r["message"].speaker == "customer"), {})
+    triggers = []
+    seen = set()
+    for t in last_customer.get("triggers") or []:
+        key = (t.get("kind"), t.get("text"))
+        if key not in seen:
+            seen.add(key)
+            triggers.append(t)
+    whispers = ctx.store.list_events(user.principal, name=WHISPER_EVENT, conversation_id=conversation.id, limit=20)
+    tickets = web.workflow.list_tickets(user.principal, conversation_id=conversation.id, page_size=5).items
+    stage = live.get("sop_stage")
+    return {
+        "conversation": conversation, "rows": rows, "live": live, "triggers": triggers,
+        "trajectory": trajectory(data), "whispers": whispers, "tickets": tickets,
+        "stage_index": SOP_STAGES.index(stage) if stage in SOP_STAGES else -1, "stages": SOP_STAGES,
+        "can_reply": can(user.principal, "conversation.reply_as_agent", conversation),
+        "can_write": can(user.principal, "conversation.write", conversation),
+        "taken_over": conversation.taken_over_by is not None,
+        "taken_over_by_me": conversation.taken_over_by == user.principal.user_id,
+    }
+
+
+@router.get("/console", include_in_schema=False)
+def console(request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
+    return render(request, "console.html", user=user, conversations=conversation_list(request, user), view=None,
+                  selected=None)
+
+
+@router.get("/console/list", include_in_schema=False)
+def console_list(request: Request, selected: int | None = None, user: WebUser = Depends(web_user)) -> HTMLResponse:
+    return render(request, "console.html", block="conv_list", user=user,
+                  conversations=conversation_list(request, user), selected=selected)
+
+
+@router.get("/console/{conversation_id}", include_in_schema=False)
+def console_conversation(conversation_id: int, request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
+    view = conversation_view(request, user, conversation_id)
+    return render(request, "console.html", user=user, conversations=conversation_list(request, user), view=view,
+                  selected=conversation_id, draft="", check=None)
+
+
+@router.get("/console/{conversation_id}/live", include_in_schema=False)
+def console_live(conversation_id: int, request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
+    """The live parts of the panel (messages, gauge, persona, SOP, suggestions, hints)."""
+    view = conversation_view(request, user, conversation_id)
+    return render(request, "console.html", block="live_panel", user=user, view=view)
+
+
+def _last_customer_text(request: Request, conversation_id: int) -> tuple[dict[str, Any] | None, str | None]:
+    ctx = request.app.state.ctx
+    latest = ctx.store.latest_assessment(conversation_id)
+    messages = ctx.store.list_messages(conversation_id, limit=500)
+    customer = [m.text for m in messages if m.speaker == "customer"]
+    return (latest.data if latest else None), (customer[-1] if customer else None)
+
+
+@router.post("/console/{conversation_id}/check", include_in_schema=False)
+def console_check(conversation_id: int, request: Request, draft: str = Form("", max_length=MAX_DRAFT),
+                  user: WebUser = Depends(web_form_user)) -> HTMLResponse:
+    """The pre-send check of the draft as the agent types (HTMX, debounced)."""
+    ctx = request.app.state.ctx
+    conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
+    check = None
+    if draft.strip():
+        data, customer_text = _last_customer_text(request, conversation.id)
+        check = check_draft(draft, data, customer_text)
+    return render(request, "console.html", block="presend", user=user, draft=draft, check=check,
+                  view={"conversation": conversation})
+
+
+@router.post("/console/{conversation_id}/send", include_in_schema=False)
+def console_send(conversation_id: int, request: Request, draft: str = Form("", max_length=MAX_DRAFT),
+                 confirm: str = Form(""), user: WebUser = Depends(web_form_user)) -> HTMLResponse:
+    """Send the draft as the agent. A draft the pre-send check flags is only sent with the
+    explicit confirmation box ticked; that decision is recorded (event + audit log). The answer
+    is always the composer fragment with status 200 (HTMX swaps only successful responses)."""
+    ctx = request.app.state.ctx
+    conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
+    text = draft.strip()
+    if not text:
+        return render(request, "console.html", block="composer", user=user, draft="", check=None,
+                      view={"conversation": conversation, "can_reply": True})
+    data, customer_text = _last_customer_text(request, conversation.id)
+    check = check_draft(text, data, customer_text)
+    if check["violation"] and confirm != "yes":
+        return render(request, "console.html", block="composer", user=user, draft=text, check=check,
+                      needs_confirm=True, view={"conversation": conversation, "can_reply": True})
+    try:
+        result = ctx.turns.add_turn(user.principal, conversation, "agent", text)
+    except AnfuError as exc:
+        return render(request, "console.html", block="composer", user=user, draft=text, check=check,
+                      error=exc.code, view={"conversation": conversation, "can_reply": True})
+    if check["violation"]:
+        rules = [f["rule_id"] for f in check["findings"]]
+        ctx.store.add_event(conversation.tenant_id, FLAGGED_EVENT,
+                            {"message_id": result.message.id, "rules": rules, "by": user.principal.actor},
+                            conversation_id=conversation.id)
+        ctx.store.audit(conversation.tenant_id, user.principal.actor, FLAGGED_EVENT,
+                        target=f"conversation:{conversation.id}", detail={"rules": rules}, ip=client_ip(request))
+    response = render(request, "console.html", block="composer", user=user, draft="", check=None, sent=True,
+                      view={"conversation": conversation, "can_reply": True})
+    response.headers["HX-Trigger"] = "anfu-refresh"
+    return response
+
+
+@router.post("/console/{conversation_id}/escalate", include_in_schema=False)
+def console_escalate(conversation_id: int, request: Request, user: WebUser = Depends(web_form_user)) -> Response:
+    """升级: open (or find) the complaint ticket and alert the supervisors."""
+    ctx = request.app.state.ctx
+    web = state(request)
+    desk = TicketDesk(ctx, web.workflow)
+    record, created = desk.open_for_conversation(user.principal, conversation_id)
+    conversation = ctx.store.get_conversation(conversation_id)
+    ctx.store.add_event(conversation.tenant_id, "conversation.escalated",
+                        {"by": user.principal.actor, "ticket": record.number}, conversation_id=conversation.id)
+    ctx.hub.publish_alert(conversation, {"type": "alert", "name": "conversation.escalated",
+                                         "conversation": conversation.to_dict(),
+                                         "level": conversation.escalation_level,
+                                         "reasons": [f"坐席 {user.name} 申请升级（工单 {record.number}）"],
+                                         "ticket": record.number})
+    view = conversation_view(request, user, conversation_id)
+    response = render(request, "console.html", block="live_panel", user=user, view=view)
+    response.headers["HX-Trigger"] = "anfu-refresh"
+    return response

@@ -1,0 +1,44 @@
+"""The public CSAT survey (满意度回访) behind a signed link: no sign-in, the link itself
+proves which ticket it is about (itsdangerous signature, expires after 7 days)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from ...errors import AnfuError
+from .common import render, state
+from .ticketing import TicketDesk
+
+router = APIRouter()
+
+
+def _desk(request: Request) -> TicketDesk:
+    return TicketDesk(request.app.state.ctx, state(request).workflow)
+
+
+@router.get("/survey/{token}", include_in_schema=False)
+def survey(token: str, request: Request) -> Response:
+    try:
+        record = _desk(request).survey_ticket(token[:500])
+    except AnfuError as exc:
+        return render(request, "survey.html", token=None, ticket=None, error=exc.code, done=False, status_code=404)
+    ticket = _desk(request).ticket(record)
+    return render(request, "survey.html", token=token, ticket=ticket, error=None,
+                  done=ticket.csat_score is not None)
+
+
+@router.post("/survey/{token}", include_in_schema=False)
+def survey_answer(token: str, request: Request, score: str = Form(""), comment: str = Form("", max_length=2000)) -> Response:
+    desk = _desk(request)
+    try:
+        value = int(score) if score.isdigit() else score
+        record, low = desk.answer_survey(token[:500], value, comment)
+    except AnfuError as exc:
+        try:
+            ticket = desk.ticket(desk.survey_ticket(token[:500]))
+        except AnfuError:
+            ticket = None
+        return render(request, "survey.html", token=token if ticket else None, ticket=ticket, error=exc.code,
+                      done=bool(ticket and ticket.csat_score is not None), status_code=422)
+    return render(request, "survey.html", token=token, ticket=desk.ticket(record), error=None, done=True, low=low)

@@ -1,0 +1,103 @@
+"""Supervisor wallboard (班长监控墙): the live queue with emotion heat, ladder alerts with their
+reasons, join / take over / whisper a hint, and the team's state."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ...store import ConversationFilter
+from ...store.access import require
+from .. import supervision
+from ..deps import client_ip
+from .common import WebUser, render, web_form_user, web_user
+from .console import WHISPER_EVENT
+
+router = APIRouter()
+ALERT_EVENTS = ("escalation.raised", "conversation.escalated", "supervisor.alerted", "negative_energy.flagged")
+MAX_HINT = 500
+
+
+def board(request: Request, user: WebUser) -> dict[str, Any]:
+    ctx = request.app.state.ctx
+    require(user.principal, "supervise")
+    queue = ctx.store.list_conversations(user.principal, ConversationFilter(status="open"), page_size=200).items
+    queue = sorted(queue, key=lambda c: (-(c.escalation_level or 0), -(c.intensity or 0), -c.updated_at.timestamp()))
+    events = []
+    for name in ALERT_EVENTS:
+        events += ctx.store.list_events(user.principal, name=name, limit=200)
+    # newest first; one alert per conversation and kind is enough on a wall
+    alerts, seen = [], set()
+    for event in sorted(events, key=lambda e: e.id, reverse=True):
+        key = (event.conversation_id, event.name, event.payload.get("level"), event.payload.get("ticket_id"))
+        if key in seen:
+            continue
+        seen.add(key)
+        alerts.append(event)
+    users = {u.id: u for u in ctx.store.list_users(user.principal.tenant_id)}
+    team: dict[int | None, dict[str, Any]] = defaultdict(lambda: {"open": 0, "hot": 0, "alerts": 0, "taken": 0})
+    for conversation in queue:
+        row = team[conversation.agent_id]
+        row["open"] += 1
+        row["hot"] += int((conversation.intensity or 0) >= 3)
+        row["alerts"] += int((conversation.escalation_level or 0) >= 1)
+        row["taken"] += int(conversation.taken_over_by is not None)
+    members = [u for u in users.values() if u.role == "agent" and
+               (user.principal.role == "admin" or u.team_id == user.principal.team_id)]
+    staff = [{"user": u, **team[u.id]} for u in sorted(members, key=lambda u: u.username)]
+    by_id = {c.id: c for c in queue}
+    return {"queue": queue, "alerts": alerts[:30], "staff": staff, "users": users, "by_id": by_id,
+            "totals": {"open": len(queue), "hot": sum(r["hot"] for r in staff),
+                       "alerts": sum(1 for c in queue if (c.escalation_level or 0) >= 1),
+                       "taken": sum(1 for c in queue if c.taken_over_by is not None)}}
+
+
+@router.get("/wallboard", include_in_schema=False)
+def wallboard(request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
+    return render(request, "wallboard.html", user=user, **board(request, user))
+
+
+@router.get("/wallboard/board", include_in_schema=False)
+def wallboard_board(request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
+    return render(request, "wallboard.html", block="board", user=user, **board(request, user))
+
+
+def _board_response(request: Request, user: WebUser) -> HTMLResponse:
+    response = render(request, "wallboard.html", block="board", user=user, **board(request, user))
+    response.headers["HX-Trigger"] = "anfu-refresh"
+    return response
+
+
+@router.post("/wallboard/{conversation_id}/join", include_in_schema=False)
+def wall_join(conversation_id: int, request: Request, user: WebUser = Depends(web_form_user)) -> Response:
+    supervision.join(request.app.state.ctx, user.principal, conversation_id, client_ip(request))
+    return _board_response(request, user)
+
+
+@router.post("/wallboard/{conversation_id}/take-over", include_in_schema=False)
+def wall_take_over(conversation_id: int, request: Request, release: str = Form(""),
+                   user: WebUser = Depends(web_form_user)) -> Response:
+    supervision.take_over(request.app.state.ctx, user.principal, conversation_id, client_ip(request),
+                          release=release == "yes")
+    return _board_response(request, user)
+
+
+@router.post("/wallboard/{conversation_id}/whisper", include_in_schema=False)
+def wall_whisper(conversation_id: int, request: Request, hint: str = Form("", max_length=MAX_HINT),
+                 user: WebUser = Depends(web_form_user)) -> Response:
+    """A hint only the agent sees (悄悄话), e.g. 先道歉，再给出抢修时限."""
+    ctx = request.app.state.ctx
+    require(user.principal, "supervise")
+    conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
+    text = hint.strip()
+    if text:
+        ctx.store.add_event(conversation.tenant_id, WHISPER_EVENT, {"text": text, "by": user.name},
+                            conversation_id=conversation.id)
+        ctx.store.audit(conversation.tenant_id, user.principal.actor, WHISPER_EVENT,
+                        target=f"conversation:{conversation.id}", ip=client_ip(request))
+        ctx.hub.publish_control(conversation, {"type": "whisper", "conversation_id": conversation.id,
+                                               "by": user.name, "text": text})
+    return _board_response(request, user)

@@ -1,0 +1,250 @@
+"""WebSocket load: 200 agent sockets and 20 supervisor sockets against a local server.
+
+`run()` starts `anfu` under uvicorn in a subprocess on 127.0.0.1 (a free port, a temporary
+SQLite database), signs in 200 agents in 20 teams and 20 supervisors (sessions created
+directly in the store: 220 argon2 sign-ins would measure password hashing, not the service),
+then for a bounded time each agent sends customer messages (think time between them) and
+waits for its live assessment. Reported: round-trip p50/p99 as the client sees it, the
+server's own per-turn time, supervisor alerts, and lost/duplicated messages, checked against
+the database afterwards (every acknowledged message must be stored exactly once).
+
+Environment: ANFU_BENCH_SECONDS (default 60), ANFU_BENCH_AGENTS (200), ANFU_BENCH_SUPERVISORS
+(20), ANFU_BENCH_THINK_S (mean seconds between one agent's messages, default 5.0).
+Targets: p99 ≤ 250 ms, nothing lost, nothing duplicated. Loopback only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+CUSTOMER_LINES = [
+    "你好，我想问一下这个月的电费为什么比上个月高了这么多？",
+    "停电三天了还没人来修，家里老人热得受不了，你们到底管不管？",
+    "宽带又断了，这都第三次了，再修不好我就去工信部投诉！",
+    "我的退款申请十天了还没到账，你们是不是故意拖着？",
+    "快递显示已签收，可我根本没收到，谁来负责？",
+    "话费多扣了58块，我从来没订过什么视频会员。",
+    "好的，那我再等等，麻烦你们尽快处理。",
+    "你们这是欺诈！我已经联系记者了，明天就曝光你们！",
+    "燃气表走得特别快，是不是坏了？能不能派人来看看？",
+    "谢谢你，问题解决了。",
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _settings(data_dir: Path, port: int) -> Any:
+    from anfu.settings import get_settings
+
+    secret_file = data_dir / "bench_secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return get_settings(environment="test", data_dir=data_dir, secret_key=secret_file.read_text(encoding="utf-8"),
+                        allowed_origins=[f"http://127.0.0.1:{port}"])
+
+
+def _seed(data_dir: Path, port: int, agents: int, supervisors: int) -> dict[str, list[str]]:
+    """Tenant, teams, users and one session per user; returns the session tokens by role."""
+    from anfu.security.passwords import generate_password, hash_password
+    from anfu.security.tokens import hash_token, new_token
+    from anfu.store import Store, upgrade
+
+    settings = _settings(data_dir, port)
+    upgrade(settings)
+    store = Store.from_settings(settings)
+    tenant = store.create_tenant("bench", "压测租户")
+    pw = hash_password(generate_password())
+    expires = datetime.now(timezone.utc) + timedelta(hours=2)
+    tokens: dict[str, list[str]] = {"agent": [], "supervisor": []}
+    teams = [store.create_team(tenant.id, f"班组{i}") for i in range(max(1, supervisors))]
+    for role, count in (("supervisor", supervisors), ("agent", agents)):
+        for i in range(count):
+            user = store.create_user(tenant.id, f"{role}{i}", pw, role, team_id=teams[i % len(teams)].id)
+            token = new_token()
+            store.create_session(user.id, hash_token(token), expires, mfa_verified=True)
+            tokens[role].append(token)
+    store.engine.dispose()
+    return tokens
+
+
+def serve(data_dir: str, port: int) -> None:
+    """Subprocess entry: run the service on 127.0.0.1:port until killed."""
+    import logging
+
+    import uvicorn
+
+    from anfu.server import create_app
+
+    logging.getLogger("anfu.server.access").setLevel(logging.WARNING)
+    app = create_app(_settings(Path(data_dir), port))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def _agent(url: str, origin: str, token: str, index: int, deadline: float, think: float,
+                 stats: dict[str, Any]) -> None:
+    import websockets
+
+    rng = random.Random(index)
+    headers = {"Cookie": f"anfu_session={token}"}
+    async with websockets.connect(url, origin=origin, additional_headers=headers, max_size=2**22,
+                                  open_timeout=30) as ws:
+        json.loads(await ws.recv())  # hello
+        ref = f"bench-{index}"
+        n = 0
+        await asyncio.sleep(rng.random() * think)
+        while time.monotonic() < deadline:
+            msg_id = f"{ref}-{n}"
+            n += 1
+            frame = {"type": "message", "conversation_ref": ref, "client_msg_id": msg_id,
+                     "text": rng.choice(CUSTOMER_LINES), "customer": {"phone": f"139{index:08d}"}}
+            started = time.perf_counter()
+            stats["sent"].append(msg_id)
+            await ws.send(json.dumps(frame, ensure_ascii=False))
+            while True:
+                try:
+                    reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+                except asyncio.TimeoutError:
+                    stats["timeouts"] += 1
+                    return
+                if reply.get("type") == "assessment" and reply.get("client_msg_id") == msg_id:
+                    stats["latency_ms"].append((time.perf_counter() - started) * 1000)
+                    stats["server_ms"].append(reply["server_ms"])
+                    stats["acked"].append(msg_id)
+                    break
+                if reply.get("type") == "error":
+                    stats["errors"].append(reply["error"]["code"])
+                    break
+            await asyncio.sleep(rng.expovariate(1 / think))
+
+
+async def _supervisor(url: str, origin: str, token: str, stop: asyncio.Event, stats: dict[str, Any]) -> None:
+    import websockets
+
+    async with websockets.connect(url, origin=origin, additional_headers={"Cookie": f"anfu_session={token}"},
+                                  max_size=2**22, open_timeout=30) as ws:
+        while not stop.is_set():
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=0.5))
+            except asyncio.TimeoutError:
+                continue
+            if frame.get("type") == "alert":
+                stats["alerts"] += 1
+
+
+async def _drive(port: int, tokens: dict[str, list[str]], seconds: float, think: float) -> dict[str, Any]:
+    origin = f"http://127.0.0.1:{port}"
+    stats: dict[str, Any] = {"sent": [], "acked": [], "latency_ms": [], "server_ms": [], "errors": [],
+                             "timeouts": 0, "alerts": 0}
+    stop = asyncio.Event()
+    sups = [asyncio.create_task(_supervisor(f"ws://127.0.0.1:{port}/ws/supervisor", origin, t, stop, stats))
+            for t in tokens["supervisor"]]
+    deadline = time.monotonic() + seconds
+    agents = [asyncio.create_task(_agent(f"ws://127.0.0.1:{port}/ws/agent", origin, t, i, deadline, think, stats))
+              for i, t in enumerate(tokens["agent"])]
+    results = await asyncio.gather(*agents, return_exceptions=True)
+    await asyncio.sleep(1.0)  # let the last alerts arrive
+    stop.set()
+    await asyncio.gather(*sups, return_exceptions=True)
+    stats["agent_failures"] = [repr(r) for r in results if isinstance(r, BaseException)][:5]
+    return stats
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    import httpx
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("server did not start")
+
+
+def _stored(data_dir: Path, port: int) -> dict[str, int]:
+    from sqlalchemy import text
+
+    from anfu.store import make_engine
+
+    engine = make_engine(_settings(data_dir, port))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT client_msg_id, COUNT(*) FROM messages GROUP BY client_msg_id")).all()
+    engine.dispose()
+    return {str(k): int(v) for k, v in rows}
+
+
+def run() -> dict[str, Any]:
+    seconds = float(os.environ.get("ANFU_BENCH_SECONDS", "60"))
+    agents = int(os.environ.get("ANFU_BENCH_AGENTS", "200"))
+    supervisors = int(os.environ.get("ANFU_BENCH_SUPERVISORS", "20"))
+    think = float(os.environ.get("ANFU_BENCH_THINK_S", "5.0"))
+    with tempfile.TemporaryDirectory(prefix="anfu-bench-ws-") as tmp:
+        data_dir = Path(tmp)
+        port = _free_port()
+        tokens = _seed(data_dir, port, agents, supervisors)
+        proc = subprocess.Popen([sys.executable, "-c", f"from bench.bench_ws_load import serve; "
+                                 f"serve({str(data_dir)!r}, {port})"],
+                                cwd=str(Path(__file__).resolve().parents[1]))
+        try:
+            _wait_ready(port, proc)
+            started = time.monotonic()
+            stats = asyncio.run(_drive(port, tokens, seconds, think))
+            elapsed = time.monotonic() - started
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        stored = _stored(data_dir, port)
+    acked = stats["acked"]
+    lost = [m for m in acked if stored.get(m, 0) == 0]
+    duplicated = [m for m, n in stored.items() if n > 1] + [m for m in set(acked) if acked.count(m) > 1]
+    return {
+        "agents": agents, "supervisors": supervisors, "seconds": round(elapsed, 1), "think_s": think,
+        "sent": len(stats["sent"]), "acknowledged": len(acked),
+        "throughput_msg_s": round(len(acked) / max(elapsed, 1e-9), 1),
+        "latency_ms": {"p50": round(_percentile(stats["latency_ms"], 0.5), 1),
+                       "p99": round(_percentile(stats["latency_ms"], 0.99), 1),
+                       "mean": round(statistics.fmean(stats["latency_ms"]), 1) if stats["latency_ms"] else 0.0},
+        "server_ms": {"p50": round(_percentile(stats["server_ms"], 0.5), 1),
+                      "p99": round(_percentile(stats["server_ms"], 0.99), 1)},
+        "lost": len(lost), "duplicated": len(duplicated), "unanswered": len(stats["sent"]) - len(acked),
+        "errors": len(stats["errors"]), "timeouts": stats["timeouts"], "alerts_received": stats["alerts"],
+        "agent_failures": stats["agent_failures"],
+        "targets": {"latency_ms.p99": ["<=", 250], "lost": ["<=", 0], "duplicated": ["<=", 0]},
+        "headline": ["latency_ms.p50", "latency_ms.p99", "server_ms.p99", "lost", "duplicated"],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), ensure_ascii=False, indent=2))
