@@ -31,7 +31,7 @@ CORPUS_DIR = REPO_ROOT / "corpus"
 # How much one example of each source counts when fitting. Our own service corpus (and a
 # centre's own data) is the target domain; the public sets only widen the vocabulary.
 SOURCE_WEIGHTS: dict[str, float] = {
-    "service": 3.0, "user": 3.0, "stc3": 2.0, "smp2020": 0.5, "reviews": 0.3,
+    "service": 3.0, "user": 3.0, "stc3": 3.0, "smp2020": 0.5, "reviews": 0.3,
 }
 
 

@@ -1,0 +1,267 @@
+"""The char n-gram emotion model (`anfu.ngram_emotion.v1`).
+
+TF-IDF over character 1–3-grams of the normalised text, with two linear heads learnt by
+multinomial logistic regression (scikit-learn, at training time only): the emotion label
+(in the order of `glossary.EMOTIONS`, temperature-scaled on a dev split) and the intensity
+0..4. The weights live in a compact `.npz`; inference is plain numpy, so running the model
+needs neither scikit-learn nor a GPU, and one core scores thousands of utterances a second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zipfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .. import registry
+from ..errors import ModelError
+from ..glossary import EMOTIONS
+
+FORMAT_VERSION = 1
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "emotion_ngram.npz"
+INTENSITIES: tuple[int, ...] = (0, 1, 2, 3, 4)
+NGRAM_RANGE: tuple[int, int] = (1, 3)
+
+# Start/end markers let n-grams see the edges ("请问…" opens a request, "…吗" closes a question).
+_BOS, _EOS = "\x02", "\x03"
+_SPACES = re.compile(r"\s+")
+_REQUIRED_KEYS = ("format_version", "labels", "vocab", "idf", "coef", "intercept",
+                  "temperature", "int_coef", "int_intercept", "ngram_range", "meta")
+
+
+def prepare_text(norm: str) -> str:
+    """The string the n-grams are cut from: whitespace (and NUL) collapsed, edges marked."""
+    return _BOS + _SPACES.sub(" ", norm.replace("\x00", " ").strip()) + _EOS
+
+
+_BITS = 21  # a code point fits in 21 bits, so an n-gram (n ≤ 3) packs into one int64 key
+
+
+def gram_key(gram: str) -> int:
+    """The integer key of an n-gram: its code points packed 21 bits apart (NUL never occurs)."""
+    key = 0
+    for ch in gram:
+        key = (key << _BITS) | ord(ch)
+    return key
+
+
+def char_ngrams(norm: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
+    """All char n-grams of the prepared text (the training analyzer; inference mirrors it)."""
+    text = prepare_text(norm)
+    lo, hi = ngram_range
+    size = len(text)
+    return [text[i:i + n] for n in range(lo, hi + 1) for i in range(size - n + 1)]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+@registry.emotion_models.register("anfu.ngram_emotion.v1")
+class NgramEmotionModel:
+    """Linear emotion + intensity classifier over TF-IDF char n-grams.
+
+    Learned state ends in `_`; build one with `NgramEmotionModel.load(path)` or
+    `anfu.training.train.fit(...)`.
+    """
+
+    name = "anfu.ngram_emotion.v1"
+
+    def __init__(self, vocab: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
+                 int_coef: np.ndarray, int_intercept: np.ndarray, temperature: float = 1.0,
+                 ngram_range: tuple[int, int] = NGRAM_RANGE, meta: dict[str, Any] | None = None) -> None:
+        self.vocab_ = {term: i for i, term in enumerate(vocab)}
+        keys = np.array([gram_key(term) for term in vocab], dtype=np.int64)
+        self._order = np.argsort(keys, kind="stable")
+        self._keys = keys[self._order]
+        self.idf_ = np.asarray(idf, dtype=np.float32)
+        self.coef_ = np.asarray(coef, dtype=np.float32)
+        self.intercept_ = np.asarray(intercept, dtype=np.float32)
+        self.int_coef_ = np.asarray(int_coef, dtype=np.float32)
+        self.int_intercept_ = np.asarray(int_intercept, dtype=np.float32)
+        self.temperature_ = float(temperature)
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.meta = dict(meta or {})
+        self.labels = EMOTIONS
+        self._check_shapes()
+
+    # ------------------------------------------------------------------ shapes and files
+    def _check_shapes(self, source: str = "model") -> None:
+        size = len(self.vocab_)
+        ok = (self.idf_.shape == (size,) and self.coef_.shape == (size, len(EMOTIONS))
+              and self.intercept_.shape == (len(EMOTIONS),)
+              and self.int_coef_.shape == (size, len(INTENSITIES))
+              and self.int_intercept_.shape == (len(INTENSITIES),)
+              and self.temperature_ > 0 and math.isfinite(self.temperature_)
+              and 1 <= self.ngram_range[0] <= self.ngram_range[1] <= 3
+              and all(1 <= len(term) <= 3 for term in self.vocab_))
+        if not ok:
+            raise ModelError("AF204", f"{source} (array shapes do not match a {size}-term vocabulary)")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the weights as a compressed `.npz` (float16 weights, float32 biases)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        vocab = sorted(self.vocab_, key=self.vocab_.get)
+        with path.open("wb") as fh:
+            np.savez_compressed(
+                fh,
+                format_version=np.int32(FORMAT_VERSION),
+                labels=np.array(EMOTIONS),
+                vocab=np.array(vocab),
+                idf=self.idf_.astype(np.float16),
+                coef=self.coef_.astype(np.float16),
+                intercept=self.intercept_.astype(np.float32),
+                temperature=np.float32(self.temperature_),
+                int_coef=self.int_coef_.astype(np.float16),
+                int_intercept=self.int_intercept_.astype(np.float32),
+                ngram_range=np.array(self.ngram_range, dtype=np.int32),
+                meta=np.array(json.dumps(self.meta, ensure_ascii=False)),
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_WEIGHTS) -> "NgramEmotionModel":
+        """Read weights written by `save`; AF201 when missing, AF204 when damaged."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError("AF201", str(path))
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in _REQUIRED_KEYS if k not in data.files]
+                if missing:
+                    raise ModelError("AF204", f"{path} (missing arrays: {', '.join(missing)})")
+                if int(data["format_version"]) != FORMAT_VERSION:
+                    raise ModelError("AF204", f"{path} (format {int(data['format_version'])}, "
+                                              f"this anfu reads {FORMAT_VERSION})")
+                if tuple(str(x) for x in data["labels"]) != EMOTIONS:
+                    raise ModelError("AF204", f"{path} (its labels differ from glossary.EMOTIONS)")
+                model = cls(
+                    vocab=[str(x) for x in data["vocab"]], idf=data["idf"], coef=data["coef"],
+                    intercept=data["intercept"], int_coef=data["int_coef"],
+                    int_intercept=data["int_intercept"], temperature=float(data["temperature"]),
+                    ngram_range=tuple(int(x) for x in data["ngram_range"]),
+                    meta=json.loads(str(data["meta"])),
+                )
+        except ModelError as exc:
+            if exc.code == "AF204" and not str(exc.detail).startswith(str(path)):
+                raise ModelError("AF204", f"{path} ({exc.detail})") from None
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise ModelError("AF204", f"{path} ({type(exc).__name__}: {exc})") from None
+        for arr in (model.idf_, model.coef_, model.int_coef_):
+            if not np.isfinite(arr).all():
+                raise ModelError("AF204", f"{path} (non-finite weights)")
+        return model
+
+    # ------------------------------------------------------------------ inference
+    def transform(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sparse TF-IDF rows as (row offsets, term indices, values), l2-normalised per row.
+
+        Vectorised over the whole batch: every n-gram becomes an int64 key (code points packed
+        21 bits apart) looked up in the sorted vocabulary keys with one `searchsorted`.
+        """
+        rows = len(norm_texts)
+        prepared = [prepare_text(t) for t in norm_texts]
+        lengths = np.fromiter((len(p) for p in prepared), dtype=np.int64, count=rows)
+        cps = np.frombuffer("".join(prepared).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+        owner = np.repeat(np.arange(rows, dtype=np.int64), lengths)
+        keys_parts, rows_parts = [], []
+        lo, hi = self.ngram_range
+        for n in range(lo, hi + 1):
+            count = len(cps) - n + 1
+            if count <= 0:
+                continue
+            key = cps[:count].copy()
+            for k in range(1, n):
+                key = (key << _BITS) | cps[k:k + count]
+            same = owner[:count] == owner[n - 1:n - 1 + count]
+            keys_parts.append(key[same])
+            rows_parts.append(owner[:count][same])
+        vocab_size = len(self._keys)
+        if keys_parts and vocab_size:
+            keys = np.concatenate(keys_parts)
+            owners = np.concatenate(rows_parts)
+            pos = np.minimum(np.searchsorted(self._keys, keys), vocab_size - 1)
+            hit = self._keys[pos] == keys
+            combo = owners[hit] * vocab_size + self._order[pos[hit]]
+            uniq, counts = np.unique(combo, return_counts=True)
+        else:
+            uniq, counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        row_of, idx = np.divmod(uniq, max(vocab_size, 1))
+        vals = (1.0 + np.log(counts.astype(np.float32))) * self.idf_[idx]
+        norms = np.sqrt(np.bincount(row_of, weights=vals * vals, minlength=rows)).astype(np.float32)
+        if vals.size:
+            vals = vals / norms[row_of]
+        off = np.searchsorted(row_of, np.arange(rows + 1))
+        return off.astype(np.int64), idx, vals.astype(np.float32)
+
+    @staticmethod
+    def _linear(x: tuple[np.ndarray, np.ndarray, np.ndarray], coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+        off, idx, vals = x
+        rows = len(off) - 1
+        out = np.tile(intercept, (rows, 1)).astype(np.float32)
+        if idx.size:
+            contrib = coef[idx] * vals[:, None]
+            nonempty = off[1:] > off[:-1]
+            out[nonempty] += np.add.reduceat(contrib, off[:-1][nonempty], axis=0)
+        return out
+
+    def predict_logits(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Temperature-scaled emotion logits [n, 7] and intensity logits [n, 5]."""
+        x = self.transform(norm_texts)
+        emotion = self._linear(x, self.coef_, self.intercept_) / self.temperature_
+        intensity = self._linear(x, self.int_coef_, self.int_intercept_)
+        return emotion, intensity
+
+    def predict_proba(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities [n, 7] in the order of `glossary.EMOTIONS`."""
+        if not len(norm_texts):
+            return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+        return softmax(self.predict_logits(norm_texts)[0])
+
+    def predict_intensity_proba(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """Probabilities [n, 5] of intensity 0..4."""
+        if not len(norm_texts):
+            return np.zeros((0, len(INTENSITIES)), dtype=np.float32)
+        return softmax(self.predict_logits(norm_texts)[1])
+
+    def predict_all(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Both heads at once (one feature pass): emotion [n, 7] and intensity [n, 5] probabilities."""
+        if not len(norm_texts):
+            return (np.zeros((0, len(EMOTIONS)), dtype=np.float32),
+                    np.zeros((0, len(INTENSITIES)), dtype=np.float32))
+        emotion, intensity = self.predict_logits(norm_texts)
+        return softmax(emotion), softmax(intensity)
+
+    def predict(self, norm_texts: Sequence[str]) -> list[str]:
+        """The most probable label of each text."""
+        proba = self.predict_proba(norm_texts)
+        return [EMOTIONS[i] for i in proba.argmax(axis=1)]
+
+    def __repr__(self) -> str:
+        return f"<NgramEmotionModel {len(self.vocab_)} terms, T={self.temperature_:.2f}>"
+
+
+_CACHE: dict[tuple[str, float], NgramEmotionModel] = {}
+
+
+def load_cached(path: str | Path = DEFAULT_WEIGHTS) -> NgramEmotionModel:
+    """Load once per (path, modification time): components share one model in a process."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError("AF201", str(path))
+    key = (str(path.resolve()), path.stat().st_mtime)
+    model = _CACHE.get(key)
+    if model is None:
+        model = NgramEmotionModel.load(path)
+        _CACHE[key] = model
+    return model

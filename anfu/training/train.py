@@ -1,0 +1,201 @@
+"""Fit, calibrate and evaluate the char n-gram emotion model (scikit-learn at training time).
+
+`train(examples, out)` fits on the non-held-out examples, fits the temperature on a dev
+slice of them, refits on all of them, evaluates on the held-out split (per source) and
+writes the weights (`.npz`) plus a metrics JSON beside them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..backends.ngram import INTENSITIES, NGRAM_RANGE, NgramEmotionModel, char_ngrams, softmax
+from ..errors import ModelError
+from ..glossary import EMOTIONS
+from ..text.normalize import normalize
+from .data import Example
+
+DEV_MODULUS = 8  # one non-held-out example in eight calibrates the temperature
+MAX_FEATURES = 60000
+C_EMOTION = 8.0
+C_INTENSITY = 4.0
+
+
+def is_dev(record_id: str) -> bool:
+    return int(hashlib.sha1(f"dev/{record_id}".encode("utf-8")).hexdigest(), 16) % DEV_MODULUS == 0
+
+
+def _analyzer(norm: str) -> list[str]:
+    return char_ngrams(norm, NGRAM_RANGE)
+
+
+def _fit_head(x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression; classes missing from `y` get a prohibitive bias."""
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((x.shape[1], n_classes), dtype=np.float32)
+    intercept = np.full(n_classes, -30.0, dtype=np.float32)
+    present = np.unique(y)
+    if len(present) == 1:
+        intercept[present[0]] = 0.0
+        return coef, intercept
+    clf = LogisticRegression(C=c, max_iter=3000, tol=1e-4)
+    clf.fit(x, y, sample_weight=weights)
+    if len(present) == 2:  # binary LR stores one row: expand to two symmetric columns
+        coef[:, present[1]] = clf.coef_[0] / 2
+        coef[:, present[0]] = -clf.coef_[0] / 2
+        intercept[present[1]] = clf.intercept_[0] / 2
+        intercept[present[0]] = -clf.intercept_[0] / 2
+    else:
+        coef[:, clf.classes_] = clf.coef_.T
+        intercept[clf.classes_] = clf.intercept_
+    return coef, intercept
+
+
+def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the dev negative log-likelihood (1.0 when dev is too small)."""
+    if len(y) < 20:
+        return 1.0
+    best_t, best_nll = 1.0, float("inf")
+    for t in np.exp(np.linspace(np.log(0.25), np.log(6.0), 80)):
+        proba = softmax(logits / t)
+        nll = -float(np.mean(np.log(proba[np.arange(len(y)), y] + 1e-12)))
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return best_t
+
+
+def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any]) -> NgramEmotionModel:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [normalize(e.text) for e in train]
+    min_df = 2 if len(train) >= 500 else 1
+    vectorizer = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True, min_df=min_df,
+                                 max_features=MAX_FEATURES, dtype=np.float32)
+    x = vectorizer.fit_transform(texts)
+    y = np.array([EMOTIONS.index(e.emotion) for e in train])
+    w = np.array([e.weight for e in train], dtype=np.float64)
+    coef, intercept = _fit_head(x, y, w, len(EMOTIONS), C_EMOTION)
+
+    rated = [i for i, e in enumerate(train) if e.intensity is not None]
+    if rated:
+        yi = np.array([train[i].intensity for i in rated])
+        int_coef, int_intercept = _fit_head(x[rated], yi, w[rated], len(INTENSITIES), C_INTENSITY)
+    else:  # no intensity labels at all: a flat head (the component derives intensity from cues)
+        int_coef = np.zeros((x.shape[1], len(INTENSITIES)), dtype=np.float32)
+        int_intercept = np.zeros(len(INTENSITIES), dtype=np.float32)
+    vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+    return NgramEmotionModel(vocab=vocab, idf=vectorizer.idf_, coef=coef, intercept=intercept,
+                             int_coef=int_coef, int_intercept=int_intercept,
+                             temperature=temperature, ngram_range=NGRAM_RANGE, meta=meta)
+
+
+def fit(examples: Sequence[Example]) -> NgramEmotionModel:
+    """Fit on the non-held-out `examples`: temperature from a dev slice, then a refit on all."""
+    train = [e for e in examples if not e.heldout]
+    if not train:
+        raise ModelError("AF202", "(every row falls in the held-out split; add more rows)")
+    if len({e.emotion for e in train}) < 2:
+        raise ModelError("AF202", "(it needs at least two different emotion labels)")
+    dev = [e for e in train if is_dev(e.id)]
+    core = [e for e in train if not is_dev(e.id)]
+    temperature = 1.0
+    if len(dev) >= 20 and len({e.emotion for e in core}) >= 2:
+        draft = _fit_model(core, 1.0, {})
+        logits, _ = draft.predict_logits([normalize(e.text) for e in dev])
+        temperature = _fit_temperature(logits, np.array([EMOTIONS.index(e.emotion) for e in dev]))
+    counts = Counter(e.source for e in train)
+    meta = {"trained_at": time.strftime("%Y-%m-%d"), "train_rows": dict(sorted(counts.items())),
+            "temperature": round(temperature, 4)}
+    return _fit_model(train, temperature, meta)
+
+
+def _f1_table(gold: list[str], pred: list[str]) -> dict[str, float]:
+    out = {}
+    for label in EMOTIONS:
+        tp = sum(g == p == label for g, p in zip(gold, pred))
+        fp = sum(p == label != g for g, p in zip(gold, pred))
+        fn = sum(g == label != p for g, p in zip(gold, pred))
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        out[label] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return out
+
+
+def classification_scores(gold: list[str], pred: list[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 over the labels present in `gold`, and per-label F1."""
+    if not gold:
+        return {"n": 0}
+    table = _f1_table(gold, pred)
+    present = sorted(set(gold), key=EMOTIONS.index)
+    return {"n": len(gold),
+            "accuracy": round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4),
+            "macro_f1": round(float(np.mean([table[label] for label in present])), 4),
+            "f1": {label: round(table[label], 4) for label in present}}
+
+
+def expected_calibration_error(proba: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
+    conf = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == gold
+    ece = 0.0
+    for lo in np.linspace(0, 1, bins, endpoint=False):
+        mask = (conf > lo) & (conf <= lo + 1 / bins)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return round(float(ece), 4)
+
+
+def evaluate(model: NgramEmotionModel, examples: Sequence[Example]) -> dict[str, Any]:
+    """Model-only scores on `examples` (emotion, calibration, intensity where labelled)."""
+    if not examples:
+        return {"n": 0}
+    proba, int_proba = model.predict_all([normalize(e.text) for e in examples])
+    gold = [e.emotion for e in examples]
+    pred = [EMOTIONS[i] for i in proba.argmax(axis=1)]
+    out = classification_scores(gold, pred)
+    out["ece"] = expected_calibration_error(proba, np.array([EMOTIONS.index(g) for g in gold]))
+    rated = [i for i, e in enumerate(examples) if e.intensity is not None]
+    if rated:
+        expected = int_proba[rated] @ np.arange(len(INTENSITIES))
+        truth = np.array([examples[i].intensity for i in rated])
+        out["intensity_mae"] = round(float(np.abs(np.rint(expected) - truth).mean()), 4)
+    return out
+
+
+def heldout_report(model: NgramEmotionModel, examples: Sequence[Example]) -> dict[str, Any]:
+    """Scores on the held-out split: ours (service + STC-3 labels), and per source."""
+    held = [e for e in examples if e.heldout]
+    report: dict[str, Any] = {"ours": evaluate(model, [e for e in held if e.source in ("service", "stc3", "user")])}
+    for source in sorted({e.source for e in held}):
+        report[source] = evaluate(model, [e for e in held if e.source == source])
+    return report
+
+
+def train(examples: Sequence[Example], out: str | Path, metrics_path: str | Path | None = None) -> dict[str, Any]:
+    """Fit, evaluate on the held-out split, write the weights and the metrics JSON; returns the metrics."""
+    if not examples:
+        raise ModelError("AF202", "(no rows at all)")
+    started = time.perf_counter()
+    model = fit(examples)
+    metrics = {
+        "model": model.name,
+        "weights": str(out),
+        "vocabulary": len(model.vocab_),
+        "temperature": round(model.temperature_, 4),
+        "train_rows": model.meta.get("train_rows", {}),
+        "heldout": heldout_report(model, examples),
+        "fit_seconds": round(time.perf_counter() - started, 1),
+    }
+    model.meta["heldout_ours"] = metrics["heldout"]["ours"]
+    path = model.save(out)
+    metrics["size_bytes"] = path.stat().st_size
+    metrics_file = Path(metrics_path) if metrics_path else path.with_suffix(".metrics.json")
+    metrics_file.write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return metrics

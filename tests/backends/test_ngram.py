@@ -1,0 +1,122 @@
+"""The char n-gram emotion model: numpy inference mirrors scikit-learn, files round-trip, bad files give coded errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from anfu import registry
+from anfu.backends.ngram import DEFAULT_WEIGHTS, NgramEmotionModel, char_ngrams, load_cached
+from anfu.errors import ModelError
+from anfu.glossary import EMOTIONS
+from anfu.text.normalize import normalize
+from anfu.training.data import Example
+from anfu.training.train import fit
+
+ROWS = [
+    ("请问怎么查询本月电费", "neutral", 0), ("我想办理宽带移机", "neutral", 0), ("帮我查一下快递到哪了", "neutral", 0),
+    ("谢谢你们，问题解决了", "satisfied", 1), ("师傅来得很快，辛苦了", "satisfied", 1), ("退款到账了，感谢", "satisfied", 1),
+    ("家里有老人，停电了怎么办，能不能快点", "anxious", 3), ("明天要用，急死了", "anxious", 3), ("孩子电话一直打不通，好担心", "anxious", 2),
+    ("电费怎么这么高，是不是算错了", "doubtful", 2), ("我没开通过这个业务，凭什么扣费", "doubtful", 2), ("真的假的，你们不会骗人吧", "doubtful", 2),
+    ("本来很信任你们，太失望了", "disappointed", 2), ("算了，不指望你们了", "disappointed", 2), ("唉，白等了一个星期", "disappointed", 2),
+    ("怎么还没处理，太慢了", "dissatisfied", 2), ("说好的今天上门呢", "dissatisfied", 2), ("推来推去的，不合理", "dissatisfied", 2),
+    ("气死我了！！！到底管不管", "angry", 4), ("什么破公司，受够了！", "angry", 4), ("忍无可忍，马上给我处理！！", "angry", 4),
+]
+
+
+def tiny_examples(copies: int = 4) -> list[Example]:
+    return [Example(id=f"t{i}-{k}", text=text, emotion=emotion, intensity=intensity, source="user", weight=1.0)
+            for k in range(copies) for i, (text, emotion, intensity) in enumerate(ROWS)]
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> NgramEmotionModel:
+    return fit(tiny_examples())
+
+
+def test_registered_under_versioned_name() -> None:
+    assert registry.emotion_models.get("anfu.ngram_emotion.v1") is NgramEmotionModel
+
+
+def test_char_ngrams_mark_edges() -> None:
+    grams = char_ngrams("停电了")
+    assert "停" in grams and "停电了" in grams and "\x02停" in grams and "了\x03" in grams
+
+
+def test_numpy_features_match_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [normalize(t) for t, _, _ in ROWS]
+    vec = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, dtype=np.float32)
+    expected = vec.fit_transform(texts).toarray()
+    vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+    size = len(vocab)
+    model = NgramEmotionModel(vocab, vec.idf_, np.zeros((size, 7)), np.zeros(7), np.zeros((size, 5)), np.zeros(5))
+    off, idx, vals = model.transform(texts)
+    dense = np.zeros_like(expected)
+    for row in range(len(texts)):
+        dense[row, idx[off[row]:off[row + 1]]] = vals[off[row]:off[row + 1]]
+    np.testing.assert_allclose(dense, expected, atol=1e-5)
+
+
+def test_probabilities_are_distributions(tiny_model: NgramEmotionModel) -> None:
+    proba = tiny_model.predict_proba(["电费怎么这么高，是不是算错了", "谢谢，辛苦了", "", "🙂"])
+    assert proba.shape == (4, len(EMOTIONS))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert tiny_model.predict_proba([]).shape == (0, 7)
+    emotion, intensity = tiny_model.predict_all(["气死我了！！！"])
+    assert intensity.shape == (1, 5)
+    assert EMOTIONS[int(emotion.argmax())] == "angry"
+
+
+def test_learns_the_training_labels(tiny_model: NgramEmotionModel) -> None:
+    labels = tiny_model.predict([normalize(t) for t, _, _ in ROWS])
+    agree = sum(p == gold for p, (_, gold, _) in zip(labels, ROWS))
+    assert agree >= len(ROWS) - 2
+
+
+def test_save_load_round_trip(tiny_model: NgramEmotionModel, tmp_path) -> None:  # noqa: ANN001
+    path = tiny_model.save(tmp_path / "m.npz")
+    loaded = NgramEmotionModel.load(path)
+    texts = ["说好的今天上门呢", "家里有老人，能不能快点"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), tiny_model.predict_proba(texts), atol=2e-3)
+    assert loaded.temperature_ == pytest.approx(tiny_model.temperature_, rel=1e-4)
+    assert load_cached(path) is load_cached(path)
+
+
+def test_missing_weights_af201(tmp_path) -> None:  # noqa: ANN001
+    with pytest.raises(ModelError) as err:
+        NgramEmotionModel.load(tmp_path / "absent.npz")
+    assert err.value.code == "AF201"
+
+
+@pytest.mark.parametrize("content", [b"not a zip file at all", b"PK\x03\x04broken"])
+def test_damaged_weights_af204(tmp_path, content: bytes) -> None:  # noqa: ANN001
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelError) as err:
+        NgramEmotionModel.load(path)
+    assert err.value.code == "AF204"
+
+
+def test_incomplete_or_mislabelled_weights_af204(tiny_model: NgramEmotionModel, tmp_path) -> None:  # noqa: ANN001
+    good = dict(np.load(tiny_model.save(tmp_path / "good.npz")))
+    partial = {k: v for k, v in good.items() if k != "coef"}
+    np.savez(tmp_path / "partial.npz", **partial)
+    relabelled = {**good, "labels": np.array(list(reversed(EMOTIONS)))}
+    np.savez(tmp_path / "relabelled.npz", **relabelled)
+    for name in ("partial.npz", "relabelled.npz"):
+        with pytest.raises(ModelError) as err:
+            NgramEmotionModel.load(tmp_path / name)
+        assert err.value.code == "AF204"
+
+
+def test_shipped_weights_are_compact_and_sensible() -> None:
+    assert DEFAULT_WEIGHTS.stat().st_size < 5 * 1024 * 1024
+    model = NgramEmotionModel.load(DEFAULT_WEIGHTS)
+    labels = model.predict([normalize(t) for t in (
+        "谢谢你们，抢修师傅很快就把电修好了",
+        "我想咨询一下峰谷电价怎么申请",
+        "你们这什么破服务，气死我了！！！",
+    )])
+    assert labels == ["satisfied", "neutral", "angry"]

@@ -1,0 +1,156 @@
+"""Training: loaders with coded errors, `fit`/`train`, the `anfu train` CLI, and a floor for the shipped model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from anfu.backends.ngram import DEFAULT_WEIGHTS, NgramEmotionModel
+from anfu.errors import ModelError
+from anfu.text.normalize import normalize
+from anfu.training.data import (Example, is_heldout, load_labelled_file, load_service, load_stc3, map_smp_label,
+                                 stc3_turn_text)
+from anfu.training.train import classification_scores, evaluate, train
+
+ROWS = [
+    ("请问峰谷电价怎么申请", "neutral", 0), ("我想把宽带移到新家", "neutral", 0), ("快递单号帮我查一下", "neutral", 0),
+    ("谢谢师傅，电已经来了", "satisfied", 1), ("处理得很快，辛苦你们了", "satisfied", 1), ("退款收到了，谢谢", "satisfied", 0),
+    ("家里有老人，能不能快点来修", "anxious", 3), ("明天就要交材料，急死了", "anxious", 3),
+    ("电费怎么这么高，是不是算错了", "doubtful", 2), ("我没办过这个套餐，凭什么扣钱", "doubtful", 2),
+    ("本来很信任你们的，太失望了", "disappointed", 2), ("算了，不指望你们了", "disappointed", 2),
+    ("怎么还没处理，太慢了", "dissatisfied", 2), ("说好的下午上门，人呢", "dissatisfied", 2),
+    ("气死我了！！！到底管不管", "angry", 4), ("什么破公司，受够了！", "angry", 4),
+]
+
+
+def write_jsonl(path, rows, copies: int = 3) -> None:  # noqa: ANN001
+    with path.open("w", encoding="utf-8") as fh:
+        for k in range(copies):
+            for i, (text, emotion, intensity) in enumerate(rows):
+                fh.write(json.dumps({"id": f"c{k}-{i}", "text": text, "emotion": emotion, "intensity": intensity},
+                                    ensure_ascii=False) + "\n")
+
+
+def test_heldout_split_is_fixed() -> None:
+    assert is_heldout("pw-0001") == (int(hashlib.sha1(b"pw-0001").hexdigest(), 16) % 5 == 0)
+    share = sum(is_heldout(f"x-{i}") for i in range(2000)) / 2000
+    assert 0.15 < share < 0.25
+
+
+def test_train_write_load_predict(tmp_path) -> None:  # noqa: ANN001
+    data = tmp_path / "centre.jsonl"
+    write_jsonl(data, ROWS)
+    examples = load_labelled_file(data)
+    assert len(examples) == 3 * len(ROWS) and all(e.source == "user" for e in examples)
+    metrics = train(examples, tmp_path / "w.npz")
+    assert (tmp_path / "w.metrics.json").is_file()
+    assert json.loads((tmp_path / "w.metrics.json").read_text(encoding="utf-8"))["vocabulary"] == metrics["vocabulary"]
+    model = NgramEmotionModel.load(tmp_path / "w.npz")
+    assert model.predict([normalize("气死我了！！！到底管不管")]) == ["angry"]
+    assert model.predict([normalize("谢谢师傅，电已经来了")]) == ["satisfied"]
+
+
+def test_csv_training_data(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "rows.csv"
+    path.write_text("text,emotion,intensity\n电费怎么这么高,doubtful,2\n谢谢你们,satisfied,\n", encoding="utf-8")
+    rows = load_labelled_file(path)
+    assert [(r.emotion, r.intensity) for r in rows] == [("doubtful", 2), ("satisfied", None)]
+
+
+@pytest.mark.parametrize("content, code, fragment", [
+    ('{"text": "电费太高了", "emotion": "furious"}\n', "AF203", ":1"),
+    ('{"text": "电费太高了", "emotion": "angry"}\n{"emotion": "angry"}\n', "AF203", ":2"),
+    ('{"text": "电费太高了", "emotion": "angry", "intensity": 7}\n', "AF203", "intensity"),
+    ('{"text": "电费太高了", "emotion": "angry"\n', "AF203", "JSON"),
+    ("\n\n", "AF202", ""),
+])
+def test_bad_rows_give_coded_errors(tmp_path, content: str, code: str, fragment: str) -> None:  # noqa: ANN001
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ModelError) as err:
+        load_labelled_file(path)
+    assert err.value.code == code and fragment in err.value.message
+
+
+def test_csv_without_columns_af202(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "bad.csv"
+    path.write_text("content,label\n电费太高了,angry\n", encoding="utf-8")
+    with pytest.raises(ModelError) as err:
+        load_labelled_file(path)
+    assert err.value.code == "AF202"
+
+
+def test_one_label_only_af202() -> None:
+    rows = [Example(id=f"n{i}", text="请问怎么交电费", emotion="neutral", intensity=0, source="user") for i in range(30)]
+    with pytest.raises(ModelError) as err:
+        train(rows, "unused.npz")
+    assert err.value.code == "AF202"
+
+
+def test_smp_label_mapping() -> None:
+    assert map_smp_label("happy", "开心") == "satisfied"
+    assert map_smp_label("fear", "好怕") == "anxious"
+    assert map_smp_label("sad", "难过") == "disappointed"
+    assert map_smp_label("angry", "气死我了！！") == "angry"
+    assert map_smp_label("angry", "这服务有点让人不爽") == "dissatisfied"
+    assert map_smp_label("surprise", "居然这样") is None
+
+
+def test_stc3_labels_joined_and_verified(tmp_path) -> None:  # noqa: ANN001
+    turns = [{"sender": "customer", "utterances": ["宽带又断了", "三天了还没修好"]},
+             {"sender": "helpdesk", "utterances": ["抱歉，马上处理"]},
+             {"sender": "customer", "utterances": ["谢谢"]}]
+    (tmp_path / "stc3").mkdir()
+    (tmp_path / "stc3" / "train_data_cn.json").write_text(json.dumps([{"id": "42", "turns": turns}]), encoding="utf-8")
+    good = hashlib.sha1(stc3_turn_text(turns[0]).encode("utf-8")).hexdigest()[:10]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps(r) for r in (
+        {"dialogue_id": "42", "turn": 0, "sha1": good, "emotion": "dissatisfied", "intensity": 2},
+        {"dialogue_id": "42", "turn": 2, "sha1": "0000000000", "emotion": "satisfied", "intensity": 1},
+    )) + "\n", encoding="utf-8")
+    rows = load_stc3(labels, tmp_path)
+    assert [(r.id, r.text, r.emotion) for r in rows] == [("stc3-42-0", "宽带又断了 三天了还没修好", "dissatisfied")]
+    assert load_stc3(labels, tmp_path / "absent") == []
+
+
+def test_cli_train(tmp_path) -> None:  # noqa: ANN001
+    from anfu.cli import _register_commands, app
+
+    _register_commands()
+    data = tmp_path / "centre.jsonl"
+    write_jsonl(data, ROWS)
+    out = tmp_path / "model.npz"
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--out", str(out), "--no-public", "--no-corpus"])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and out.is_file()
+    assert NgramEmotionModel.load(out).predict([normalize("怎么还没处理，太慢了")]) == ["dissatisfied"]
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "电费太高", "emotion": "生气"}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", "--data", str(bad), "--out", str(out), "--no-public", "--no-corpus"])
+    assert result.exit_code == 2
+    assert "AF203" in result.output and "Traceback" not in result.output
+
+
+def test_shipped_model_floor_on_heldout_service_split() -> None:
+    """A broken retrain (wrong labels, lost data, bad features) falls below this floor."""
+    held = [e for e in load_service() if e.heldout]
+    assert len(held) >= 100
+    scores = evaluate(NgramEmotionModel.load(DEFAULT_WEIGHTS), held)
+    assert scores["macro_f1"] >= 0.65 and scores["accuracy"] >= 0.65
+
+
+def test_shipped_component_floor_on_heldout_service_split() -> None:
+    from anfu.components.emotion import Emotion
+    from anfu.components.normalize import Normalizer
+    from anfu.types import Assessment, Utterance
+
+    held = [e for e in load_service() if e.heldout]
+    docs = [Assessment.start(Utterance(text=e.text)) for e in held]
+    Normalizer().pipe(docs)
+    Emotion().pipe(docs)
+    scores = classification_scores([e.emotion for e in held], [d.turns[0].emotion for d in docs])
+    assert scores["macro_f1"] >= 0.7
