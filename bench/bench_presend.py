@@ -2,7 +2,9 @@
 
 `run()` returns precision and recall of `violation` on the held-out split of
 corpus/replies/replies.jsonl (targets ≥ 0.95), category hit rate, and per-reply latency
-p50/p99 in milliseconds with all packs loaded (target p99 ≤ 5 ms).
+p50/p99 in milliseconds with all packs loaded (target p99 ≤ 5 ms). The fresh sets
+(replies_fresh.jsonl, replies_fresh2.jsonl: other wordings, styles and near-misses written
+to test generalisation) are reported under "fresh" with their own scores and latency.
 """
 
 from __future__ import annotations
@@ -12,15 +14,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "replies" / "replies.jsonl"
+REPLIES = Path(__file__).resolve().parents[1] / "corpus" / "replies"
+CORPUS = REPLIES / "replies.jsonl"
+FRESH = ("replies_fresh.jsonl", "replies_fresh2.jsonl")
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def load_replies(heldout: bool | None = True) -> list[dict[str, Any]]:
     """The labelled replies; `heldout` True/False picks a split, None gives all."""
     from anfu.training.data import is_heldout
 
-    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if heldout is None or is_heldout(r["id"]) == heldout]
+    return [r for r in _read(CORPUS) if heldout is None or is_heldout(r["id"]) == heldout]
+
+
+def load_fresh(name: str = FRESH[0]) -> list[dict[str, Any]]:
+    """A fresh labelled set of agent replies, all of it (no split: both sets were written before
+    the rule families they exercise, then used to generalise them, so they are development
+    sets, not a clean held-out)."""
+    return _read(REPLIES / name)
 
 
 def evaluate(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -77,6 +91,8 @@ def latency(rows: list[dict[str, Any]], repeat: int = 3) -> dict[str, float]:
 def run() -> dict[str, Any]:
     rows = load_replies(heldout=True)
     report = {"name": "presend", "split": "heldout", **evaluate(rows), **latency(load_replies(None))}
+    report["fresh"] = {name: {**evaluate(rows), **latency(rows, repeat=1)}
+                       for name in FRESH if (REPLIES / name).is_file() for rows in [load_fresh(name)]}
     report["targets"] = {"precision": 0.95, "recall": 0.95, "p99_ms": 5.0}
     report["meets_targets"] = (report["precision"] >= 0.95 and report["recall"] >= 0.95
                                and report["p99_ms"] <= 5.0)

@@ -3,7 +3,9 @@
 Three layers, all driven by anfu/rules/zh_CN/forbidden_phrases.yaml:
 1. literal phrases (Aho-Corasick) and regex patterns, each match filtered by the rule's
    exceptions (a condition such as 不行的话 is no refusal) and mitigations (我不太清楚 is
-   fine when the reply goes on 我马上帮您查，5分钟内回复您);
+   fine when the reply goes on 我马上帮您查，5分钟内回复您). A mitigation only counts in the
+   match's own sentence and the next `mitigation_scope.following_sentences` ones, so a
+   polite commitment at the end of a long reply does not excuse a violation earlier on;
 2. char n-gram similarity of each remaining sentence or clause to exemplar violations,
    with good-reply exemplars as counter-examples, for rewordings no pattern lists;
 3. a compliant rewrite of the whole reply, itself re-checked (a failing rewrite falls back
@@ -28,6 +30,7 @@ from .similarity import NgramIndex
 
 CONTEXT_KEYS: tuple[str, ...] = ("cause", "emotion", "customer_text", "what", "when", "agent")
 _SENTENCE = re.compile(r"[^。！？；\n]+")
+_SENTENCE_END = "。！？；\n"
 _CLAUSE = re.compile(r"[^，。！？；\n]+")
 _EDGE = " \t，。！？；：、…～"
 
@@ -117,6 +120,8 @@ class ReplyChecker:
         self.threshold_: float = float(sim["threshold"])
         self.margin_: float = float(sim["margin"])
         self.min_chars_: int = int(sim["min_chars"])
+        scope = pack.get("mitigation_scope") or {}
+        self.following_: int = int(scope.get("following_sentences", 1))
         self.bad_index_ = NgramIndex(bad_texts, bad_rules, sim["ngram"])
         goods = [normalize(t) for t in pack.get("good_exemplars") or []]
         self.good_index_ = NgramIndex(goods, list(range(len(goods))), sim["ngram"])
@@ -127,8 +132,25 @@ class ReplyChecker:
             raise RulePackError("AF301", str(path), reason="the fallback reply itself fails the pre-send check")
 
     # -- detection -------------------------------------------------------------------
-    def _mitigated(self, rule: _Rule, norm: str) -> bool:
-        return any(rx.search(norm) for rx in rule.mitigations)
+    def _scope(self, norm: str, start: int, end: int) -> tuple[int, int]:
+        """The sentence holding norm[start:end] and the `following_` sentences after it."""
+        left = max(norm.rfind(ch, 0, start) for ch in _SENTENCE_END) + 1
+        right = end
+        for _ in range(self.following_ + 1):
+            stops = [i for i in (norm.find(ch, right) for ch in _SENTENCE_END) if i >= 0]
+            if not stops:
+                return left, len(norm)
+            right = min(stops) + 1
+            while right < len(norm) and norm[right] in _SENTENCE_END:
+                right += 1
+        return left, right
+
+    def _mitigated(self, rule: _Rule, norm: str, start: int, end: int) -> bool:
+        """True when a mitigation of `rule` occurs in the scope of norm[start:end]."""
+        if not rule.mitigations:
+            return False
+        left, right = self._scope(norm, start, end)
+        return any(rx.search(norm, left, right) for rx in rule.mitigations)
 
     def _excepted(self, rule: _Rule, norm: str, start: int, end: int) -> bool:
         """True when an exception of `rule` overlaps norm[start:end] in its sentence."""
@@ -155,20 +177,17 @@ class ReplyChecker:
         for match in self.matcher_.find(norm):
             by_rule.setdefault(match.payload, []).append(match)
         findings: list[Finding] = []
-        mitigated: dict[int, bool] = {}
         for index, matches in by_rule.items():
             rule = self.rules_[index]
-            mitigated[index] = self._mitigated(rule, norm)
-            if mitigated[index]:
-                continue
-            kept = [m for m in matches if not self._excepted(rule, norm, m.start, m.end)]
+            kept = [m for m in matches if not self._excepted(rule, norm, m.start, m.end)
+                    and not self._mitigated(rule, norm, m.start, m.end)]
             for m in longest_non_overlapping(kept):
                 findings.append(self._finding(rule, norm, m.start, m.end, text))
-        findings.extend(self._similar(norm, text, findings, mitigated))
+        findings.extend(self._similar(norm, text, findings))
         findings.sort(key=lambda f: (f.start, f.end, f.rule_id))
         return findings
 
-    def _similar(self, norm: str, text: str, found: list[Finding], mitigated: dict[int, bool]) -> list[Finding]:
+    def _similar(self, norm: str, text: str, found: list[Finding]) -> list[Finding]:
         if not len(self.bad_index_):
             return []
         taken = [(f.start, f.end) for f in found]
@@ -183,14 +202,15 @@ class ReplyChecker:
                 s, e = _trim(norm, s, e)
                 if e - s < self.min_chars_ or any(a < e and b > s for a, b in taken):
                     continue
-                hit = self._nearest(norm[s:e], norm, mitigated)
+                hit = self._nearest(norm, s, e)
                 if hit is not None:
                     out.append(self._finding(self.rules_[hit], norm, s, e, text, similar=True))
                     taken.append((s, e))
         return out
 
-    def _nearest(self, unit: str, norm: str, mitigated: dict[int, bool]) -> int | None:
-        """The rule index whose exemplar `unit` resembles, when clearly nearer than any good one."""
+    def _nearest(self, norm: str, start: int, end: int) -> int | None:
+        """The rule index whose exemplar norm[start:end] resembles, when clearly nearer than any good one."""
+        unit = norm[start:end]
         score, index = self.bad_index_.best(unit)
         if index is None or score < self.threshold_:
             return None
@@ -198,7 +218,7 @@ class ReplyChecker:
         if score - good < self.margin_:
             return None
         rule = self.rules_[index]
-        if mitigated.get(index, self._mitigated(rule, norm)):
+        if self._mitigated(rule, norm, start, end):
             return None
         if any(rx.search(unit) for rx in rule.exceptions):
             return None

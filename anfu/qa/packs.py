@@ -65,6 +65,10 @@ def validate_forbidden_phrases(data: dict[str, Any]) -> list[str]:
                 problems.append(f"similarity.{key}: expected a number between 0 and 1")
         if not isinstance(sim.get("min_chars"), int) or sim.get("min_chars", 0) < 1:
             problems.append("similarity.min_chars: expected a positive integer")
+    scope = data.get("mitigation_scope", {})
+    following = scope.get("following_sentences", 1) if isinstance(scope, dict) else None
+    if not isinstance(following, int) or isinstance(following, bool) or not 0 <= following <= 5:
+        problems.append("mitigation_scope: expected a mapping with following_sentences between 0 and 5")
     rules = data.get("rules")
     if not isinstance(rules, list) or not rules:
         return problems + ["rules: expected a non-empty list of rules"]
