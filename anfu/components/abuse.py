@@ -5,6 +5,11 @@ Traditional forms are listed or normalised, separators inside a word are tolerat
 ("傻*逼", "傻 逼"), and Latin initialisms match as whole tokens ("sb", "tmd", "nmsl").
 Ambiguous words ("垃圾", "骗子", "流氓") count only when aimed at people or a company:
 "垃圾客服" is abusive, "垃圾分类" and "信号垃圾" are not.
+
+Policy (documented in the pack): strong expletives count even when they name no target
+("tmd又断网了"), since a customer swearing in a service turn swears at the exchange; the
+surprise family (卧槽, 牛逼…) does not count in a sentence of praise ("卧槽，这么快就修好了，
+谢谢"); mild exclamations (靠, 我去) are not listed at all.
 """
 
 from __future__ import annotations
@@ -66,6 +71,12 @@ def validate_abuse(data: dict[str, Any]) -> list[str]:
             except re.error as exc:
                 problems.append(f"targeted.self_reference[{i}] is not a valid regex ({exc})")
     str_list(data.get("exclusions", []), "exclusions", problems, allow_empty=True)
+    praise = data.get("praise", {})
+    if not isinstance(praise, dict):
+        problems.append("'praise' must be a mapping with terms and cues")
+    elif praise:
+        str_list(praise.get("terms"), "praise.terms", problems)
+        str_list(praise.get("cues"), "praise.cues", problems)
     return problems
 
 
@@ -103,6 +114,9 @@ class AbuseRules:
         self.after_thing_rx = re.compile(f"^的?(?:{_alternation(targeted['things'])})")
         self.window = int(targeted["window"])
         self.self_rx = [re.compile(p) for p in targeted.get("self_reference", [])]
+        praise = pack.get("praise") or {}
+        self.praise_terms = {normalize(w) for w in praise.get("terms", [])}
+        self.praise_rx = re.compile(_alternation(praise["cues"])) if praise.get("cues") else None
         self.exclusions = PhraseMatcher()
         self.exclusions.extend(pack.get("exclusions", []), "exclusion")
 
@@ -116,10 +130,10 @@ class AbuseRules:
                 continue
             if self._self_reference(norm, m):
                 continue
-            if m.payload == "term":
+            if m.payload == "term" or m.payload[1] == f"{PACK}.initialism":
                 word = _SEPARATORS.sub("", m.text)
-                label = self.labels.get(word)
-                if label is None:
+                label = self.labels.get(word, "profanity" if m.payload != "term" else None)
+                if label is None or self._praise(norm, m, word):
                     continue
                 out.append((m, label, f"{PACK}.{label}:{word}"))
                 continue
@@ -130,6 +144,14 @@ class AbuseRules:
                 label = "insult"
             out.append((m, label, rule_id))
         return out
+
+    def _praise(self, norm: str, m: Match, word: str) -> bool:
+        """A surprise expletive in a happy sentence ("卧槽，这么快就修好了，谢谢师傅")."""
+        if word not in self.praise_terms or self.praise_rx is None:
+            return False
+        start = _sentence_start(norm, m.start)
+        ends = [i for i in (norm.find(ch, m.end) for ch in "。！？\n") if i >= 0]
+        return bool(self.praise_rx.search(norm[start:min(ends, default=len(norm))]))
 
     def _self_reference(self, norm: str, m: Match) -> bool:
         c_start, _ = clause_bounds(norm, m.start, m.end)
@@ -163,6 +185,7 @@ class Abuse(Component):
 
     name = "anfu.abuse.v1"
     provides = ("turn.abusive", "turn.triggers", "turn.norm")
+    scope = "turn"
 
     def __init__(self, rules_dir: str | Path | None = None) -> None:
         self.rules_dir = rules_dir

@@ -1,14 +1,20 @@
 """Cause (诉因) of a customer turn: billing, outage, delay, quality… (anfu.glossary.CAUSES).
 
-Keywords and weights are data: `industries/generic.yaml` plus the chosen industry's pack
-(`industries/<industry>.yaml`); a new industry is a new file. The industry comes from the
-constructor and is overridden by a conversation's own `industry`. Each turn gets the cause
-with the most weighted evidence (None without any evidence); the conversation's cause, the
-most supported across its customer turns, goes to `assessment.extras["cause"]`.
+A hybrid of rules and a small model. Keywords and weights are data: `industries/generic.yaml`
+plus the chosen industry's pack (`industries/<industry>.yaml`); a new industry is a new file.
+The industry comes from the constructor and is overridden by a conversation's own `industry`.
+A keyword negated in its clause ("不是质量问题", "不需要退款") counts for nothing. Each
+cause's rule score becomes a support in 0..1 (tanh(score / RULE_SCALE)) that is added to the
+char n-gram classifier's probability (`anfu.backends.cause_ngram`, trained on our corpus); the
+best cause is kept only when it is not "other" and holds at least MIN_CONFIDENCE of the
+combined mass, else the turn's cause is None. With `model="none"` the rules decide alone.
+The conversation's cause, the most supported across its customer turns, goes to
+`assessment.extras["cause"]`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -17,8 +23,9 @@ from typing import Any, Sequence
 from .. import registry
 from ..glossary import CAUSES
 from ..rules import validator
-from ..rules.checked import load_checked
-from ..text.matcher import Match, PhraseMatcher, longest_non_overlapping
+from ..backends.cause_ngram import DEFAULT_CAUSE_WEIGHTS, NgramCauseModel, load_cause_cached
+from ..rules.checked import load_checked, number, str_list
+from ..text.matcher import Match, PhraseMatcher, clause_bounds, longest_non_overlapping
 from ..text.normalize import normalize
 from ..types import Assessment, Trigger
 from .base import Component
@@ -26,6 +33,10 @@ from .normalize import ensure_norm
 
 FOLDER = "industries"
 BASE_INDUSTRY = "generic"
+MODEL_NAME = "anfu.ngram_cause.v1"
+RULE_WEIGHT = 1.0   # how much a fully supported rule cause adds to the model's probability
+RULE_SCALE = 4.0    # a rule score of 4 (one strong keyword) gives a support of tanh(1) ≈ 0.76
+MIN_CONFIDENCE = 0.25
 
 
 @validator(FOLDER)
@@ -33,6 +44,14 @@ def validate_industry(data: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     if not isinstance(data.get("industry"), str) or not data["industry"].strip():
         problems.append("'industry' must name the industry (the file name without .yaml)")
+    negation = data.get("negation")
+    if negation is not None:
+        if not isinstance(negation, dict):
+            problems.append("'negation' must be a mapping with cues, window and optional after")
+        else:
+            str_list(negation.get("cues"), "negation.cues", problems)
+            str_list(negation.get("after", []), "negation.after", problems, allow_empty=True)
+            number(negation.get("window"), "negation.window", problems, low=0, high=12)
     causes = data.get("causes")
     if not isinstance(causes, dict) or not causes:
         return problems + ["'causes' must map a cause label to its keywords and patterns"]
@@ -94,6 +113,23 @@ class CauseRules:
             rule_source = next(iter(entry.values()))[0]
             self.matcher.add(phrase, (f"{FOLDER}/{rule_source}:{phrase}",
                                       {cause: w for cause, (_, w) in entry.items()}))
+        cues: list[str] = []
+        after: list[str] = []
+        window = 0
+        for pack in packs:
+            negation = pack.get("negation") or {}
+            cues += negation.get("cues", [])
+            after += negation.get("after", [])
+            window = max(window, int(negation.get("window", 0)))
+        self.negated_before = (re.compile(f"(?:{_alternation(cues)})[^，。！？,.!?；;]{{0,{window}}}$")
+                               if cues else None)
+        self.negated_after = re.compile(f"^[^，。！？,.!?；;]{{0,{window}}}(?:{_alternation(after)})") if after else None
+
+    def _negated(self, norm: str, m: Match) -> bool:
+        """"不是质量问题", "不需要退款", "跟快递没关系": the keyword is ruled out in its clause."""
+        c_start, c_end = clause_bounds(norm, m.start, m.end)
+        return bool((self.negated_before and self.negated_before.search(norm[c_start:m.start]))
+                    or (self.negated_after and self.negated_after.search(norm[m.end:c_end])))
 
     def evidence(self, norm: str) -> list[tuple[Match, str, str, float]]:
         """(match, cause, rule_id, weight) for the longest non-overlapping keyword hits."""
@@ -102,7 +138,7 @@ class CauseRules:
         out = []
         seen: set[tuple[int, int, str]] = set()
         for m in found:
-            if (m.start, m.end) not in kept:
+            if (m.start, m.end) not in kept or self._negated(norm, m):
                 continue
             rule_id, weights = m.payload
             for cause, weight in weights.items():
@@ -119,18 +155,42 @@ def best_cause(scores: dict[str, float], first_seen: dict[str, int]) -> str | No
     return max(scores, key=lambda c: (scores[c], -first_seen.get(c, 0), -CAUSES.index(c)))
 
 
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted({normalize(w) for w in words}, key=len, reverse=True))
+
+
+def combine(proba: Any, rule_scores: dict[str, float]) -> dict[str, float]:
+    """Model probability plus RULE_WEIGHT · tanh(rule score / RULE_SCALE), normalised to sum 1."""
+    combined = {c: float(proba[i]) for i, c in enumerate(CAUSES)}
+    for cause, score in rule_scores.items():
+        combined[cause] += RULE_WEIGHT * math.tanh(score / RULE_SCALE)
+    total = sum(combined.values()) or 1.0
+    return {c: v / total for c, v in combined.items()}
+
+
 @registry.components.register("anfu.cause.v1")
 class Cause(Component):
-    """Sets `turn.cause` (customer turns), `cause` triggers and `extras["cause"]`."""
+    """Sets `turn.cause` (customer turns), `cause` triggers and `extras["cause"]`.
+
+    `model` is "default" (the shipped `cause_ngram.npz`), a path to weights written by
+    `anfu train-cause`, or "none" for rules only.
+    """
 
     name = "anfu.cause.v1"
-    provides = ("turn.cause", "turn.triggers", "turn.norm", "extras")
+    provides = ("turn.cause", "turn.triggers", "turn.norm", "turn.extras", "extras")
+    scope = "turn"  # the conversation's cause is concluded from the turns' kept scores
 
-    def __init__(self, industry: str = BASE_INDUSTRY, rules_dir: str | Path | None = None) -> None:
+    def __init__(self, industry: str = BASE_INDUSTRY, rules_dir: str | Path | None = None,
+                 model: str | Path = "default") -> None:
         self.industry = industry
         self.rules_dir = rules_dir
+        self.model = str(model)
         self.rules_: dict[str, CauseRules] = {}
         self._rules_for(industry)  # fail at construction on an unknown industry (AF302)
+        self.model_: NgramCauseModel | None = None
+        if self.model.lower() != "none":
+            weights = DEFAULT_CAUSE_WEIGHTS if self.model == "default" else Path(self.model)
+            self.model_ = load_cause_cached(weights)  # AF201 / AF204 when missing or damaged
 
     def _rules_for(self, industry: str) -> CauseRules:
         if industry not in self.rules_:
@@ -139,30 +199,49 @@ class Cause(Component):
             self.rules_[industry] = CauseRules(packs)
         return self.rules_[industry]
 
-    def assess(self, norm: str, text: str, industry: str | None = None) -> tuple[str | None, dict[str, float], list[Trigger]]:
-        """Cause, per-cause scores and triggers for one customer text."""
+    def assess(self, norm: str, text: str, industry: str | None = None,
+               proba: Any = None) -> tuple[str | None, dict[str, float], list[Trigger]]:
+        """Cause, per-cause scores and triggers for one customer text (`proba`: the model's
+        probabilities for it when already computed in a batch)."""
         rules = self._rules_for(industry or self.industry)
-        scores: dict[str, float] = defaultdict(float)
+        rule_scores: dict[str, float] = defaultdict(float)
         first_seen: dict[str, int] = {}
         hits = rules.evidence(norm)
         for m, cause, _, weight in hits:
-            scores[cause] += weight
+            rule_scores[cause] += weight
             first_seen.setdefault(cause, m.start)
-        cause = best_cause(dict(scores), first_seen)
+        if self.model_ is None:
+            cause = best_cause(dict(rule_scores), first_seen)
+            scores = dict(rule_scores)
+        else:
+            if proba is None:
+                proba = self.model_.predict_proba([norm])[0]
+            scores = combine(proba, rule_scores)
+            cause = max(scores, key=lambda c: (scores[c], -CAUSES.index(c)))
+            if cause == "other" or scores[cause] < MIN_CONFIDENCE:
+                cause = None
+            scores = {c: v for c, v in scores.items() if c != "other" and v > 0.0}
         triggers = [Trigger("cause", c, m.start, m.end, text[m.start:m.end], rule_id)
                     for m, c, rule_id, _ in hits if c == cause]
-        return cause, dict(scores), triggers
+        if cause is not None and not triggers:
+            # no keyword: the classifier decided from the whole turn
+            triggers = [Trigger("cause", cause, 0, len(text), text, f"model:{MODEL_NAME}")]
+        return cause, scores, triggers
 
     def predict(self, docs: Sequence[Assessment]) -> list[dict[str, Any]]:
+        norms = [[(t.norm or normalize(t.text)) if t.speaker == "customer" else None for t in doc.turns]
+                 for doc in docs]
+        flat = [n for doc_norms in norms for n in doc_norms if n is not None]
+        probas = iter(self.model_.predict_proba(flat) if self.model_ is not None and flat else [])
         out = []
-        for doc in docs:
+        for doc, doc_norms in zip(docs, norms):
             industry = doc.conversation.industry or self.industry
-            turns = [self.assess(t.norm or normalize(t.text), t.text, industry) if t.speaker == "customer"
-                     else None for t in doc.turns]
+            turns = [None if n is None else self.assess(n, t.text, industry, next(probas, None))
+                     for t, n in zip(doc.turns, doc_norms)]
             total: dict[str, float] = defaultdict(float)
             first_seen: dict[str, int] = {}
             for i, result in enumerate(turns):
-                if result is not None:
+                if result is not None and result[0] is not None:
                     for cause, score in result[1].items():
                         total[cause] += score
                         first_seen.setdefault(cause, i)
@@ -175,7 +254,25 @@ class Cause(Component):
             for turn, turn_result in zip(doc.turns, result["turns"]):
                 if turn_result is None:
                     continue
-                turn.cause, _, triggers = turn_result
+                turn.cause, scores, triggers = turn_result
                 turn.triggers.extend(triggers)
+                if turn.cause is not None:
+                    turn.extras["cause_scores"] = scores
             if not doc.is_utterance:
                 doc.extras["cause"] = result["cause"]
+
+    def turn_key(self, doc: Assessment, i: int) -> Any:
+        return doc.conversation.industry or self.industry
+
+    def conclude(self, doc: Assessment) -> None:
+        """The conversation's cause from the turns' kept scores (as `predict` computes it)."""
+        if doc.is_utterance:
+            return
+        total: dict[str, float] = defaultdict(float)
+        first_seen: dict[str, int] = {}
+        for i, turn in enumerate(doc.turns):
+            if turn.cause is not None:
+                for cause, score in turn.extras.get("cause_scores", {}).items():
+                    total[cause] += score
+                    first_seen.setdefault(cause, i)
+        doc.extras["cause"] = best_cause(dict(total), first_seen)

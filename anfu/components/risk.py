@@ -2,8 +2,9 @@
 
 Mentions of channels (投诉, 12345, 曝光, 律师, 差评, 找你们领导…) come from the `escalation`
 rule pack. A mention counts as a threat unless it is negated ("我不是要投诉"), past and
-resolved ("上次投诉的事已经解决了") or a neutral question about a channel in a calm turn
-("已经解决了，谢谢。投诉渠道在哪里？"). Conditions stay threats ("再不来修我就投诉"). Every
+resolved ("上次投诉的事已经解决了"), told as part of the story ("投诉后无人上门", "经多渠道投诉后")
+or a neutral question about a channel in a calm turn ("已经解决了，谢谢。投诉渠道在哪里？").
+Conditions stay threats ("再不来修我就投诉"). Every
 mention becomes a trigger: `escalation` for threats, `negation` for the ones ruled out, so an
 auditor sees why.
 """
@@ -71,6 +72,19 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
         for i, pattern in enumerate(str_list(query.get("patterns"), "query.patterns", problems)):
             _check_regex(pattern, f"query.patterns[{i}]", problems)
         str_list(query.get("calm"), "query.calm", problems)
+    narrative = data.get("narrative", {})
+    if not isinstance(narrative, dict):
+        problems.append("'narrative' must be a mapping with 'after' and 'before' regex lists")
+    else:
+        lists = {key: narrative.get(key, []) for key in ("after", "before")}
+        by_channel = narrative.get("channels", {})
+        if not isinstance(by_channel, dict):
+            problems.append("narrative.channels must map a channel label to a regex list")
+            by_channel = {}
+        lists.update({f"channels.{label}": patterns for label, patterns in by_channel.items()})
+        for key, patterns in lists.items():
+            for i, pattern in enumerate(str_list(patterns, f"narrative.{key}", problems, allow_empty=True)):
+                _check_regex(pattern, f"narrative.{key}[{i}]", problems)
     return problems
 
 
@@ -92,7 +106,7 @@ class Mention:
     match: Match
     channel: str
     rule_id: str
-    verdict: str  # threat | negated | past_resolved | neutral_query
+    verdict: str  # threat | negated | past_resolved | narrated | neutral_query
 
 
 class EscalationRules:
@@ -123,6 +137,11 @@ class EscalationRules:
         self.settled_rx = re.compile(_alternation(past["settled"]))
         self.intent_rx = re.compile(r"(?:要|会|就|还要|还是要|必须|一定|准备|打算|马上|立刻|直接)$")
         self.calm_rx = re.compile(_alternation(pack["query"]["calm"]))
+        narrative = pack.get("narrative", {})
+        self.story_after = [re.compile(p) for p in narrative.get("after", [])]
+        self.story_before = [re.compile(p) for p in narrative.get("before", [])]
+        self.story_channel = {label: [re.compile(p) for p in patterns]
+                              for label, patterns in narrative.get("channels", {}).items()}
 
     def mentions(self, norm: str) -> list[Mention]:
         found = longest_non_overlapping(self.matcher.find(norm))
@@ -140,6 +159,8 @@ class EscalationRules:
             return "negated"
         if self._resolved(norm, m, c_start, c_end):
             return "past_resolved"
+        if self._narrated(norm[c_start:m.start], norm[m.end:c_end], m.payload[0]):
+            return "narrated"
         if ".query" in rule_id and self.calm_rx.search(norm):
             return "neutral_query"
         return "threat"
@@ -153,6 +174,15 @@ class EscalationRules:
         if found is None:
             return False
         return not self.breaker_rx.search(found.group("tail"))
+
+    def _narrated(self, head: str, tail: str, channel: str) -> bool:
+        """Told as part of the story ("多次投诉后", "投诉了三次都没用"), unless intent comes first."""
+        if any(rx.search(head) for rx in self.story_channel.get(channel, ())):
+            return True
+        if self.intent_rx.search(head) or re.search(r"(?:要|想|准备|打算|会|就|只能|必须)[^，。！？]{0,3}$", head):
+            return False
+        return (any(rx.search(tail) for rx in self.story_after)
+                or any(rx.search(head) for rx in self.story_before))
 
     def _resolved(self, norm: str, m: Match, c_start: int, c_end: int) -> bool:
         """Past and settled, or taken back: a resolution or retraction cue in the mention's
@@ -190,6 +220,7 @@ class EscalationRisk(Component):
 
     name = "anfu.risk.v1"
     provides = ("turn.escalation_risk", "turn.triggers", "turn.norm")
+    scope = "turn"
 
     def __init__(self, rules_dir: str | Path | None = None) -> None:
         self.rules_dir = rules_dir

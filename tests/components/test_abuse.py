@@ -104,3 +104,46 @@ def test_pack_is_valid_and_validator_catches_problems() -> None:
     problems = validate_abuse(broken)
     assert any("initialisms" in p for p in problems)
     assert any("not a valid regex" in p for p in problems)
+
+
+# --- generalisation: internet and dialect families, homophones, pinyin, separators, policy
+
+@pytest.mark.parametrize("text", [
+    "握草，又断网了，你们到底行不行",          # 卧槽 homophone, unaimed expletive counts
+    "次奥，连办个停机保号也要跑营业厅",
+    "草，快递又给我放驿站了",                  # standalone internet expletive
+    "你🐴的，扣费倒是挺快",                    # emoji homophone of 妈
+    "妈卖批，修了三次还是漏水",                # Sichuan
+    "丢你老母，电费点解咁贵",                  # Cantonese
+    "册那，排队排了两个钟头",                  # Shanghainese
+    "wocao 这个月话费又多扣了五十",            # pinyin
+    "qnmd 自动续费",
+    "你们客服是s.b吗，说了三遍还听不懂",       # separator inside an initialism
+    "私信卵信，头回都没有人理",                # X卵X
+    "一帮孙子，停电三天都不来修",              # group insult
+    "辣鸡客服，问什么都说不知道",              # homophone of 垃圾, aimed
+    "你们这群饭桶，修个空调修了一个月",
+])
+def test_generalised_abuse(abuse: Abuse, text: str) -> None:
+    abusive, triggers = abuse.assess(normalize(text), text)
+    assert abusive, text
+    assert all(text[t.start:t.end] == t.text for t in triggers)
+
+
+@pytest.mark.parametrize("text", [
+    "卧槽，这么快就修好了，谢谢师傅",          # surprise in praise: policy exempts it
+    "师傅太牛逼了，十分钟就搞定，给你们点赞",
+    "我家狗狗被快递员吓到了，能不能提醒一下",
+    "草坪上的电线掉下来了，麻烦来看看",
+    "生日你们送的优惠券怎么用不了",
+    "最近手脚麻痹，想问下能不能办理暂停",
+    "靠，差点忘了今天要交电费",                # mild exclamation: not listed
+    "有啥比这个套餐更便宜的吗",
+])
+def test_policy_exemptions_and_lookalikes(abuse: Abuse, text: str) -> None:
+    assert abuse.assess(normalize(text), text) == (False, []), text
+
+
+def test_praise_does_not_exempt_insults(abuse: Abuse) -> None:
+    text = "谢谢你啊，傻逼客服"
+    assert abuse.assess(normalize(text), text)[0]

@@ -29,7 +29,7 @@ def _cause(component: Cause, text: str, industry: str | None = None) -> str | No
     ("这个月电费怎么这么高？是不是多扣了", "billing"),
     ("停电三天了还没来电", "outage"),
     ("宽带断网一整天了，上不了网", "outage"),
-    ("报修五天了迟迟没人处理", "delay"),
+    ("资料交上去五天了，迟迟没人处理", "delay"),  # 报修…没人来 is labelled repair in the corpus
     ("才用了半年就坏，质量太差了", "quality"),
     ("你们客服态度太差了，还挂我电话", "attitude"),
     ("我要退款，东西不想要了", "refund"),
@@ -131,3 +131,51 @@ def test_validator_catches_problems() -> None:
 def test_contract() -> None:
     check_component(Cause())
     check_component(Cause(industry="power"))
+
+
+# --- hybrid: keyword negation, the n-gram fallback, confidence and rules-only mode
+
+@pytest.fixture(scope="module")
+def rules_only() -> Cause:
+    return Cause(model="none")
+
+
+@pytest.mark.parametrize("text,ruled_out", [
+    ("不是质量问题，是你们装的时候没装好", "quality"),
+    ("我不需要退款，只想尽快给我换一个能用的", "refund"),
+])
+def test_negated_keywords_count_for_nothing(rules_only: Cause, text: str, ruled_out: str) -> None:
+    _, scores, triggers = rules_only.assess(normalize(text), text)
+    assert ruled_out not in scores, scores
+    assert all(t.label != ruled_out for t in triggers)
+
+
+@pytest.mark.parametrize("text,cause", [
+    ("手机用了一个月屏幕就自己裂了", "quality"),     # no keyword of the packs
+    ("这个月流量莫名其妙没了", "billing"),
+])
+def test_model_decides_when_rules_are_silent(generic: Cause, rules_only: Cause, text: str, cause: str) -> None:
+    assert _cause(rules_only, text) is None
+    found, _, triggers = generic.assess(normalize(text), text)
+    assert found == cause
+    assert triggers[0].rule_id == "model:anfu.ngram_cause.v1" and triggers[0].text == text
+
+
+@pytest.mark.parametrize("text", ["你好，在吗", "好的，谢谢你们", "嗯嗯，知道了"])
+def test_small_talk_has_no_cause(generic: Cause, text: str) -> None:
+    assert _cause(generic, text) is None
+
+
+def test_batch_and_single_agree(generic: Cause) -> None:
+    texts = ["电费怎么突然这么高", "师傅说明天来修", "好的谢谢"]
+    conv = Conversation.from_texts([("customer", t) for t in texts])
+    doc = generic(Assessment.start(conv))
+    assert [t.cause for t in doc.turns] == [_cause(generic, t) for t in texts]
+
+
+def test_missing_model_weights_is_a_coded_error(tmp_path: Path) -> None:
+    from anfu.errors import ModelError
+
+    with pytest.raises(ModelError) as err:
+        Cause(model=str(tmp_path / "absent.npz"))
+    assert err.value.code == "AF201"

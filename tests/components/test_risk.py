@@ -145,3 +145,57 @@ def test_corpus_heldout_escalation_scores(risk: EscalationRisk) -> None:
         fn += row["escalation_risk"] and not predicted
     recall, precision = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
     assert recall >= 0.9 and precision >= 0.85, (recall, precision)
+
+
+# --- generalisation: social-media forms, regulators per industry, indirect threats, narration
+
+@pytest.mark.parametrize("text,channel", [
+    ("@工信微报 联通乱扣费三个月了，求扩散", "regulator"),
+    ("@央视新闻 @中国消费者报 看看这家快递公司怎么对待消费者的", "media"),
+    ("#电信乱扣费# 每个月莫名其妙多扣二十块", "media"),
+    ("【投诉】某宝商家拒不退款", "media"),  # a public post's tag
+    ("再不给解决我就去黑猫投诉发帖", "regulator"),
+    ("电压天天不稳，我要打12398找能源局", "regulator"),
+    ("携号转网一直被卡，我去12300申诉", "regulator"),
+    ("乱收年费，我明天就打12378", "regulator"),
+    ("包裹丢了你们不管，我去12305投诉你们", "regulator"),
+    ("这事我不会善罢甘休的，咱们走着瞧", "complaint"),
+    ("用这家宽带的朋友们都要注意了，千万别续约", "media"),
+    ("明天不给我答复，我就去找你们分行行长", "superior"),
+    ("这件事我会向你们上级反映", "superior"),
+    ("再推脱我就去315平台曝光你们", "regulator"),
+])
+def test_generalised_threats(risk: EscalationRisk, text: str, channel: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert risky, text
+    assert channel in {t.label for t in triggers if t.kind == "escalation"}, (text, triggers)
+
+
+@pytest.mark.parametrize("text", [
+    "宽带三天两头断，投诉后也没人上门修",
+    "经多渠道投诉后，你们才打电话过来说改套餐",
+    "投诉了三次都没用，还是天天断网",
+    "投诉电话都不知道打了几个了，每次都是等回复",
+    "12345打了好几次，每次都转给街道",
+    "卡被盗刷了两万，我已经报警了，你们能先帮我冻结吗",
+    "对方说要报警，我不知道怎么办",
+    "这种垃圾短信严重违背工信部有关规定，请你们处理",
+    "12345的小姑娘太给力了，帮我协调好了",
+])
+def test_narrated_and_incidental_mentions_are_not_threats(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, triggers)
+    assert triggers and all(t.kind == "negation" for t in triggers)
+
+
+@pytest.mark.parametrize("text", [
+    "投诉了三次都没用，这次我要去工信部",      # narration, then a new channel
+    "我已经在12378投诉了，你们自己看着办",      # an open complaint with a regulator stays a threat
+    "上次投诉过了还是没改，我要找你们总经理",
+])
+def test_narration_does_not_hide_a_new_threat(risk: EscalationRisk, text: str) -> None:
+    assert _assess(risk, text)[0], text
+
+
+def test_price_numbers_are_not_315(risk: EscalationRisk) -> None:
+    assert _assess(risk, "这个套餐一个月315元，是不是太贵了") == (False, [])
