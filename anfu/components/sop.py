@@ -2,7 +2,8 @@
 
 The stage moves forward through 接收反馈 → 确认问题 → 提供方案 → 执行方案 → 跟进回访 as
 agent and customer turns show the markers of the sop pack; a customer who rejects the
-plan or reports the problem persists sends it back. The next actions combine the stage's
+plan or reports the problem persists sends it back. An agent who only promises a later
+step ("修好后我会回访您") does not reach it yet. The next actions combine the stage's
 actions with overlays for the customer's current emotion, intensity, abuse and threats.
 """
 
@@ -16,7 +17,7 @@ from ..glossary import EMOTIONS, SOP_STAGES
 from ..rules import validator
 from ..rules.checked import load_checked, number, str_list
 from ..text.cues import extract
-from ..text.matcher import PhraseMatcher
+from ..text.matcher import PhraseMatcher, clause_bounds
 from ..text.normalize import normalize
 from ..types import Assessment, TurnAssessment
 from .base import Component
@@ -52,6 +53,8 @@ def validate_sop(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}.speaker must be customer or agent")
             if "max_chars" in item:
                 number(item["max_chars"], f"{where}.max_chars", problems, 1, 10000)
+            if "not_after" in item:
+                str_list(item["not_after"], f"{where}.not_after", problems)
             phrases = str_list(item.get("phrases", []), f"{where}.phrases", problems, allow_empty=True)
             regexes = str_list(item.get("regexes", []), f"{where}.regexes", problems, allow_empty=True)
             if not phrases and not regexes:
@@ -101,6 +104,7 @@ class _Marker:
     after: int  # applies once the conversation reached this stage index
     speaker: str
     max_chars: int | None
+    not_after: tuple[str, ...] = ()  # earlier in the clause, these make the match a promise
 
 
 class SopModel:
@@ -113,7 +117,8 @@ class SopModel:
             for item in pack[key]:
                 marker = _Marker(kind, SOP_STAGES.index(item[target]),
                                  SOP_STAGES.index(item.get("after", SOP_STAGES[0])),
-                                 item.get("speaker", "customer"), item.get("max_chars"))
+                                 item.get("speaker", "customer"), item.get("max_chars"),
+                                 tuple(normalize(w) for w in item.get("not_after", [])))
                 self.matcher.extend(item.get("phrases", []), marker)
                 for rx in item.get("regexes", []):
                     self.matcher.add_regex(rx, marker)
@@ -128,6 +133,8 @@ class SopModel:
             if marker.max_chars is not None and len(norm) > marker.max_chars:
                 continue
             if m.start > 0 and norm[m.start - 1] in NEGATORS:
+                continue
+            if marker.not_after and _promised(norm, m.start, m.end, marker.not_after):
                 continue
             if marker.kind == "setback":
                 back = marker.stage if back is None else min(back, marker.stage)
@@ -160,6 +167,14 @@ class SopModel:
             if name not in out:
                 out.append(name)
         return out[: self.pack["settings"]["max_actions"]]
+
+
+def _promised(norm: str, start: int, end: int, words: tuple[str, ...]) -> bool:
+    """Whether one of `words` precedes the match in its clause: "修好后我会回访您" promises a
+    follow-up (回访) that has not happened yet."""
+    left, _ = clause_bounds(norm, start, end)
+    before = norm[left:start]
+    return any(w in before for w in words)
 
 
 def _applies(when: dict[str, Any], turn: TurnAssessment, intensity: int | None) -> bool:

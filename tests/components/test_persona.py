@@ -167,3 +167,103 @@ def test_utterance_gets_no_persona() -> None:
     doc = Assessment.start(Utterance(text="你们说的话能信吗？真的假的"))
     Persona()(doc)
     assert doc.persona is None
+
+
+def test_ultimatums_and_public_threats_make_a_forceful_customer() -> None:
+    """Shouting, "今天再不来人我就…" and threats to expose the company (12345, 抖音) are the
+    seeds' 好斗型 (好胜、专横、把自己的想法强加于人), not the careful, principled 刚强型."""
+    turns = [("agent", "您好，国网95598，请问有什么可以帮您？"),
+             ("customer", "我们小区停电都三天了！！！报了两次修都没人来，家里老人小孩热得受不了，你们到底管不管？"),
+             ("agent", "抢修要排队，您再等等吧。"),
+             ("customer", "排队排三天？今天再不来人我就打12345投诉，还要发抖音让大家看看你们的服务！"),
+             ("agent", "非常抱歉，我马上把您的工单升级为紧急抢修，今天下午六点前恢复供电。"),
+             ("customer", "那行吧，我等你们电话，别再让我失望了。"),
+             ("customer", "好的，谢谢你。")]
+    doc = assess(turns)
+    Persona()(doc)
+    assert doc.persona["type"] == "好斗型" and doc.persona["confidence"] >= 0.4
+    evidence = " ".join(doc.persona["evidence"])
+    assert "下最后通牒" in evidence and "以曝光或投诉相威胁" in evidence and "咄咄逼问" in evidence
+    labelled = assess(turns, {1: {"emotion": "angry", "intensity": 3}, 3: {"emotion": "angry", "intensity": 4,
+                                                                            "escalation_risk": True},
+                              5: {"emotion": "disappointed", "intensity": 3}, 6: {"emotion": "satisfied", "intensity": 1}})
+    Persona()(labelled)
+    assert labelled.persona["type"] == "好斗型"
+    assert labelled.persona["confidence"] > doc.persona["confidence"]
+
+
+@pytest.mark.parametrize("text", [
+    "我想查一下这个月的电费。",
+    "你好，请问宽带什么时候能修好？",
+    "请问我家停电了，大概什么时候来电？",
+    "快递三天没动了，能帮我催一下吗？",
+    "你好，我想改一下套餐，现在的不太划算。",
+    "这个月话费怎么这么多？",
+    "好的，知道了，谢谢。",
+    "空调不制冷了，能安排人来看看吗？",
+])
+def test_a_single_ordinary_message_is_unknown(text: str) -> None:
+    doc = assess([("customer", text)])
+    Persona()(doc)
+    assert doc.persona["type"] == "unknown", doc.persona
+
+
+MORE_DIALOGUES = {  # the same nine types in other words, from the seeds' descriptions
+    "刚强型": [  # 严肃认真、决策谨慎、思维缜密
+        ("customer", "你好，我要反映一下上个月的电费问题，我对比过前三个月的用电量，这个月明显不对。"),
+        ("agent", "好的，我帮您查询一下。"),
+        ("customer", "请你们认真对待，先弄清楚原因，按规定应该怎么处理就怎么处理，给我准确的时间。"),
+    ],
+    "神经质型": [  # 敏感、耿耿于怀、易激动
+        ("customer", "上次你们师傅来就是这样，弄完又坏了，我一直记着。"),
+        ("agent", "非常抱歉，这次我给您安排高级工程师。"),
+        ("customer", "你这什么态度？我都快崩溃了，会不会又跟上次一样？"),
+    ],
+    "内向型": [  # 封闭、冷淡、保持距离
+        ("customer", "宽带的事不用跟我解释，打字就行，不方便接电话。"),
+        ("agent", "好的，需要师傅上门检测一下可以吗？"),
+        ("customer", "不用上门，别动我家的线，我自己弄。"),
+    ],
+    "随和型": [  # 开朗、好相处
+        ("customer", "哈哈，又是我，快递好像送错地方了，不急不急。"),
+        ("agent", "好的，我马上帮您联系快递员。"),
+        ("customer", "好嘞，太感谢了，你人真好，慢慢来。"),
+    ],
+    "虚荣型": [  # 喜欢表现自己、不听劝说、攀比
+        ("customer", "我是做这行的，这个路由器的问题我比你懂，不用你教我怎么重启。"),
+        ("agent", "好的，我帮您安排检测。"),
+        ("customer", "我可是你们的大客户，别人家都能当天换新的，凭什么我的不行？"),
+    ],
+    "好斗型": [  # 好胜、专横、征服欲强
+        ("customer", "退款到底退不退？听见没有！"),
+        ("agent", "您好，我帮您查一下退款进度。"),
+        ("customer", "你们必须今天给我退，不然我就去法院告你们，跟你们没完！"),
+    ],
+    "顽固型": [  # 不接受新事物、不改变原有习惯
+        ("customer", "我用了十几年的老套餐，不换，别给我推荐新的。"),
+        ("agent", "新套餐每个月能省二十元。"),
+        ("customer", "说破天也不换，我用惯了，我不会用app，就去营业厅交现金。"),
+    ],
+    "怀疑型": [  # 质疑产品乃至服务人员
+        ("customer", "我压根没开通过这个业务，你们是不是偷偷给我开的？"),
+        ("agent", "系统显示是9月1日开通的。"),
+        ("customer", "系统记录谁知道你们有没有做手脚，我不认，拿出证据来。"),
+    ],
+    "沉默型": [  # 消极冷淡、实则关注
+        ("customer", "电表的事。"),
+        ("agent", "您好，请问电表出了什么问题？"),
+        ("customer", "嗯"),
+        ("agent", "是走得太快了，还是不走了？我们可以安排师傅上门校验。"),
+        ("customer", "知道了。"),
+        ("agent", "那我给您约明天上午，可以吗？"),
+        ("customer", "你说了算。"),
+    ],
+}
+
+
+@pytest.mark.parametrize("expected", list(MORE_DIALOGUES))
+def test_each_type_in_other_words(expected: str) -> None:
+    doc = assess(MORE_DIALOGUES[expected])
+    Persona()(doc)
+    assert doc.persona["type"] == expected, doc.persona
+    assert doc.persona["confidence"] >= 0.4

@@ -118,3 +118,33 @@ def test_calm_customer_at_follow_up_only_needs_follow_up() -> None:
     assert doc.sop_stage == "跟进回访"
     assert doc.next_actions == ["回访"]
     assert describe_actions(doc.next_actions)[0].startswith("回访：")
+
+
+def test_a_promised_follow_up_is_not_the_follow_up_yet() -> None:
+    """"修好后我会回访您" promises 回访; the conversation is still carrying out the plan."""
+    repair = [
+        ("customer", "我家空调上个月刚修过，现在又不制冷了，这都第三次了。"),
+        ("agent", "真的很抱歉，我这就为您安排高级工程师明天上午上门。"),
+        ("customer", "行，那明天上午我在家等着。"),
+        ("agent", "好的，师傅出发前会提前半小时给您打电话，维修完成后我会回访您确认效果。"),
+        ("customer", "好的好的，辛苦了。"),
+    ]
+    sop = Sop()
+    doc = assess(repair[:3])
+    sop(doc)
+    assert doc.sop_stage == "执行方案"  # "行，…" accepts the plan
+    doc = assess(repair, {4: {"emotion": "satisfied", "intensity": 0}})
+    sop(doc)
+    assert doc.sop_stage == "执行方案"
+    assert doc.next_actions[0] == "执行并告知进度"
+    doc = assess(repair + [("agent", "您好，这里是售后回访，空调现在制冷正常了吗？")])
+    sop(doc)
+    assert doc.sop_stage == "跟进回访"
+
+
+def test_promise_words_are_pack_data() -> None:
+    pack = load_pack("sop")
+    assert validate_sop(pack) == []
+    marker = next(m for m in pack["markers"] if m["stage"] == "跟进回访")
+    broken = {**pack, "markers": [m for m in pack["markers"] if m is not marker] + [{**marker, "not_after": "会"}]}
+    assert any("not_after" in p for p in validate_sop(broken))
