@@ -16,14 +16,17 @@ from .base import Component
 class PreSend(Component):
     name = "anfu.presend.v1"
     provides = ("turn.violation", "turn.findings", "turn.rewrite")
+    scope = "turn"  # an agent turn's rewrite also reads the customer turn it answers
 
-    def __init__(self, locale: str = "zh_CN", rules_dir: str | None = None) -> None:
+    def __init__(self, locale: str = "zh_CN", rules_dir: str | None = None, model: str = "default") -> None:
         self.locale = locale
         self.rules_dir = rules_dir
+        self.model = str(model)  # "default" (shipped reply_ngram.npz), a path, or "none" for rules only
+        default_checker(self.locale, self.rules_dir, self.model)  # AF201/AF204/AF301 at build time
 
     @property
     def checker(self) -> ReplyChecker:
-        return default_checker(self.locale, self.rules_dir)
+        return default_checker(self.locale, self.rules_dir, self.model)
 
     def predict(self, docs: Sequence[Assessment]) -> list[list[tuple[list[Finding], str | None] | None]]:
         checker = self.checker
@@ -41,6 +44,16 @@ class PreSend(Component):
                 results.append((found, checker.rewrite(found, _context(customer)) if found else None))
             out.append(results)
         return out
+
+    def turn_context(self, doc: Assessment, i: int) -> int:
+        if doc.turns[i].speaker != "agent":
+            return i
+        return next((j for j in range(i - 1, -1, -1) if doc.turns[j].speaker != "agent"), i)
+
+    def turn_key(self, doc: Assessment, i: int) -> Any:
+        j = self.turn_context(doc, i)
+        # the customer turn's text, and the industry its cause depends on
+        return (doc.turns[j].text if j != i else None, doc.conversation.industry)
 
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
         for doc, results in zip(docs, outputs):

@@ -10,15 +10,20 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
-from .checker import CONTEXT_KEYS, ReplyCheck, ReplyChecker
+from .checker import CONTEXT_KEYS, DEFAULT_MODEL, ReplyCheck, ReplyChecker, sentence_units
 
-__all__ = ["CONTEXT_KEYS", "ReplyCheck", "ReplyChecker", "check_reply", "default_checker"]
+__all__ = ["CONTEXT_KEYS", "DEFAULT_MODEL", "ReplyCheck", "ReplyChecker", "check_reply", "default_checker",
+           "sentence_units"]
 
 
 @lru_cache(maxsize=8)
-def default_checker(locale: str = "zh_CN", rules_dir: str | None = None) -> ReplyChecker:
-    """The shared checker over the shipped packs (built once per process)."""
-    return ReplyChecker(locale=locale, rules_dir=rules_dir)
+def default_checker(locale: str = "zh_CN", rules_dir: str | None = None,
+                    model: str | None = DEFAULT_MODEL) -> ReplyChecker:
+    """The shared checker over the shipped packs and reply model (built once per process).
+
+    `model` is "default" (the shipped weights), a weights path, or "none" for the rules alone.
+    """
+    return ReplyChecker(locale=locale, rules_dir=rules_dir, model=model)
 
 
 def check_reply(text: str, context: Mapping[str, Any] | None = None) -> ReplyCheck:

@@ -8,7 +8,11 @@ Three layers, all driven by anfu/rules/zh_CN/forbidden_phrases.yaml:
    polite commitment at the end of a long reply does not excuse a violation earlier on;
 2. char n-gram similarity of each remaining sentence or clause to exemplar violations,
    with good-reply exemplars as counter-examples, for rewordings no pattern lists;
-3. a compliant rewrite of the whole reply, itself re-checked (a failing rewrite falls back
+3. a learned sentence classifier (`anfu.backends.reply_ngram`): each sentence no rule or
+   exemplar flagged is scored, and one scored at or above the model's threshold (chosen by
+   cross-validation for precision) is a finding "model.<category>" over that sentence,
+   unless a mitigation of that category's rules occurs in its scope, as for the rules;
+4. a compliant rewrite of the whole reply, itself re-checked (a failing rewrite falls back
    to the pack's safe reply, which the loader has proven to pass).
 """
 
@@ -19,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import InputError, RulePackError
+from ..backends.reply_ngram import DEFAULT_REPLY_WEIGHTS, NgramReplyModel, load_reply_cached
+from ..errors import InputError, ModelError, RulePackError
 from ..rules import DEFAULT_LOCALE, pack_dir
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
 from ..text.normalize import normalize, t2s
@@ -33,6 +38,19 @@ _SENTENCE = re.compile(r"[^。！？；\n]+")
 _SENTENCE_END = "。！？；\n"
 _CLAUSE = re.compile(r"[^，。！？；\n]+")
 _EDGE = " \t，。！？；：、…～"
+MIN_UNIT_CHARS = 2
+DEFAULT_MODEL = "default"
+MODEL_SEVERITY = "major"
+
+
+def sentence_units(norm: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a normalised reply, edges trimmed: what the model scores."""
+    out = []
+    for m in _SENTENCE.finditer(norm):
+        s, e = _trim(norm, m.start(), m.end())
+        if e - s >= MIN_UNIT_CHARS:
+            out.append((s, e))
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,10 +108,25 @@ def validate_context(context: Any) -> dict[str, str]:
     return {k: v for k, v in context.items() if k in CONTEXT_KEYS and v}
 
 
-class ReplyChecker:
-    """Checks agent replies against the forbidden-phrases pack; picklable."""
+def _load_model(model: "NgramReplyModel | str | Path | None") -> NgramReplyModel | None:
+    """The reply model: an instance, a weights path, "default" (the shipped weights) or None/""/"none"."""
+    if model is None or str(model).lower() in ("", "none") or isinstance(model, NgramReplyModel):
+        return model if isinstance(model, NgramReplyModel) else None
+    if str(model) == DEFAULT_MODEL:
+        return load_reply_cached(DEFAULT_REPLY_WEIGHTS)
+    return load_reply_cached(model)
 
-    def __init__(self, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> None:
+
+class ReplyChecker:
+    """Checks agent replies against the forbidden-phrases pack (and the reply model); picklable.
+
+    `model` is "default" (the shipped `reply_ngram.npz`), a weights path, a loaded
+    `NgramReplyModel`, or None for the rules alone; `model_threshold` overrides its threshold.
+    """
+
+    def __init__(self, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None,
+                 model: "NgramReplyModel | str | Path | None" = DEFAULT_MODEL,
+                 model_threshold: float | None = None) -> None:
         self.locale = locale
         self.rules_dir = rules_dir
         pack = load_checked(FORBIDDEN_PACK, locale, rules_dir)
@@ -125,11 +158,34 @@ class ReplyChecker:
         self.bad_index_ = NgramIndex(bad_texts, bad_rules, sim["ngram"])
         goods = [normalize(t) for t in pack.get("good_exemplars") or []]
         self.good_index_ = NgramIndex(goods, list(range(len(goods))), sim["ngram"])
+        self.model_ = _load_model(model)
+        self.model_threshold_ = float(model_threshold if model_threshold is not None
+                                      else self.model_.threshold_ if self.model_ else 1.0)
+        self.category_rules_ = self._category_rules()
         self.rewriter_ = Rewriter(load_checked(REWRITES_PACK, locale, rules_dir))
         self._rewrite_passes: dict[str, bool] = {}
         if self.scan(normalize(self.rewriter_.fallback)):
             path = pack_dir(locale, rules_dir) / f"{REWRITES_PACK}.yaml"
             raise RulePackError("AF301", str(path), reason="the fallback reply itself fails the pre-send check")
+
+    def _category_rules(self) -> dict[str, _Rule]:
+        """Per model category, a rule carrying the mitigations of the pack's rules of that category."""
+        if self.model_ is None:
+            return {}
+        unknown = [c for c in self.model_.categories if c not in self.categories_]
+        if unknown:
+            raise ModelError("AF204", f"reply model (its categories {unknown} are not in the forbidden-phrases "
+                                      f"pack; retrain it with `anfu train-replies --rules` on this pack)")
+        out: dict[str, _Rule] = {}
+        for category in self.model_.categories:
+            rules = [r for r in self.rules_ if r.category == category]
+            mitigations: list[re.Pattern[str]] = []
+            for rule in rules:
+                mitigations.extend(rx for rx in rule.mitigations if rx.pattern not in {m.pattern for m in mitigations})
+            advice = rules[0].message if rules else "请先致歉、共情，再给出具体的处理动作和时间。"
+            out[category] = _Rule(id=f"model.{category}", category=category, severity=MODEL_SEVERITY,
+                                  message=advice, exceptions=(), mitigations=tuple(mitigations))
+        return out
 
     # -- detection -------------------------------------------------------------------
     def _scope(self, norm: str, start: int, end: int) -> tuple[int, int]:
@@ -184,6 +240,7 @@ class ReplyChecker:
             for m in longest_non_overlapping(kept):
                 findings.append(self._finding(rule, norm, m.start, m.end, text))
         findings.extend(self._similar(norm, text, findings))
+        findings.extend(self._learned(norm, text, findings))
         findings.sort(key=lambda f: (f.start, f.end, f.rule_id))
         return findings
 
@@ -223,6 +280,35 @@ class ReplyChecker:
         if any(rx.search(unit) for rx in rule.exceptions):
             return None
         return index
+
+    def unit_scores(self, norm: str) -> list[tuple[int, int, float, str, bool]]:
+        """(start, end, P(violation), category, mitigated) of each sentence, by the reply model."""
+        if self.model_ is None:
+            return []
+        units = sentence_units(norm)
+        if not units:
+            return []
+        proba, cats = self.model_.scores([norm[s:e] for s, e in units])
+        out = []
+        for (s, e), p, row in zip(units, proba, cats):
+            rule = self.category_rules_[self.model_.categories[int(row.argmax())]]
+            out.append((s, e, float(p), rule.category, self._mitigated(rule, norm, s, e)))
+        return out
+
+    def _learned(self, norm: str, text: str, found: list[Finding]) -> list[Finding]:
+        """Findings of the reply model over sentences no rule or exemplar flagged."""
+        if self.model_ is None:
+            return []
+        taken = [(f.start, f.end) for f in found]
+        out = []
+        for s, e, p, category, mitigated in self.unit_scores(norm):
+            if p < self.model_threshold_ or mitigated or any(a < e and b > s for a, b in taken):
+                continue
+            rule = self.category_rules_[category]
+            name = self.categories_.get(category, category)
+            out.append(Finding(rule_id=rule.id, category=category, start=s, end=e, severity=rule.severity,
+                               message=f"“{text[s:e]}”疑似服务忌语（{name}，模型判断）：{rule.message}"))
+        return out
 
     # -- public ----------------------------------------------------------------------
     def findings(self, text: str) -> list[Finding]:

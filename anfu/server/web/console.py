@@ -171,12 +171,15 @@ def console_escalate(conversation_id: int, request: Request, user: WebUser = Dep
     desk = TicketDesk(ctx, web.workflow)
     record, created = desk.open_for_conversation(user.principal, conversation_id)
     conversation = ctx.store.get_conversation(conversation_id)
+    latest = ctx.store.latest_assessment(conversation.id)
+    ladder = ((latest.data if latest else {}).get("escalation") or {}).get("reasons") or []
+    reasons = [f"坐席 {user.name} 申请升级", *ladder]
     ctx.store.add_event(conversation.tenant_id, "conversation.escalated",
-                        {"by": user.principal.actor, "ticket": record.number}, conversation_id=conversation.id)
+                        {"by": user.principal.actor, "ticket": record.number, "level": conversation.escalation_level,
+                         "reasons": reasons}, conversation_id=conversation.id)
     ctx.hub.publish_alert(conversation, {"type": "alert", "name": "conversation.escalated",
                                          "conversation": conversation.to_dict(),
-                                         "level": conversation.escalation_level,
-                                         "reasons": [f"坐席 {user.name} 申请升级（工单 {record.number}）"],
+                                         "level": conversation.escalation_level, "reasons": reasons,
                                          "ticket": record.number})
     view = conversation_view(request, user, conversation_id)
     response = render(request, "console.html", block="live_panel", user=user, view=view)

@@ -30,7 +30,7 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
     show_link = ticket.status in ("resolved", "closed") and ticket.csat_score is None
     return {"record": record, "ticket": ticket, "sla": d.sla(ticket), "followup": d.followup(record),
             "entry": d.ledger(record), "stages": SOP_STAGES, "stage_index": SOP_STAGES.index(ticket.stage),
-            "steps": STEPS, "feedback_replies": FEEDBACK_REPLIES,
+            "steps": STEPS, "feedback_replies": FEEDBACK_REPLIES, "dept_name": d.departments.display,
             "survey_url": d.survey_url(ticket, str(request.base_url)) if show_link else None,
             "next_stage": SOP_STAGES[SOP_STAGES.index(ticket.stage) + 1]
             if SOP_STAGES.index(ticket.stage) + 1 < SOP_STAGES.index("跟进回访") else None}
