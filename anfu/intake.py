@@ -48,13 +48,14 @@ def _text(value: Any, max_chars: int) -> str:
     return value
 
 
-def read_jsonl(stream: BinaryIO, max_chars: int = 20000) -> Iterator[tuple[int, str | None, Utterance | Conversation | AnfuError]]:
-    """Yield (line number, id, document or error) for each non-blank line."""
+def json_lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, decoded JSON value) for each non-blank line; a line that is not
+    UTF-8 (AF006) or not JSON (AF001) yields its InputError instead of a value."""
     for lineno, raw_bytes in enumerate(stream, start=1):
         try:
             raw = raw_bytes.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield lineno, None, InputError("AF006", f"line {lineno}, byte {exc.start}")
+            yield lineno, InputError("AF006", f"line {lineno}, byte {exc.start}")
             continue
         raw = raw.lstrip("\ufeff").strip()
         if not raw:
@@ -62,7 +63,16 @@ def read_jsonl(stream: BinaryIO, max_chars: int = 20000) -> Iterator[tuple[int, 
         try:
             obj = json.loads(raw)
         except ValueError as exc:
-            yield lineno, None, InputError("AF001", f"line {lineno}: {getattr(exc, 'msg', exc)}")
+            yield lineno, InputError("AF001", f"line {lineno}: {getattr(exc, 'msg', exc)}")
+            continue
+        yield lineno, obj
+
+
+def read_jsonl(stream: BinaryIO, max_chars: int = 20000) -> Iterator[tuple[int, str | None, Utterance | Conversation | AnfuError]]:
+    """Yield (line number, id, document or error) for each non-blank line."""
+    for lineno, obj in json_lines(stream):
+        if isinstance(obj, InputError):
+            yield lineno, None, obj
             continue
         rid = str(obj["id"]) if isinstance(obj, dict) and obj.get("id") is not None else None
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,7 +17,8 @@ import numpy as np
 
 from ..errors import ModelError
 from ..glossary import CAUSES
-from .ngram import NGRAM_RANGE, WEIGHTS_DIR, NgramEmotionModel, gram_key, softmax
+from .ngram import NGRAM_RANGE, WEIGHTS_DIR, NgramEmotionModel, softmax, vocab_index
+from .npz_weights import load_cached, load_npz, save_npz
 
 FORMAT_VERSION = 1
 DEFAULT_CAUSE_WEIGHTS = WEIGHTS_DIR / "cause_ngram.npz"
@@ -38,11 +38,8 @@ class NgramCauseModel:
     def __init__(self, vocab: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
                  temperature: float = 1.0, ngram_range: tuple[int, int] = NGRAM_RANGE,
                  meta: dict[str, Any] | None = None) -> None:
-        self.vocab_ = {term: i for i, term in enumerate(vocab)}
-        keys = np.array([gram_key(term) for term in vocab], dtype=np.int64)
         # `_order`, `_keys`, `idf_` and `ngram_range` are what NgramEmotionModel.transform reads
-        self._order = np.argsort(keys, kind="stable")
-        self._keys = keys[self._order]
+        self.vocab_, self._order, self._keys = vocab_index(vocab)
         self.idf_ = np.asarray(idf, dtype=np.float32)
         self.coef_ = np.asarray(coef, dtype=np.float32)
         self.intercept_ = np.asarray(intercept, dtype=np.float32)
@@ -60,48 +57,25 @@ class NgramCauseModel:
 
     def save(self, path: str | Path) -> Path:
         """Write the weights as a compressed `.npz` (float16 weights, float32 biases)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        vocab = sorted(self.vocab_, key=self.vocab_.get)
-        with path.open("wb") as fh:
-            np.savez_compressed(
-                fh, format_version=np.int32(FORMAT_VERSION), labels=np.array(CAUSES),
-                vocab=np.array(vocab), idf=self.idf_.astype(np.float16),
-                coef=self.coef_.astype(np.float16), intercept=self.intercept_.astype(np.float32),
-                temperature=np.float32(self.temperature_),
-                ngram_range=np.array(self.ngram_range, dtype=np.int32),
-                meta=np.array(json.dumps(self.meta, ensure_ascii=False)))
-        return path
+        return save_npz(
+            path, format_version=np.int32(FORMAT_VERSION), labels=np.array(CAUSES),
+            vocab=np.array(sorted(self.vocab_, key=self.vocab_.get)), idf=self.idf_.astype(np.float16),
+            coef=self.coef_.astype(np.float16), intercept=self.intercept_.astype(np.float32),
+            temperature=np.float32(self.temperature_),
+            ngram_range=np.array(self.ngram_range, dtype=np.int32),
+            meta=np.array(json.dumps(self.meta, ensure_ascii=False)))
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_CAUSE_WEIGHTS) -> "NgramCauseModel":
         """Read weights written by `save`; AF201 when missing, AF204 when damaged."""
-        path = Path(path)
-        if not path.is_file():
-            raise ModelError("AF201", str(path))
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                missing = [k for k in _REQUIRED_KEYS if k not in data.files]
-                if missing:
-                    raise ModelError("AF204", f"{path} (missing arrays: {', '.join(missing)})")
-                if int(data["format_version"]) != FORMAT_VERSION:
-                    raise ModelError("AF204", f"{path} (format {int(data['format_version'])}, "
-                                              f"this anfu reads {FORMAT_VERSION})")
-                if tuple(str(x) for x in data["labels"]) != CAUSES:
-                    raise ModelError("AF204", f"{path} (its labels differ from glossary.CAUSES)")
-                model = cls(vocab=[str(x) for x in data["vocab"]], idf=data["idf"], coef=data["coef"],
-                            intercept=data["intercept"], temperature=float(data["temperature"]),
-                            ngram_range=tuple(int(x) for x in data["ngram_range"]),
-                            meta=json.loads(str(data["meta"])))
-        except ModelError as exc:
-            if exc.code == "AF204" and not str(exc.detail).startswith(str(path)):
-                raise ModelError("AF204", f"{path} ({exc.detail})") from None
-            raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-            raise ModelError("AF204", f"{path} ({type(exc).__name__}: {exc})") from None
-        if not (np.isfinite(model.idf_).all() and np.isfinite(model.coef_).all()):
-            raise ModelError("AF204", f"{path} (non-finite weights)")
-        return model
+        return load_npz(
+            path, required=_REQUIRED_KEYS, format_version=FORMAT_VERSION,
+            labels=("labels", CAUSES, "glossary.CAUSES"),
+            build=lambda data: cls(vocab=[str(x) for x in data["vocab"]], idf=data["idf"], coef=data["coef"],
+                                   intercept=data["intercept"], temperature=float(data["temperature"]),
+                                   ngram_range=tuple(int(x) for x in data["ngram_range"]),
+                                   meta=json.loads(str(data["meta"]))),
+            weights=lambda model: (model.idf_, model.coef_))
 
     def predict_proba(self, norm_texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities [n, len(CAUSES)] in the order of `glossary.CAUSES`."""
@@ -120,11 +94,4 @@ _CACHE: dict[tuple[str, float], NgramCauseModel] = {}
 
 def load_cause_cached(path: str | Path = DEFAULT_CAUSE_WEIGHTS) -> NgramCauseModel:
     """Load once per (path, modification time): every Cause component shares one model."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError("AF201", str(path))
-    key = (str(path.resolve()), path.stat().st_mtime)
-    model = _CACHE.get(key)
-    if model is None:
-        model = _CACHE[key] = NgramCauseModel.load(path)
-    return model
+    return load_cached(_CACHE, path, NgramCauseModel.load)

@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import math
 import re
-import zipfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .. import registry
 from ..errors import ModelError
 from ..glossary import EMOTIONS
+from .npz_weights import load_cached as cached_weights
+from .npz_weights import load_npz, save_npz
 
 FORMAT_VERSION = 1
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -51,6 +52,14 @@ def gram_key(gram: str) -> int:
     return key
 
 
+def vocab_index(vocab: Sequence[str]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """The vocabulary as {term: column}, plus the argsort of its n-gram keys and the sorted keys
+    (what `NgramEmotionModel.transform` looks n-grams up in)."""
+    keys = np.array([gram_key(term) for term in vocab], dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    return {term: i for i, term in enumerate(vocab)}, order, keys[order]
+
+
 def char_ngrams(norm: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
     """All char n-grams of the prepared text (the training analyzer; inference mirrors it)."""
     text = prepare_text(norm)
@@ -78,10 +87,7 @@ class NgramEmotionModel:
     def __init__(self, vocab: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
                  int_coef: np.ndarray, int_intercept: np.ndarray, temperature: float = 1.0,
                  ngram_range: tuple[int, int] = NGRAM_RANGE, meta: dict[str, Any] | None = None) -> None:
-        self.vocab_ = {term: i for i, term in enumerate(vocab)}
-        keys = np.array([gram_key(term) for term in vocab], dtype=np.int64)
-        self._order = np.argsort(keys, kind="stable")
-        self._keys = keys[self._order]
+        self.vocab_, self._order, self._keys = vocab_index(vocab)
         self.idf_ = np.asarray(idf, dtype=np.float32)
         self.coef_ = np.asarray(coef, dtype=np.float32)
         self.intercept_ = np.asarray(intercept, dtype=np.float32)
@@ -108,59 +114,36 @@ class NgramEmotionModel:
 
     def save(self, path: str | Path) -> Path:
         """Write the weights as a compressed `.npz` (float16 weights, float32 biases)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        vocab = sorted(self.vocab_, key=self.vocab_.get)
-        with path.open("wb") as fh:
-            np.savez_compressed(
-                fh,
-                format_version=np.int32(FORMAT_VERSION),
-                labels=np.array(EMOTIONS),
-                vocab=np.array(vocab),
-                idf=self.idf_.astype(np.float16),
-                coef=self.coef_.astype(np.float16),
-                intercept=self.intercept_.astype(np.float32),
-                temperature=np.float32(self.temperature_),
-                int_coef=self.int_coef_.astype(np.float16),
-                int_intercept=self.int_intercept_.astype(np.float32),
-                ngram_range=np.array(self.ngram_range, dtype=np.int32),
-                meta=np.array(json.dumps(self.meta, ensure_ascii=False)),
-            )
-        return path
+        return save_npz(
+            path,
+            format_version=np.int32(FORMAT_VERSION),
+            labels=np.array(EMOTIONS),
+            vocab=np.array(sorted(self.vocab_, key=self.vocab_.get)),
+            idf=self.idf_.astype(np.float16),
+            coef=self.coef_.astype(np.float16),
+            intercept=self.intercept_.astype(np.float32),
+            temperature=np.float32(self.temperature_),
+            int_coef=self.int_coef_.astype(np.float16),
+            int_intercept=self.int_intercept_.astype(np.float32),
+            ngram_range=np.array(self.ngram_range, dtype=np.int32),
+            meta=np.array(json.dumps(self.meta, ensure_ascii=False)),
+        )
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_WEIGHTS) -> "NgramEmotionModel":
         """Read weights written by `save`; AF201 when missing, AF204 when damaged."""
-        path = Path(path)
-        if not path.is_file():
-            raise ModelError("AF201", str(path))
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                missing = [k for k in _REQUIRED_KEYS if k not in data.files]
-                if missing:
-                    raise ModelError("AF204", f"{path} (missing arrays: {', '.join(missing)})")
-                if int(data["format_version"]) != FORMAT_VERSION:
-                    raise ModelError("AF204", f"{path} (format {int(data['format_version'])}, "
-                                              f"this anfu reads {FORMAT_VERSION})")
-                if tuple(str(x) for x in data["labels"]) != EMOTIONS:
-                    raise ModelError("AF204", f"{path} (its labels differ from glossary.EMOTIONS)")
-                model = cls(
-                    vocab=[str(x) for x in data["vocab"]], idf=data["idf"], coef=data["coef"],
-                    intercept=data["intercept"], int_coef=data["int_coef"],
-                    int_intercept=data["int_intercept"], temperature=float(data["temperature"]),
-                    ngram_range=tuple(int(x) for x in data["ngram_range"]),
-                    meta=json.loads(str(data["meta"])),
-                )
-        except ModelError as exc:
-            if exc.code == "AF204" and not str(exc.detail).startswith(str(path)):
-                raise ModelError("AF204", f"{path} ({exc.detail})") from None
-            raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-            raise ModelError("AF204", f"{path} ({type(exc).__name__}: {exc})") from None
-        for arr in (model.idf_, model.coef_, model.int_coef_):
-            if not np.isfinite(arr).all():
-                raise ModelError("AF204", f"{path} (non-finite weights)")
-        return model
+        return load_npz(
+            path, required=_REQUIRED_KEYS, format_version=FORMAT_VERSION,
+            labels=("labels", EMOTIONS, "glossary.EMOTIONS"),
+            build=lambda data: cls(
+                vocab=[str(x) for x in data["vocab"]], idf=data["idf"], coef=data["coef"],
+                intercept=data["intercept"], int_coef=data["int_coef"],
+                int_intercept=data["int_intercept"], temperature=float(data["temperature"]),
+                ngram_range=tuple(int(x) for x in data["ngram_range"]),
+                meta=json.loads(str(data["meta"])),
+            ),
+            weights=lambda model: (model.idf_, model.coef_, model.int_coef_),
+        )
 
     # ------------------------------------------------------------------ inference
     def transform(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,12 +239,4 @@ _CACHE: dict[tuple[str, float], NgramEmotionModel] = {}
 
 def load_cached(path: str | Path = DEFAULT_WEIGHTS) -> NgramEmotionModel:
     """Load once per (path, modification time): components share one model in a process."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError("AF201", str(path))
-    key = (str(path.resolve()), path.stat().st_mtime)
-    model = _CACHE.get(key)
-    if model is None:
-        model = NgramEmotionModel.load(path)
-        _CACHE[key] = model
-    return model
+    return cached_weights(_CACHE, path, NgramEmotionModel.load)

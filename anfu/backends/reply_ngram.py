@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import ModelError
-from .ngram import NGRAM_RANGE, WEIGHTS_DIR, NgramEmotionModel, gram_key, softmax
+from .ngram import NGRAM_RANGE, WEIGHTS_DIR, NgramEmotionModel, softmax, vocab_index
+from .npz_weights import load_cached, load_npz, save_npz
 
 FORMAT_VERSION = 1
 DEFAULT_REPLY_WEIGHTS = WEIGHTS_DIR / "reply_ngram.npz"
@@ -47,11 +47,8 @@ class NgramReplyModel:
                  threshold: float = 0.5, ngram_range: tuple[int, int] = NGRAM_RANGE,
                  meta: dict[str, Any] | None = None) -> None:
         self.categories = tuple(str(c) for c in categories)
-        self.vocab_ = {term: i for i, term in enumerate(vocab)}
-        keys = np.array([gram_key(term) for term in vocab], dtype=np.int64)
         # `_order`, `_keys`, `idf_` and `ngram_range` are what NgramEmotionModel.transform reads
-        self._order = np.argsort(keys, kind="stable")
-        self._keys = keys[self._order]
+        self.vocab_, self._order, self._keys = vocab_index(vocab)
         self.idf_ = np.asarray(idf, dtype=np.float32)
         self.coef_ = np.asarray(coef, dtype=np.float32).reshape(-1)
         self.intercept_ = float(np.asarray(intercept, dtype=np.float32).reshape(-1)[0])
@@ -77,50 +74,28 @@ class NgramReplyModel:
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
         """Write the weights as a compressed `.npz` (float16 weights, float32 biases)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        vocab = sorted(self.vocab_, key=self.vocab_.get)
-        with path.open("wb") as fh:
-            np.savez_compressed(
-                fh, format_version=np.int32(FORMAT_VERSION), categories=np.array(self.categories),
-                vocab=np.array(vocab), idf=self.idf_.astype(np.float16),
-                coef=self.coef_.astype(np.float16), intercept=np.float32(self.intercept_),
-                cat_coef=self.cat_coef_.astype(np.float16),
-                cat_intercept=self.cat_intercept_.astype(np.float32),
-                threshold=np.float32(self.threshold_),
-                ngram_range=np.array(self.ngram_range, dtype=np.int32),
-                meta=np.array(json.dumps(self.meta, ensure_ascii=False)))
-        return path
+        return save_npz(
+            path, format_version=np.int32(FORMAT_VERSION), categories=np.array(self.categories),
+            vocab=np.array(sorted(self.vocab_, key=self.vocab_.get)), idf=self.idf_.astype(np.float16),
+            coef=self.coef_.astype(np.float16), intercept=np.float32(self.intercept_),
+            cat_coef=self.cat_coef_.astype(np.float16),
+            cat_intercept=self.cat_intercept_.astype(np.float32),
+            threshold=np.float32(self.threshold_),
+            ngram_range=np.array(self.ngram_range, dtype=np.int32),
+            meta=np.array(json.dumps(self.meta, ensure_ascii=False)))
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_REPLY_WEIGHTS) -> "NgramReplyModel":
         """Read weights written by `save`; AF201 when missing, AF204 when damaged."""
-        path = Path(path)
-        if not path.is_file():
-            raise ModelError("AF201", str(path))
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                missing = [k for k in _REQUIRED_KEYS if k not in data.files]
-                if missing:
-                    raise ModelError("AF204", f"{path} (missing arrays: {', '.join(missing)})")
-                if int(data["format_version"]) != FORMAT_VERSION:
-                    raise ModelError("AF204", f"{path} (format {int(data['format_version'])}, "
-                                              f"this anfu reads {FORMAT_VERSION})")
-                model = cls(categories=[str(x) for x in data["categories"]],
-                            vocab=[str(x) for x in data["vocab"]], idf=data["idf"], coef=data["coef"],
-                            intercept=data["intercept"], cat_coef=data["cat_coef"],
-                            cat_intercept=data["cat_intercept"], threshold=float(data["threshold"]),
-                            ngram_range=tuple(int(x) for x in data["ngram_range"]),
-                            meta=json.loads(str(data["meta"])))
-        except ModelError as exc:
-            if exc.code == "AF204" and not str(exc.detail).startswith(str(path)):
-                raise ModelError("AF204", f"{path} ({exc.detail})") from None
-            raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-            raise ModelError("AF204", f"{path} ({type(exc).__name__}: {exc})") from None
-        if not all(np.isfinite(a).all() for a in (model.idf_, model.coef_, model.cat_coef_)):
-            raise ModelError("AF204", f"{path} (non-finite weights)")
-        return model
+        return load_npz(
+            path, required=_REQUIRED_KEYS, format_version=FORMAT_VERSION,
+            build=lambda data: cls(categories=[str(x) for x in data["categories"]],
+                                   vocab=[str(x) for x in data["vocab"]], idf=data["idf"], coef=data["coef"],
+                                   intercept=data["intercept"], cat_coef=data["cat_coef"],
+                                   cat_intercept=data["cat_intercept"], threshold=float(data["threshold"]),
+                                   ngram_range=tuple(int(x) for x in data["ngram_range"]),
+                                   meta=json.loads(str(data["meta"]))),
+            weights=lambda model: (model.idf_, model.coef_, model.cat_coef_))
 
     # ------------------------------------------------------------------ inference
     def scores(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -152,11 +127,4 @@ _CACHE: dict[tuple[str, float], NgramReplyModel] = {}
 
 def load_reply_cached(path: str | Path = DEFAULT_REPLY_WEIGHTS) -> NgramReplyModel:
     """Load once per (path, modification time): every checker shares one model."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError("AF201", str(path))
-    key = (str(path.resolve()), path.stat().st_mtime)
-    model = _CACHE.get(key)
-    if model is None:
-        model = _CACHE[key] = NgramReplyModel.load(path)
-    return model
+    return load_cached(_CACHE, path, NgramReplyModel.load)

@@ -13,26 +13,16 @@ from typing import Any, BinaryIO, Iterator, Optional
 import typer
 
 from ..errors import AnfuError, InputError
-from ..intake import error_record
+from ..intake import error_record, json_lines
 from . import app
 from .common import fail, open_input, open_output
 
 
 def read_replies(stream: BinaryIO) -> Iterator[tuple[str | None, Any]]:
     """Yield (id, record dict or AnfuError) for each non-blank line."""
-    for lineno, raw_bytes in enumerate(stream, start=1):
-        try:
-            raw = raw_bytes.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield None, InputError("AF006", f"line {lineno}, byte {exc.start}")
-            continue
-        raw = raw.lstrip("\ufeff").strip()
-        if not raw:
-            continue
-        try:
-            obj = json.loads(raw)
-        except ValueError as exc:
-            yield None, InputError("AF001", f"line {lineno}: {getattr(exc, 'msg', exc)}")
+    for _, obj in json_lines(stream):
+        if isinstance(obj, InputError):
+            yield None, obj
             continue
         if not isinstance(obj, dict):
             yield None, InputError("AF009", type(obj).__name__)

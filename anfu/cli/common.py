@@ -5,16 +5,33 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import BinaryIO, Iterator, TextIO
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, TextIO
 
 import typer
 
-from ..errors import AnfuError, InputError
+from ..errors import AnfuError, InputError, ModelError
 
 
 def fail(error: AnfuError) -> "typer.Exit":
     typer.echo(f"error {error.code}: {error.message}", err=True)
     return typer.Exit(code=2)
+
+
+def training_examples(shipped: list[Any], data: Iterable[str] | None, load: Callable[[str], list[Any]]) -> list[Any]:
+    """The `train*` commands' rows: the shipped ones plus those loaded from each --data file;
+    AF202 when there are none at all."""
+    examples = shipped
+    for path in data or []:
+        examples.extend(load(path))
+    if not examples:
+        raise ModelError("AF202", "(no --data given and the shipped corpus was excluded)")
+    return examples
+
+
+def echo_weights_written(metrics: Mapping[str, Any], calibration: str) -> None:
+    """The `train*` commands' first line: where the weights went, their size and vocabulary."""
+    typer.echo(f"wrote {metrics['weights']} ({metrics['size_bytes'] // 1024} KiB, "
+               f"{metrics['vocabulary']} terms, {calibration})")
 
 
 @contextlib.contextmanager

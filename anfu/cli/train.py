@@ -9,7 +9,7 @@ import typer
 
 from ..errors import AnfuError
 from . import app
-from .common import fail
+from .common import echo_weights_written, fail, training_examples
 
 
 @app.command()
@@ -32,21 +32,15 @@ def train(
     from ..training.train import train as fit_and_write
 
     try:
-        examples = default_examples(public=public) if corpus else []
+        shipped = default_examples(public=public) if corpus else []
         if not corpus and public:
-            examples = [e for e in default_examples(public=True) if e.source != "service"]
-        for path in data or []:
-            examples.extend(load_labelled_file(path))
-        if not examples:
-            from ..errors import ModelError
-
-            raise ModelError("AF202", "(no --data given and the shipped corpus was excluded)")
+            shipped = [e for e in default_examples(public=True) if e.source != "service"]
+        examples = training_examples(shipped, data, load_labelled_file)
         metrics = fit_and_write(examples, out)
     except AnfuError as exc:
         raise fail(exc) from None
     ours = metrics["heldout"].get("ours", {})
-    typer.echo(f"wrote {metrics['weights']} ({metrics['size_bytes'] // 1024} KiB, "
-               f"{metrics['vocabulary']} terms, T={metrics['temperature']})")
+    echo_weights_written(metrics, f"T={metrics['temperature']}")
     typer.echo("train rows: " + json.dumps(metrics["train_rows"], ensure_ascii=False))
     for name, scores in metrics["heldout"].items():
         if scores.get("n"):

@@ -6,9 +6,9 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import AnfuError, ModelError
+from ..errors import AnfuError
 from . import app
-from .common import fail
+from .common import echo_weights_written, fail, training_examples
 
 
 @app.command("train-cause")
@@ -28,16 +28,11 @@ def train_cause_command(
     from ..training.cause import default_cause_examples, load_cause_file, train_cause
 
     try:
-        examples = default_cause_examples() if corpus else []
-        for path in data or []:
-            examples.extend(load_cause_file(path))
-        if not examples:
-            raise ModelError("AF202", "(no --data given and the shipped corpus was excluded)")
+        examples = training_examples(default_cause_examples() if corpus else [], data, load_cause_file)
         metrics = train_cause(examples, out)
     except AnfuError as exc:
         raise fail(exc) from None
-    typer.echo(f"wrote {metrics['weights']} ({metrics['size_bytes'] // 1024} KiB, "
-               f"{metrics['vocabulary']} terms, T={metrics['temperature']})")
+    echo_weights_written(metrics, f"T={metrics['temperature']}")
     for source, scores in metrics["heldout_model_only"].items():
         typer.echo(f"held-out {source}: n={scores['n']} accuracy={scores['accuracy']} (model alone)")
     if not metrics["heldout_model_only"]:

@@ -6,9 +6,9 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import AnfuError, ModelError
+from ..errors import AnfuError
 from . import app
-from .common import fail
+from .common import echo_weights_written, fail, training_examples
 
 
 @app.command("train-replies")
@@ -35,16 +35,12 @@ def train_replies_command(
 
     try:
         categories = pack_categories(rules_dir)
-        examples = default_reply_examples(categories) if corpus else []
-        for path in data or []:
-            examples.extend(load_reply_file(path, categories))
-        if not examples:
-            raise ModelError("AF202", "(no --data given and the shipped corpus was excluded)")
+        examples = training_examples(default_reply_examples(categories) if corpus else [], data,
+                                     lambda path: load_reply_file(path, categories))
         metrics = train_replies(examples, out, rules_dir=rules_dir, target=precision, evaluate=evaluate)
     except AnfuError as exc:
         raise fail(exc) from None
-    typer.echo(f"wrote {metrics['weights']} ({metrics['size_bytes'] // 1024} KiB, {metrics['vocabulary']} terms, "
-               f"threshold={metrics['threshold']})")
+    echo_weights_written(metrics, f"threshold={metrics['threshold']}")
     evaluation = metrics.get("evaluation") or {}
     scores = (evaluation.get("cross_validation") or {}).get("scores", {}).get("all")
     if scores:

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import registry
 from ..rules import validator
 from ..rules.checked import load_checked, number, str_list
 from ..text.matcher import Match, PhraseMatcher, clause_bounds, longest_non_overlapping
 from ..text.normalize import normalize
-from ..types import Assessment, Trigger
-from .base import Component
-from .normalize import ensure_norm
+from ..types import Trigger
+from .customer_flag import CustomerTurnFlag
 
 PACK = "abuse"
 # characters people put inside a swear word to dodge filters
@@ -180,12 +179,12 @@ def _sentence_start(norm: str, pos: int) -> int:
 
 
 @registry.components.register("anfu.abuse.v1")
-class Abuse(Component):
+class Abuse(CustomerTurnFlag):
     """Sets `turn.abusive` and adds `abuse` triggers (customer turns only)."""
 
     name = "anfu.abuse.v1"
     provides = ("turn.abusive", "turn.triggers", "turn.norm")
-    scope = "turn"
+    flag = "abusive"
 
     def __init__(self, rules_dir: str | Path | None = None) -> None:
         self.rules_dir = rules_dir
@@ -195,16 +194,3 @@ class Abuse(Component):
         triggers = [Trigger("abuse", label, m.start, m.end, text[m.start:m.end], rule_id)
                     for m, label, rule_id in self.rules_.hits(norm)]
         return bool(triggers), triggers
-
-    def predict(self, docs: Sequence[Assessment]) -> list[list[tuple[bool, list[Trigger]] | None]]:
-        return [[self.assess(t.norm or normalize(t.text), t.text) if t.speaker == "customer" else None
-                 for t in doc.turns] for doc in docs]
-
-    def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
-        for doc, results in zip(docs, outputs):
-            ensure_norm(doc)
-            for turn, result in zip(doc.turns, results):
-                if result is None:
-                    continue
-                turn.abusive, triggers = result
-                turn.triggers.extend(triggers)

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from .. import registry
 from ..rules import validator
-from ..rules.checked import load_checked, number, str_list
+from ..rules.checked import each_mapping, load_checked, number, str_list
 from ..text.normalize import normalize, t2s
 from ..text.numerals import parse_number
 from ..types import Assessment, Conversation
@@ -46,11 +46,7 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
     if not isinstance(rules, list) or not rules:
         return problems + ["rules must be a non-empty list"]
     ids: set[str] = set()
-    for i, rule in enumerate(rules):
-        where = f"rules[{i}]"
-        if not isinstance(rule, dict):
-            problems.append(f"{where} must be a mapping")
-            continue
+    for where, rule in each_mapping(rules, "rules", problems):
         if not isinstance(rule.get("id"), str) or rule["id"] in ids:
             problems.append(f"{where}.id must be a unique string")
         ids.add(str(rule.get("id")))
@@ -77,11 +73,8 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
                 reason.format(**SAMPLE_FACTS)
             except (KeyError, IndexError, ValueError) as exc:
                 problems.append(f"{where}.reason uses an unknown field ({exc})")
-    for i, item in enumerate(data.get("repeat_contacts") or []):
-        where = f"repeat_contacts[{i}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where} must be a mapping with regex and count")
-            continue
+    for where, item in each_mapping(data.get("repeat_contacts") or [], "repeat_contacts", problems,
+                                    " must be a mapping with regex and count"):
         _check_regex(item.get("regex"), where, problems)
         number(item.get("count"), f"{where}.count", problems, 1, 1000)
     for i, rx in enumerate(str_list(data.get("stated_waits"), "stated_waits", problems)):

@@ -14,16 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import registry
 from ..rules import validator
 from ..rules.checked import load_checked, number, str_list
 from ..text.matcher import Match, PhraseMatcher, clause_bounds, longest_non_overlapping
 from ..text.normalize import normalize
-from ..types import Assessment, Trigger
-from .base import Component
-from .normalize import ensure_norm
+from ..types import Trigger
+from .customer_flag import CustomerTurnFlag
 
 PACK = "escalation"
 _SENTENCE_END = re.compile(r"[。！？\n]")
@@ -215,12 +214,12 @@ def _next_clause_end(norm: str, c_end: int) -> int:
 
 
 @registry.components.register("anfu.risk.v1")
-class EscalationRisk(Component):
+class EscalationRisk(CustomerTurnFlag):
     """Sets `turn.escalation_risk` and adds `escalation` / `negation` triggers (customer turns)."""
 
     name = "anfu.risk.v1"
     provides = ("turn.escalation_risk", "turn.triggers", "turn.norm")
-    scope = "turn"
+    flag = "escalation_risk"
 
     def __init__(self, rules_dir: str | Path | None = None) -> None:
         self.rules_dir = rules_dir
@@ -240,19 +239,3 @@ class EscalationRisk(Component):
                 triggers.append(Trigger("negation", mention.verdict, m.start, m.end,
                                         text[m.start:m.end], mention.rule_id))
         return risky, triggers
-
-    def predict(self, docs: Sequence[Assessment]) -> list[list[tuple[bool, list[Trigger]] | None]]:
-        out = []
-        for doc in docs:
-            out.append([self.assess(t.norm or normalize(t.text), t.text) if t.speaker == "customer"
-                        else None for t in doc.turns])
-        return out
-
-    def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
-        for doc, results in zip(docs, outputs):
-            ensure_norm(doc)
-            for turn, result in zip(doc.turns, results):
-                if result is None:
-                    continue
-                turn.escalation_risk, triggers = result
-                turn.triggers.extend(triggers)

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from .. import registry
 from ..glossary import EMOTIONS, SOP_STAGES
 from ..rules import validator
-from ..rules.checked import load_checked, number, str_list
+from ..rules.checked import each_mapping, load_checked, number, str_list
 from ..text.cues import extract
 from ..text.matcher import PhraseMatcher, clause_bounds
 from ..text.normalize import normalize
@@ -39,11 +39,7 @@ def validate_sop(data: dict[str, Any]) -> list[str]:
         if not isinstance(items, list) or not items:
             problems.append(f"{key} must be a non-empty list")
             continue
-        for i, item in enumerate(items):
-            where = f"{key}[{i}]"
-            if not isinstance(item, dict):
-                problems.append(f"{where} must be a mapping")
-                continue
+        for where, item in each_mapping(items, key, problems):
             target = item.get("stage" if key == "markers" else "to")
             if not _stage_ok(target):
                 problems.append(f"{where}: stage must be one of {', '.join(SOP_STAGES)}")

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import RulePackError
 from ..rules import DEFAULT_LOCALE, load_pack, pack_dir, validator
+from ..rules.checked import each_mapping
 
 FORBIDDEN_PACK = "forbidden_phrases"
 REWRITES_PACK = "rewrites"
@@ -73,11 +74,7 @@ def validate_forbidden_phrases(data: dict[str, Any]) -> list[str]:
     if not isinstance(rules, list) or not rules:
         return problems + ["rules: expected a non-empty list of rules"]
     seen: set[str] = set()
-    for i, rule in enumerate(rules):
-        where = f"rules[{i}]"
-        if not isinstance(rule, dict):
-            problems.append(f"{where}: expected a mapping")
-            continue
+    for where, rule in each_mapping(rules, "rules", problems, ": expected a mapping"):
         rid = rule.get("id")
         where = f"rule {rid!r}" if isinstance(rid, str) else where
         if not isinstance(rid, str) or not rid:

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from ..errors import RulePackError
 from ..rules import DEFAULT_LOCALE, load_pack, pack_dir, validator
+from ..rules.checked import each_mapping
 from ..text.normalize import t2s
 from ..types import Finding, TurnAssessment
 from .packs import FORBIDDEN_PACK, SEVERITIES
@@ -26,11 +27,7 @@ def validate_quality_rubric(data: dict[str, Any]) -> list[str]:
         problems.append("items: expected a non-empty list of rubric items")
         items = []
     seen: set[str] = set()
-    for i, item in enumerate(items):
-        where = f"items[{i}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: expected a mapping")
-            continue
+    for where, item in each_mapping(items, "items", problems, ": expected a mapping"):
         rid = item.get("id")
         if not isinstance(rid, str) or not rid.startswith("quality."):
             problems.append(f"{where}: id must be a string starting with 'quality.'")

@@ -4,7 +4,7 @@ component never runs on a pack that `anfu check-rules` would reject."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import RulePackError
 from . import VALIDATORS, load_pack, pack_dir
@@ -37,3 +37,15 @@ def number(value: Any, where: str, problems: list[str], low: float | None = None
         problems.append(f"{where} must be a number")
     elif (low is not None and value < low) or (high is not None and value > high):
         problems.append(f"{where} must be between {low} and {high}")
+
+
+def each_mapping(items: list[Any], name: str, problems: list[str],
+                 complaint: str = " must be a mapping") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, item) for each mapping in the list `items`, where = f"{name}[{i}]"; any other
+    item is skipped with the problem f"{where}{complaint}"."""
+    for i, item in enumerate(items):
+        where = f"{name}[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}{complaint}")
+            continue
+        yield where, item

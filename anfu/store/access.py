@@ -103,16 +103,22 @@ def require(principal: Principal, action: str, conversation: Any = None, *, tena
         raise AuthError("AF417", action.replace(".", " "))
 
 
-def conversation_clause(principal: Principal) -> ColumnElement[bool]:
-    """SQL filter on `conversations` equal to `can(principal, "conversation.view", row)`."""
-    same_tenant = ConversationRow.tenant_id == principal.tenant_id
+def scope_clause(principal: Principal, tenant_id: Any, team_id: Any, user_id: Any) -> ColumnElement[bool]:
+    """SQL filter of what `principal` may see in a table with these tenant, team and owning-user
+    columns: the whole tenant (admin, auditor), its team's rows (supervisor), its own (agent)."""
+    same_tenant = tenant_id == principal.tenant_id
     if principal.role in TENANT_WIDE:
         return same_tenant
     if principal.role == "supervisor" and principal.team_id is not None:
-        return and_(same_tenant, ConversationRow.team_id == principal.team_id)
+        return and_(same_tenant, team_id == principal.team_id)
     if principal.role == "agent" and principal.user_id is not None:
-        return and_(same_tenant, ConversationRow.agent_id == principal.user_id)
+        return and_(same_tenant, user_id == principal.user_id)
     return false()
+
+
+def conversation_clause(principal: Principal) -> ColumnElement[bool]:
+    """SQL filter on `conversations` equal to `can(principal, "conversation.view", row)`."""
+    return scope_clause(principal, ConversationRow.tenant_id, ConversationRow.team_id, ConversationRow.agent_id)
 
 
 def customer_clause(principal: Principal) -> ColumnElement[bool]:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError, StoreError
-from .access import TENANT_WIDE, Principal
+from .access import Principal, scope_clause
 from .accounts import StoreBase
 from .records import Page, _Record, from_row
 from .repo import MAX_PAGE_SIZE, _page_args
@@ -64,14 +64,7 @@ class LedgerRecord(_Record):
 
 def ticket_clause(principal: Principal) -> ColumnElement[bool]:
     """SQL filter on `tickets`: what `principal` may see."""
-    same_tenant = TicketRow.tenant_id == principal.tenant_id
-    if principal.role in TENANT_WIDE:
-        return same_tenant
-    if principal.role == "supervisor" and principal.team_id is not None:
-        return and_(same_tenant, TicketRow.team_id == principal.team_id)
-    if principal.role == "agent" and principal.user_id is not None:
-        return and_(same_tenant, TicketRow.owner_id == principal.user_id)
-    return false()
+    return scope_clause(principal, TicketRow.tenant_id, TicketRow.team_id, TicketRow.owner_id)
 
 
 def _columns(data: dict[str, Any]) -> dict[str, Any]:

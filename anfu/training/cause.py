@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,12 +18,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..backends.cause_ngram import NgramCauseModel
-from ..backends.ngram import NGRAM_RANGE, char_ngrams
 from ..errors import ModelError
 from ..glossary import CAUSES
 from ..text.normalize import normalize
-from .data import CORPUS_DIR, _read_rows, is_heldout, public_data_dir, stc3_turn_text
-from .train import _fit_head, _fit_temperature, is_dev
+from .data import CORPUS_DIR, _read_rows, is_heldout, stc3_labelled_turns
+from .train import _analyzer, _fit_head, calibrated_fit
 
 MAX_FEATURES = 40000
 C_CAUSE = 8.0
@@ -76,18 +74,8 @@ def load_cause_file(path: str | Path, source: str = "user") -> list[CauseExample
 def load_stc3_causes(labels_path: str | Path = CORPUS_DIR / "stc3_labels.jsonl",
                      data_dir: str | Path | None = None) -> list[CauseExample]:
     """Our STC-3 cause labels joined with their texts (empty when the texts are absent)."""
-    source = Path(data_dir or public_data_dir()) / "stc3" / "train_data_cn.json"
-    labels_path = Path(labels_path)
-    if not source.is_file() or not labels_path.is_file():
-        return []
-    dialogues = {d["id"]: d for d in json.loads(source.read_text(encoding="utf-8"))}
     out = []
-    for where, obj in _read_rows(labels_path):
-        dialogue = dialogues.get(str(obj.get("dialogue_id")))
-        turn_no = obj.get("turn")
-        if dialogue is None or not isinstance(turn_no, int) or not 0 <= turn_no < len(dialogue["turns"]):
-            continue
-        text = stc3_turn_text(dialogue["turns"][turn_no])
+    for _, obj, turn_no, text in stc3_labelled_turns(labels_path, data_dir):
         digest = str(obj.get("sha1", ""))
         if not digest or hashlib.sha1(text.encode("utf-8")).hexdigest()[:len(digest)] != digest:
             continue
@@ -105,10 +93,6 @@ def default_cause_examples(corpus_dir: str | Path = CORPUS_DIR, public: bool = T
     if public:
         out.extend(load_stc3_causes(Path(corpus_dir) / "stc3_labels.jsonl", data_dir))
     return out
-
-
-def _analyzer(norm: str) -> list[str]:
-    return char_ngrams(norm, NGRAM_RANGE)
 
 
 def _fit(rows: Sequence[CauseExample], temperature: float, meta: dict[str, Any]) -> NgramCauseModel:
@@ -129,17 +113,8 @@ def fit_cause_model(examples: Sequence[CauseExample]) -> NgramCauseModel:
     train = [e for e in examples if not e.heldout]
     if len({e.cause for e in train}) < 2:
         raise ModelError("AF202", "(cause training needs non-held-out rows with at least two causes)")
-    dev = [e for e in train if is_dev(e.id)]
-    core = [e for e in train if not is_dev(e.id)]
-    temperature = 1.0
-    if len(dev) >= 20 and len({e.cause for e in core}) >= 2:
-        draft = _fit(core, 1.0, {})
-        logits = np.log(draft.predict_proba([normalize(e.text) for e in dev]) + 1e-12)
-        temperature = _fit_temperature(logits, np.array([CAUSES.index(e.cause) for e in dev]))
-    meta = {"trained_at": time.strftime("%Y-%m-%d"),
-            "train_rows": dict(sorted(Counter(e.source for e in train).items())),
-            "temperature": round(temperature, 4)}
-    return _fit(train, temperature, meta)
+    return calibrated_fit(train, _fit, label=lambda e: CAUSES.index(e.cause),
+                          dev_logits=lambda draft, norms: np.log(draft.predict_proba(norms) + 1e-12))
 
 
 def accuracy(gold: Sequence[str], pred: Sequence[str | None]) -> float:

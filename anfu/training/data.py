@@ -136,22 +136,29 @@ def stc3_turn_text(turn: dict[str, Any]) -> str:
     return " ".join(turn.get("utterances", []))
 
 
-def load_stc3(labels_path: str | Path = CORPUS_DIR / "stc3_labels.jsonl",
-              data_dir: str | Path | None = None) -> list[Example]:
-    """Our hand labels of STC-3 customer turns joined with their texts (skipped when the
-    texts are absent); a label whose text hash differs from the data is dropped."""
+def stc3_labelled_turns(labels_path: str | Path, data_dir: str | Path | None = None
+                        ) -> Iterator[tuple[str, dict[str, Any], int, str]]:
+    """(row label, label row, turn number, turn text) for each of our STC-3 label rows whose
+    dialogue and turn exist in the STC-3 data; nothing when the data or the labels are absent."""
     source = Path(data_dir or public_data_dir()) / "stc3" / "train_data_cn.json"
     labels_path = Path(labels_path)
     if not source.is_file() or not labels_path.is_file():
-        return []
+        return
     dialogues = {d["id"]: d for d in json.loads(source.read_text(encoding="utf-8"))}
-    out = []
     for where, obj in _read_rows(labels_path):
         dialogue = dialogues.get(str(obj.get("dialogue_id")))
         turn_no = obj.get("turn")
         if dialogue is None or not isinstance(turn_no, int) or not 0 <= turn_no < len(dialogue["turns"]):
             continue
-        text = stc3_turn_text(dialogue["turns"][turn_no])
+        yield where, obj, turn_no, stc3_turn_text(dialogue["turns"][turn_no])
+
+
+def load_stc3(labels_path: str | Path = CORPUS_DIR / "stc3_labels.jsonl",
+              data_dir: str | Path | None = None) -> list[Example]:
+    """Our hand labels of STC-3 customer turns joined with their texts (skipped when the
+    texts are absent); a label whose text hash differs from the data is dropped."""
+    out = []
+    for where, obj, turn_no, text in stc3_labelled_turns(labels_path, data_dir):
         if hashlib.sha1(text.encode("utf-8")).hexdigest()[: len(str(obj.get("sha1", "")))] != obj.get("sha1"):
             continue
         _, emotion, intensity = _check_row({**obj, "text": text}, where)

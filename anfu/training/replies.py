@@ -33,11 +33,11 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..backends.ngram import NGRAM_RANGE, char_ngrams
 from ..backends.reply_ngram import NgramReplyModel
 from ..errors import ModelError
 from ..text.normalize import normalize
 from .data import CORPUS_DIR, _read_rows, is_heldout
+from .train import _analyzer, _fit_head
 
 MAX_FEATURES = 40000
 MIN_DF = 2
@@ -46,6 +46,7 @@ C_CATEGORY = 10.0
 TARGET_PRECISION = 0.97
 THRESHOLD_FOLDS = 5
 OTHER_NEGATIVE_BELOW = 0.3
+LR_MAX_ITER, LR_TOL = 1000, 1e-3  # looser than the emotion model's: many small fits in CV
 _TRUE = {"true", "1", "yes", "y", "是"}
 _FALSE = {"false", "0", "no", "n", "否"}
 
@@ -203,29 +204,6 @@ def sentence_rows(examples: Sequence[ReplyExample], rules: Any) -> SentenceRows:
     return rows
 
 
-def _analyzer(norm: str) -> list[str]:
-    return char_ngrams(norm, NGRAM_RANGE)
-
-
-def _logreg(x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int, c: float) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic regression weights [terms, n_classes] and biases; absent classes get a prohibitive bias."""
-    from sklearn.linear_model import LogisticRegression
-
-    coef = np.zeros((x.shape[1], n_classes), dtype=np.float32)
-    intercept = np.full(n_classes, -30.0, dtype=np.float32)
-    present = np.unique(y)
-    if len(present) == 1:
-        intercept[present[0]] = 0.0
-        return coef, intercept
-    clf = LogisticRegression(C=c, max_iter=1000, tol=1e-3).fit(x, y, sample_weight=weights)
-    if len(present) == 2:  # binary LR stores one row: expand to two symmetric columns
-        coef[:, present[1]], coef[:, present[0]] = clf.coef_[0] / 2, -clf.coef_[0] / 2
-        intercept[present[1]], intercept[present[0]] = clf.intercept_[0] / 2, -clf.intercept_[0] / 2
-    else:
-        coef[:, clf.classes_], intercept[clf.classes_] = clf.coef_.T, clf.intercept_
-    return coef, intercept
-
-
 def _fit_heads(rows: SentenceRows, categories: Sequence[str], threshold: float = 0.5,
                meta: dict[str, Any] | None = None) -> NgramReplyModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -236,13 +214,14 @@ def _fit_heads(rows: SentenceRows, categories: Sequence[str], threshold: float =
     y = np.array(rows.labels)
     share = y.mean()
     weights = np.where(y == 1, 0.5 / share, 0.5 / (1 - share))  # balanced classes
-    two, bias = _logreg(x, y, weights, 2, C_VIOLATION)
+    two, bias = _fit_head(x, y, weights, 2, C_VIOLATION, max_iter=LR_MAX_ITER, tol=LR_TOL)
     coef, intercept = two[:, 1] - two[:, 0], bias[1] - bias[0]
     cats = list(categories) or ["_"]
     pos = [i for i, label in enumerate(rows.labels) if label == 1 and rows.categories[i] in cats]
     if pos and len(cats) > 1:
         yc = np.array([cats.index(rows.categories[i]) for i in pos])
-        cat_coef, cat_intercept = _logreg(x[pos], yc, np.ones(len(pos)), len(cats), C_CATEGORY)
+        cat_coef, cat_intercept = _fit_head(x[pos], yc, np.ones(len(pos)), len(cats), C_CATEGORY,
+                                            max_iter=LR_MAX_ITER, tol=LR_TOL)
     else:
         cat_coef, cat_intercept = np.zeros((x.shape[1], len(cats)), np.float32), np.zeros(len(cats), np.float32)
     vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)

@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,8 @@ DEV_MODULUS = 8  # one non-held-out example in eight calibrates the temperature
 MAX_FEATURES = 60000
 C_EMOTION = 8.0
 C_INTENSITY = 4.0
+E = TypeVar("E")  # a labelled example (with .id, .text and .source)
+M = TypeVar("M")  # a fitted model
 
 
 def is_dev(record_id: str) -> bool:
@@ -36,8 +38,10 @@ def _analyzer(norm: str) -> list[str]:
     return char_ngrams(norm, NGRAM_RANGE)
 
 
-def _fit_head(x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int, c: float) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression; classes missing from `y` get a prohibitive bias."""
+def _fit_head(x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int, c: float,
+              max_iter: int = 3000, tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression weights [terms, n_classes] and biases; classes missing
+    from `y` get a prohibitive bias."""
     from sklearn.linear_model import LogisticRegression
 
     coef = np.zeros((x.shape[1], n_classes), dtype=np.float32)
@@ -46,7 +50,7 @@ def _fit_head(x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int, c: flo
     if len(present) == 1:
         intercept[present[0]] = 0.0
         return coef, intercept
-    clf = LogisticRegression(C=c, max_iter=3000, tol=1e-4)
+    clf = LogisticRegression(C=c, max_iter=max_iter, tol=tol)
     clf.fit(x, y, sample_weight=weights)
     if len(present) == 2:  # binary LR stores one row: expand to two symmetric columns
         coef[:, present[1]] = clf.coef_[0] / 2
@@ -104,17 +108,27 @@ def fit(examples: Sequence[Example]) -> NgramEmotionModel:
         raise ModelError("AF202", "(every row falls in the held-out split; add more rows)")
     if len({e.emotion for e in train}) < 2:
         raise ModelError("AF202", "(it needs at least two different emotion labels)")
+    return calibrated_fit(train, _fit_model, label=lambda e: EMOTIONS.index(e.emotion),
+                          dev_logits=lambda draft, norms: draft.predict_logits(norms)[0])
+
+
+def calibrated_fit(train: Sequence[E], fit_model: Callable[[Sequence[E], float, dict[str, Any]], M], *,
+                   label: Callable[[E], int], dev_logits: Callable[[M, list[str]], np.ndarray]) -> M:
+    """The fit shared by the n-gram models: a draft on the non-dev rows of `train` gives dev
+    logits (`dev_logits(draft, normalised dev texts)`) for the temperature (1.0 unless there
+    are ≥ 20 dev rows and ≥ 2 labels among the others), then `fit_model` refits on all rows
+    with that temperature and a meta of the date, rows per source and temperature."""
     dev = [e for e in train if is_dev(e.id)]
     core = [e for e in train if not is_dev(e.id)]
     temperature = 1.0
-    if len(dev) >= 20 and len({e.emotion for e in core}) >= 2:
-        draft = _fit_model(core, 1.0, {})
-        logits, _ = draft.predict_logits([normalize(e.text) for e in dev])
-        temperature = _fit_temperature(logits, np.array([EMOTIONS.index(e.emotion) for e in dev]))
+    if len(dev) >= 20 and len({label(e) for e in core}) >= 2:
+        draft = fit_model(core, 1.0, {})
+        logits = dev_logits(draft, [normalize(e.text) for e in dev])
+        temperature = _fit_temperature(logits, np.array([label(e) for e in dev]))
     counts = Counter(e.source for e in train)
     meta = {"trained_at": time.strftime("%Y-%m-%d"), "train_rows": dict(sorted(counts.items())),
             "temperature": round(temperature, 4)}
-    return _fit_model(train, temperature, meta)
+    return fit_model(train, temperature, meta)
 
 
 def _f1_table(gold: list[str], pred: list[str]) -> dict[str, float]:

@@ -20,15 +20,27 @@ def _register(cls: type[Event]) -> type[Event]:
     return cls
 
 
+@dataclass(frozen=True)
+class TicketEvent(Event):
+    """The fields every event here starts with: the ticket and when (ISO 8601) it happened."""
+
+    ticket_id: str
+    at: str
+
+
+@dataclass(frozen=True)
+class TicketAction(TicketEvent):
+    """A ticket event someone did: `actor` follows `ticket_id` and `at`."""
+
+    actor: str
+
+
 @_register
 @dataclass(frozen=True)
-class TicketCreated(Event):
+class TicketCreated(TicketAction):
     """A complaint was recorded (接收反馈): the first of the 四个不漏."""
 
     name: ClassVar[str] = "ticket.created"
-    ticket_id: str
-    at: str
-    actor: str
     customer_ref: str
     channel: str
     cause: str
@@ -39,33 +51,24 @@ class TicketCreated(Event):
 
 @_register
 @dataclass(frozen=True)
-class TicketAssigned(Event):
+class TicketAssigned(TicketAction):
     name: ClassVar[str] = "ticket.assigned"
-    ticket_id: str
-    at: str
-    actor: str
     owner: str
     previous_owner: str | None = None
 
 
 @_register
 @dataclass(frozen=True)
-class TicketResponded(Event):
+class TicketResponded(TicketAction):
     """The customer got the first answer; stops the response SLA clock."""
 
     name: ClassVar[str] = "ticket.responded"
-    ticket_id: str
-    at: str
-    actor: str
 
 
 @_register
 @dataclass(frozen=True)
-class TicketStageChanged(Event):
+class TicketStageChanged(TicketAction):
     name: ClassVar[str] = "ticket.stage_changed"
-    ticket_id: str
-    at: str
-    actor: str
     from_stage: str
     to_stage: str
     note: str = ""
@@ -73,13 +76,10 @@ class TicketStageChanged(Event):
 
 @_register
 @dataclass(frozen=True)
-class TicketStatusChanged(Event):
+class TicketStatusChanged(TicketAction):
     """open ⇄ waiting_customer (the SLA clock pauses while waiting on the customer)."""
 
     name: ClassVar[str] = "ticket.status_changed"
-    ticket_id: str
-    at: str
-    actor: str
     from_status: str
     to_status: str
     note: str = ""
@@ -87,43 +87,32 @@ class TicketStatusChanged(Event):
 
 @_register
 @dataclass(frozen=True)
-class TicketResolved(Event):
+class TicketResolved(TicketAction):
     name: ClassVar[str] = "ticket.resolved"
-    ticket_id: str
-    at: str
-    actor: str
     note: str = ""
 
 
 @_register
 @dataclass(frozen=True)
-class TicketReopened(Event):
+class TicketReopened(TicketAction):
     name: ClassVar[str] = "ticket.reopened"
-    ticket_id: str
-    at: str
-    actor: str
     reason: str
     from_status: str
 
 
 @_register
 @dataclass(frozen=True)
-class TicketClosed(Event):
+class TicketClosed(TicketAction):
     name: ClassVar[str] = "ticket.closed"
-    ticket_id: str
-    at: str
-    actor: str
     note: str = ""
 
 
 @_register
 @dataclass(frozen=True)
-class SlaWarned(Event):
+class SlaWarned(TicketEvent):
     """Less than `warn_before` is left on a target (response or resolution)."""
 
     name: ClassVar[str] = "sla.warned"
-    ticket_id: str
-    at: str
     target: str
     policy: str
     remaining_seconds: float
@@ -131,10 +120,8 @@ class SlaWarned(Event):
 
 @_register
 @dataclass(frozen=True)
-class SlaBreached(Event):
+class SlaBreached(TicketEvent):
     name: ClassVar[str] = "sla.breached"
-    ticket_id: str
-    at: str
     target: str
     policy: str
     overdue_seconds: float
@@ -142,45 +129,36 @@ class SlaBreached(Event):
 
 @_register
 @dataclass(frozen=True)
-class FollowUpScheduled(Event):
+class FollowUpScheduled(TicketEvent):
     """A 回访 call is due at `due_at` after the ticket was resolved."""
 
     name: ClassVar[str] = "followup.scheduled"
-    ticket_id: str
-    at: str
     due_at: str
     owner: str | None = None
 
 
 @_register
 @dataclass(frozen=True)
-class FollowUpCompleted(Event):
+class FollowUpCompleted(TicketAction):
     name: ClassVar[str] = "followup.completed"
-    ticket_id: str
-    at: str
-    actor: str
     reached: bool
     note: str = ""
 
 
 @_register
 @dataclass(frozen=True)
-class CsatSubmitted(Event):
+class CsatSubmitted(TicketEvent):
     name: ClassVar[str] = "csat.submitted"
-    ticket_id: str
-    at: str
     score: int
     low: bool
 
 
 @_register
 @dataclass(frozen=True)
-class SupervisorAlerted(Event):
+class SupervisorAlerted(TicketEvent):
     """Something needs a supervisor's eyes now (low satisfaction score, SLA breach…)."""
 
     name: ClassVar[str] = "supervisor.alerted"
-    ticket_id: str
-    at: str
     reason: str
     detail: str = ""
     owner: str | None = None
@@ -188,24 +166,18 @@ class SupervisorAlerted(Event):
 
 @_register
 @dataclass(frozen=True)
-class FeedbackSent(Event):
+class FeedbackSent(TicketAction):
     """The outcome was fed back to the owning department (the fourth 不漏)."""
 
     name: ClassVar[str] = "feedback.sent"
-    ticket_id: str
-    at: str
-    actor: str
     department: str
     cause: str
 
 
 @_register
 @dataclass(frozen=True)
-class FeedbackUpdated(Event):
+class FeedbackUpdated(TicketAction):
     name: ClassVar[str] = "feedback.updated"
-    ticket_id: str
-    at: str
-    actor: str
     department: str
     state: str
     note: str = ""
