@@ -52,6 +52,9 @@ def validate(config: dict[str, Any]) -> None:
     max_chars = limits.get("max_chars", 20000)
     if not isinstance(max_chars, int) or isinstance(max_chars, bool) or max_chars < 1:
         raise ConfigError("AF102", "[limits].max_chars must be a positive integer")
+    turn_memo = limits.get("turn_memo", 4096)
+    if not isinstance(turn_memo, int) or isinstance(turn_memo, bool) or turn_memo < 0:
+        raise ConfigError("AF102", "[limits].turn_memo must be an integer ≥ 0 (0 = off)")
     sections = config.get("components", {})
     if not isinstance(sections, dict) or not all(isinstance(v, dict) for v in sections.values()):
         raise ConfigError("AF102", "[components.\"name\"] sections must be tables")

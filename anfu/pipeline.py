@@ -1,17 +1,41 @@
-"""The Analyzer: a picklable callable running components over conversations."""
+"""The Analyzer: a picklable callable running components over conversations.
+
+Turn memo: the live service analyses a window of the latest turns once per new turn, so
+every turn is seen up to a window's length of times. Components with `scope = "turn"` (see
+`anfu.components.base`) that open the pipeline form its *turn stage*: their results for a
+turn depend only on its speaker, text and `turn_key`. `Analyzer.__call__` keeps a bounded
+LRU memo of each turn's state after the turn stage, copies remembered turns into a new
+Assessment and runs the turn stage only on the others (with blank copies of the turns they
+look back at, `turn_context`); each stage component's `conclude` then computes its
+document-level output, and the rest of the pipeline runs as usual. The results are the
+same with and without the memo (`[limits].turn_memo = 0` turns it off); `pipe` does not
+use it.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Hashable, Iterable, Iterator, Sequence
 
 from . import registry
 from .components.base import Component
 from .config import load_config
 from .errors import InputError
-from .types import Assessment, Conversation, SPEAKERS, Utterance
+from .types import Assessment, Conversation, SPEAKERS, TurnAssessment, Utterance
 
 Doc = str | Utterance | Conversation
+DEFAULT_TURN_MEMO = 4096
+MEMO_MAX_CHARS = 4_000_000  # and at most this much text in it (long texts must not bloat it)
+_COPIED = tuple(f.name for f in fields(TurnAssessment) if f.name in ("scores", "triggers", "findings", "extras"))
+
+
+def _copy_turn(turn: TurnAssessment) -> TurnAssessment:
+    """A copy whose lists and dicts are new (their items are immutable or replaced whole)."""
+    return replace(turn, **{name: type(getattr(turn, name))(getattr(turn, name))
+                            for name in _COPIED if getattr(turn, name) is not None})
 
 
 class Analyzer:
@@ -20,7 +44,43 @@ class Analyzer:
     def __init__(self, components: Sequence[Component], config: dict[str, Any] | None = None) -> None:
         self.components = list(components)
         self.config = config or {}
-        self.max_chars: int = self.config.get("limits", {}).get("max_chars", 20000)
+        limits = self.config.get("limits", {})
+        self.max_chars: int = limits.get("max_chars", 20000)
+        self.turn_memo: int = limits.get("turn_memo", DEFAULT_TURN_MEMO)
+        self._memo: OrderedDict[Hashable, TurnAssessment] = OrderedDict()
+        self._memo_chars = 0
+        self._memo_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_memo"] = OrderedDict()  # a fresh, empty memo in the receiving process
+        state["_memo_chars"] = 0
+        del state["_memo_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._memo_lock = threading.Lock()
+
+    def clear_memo(self) -> None:
+        """Forget every remembered turn (a new, empty memo)."""
+        with self._memo_lock:
+            self._memo = OrderedDict()
+            self._memo_chars = 0
+
+    @property
+    def memo_size(self) -> int:
+        return len(self._memo)
+
+    @property
+    def turn_stage(self) -> list[Component]:
+        """The leading turn-scoped components (those the memo covers)."""
+        stage = []
+        for component in self.components:
+            if getattr(component, "scope", "conversation") != "turn":
+                break
+            stage.append(component)
+        return stage
 
     @property
     def component_names(self) -> list[str]:
@@ -55,9 +115,46 @@ class Analyzer:
 
     def __call__(self, doc: Doc) -> Assessment:
         assessment = self.make_doc(doc)
-        for component in self.components:
+        stage = self.turn_stage if self.turn_memo > 0 else []
+        if stage:
+            self._run_turn_stage(assessment, stage)
+        for component in self.components[len(stage):]:
             component(assessment)
         return assessment
+
+    def _run_turn_stage(self, doc: Assessment, stage: list[Component]) -> None:
+        turns = doc.turns
+        keys = [(t.speaker, t.text, tuple(c.turn_key(doc, i) for c in stage)) for i, t in enumerate(turns)]
+        missing: list[int] = []
+        with self._memo_lock:
+            for i, key in enumerate(keys):
+                known = self._memo.get(key)
+                if known is None:
+                    missing.append(i)
+                else:
+                    self._memo.move_to_end(key)
+                    turns[i] = _copy_turn(known)
+        if missing:
+            # the missing turns themselves, plus blank copies of the turns they look back at
+            start = min(min(c.turn_context(doc, i) for c in stage) for i in missing)
+            wanted = set(missing)
+            part = [turns[i] if i in wanted else TurnAssessment(speaker=turns[i].speaker, text=turns[i].text)
+                    for i in range(start, missing[-1] + 1)]
+            conv = doc.conversation
+            sub = Assessment(conversation=replace(conv, turns=conv.turns[start:missing[-1] + 1]), turns=part,
+                             is_utterance=doc.is_utterance)
+            for component in stage:
+                component(sub)
+            with self._memo_lock:
+                for i in missing:
+                    if keys[i] not in self._memo:
+                        self._memo_chars += len(turns[i].text)
+                    self._memo[keys[i]] = _copy_turn(turns[i])
+                while self._memo and (len(self._memo) > self.turn_memo or self._memo_chars > MEMO_MAX_CHARS):
+                    _, dropped = self._memo.popitem(last=False)
+                    self._memo_chars -= len(dropped.text)
+        for component in stage:
+            component.conclude(doc)
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterator[Assessment]:
         batch: list[Assessment] = []

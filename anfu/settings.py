@@ -24,6 +24,8 @@ Every setting, with its environment variable:
 - `ANFU_ALLOWED_ORIGINS`: origins allowed to open agent WebSockets, as a JSON list or a
   comma-separated string (default `http://127.0.0.1:8000,http://localhost:8000`).
 - `ANFU_MAILBOX_DIR`: drop folder watched by the e-mail channel (default `<data dir>/mailbox`).
+- `ANFU_MAILBOX_POLL_S`: seconds between two looks at the drop folder by `anfu serve`
+  (default 5; 0 turns the watcher off).
 - `ANFU_HOST`, `ANFU_PORT`: where `anfu serve` listens (default 127.0.0.1:8000).
 """
 
@@ -65,6 +67,7 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
     mailbox_dir: Path | None = None
+    mailbox_poll_s: float = Field(5.0, ge=0, le=3600)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

@@ -5,12 +5,20 @@ SQLite database), signs in 200 agents in 20 teams and 20 supervisors (sessions c
 directly in the store: 220 argon2 sign-ins would measure password hashing, not the service),
 then for a bounded time each agent sends customer messages (think time between them) and
 waits for its live assessment. Reported: round-trip p50/p99 as the client sees it, the
-server's own per-turn time, supervisor alerts, and lost/duplicated messages, checked against
-the database afterwards (every acknowledged message must be stored exactly once).
+server's own per-turn time (`server_turn_ms`: the `server_ms` of each assessment frame, i.e.
+resolving the conversation, the one durable transaction with the analysis, and the reply,
+measured in the worker thread), supervisor alerts, and lost/duplicated messages, checked
+against the database afterwards (every acknowledged message must be stored exactly once).
+
+Think time: a live chat customer writes a message every few seconds at the busiest (typing a
+sentence takes 2–5 s); the default, 3 s mean (exponential) per agent, gives 200 agents ≈ 65
+messages/s, far above a real 200-seat centre (agents juggle 2–3 chats of one message per
+10–30 s each). ANFU_BENCH_THINK_S=2 is the stress variant.
 
 Environment: ANFU_BENCH_SECONDS (default 60), ANFU_BENCH_AGENTS (200), ANFU_BENCH_SUPERVISORS
-(20), ANFU_BENCH_THINK_S (mean seconds between one agent's messages, default 5.0).
-Targets: p99 ≤ 250 ms, nothing lost, nothing duplicated. Loopback only.
+(20), ANFU_BENCH_THINK_S (mean seconds between one agent's messages, default 3.0).
+Targets: p99 ≤ 250 ms round trip, server-side p99 ≤ 20 ms per turn, nothing lost, nothing
+duplicated. Loopback only.
 """
 
 from __future__ import annotations
@@ -71,7 +79,9 @@ def _seed(data_dir: Path, port: int, agents: int, supervisors: int) -> dict[str,
     store = Store.from_settings(settings)
     tenant = store.create_tenant("bench", "压测租户")
     pw = hash_password(generate_password())
-    expires = datetime.now(timezone.utc) + timedelta(hours=2)
+    # a fresh session's full lifetime: a shorter one would be extended (a write) at the first
+    # re-check of every socket, 200 writes in one burst that real sign-ins never make
+    expires = datetime.now(timezone.utc) + timedelta(minutes=settings.session_ttl_minutes)
     tokens: dict[str, list[str]] = {"agent": [], "supervisor": []}
     teams = [store.create_team(tenant.id, f"班组{i}") for i in range(max(1, supervisors))]
     for role, count in (("supervisor", supervisors), ("agent", agents)):
@@ -104,19 +114,30 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def _agent(url: str, origin: str, token: str, index: int, deadline: float, think: float,
+async def _agent(url: str, origin: str, token: str, index: int, run: dict[str, Any], think: float,
                  stats: dict[str, Any]) -> None:
     import websockets
 
     rng = random.Random(index)
     headers = {"Cookie": f"anfu_session={token}"}
-    async with websockets.connect(url, origin=origin, additional_headers=headers, max_size=2**22,
-                                  open_timeout=30) as ws:
+    try:
+        ws = await websockets.connect(url, origin=origin, additional_headers=headers, max_size=2**22,
+                                      open_timeout=60)
+    except BaseException:
+        run["expected"] -= 1  # the others must not wait for this one
+        if run["connected"] >= run["expected"]:
+            run["all_in"].set()
+        raise
+    async with ws:
         json.loads(await ws.recv())  # hello
+        run["connected"] += 1
+        if run["connected"] >= run["expected"]:
+            run["all_in"].set()
+        await run["all_in"].wait()  # a shift that has started: every agent signed in
         ref = f"bench-{index}"
         n = 0
         await asyncio.sleep(rng.random() * think)
-        while time.monotonic() < deadline:
+        while time.monotonic() < run["deadline"]:
             msg_id = f"{ref}-{n}"
             n += 1
             frame = {"type": "message", "conversation_ref": ref, "client_msg_id": msg_id,
@@ -138,7 +159,8 @@ async def _agent(url: str, origin: str, token: str, index: int, deadline: float,
                 if reply.get("type") == "error":
                     stats["errors"].append(reply["error"]["code"])
                     break
-            await asyncio.sleep(rng.expovariate(1 / think))
+            # think, but not past the end of the run (the clock would measure idle agents)
+            await asyncio.sleep(min(rng.expovariate(1 / think), max(0.0, run["deadline"] - time.monotonic())))
 
 
 async def _supervisor(url: str, origin: str, token: str, stop: asyncio.Event, stats: dict[str, Any]) -> None:
@@ -162,10 +184,21 @@ async def _drive(port: int, tokens: dict[str, list[str]], seconds: float, think:
     stop = asyncio.Event()
     sups = [asyncio.create_task(_supervisor(f"ws://127.0.0.1:{port}/ws/supervisor", origin, t, stop, stats))
             for t in tokens["supervisor"]]
-    deadline = time.monotonic() + seconds
-    agents = [asyncio.create_task(_agent(f"ws://127.0.0.1:{port}/ws/agent", origin, t, i, deadline, think, stats))
+    # the clock starts once every agent is connected (connecting is reported on its own)
+    run: dict[str, Any] = {"connected": 0, "expected": len(tokens["agent"]), "all_in": asyncio.Event(),
+                           "deadline": float("inf")}
+    started = time.monotonic()
+
+    async def start_clock() -> None:
+        await run["all_in"].wait()
+        stats["connect_s"] = round(time.monotonic() - started, 1)
+        run["deadline"] = time.monotonic() + seconds
+    clock = asyncio.create_task(start_clock())
+    agents = [asyncio.create_task(_agent(f"ws://127.0.0.1:{port}/ws/agent", origin, t, i, run, think, stats))
               for i, t in enumerate(tokens["agent"])]
     results = await asyncio.gather(*agents, return_exceptions=True)
+    clock.cancel()
+    stats["measured_s"] = time.monotonic() - run["deadline"] + seconds if run["deadline"] != float("inf") else 0.0
     await asyncio.sleep(1.0)  # let the last alerts arrive
     stop.set()
     await asyncio.gather(*sups, return_exceptions=True)
@@ -205,7 +238,7 @@ def run() -> dict[str, Any]:
     seconds = float(os.environ.get("ANFU_BENCH_SECONDS", "60"))
     agents = int(os.environ.get("ANFU_BENCH_AGENTS", "200"))
     supervisors = int(os.environ.get("ANFU_BENCH_SUPERVISORS", "20"))
-    think = float(os.environ.get("ANFU_BENCH_THINK_S", "5.0"))
+    think = float(os.environ.get("ANFU_BENCH_THINK_S", "3.0"))
     with tempfile.TemporaryDirectory(prefix="anfu-bench-ws-") as tmp:
         data_dir = Path(tmp)
         port = _free_port()
@@ -231,18 +264,22 @@ def run() -> dict[str, Any]:
     duplicated = [m for m, n in stored.items() if n > 1] + [m for m in set(acked) if acked.count(m) > 1]
     return {
         "agents": agents, "supervisors": supervisors, "seconds": round(elapsed, 1), "think_s": think,
+        "connect_s": stats.get("connect_s"),
         "sent": len(stats["sent"]), "acknowledged": len(acked),
-        "throughput_msg_s": round(len(acked) / max(elapsed, 1e-9), 1),
+        "throughput_msg_s": round(len(acked) / max(stats["measured_s"], 1e-9), 1),
         "latency_ms": {"p50": round(_percentile(stats["latency_ms"], 0.5), 1),
                        "p99": round(_percentile(stats["latency_ms"], 0.99), 1),
                        "mean": round(statistics.fmean(stats["latency_ms"]), 1) if stats["latency_ms"] else 0.0},
-        "server_ms": {"p50": round(_percentile(stats["server_ms"], 0.5), 1),
-                      "p99": round(_percentile(stats["server_ms"], 0.99), 1)},
+        "server_turn_ms": {"p50": round(_percentile(stats["server_ms"], 0.5), 1),
+                           "p99": round(_percentile(stats["server_ms"], 0.99), 1),
+                           "mean": round(statistics.fmean(stats["server_ms"]), 1) if stats["server_ms"] else 0.0},
         "lost": len(lost), "duplicated": len(duplicated), "unanswered": len(stats["sent"]) - len(acked),
         "errors": len(stats["errors"]), "timeouts": stats["timeouts"], "alerts_received": stats["alerts"],
         "agent_failures": stats["agent_failures"],
-        "targets": {"latency_ms.p99": ["<=", 250], "lost": ["<=", 0], "duplicated": ["<=", 0]},
-        "headline": ["latency_ms.p50", "latency_ms.p99", "server_ms.p99", "lost", "duplicated"],
+        "targets": {"latency_ms.p99": ["<=", 250], "server_turn_ms.p99": ["<=", 20], "lost": ["<=", 0],
+                    "duplicated": ["<=", 0]},
+        "headline": ["latency_ms.p50", "latency_ms.p99", "server_turn_ms.p50", "server_turn_ms.p99", "lost",
+                     "duplicated"],
     }
 
 

@@ -8,7 +8,7 @@ testing stay simple (see `anfu.testing.check_component`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Hashable, Sequence
 
 from ..types import Assessment
 
@@ -20,6 +20,11 @@ class Component(ABC):
     provides: ClassVar[tuple[str, ...]] = ()
     #: fields it reads that an earlier component must provide
     requires: ClassVar[tuple[str, ...]] = ()
+    #: "turn": what it writes on a turn depends only on that turn's speaker and text plus
+    #: `turn_key(doc, i)` (and any document-level output comes from `conclude`), so the
+    #: Analyzer may reuse a turn's results (`anfu.pipeline`, turn memo); "conversation": it
+    #: reads the whole conversation and always runs.
+    scope: ClassVar[str] = "conversation"
 
     @abstractmethod
     def predict(self, docs: Sequence[Assessment]) -> list[Any]:
@@ -28,6 +33,20 @@ class Component(ABC):
     @abstractmethod
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
         """Write `outputs` (from `predict`) into the declared fields of `docs`."""
+
+    def turn_key(self, doc: Assessment, i: int) -> Hashable:
+        """Turn-scoped components: what else turn `i`'s result depends on besides its speaker
+        and text (e.g. the conversation's industry); hashable."""
+        return ()
+
+    def turn_context(self, doc: Assessment, i: int) -> int:
+        """Turn-scoped components: the earliest turn whose content turn `i`'s result reads
+        (`i` itself unless the component looks back, like the pre-send check's rewrite)."""
+        return i
+
+    def conclude(self, doc: Assessment) -> None:
+        """Turn-scoped components with a document-level output compute it here from the
+        turns (called by the Analyzer when turns came from its memo)."""
 
     def __call__(self, doc: Assessment) -> Assessment:
         self.set_annotations([doc], self.predict([doc]))

@@ -123,6 +123,7 @@ class Emotion(Component):
     name = "anfu.emotion.v1"
     provides = ("turn.emotion", "turn.scores", "turn.intensity", "turn.valence", "turn.triggers")
     requires = ("turn.norm", "turn.escalation_risk", "turn.abusive")
+    scope = "turn"
 
     def __init__(self, model: str = "anfu.ngram_emotion.v1", weights: str = "default",
                  rules_dir: str | None = None) -> None:

@@ -14,6 +14,7 @@ from .base import Component
 class Normalizer(Component):
     name = "anfu.normalize.v1"
     provides = ("turn.norm",)
+    scope = "turn"
 
     def predict(self, docs: Sequence[Assessment]) -> list[list[str]]:
         return [[normalize(t.text) for t in doc.turns] for doc in docs]

@@ -27,7 +27,7 @@ def prepare(settings: Settings, demo: bool = False) -> Prepared:
     upgrade(settings)
     store = Store.from_settings(settings)
     admin = bootstrap_admin(store)
-    app = create_app(settings, store=store)
+    app = create_app(settings, store=store, mailbox_poll_s=settings.mailbox_poll_s)
     seeded = None
     if demo:
         tenant = admin.tenant if admin else store.get_tenant_by_slug("default") or store.list_tenants()[0]
@@ -38,6 +38,7 @@ def prepare(settings: Settings, demo: bool = False) -> Prepared:
 def sign_in_help(url: str, prepared: Prepared) -> str:
     lines = [f"安抚 Anfu 服务已就绪 (service ready): {url}",
              f"  API: {url}/api/v1/openapi.json  ·  健康检查 health: {url}/api/v1/health",
+             f"  邮件投递目录 mailbox drop folder: {prepared.app.state.ctx.settings.mailbox_dir} (.eml)",
              "  登录 sign in: POST /api/v1/auth/login {\"username\", \"password\"[, \"totp\"]}"]
     if prepared.admin:
         lines.append(prepared.admin.message(url))
@@ -56,5 +57,6 @@ def run(prepared: Prepared, host: str, port: int, echo: Callable[[str], None] = 
     import uvicorn
 
     echo(sign_in_help(f"http://{host}:{port}", prepared))
+    # access_log off: the app's own RequestLog middleware logs every request (masked)
     uvicorn.run(prepared.app, host=host, port=port, log_level="info", ws_max_size=1_000_000,
-                server_header=False, proxy_headers=False)
+                server_header=False, proxy_headers=False, access_log=False)

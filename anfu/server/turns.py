@@ -2,20 +2,24 @@
 assessment, record and broadcast the events. REST ingestion, the agent WebSocket and the
 channel uploads all go through `TurnService`, so they behave the same.
 
-The acknowledgement a client receives is sent after `Store.append_message` returned, i.e.
-after the message is on disk. A retry with the same `client_msg_id` gets the stored message
-and its assessment back, and emits nothing twice.
+A live turn is ONE durable transaction (`Store.append_turn`): the message, the assessment
+of the window ending with it and the events it caused are committed together, and the
+acknowledgement a client receives is sent after that commit, i.e. after the message is on
+disk. A retry with the same `client_msg_id` gets the stored message and its assessment back,
+and emits nothing twice. A connection resolves each conversation once (`ConnectionCache`);
+the store re-checks access inside every turn's transaction, so the cache never widens it.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from ..channels.base import CustomerHints, Thread
-from ..errors import InputError
+from ..errors import InputError, NotFoundError
 from ..pipeline import Analyzer
 from ..store import Store
 from ..store.access import Principal
@@ -37,6 +41,31 @@ class TurnResult:
     live: dict[str, Any] | None
     events: list[Event] = field(default_factory=list)
     server_ms: float = 0.0
+
+
+class ConnectionCache:
+    """The conversations one connection (an agent WebSocket) already resolved, by what the
+    frame named (id or channel reference, channel, industry, customer hints, agent). Only
+    the conversation id is reused: access is checked again in each turn's transaction."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], ConversationRecord] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> ConversationRecord | None:
+        record = self._items.get(key)
+        if record is not None:
+            self._items.move_to_end(key)
+        return record
+
+    def put(self, key: tuple[Any, ...], record: ConversationRecord) -> None:
+        self._items[key] = record
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def forget(self, conversation_id: int) -> None:
+        for key in [k for k, v in self._items.items() if v.id == conversation_id]:
+            del self._items[key]
 
 
 def live_view(data: dict[str, Any], presend: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -82,9 +111,25 @@ class TurnService:
 
     def resolve(self, principal: Principal, *, conversation_id: int | None = None,
                 conversation_ref: str | None = None, channel: str = "webchat", industry: str | None = None,
-                customer: CustomerHints | None = None, agent_id: int | None = None) -> ConversationRecord:
+                customer: CustomerHints | None = None, agent_id: int | None = None,
+                cache: ConnectionCache | None = None) -> ConversationRecord:
         """The conversation a message belongs to: by id (must be visible), by the channel's
-        reference (created on first use), or a new one."""
+        reference (created on first use), or a new one. With a `cache`, a connection resolves
+        the same id or reference once."""
+        key = None
+        if cache is not None and (conversation_id is not None or conversation_ref is not None):
+            key = (conversation_id, conversation_ref, channel, industry, customer, agent_id)
+            known = cache.get(key)
+            if known is not None:
+                return known
+        record = self._resolve(principal, conversation_id, conversation_ref, channel, industry, customer, agent_id)
+        if key is not None and cache is not None:
+            cache.put(key, record)
+        return record
+
+    def _resolve(self, principal: Principal, conversation_id: int | None, conversation_ref: str | None,
+                 channel: str, industry: str | None, customer: CustomerHints | None,
+                 agent_id: int | None) -> ConversationRecord:
         if conversation_id is not None:
             return self.store.get_conversation(conversation_id, visible_to=principal)
         if principal.role == "agent":
@@ -108,58 +153,68 @@ class TurnService:
     # turns ------------------------------------------------------------------------------
     def add_turn(self, principal: Principal, conversation: ConversationRecord, speaker: str, text: str, *,
                  client_msg_id: str | None = None, sent_at: datetime | float | None = None,
-                 channel: str | None = None, analyse: bool = True) -> TurnResult:
+                 channel: str | None = None, analyse: bool = True,
+                 cache: ConnectionCache | None = None) -> TurnResult:
+        """Store and (unless `analyse` is False: long imports) analyse one turn; the result
+        is durable when this returns. `cache`: the connection's, forgotten on AF503."""
         started = time.perf_counter()
-        message, created = self.store.append_message(conversation.id, speaker, text, client_msg_id=client_msg_id,
-                                                     channel=channel, sent_at=utc(sent_at), by=principal)
-        if not created:
-            stored = [a for a in self.store.list_assessments(conversation.id) if a.upto_seq == message.seq]
-            current = self.store.get_conversation(conversation.id)
-            return TurnResult(message, False, current, live_view(stored[-1].data) if stored else None,
-                              [], (time.perf_counter() - started) * 1000)
-        before = self.store.get_conversation(conversation.id)
         if not analyse:
-            return TurnResult(message, True, before, None, [], (time.perf_counter() - started) * 1000)
-        assessment = self.analyzer(self._window(before, message.seq))
-        data = assessment.to_dict()
-        self.store.save_assessment(conversation.id, data, upto_seq=message.seq)
-        after = self.store.get_conversation(conversation.id)
-        events = self._events(after, before.escalation_level, data, assessment.extras, message.seq)
+            message, created = self.store.append_message(conversation.id, speaker, text, client_msg_id=client_msg_id,
+                                                         channel=channel, sent_at=utc(sent_at), by=principal)
+            current = self.store.get_conversation(conversation.id)
+            return TurnResult(message, created, current, None, [], (time.perf_counter() - started) * 1000)
+        try:
+            written = self.store.append_turn(conversation.id, speaker, text, self._assess, client_msg_id=client_msg_id,
+                                             channel=channel, sent_at=utc(sent_at), by=principal, window=self.window)
+        except NotFoundError:
+            if cache is not None:
+                cache.forget(conversation.id)
+            raise
+        if not written.created:
+            stored = written.assessment
+            return TurnResult(written.message, False, written.conversation,
+                              live_view(stored.data) if stored else None, [], (time.perf_counter() - started) * 1000)
+        data = written.assessment.data if written.assessment else {}
         live = live_view(data)
-        self._broadcast(after, message, live, events)
-        return TurnResult(message, True, after, live, events, (time.perf_counter() - started) * 1000)
+        self._broadcast(written.conversation, written.message, live, written.events)
+        return TurnResult(written.message, True, written.conversation, live, written.events,
+                          (time.perf_counter() - started) * 1000)
 
-    def _window(self, conversation: ConversationRecord, upto_seq: int) -> Conversation:
-        messages = self.store.list_messages(conversation.id, after_seq=max(0, upto_seq - self.window),
-                                            limit=self.window)
+    def _assess(self, conversation: ConversationRecord,
+                messages: list[MessageRecord]) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        """Inside the turn's transaction: analyse the window, name the events it causes."""
         turns = tuple(Utterance(text=m.text, speaker=m.speaker, id=str(m.id), channel=m.channel,  # type: ignore[arg-type]
-                                timestamp=m.sent_at.timestamp()) for m in messages if m.seq <= upto_seq)
-        return Conversation(turns=turns, id=str(conversation.id), channel=conversation.channel,
-                            industry=conversation.industry)
+                                timestamp=m.sent_at.timestamp()) for m in messages)
+        window = Conversation(turns=turns, id=str(conversation.id), channel=conversation.channel,
+                              industry=conversation.industry)
+        assessment = self.analyzer(window)
+        data = assessment.to_dict()
+        return data, self._events(conversation, data, assessment.extras, messages[-1].seq)
 
-    def _events(self, conversation: ConversationRecord, previous_level: int, data: dict[str, Any],
-                extras: dict[str, Any], seq: int) -> list[Event]:
-        """Events this turn caused: the ladder moving up, plus the components' events about the
+    @staticmethod
+    def _events(conversation: ConversationRecord, data: dict[str, Any], extras: dict[str, Any],
+                seq: int) -> list[tuple[str, dict[str, Any]]]:
+        """Events this turn causes: the ladder moving up, plus the components' events about the
         newest turn (earlier turns' events were recorded when those turns arrived)."""
-        out: list[Event] = []
+        out: list[tuple[str, dict[str, Any]]] = []
         newest = len(data.get("turns") or []) - 1
-        level = conversation.escalation_level
+        previous_level = conversation.escalation_level
+        escalation = data.get("escalation") or {}
+        level = int(escalation.get("level") or 0) if isinstance(escalation, dict) else 0
         if level > previous_level:
-            reasons = tuple((data.get("escalation") or {}).get("reasons") or ())
+            reasons = tuple(escalation.get("reasons") or ())
             raised = EscalationRaised(conversation_id=str(conversation.id), level=level,
                                       previous_level=previous_level, reasons=reasons, turn=newest)
             payload = {**raised.to_dict(), "seq": seq}
             payload.pop("name")
-            out.append(self.store.add_event(conversation.tenant_id, raised.name, payload,
-                                            conversation_id=conversation.id))
+            out.append((raised.name, payload))
         for event in extras.get("events") or []:
             name = event.get("name") if isinstance(event, dict) else None
             if not name or name == EscalationRaised.name or event.get("turn") != newest:
                 continue
             payload = {k: v for k, v in event.items() if k != "name"}
             payload.update(conversation_id=str(conversation.id), seq=seq)
-            out.append(self.store.add_event(conversation.tenant_id, name, payload,
-                                            conversation_id=conversation.id))
+            out.append((name, payload))
         return out
 
     def _broadcast(self, conversation: ConversationRecord, message: MessageRecord, live: dict[str, Any],

@@ -43,7 +43,7 @@ from .live import Subscriber
 from .presend import check_draft
 from .routes.messages import hints
 from .schemas import MAX_TEXT, MessageCreate
-from .turns import live_view
+from .turns import ConnectionCache, live_view
 
 router = APIRouter()
 MAX_FRAME_CHARS = 64_000
@@ -117,6 +117,7 @@ class Session:
         self.send_lock = asyncio.Lock()
         self.checked_at = time.monotonic()
         self.sub: Subscriber | None = None
+        self.conversations = ConnectionCache()
 
     async def send(self, data: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -216,9 +217,11 @@ class Session:
         turns = self.ctx.turns
         conversation = turns.resolve(self.auth.principal, conversation_id=frame.conversation_id,
                                      conversation_ref=frame.conversation_ref, channel=frame.channel,
-                                     industry=frame.industry, customer=hints(frame), agent_id=frame.agent_id)
+                                     industry=frame.industry, customer=hints(frame), agent_id=frame.agent_id,
+                                     cache=self.conversations)
         result = turns.add_turn(self.auth.principal, conversation, frame.speaker, frame.text,
-                                client_msg_id=frame.client_msg_id, sent_at=frame.sent_at, channel=frame.channel)
+                                client_msg_id=frame.client_msg_id, sent_at=frame.sent_at, channel=frame.channel,
+                                cache=self.conversations)
         if self.sub is not None and self.kind == "supervisor":
             self.sub.joined.add(conversation.id)
         return {"type": "assessment", "client_msg_id": frame.client_msg_id,

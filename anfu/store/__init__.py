@@ -57,6 +57,10 @@ Conversations and messages
     append_message(conversation_id, speaker, text, *, client_msg_id, channel, sent_at, by)
         -> (MessageRecord, created)   committed durably BEFORE it returns (ack after it);
         same client_msg_id again -> the stored message, created=False
+    append_turn(conversation_id, speaker, text, assess, *, client_msg_id, channel, sent_at, by, window)
+        -> TurnWrite(message, created, conversation, previous_level, assessment, events)
+        the live path: message + assessment (`assess(conversation, latest messages)` ->
+        (data, [(event name, payload)])) + events in ONE durable transaction
     list_messages(conversation_id, visible_to, *, after_seq, limit)
     load_conversation(id, visible_to) -> anfu.types.Conversation   (for the Analyzer)
 Assessments, events, audit
@@ -82,12 +86,12 @@ from .engine import make_engine
 from .migrate import check_schema, current_revision, downgrade, head_revision, upgrade
 from .records import (ApiToken, AssessmentRecord, AuditEntry, AuthSession, ConversationRecord, Customer,
                       DeletionReport, Event, MessageRecord, Page, Team, Tenant, TimelineItem, User)
-from .repo import ConversationFilter, Store
+from .repo import ConversationFilter, Store, TurnWrite
 from .tables import CONVERSATION_STATUSES, ROLES
 from .workflow_repo import FollowUpRecord, LedgerRecord, TicketRecord, WorkflowStore
 
 __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",
-           "Page", "Principal", "Store", "Team", "Tenant", "TimelineItem", "User", "can", "check_schema",
+           "Page", "Principal", "Store", "Team", "TurnWrite", "Tenant", "TimelineItem", "User", "can", "check_schema",
            "current_revision", "downgrade", "head_revision", "make_engine", "require", "upgrade",
            "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore"]

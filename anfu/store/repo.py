@@ -9,9 +9,11 @@ other tenants or teams leak nothing. Methods without a principal are for the sys
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +31,19 @@ from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, Conversatio
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
 
 MAX_PAGE_SIZE = 200
+# SQLite has one writer at a time; live turns of this process queue on a Python lock (first
+# come, first served) rather than on SQLite's busy handler, which polls with sleeps of up to
+# 100 ms and turns a short queue into long tails. One lock per database file.
+_SQLITE_TURN_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _turn_lock(engine: Any) -> Any:
+    if engine.dialect.name != "sqlite":
+        return nullcontext()  # PostgreSQL: the conversation's row lock is enough
+    key = str(engine.url.database)
+    with _LOCKS_GUARD:
+        return _SQLITE_TURN_LOCKS.setdefault(key, threading.Lock())
 MAX_TEXT_CHARS = 20_000
 EVENT_NAME = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+")
 _UNSET: Any = object()
@@ -48,6 +63,23 @@ class ConversationFilter:
     min_escalation: int | None = None
     updated_since: datetime | None = None
     updated_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TurnWrite:
+    """What `Store.append_turn` wrote (or found, for a retry: `created` False)."""
+
+    message: MessageRecord
+    created: bool
+    conversation: ConversationRecord      # after the turn
+    previous_level: int                   # the escalation level before it
+    assessment: AssessmentRecord | None   # the retry's stored assessment, when there is one
+    events: list[Event] = field(default_factory=list)
+
+
+# assess(conversation before the turn, the latest messages with the new one last)
+#   -> (Assessment.to_dict(), [(event name, payload), ...])
+Assess = Callable[[ConversationRecord, list[MessageRecord]], tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]]
 
 
 def normalize_phone(phone: str | None) -> str | None:
@@ -368,6 +400,106 @@ class Store(AccountsMixin):
                 raise
             return existing, False
 
+    def append_turn(self, conversation_id: int, speaker: str, text: str, assess: Assess, *,
+                    client_msg_id: str | None = None, channel: str | None = None,
+                    sent_at: datetime | None = None, by: Principal | None = None,
+                    window: int = 16) -> TurnWrite:
+        """A live turn in ONE durable transaction: append the message, call
+        `assess(conversation, messages)` on the latest `window` messages (the new one last),
+        store its assessment and events, commit. Like `append_message`, nothing returns before
+        the commit is on disk, so the caller acknowledges after it; nothing is stored when
+        `assess` raises. A retry with the same `client_msg_id` writes nothing and returns the
+        stored message with the assessment stored for it (`created` False).
+
+        The conversation row is locked (PostgreSQL `FOR UPDATE`, SQLite `BEGIN IMMEDIATE`), so
+        the window, the previous escalation level and the new sequence number are consistent.
+        """
+        self._check_message(speaker, text)
+        try:
+            with _turn_lock(self.engine), self._write() as s:
+                conv = s.get(ConversationRow, conversation_id, with_for_update=True)
+                if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
+                    raise NotFoundError("AF503", conversation_id, kind="conversation")
+                if client_msg_id is not None:
+                    existing = s.scalar(select(MessageRow).where(MessageRow.tenant_id == conv.tenant_id,
+                                                                 MessageRow.client_msg_id == client_msg_id))
+                    if existing is not None:
+                        return self._retried_turn(s, conv, existing, client_msg_id)
+                if by is not None:
+                    access.require(by, "conversation.write", conv)
+                    if speaker == "agent":
+                        access.require(by, "conversation.reply_as_agent", conv)
+                before = from_row(ConversationRecord, conv)
+                now = self.clock()
+                conv.last_seq += 1
+                conv.updated_at = now
+                stored = mask(text) if self.mask_text else text
+                row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
+                                 speaker=speaker, text=stored, masked=stored != text,
+                                 channel=channel or conv.channel, client_msg_id=client_msg_id,
+                                 sent_at=sent_at or now, received_at=now)
+                s.add(row)
+                s.flush()
+                message = from_row(MessageRecord, row)
+                earlier = s.scalars(select(MessageRow).where(MessageRow.conversation_id == conv.id,
+                                                             MessageRow.seq > conv.last_seq - window,
+                                                             MessageRow.seq < conv.last_seq)
+                                    .order_by(MessageRow.seq)) if window > 1 else []
+                data, wanted = assess(before, [*(from_row(MessageRecord, m) for m in earlier), message])
+                for name, _ in wanted:
+                    self._check_event_name(name)
+                if self.mask_text:
+                    data = mask_data(data)
+                emotion, intensity, level = _summary(data)
+                assessed = AssessmentRow(tenant_id=conv.tenant_id, conversation_id=conv.id, upto_seq=message.seq,
+                                         emotion=emotion, intensity=intensity, escalation_level=level, data=data,
+                                         created_at=now)
+                conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
+                events = [EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
+                                   payload=payload, created_at=now) for name, payload in wanted]
+                s.add_all([assessed, *events])
+                s.flush()
+                result = TurnWrite(message, True, from_row(ConversationRecord, conv), before.escalation_level,
+                                   from_row(AssessmentRecord, assessed), [from_row(Event, e) for e in events])
+            return result
+        except IntegrityError:
+            # a concurrent insert of the same client_msg_id (PostgreSQL) won: report it
+            existing_message = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
+            if existing_message is None:
+                raise
+            with self._read() as s:
+                conv = s.get(ConversationRow, conversation_id)
+                row = s.get(MessageRow, existing_message.id)
+                return self._retried_turn(s, conv, row, client_msg_id or "")
+
+    def _retried_turn(self, s: Session, conv: ConversationRow, existing: MessageRow, client_msg_id: str) -> TurnWrite:
+        if existing.conversation_id != conv.id:
+            raise StoreError("AF505", f"client_msg_id {client_msg_id!r} already belongs to "
+                                      f"conversation {existing.conversation_id}", kind="message")
+        stored = s.scalar(select(AssessmentRow).where(AssessmentRow.conversation_id == conv.id,
+                                                      AssessmentRow.upto_seq == existing.seq)
+                          .order_by(AssessmentRow.id.desc()).limit(1))
+        record = from_row(ConversationRecord, conv)
+        return TurnWrite(from_row(MessageRecord, existing), False, record, record.escalation_level,
+                         None if stored is None else from_row(AssessmentRecord, stored), [])
+
+    @staticmethod
+    def _check_message(speaker: str, text: Any) -> None:
+        if speaker not in SPEAKERS:
+            raise InputError("AF007", repr(speaker))
+        if not isinstance(text, str):
+            raise InputError("AF003", type(text).__name__)
+        if not text.strip():
+            raise InputError("AF004")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError("AF005", len(text), limit=MAX_TEXT_CHARS)
+
+    @staticmethod
+    def _check_event_name(name: str) -> None:
+        if not EVENT_NAME.fullmatch(name):
+            raise InputError("AF505", f"event name {name!r} (use noun.verb, e.g. escalation.raised)",
+                             kind="event")
+
     def _existing_message(self, conversation_id: int, client_msg_id: str) -> MessageRecord | None:
         with self._read() as s:
             conv = s.get(ConversationRow, conversation_id)
@@ -499,4 +631,4 @@ class Store(AccountsMixin):
             return Page([from_row(AuditEntry, r) for r in rows], total, page, page_size)
 
 
-__all__ = ["ConversationFilter", "Store", "normalize_email", "normalize_phone"]
+__all__ = ["ConversationFilter", "Store", "TurnWrite", "normalize_email", "normalize_phone"]

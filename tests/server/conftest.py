@@ -1,7 +1,13 @@
-"""A service on a temporary SQLite database with two tenants, teams and one user per role."""
+"""A service with two tenants, teams and one user per role, on a temporary SQLite database
+and, when ANFU_TEST_POSTGRES_URL is set (CI), again on PostgreSQL: every module that uses
+`world` or `make_world` runs once per engine. Each PostgreSQL world gets its own schema of the
+test database, so worlds (and other suites sharing the database) never see each other's rows.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -16,7 +22,8 @@ from anfu.security.tokens import hash_token
 from anfu.server import create_app
 from anfu.server.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_token
 from anfu.settings import get_settings
-from anfu.store import upgrade
+from anfu.store import make_engine, upgrade
+from anfu.store.testing import postgres_test_url
 
 PASSWORD = "Lan-Hua-Shan-2024!"
 ORIGIN = "http://testserver"
@@ -63,7 +70,66 @@ class World:
         return client
 
 
-def build_world(tmp: Path, analyzer: Any, **overrides: Any) -> World:
+_SCHEMAS = itertools.count(1)
+
+
+def postgres_schema_url(base: str, label: str = "srv") -> str:
+    """A fresh, empty schema of the PostgreSQL test database; its URL (search_path set)."""
+    from sqlalchemy import text
+
+    schema = f"anfu_{label}_{os.getpid()}_{next(_SCHEMAS)}"
+    engine = make_engine(url=base)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        engine.dispose()
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(url: str) -> None:
+    """Drop the schema a `postgres_schema_url` names (nothing for other URLs)."""
+    from sqlalchemy import text
+
+    if "search_path%3D" not in url:
+        return
+    schema = url.rsplit("search_path%3D", 1)[1]
+    engine = make_engine(url=postgres_test_url())
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
+def drop_world(world: "World") -> None:
+    """Close the world's engine; on PostgreSQL drop its schema."""
+    world.store.engine.dispose()
+    drop_schema(world.settings.database_url)
+
+
+@pytest.fixture
+def postgres_schema() -> Any:
+    """`postgres_schema(label) -> url`: fresh PostgreSQL schemas, dropped after the test."""
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip("ANFU_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
+    made: list[str] = []
+
+    def make(label: str = "srv") -> str:
+        made.append(postgres_schema_url(base, label))
+        return made[-1]
+    yield make
+    for url in made:
+        drop_schema(url)
+
+
+def build_world(tmp: Path, analyzer: Any, engine: str = "sqlite", **overrides: Any) -> World:
+    if engine == "postgresql":
+        base = postgres_test_url()
+        assert base is not None
+        overrides.setdefault("database_url", postgres_schema_url(base))
     settings = get_settings(environment="test", data_dir=tmp, secret_key=secrets.token_urlsafe(48),
                             allowed_origins=[ORIGIN], **overrides)
     upgrade(settings)
@@ -92,14 +158,37 @@ def build_world(tmp: Path, analyzer: Any, **overrides: Any) -> World:
     return world
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, analyzer: Any) -> World:
-    return build_world(tmp_path_factory.mktemp("anfu-server"), analyzer)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server_engine(request: pytest.FixtureRequest) -> str:
+    """The database engine of this module's worlds (PostgreSQL only with ANFU_TEST_POSTGRES_URL)."""
+    if request.param == "postgresql" and postgres_test_url() is None:
+        pytest.skip("ANFU_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
-def make_world(tmp_path_factory: pytest.TempPathFactory, analyzer: Any) -> Any:
+def world(tmp_path_factory: pytest.TempPathFactory, analyzer: Any, server_engine: str) -> Any:
+    built = build_world(tmp_path_factory.mktemp("anfu-server"), analyzer, server_engine)
+    yield built
+    drop_world(built)
+
+
+@pytest.fixture(scope="module")
+def make_world(tmp_path_factory: pytest.TempPathFactory, analyzer: Any, server_engine: str) -> Any:
     """`make_world(**settings)`: a separate service, for tests that change settings or state."""
+    built: list[World] = []
+
     def make(**overrides: Any) -> World:
-        return build_world(tmp_path_factory.mktemp("anfu-world"), analyzer, **overrides)
-    return make
+        built.append(build_world(tmp_path_factory.mktemp("anfu-world"), analyzer, server_engine, **overrides))
+        return built[-1]
+    yield make
+    for one in built:
+        drop_world(one)
+
+
+@pytest.fixture(scope="module")
+def sqlite_world(tmp_path_factory: pytest.TempPathFactory, analyzer: Any) -> Any:
+    """A world on SQLite only, for tests about HTTP handling rather than the database."""
+    built = build_world(tmp_path_factory.mktemp("anfu-sqlite"), analyzer)
+    yield built
+    drop_world(built)

@@ -47,3 +47,33 @@ def test_mailbox_drop_folder_feeds_the_service(world: Any, tmp_path: Path) -> No
     assert report.processed == ["m1.eml"] and list(report.failed) == ["broken.eml"]
     error = json.loads((tmp_path / "failed" / "broken.eml.error.json").read_text(encoding="utf-8"))
     assert error["code"].startswith("AF0")
+
+
+def test_the_service_watches_the_mailbox_folder(world: Any) -> None:
+    """With `mailbox_poll_s` (as `anfu serve` passes it), the running app ingests `.eml` files
+    dropped in `settings.mailbox_dir`; a sub-folder named after a tenant's slug feeds it."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from anfu.server import create_app
+
+    folder = world.settings.mailbox_dir / "tenant-a"
+    folder.mkdir(parents=True, exist_ok=True)
+    mail = EML.replace(b"w1@example.com", b"drop-1@example.com").replace(
+        "家里也没人住".encode(), "楼里还停水三天了".encode())
+    (folder / "drop-1.eml").write_bytes(mail)
+    (folder / "junk.eml").write_bytes(b"\xff\xfe not a mail at all")
+    app = create_app(world.settings, analyzer=world.ctx.analyzer, store=world.store, mailbox_poll_s=0.05)
+    with TestClient(app):  # runs the lifespan: the watcher starts, and stops on exit
+        deadline = time.monotonic() + 20
+        while not (folder / "processed" / "drop-1.eml").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert (folder / "processed" / "drop-1.eml").exists()
+    assert (folder / "failed" / "junk.eml").exists()
+    admin = Principal.of_user(world.users["admin_a"])
+    convs = world.store.list_conversations(admin).items
+    mailed = [c for c in convs if c.channel == "email" and c.customer_id is not None]
+    timelines = [world.store.customer_timeline(c.customer_id, admin).items for c in mailed]
+    assert any("楼里还停水三天了" in item.message.text for items in timelines for item in items)
+    assert world.store.get_customer(mailed[0].customer_id, admin).tenant_id == world.tenants["a"].id
