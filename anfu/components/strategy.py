@@ -13,7 +13,6 @@ already promised once a plan is agreed. Every suggestion passes the pre-send che
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -25,6 +24,7 @@ from ..rules import validator
 from ..rules.checked import load_checked, number, str_list
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
 from ..text.normalize import normalize
+from ..text.promise import PromiseWindow, promise_text, span_text
 from ..types import Assessment, Suggestion, TurnAssessment
 from .base import Component
 from .negative_energy import load_model as load_negative_energy
@@ -55,6 +55,20 @@ def _word_table(value: Any, where: str, problems: list[str]) -> None:
         problems.append(f"{where} must map words to causes ({', '.join(CAUSES)})")
 
 
+def _validate_promise_window(window: Any, problems: list[str]) -> None:
+    if not isinstance(window, dict) or set(window) != {"start", "end", "next_morning", "short_hours"}:
+        problems.append("settings.promise_window must give start, end, next_morning (HH:MM) and short_hours")
+        return
+    try:
+        promise = PromiseWindow.from_settings(window)
+    except (TypeError, ValueError):
+        problems.append("settings.promise_window times must be HH:MM")
+        return
+    if not promise.start < promise.next_morning <= promise.end:
+        problems.append("settings.promise_window: start < end and next_morning between them")
+    number(window.get("short_hours"), "settings.promise_window.short_hours", problems, 1, 24)
+
+
 def _validate_settings(s: Any, problems: list[str]) -> None:
     if not isinstance(s, dict):
         problems.append("settings must be a mapping")
@@ -62,7 +76,7 @@ def _validate_settings(s: Any, problems: list[str]) -> None:
     number(s.get("min_suggestions"), "settings.min_suggestions", problems, 3, 20)
     number(s.get("max_suggestions"), "settings.max_suggestions", problems, 3, 20)
     number(s.get("timezone_hours"), "settings.timezone_hours", problems, -12, 14)
-    number(s.get("round_minutes"), "settings.round_minutes", problems, 1, 60)
+    _validate_promise_window(s.get("promise_window"), problems)
     number(s.get("action_decay"), "settings.action_decay", problems, 0, 1)
     number(s.get("compose_window"), "settings.compose_window", problems, 1, 100)
     for stage in str_list(s.get("reuse_commitment_stages", []), "settings.reuse_commitment_stages", problems,
@@ -330,19 +344,10 @@ class StrategyModel:
     def time_text(self, cause: str | None, stamp: float | None) -> str:
         hours = float(self.pack["time_commitments"].get(cause or "other", 24))
         if stamp is None:
-            if hours < 1:
-                return f"{round(hours * 60)}分钟内"
-            if hours <= 48 or hours % 24:
-                return f"{hours:g}小时内"
-            return f"{int(hours // 24)}天内"
+            return span_text(hours)
         tz = timezone(timedelta(hours=self.settings["timezone_hours"]))
-        now = datetime.fromtimestamp(stamp, tz)
-        step = self.settings["round_minutes"] * 60
-        due_ts = math.ceil((stamp + hours * 3600) / step) * step
-        due = datetime.fromtimestamp(due_ts, tz)
-        days = (due.date() - now.date()).days
-        day = {0: "今天", 1: "明天", 2: "后天"}.get(days, f"{due.month}月{due.day}日")
-        return f"{day}{due.hour}:{due.minute:02d}前"
+        return promise_text(datetime.fromtimestamp(stamp, tz), hours,
+                            PromiseWindow.from_settings(self.settings["promise_window"]))
 
     def slots(self, turns: Sequence[TurnAssessment], stage: str | None, stamp: float | None) -> dict[str, Any]:
         """{topic}, {time} and the cause for a conversation at `stage`."""

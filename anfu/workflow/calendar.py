@@ -71,6 +71,11 @@ class BusinessCalendar:
         )
 
     @property
+    def round_the_clock(self) -> bool:
+        """Open every hour of every day (natural hours, 自然小时): holidays change nothing."""
+        return self.weekdays == frozenset(range(1, 8)) and self.hours == ((0, 1440),) and not self.holidays
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -2,9 +2,12 @@
 `sla` rule pack, and `sla_status(ticket, now)` telling how much time is left, whether a
 warning is due and whether a target is breached.
 
-Two targets: the first answer (`response`) and resolution. Both count open time of the
-policy's business calendar while the ticket is active (open or reopened): the clock
-pauses while it waits on the customer, and stops when the ticket is resolved.
+Two targets: the first answer (`response`) and resolution. Each counts open time of its
+calendar while the ticket is active (open or reopened): the clock pauses while it waits on
+the customer, and stops when the ticket is resolved. A policy's `calendar` serves both
+targets unless `response_calendar` / `resolution_calendar` name another: "24小时内响应"
+counts clock hours (the `always` calendar), while a written answer to an e-mail or letter
+counts working hours of the business calendar (工作日, holidays excluded).
 """
 
 from __future__ import annotations
@@ -23,16 +26,21 @@ from .ticket_events import SlaBreached, SlaWarned, SupervisorAlerted
 from .tickets import ACTIVE_STATUSES, PRIORITIES, Ticket, aware
 
 TARGETS = ("response", "resolution")
-POLICY_KEYS = ("calendar", "response_hours", "resolution_hours", "warn_before_hours")
+CALENDAR_KEYS = ("calendar", "response_calendar", "resolution_calendar")
+POLICY_KEYS = (*CALENDAR_KEYS, "response_hours", "resolution_hours", "warn_before_hours")
 
 
 @dataclass(frozen=True)
 class SlaPolicy:
     name: str
-    calendar: BusinessCalendar
+    response_calendar: BusinessCalendar
+    resolution_calendar: BusinessCalendar
     response: timedelta
     resolution: timedelta
     warn_before: timedelta
+
+    def calendar(self, target: str) -> BusinessCalendar:
+        return self.response_calendar if target == "response" else self.resolution_calendar
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,19 @@ class SlaPolicies:
 
     def _policy(self, name: str, item: dict[str, Any], base: dict[str, Any]) -> SlaPolicy:
         merged = {**base, **{k: v for k, v in item.items() if k in POLICY_KEYS}}
+
+        def calendar(target: str) -> BusinessCalendar:
+            # the policy's own keys first (target-specific, then `calendar`), then the default's
+            for source in (item, base):
+                for key in (f"{target}_calendar", "calendar"):
+                    if key in source:
+                        return self.calendars[source[key]]
+            return self.calendars[base["calendar"]]
+
         return SlaPolicy(
             name=name,
-            calendar=self.calendars[merged["calendar"]],
+            response_calendar=calendar("response"),
+            resolution_calendar=calendar("resolution"),
             response=timedelta(hours=merged["response_hours"]),
             resolution=timedelta(hours=merged["resolution_hours"]),
             warn_before=timedelta(hours=merged["warn_before_hours"]),
@@ -192,24 +210,25 @@ def sla_status(ticket: Ticket, now: datetime | None = None, policies: SlaPolicie
     now = aware(now, "now") if now is not None else datetime.now(timezone.utc)
     policies = policies or SlaPolicies.load()
     policy = policies.policy_for(ticket.priority, ticket.channel)
-    cal = policy.calendar
 
-    def used(until: datetime) -> timedelta:
+    def used(until: datetime, target: str) -> timedelta:
+        cal = policy.calendar(target)
         seconds = sum(cal.seconds_between(a, b) for a, b in active_intervals(ticket, until))
         return timedelta(seconds=seconds)
 
     answered = ticket.first_response_at or _first_resolution(ticket)
     if answered is not None and answered > now:
         answered = None
-    response = TargetState("response", policy.response, used(answered or now), answered is not None,
+    response = TargetState("response", policy.response, used(answered or now, "response"), answered is not None,
                            policy.warn_before)
     resolved = ticket.status in ("resolved", "closed")
-    resolution = TargetState("resolution", policy.resolution, used(now), resolved, policy.warn_before)
+    resolution = TargetState("resolution", policy.resolution, used(now, "resolution"), resolved,
+                             policy.warn_before)
     paused = ticket.status not in ACTIVE_STATUSES
     status = SlaStatus(ticket.id, now, policy.name, paused, response, resolution, None)
     current = status.current
     if not paused and not current.done and current.remaining > timedelta(0):
-        due = cal.add(now, current.remaining.total_seconds())
+        due = policy.calendar(current.target).add(now, current.remaining.total_seconds())
         status = SlaStatus(ticket.id, now, policy.name, paused, response, resolution, due)
     return status
 
@@ -283,9 +302,10 @@ def _check_targets(where: str, item: dict[str, Any], calendars: dict[str, Any], 
             number(item[key], f"{where}.{key}", problems, low=0, high=24 * 365)
         elif required:
             problems.append(f"{where}.{key} is required")
-    if "calendar" in item and item["calendar"] not in calendars:
-        problems.append(f"{where}.calendar {item['calendar']!r} is not one of calendars: {sorted(calendars)}")
-    elif required and "calendar" not in item:
+    for key in CALENDAR_KEYS:
+        if key in item and item[key] not in calendars:
+            problems.append(f"{where}.{key} {item[key]!r} is not one of calendars: {sorted(calendars)}")
+    if required and "calendar" not in item:
         problems.append(f"{where}.calendar is required")
 
 

@@ -100,7 +100,7 @@ def tickets() -> list[Ticket]:
     t3 = _ticket("T3", "2025-07-02 09:00", "outage", "high", "call", "李强", "95598二组", "power", "一个月停电三次")
     _work(t3, "2025-07-02 09:30", "2025-07-02 16:00")
     t3.record_survey(4, "", at=at("2025-07-03 10:00"), actor="customer")
-    # T4: refund chat never answered: response breached (due Mon 07-07 15:30) and still open
+    # T4: refund chat never answered: response breached (due Thu 07-03 11:00) and still open
     t4 = _ticket("T4", "2025-07-02 11:00", "refund", "normal", "webchat", "张敏", "95598一组", "ecommerce",
                  "退货签收七天未退款")
     # T5: outage call answered in 30 min, now waiting on the customer

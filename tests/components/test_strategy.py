@@ -16,7 +16,8 @@ from anfu.rules import load_pack
 from anfu.testing import check_component
 from anfu.types import Assessment, Conversation, Utterance
 
-TIME = re.compile(r"(\d+(\.\d+)?(小时|分钟|天)内|(今天|明天|后天|\d+月\d+日)\d{1,2}:\d{2}前)")
+TIME = re.compile(r"(\d+(\.\d+)?(小时|分钟|天)内|(今天|明天|后天)(上午|中午|下午|晚上)\d{1,2}点半?前|\d+月\d+日前)")
+MINUTE_CLOCK = re.compile(r"\d{1,2}:\d{2}")
 
 
 def assess(turns: list[tuple[str, str]], labels: dict[int, dict] | None = None, **context) -> Assessment:
@@ -137,13 +138,30 @@ def test_persona_computed_when_absent_shapes_the_ranking() -> None:
     assert not any("一直以来的支持" in s.text for s in suggest(doc))
 
 
-def test_timestamps_give_a_clock_time() -> None:
-    # 2026-03-02 09:05 China Standard Time
-    turns = (Utterance("家里停电了，什么时候能来电？", timestamp=1772413500.0),)
-    doc = Assessment.start(Conversation(turns=turns, id="st-ts"))
-    doc.turns[0].cause = "outage"
-    found = suggest(doc)
-    assert any("今天11:10前" in s.text for s in found)
+def _suggest_at(text: str, cause: str, stamp: float) -> list:
+    doc = Assessment.start(Conversation(turns=(Utterance(text, timestamp=stamp),), id="st-ts"))
+    doc.turns[0].cause = cause
+    return suggest(doc)
+
+
+def test_timestamps_give_a_human_clock_time() -> None:
+    # 2026-03-02 (a Monday) 09:05 China Standard Time: 抢修 within 2 hours, said as 上午11点半
+    found = _suggest_at("家里停电了，什么时候能来电？", "outage", 1772413500.0)
+    assert any("今天上午11点半前" in s.text for s in found)
+    assert not any(MINUTE_CLOCK.search(s.text) for s in found)
+
+
+def test_late_evening_promises_are_never_minute_precise_midnight_times() -> None:
+    late = 1772413500.0 + 13 * 3600 + 1 * 60  # 22:06 the same day
+    outage = _suggest_at("家里停电了，冰箱里的东西都要坏了，什么时候能来电？", "outage", late)
+    assert outage and all("2小时内" in s.text for s in outage if TIME.search(s.text))  # 抢修 runs all night
+    billing = _suggest_at("这个月电费怎么翻倍了？是不是抄错表了？", "billing", late)
+    texts = " ".join(s.text for s in billing)
+    assert "后天上午10点前" in texts  # 24 hours from 22:06 is late evening: the next working morning
+    assert not MINUTE_CLOCK.search(texts + " ".join(s.text for s in outage))
+    afternoon = _suggest_at("快递显示签收了但我根本没收到，怎么回事？", "delivery", 1772413500.0 + 5 * 3600)
+    assert any("今天下午6点前" in s.text or "明天上午10点前" in s.text for s in afternoon), \
+        [s.text for s in afternoon]
 
 
 def test_suggestions_are_filtered_through_the_presend_check(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from anfu import registry
 from anfu.analytics import build_report
-from anfu.analytics.demo import demo_dataset
+from sample_fortnight import demo_dataset
 from anfu.errors import ExportError
 from anfu.exporters.pdf import CJK_FONTS, PdfExporter, collection_index, find_cjk_font
 

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from anfu import registry
 from anfu.analytics import Filters, build_report
-from anfu.analytics.demo import demo_dataset
+from sample_fortnight import demo_dataset
 from anfu.errors import ExportError
 from anfu.exporters.xlsx import XlsxExporter
 

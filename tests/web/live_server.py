@@ -1,9 +1,10 @@
 """Run the service for the browser tests: `python tests/web/live_server.py DATA_DIR PORT`.
 
-Migrates a fresh SQLite database, seeds one service centre (a team with two agents and a
-supervisor, an API token for the web-chat gateway written to DATA_DIR/token, a few analysed
-demo conversations and a fortnight of demo tickets for the dashboards) and serves the app
-with uvicorn on 127.0.0.1:PORT.
+Migrates a fresh SQLite database, seeds one service centre (a team with two agents, a
+supervisor and a quality auditor who sign in with PASSWORD, an API token for the web-chat
+gateway written to DATA_DIR/token, a few live demo conversations, and the demo fortnight of
+`anfu serve --demo` — contacts, tickets, surveys, ledger — for the dashboards) and serves the
+app with uvicorn on 127.0.0.1:PORT.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from pathlib import Path
 import uvicorn
 
 import anfu
-from anfu.analytics.demo import demo_dataset
+from anfu.demo.fortnight import load_templates
 from anfu.security.passwords import hash_password
 from anfu.security.tokens import new_api_token
 from anfu.server import create_app
+from anfu.server.demo_data import DemoSeed, ensure_staff, seed_fortnight
 from anfu.settings import get_settings
-from anfu.store import Principal, WorkflowStore, upgrade
-from anfu.workflow.ledger import Departments, Ledger
+from anfu.store import Principal, upgrade
 
 PASSWORD = "Lan-Hua-Shan-2024!"
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +35,10 @@ def seed(app, data_dir: Path) -> None:  # noqa: ANN001
     tenant = store.create_tenant("grid-95598", "国网某市供电公司")
     team = store.create_team(tenant.id, "95598一组")
     users = {}
-    for username, role, display in (("li", "agent", "李强"), ("zhao", "agent", "赵敏"), ("wang", "supervisor", "王丽")):
-        users[username] = store.create_user(tenant.id, username, hash_password(PASSWORD), role, team_id=team.id,
-                                            display_name=display)
+    for username, role, display in (("li", "agent", "李强"), ("zhao", "agent", "赵敏"), ("wang", "supervisor", "王丽"),
+                                    ("qa", "auditor", "质检员")):
+        users[username] = store.create_user(tenant.id, username, hash_password(PASSWORD), role,
+                                            team_id=team.id if role != "auditor" else None, display_name=display)
     token, token_hash, prefix = new_api_token()
     store.create_api_token(tenant.id, "webchat-gateway", "supervisor", token_hash, prefix, team_id=team.id)
     (data_dir / "token").write_text(token, encoding="utf-8")
@@ -48,15 +50,9 @@ def seed(app, data_dir: Path) -> None:  # noqa: ANN001
                                          industry=demo.get("industry"), agent_id=users["zhao"].id)
         for turn in demo["turns"]:
             ctx.turns.add_turn(gateway, conversation, turn["speaker"], turn["text"])
-    # a fortnight of tickets that went through the real workflow, for the dashboards
-    workflow = WorkflowStore(store.engine)
-    ledger = Ledger(Departments.load())
-    _, tickets = demo_dataset()
-    for ticket in tickets[:30]:
-        owner = users["zhao"] if ticket.owner in ("赵敏", "王丽", "陈静") else users["li"]
-        ticket.owner, ticket.team = owner.username, team.name
-        record = workflow.create_ticket(tenant.id, ticket.to_dict(), team_id=team.id, owner_id=owner.id)
-        workflow.save_ledger_entry(record.id, ledger.sync(ticket).to_dict())
+    # the demo fortnight of `anfu serve --demo`: the same teams, contacts, tickets and surveys
+    staff, _ = ensure_staff(store, tenant, DemoSeed(), load_templates())
+    seed_fortnight(store, ctx.analyzer, tenant, staff)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+        "--disable-sync", "--no-first-run", "--lang=zh-CN"]
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "Lan-Hua-Shan-2024!"
@@ -240,7 +240,7 @@ def test_every_dashboard_draws_its_charts(server, browser):
     page = ctx.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    sign_in(page, server["base"], "wang")
+    sign_in(page, server["base"], "qa")  # the quality auditor sees every team of the demo fortnight
     for board in BOARDS:
         page.goto(f"{server['base']}/analytics/{board}")
         charts = page.locator("[data-chart]")

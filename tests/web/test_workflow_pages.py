@@ -84,6 +84,7 @@ def test_ticket_from_escalation_through_survey_to_closed(web, chat):
     assert record.priority in ("high", "urgent", "normal") and record.cause in ("outage", "delay", "repair")
     page = sup.get(f"/tickets/{ticket_id}").text
     assert 'id="sla-clock"' in page and "剩余" in page and "接收反馈" in page
+    assert "按自然小时计时" in page  # a web-chat complaint: 24 clock hours to answer, not business hours
     for action, data in (("respond", {}), ("advance", {"to": "确认问题"}), ("advance", {"to": "提供方案"}),
                          ("advance", {"to": "执行方案"}), ("resolve", {"note": "已恢复供电"})):
         response = sup.post(f"/tickets/{ticket_id}/{action}", data=data, headers={"HX-Request": "true"})

@@ -34,12 +34,22 @@ def _gettext(locale: str) -> Any:
     return gettext
 
 
+def agent_labels(accounts: list[Any]) -> dict[str, str]:
+    """Username -> the name dashboards show: the display name (李强), with the username
+    added where two accounts share it."""
+    names = [a.display_name or a.username for a in accounts]
+    return {a.username: (name if names.count(name) == 1 else f"{name}（{a.username}）")
+            for a, name in zip(accounts, names)}
+
+
 def report_inputs(request: Request, user: WebUser) -> tuple[list[dict[str, Any]], list[Any], dict[str, list[str]]]:
     """Assessments with their metadata (day, channel, team, agent) and tickets the user may
     see, plus the values the filter menus offer."""
     ctx = request.app.state.ctx
     teams = {t.id: t.name for t in ctx.store.list_teams(user.principal.tenant_id)}
-    users = {u.id: u.username for u in ctx.store.list_users(user.principal.tenant_id)}
+    accounts = ctx.store.list_users(user.principal.tenant_id)
+    labels = agent_labels(accounts)
+    users = {u.id: labels[u.username] for u in accounts}
     items: list[dict[str, Any]] = []
     page, fetched = 1, 0
     while fetched < MAX_CONVERSATIONS:
@@ -59,6 +69,8 @@ def report_inputs(request: Request, user: WebUser) -> tuple[list[dict[str, Any]]
         page += 1
     desk = TicketDesk(ctx, state(request).workflow)
     tickets = [desk.ticket(r) for r in desk.workflow.all_tickets(user.principal)]
+    for ticket in tickets:  # owners are usernames: show them as the agents are shown
+        ticket.owner = labels.get(ticket.owner, ticket.owner) if ticket.owner else ticket.owner
     options = {"channels": sorted({i["channel"] for i in items if i.get("channel")} | {t.channel for t in tickets}),
                "teams": sorted({i["team"] for i in items if i.get("team")} | {t.team for t in tickets if t.team}),
                "agents": sorted({i["agent"] for i in items if i.get("agent")} | {t.owner for t in tickets if t.owner})}

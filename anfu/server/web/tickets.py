@@ -28,7 +28,12 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
     record = d.workflow.get_ticket(ticket_id, visible_to=user.principal)
     ticket = d.ticket(record)
     show_link = ticket.status in ("resolved", "closed") and ticket.csat_score is None
+    policy = d.policies.policy_for(ticket.priority, ticket.channel)
+    # how the clock counts: natural hours (自然小时) or business hours (工作时间) per target
+    clock_basis = ("natural" if policy.response_calendar.round_the_clock else "business",
+                   "natural" if policy.resolution_calendar.round_the_clock else "business")
     return {"record": record, "ticket": ticket, "sla": d.sla(ticket), "followup": d.followup(record),
+            "clock_basis": clock_basis,
             "entry": d.ledger(record), "stages": SOP_STAGES, "stage_index": SOP_STAGES.index(ticket.stage),
             "steps": STEPS, "feedback_replies": FEEDBACK_REPLIES, "dept_name": d.departments.display,
             "survey_url": d.survey_url(ticket, str(request.base_url)) if show_link else None,

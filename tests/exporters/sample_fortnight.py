@@ -1,5 +1,6 @@
-"""A deterministic demo fortnight of a service centre (95598 power, telecom billing,
-e-commerce refunds) for dashboards, screenshots and export checks before real data exists.
+"""A fixed sample fortnight (July 2025) of a service centre (95598 power, telecom billing,
+e-commerce refunds) for the exporter tests: assessments and tickets whose figures do not
+depend on today's date. The live demo (`anfu serve --demo`) uses anfu/demo/fortnight.py.
 Same seed, same data: assessments shaped like `anfu analyze` output plus metadata, and
 tickets that went through the real ticket workflow (SOP, SLA pauses, surveys, reopens).
 """
@@ -11,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..workflow.tickets import Ticket
+from anfu.workflow.tickets import Ticket
 
 TZ = ZoneInfo("Asia/Shanghai")
 
