@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -68,6 +69,57 @@ def char_ngrams(norm: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[s
     return [text[i:i + n] for n in range(lo, hi + 1) for i in range(size - n + 1)]
 
 
+@dataclass(frozen=True)
+class BatchNgrams:
+    """Every n-gram occurrence of a batch: its row (`owners`), plus the batch's distinct n-gram
+    keys (sorted) and, per occurrence, the index of its key among them (`inverse`)."""
+
+    owners: np.ndarray
+    distinct: np.ndarray
+    inverse: np.ndarray
+
+
+# The last batch's n-grams: the emotion and cause models featurise the same customer texts one
+# after the other, so the second reuses the first's work. One entry, replaced whole (thread-safe).
+_LAST_BATCH: tuple[tuple[tuple[str, ...], tuple[int, int]], BatchNgrams] | None = None
+
+
+def batch_ngrams(norm_texts: Sequence[str], ngram_range: tuple[int, int] = NGRAM_RANGE) -> BatchNgrams:
+    """The char n-grams (as int64 keys, code points packed 21 bits apart) of a batch of texts."""
+    global _LAST_BATCH
+    key = (tuple(norm_texts), ngram_range)
+    last = _LAST_BATCH
+    if last is not None and last[0] == key:
+        return last[1]
+    rows = len(key[0])
+    prepared = [prepare_text(t) for t in key[0]]
+    lengths = np.fromiter((len(p) for p in prepared), dtype=np.int64, count=rows)
+    cps = np.frombuffer("".join(prepared).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+    owner = np.repeat(np.arange(rows, dtype=np.int64), lengths)
+    keys_parts, rows_parts = [], []
+    lo, hi = ngram_range
+    for n in range(lo, hi + 1):
+        count = len(cps) - n + 1
+        if count <= 0:
+            continue
+        gram = cps[:count].copy()
+        for k in range(1, n):
+            gram = (gram << _BITS) | cps[k:k + count]
+        same = owner[:count] == owner[n - 1:n - 1 + count]
+        keys_parts.append(gram[same])
+        rows_parts.append(owner[:count][same])
+    if keys_parts:
+        distinct, inverse = np.unique(np.concatenate(keys_parts), return_inverse=True)
+        grams = BatchNgrams(np.concatenate(rows_parts), distinct, inverse.reshape(-1))
+    else:
+        empty = np.zeros(0, dtype=np.int64)
+        grams = BatchNgrams(empty, empty, empty)
+    for array in (grams.owners, grams.distinct, grams.inverse):
+        array.flags.writeable = False  # shared between models: nobody may change it
+    _LAST_BATCH = (key, grams)
+    return grams
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
@@ -98,6 +150,11 @@ class NgramEmotionModel:
         self.meta = dict(meta or {})
         self.labels = EMOTIONS
         self._check_shapes()
+        # both heads side by side, so one gather over the features serves both (the learned
+        # arrays become views into it)
+        self._heads = np.concatenate([self.coef_, self.int_coef_], axis=1)
+        self._biases = np.concatenate([self.intercept_, self.int_intercept_])
+        self.coef_, self.int_coef_ = self._heads[:, :len(EMOTIONS)], self._heads[:, len(EMOTIONS):]
 
     # ------------------------------------------------------------------ shapes and files
     def _check_shapes(self, source: str = "model") -> None:
@@ -149,33 +206,18 @@ class NgramEmotionModel:
     def transform(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sparse TF-IDF rows as (row offsets, term indices, values), l2-normalised per row.
 
-        Vectorised over the whole batch: every n-gram becomes an int64 key (code points packed
-        21 bits apart) looked up in the sorted vocabulary keys with one `searchsorted`.
+        Vectorised over the whole batch: the batch's n-gram keys (`batch_ngrams`, shared by
+        every model that reads the same texts) are looked up in the sorted vocabulary keys
+        with one `searchsorted` over the distinct keys.
         """
         rows = len(norm_texts)
-        prepared = [prepare_text(t) for t in norm_texts]
-        lengths = np.fromiter((len(p) for p in prepared), dtype=np.int64, count=rows)
-        cps = np.frombuffer("".join(prepared).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
-        owner = np.repeat(np.arange(rows, dtype=np.int64), lengths)
-        keys_parts, rows_parts = [], []
-        lo, hi = self.ngram_range
-        for n in range(lo, hi + 1):
-            count = len(cps) - n + 1
-            if count <= 0:
-                continue
-            key = cps[:count].copy()
-            for k in range(1, n):
-                key = (key << _BITS) | cps[k:k + count]
-            same = owner[:count] == owner[n - 1:n - 1 + count]
-            keys_parts.append(key[same])
-            rows_parts.append(owner[:count][same])
+        grams = batch_ngrams(norm_texts, self.ngram_range)
         vocab_size = len(self._keys)
-        if keys_parts and vocab_size:
-            keys = np.concatenate(keys_parts)
-            owners = np.concatenate(rows_parts)
-            pos = np.minimum(np.searchsorted(self._keys, keys), vocab_size - 1)
-            hit = self._keys[pos] == keys
-            combo = owners[hit] * vocab_size + self._order[pos[hit]]
+        if grams.distinct.size and vocab_size:
+            pos = np.minimum(np.searchsorted(self._keys, grams.distinct), vocab_size - 1)
+            known = self._keys[pos] == grams.distinct
+            hit = known[grams.inverse]
+            combo = grams.owners[hit] * vocab_size + self._order[pos][grams.inverse[hit]]
             uniq, counts = np.unique(combo, return_counts=True)
         else:
             uniq, counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -200,10 +242,8 @@ class NgramEmotionModel:
 
     def predict_logits(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Temperature-scaled emotion logits [n, 7] and intensity logits [n, 5]."""
-        x = self.transform(norm_texts)
-        emotion = self._linear(x, self.coef_, self.intercept_) / self.temperature_
-        intensity = self._linear(x, self.int_coef_, self.int_intercept_)
-        return emotion, intensity
+        both = self._linear(self.transform(norm_texts), self._heads, self._biases)
+        return both[:, :len(EMOTIONS)] / self.temperature_, both[:, len(EMOTIONS):]
 
     def predict_proba(self, norm_texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities [n, 7] in the order of `glossary.EMOTIONS`."""

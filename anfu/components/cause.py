@@ -148,11 +148,14 @@ class CauseRules:
         return out
 
 
+_RANK = {cause: i for i, cause in enumerate(CAUSES)}  # glossary order, for ties
+
+
 def best_cause(scores: dict[str, float], first_seen: dict[str, int]) -> str | None:
     """Highest score; ties go to the cause mentioned first, then to glossary order."""
     if not scores:
         return None
-    return max(scores, key=lambda c: (scores[c], -first_seen.get(c, 0), -CAUSES.index(c)))
+    return max(scores, key=lambda c: (scores[c], -first_seen.get(c, 0), -_RANK[c]))
 
 
 def _alternation(words: list[str]) -> str:
@@ -161,7 +164,7 @@ def _alternation(words: list[str]) -> str:
 
 def combine(proba: Any, rule_scores: dict[str, float]) -> dict[str, float]:
     """Model probability plus RULE_WEIGHT · tanh(rule score / RULE_SCALE), normalised to sum 1."""
-    combined = {c: float(proba[i]) for i, c in enumerate(CAUSES)}
+    combined = dict(zip(CAUSES, map(float, proba)))
     for cause, score in rule_scores.items():
         combined[cause] += RULE_WEIGHT * math.tanh(score / RULE_SCALE)
     total = sum(combined.values()) or 1.0
@@ -217,7 +220,7 @@ class Cause(Component):
             if proba is None:
                 proba = self.model_.predict_proba([norm])[0]
             scores = combine(proba, rule_scores)
-            cause = max(scores, key=lambda c: (scores[c], -CAUSES.index(c)))
+            cause = max(scores, key=lambda c: (scores[c], -_RANK[c]))
             if cause == "other" or scores[cause] < MIN_CONFIDENCE:
                 cause = None
             scores = {c: v for c, v in scores.items() if c != "other" and v > 0.0}
@@ -232,12 +235,16 @@ class Cause(Component):
         norms = [[(t.norm or normalize(t.text)) if t.speaker == "customer" else None for t in doc.turns]
                  for doc in docs]
         flat = [n for doc_norms in norms for n in doc_norms if n is not None]
-        probas = iter(self.model_.predict_proba(flat) if self.model_ is not None and flat else [])
+        # plain floats (`tolist`), the same values `float(proba[i])` reads one by one
+        probas = iter(self.model_.predict_proba(flat).tolist() if self.model_ is not None and flat else [])
         out = []
         for doc, doc_norms in zip(docs, norms):
             industry = doc.conversation.industry or self.industry
             turns = [None if n is None else self.assess(n, t.text, industry, next(probas, None))
                      for t, n in zip(doc.turns, doc_norms)]
+            if doc.is_utterance:  # a single message has no conversation cause
+                out.append({"turns": turns, "cause": None})
+                continue
             total: dict[str, float] = defaultdict(float)
             first_seen: dict[str, int] = {}
             for i, result in enumerate(turns):

@@ -61,6 +61,9 @@ class Lexicon:
                 self.matcher.add_regex(rx, ("cue", label, f"lexicon.{label}.re{i}"))
         neg = pack.get("negation") or {}
         self.negators = sorted({n for n in neg.get("negators", [])}, key=len, reverse=True)
+        # the negators by length, longest first: (length, set of negators of that length)
+        self._negators_by_length = [(size, frozenset(n for n in self.negators if len(n) == size))
+                                    for size in sorted({len(n) for n in self.negators}, reverse=True)]
         self.window = int(neg.get("window", 2))
         self.flips: dict[str, str | None] = dict(neg.get("flips") or {})
         sarcasm = pack.get("sarcasm") or {}
@@ -87,9 +90,9 @@ class Lexicon:
             end = start - gap
             if end <= left:
                 break
-            for neg in self.negators:
-                if end - len(neg) >= left and norm.startswith(neg, end - len(neg)):
-                    return end - len(neg), end
+            for size, negators in self._negators_by_length:  # the longest negator ending here
+                if end - size >= left and norm[end - size:end] in negators:
+                    return end - size, end
         return None
 
     def scan(self, norm: str) -> Scan:

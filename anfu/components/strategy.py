@@ -14,9 +14,11 @@ already promised once a plan is agreed. Every suggestion passes the pre-send che
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from .. import registry
 from ..glossary import CAUSE_NAMES, CAUSES, EMOTION_NAMES, EMOTIONS, GUIDANCE_METHODS, PERSONAS, SOP_STAGES, display
@@ -248,6 +250,57 @@ def _checker() -> Callable[..., Any] | None:
     except ImportError:
         return None
     return check_reply
+
+
+class CheckMemo:
+    """The pre-send check's verdicts on suggested replies, remembered (bounded, least recently
+    used out first): a filled script recurs on every turn of every conversation in its stage,
+    and is checked once.
+
+    A verdict depends on the reply's text alone, except that a violating reply's rewrite also
+    reads the context; so a clean verdict is remembered by text and a violating one by text and
+    context, and the answers are exactly those of `check`. Picklable (arrives empty).
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._verdicts: OrderedDict[Hashable, Any] = OrderedDict()
+        self._check: Callable[..., Any] | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"size": self.size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["size"])  # type: ignore[misc]
+
+    def __len__(self) -> int:
+        return len(self._verdicts)
+
+    def wrap(self, check: Callable[..., Any]) -> Callable[..., Any]:
+        """`check(text, context)` answered from the memo where it can be."""
+        with self._lock:
+            if check is not self._check:  # another checker: what was remembered does not apply
+                self._verdicts.clear()
+                self._check = check
+        return lambda text, context=None: self._lookup(check, text, context)
+
+    def _lookup(self, check: Callable[..., Any], text: str, context: Mapping[str, Any] | None) -> Any:
+        if context is not None and not all(v is None or isinstance(v, str) for v in context.values()):
+            return check(text, context)  # a context the check refuses (AF013): let it say so
+        with_context = (text, tuple(sorted(context.items())) if context else ())
+        with self._lock:
+            for key in (text, with_context):
+                verdict = self._verdicts.get(key)
+                if verdict is not None:
+                    self._verdicts.move_to_end(key)
+                    return verdict
+        verdict = check(text, context)
+        with self._lock:
+            self._verdicts[with_context if verdict.violation else text] = verdict
+            while len(self._verdicts) > self.size:
+                self._verdicts.popitem(last=False)
+        return verdict
 
 
 class StrategyModel:
@@ -515,6 +568,7 @@ class Strategy(Component):
         self.persona_ = load_persona(rules_dir)
         self.sop_ = load_sop(rules_dir)
         self.negative_ = load_negative_energy(rules_dir)
+        self.check_memo_ = CheckMemo()
 
     def situation(self, doc: Assessment, cause: str | None) -> Situation:
         turns = [TurnAssessment(speaker=t.speaker, text=t.text, norm=t.norm or normalize(t.text),
@@ -540,6 +594,8 @@ class Strategy(Component):
 
     def predict(self, docs: Sequence[Assessment]) -> list[list[Suggestion] | None]:
         check = _checker() if self.presend_check else None
+        if check is not None:
+            check = self.check_memo_.wrap(check)
         out: list[list[Suggestion] | None] = []
         for doc in docs:
             if doc.is_utterance:

@@ -46,10 +46,10 @@ def extract(norm: str, original: str | None = None) -> Cues:
         mixed_runs=len(_MIXED.findall(norm)),
         shouting=bool(_SHOUT.search(raw)),
         ellipsis=len(_ELLIPSIS.findall(norm)),
-        angry_emoji=sum(ch in _EMOJI_ANGRY for ch in raw),
-        sad_emoji=sum(ch in _EMOJI_SAD for ch in raw),
-        happy_emoji=sum(ch in _EMOJI_HAPPY for ch in raw),
-        worry_emoji=sum(ch in _EMOJI_WORRY for ch in raw),
+        angry_emoji=sum(map(_EMOJI_ANGRY.__contains__, raw)),
+        sad_emoji=sum(map(_EMOJI_SAD.__contains__, raw)),
+        happy_emoji=sum(map(_EMOJI_HAPPY.__contains__, raw)),
+        worry_emoji=sum(map(_EMOJI_WORRY.__contains__, raw)),
         length=len(norm),
     )
 

@@ -2,17 +2,24 @@
 
 Patterns are normalised with the same function as the text, so a rule written in
 Traditional or full-width form still matches.
+
+Speed: most texts match few of a matcher's regexes, so `find` runs only those whose
+required literals (`anfu.text.prefilter`) occur in the text, found in the same Aho-Corasick
+pass as the phrases; a text without them cannot match, so the results are the same as
+running every regex.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Iterable
 
 import ahocorasick
 
 from .normalize import normalize, t2s
+from .prefilter import literal_index
 
 
 @dataclass(frozen=True)
@@ -33,17 +40,20 @@ class PhraseMatcher:
         self._phrases: list[tuple[str, Any]] = []
         self._regexes: list[tuple[re.Pattern[str], Any]] = []
         self._automaton: ahocorasick.Automaton | None = None
+        self._always: list[int] = []  # regexes without known literals: run on every text
+        self._ready = False  # automaton and `_always` built for the current phrases and regexes
 
     def add(self, phrase: str, payload: Any) -> None:
         phrase = normalize(phrase)
         if phrase:
             self._phrases.append((phrase, payload))
-            self._automaton = None
+            self._ready = False
 
     def add_regex(self, pattern: str, payload: Any) -> None:
         # Regex syntax must survive, so only the script is converted (write punctuation in
         # its normalised full-width form: ！？，；：～（）).
         self._regexes.append((re.compile(t2s(pattern)), payload))
+        self._ready = False
 
     def extend(self, phrases: Iterable[str], payload: Any) -> None:
         for phrase in phrases:
@@ -53,58 +63,96 @@ class PhraseMatcher:
         return len(self._phrases) + len(self._regexes)
 
     def _build(self) -> ahocorasick.Automaton | None:
-        if not self._phrases:
+        """One automaton over the phrases and the regexes' literals: each word's value is
+        (length, phrase payloads, indices of the regexes that require it)."""
+        always, literals = literal_index([rx for rx, _ in self._regexes])
+        self._always = always
+        if not self._phrases and not literals:
             return None
-        auto = ahocorasick.Automaton()
         grouped: dict[str, list[Any]] = {}
         for phrase, payload in self._phrases:
             grouped.setdefault(phrase, []).append(payload)
-        for phrase, payloads in grouped.items():
-            auto.add_word(phrase, (len(phrase), payloads))
+        auto = ahocorasick.Automaton()
+        for word in grouped.keys() | literals.keys():
+            auto.add_word(word, (len(word), grouped.get(word, ()), literals.get(word, ())))
         auto.make_automaton()
         return auto
 
     def find(self, norm: str) -> list[Match]:
         """All matches in `norm` (already normalised), sorted by start then longest first."""
         out: list[Match] = []
-        if self._automaton is None and self._phrases:
+        if not self._ready:
             self._automaton = self._build()
+            self._ready = True
+        wanted: set[int] | None = None  # regexes whose literals occur
         if self._automaton is not None and norm:
-            for end_idx, (length, payloads) in self._automaton.iter(norm):
-                start = end_idx - length + 1
-                for payload in payloads:
-                    out.append(Match(start, end_idx + 1, payload, norm[start:end_idx + 1]))
-        for rx, payload in self._regexes:
-            for m in rx.finditer(norm):
-                if m.end() > m.start():
-                    out.append(Match(m.start(), m.end(), payload, m.group(0)))
-        out.sort(key=lambda m: (m.start, -(m.end - m.start)))
+            for end_idx, (length, payloads, regex_ids) in self._automaton.iter(norm):
+                if payloads:
+                    start = end_idx - length + 1
+                    for payload in payloads:
+                        out.append(Match(start, end_idx + 1, payload, norm[start:end_idx + 1]))
+                if regex_ids:
+                    if wanted is None:
+                        wanted = set(self._always)
+                    wanted.update(regex_ids)
+        if self._regexes:
+            regexes = self._regexes
+            for i in (self._always if wanted is None else sorted(wanted)):
+                rx, payload = regexes[i]
+                for m in rx.finditer(norm):
+                    if m.end() > m.start():
+                        out.append(Match(m.start(), m.end(), payload, m.group(0)))
+        if len(out) > 1:
+            out.sort(key=_match_order)
         return out
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_automaton"] = None
+        state["_ready"] = False
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("_always", [])  # pickled by an older version
+        state["_ready"] = False
+        self.__dict__.update(state)
+
+
+def _match_order(m: Match) -> tuple[int, int]:
+    return m.start, m.start - m.end
 
 
 def longest_non_overlapping(matches: list[Match]) -> list[Match]:
     """Keep the longest match wherever matches overlap (left to right)."""
+    if len(matches) < 2:
+        return list(matches)
     chosen: list[Match] = []
-    for m in sorted(matches, key=lambda m: (-(m.end - m.start), m.start)):
-        if all(m.end <= c.start or m.start >= c.end for c in chosen):
+    for m in sorted(matches, key=_longest_first):
+        start, end = m.start, m.end
+        for c in chosen:
+            if end > c.start and start < c.end:
+                break
+        else:
             chosen.append(m)
-    return sorted(chosen, key=lambda m: m.start)
+    chosen.sort(key=_by_start)
+    return chosen
+
+
+def _longest_first(m: Match) -> tuple[int, int]:
+    return m.start - m.end, m.start
+
+
+_by_start = attrgetter("start")
 
 
 _CLAUSE_BREAK = re.compile(r"[。！？；，,.!?;\n…～]")
+_BREAK_CHARS = frozenset("。！？；，,.!?;\n…～")  # the same marks, for a per-character test
 
 
 def clause_bounds(norm: str, start: int, end: int) -> tuple[int, int]:
     """The clause (between punctuation marks) that contains norm[start:end]."""
     left = start
-    while left > 0 and not _CLAUSE_BREAK.match(norm[left - 1]):
+    while left > 0 and norm[left - 1] not in _BREAK_CHARS:
         left -= 1
-    right = end
-    while right < len(norm) and not _CLAUSE_BREAK.match(norm[right]):
-        right += 1
-    return left, right
+    found = _CLAUSE_BREAK.search(norm, end)
+    return left, (found.start() if found else max(end, len(norm)))

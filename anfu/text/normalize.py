@@ -30,6 +30,22 @@ def _char(ch: str) -> str:
     return folded.lower()
 
 
+class _FoldTable(dict):
+    """`str.translate` table computing `_char` once per character and remembering it
+    (bounded: past `limit` entries the table stops growing and `_char` answers alone)."""
+
+    limit = 65536
+
+    def __missing__(self, code: int) -> str:
+        folded = _char(chr(code))
+        if len(self) < self.limit:
+            self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
 def t2s(text: str) -> str:
     """Traditional→Simplified, keeping the length (falls back char by char)."""
     if _T2S is None or text.isascii():
@@ -42,5 +58,4 @@ def t2s(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Normalise for matching; `len(normalize(t)) == len(t)` always holds."""
-    folded = "".join(_char(ch) for ch in text)
-    return t2s(folded).translate(_PUNCT)
+    return t2s(text.translate(_FOLD)).translate(_PUNCT)
