@@ -66,7 +66,8 @@ def print_table(name: str, rows: list[dict[str, Any]], headline: list[tuple[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = (argv if argv is not None else sys.argv[1:]) or discover()
+    chosen = argv if argv is not None else sys.argv[1:]
+    names = chosen or discover()
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": platform.python_version(),
                               "machine": platform.machine(), "benchmarks": {}}
     for name in names:
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         headline = [(m, lookup(result, m)) for m in result.get("headline", [])]
         print_table(module.__name__, result["target_check"], headline)
         print(f"  ({result['seconds']} s)")
+    if chosen and REPORT.exists():  # a partial run updates its benchmarks, keeps the others
+        previous = json.loads(REPORT.read_text(encoding="utf-8")).get("benchmarks", {})
+        report["benchmarks"] = {**previous, **report["benchmarks"]}
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"\nreport: {REPORT}")
