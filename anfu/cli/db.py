@@ -22,30 +22,29 @@ def _settings():  # noqa: ANN202
         raise fail(exc) from None
 
 
-@db_app.command()
-def upgrade(revision: str = typer.Argument("head", help="Target revision (default: the newest).")) -> None:
-    """Migrate the database up to REVISION (creates it when empty)."""
-    from ..store import upgrade as do_upgrade
-
+def _migrate(step, revision: str) -> None:  # noqa: ANN001
     settings = _settings()
     try:
-        do_upgrade(settings, revision)
+        step(settings, revision)
     except AnfuError as exc:
         raise fail(exc) from None
     typer.echo(f"database {settings.redacted_database_url()} is at {revision}")
+
+
+@db_app.command()
+def upgrade(revision: str = typer.Argument("head", help="Target revision (default: the newest).")) -> None:
+    """Migrate the database up to REVISION (creates it when empty)."""
+    from ..store.migrate import upgrade as step
+
+    _migrate(step, revision)
 
 
 @db_app.command()
 def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. 0001 or base.")) -> None:
     """Migrate the database down to REVISION (data in dropped tables is lost)."""
-    from ..store.migrate import downgrade as do_downgrade
+    from ..store.migrate import downgrade as step
 
-    settings = _settings()
-    try:
-        do_downgrade(settings, revision)
-    except AnfuError as exc:
-        raise fail(exc) from None
-    typer.echo(f"database {settings.redacted_database_url()} is at {revision}")
+    _migrate(step, revision)
 
 
 @db_app.command()

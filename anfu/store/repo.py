@@ -378,20 +378,7 @@ class Store(AccountsMixin):
                 conv = s.get(ConversationRow, conversation_id, with_for_update=True)
                 if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
                     raise NotFoundError("AF503", conversation_id, kind="conversation")
-                if by is not None:
-                    access.require(by, "conversation.write", conv)
-                    if speaker == "agent":
-                        access.require(by, "conversation.reply_as_agent", conv)
-                now = self.clock()
-                conv.last_seq += 1
-                conv.updated_at = now
-                stored = mask(text) if self.mask_text else text
-                row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
-                                 speaker=speaker, text=stored, masked=stored != text,
-                                 channel=channel or conv.channel, client_msg_id=client_msg_id,
-                                 sent_at=sent_at or now, received_at=now)
-                s.add(row)
-                s.flush()
+                row = self._insert_message(s, conv, speaker, text, channel, client_msg_id, sent_at, by)
                 record = from_row(MessageRecord, row)
             return record, True
         except IntegrityError:
@@ -399,6 +386,26 @@ class Store(AccountsMixin):
             if existing is None:
                 raise
             return existing, False
+
+    def _insert_message(self, s: Session, conv: ConversationRow, speaker: str, text: str,
+                        channel: str | None, client_msg_id: str | None, sent_at: datetime | None,
+                        by: Principal | None) -> MessageRow:
+        """Check write access, take the next sequence number and add the message row (flushed)."""
+        if by is not None:
+            access.require(by, "conversation.write", conv)
+            if speaker == "agent":
+                access.require(by, "conversation.reply_as_agent", conv)
+        now = self.clock()
+        conv.last_seq += 1
+        conv.updated_at = now
+        stored = mask(text) if self.mask_text else text
+        row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
+                         speaker=speaker, text=stored, masked=stored != text,
+                         channel=channel or conv.channel, client_msg_id=client_msg_id,
+                         sent_at=sent_at or now, received_at=now)
+        s.add(row)
+        s.flush()
+        return row
 
     def append_turn(self, conversation_id: int, speaker: str, text: str, assess: Assess, *,
                     client_msg_id: str | None = None, channel: str | None = None,
@@ -425,21 +432,9 @@ class Store(AccountsMixin):
                                                                  MessageRow.client_msg_id == client_msg_id))
                     if existing is not None:
                         return self._retried_turn(s, conv, existing, client_msg_id)
-                if by is not None:
-                    access.require(by, "conversation.write", conv)
-                    if speaker == "agent":
-                        access.require(by, "conversation.reply_as_agent", conv)
                 before = from_row(ConversationRecord, conv)
-                now = self.clock()
-                conv.last_seq += 1
-                conv.updated_at = now
-                stored = mask(text) if self.mask_text else text
-                row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
-                                 speaker=speaker, text=stored, masked=stored != text,
-                                 channel=channel or conv.channel, client_msg_id=client_msg_id,
-                                 sent_at=sent_at or now, received_at=now)
-                s.add(row)
-                s.flush()
+                row = self._insert_message(s, conv, speaker, text, channel, client_msg_id, sent_at, by)
+                now = row.received_at
                 message = from_row(MessageRecord, row)
                 earlier = s.scalars(select(MessageRow).where(MessageRow.conversation_id == conv.id,
                                                              MessageRow.seq > conv.last_seq - window,
