@@ -8,6 +8,8 @@ An adapter turns one payload into `Thread`s: the messages of one conversation pl
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -51,14 +53,15 @@ class Thread:
     subject: str | None = None
 
 
-class ChannelAdapter:
+class ChannelAdapter(ABC):
     """Base of the adapters registered in `registry.channels`."""
 
     #: the value put in `Utterance.channel`
     channel: str = ""
 
-    def read(self, payload: Any) -> list[Thread]:  # pragma: no cover - every adapter overrides
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, payload: Any) -> list[Thread]:
+        """The payload's threads (each a conversation key, its utterances and customer hints)."""
 
     def parse(self, payload: Any) -> list[Utterance]:
         """Every utterance of the payload, thread by thread, in order."""
