@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench train train-replies check-rules clean
+.PHONY: install run test bench train train-cause train-replies check-rules clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,9 @@ bench: install
 
 train: install
 	$(BIN)/anfu train --out anfu/backends/weights/emotion_ngram.npz
+
+train-cause: install
+	$(BIN)/anfu train-cause --out anfu/backends/weights/cause_ngram.npz
 
 train-replies: install
 	$(BIN)/anfu train-replies --out anfu/backends/weights/reply_ngram.npz

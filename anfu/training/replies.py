@@ -295,11 +295,15 @@ def fit_reply_model(examples: Sequence[ReplyExample], rules_dir: str | Path | No
 def train_replies(examples: Sequence[ReplyExample], out: str | Path, rules_dir: str | Path | None = None,
                   target: float = TARGET_PRECISION, evaluate: bool = True,
                   metrics_path: str | Path | None = None) -> dict[str, Any]:
-    """Fit on all rows, optionally score rules vs hybrid by cross-validation, write weights + metrics."""
+    """Fit on every row outside the fixed held-out split (as `anfu train` does), optionally score
+    rules vs hybrid by cross-validation, write weights + metrics."""
     if not examples:
         raise ModelError("AF202", "(no labelled replies)")
+    train = [e for e in examples if not e.heldout]
+    if not train:
+        raise ModelError("AF202", "(every row falls in the held-out split; add more rows)")
     started = time.perf_counter()
-    model = fit_reply_model(examples, rules_dir, target)
+    model = fit_reply_model(train, rules_dir, target)
     path = model.save(out)
     metrics: dict[str, Any] = {
         "model": model.name, "weights": str(out), "vocabulary": len(model.vocab_),
