@@ -203,6 +203,7 @@ class DeletionPublic(_Out):
     messages: int
     assessments: int
     events: int
+    tickets: int
 
 
 class IntakePublic(BaseModel):

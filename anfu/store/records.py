@@ -203,6 +203,7 @@ class DeletionReport(_Record):
     messages: int
     assessments: int
     events: int
+    tickets: int = 0
 
 
 @dataclass(frozen=True)

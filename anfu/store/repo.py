@@ -29,6 +29,7 @@ from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Customer
                       Event, MessageRecord, Page, TimelineItem, from_row)
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
+from .workflow_tables import FollowUpRow, LedgerRow, TicketRow
 
 MAX_PAGE_SIZE = 200
 # SQLite has one writer at a time; live turns of this process queue on a Python lock (first
@@ -217,8 +218,9 @@ class Store(AccountsMixin):
             return Page(items, total, page, page_size)
 
     def delete_customer_data(self, customer_id: int, *, by: Principal) -> DeletionReport:
-        """Erase a customer (个人信息删除请求): their conversations, messages, assessments and
-        events, then the customer. The audit log keeps only a count of what was removed."""
+        """Erase a customer (个人信息删除请求): their tickets (with follow-ups and ledger
+        entries), conversations, messages, assessments and events, then the customer. The audit
+        log keeps only a count of what was removed."""
         with self._write() as s:
             customer = s.get(CustomerRow, customer_id)
             if customer is None or customer.tenant_id != by.tenant_id:
@@ -226,6 +228,11 @@ class Store(AccountsMixin):
             access.require(by, "customer.delete", tenant_id=customer.tenant_id)
             conv_ids = select(ConversationRow.id).where(ConversationRow.customer_id == customer_id)
             counts = {}
+            ticket_ids = select(TicketRow.id).where(TicketRow.conversation_id.in_(conv_ids))
+            for row_type in (FollowUpRow, LedgerRow):
+                s.execute(delete(row_type).where(row_type.ticket_id.in_(ticket_ids)))
+            result = s.execute(delete(TicketRow).where(TicketRow.conversation_id.in_(conv_ids)))
+            counts["tickets"] = int(result.rowcount)  # type: ignore[attr-defined]
             for name, row_type in (("events", EventRow), ("assessments", AssessmentRow),
                                    ("messages", MessageRow)):
                 result = s.execute(delete(row_type).where(row_type.conversation_id.in_(conv_ids)))

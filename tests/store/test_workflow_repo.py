@@ -84,3 +84,28 @@ def test_save_updates_columns_followup_and_ledger(stores):
     pairs = workflow.list_ledger(Principal.of_user(users["wang"]))
     assert len(pairs) == 1 and pairs[0][1].data["handled_at"] is not None
     assert workflow.list_ledger(Principal.of_user(users["admin_b"])) == []
+
+
+def test_customer_deletion_removes_their_tickets_followups_and_ledger(stores):
+    store, workflow, tenant, team, users = stores
+    customer, _ = store.upsert_customer(tenant.id, phone="13812345678", display_name="陈先生")
+    other, _ = store.upsert_customer(tenant.id, phone="13700001111")
+    conv = store.create_conversation(tenant.id, customer_id=customer.id, team_id=team.id)
+    other_conv = store.create_conversation(tenant.id, customer_id=other.id, team_id=team.id)
+    ticket = _ticket("TS-20250708-0001")
+    record = workflow.create_ticket(tenant.id, ticket.to_dict(), conversation_id=conv.id, team_id=team.id)
+    kept = workflow.create_ticket(tenant.id, _ticket("TS-20250708-0002").to_dict(),
+                                  conversation_id=other_conv.id, team_id=team.id)
+    for i, stage in enumerate(("确认问题", "提供方案", "执行方案")):
+        ticket.advance_stage(stage, at=AT + timedelta(minutes=10 * (i + 1)), actor="li")
+    ticket.resolve(at=AT + timedelta(hours=2), actor="li", note="已为陈先生恢复供电")
+    follow, _ = schedule_followup(ticket)
+    workflow.save_followup(record.id, follow.to_dict(), follow.due_at)
+    workflow.save_ledger_entry(record.id, Ledger(Departments.load()).sync(ticket).to_dict())
+    admin = Principal(tenant_id=tenant.id, role="admin", user_id=1)
+    report = store.delete_customer_data(customer.id, by=admin)
+    assert report.tickets == 1 and report.conversations == 1
+    with pytest.raises(NotFoundError):
+        workflow.get_ticket(record.id)
+    assert workflow.get_followup(record.id) is None and workflow.get_ledger_entry(record.id) is None
+    assert workflow.get_ticket(kept.id).number == "TS-20250708-0002"
