@@ -38,18 +38,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-CUSTOMER_LINES = [
-    "你好，我想问一下这个月的电费为什么比上个月高了这么多？",
-    "停电三天了还没人来修，家里老人热得受不了，你们到底管不管？",
-    "宽带又断了，这都第三次了，再修不好我就去工信部投诉！",
-    "我的退款申请十天了还没到账，你们是不是故意拖着？",
-    "快递显示已签收，可我根本没收到，谁来负责？",
-    "话费多扣了58块，我从来没订过什么视频会员。",
-    "好的，那我再等等，麻烦你们尽快处理。",
-    "你们这是欺诈！我已经联系记者了，明天就曝光你们！",
-    "燃气表走得特别快，是不是坏了？能不能派人来看看？",
-    "谢谢你，问题解决了。",
-]
+from bench.bench_turn import CUSTOMER  # the same messages as the in-process turn benchmark
 
 
 def _free_port() -> int:
@@ -141,7 +130,7 @@ async def _agent(url: str, origin: str, token: str, index: int, run: dict[str, A
             msg_id = f"{ref}-{n}"
             n += 1
             frame = {"type": "message", "conversation_ref": ref, "client_msg_id": msg_id,
-                     "text": rng.choice(CUSTOMER_LINES), "customer": {"phone": f"139{index:08d}"}}
+                     "text": rng.choice(CUSTOMER), "customer": {"phone": f"139{index:08d}"}}
             started = time.perf_counter()
             stats["sent"].append(msg_id)
             await ws.send(json.dumps(frame, ensure_ascii=False))

@@ -366,14 +366,7 @@ class Store(AccountsMixin):
         returns, so the caller may acknowledge the message to its client right after. A retry
         with the same `client_msg_id` returns the stored message and `created=False`.
         """
-        if speaker not in SPEAKERS:
-            raise InputError("AF007", repr(speaker))
-        if not isinstance(text, str):
-            raise InputError("AF003", type(text).__name__)
-        if not text.strip():
-            raise InputError("AF004")
-        if len(text) > MAX_TEXT_CHARS:
-            raise InputError("AF005", len(text), limit=MAX_TEXT_CHARS)
+        self._check_message(speaker, text)
         if client_msg_id is not None:
             existing = self._existing_message(conversation_id, client_msg_id)
             if existing is not None:
