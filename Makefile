@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench train train-cause train-replies check-rules clean
+.PHONY: install run test bench train train-cause train-replies train-outcome check-rules clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,9 @@ train: install
 
 train-cause: install
 	$(BIN)/anfu train-cause --out anfu/backends/weights/cause_ngram.npz
+
+train-outcome: install
+	$(BIN)/anfu train-outcome --out anfu/backends/weights/outcome.json
 
 train-replies: install
 	$(BIN)/anfu train-replies --out anfu/backends/weights/reply_ngram.npz

@@ -96,6 +96,22 @@ class Suggestion:
         return {"text": self.text, "method": self.method, "why": self.why}
 
 
+@dataclass(frozen=True)
+class ScoreContribution:
+    """One named feature's share of a learned score: how many points it moved the score
+    from the average conversation (positive raises it)."""
+
+    feature: str
+    label: str       # zh-CN description
+    label_en: str
+    value: float
+    points: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"feature": self.feature, "label": self.label, "label_en": self.label_en,
+                "value": round(self.value, 3), "points": round(self.points, 1)}
+
+
 @dataclass
 class TurnAssessment:
     """What the pipeline concluded about one turn. Fields stay None until a component sets them."""
@@ -152,6 +168,9 @@ class Assessment:
     escalation: dict[str, Any] | None = None
     quality_score: int | None = None
     quality_findings: list[Finding] | None = None
+    quality_contributions: list[ScoreContribution] | None = None
+    calm_score: float | None = None         # probability the customer ended satisfied
+    outcome: str | None = None              # resolved | in_progress | unresolved
     suggestions: list[Suggestion] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -174,13 +193,15 @@ class Assessment:
             turn.pop("speaker", None)
             return {"id": cid, **turn}
         out: dict[str, Any] = {"id": cid, "turns": [t.to_dict() for t in self.turns]}
-        for key in ("trajectory", "calmed", "persona", "negative_energy", "sop_stage",
-                    "next_actions", "escalation", "quality_score"):
+        for key in ("trajectory", "calmed", "calm_score", "outcome", "persona", "negative_energy",
+                    "sop_stage", "next_actions", "escalation", "quality_score"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
         if self.quality_findings is not None:
             out["quality_findings"] = [f.to_dict() for f in self.quality_findings]
+        if self.quality_contributions is not None:
+            out["quality_contributions"] = [c.to_dict() for c in self.quality_contributions]
         if self.suggestions is not None:
             out["suggestions"] = [s.to_dict() for s in self.suggestions]
         return out

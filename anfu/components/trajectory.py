@@ -59,3 +59,17 @@ class Trajectory(Component):
         for doc, result in zip(docs, outputs):
             if result is not None:
                 doc.trajectory, doc.calmed = result
+
+
+@registry.components.register("anfu.trajectory.v2")
+class TrajectoryOnly(Trajectory):
+    """The trajectory alone: 安抚成功 is decided by `anfu.outcome.v1` (learned from real
+    satisfaction ratings), so this version leaves `calmed` to it (one owner per field)."""
+
+    name = "anfu.trajectory.v2"
+    provides = ("trajectory",)
+
+    def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
+        for doc, result in zip(docs, outputs):
+            if result is not None:
+                doc.trajectory = result[0]

@@ -90,9 +90,11 @@ def test_runs_without_presend_and_skips_utterances() -> None:
     assert utt.quality_score is None and utt.quality_findings is None
 
 
-def test_in_the_default_pipeline(analyzer) -> None:  # noqa: ANN001
-    names = analyzer.component_names
-    assert names.index("anfu.quality.v1") > names.index("anfu.presend.v1")
+def test_rubric_in_a_config_pipeline() -> None:
+    """The rubric-only score stays available by configuration (anfu.quality.v1)."""
+    import anfu
+
+    analyzer = anfu.load({"pipeline": {"components": ["anfu.normalize.v1", "anfu.presend.v1", "anfu.quality.v1"]}})
     good, bad = analyzer(GOOD), analyzer(BAD)
     assert good.quality_score > bad.quality_score
     assert isinstance(good.to_dict()["quality_score"], int)
