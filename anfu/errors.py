@@ -27,6 +27,10 @@ MESSAGES: dict[str, str] = {
     "AF012": "Unsupported format {detail}. Use one of: {allowed}.",
     "AF013": "\"context\" must be an object with string values (cause, emotion, customer_text, what, when, "
              "agent), got {detail}. Example: {{\"id\": \"r1\", \"text\": \"...\", \"context\": {{\"cause\": \"billing\"}}}}.",
+    "AF014": "Unknown industry {detail}. Use one of: {allowed} (an industry is the name of a pack in "
+             "anfu/rules/zh_CN/industries/).",
+    "AF015": "Line {detail} could not be analysed ({reason}); the other lines were. Report the line to the "
+             "Anfu maintainers if it is valid input.",
     "AF020": "Unknown workflow event {detail}. Known events: {allowed}.",
     # channel intake (anfu/channels/)
     "AF030": "Malformed {channel} payload: {detail}. See the adapter's docstring in anfu/channels/ for the expected shape.",
@@ -81,6 +85,9 @@ MESSAGES: dict[str, str] = {
     "AF441": "Unknown WebSocket message type {detail}. Use one of: {allowed}.",
     "AF442": "The upload has no file (form field \"file\") or the file is empty.",
     "AF443": "Finish setting up your account first: {detail}.",
+    "AF444": "Too many requests: retry after {detail} s (the Retry-After header). The limits per API token, "
+             "session and address are ANFU_RATE_LIMIT_PER_MINUTE, ANFU_RATE_LIMIT_IP_PER_MINUTE and "
+             "ANFU_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE.",
     # store
     "AF501": "Cannot open the database {detail}. Check ANFU_DATABASE_URL (sqlite:///path or "
              "postgresql+psycopg://user:password@host:port/db) and that the server is reachable.",

@@ -48,9 +48,43 @@ def _text(value: Any, max_chars: int) -> str:
     return value
 
 
+MAX_DEPTH = 64  # JSON nesting deeper than this is refused (AF001): no input needs more
+
+
+def _problem(value: Any) -> str | None:
+    """Why a decoded JSON value cannot be analysed or written back, or None: nesting deeper
+    than MAX_DEPTH, or a lone surrogate (`"\\udc00"`: no UTF-8 text can hold it). Iterative,
+    so no input can exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"a lone surrogate \\u{ord(item[exc.start]):04x}"
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
+
+
+def safe_id(value: Any) -> str | None:
+    """A record id that can always be written back as UTF-8 JSON."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def json_lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
     """Yield (line number, decoded JSON value) for each non-blank line; a line that is not
-    UTF-8 (AF006) or not JSON (AF001) yields its InputError instead of a value."""
+    UTF-8 (AF006: also a lone surrogate escape) or not JSON (AF001: also nesting deeper than
+    MAX_DEPTH) yields its InputError instead of a value."""
     for lineno, raw_bytes in enumerate(stream, start=1):
         try:
             raw = raw_bytes.decode("utf-8")
@@ -65,16 +99,43 @@ def json_lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
         except ValueError as exc:
             yield lineno, InputError("AF001", f"line {lineno}: {getattr(exc, 'msg', exc)}")
             continue
+        except RecursionError:
+            yield lineno, InputError("AF001", f"line {lineno}: nested deeper than {MAX_DEPTH} levels")
+            continue
+        problem = _problem(obj)
+        if problem is not None:
+            code = "AF001" if problem.startswith("nested") else "AF006"
+            rid = safe_id(obj.get("id")) if isinstance(obj, dict) and not isinstance(obj.get("id"), (dict, list)) else None
+            yield lineno, _Bad(rid, InputError(code, f"line {lineno}: {problem}"))
+            continue
         yield lineno, obj
+
+
+class _Bad:
+    """A decoded line that must not be analysed, with the id it had (when it can be written)."""
+
+    def __init__(self, rid: str | None, error: InputError) -> None:
+        self.rid = rid
+        self.error = error
+
+
+def line_error(obj: Any) -> tuple[str | None, InputError] | None:
+    """(id, error) when `json_lines` yielded an error for the line, else None."""
+    if isinstance(obj, InputError):
+        return None, obj
+    if isinstance(obj, _Bad):
+        return obj.rid, obj.error
+    return None
 
 
 def read_jsonl(stream: BinaryIO, max_chars: int = 20000) -> Iterator[tuple[int, str | None, Utterance | Conversation | AnfuError]]:
     """Yield (line number, id, document or error) for each non-blank line."""
     for lineno, obj in json_lines(stream):
-        if isinstance(obj, InputError):
-            yield lineno, None, obj
+        bad = line_error(obj)
+        if bad is not None:
+            yield lineno, bad[0], bad[1]
             continue
-        rid = str(obj["id"]) if isinstance(obj, dict) and obj.get("id") is not None else None
+        rid = safe_id(obj["id"]) if isinstance(obj, dict) and obj.get("id") is not None else None
         try:
             yield lineno, rid, parse_record(obj, max_chars=max_chars)
         except AnfuError as exc:

@@ -27,6 +27,12 @@ Every setting, with its environment variable:
 - `ANFU_MAILBOX_POLL_S`: seconds between two looks at the drop folder by `anfu serve`
   (default 5; 0 turns the watcher off).
 - `ANFU_HOST`, `ANFU_PORT`: where `anfu serve` listens (default 127.0.0.1:8000).
+- `ANFU_RATE_LIMIT_PER_MINUTE`: API requests a minute per API token or session (default 600;
+  bursts of ten seconds' worth; 0 = off). Over it: 429, AF444, `Retry-After`.
+- `ANFU_RATE_LIMIT_IP_PER_MINUTE`: API requests a minute per client address, whatever the
+  credential (default 3000; 0 = off).
+- `ANFU_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`: failed authentications (401) a minute per client
+  address before its requests with credentials are refused for a while (default 30; 0 = off).
 """
 
 from __future__ import annotations
@@ -70,6 +76,9 @@ class Settings(BaseSettings):
     mailbox_poll_s: float = Field(5.0, ge=0, le=3600)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    rate_limit_per_minute: int = Field(600, ge=0, le=1_000_000)
+    rate_limit_ip_per_minute: int = Field(3000, ge=0, le=10_000_000)
+    rate_limit_auth_failures_per_minute: int = Field(30, ge=0, le=1_000_000)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

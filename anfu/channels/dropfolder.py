@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import AnfuError, InputError
+from ..pii import mask, mask_data
 from .base import Thread
 from .mail import Email
 
@@ -34,11 +35,15 @@ class PollReport:
 
 
 def _move(path: Path, folder: Path) -> Path:
+    """Move `path` into `folder` under its name with personal information masked (a mail
+    server may name a file after the sender's phone number or address)."""
     folder.mkdir(exist_ok=True)
-    target = folder / path.name
+    path_name = mask(path.name)
+    target = folder / path_name
     n = 1
     while target.exists():
-        target = folder / f"{path.stem}.{n}{path.suffix}"
+        stem, dot, suffix = path_name.rpartition(".")
+        target = folder / (f"{stem}.{n}.{suffix}" if dot else f"{path_name}.{n}")
         n += 1
     os.replace(path, target)
     return target
@@ -64,9 +69,8 @@ def poll_mailbox(folder: str | Path, handle: Callable[[list[Thread], Path], None
         except AnfuError as exc:
             target = _move(path, root / FAILED)
             target.with_name(target.name + ".error.json").write_text(
-                json.dumps(exc.to_dict(), ensure_ascii=False), encoding="utf-8")
-            report.failed[path.name] = exc.code
+                json.dumps(mask_data(exc.to_dict()), ensure_ascii=False), encoding="utf-8")
+            report.failed[target.name] = exc.code
             continue
-        _move(path, root / PROCESSED)
-        report.processed.append(path.name)
+        report.processed.append(_move(path, root / PROCESSED).name)
     return report

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from typing import Iterator, Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..errors import AnfuError
+from ..errors import AnfuError, InputError
 from ..intake import error_record, read_jsonl
 from . import app
-from .common import fail, open_input, open_output
+from .common import dumps_line, fail, open_input, open_output
+
+
+def _one(analyzer, lineno: int, rid: str | None, doc: object) -> dict:  # noqa: ANN001
+    """One document's result, or its coded error line (AF015) when analysing it fails."""
+    try:
+        return analyzer(doc).to_dict()
+    except AnfuError as exc:
+        return error_record(rid, exc)
+    except Exception as exc:
+        return error_record(rid, InputError("AF015", lineno, reason=type(exc).__name__))
 
 
 class _Counting:
@@ -53,23 +62,25 @@ def analyze(
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
                       disable=not show, transient=True) as bar:
             task = bar.add_task("analysing", total=size or 1)
-            pending: list[tuple[str | None, object]] = []
+            pending: list[tuple[int, str | None, object]] = []
 
             def flush() -> None:
-                docs = [d for _, d in pending if not isinstance(d, AnfuError)]
-                results = iter(analyzer.pipe(docs, batch_size=batch_size)) if docs else iter(())
-                for rid, doc in pending:
-                    if isinstance(doc, AnfuError):
-                        record = error_record(rid, doc)
-                    else:
-                        record = next(results).to_dict()
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                docs = [d for _, _, d in pending if not isinstance(d, AnfuError)]
+                try:
+                    results = iter([r.to_dict() for r in analyzer.pipe(docs, batch_size=batch_size)]) \
+                        if docs else iter(())
+                except Exception:  # a line the batch cannot take: analyse one by one
+                    results = iter([_one(analyzer, lineno, rid, d) for lineno, rid, d in pending
+                                    if not isinstance(d, AnfuError)])
+                for _, rid, doc in pending:
+                    record = error_record(rid, doc) if isinstance(doc, AnfuError) else next(results)
+                    out.write(dumps_line(record))
                 out.flush()
                 pending.clear()
                 bar.update(task, completed=counting.read_bytes)
 
-            for _, rid, doc in read_jsonl(counting, max_chars=analyzer.max_chars):
-                pending.append((rid, doc))
+            for lineno, rid, doc in read_jsonl(counting, max_chars=analyzer.max_chars):
+                pending.append((lineno, rid, doc))
                 if len(pending) >= batch_size:
                     flush()
             flush()

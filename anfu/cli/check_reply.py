@@ -7,27 +7,27 @@ A bad line becomes {"id", "error": {"code", "message"}} and the run goes on.
 
 from __future__ import annotations
 
-import json
 from typing import Any, BinaryIO, Iterator, Optional
 
 import typer
 
 from ..errors import AnfuError, InputError
-from ..intake import error_record, json_lines
+from ..intake import error_record, json_lines, line_error, safe_id
 from . import app
-from .common import fail, open_input, open_output
+from .common import dumps_line, fail, open_input, open_output
 
 
 def read_replies(stream: BinaryIO) -> Iterator[tuple[str | None, Any]]:
     """Yield (id, record dict or AnfuError) for each non-blank line."""
     for _, obj in json_lines(stream):
-        if isinstance(obj, InputError):
-            yield None, obj
+        bad = line_error(obj)
+        if bad is not None:
+            yield bad
             continue
         if not isinstance(obj, dict):
             yield None, InputError("AF009", type(obj).__name__)
             continue
-        rid = None if obj.get("id") is None else str(obj["id"])
+        rid = safe_id(obj.get("id"))
         if "text" not in obj:
             yield rid, InputError("AF002", sorted(obj)[:8])
             continue
@@ -52,7 +52,7 @@ def check_reply_command(
     except AnfuError as exc:
         raise fail(exc) from None
     with open_input(input) as (stream, _), open_output(output) as out:
-        for rid, record in read_replies(stream):
+        for lineno, (rid, record) in enumerate(read_replies(stream), start=1):
             if isinstance(record, AnfuError):
                 result = error_record(rid, record)
             else:
@@ -60,5 +60,7 @@ def check_reply_command(
                     result = {"id": rid, **checker.check(record["text"], record.get("context")).to_dict()}
                 except AnfuError as exc:
                     result = error_record(rid, exc)
-            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+                except Exception as exc:  # one line's bug must not lose the other lines' results
+                    result = error_record(rid, InputError("AF015", lineno, reason=type(exc).__name__))
+            out.write(dumps_line(result))
             out.flush()

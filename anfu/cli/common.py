@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, TextIO
@@ -10,6 +11,16 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, TextIO
 import typer
 
 from ..errors import AnfuError, InputError, ModelError
+
+
+def dumps_line(record: Any) -> str:
+    """One output line of JSON (UTF-8 safe: anything unencodable is replaced, never raised)."""
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = line.encode("utf-8", "replace").decode("utf-8")
+    return line
 
 
 def fail(error: AnfuError) -> "typer.Exit":

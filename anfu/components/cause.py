@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from .. import registry
 from ..glossary import CAUSES
+from ..errors import RulePackError
 from ..rules import validator
 from ..backends.cause_ngram import DEFAULT_CAUSE_WEIGHTS, NgramCauseModel, load_cause_cached
 from ..rules.checked import load_checked, number, str_list
@@ -195,10 +196,16 @@ class Cause(Component):
             weights = DEFAULT_CAUSE_WEIGHTS if self.model == "default" else Path(self.model)
             self.model_ = load_cause_cached(weights)  # AF201 / AF204 when missing or damaged
 
-    def _rules_for(self, industry: str) -> CauseRules:
+    def _rules_for(self, industry: str, fallback: bool = False) -> CauseRules:
         if industry not in self.rules_:
             names = [BASE_INDUSTRY] if industry == BASE_INDUSTRY else [BASE_INDUSTRY, industry]
-            packs = [load_checked(f"{FOLDER}/{n}", rules_dir=self.rules_dir, kind=FOLDER) for n in names]
+            try:
+                packs = [load_checked(f"{FOLDER}/{n}", rules_dir=self.rules_dir, kind=FOLDER) for n in names]
+            except RulePackError as exc:
+                # a document's industry without a pack (or not a pack name at all) uses generic
+                if fallback and exc.code == "AF302":
+                    return self._rules_for(BASE_INDUSTRY)
+                raise
             self.rules_[industry] = CauseRules(packs)
         return self.rules_[industry]
 
@@ -206,7 +213,7 @@ class Cause(Component):
                proba: Any = None) -> tuple[str | None, dict[str, float], list[Trigger]]:
         """Cause, per-cause scores and triggers for one customer text (`proba`: the model's
         probabilities for it when already computed in a batch)."""
-        rules = self._rules_for(industry or self.industry)
+        rules = self._rules_for(industry or self.industry, fallback=True)
         rule_scores: dict[str, float] = defaultdict(float)
         first_seen: dict[str, int] = {}
         hits = rules.evidence(norm)

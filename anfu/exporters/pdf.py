@@ -29,6 +29,7 @@ CJK_FONTS: tuple[str, ...] = (
 )
 FAMILY = "cjk"
 HEADING_FILL = (47, 85, 151)
+MAX_COLUMN_WEIGHT = 60
 BAR_FILL = (84, 130, 201)
 
 
@@ -120,7 +121,10 @@ class PdfExporter:
             pdf.ln(2)
             return
         cells = table.formatted()
-        weights = [max([len(h)] + [len(row[j]) for row in cells]) + 2 for j, h in enumerate(table.headers)]
+        # Widths follow the content, but no column may squeeze the others below one character:
+        # a 400-character comment without spaces wraps inside its capped column.
+        weights = [min(max([len(h)] + [len(row[j]) for row in cells]) + 2, MAX_COLUMN_WEIGHT)
+                   for j, h in enumerate(table.headers)]
         if table.key in ("low_csat", "summary"):  # the free-text column takes the rest of the line
             weights[-1] = max(weights[-1], 40)
         if table.key == "summary":

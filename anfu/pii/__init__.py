@@ -10,8 +10,8 @@ Pure Python, no heavy dependencies. `anfu.pii.logging` masks every log record.
 
 from __future__ import annotations
 
-from .masking import mask, mask_data, mask_span
+from .masking import mask, mask_data, mask_identity, mask_span
 from .recognizers import KINDS, Span, find_pii, id_check_digit, is_bank_card, is_id_card, luhn_valid
 
 __all__ = ["KINDS", "Span", "find_pii", "id_check_digit", "is_bank_card", "is_id_card", "luhn_valid",
-           "mask", "mask_data", "mask_span"]
+           "mask", "mask_data", "mask_identity", "mask_span"]

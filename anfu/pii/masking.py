@@ -67,3 +67,16 @@ def mask_data(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask_data(item) for item in value]
     return value
+
+
+def mask_identity(kind: str, value: str) -> str:
+    """Mask a customer identity field for a role that may not see it: a phone number or e-mail
+    address as `mask` would (138****5678, z***@example.com), a name or reference down to its first
+    character (王**)."""
+    if kind in ("phone", "email"):
+        masked = mask(value)
+        if masked != value:
+            return masked
+    if not value:
+        return value
+    return value[0] + MASK * (len(value) - 1)

@@ -2,7 +2,8 @@
 
 Kinds:
 - `phone`: mainland mobile numbers (手机号) `1[3-9]` + 9 digits, with an optional `+86`/`0086`
-  prefix and space or hyphen separators (138-1234-5678, +86 138 1234 5678).
+  prefix and space or hyphen separators (138-1234-5678, +86 138 1234 5678) — unless the words
+  before it call it an account number (户号、账号、订单号… and no 手机/电话/联系方式 after them).
 - `id_card`: resident identity numbers (身份证号): 18 digits with a valid birth date and a valid
   ISO 7064 MOD 11-2 check digit, or the old 15-digit form with a valid birth date.
 - `bank_card`: 16–19 digit card numbers (银行卡号) that pass the Luhn check.
@@ -127,6 +128,7 @@ def _number_spans(scan: str, text: str) -> list[Span]:
                     keep += 1
                 candidates.append((len(digits), KINDS.index(kind), start, end, kind, keep))
         # Longest valid numbers first; at equal length the stronger kind (ID before card).
+        candidates = [c for c in candidates if c[4] != "phone" or not _account_context(scan, c[2], c[3])]
         candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
         taken: list[tuple[int, int]] = []
         for _, _, start, end, kind, keep in candidates:
@@ -134,6 +136,28 @@ def _number_spans(scan: str, text: str) -> list[Span]:
                 taken.append((start, end))
                 spans.append(Span(kind, start, end, text[start:end], keep))
     return spans
+
+
+# An 11-digit number that starts 13–19 may be a mobile number or an account number (电力户号,
+# 账号, 订单号…): the words before it (or right after it) decide. Without either, it is a phone.
+_ACCOUNT_WORDS = re.compile(r"户号|账号|帐号|账户|帐户|户口号|用户号|用户编号|客户号|客户编号|编号|单号|订单|合同号|"
+                            r"工单|流水号|会员号|保单|运单|快递单|account|acct|order", re.I)
+_PHONE_WORDS = re.compile(r"手机|电话|联系方式|联系电话|致电|来电|回电|打给|拨打|call|tel|phone|mobile|微信|短信", re.I)
+_CONTEXT_BEFORE = 12
+_CONTEXT_AFTER = 6
+
+
+def _account_context(scan: str, start: int, end: int) -> bool:
+    """True when the words around `scan[start:end]` say it is an account number, not a phone."""
+    before = re.split(r"[，。；！？,;!?\n]", scan[max(0, start - _CONTEXT_BEFORE):start])[-1]
+    accounts = [m.end() for m in _ACCOUNT_WORDS.finditer(before)]
+    phones = [m.end() for m in _PHONE_WORDS.finditer(before)]
+    if accounts:
+        return not phones or max(accounts) > max(phones)
+    if phones:
+        return False
+    after = re.split(r"[，。；！？,;!?\n]", scan[end:end + _CONTEXT_AFTER])[0]
+    return bool(_ACCOUNT_WORDS.search(after)) and not _PHONE_WORDS.search(after)
 
 
 def _classify(digits: str) -> tuple[str | None, int]:

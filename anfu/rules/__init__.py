@@ -7,6 +7,7 @@ A centre changes behaviour by editing a pack or adding one (e.g. a new industry 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
@@ -17,6 +18,9 @@ import yaml
 from ..errors import RulePackError
 
 RULES_ROOT = Path(__file__).parent
+# A pack name: identifiers joined by "/" ('industries/power'); never "..", never absolute.
+PACK_NAME = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*")
+INDUSTRY_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 DEFAULT_LOCALE = "zh_CN"
 
 # pack kind (the relative path without suffix, or a folder name for packs in a folder)
@@ -51,10 +55,34 @@ def _read(path: Path, mtime: float) -> dict[str, Any]:
 
 def load_pack(name: str, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> dict[str, Any]:
     """Load `<rules_dir>/<name>.yaml` (name may contain a folder, e.g. 'industries/power')."""
+    if not isinstance(name, str) or not PACK_NAME.fullmatch(name):
+        # never a path: "../../etc/x" names no pack (and reads nothing)
+        raise RulePackError("AF302", repr(name)[:80])
     path = pack_dir(locale, rules_dir) / f"{name}.yaml"
     if not path.is_file():
-        raise RulePackError("AF302", str(path))
+        raise RulePackError("AF302", str(path) if rules_dir else name)
     return _read(path, path.stat().st_mtime)
+
+
+def known_industries(rules_dir: str | Path | None = None, locale: str = DEFAULT_LOCALE) -> tuple[str, ...]:
+    """The industries a conversation may name: the glossary's fixed set plus the industry packs
+    present (a centre adds an industry as a new file)."""
+    from ..glossary import INDUSTRIES
+
+    packs = {name.split("/", 1)[1] for name in list_packs("industries", locale, rules_dir)}
+    return tuple(sorted(set(INDUSTRIES) | {p for p in packs if INDUSTRY_NAME.fullmatch(p)}))
+
+
+def check_industry(value: Any, rules_dir: str | Path | None = None) -> str | None:
+    """`value` when it is a known industry (None stays None); AF014 otherwise, listing them."""
+    if value is None:
+        return None
+    known = known_industries(rules_dir)
+    if not isinstance(value, str) or value not in known:
+        from ..errors import InputError
+
+        raise InputError("AF014", repr(value)[:40], allowed=", ".join(known))
+    return value
 
 
 def list_packs(folder: str, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None) -> list[str]:

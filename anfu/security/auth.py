@@ -19,7 +19,7 @@ from ..errors import AuthError, NotFoundError
 from ..store import Principal, Store, access
 from ..store.records import ApiToken, AuthSession, User
 from ..store.tables import utcnow
-from . import passwords, tokens, totp
+from . import passwords, secretbox, tokens, totp
 from .lockout import LoginGuard
 
 # Why a signed-in user may, for now, only fix their account (the server allows nothing else).
@@ -67,7 +67,7 @@ class Authenticator:
         user = self.store.get_user_by_username(username)
         tenant_id = user.tenant_id if user else None
         try:
-            self.guard.check(user, ip)
+            self.guard.check(user if user and user.active else None, ip, username)
         except AuthError as exc:
             self.store.audit(tenant_id, f"user:{username}", "auth.login_blocked", detail={"code": exc.code}, ip=ip)
             raise
@@ -80,10 +80,14 @@ class Authenticator:
         if user.mfa_enabled:
             if not totp_code:
                 raise AuthError("AF413")
-            step = totp.verify(user.totp_secret or "", totp_code, now=self.clock(), last_step=user.totp_last_step)
+            step = totp.verify(self._totp_secret(user.totp_secret), totp_code, now=self.clock(),
+                               last_step=user.totp_last_step)
             if step is None:
                 self._fail(user, username, tenant_id, ip, "wrong one-time code")
-            user = self.store.update_user(user.id, totp_last_step=step)
+            changes: dict[str, Any] = {"totp_last_step": step}
+            if not secretbox.is_sealed(user.totp_secret):  # a legacy plain secret: encrypt it now
+                changes["totp_secret"] = self._seal(user.totp_secret or "")
+            user = self.store.update_user(user.id, **changes)
         if passwords.needs_rehash(user.password_hash):
             user = self.store.update_user(user.id, password_hash=passwords.hash_password(password))
         user = self.guard.success(user)
@@ -96,8 +100,17 @@ class Authenticator:
                             restricted=_restriction(user, session))
         return LoginResult(token, identity)
 
+    def _key(self) -> str:
+        return self.settings.secret_key.get_secret_value()
+
+    def _seal(self, secret: str) -> str:
+        return secretbox.seal(secret, self._key())
+
+    def _totp_secret(self, stored: str | None) -> str:
+        return secretbox.open_secret(stored, self._key()) or ""
+
     def _fail(self, user: User | None, username: str, tenant_id: int | None, ip: str | None, why: str) -> None:
-        updated = self.guard.failure(user, ip)
+        updated = self.guard.failure(user, ip, username)
         self.store.audit(tenant_id, f"user:{username}", "auth.login_failed", detail={"reason": why}, ip=ip)
         if updated is not None and updated.locked_until is not None and updated.locked_until > self.clock():
             self.store.audit(tenant_id, "system", "auth.locked", target=f"user:{updated.id}", ip=ip)
@@ -150,21 +163,38 @@ class Authenticator:
                          target=f"user:{user.id}", ip=ip)
         return user
 
-    def begin_mfa_enrolment(self, identity: Identity) -> tuple[str, str]:
-        """A new TOTP secret for the user, with its otpauth:// URI; active once confirmed."""
+    def begin_mfa_enrolment(self, identity: Identity, current_code: str | None = None, *,
+                            ip: str | None = None) -> tuple[str, str]:
+        """A new TOTP secret for the user, with its otpauth:// URI; active once confirmed.
+
+        An enrolled user must give a current code of the authenticator they have (AF413 without
+        one, AF410 for a wrong one): a stolen password alone cannot replace it. Until the new
+        secret is confirmed, the old one stays in force."""
         user = self._own_user(identity)
+        if user.mfa_enabled:
+            if not current_code:
+                raise AuthError("AF413")
+            step = totp.verify(self._totp_secret(user.totp_secret), current_code, now=self.clock(),
+                               last_step=user.totp_last_step)
+            if step is None:
+                self.store.audit(user.tenant_id, identity.principal.actor, "auth.mfa_reenrol_refused",
+                                 target=f"user:{user.id}", ip=ip)
+                raise AuthError("AF410")
+            self.store.update_user(user.id, totp_last_step=step)
         secret = totp.new_secret()
-        self.store.update_user(user.id, totp_secret=secret, mfa_enabled=False, totp_last_step=None)
+        self.store.update_user(user.id, totp_pending=self._seal(secret))
         return secret, totp.provisioning_uri(secret, user.username)
 
     def confirm_mfa(self, identity: Identity, code: str, *, ip: str | None = None) -> User:
         user = self._own_user(identity)
-        if not user.totp_secret:
+        if not user.totp_pending:
             raise AuthError("AF413")
-        step = totp.verify(user.totp_secret, code, now=self.clock(), last_step=user.totp_last_step)
+        secret = self._totp_secret(user.totp_pending)
+        step = totp.verify(secret, code, now=self.clock(), last_step=user.totp_last_step)
         if step is None:
             raise AuthError("AF410")
-        user = self.store.update_user(user.id, mfa_enabled=True, totp_last_step=step)
+        user = self.store.update_user(user.id, mfa_enabled=True, totp_secret=user.totp_pending,
+                                      totp_pending=None, totp_last_step=step)
         if identity.session is not None:
             self.store.mark_session_mfa_verified(identity.session.id)
         self.store.audit(user.tenant_id, identity.principal.actor, "auth.mfa_enabled",
@@ -200,6 +230,16 @@ class Authenticator:
         self.store.revoke_user_sessions(target.id)
         self.store.audit(by.tenant_id, by.actor, "user.role_changed", target=f"user:{user_id}",
                          detail={"from": target.role, "to": role}, ip=ip)
+        return user
+
+    def reset_mfa(self, by: Principal, user_id: int, *, ip: str | None = None) -> User:
+        """An admin switches a user's TOTP off (a lost phone); audited, the user's sessions are
+        revoked and they enrol again at their next sign-in (admins must)."""
+        access.require(by, "users.manage")
+        self._tenant_user(by, user_id)
+        user = self.store.update_user(user_id, mfa_enabled=False, totp_secret=None, totp_pending=None)
+        self.store.revoke_user_sessions(user_id)
+        self.store.audit(by.tenant_id, by.actor, "user.mfa_reset", target=f"user:{user_id}", ip=ip)
         return user
 
     def unlock(self, by: Principal, user_id: int, *, ip: str | None = None) -> User:

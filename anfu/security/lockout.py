@@ -60,6 +60,40 @@ class IpThrottle:
                 self._failures.popitem(last=False)
 
 
+class UnknownNames:
+    """Failed sign-ins of user names that do not exist, counted like an account's (in memory,
+    bounded): after as many failures they "lock" for as long, so AF411 appears for any name."""
+
+    def __init__(self, max_attempts: int, lockout: timedelta) -> None:
+        self.max_attempts = max_attempts
+        self.lockout = lockout
+        self._names: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def locked_until(self, username: str | None, now: datetime) -> datetime | None:
+        if not username:
+            return None
+        with self._lock:
+            _, until = self._names.get(username, (0, None))
+            return until
+
+    def failure(self, username: str | None, now: datetime) -> None:
+        if not username:
+            return
+        key = username
+        with self._lock:
+            count, until = self._names.get(key, (0, None))
+            if until is not None and until <= now:  # the lock ran out: count afresh, like an account
+                count, until = 0, None
+            count += 1
+            if count >= self.max_attempts:
+                until = now + self.lockout
+            self._names[key] = (count, until)
+            self._names.move_to_end(key)
+            while len(self._names) > MAX_TRACKED_ADDRESSES:
+                self._names.popitem(last=False)
+
+
 class LoginGuard:
     """Applies both limits around a sign-in attempt (used by `anfu.security.auth.Authenticator`)."""
 
@@ -68,20 +102,25 @@ class LoginGuard:
         self.max_attempts = settings.login_max_attempts
         self.lockout = timedelta(minutes=settings.lockout_minutes)
         self.ip = IpThrottle(settings.login_ip_max_attempts, self.lockout)
+        self.unknown = UnknownNames(self.max_attempts, self.lockout)
         self.clock = clock
 
-    def check(self, user: Any, ip: str | None) -> None:
-        """Raise AF412 for a throttled address, AF411 for a locked account."""
+    def check(self, user: Any, ip: str | None, username: str | None = None) -> None:
+        """Raise AF412 for a throttled address, AF411 for a locked account — or for an unknown
+        user name that failed as often: lock-out must not tell which accounts exist."""
         now = self.clock()
         if self.ip.blocked(ip, now):
             raise AuthError("AF412", ip)
-        if user is not None and is_locked(user, now):
-            raise AuthError("AF411", user.locked_until.strftime("%Y-%m-%d %H:%M UTC"))
+        locked_until = user.locked_until if user is not None else self.unknown.locked_until(username, now)
+        if locked_until is not None and locked_until > now:
+            raise AuthError("AF411", locked_until.strftime("%Y-%m-%d %H:%M UTC"))
 
-    def failure(self, user: Any, ip: str | None) -> Any:
+    def failure(self, user: Any, ip: str | None, username: str | None = None) -> Any:
         """Count a failure; returns the updated user (or None for an unknown user name)."""
-        self.ip.record_failure(ip, self.clock())
+        now = self.clock()
+        self.ip.record_failure(ip, now)
         if user is None:
+            self.unknown.failure(username, now)
             return None
         return self.store.register_login_failure(user.id, max_attempts=self.max_attempts, lockout=self.lockout)
 

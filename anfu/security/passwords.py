@@ -1,4 +1,7 @@
-"""Password hashing (argon2id) and the password policy (OWASP ASVS 2.1).
+"""Password hashing (argon2id) and the password policy (OWASP ASVS 2.1): at least 12
+characters, not the user name, and not guessable: `anfu.security.strength` estimates the
+guesses (zxcvbn-style, with Chinese pinyin, lucky numbers, keyboard walks, dates) and says why
+a password is refused.
 
 Parameters follow OWASP's argon2id recommendation (19 MiB, 2 passes, 1 lane): strong, yet
 fast enough (~20 ms) for a sign-in page on a small server.
@@ -14,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ..errors import AuthError
+from .strength import analyse
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -65,9 +69,12 @@ def password_problem(password: str, username: str | None = None) -> str | None:
     if len(password) > MAX_LENGTH:
         return f"longer than {MAX_LENGTH} characters"
     if password.lower() in COMMON or len(set(password)) < 4:
-        return "too common"
+        return "a well-known common password"
     if username and len(username) >= 3 and username.lower() in password.lower():
         return "contains the user name"
+    strength = analyse(password)
+    if strength.weak():
+        return strength.reason()
     return None
 
 

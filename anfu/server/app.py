@@ -23,6 +23,7 @@ from . import errors
 from .context import AppContext
 from .live import Hub
 from .middleware import BodyLimit, RequestLog, SecurityHeaders
+from .ratelimit import RateLimit
 from .turns import TurnService
 
 API_PREFIX = "/api/v1"
@@ -97,6 +98,9 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     # included), and the body limit runs before anything reads the body.
     app.add_middleware(BodyLimit, limit=max_body_bytes, upload_limit=max_upload_bytes,  # type: ignore[arg-type]
                        upload_prefix=INTAKE_PREFIX)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute,  # type: ignore[arg-type]
+                       ip_per_minute=settings.rate_limit_ip_per_minute,
+                       auth_failures_per_minute=settings.rate_limit_auth_failures_per_minute)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")  # type: ignore[arg-type]
     app.add_middleware(RequestLog)  # type: ignore[arg-type]
     return app

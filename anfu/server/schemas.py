@@ -7,17 +7,52 @@ no token hashes).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_TEXT = 20_000
+# Ids are 64-bit signed integers in the database: a larger one is a 422, never a 500.
+MAX_ID = 2**63 - 1
 Speaker = Literal["customer", "agent"]
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def _known_industry(value: str | None) -> str | None:
+    from ..errors import AnfuError
+    from ..rules import check_industry
+
+    try:
+        return check_industry(value)
+    except AnfuError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _plausible_time(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not EARLIEST <= aware < LATEST:
+        raise ValueError("must be between 1970-01-01 and 2100-01-01")
+    return value
+
+
+# An industry is an identifier from a fixed set (`anfu.rules.known_industries()`), never a path.
+Industry = Annotated[str | None, Field(max_length=32), AfterValidator(_known_industry)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+SentAt = Annotated[datetime | None, AfterValidator(_plausible_time)]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text; the replacement character keeps offsets
+        return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
 class _Out(BaseModel):
@@ -36,7 +71,7 @@ class AnalyzeCreate(_In):
     id: str | None = Field(default=None, max_length=200)
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     turns: list[TurnCreate] | None = Field(default=None, min_length=1, max_length=500)
-    industry: str | None = Field(default=None, max_length=32)
+    industry: Industry = None
 
     @model_validator(mode="after")
     def _one_of(self) -> "AnalyzeCreate":
@@ -49,9 +84,9 @@ class CheckReplyCreate(_In):
     """A draft reply of the agent, with the conversation so far (stored or given)."""
 
     text: str = Field(min_length=1, max_length=MAX_TEXT)
-    conversation_id: int | None = Field(default=None, ge=1)
+    conversation_id: Id | None = None
     context: list[TurnCreate] | None = Field(default=None, max_length=500)
-    industry: str | None = Field(default=None, max_length=32)
+    industry: Industry = None
 
 
 # customers, conversations, messages --------------------------------------------------------
@@ -69,16 +104,16 @@ class MessageCreate(_In):
     """One message to ingest. Name the conversation by `conversation_id`, or by the channel's
     own `conversation_ref` (created on first use). `client_msg_id` makes retries idempotent."""
 
-    conversation_id: int | None = Field(default=None, ge=1)
+    conversation_id: Id | None = None
     conversation_ref: str | None = Field(default=None, min_length=1, max_length=200)
     channel: str = Field(default="webchat", pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    industry: str | None = Field(default=None, max_length=32)
+    industry: Industry = None
     speaker: Speaker = "customer"
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     client_msg_id: str | None = Field(default=None, min_length=1, max_length=200)
-    sent_at: datetime | None = None
+    sent_at: SentAt = None
     customer: CustomerRef | None = None
-    agent_id: int | None = Field(default=None, ge=1)
+    agent_id: Id | None = None
 
 
 class MessagePublic(_Out):

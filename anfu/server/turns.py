@@ -19,10 +19,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..channels.base import CustomerHints, Thread
-from ..errors import InputError, NotFoundError
+from ..errors import NotFoundError
 from ..pipeline import Analyzer
 from ..store import Store
-from ..store.access import Principal
+from ..store.access import Principal, require
 from ..store.records import ConversationRecord, Event, MessageRecord
 from ..types import Conversation, Utterance
 from ..workflow.events import EscalationRaised
@@ -106,7 +106,7 @@ class TurnService:
             return None
         customer, _ = self.store.upsert_customer(principal.tenant_id, external_ref=hints.external_id,
                                                  phone=hints.phone, email=hints.email,
-                                                 display_name=hints.name)
+                                                 display_name=hints.name, by=principal)
         return customer.id
 
     def resolve(self, principal: Principal, *, conversation_id: int | None = None,
@@ -132,14 +132,16 @@ class TurnService:
                  agent_id: int | None) -> ConversationRecord:
         if conversation_id is not None:
             return self.store.get_conversation(conversation_id, visible_to=principal)
+        # Refuse before anything is written: a read-only auditor creates no customer or
+        # conversation on the way to a 403.
+        require(principal, "conversation.create")
         if principal.role == "agent":
             agent_id = principal.user_id
         team_id = principal.team_id
+        if agent_id is not None:
+            self.store.check_assignable(principal, agent_id)
         if agent_id is not None and team_id is None:
-            agent = self.store.get_user(agent_id)
-            if agent.tenant_id != principal.tenant_id:
-                raise InputError("AF505", f"agent {agent_id} is not in your tenant", kind="conversation")
-            team_id = agent.team_id
+            team_id = self.store.get_user(agent_id).team_id
         fields_ = dict(channel=channel, industry=industry, customer_id=self.customer_id(principal, customer),
                        team_id=team_id, agent_id=agent_id)
         if conversation_ref is None:

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -42,10 +44,11 @@ from .errors import ApiError, error_body, status_of
 from .live import Subscriber
 from .presend import check_draft
 from .routes.messages import hints
-from .schemas import MAX_TEXT, MessageCreate
+from .schemas import MAX_ID, MAX_TEXT, MessageCreate
 from .turns import ConnectionCache, live_view
 
 router = APIRouter()
+log = logging.getLogger("anfu.server.ws")
 MAX_FRAME_CHARS = 64_000
 REAUTH_SECONDS = 60.0
 AGENT_TYPES = ("message", "draft", "ping")
@@ -60,13 +63,13 @@ class DraftFrame(BaseModel):
     model_config = {"extra": "forbid"}
     type: Literal["draft"]
     text: str = Field(min_length=1, max_length=MAX_TEXT)
-    conversation_id: int | None = Field(default=None, ge=1)
+    conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ConversationFrame(BaseModel):
     model_config = {"extra": "forbid"}
     type: Literal["join", "leave", "take_over", "release"]
-    conversation_id: int = Field(ge=1)
+    conversation_id: int = Field(ge=1, le=MAX_ID)
 
 
 def _error(exc: AnfuError, ref: Any = None) -> dict[str, Any]:
@@ -189,6 +192,8 @@ class Session:
             frame = json.loads(raw)
         except ValueError as exc:
             return _error(ApiError("AF430", str(exc)))
+        except RecursionError:
+            return _error(ApiError("AF430", "nested too deeply"))
         if not isinstance(frame, dict):
             return _error(ApiError("AF430", "a frame must be a JSON object"))
         kind = frame.get("type")
@@ -211,6 +216,10 @@ class Session:
             return _error(ApiError("AF431", _describe(list(exc.errors()))), ref)
         except AnfuError as exc:
             return _error(exc, ref)
+        except Exception as exc:  # a bug must cost one error frame, not the agent's socket
+            ref_id = uuid.uuid4().hex[:12]
+            log.error("unhandled error ref=%s in a %s frame: %r", ref_id, kind, exc, exc_info=exc)
+            return _error(ApiError("AF440", ref_id, status=500), ref)
 
     def _message(self, frame: MessageFrame) -> dict[str, Any]:
         started = time.perf_counter()

@@ -33,7 +33,11 @@ TENANT_ACTIONS: dict[str, frozenset[str]] = {
     "export": frozenset({"supervisor", "admin", "auditor"}),
     "events.view": frozenset(ROLES),
     "supervise": frozenset({"supervisor", "admin"}),
+    "conversation.create": frozenset({"agent", "supervisor", "admin"}),
 }
+# Roles that see a customer's identity (name, phone, e-mail) unmasked: the people who handle
+# the case. Admins and auditors see it masked (they manage and review, they do not call back).
+IDENTITY_ROLES = frozenset({"agent", "supervisor"})
 CONVERSATION_ACTIONS = ("conversation.view", "conversation.write", "conversation.reply_as_agent",
                         "conversation.take_over")
 
@@ -95,6 +99,11 @@ def can(principal: Principal, action: str, conversation: Any = None, *, tenant_i
         taken = conversation.taken_over_by
         return taken is None or taken == principal.user_id or principal.role != "agent"
     return principal.role in ("supervisor", "admin")  # conversation.take_over
+
+
+def sees_identity(principal: Principal) -> bool:
+    """May `principal` see customers' names, phone numbers and e-mail addresses unmasked?"""
+    return principal.role in IDENTITY_ROLES
 
 
 def require(principal: Principal, action: str, conversation: Any = None, *, tenant_id: int | None = None) -> None:

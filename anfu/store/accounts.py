@@ -11,8 +11,11 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import hashlib
+import hmac
+
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import NotFoundError, StoreError
@@ -21,29 +24,57 @@ from .records import ApiToken, AuthSession, Team, Tenant, User, from_row
 from .tables import ROLES, ApiTokenRow, SessionRow, TeamRow, TenantRow, UserRow, utcnow
 
 USER_FIELDS = frozenset({"team_id", "display_name", "role", "password_hash", "must_change_password",
-                         "totp_secret", "totp_last_step", "mfa_enabled", "active", "failed_logins",
+                         "totp_secret", "totp_pending", "totp_last_step", "mfa_enabled", "active", "failed_logins",
                          "locked_until"})
+
+
+@contextmanager
+def _out_of_range() -> Iterator[None]:
+    """A number the database cannot hold (an id of 2^63 or more, a year past 9999) is a bad
+    value (AF505, 422), not a server error."""
+    try:
+        yield
+    except (OverflowError, DataError) as exc:
+        raise StoreError("AF505", f"a number or date is out of range ({type(exc).__name__})",
+                         kind="value") from None
 
 
 class StoreBase:
     """Engine, clock and transaction helpers shared by the store's parts."""
 
     def __init__(self, engine: Engine, *, mask_text: bool = False,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, pii_key: str | bytes | None = None) -> None:
         self.engine = engine
         self.mask_text = mask_text
         self.clock = clock
         self._writer = writer(engine)
+        # Keys the digests customers are matched on (the server passes its secret key).
+        key = pii_key.encode("utf-8") if isinstance(pii_key, str) else pii_key
+        self._pii_key = hashlib.sha256(b"anfu.pii.digest|" + (key or b"")).digest()
+
+    def pii_digest(self, value: str | None) -> str | None:
+        """Keyed digest of a normalised phone number or e-mail address (for matching)."""
+        if not value:
+            return None
+        return hmac.new(self._pii_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def _stored(self, value: Any) -> Any:
+        """What the store keeps of a text or JSON value: masked under ANFU_STORE_MASKED_TEXT."""
+        if not self.mask_text:
+            return value
+        from ..pii import mask_data
+
+        return mask_data(value)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with _out_of_range(), Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
         """One transaction, committed (durably) when the block exits without error."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        with _out_of_range(), Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
 
     @staticmethod

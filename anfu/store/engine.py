@@ -9,6 +9,7 @@ writers queue on `busy_timeout` instead of failing with "database is locked" mid
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def make_engine(settings: Any = None, *, url: str | None = None, echo: bool = Fa
 def _sqlite_engine(raw: str, database: str | None, echo: bool) -> Engine:
     if not database or database == ":memory:":
         raise StoreError("AF501", "in-memory SQLite (give a file path: sqlite:///var/anfu.db)")
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    _private_file(Path(database))
     engine = create_engine(raw, echo=echo, json_serializer=_json_dumps,
                            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
@@ -63,6 +64,9 @@ def _sqlite_engine(raw: str, database: str | None, echo: bool) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, so erased personal data does not linger in
+        # free pages of the file (customer deletion also checkpoints the WAL).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
@@ -72,6 +76,18 @@ def _sqlite_engine(raw: str, database: str | None, echo: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by this user only: 0600 / 0700.
+    SQLite gives the `-wal` and `-shm` files the database file's permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
 
 
 def writer(engine: Engine) -> Engine:

@@ -55,6 +55,7 @@ class User(_Record):
     password_hash: str
     must_change_password: bool
     totp_secret: str | None
+    totp_pending: str | None
     totp_last_step: int | None
     mfa_enabled: bool
     failed_logins: int
@@ -64,7 +65,7 @@ class User(_Record):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        for secret in ("password_hash", "totp_secret", "totp_last_step"):
+        for secret in ("password_hash", "totp_secret", "totp_pending", "totp_last_step"):
             out.pop(secret)
         return out
 

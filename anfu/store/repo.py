@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import InputError, NotFoundError, StoreError
+from ..errors import AuthError, InputError, NotFoundError, StoreError
 from ..pii import mask, mask_data
 from ..types import SPEAKERS, Conversation, Utterance
 from . import access
@@ -127,7 +127,8 @@ class Store(AccountsMixin):
     def from_settings(cls, settings: Any) -> "Store":
         from .engine import make_engine
 
-        return cls(make_engine(settings), mask_text=settings.store_masked_text)
+        return cls(make_engine(settings), mask_text=settings.store_masked_text,
+                   pii_key=settings.secret_key.get_secret_value())
 
     def _visible_conversation(self, s: Session, conversation_id: int,
                               visible_to: Principal | None) -> ConversationRow:
@@ -144,36 +145,58 @@ class Store(AccountsMixin):
 
     # customers ----------------------------------------------------------------------------
     def upsert_customer(self, tenant_id: int, *, external_ref: str | None = None, phone: str | None = None,
-                        email: str | None = None, display_name: str | None = None) -> tuple[Customer, bool]:
+                        email: str | None = None, display_name: str | None = None,
+                        by: Principal | None = None) -> tuple[Customer, bool]:
         """Find the customer by external ref, then phone, then e-mail; create when none matches.
 
         Fields the match lacks are filled in, so a customer who called (phone) and later wrote
         an e-mail ends up as one customer with one timeline. Returns (customer, created).
+
+        With `by`, only customers that principal may already see are matched and changed: an
+        agent naming another agent's customer (its external ref or phone) gets a customer of
+        their own, and learns and changes nothing of the other one.
+        Phone and e-mail are matched on keyed digests; under ANFU_STORE_MASKED_TEXT the
+        stored values (and the display name) are masked.
         """
         phone, email = normalize_phone(phone), normalize_email(email)
         if not (external_ref or phone or email):
             raise InputError("AF505", "give external_ref, phone or email", kind="customer")
+        phone_digest, email_digest = self.pii_digest(phone), self.pii_digest(email)
+        stored_phone, stored_email = self._stored(phone), self._stored(email)
+        stored_name = self._stored(display_name or "")
         for attempt in range(2):
             try:
                 with self._write() as s:
                     self._get(s, TenantRow, tenant_id, "tenant")
                     row = None
-                    for column, value in ((CustomerRow.external_ref, external_ref),
-                                          (CustomerRow.phone, phone), (CustomerRow.email, email)):
+                    ref_taken = False
+                    for clause, value in (
+                            (CustomerRow.external_ref == external_ref, external_ref),
+                            (or_(CustomerRow.phone_digest == phone_digest, CustomerRow.phone == phone), phone),
+                            (or_(CustomerRow.email_digest == email_digest, CustomerRow.email == email), email)):
                         if value and row is None:
-                            row = s.scalar(select(CustomerRow).where(
-                                CustomerRow.tenant_id == tenant_id, column == value).order_by(CustomerRow.id))
+                            stmt = select(CustomerRow).where(CustomerRow.tenant_id == tenant_id, clause)
+                            found = s.scalar(stmt.order_by(CustomerRow.id))
+                            if found is not None and by is not None:
+                                ref_taken = ref_taken or value is external_ref
+                                found = s.scalar(stmt.where(access.customer_clause(by)).order_by(CustomerRow.id))
+                            row = found
                     created = row is None
                     if row is None:
-                        row = CustomerRow(tenant_id=tenant_id, external_ref=external_ref, phone=phone,
-                                          email=email, display_name=display_name or "",
+                        row = CustomerRow(tenant_id=tenant_id, external_ref=None if ref_taken else external_ref,
+                                          phone=stored_phone, email=stored_email, phone_digest=phone_digest,
+                                          email_digest=email_digest, display_name=stored_name,
                                           created_at=self.clock())
                         s.add(row)
                     else:
                         row.external_ref = row.external_ref or external_ref
-                        row.phone = row.phone or phone
-                        row.email = row.email or email
-                        row.display_name = row.display_name or display_name or ""
+                        if not row.phone and phone:
+                            row.phone, row.phone_digest = stored_phone, phone_digest
+                        if not row.email and email:
+                            row.email, row.email_digest = stored_email, email_digest
+                        row.phone_digest = row.phone_digest or (phone_digest if row.phone == phone else None)
+                        row.email_digest = row.email_digest or (email_digest if row.email == email else None)
+                        row.display_name = row.display_name or stored_name
                     s.flush()
                     return from_row(Customer, row), created
             except IntegrityError:
@@ -226,7 +249,16 @@ class Store(AccountsMixin):
             if customer is None or customer.tenant_id != by.tenant_id:
                 raise NotFoundError("AF503", customer_id, kind="customer")
             access.require(by, "customer.delete", tenant_id=customer.tenant_id)
-            conv_ids = select(ConversationRow.id).where(ConversationRow.customer_id == customer_id)
+            # The person, not just this record: customers that agents opened separately with the
+            # same phone number or e-mail address (see upsert_customer) go too.
+            same_person = [CustomerRow.id == customer_id]
+            if customer.phone_digest:
+                same_person.append(CustomerRow.phone_digest == customer.phone_digest)
+            if customer.email_digest:
+                same_person.append(CustomerRow.email_digest == customer.email_digest)
+            customer_ids = list(s.scalars(select(CustomerRow.id).where(
+                CustomerRow.tenant_id == customer.tenant_id, or_(*same_person))))
+            conv_ids = select(ConversationRow.id).where(ConversationRow.customer_id.in_(customer_ids))
             counts = {}
             ticket_ids = select(TicketRow.id).where(TicketRow.conversation_id.in_(conv_ids))
             for row_type in (FollowUpRow, LedgerRow):
@@ -237,13 +269,22 @@ class Store(AccountsMixin):
                                    ("messages", MessageRow)):
                 result = s.execute(delete(row_type).where(row_type.conversation_id.in_(conv_ids)))
                 counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
-            result = s.execute(delete(ConversationRow).where(ConversationRow.customer_id == customer_id))
+            result = s.execute(delete(ConversationRow).where(ConversationRow.customer_id.in_(customer_ids)))
             counts["conversations"] = int(result.rowcount)  # type: ignore[attr-defined]
-            s.delete(customer)
+            s.execute(delete(CustomerRow).where(CustomerRow.id.in_(customer_ids)))
             report = DeletionReport(customer_id=customer_id, **counts)
             s.add(AuditRow(tenant_id=by.tenant_id, actor=by.actor, action="customer.deleted",
                            target=f"customer:{customer_id}", detail=report.to_dict(), at=self.clock()))
-            return report
+        self._checkpoint()
+        return report
+
+    def _checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database and empty it, so erased text does not live on
+        in the `-wal` file (deleted pages are zeroed: `secure_delete` is on, see engine.py)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # conversations ------------------------------------------------------------------------
     def create_conversation(self, tenant_id: int, *, channel: str = "webchat", customer_id: int | None = None,
@@ -305,15 +346,32 @@ class Store(AccountsMixin):
                 row.status = status
             if agent_id is not _UNSET:
                 self._same_tenant(s, row.tenant_id, UserRow, agent_id, "agent")
+                if by is not None and agent_id is not None:
+                    self.check_assignable(by, agent_id)
                 row.agent_id = agent_id
             if team_id is not _UNSET:
                 self._same_tenant(s, row.tenant_id, TeamRow, team_id, "team")
+                if by is not None and by.role == "supervisor" and team_id != by.team_id:
+                    raise AuthError("AF417", "move a conversation to another team")
                 row.team_id = team_id
             if industry is not _UNSET:
                 row.industry = industry
             row.updated_at = self.clock()
             s.flush()
             return from_row(ConversationRecord, row)
+
+    def check_assignable(self, by: Principal, agent_id: int) -> None:
+        """May `by` hand conversations to `agent_id`? Same tenant always; a supervisor only to
+        the agents of their own team (AF417); agents and auditors assign nobody else."""
+        with self._read() as s:
+            agent = s.get(UserRow, agent_id)
+            if agent is None or agent.tenant_id != by.tenant_id:
+                raise InputError("AF505", f"agent {agent_id} is not in your tenant", kind="conversation")
+            if by.role in ("admin",) or agent_id == by.user_id:
+                return
+            if by.role == "supervisor" and by.team_id is not None and agent.team_id == by.team_id:
+                return
+            raise AuthError("AF417", "assign a conversation to an agent outside your team")
 
     def take_over(self, conversation_id: int, *, by: Principal, release: bool = False,
                   ip: str | None = None) -> ConversationRecord:
@@ -398,6 +456,7 @@ class Store(AccountsMixin):
         now = self.clock()
         conv.last_seq += 1
         conv.updated_at = now
+        text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; same length
         stored = mask(text) if self.mask_text else text
         row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
                          speaker=speaker, text=stored, masked=stored != text,
@@ -451,7 +510,7 @@ class Store(AccountsMixin):
                                          created_at=now)
                 conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
                 events = [EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
-                                   payload=payload, created_at=now) for name, payload in wanted]
+                                   payload=self._stored(payload), created_at=now) for name, payload in wanted]
                 s.add_all([assessed, *events])
                 s.flush()
                 result = TurnWrite(message, True, from_row(ConversationRecord, conv), before.escalation_level,
@@ -469,8 +528,8 @@ class Store(AccountsMixin):
 
     def _retried_turn(self, s: Session, conv: ConversationRow, existing: MessageRow, client_msg_id: str) -> TurnWrite:
         if existing.conversation_id != conv.id:
-            raise StoreError("AF505", f"client_msg_id {client_msg_id!r} already belongs to "
-                                      f"conversation {existing.conversation_id}", kind="message")
+            raise StoreError("AF505", f"client_msg_id {client_msg_id!r} is already used by another "
+                                      "conversation; use a new id per message", kind="message")
         stored = s.scalar(select(AssessmentRow).where(AssessmentRow.conversation_id == conv.id,
                                                       AssessmentRow.upto_seq == existing.seq)
                           .order_by(AssessmentRow.id.desc()).limit(1))
@@ -505,8 +564,8 @@ class Store(AccountsMixin):
             if row is None:
                 return None
             if row.conversation_id != conversation_id:
-                raise StoreError("AF505", f"client_msg_id {client_msg_id!r} already belongs to "
-                                          f"conversation {row.conversation_id}", kind="message")
+                raise StoreError("AF505", f"client_msg_id {client_msg_id!r} is already used by another "
+                                          "conversation; use a new id per message", kind="message")
             return from_row(MessageRecord, row)
 
     def list_messages(self, conversation_id: int, visible_to: Principal | None = None, *,
@@ -575,7 +634,7 @@ class Store(AccountsMixin):
             self._get(s, TenantRow, tenant_id, "tenant")
             self._same_tenant(s, tenant_id, ConversationRow, conversation_id, "conversation")
             row = EventRow(tenant_id=tenant_id, conversation_id=conversation_id, name=name,
-                           payload=payload or {}, created_at=self.clock())
+                           payload=self._stored(payload or {}), created_at=self.clock())
             s.add(row)
             s.flush()
             return from_row(Event, row)

@@ -91,7 +91,10 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # encrypted with the server's secret key (anfu.security.secretbox); never stored in clear
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    # a new authenticator's secret (encrypted) until the user confirms it with a code
+    totp_pending: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -139,6 +142,8 @@ class CustomerRow(Base):
         UniqueConstraint("tenant_id", "external_ref", name="uq_customers_tenant_external_ref"),
         Index("ix_customers_tenant_phone", "tenant_id", "phone"),
         Index("ix_customers_tenant_email", "tenant_id", "email"),
+        Index("ix_customers_tenant_phone_digest", "tenant_id", "phone_digest"),
+        Index("ix_customers_tenant_email_digest", "tenant_id", "email_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +152,10 @@ class CustomerRow(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254))
+    # Keyed digests of the normalised phone and e-mail: customers are matched on these, so the
+    # columns above may hold masked values (ANFU_STORE_MASKED_TEXT).
+    phone_digest: Mapped[str | None] = mapped_column(String(64))
+    email_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -22,7 +22,7 @@ from .access import Principal, scope_clause
 from .accounts import StoreBase
 from .records import Page, _Record, from_row
 from .repo import MAX_PAGE_SIZE, _page_args
-from .workflow_tables import FollowUpRow, LedgerRow, TicketRow
+from .workflow_tables import FollowUpRow, LedgerRow, TicketRow, TicketSequenceRow
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,29 @@ class WorkflowStore(StoreBase):
 
     # tickets ------------------------------------------------------------------------------
     def next_ticket_number(self, tenant_id: int, day: datetime) -> str:
-        """The next free number of the day, e.g. TS-20251125-0003."""
-        prefix = f"TS-{day:%Y%m%d}-"
-        with self._read() as s:
-            taken = s.scalar(select(func.count()).select_from(TicketRow).where(
-                TicketRow.tenant_id == tenant_id, TicketRow.number.like(prefix + "%"))) or 0
-        return f"{prefix}{taken + 1:04d}"
+        """The next number of the tenant's day, e.g. TS-20251125-0003, from a per-tenant
+        sequence (`ticket_sequences`): never handed out twice, whatever was deleted since.
+        A day without a sequence row yet starts after the highest number stored for it."""
+        key = f"{day:%Y%m%d}"
+        prefix = f"TS-{key}-"
+        for attempt in range(3):
+            try:
+                with self._write() as s:
+                    row = s.get(TicketSequenceRow, (tenant_id, key), with_for_update=True)
+                    if row is None:
+                        numbers = s.scalars(select(TicketRow.number).where(
+                            TicketRow.tenant_id == tenant_id, TicketRow.number.like(prefix + "%")))
+                        highest = max((int(n[len(prefix):]) for n in numbers if n[len(prefix):].isdigit()),
+                                      default=0)
+                        row = TicketSequenceRow(tenant_id=tenant_id, day=key, last=highest)
+                        s.add(row)
+                    row.last += 1
+                    s.flush()
+                    return f"{prefix}{row.last:04d}"
+            except IntegrityError:  # a concurrent first number of the day: take the next one
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def create_ticket(self, tenant_id: int, data: dict[str, Any], *, conversation_id: int | None = None,
                       team_id: int | None = None, owner_id: int | None = None) -> TicketRecord:
@@ -94,7 +111,7 @@ class WorkflowStore(StoreBase):
             with self._write() as s:
                 row = TicketRow(tenant_id=tenant_id, number=data["id"], conversation_id=conversation_id,
                                 team_id=team_id, owner_id=owner_id, created_at=now, updated_at=now,
-                                data=data, **_columns(data))
+                                data=self._stored(data), **_columns(data))
                 s.add(row)
                 s.flush()
                 return from_row(TicketRecord, row)
@@ -114,11 +131,21 @@ class WorkflowStore(StoreBase):
         with self._read() as s:
             return from_row(TicketRecord, self._visible(s, ticket_id, visible_to))
 
-    def get_ticket_by_number(self, number: str) -> TicketRecord:
-        """For the survey link, which carries the ticket number and no sign-in."""
+    def get_ticket_by_number(self, number: str, tenant_id: int) -> TicketRecord:
+        """The tenant's ticket with this number (numbers are unique per tenant only)."""
         with self._read() as s:
-            row = s.scalars(select(TicketRow).where(TicketRow.number == number)).first()
+            row = s.scalars(select(TicketRow).where(TicketRow.tenant_id == tenant_id,
+                                                    TicketRow.number == number)).first()
             if row is None:
+                raise NotFoundError("AF503", number, kind="ticket")
+            return from_row(TicketRecord, row)
+
+    def get_survey_ticket(self, ticket_id: int, tenant_id: int, number: str) -> TicketRecord:
+        """For the survey link, which carries the signed ticket id, tenant and number and no
+        sign-in: all three must agree, so a link can only ever reach its own ticket."""
+        with self._read() as s:
+            row = s.get(TicketRow, ticket_id)
+            if row is None or row.tenant_id != tenant_id or row.number != number:
                 raise NotFoundError("AF503", number, kind="ticket")
             return from_row(TicketRecord, row)
 
@@ -133,7 +160,7 @@ class WorkflowStore(StoreBase):
                 setattr(row, key, value)
             if owner_id is not ...:
                 row.owner_id = owner_id
-            row.data = data
+            row.data = self._stored(data)
             row.updated_at = self.clock()
             s.flush()
             return from_row(TicketRecord, row)
@@ -170,7 +197,7 @@ class WorkflowStore(StoreBase):
             if row is None or row.state != "scheduled":
                 row = FollowUpRow(tenant_id=ticket.tenant_id, ticket_id=ticket_id)
                 s.add(row)
-            row.state, row.due_at, row.data = data["state"], due_at, data
+            row.state, row.due_at, row.data = data["state"], due_at, self._stored(data)
             s.flush()
             return from_row(FollowUpRecord, row)
 
@@ -190,7 +217,8 @@ class WorkflowStore(StoreBase):
             if row is None:
                 row = LedgerRow(tenant_id=ticket.tenant_id, ticket_id=ticket_id)
                 s.add(row)
-            row.department, row.feedback_state, row.data = data["department"], data["feedback_state"], data
+            row.department, row.feedback_state, row.data = (data["department"], data["feedback_state"],
+                                                            self._stored(data))
             s.flush()
             return from_row(LedgerRecord, row)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .tables import Base, JSONType, UTCDateTime, utcnow
@@ -60,3 +60,14 @@ class LedgerRow(Base):
     department: Mapped[str] = mapped_column(String(64))
     feedback_state: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class TicketSequenceRow(Base):
+    """The last ticket number handed out per tenant and day (TS-YYYYMMDD-NNNN): numbers come
+    from this counter, never from counting tickets, so a deletion cannot make one repeat."""
+
+    __tablename__ = "ticket_sequences"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -36,12 +36,28 @@ class SurveyLinks:
         self.max_age = max_age
         self._serializer = URLSafeTimedSerializer(secret, salt=salt)
 
-    def token(self, ticket_id: str) -> str:
-        return self._serializer.dumps({"ticket": ticket_id})
+    def token(self, ticket_id: str, *, ref: int | None = None, tenant: int | None = None) -> str:
+        """A signed token for ticket `ticket_id` (its number); the service also signs the
+        stored ticket's row id (`ref`) and tenant, which is how it finds the ticket: numbers
+        are unique per tenant only."""
+        data: dict[str, Any] = {"ticket": ticket_id}
+        if ref is not None:
+            data.update(ref=ref, tenant=tenant)
+        return self._serializer.dumps(data)
 
-    def url(self, ticket_id: str, base_url: str) -> str:
+    def url(self, ticket_id: str, base_url: str, *, ref: int | None = None, tenant: int | None = None) -> str:
         """Link to put in the SMS / e-mail, e.g. base_url = https://kf.example.cn/survey."""
-        return f"{base_url.rstrip('/')}/{self.token(ticket_id)}"
+        return f"{base_url.rstrip('/')}/{self.token(ticket_id, ref=ref, tenant=tenant)}"
+
+    def read_ref(self, token: str) -> tuple[str, int, int]:
+        """(ticket number, stored ticket id, tenant id) of a token made with `ref` and
+        `tenant`; AF630 for a token without them."""
+        number = self.read(token)
+        data = self._serializer.loads(token)  # the signature and age were checked by read()
+        ref, tenant = data.get("ref"), data.get("tenant")
+        if not (isinstance(ref, int) and isinstance(tenant, int)) or isinstance(ref, bool) or isinstance(tenant, bool):
+            raise WorkflowError("AF630", "the link names no stored ticket")
+        return number, ref, tenant
 
     def read(self, token: str) -> str:
         """The ticket id in a token; AF631 when it expired, AF630 when it is not ours."""

@@ -46,3 +46,56 @@ def store(security_template: Path, tmp_path: Path, clock: Clock):
     engine = make_engine(url=copy_sqlite(security_template, tmp_path / "anfu.db"))
     yield Store(engine, clock=clock)
     engine.dispose()
+
+
+# The probe suite (tests/security/test_probe_*.py) runs against the whole service: the same
+# two-tenant world as tests/server (every role, one user each), loaded from its conftest.
+def _server_fixtures():  # noqa: ANN202
+    import importlib.util
+    import sys
+
+    name = "anfu_tests_server_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "server" / "conftest.py")
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[name] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def probe_engine(request: pytest.FixtureRequest) -> str:
+    """The database of this module's worlds (PostgreSQL only with ANFU_TEST_POSTGRES_URL)."""
+    from anfu.store.testing import postgres_test_url
+
+    if request.param == "postgresql" and postgres_test_url() is None:
+        pytest.skip("ANFU_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def make_world(tmp_path_factory: pytest.TempPathFactory, analyzer, probe_engine: str):  # noqa: ANN001, ANN201
+    """`make_world(**settings)`: a service with two tenants and one user per role."""
+    server = _server_fixtures()
+    built = []
+
+    def make(**overrides):  # noqa: ANN003, ANN202
+        built.append(server.build_world(tmp_path_factory.mktemp("probe"), analyzer, probe_engine, **overrides))
+        return built[-1]
+    yield make
+    for one in built:
+        server.drop_world(one)
+
+
+@pytest.fixture(scope="module")
+def world(make_world):  # noqa: ANN001, ANN201
+    return make_world()
+
+
+@pytest.fixture(scope="module")
+def sqlite_world(tmp_path_factory: pytest.TempPathFactory, analyzer):  # noqa: ANN001, ANN201
+    """A world on SQLite only (file permissions, the WAL)."""
+    server = _server_fixtures()
+    built = server.build_world(tmp_path_factory.mktemp("probe-sqlite"), analyzer)
+    yield built
+    server.drop_world(built)

@@ -79,7 +79,7 @@ def test_ticket_from_escalation_through_survey_to_closed(web, chat):
     from anfu.store import WorkflowStore
 
     workflow = WorkflowStore(web.store.engine)
-    record = workflow.get_ticket_by_number(number)
+    record = workflow.get_ticket_by_number(number, web.store.get_conversation(chat).tenant_id)
     ticket_id = record.id
     assert record.priority in ("high", "urgent", "normal") and record.cause in ("outage", "delay", "repair")
     page = sup.get(f"/tickets/{ticket_id}").text

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from ...store.tables import ROLES
 from ..deps import CSRF_COOKIE, SESSION_COOKIE, AccountAuthed, Authed, Ctx, client_ip, csrf_token
-from ..schemas import LoginCreate, LoginPublic, UserPublic, _In
+from ..schemas import MAX_ID, LoginCreate, LoginPublic, UserPublic, _In
 from ..views import _dump
 
 router = APIRouter(tags=["auth"])
@@ -85,10 +87,18 @@ class MfaEnrolmentPublic(BaseModel):
     otpauth_uri: str
 
 
+class MfaBegin(_In):
+    current_code: str | None = Field(default=None, pattern=r"^\d{6}$",
+                                     description="a current code of the enrolled authenticator (re-enrolment)")
+
+
 @router.post("/auth/mfa/begin", response_model=MfaEnrolmentPublic)
-def mfa_begin(ctx: Ctx, auth: AccountAuthed) -> MfaEnrolmentPublic:
-    """Start TOTP enrolment: add the secret (or the otpauth URI as a QR code) to an authenticator app."""
-    secret, uri = ctx.auth.begin_mfa_enrolment(auth.identity)
+def mfa_begin(ctx: Ctx, auth: AccountAuthed, request: Request, body: MfaBegin | None = None) -> MfaEnrolmentPublic:
+    """Start TOTP enrolment: add the secret (or the otpauth URI as a QR code) to an authenticator app.
+    Replacing an enrolled authenticator needs a current code from it (`current_code`); the old
+    one stays in force until the new one is confirmed."""
+    secret, uri = ctx.auth.begin_mfa_enrolment(auth.identity, body.current_code if body else None,
+                                                ip=client_ip(request))
     return MfaEnrolmentPublic(secret=secret, otpauth_uri=uri)
 
 
@@ -105,7 +115,7 @@ def mfa_confirm(body: MfaConfirm, ctx: Ctx, auth: AccountAuthed, request: Reques
 class TokenCreate(_In):
     name: str = Field(min_length=1, max_length=200)
     role: Role = "supervisor"
-    team_id: int | None = Field(default=None, ge=1)
+    team_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class TokenPublic(BaseModel):
@@ -125,7 +135,7 @@ def create_token(body: TokenCreate, ctx: Ctx, auth: Authed, request: Request) ->
 
 
 @router.delete("/auth/tokens/{token_id}", response_model=OkPublic)
-def revoke_token(token_id: int, ctx: Ctx, auth: Authed, request: Request) -> OkPublic:
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed, request: Request) -> OkPublic:
     """Revoke an API token (admins)."""
     return OkPublic(ok=ctx.auth.revoke_api_token(auth.principal, token_id, ip=client_ip(request)))
 
@@ -134,7 +144,7 @@ class UserCreate(_In):
     username: str = Field(min_length=1, max_length=150, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=1, max_length=1024)
     role: Role
-    team_id: int | None = Field(default=None, ge=1)
+    team_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     display_name: str = Field(default="", max_length=200)
 
 
@@ -150,7 +160,14 @@ class RoleUpdate(_In):
     role: Role
 
 
+@router.delete("/users/{user_id}/mfa", response_model=UserPublic, tags=["users"])
+def reset_mfa(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed, request: Request) -> UserPublic:
+    """Switch a user's TOTP off, e.g. after a lost phone (admins; audited; the user's sessions
+    are revoked and they enrol again)."""
+    return _user_public(ctx.auth.reset_mfa(auth.principal, user_id, ip=client_ip(request)))
+
+
 @router.put("/users/{user_id}/role", response_model=UserPublic, tags=["users"])
-def set_role(user_id: int, body: RoleUpdate, ctx: Ctx, auth: Authed, request: Request) -> UserPublic:
+def set_role(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: RoleUpdate, ctx: Ctx, auth: Authed, request: Request) -> UserPublic:
     """Change a user's role (admins; audited; the user's sessions are revoked)."""
     return _user_public(ctx.auth.set_role(auth.principal, user_id, body.role, ip=client_ip(request)))

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from ...errors import InputError
 from ...glossary import EMOTIONS
 from ...store import ConversationFilter
 from ..deps import Authed, Ctx, client_ip
-from ..schemas import ConversationDetailPublic, ConversationPagePublic, ConversationPublic, ConversationUpdate
+from ..schemas import MAX_ID, ConversationDetailPublic, ConversationPagePublic, ConversationPublic, ConversationUpdate
 from ..views import assessment_public, conversation_public, message_public
 
 router = APIRouter(tags=["conversations"])
@@ -21,6 +21,8 @@ router = APIRouter(tags=["conversations"])
 def _day(value: date | None, end: bool = False) -> datetime | None:
     if value is None:
         return None
+    if end and value >= date.max - timedelta(days=1):
+        return None  # "up to 9999-12-31" filters nothing (and must not overflow)
     start = datetime.combine(value, time.min, tzinfo=timezone.utc)
     return start + timedelta(days=1) if end else start
 
@@ -34,9 +36,9 @@ def list_conversations(
     channel: Annotated[str | None, Query(max_length=32)] = None,
     emotion: Annotated[str | None, Query(max_length=32)] = None,
     min_level: Annotated[int | None, Query(ge=0, le=3, description="lowest escalation level")] = None,
-    agent_id: Annotated[int | None, Query(ge=1)] = None,
-    team_id: Annotated[int | None, Query(ge=1)] = None,
-    customer_id: Annotated[int | None, Query(ge=1)] = None,
+    agent_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    team_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     date_from: Annotated[date | None, Query(description="last activity on or after this day (UTC)")] = None,
     date_to: Annotated[date | None, Query(description="last activity on or before this day (UTC)")] = None,
 ) -> ConversationPagePublic:
@@ -52,7 +54,7 @@ def list_conversations(
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetailPublic)
-def get_conversation(conversation_id: int, ctx: Ctx, auth: Authed) -> ConversationDetailPublic:
+def get_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed) -> ConversationDetailPublic:
     """One conversation with its messages and every stored assessment."""
     record = ctx.store.get_conversation(conversation_id, visible_to=auth.principal)
     messages = ctx.store.list_messages(record.id, visible_to=auth.principal, limit=10_000)
@@ -63,14 +65,14 @@ def get_conversation(conversation_id: int, ctx: Ctx, auth: Authed) -> Conversati
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)
-def update_conversation(conversation_id: int, body: ConversationUpdate, ctx: Ctx, auth: Authed) -> ConversationPublic:
+def update_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: ConversationUpdate, ctx: Ctx, auth: Authed) -> ConversationPublic:
     """Change a conversation's status (open, pending, closed)."""
     record = ctx.store.update_conversation(conversation_id, by=auth.principal, status=body.status)
     return conversation_public(record)
 
 
 @router.post("/conversations/{conversation_id}/join", response_model=ConversationPublic)
-def join_conversation(conversation_id: int, ctx: Ctx, auth: Authed, request: Request) -> ConversationPublic:
+def join_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed, request: Request) -> ConversationPublic:
     """A supervisor joins (listens in on) a conversation; audited and announced."""
     from ..supervision import join
 
@@ -78,7 +80,7 @@ def join_conversation(conversation_id: int, ctx: Ctx, auth: Authed, request: Req
 
 
 @router.post("/conversations/{conversation_id}/take-over", response_model=ConversationPublic)
-def take_over(conversation_id: int, ctx: Ctx, auth: Authed, request: Request,
+def take_over(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed, request: Request,
               release: bool = False) -> ConversationPublic:
     """A supervisor takes over (or with `release=true` hands back) a conversation; audited."""
     from ..supervision import take_over as _take_over

@@ -83,8 +83,10 @@ class TicketDesk:
         stored = self.workflow.get_followup(record.id)
         return None if stored is None else followup(stored.data)
 
-    def survey_url(self, ticket: Ticket, base_url: str) -> str:
-        return self.links.url(ticket.id, base_url.rstrip("/") + "/survey")
+    def survey_url(self, record: TicketRecord, base_url: str) -> str:
+        """The ticket's survey link: signs its number, stored id and tenant."""
+        return self.links.url(record.number, base_url.rstrip("/") + "/survey", ref=record.id,
+                              tenant=record.tenant_id)
 
     # events -----------------------------------------------------------------------------------
     def _record(self, record: TicketRecord, events: list[Event]) -> None:
@@ -218,7 +220,8 @@ class TicketDesk:
     # survey ------------------------------------------------------------------------------------------
     def survey_ticket(self, token: str) -> TicketRecord:
         """The ticket a survey link points to (AF630/AF631 for a bad or expired link)."""
-        return self.workflow.get_ticket_by_number(self.links.read(token))
+        number, ref, tenant = self.links.read_ref(token)
+        return self.workflow.get_survey_ticket(ref, tenant, number)
 
     def answer_survey(self, token: str, score: Any, comment: str) -> tuple[TicketRecord, bool]:
         """Store the customer's answer; a low score reopens the ticket and alerts the supervisor."""

@@ -36,7 +36,7 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
             "clock_basis": clock_basis,
             "entry": d.ledger(record), "stages": SOP_STAGES, "stage_index": SOP_STAGES.index(ticket.stage),
             "steps": STEPS, "feedback_replies": FEEDBACK_REPLIES, "dept_name": d.departments.display,
-            "survey_url": d.survey_url(ticket, str(request.base_url)) if show_link else None,
+            "survey_url": d.survey_url(record, str(request.base_url)) if show_link else None,
             "next_stage": SOP_STAGES[SOP_STAGES.index(ticket.stage) + 1]
             if SOP_STAGES.index(ticket.stage) + 1 < SOP_STAGES.index("跟进回访") else None}
 
