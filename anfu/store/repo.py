@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import AuthError, InputError, NotFoundError, StoreError
-from ..pii import mask, mask_data
+from ..pii import mask, mask_data, mask_identity
 from ..types import SPEAKERS, Conversation, Utterance
 from . import access
 from .access import Principal
@@ -163,7 +163,8 @@ class Store(AccountsMixin):
             raise InputError("AF505", "give external_ref, phone or email", kind="customer")
         phone_digest, email_digest = self.pii_digest(phone), self.pii_digest(email)
         stored_phone, stored_email = self._stored(phone), self._stored(email)
-        stored_name = self._stored(display_name or "")
+        # a name is no pattern `mask` finds: under ANFU_STORE_MASKED_TEXT keep its first character
+        stored_name = mask_identity("display_name", display_name or "") if self.mask_text else display_name or ""
         for attempt in range(2):
             try:
                 with self._write() as s:
