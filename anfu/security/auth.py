@@ -190,7 +190,8 @@ class Authenticator:
         if not user.totp_pending:
             raise AuthError("AF413")
         secret = self._totp_secret(user.totp_pending)
-        step = totp.verify(secret, code, now=self.clock(), last_step=user.totp_last_step)
+        # a fresh secret has no used steps yet (totp_last_step belongs to the one it replaces)
+        step = totp.verify(secret, code, now=self.clock())
         if step is None:
             raise AuthError("AF410")
         user = self.store.update_user(user.id, mfa_enabled=True, totp_secret=user.totp_pending,
