@@ -40,7 +40,7 @@ def _plausible_time(value: datetime | None) -> datetime | None:
 
 
 # An industry is an identifier from a fixed set (`anfu.rules.known_industries()`), never a path.
-Industry = Annotated[str | None, Field(max_length=32), AfterValidator(_known_industry)]
+Industry = Annotated[str | None, AfterValidator(_known_industry)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 SentAt = Annotated[datetime | None, AfterValidator(_plausible_time)]
 

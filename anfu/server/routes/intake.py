@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ... import registry
 from ...channels.base import CustomerHints
 from ...errors import InputError
+from ...rules import check_industry
 from ..deps import Authed, Ctx
 from ..errors import ApiError
 from ..schemas import IntakePublic
@@ -41,8 +42,9 @@ def _store(ctx, auth, threads, industry: str | None) -> IntakePublic:  # noqa: A
 
 @router.post("/email", response_model=IntakePublic, status_code=201)
 async def intake_email(ctx: Ctx, auth: Authed, file: Annotated[UploadFile | None, File()] = None,
-                       industry: Annotated[str | None, Form(max_length=32)] = None) -> IntakePublic:
+                       industry: Annotated[str | None, Form(max_length=200)] = None) -> IntakePublic:
     """Upload one `.eml` file (the customer's e-mail)."""
+    check_industry(industry)  # an identifier from a fixed set, never a path (AF014)
     data = await _read(file)
     threads = registry.channels.get("email.v1")().read(data, source=file.filename or "upload")  # type: ignore[union-attr]
     return await run_in_threadpool(_store, ctx, auth, threads, industry)
@@ -53,9 +55,10 @@ async def intake_transcript(ctx: Ctx, auth: Authed, file: Annotated[UploadFile |
                             format: Annotated[Literal["json", "srt"] | None, Form()] = None,
                             call_id: Annotated[str | None, Form(max_length=200)] = None,
                             phone: Annotated[str | None, Form(max_length=32)] = None,
-                            industry: Annotated[str | None, Form(max_length=32)] = None,
+                            industry: Annotated[str | None, Form(max_length=200)] = None,
                             encoding: Annotated[Encoding, Query()] = "utf-8") -> IntakePublic:
     """Upload a call transcript: JSON (`call_json.v1`) or SRT with 客户：/坐席： prefixes."""
+    check_industry(industry)  # an identifier from a fixed set, never a path (AF014)
     data = await _read(file)
     kind = format or ("srt" if (file.filename or "").lower().endswith(".srt") else "json")  # type: ignore[union-attr]
     if kind == "srt":
@@ -68,9 +71,10 @@ async def intake_transcript(ctx: Ctx, auth: Authed, file: Annotated[UploadFile |
 
 @router.post("/table", response_model=IntakePublic, status_code=201)
 async def intake_table(ctx: Ctx, auth: Authed, file: Annotated[UploadFile | None, File()] = None,
-                       industry: Annotated[str | None, Form(max_length=32)] = None,
+                       industry: Annotated[str | None, Form(max_length=200)] = None,
                        encoding: Annotated[Encoding, Query()] = "utf-8") -> IntakePublic:
     """Import a CSV or Excel (.xlsx) file: conversation_id, speaker, text[, timestamp, customer]."""
+    check_industry(industry)  # an identifier from a fixed set, never a path (AF014)
     data = await _read(file)
     name = (file.filename or "").lower()  # type: ignore[union-attr]
     if name.endswith(".xlsx") or data[:2] == b"PK":
