@@ -83,6 +83,11 @@ class TurnWrite:
 Assess = Callable[[ConversationRecord, list[MessageRecord]], tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]]
 
 
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold U+0000: it becomes U+FFFD (same length) on every engine."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def normalize_phone(phone: str | None) -> str | None:
     """Digits only, without the +86 / 0086 country prefix (for matching a customer)."""
     if not phone:
@@ -158,7 +163,8 @@ class Store(AccountsMixin):
         Phone and e-mail are matched on keyed digests; under ANFU_STORE_MASKED_TEXT the
         stored values (and the display name) are masked.
         """
-        phone, email = normalize_phone(phone), normalize_email(email)
+        external_ref, display_name = _no_nul(external_ref), _no_nul(display_name)
+        phone, email = normalize_phone(phone), normalize_email(_no_nul(email))
         if not (external_ref or phone or email):
             raise InputError("AF505", "give external_ref, phone or email", kind="customer")
         phone_digest, email_digest = self.pii_digest(phone), self.pii_digest(email)
@@ -292,6 +298,7 @@ class Store(AccountsMixin):
                             team_id: int | None = None, agent_id: int | None = None,
                             industry: str | None = None, external_ref: str | None = None,
                             status: str = "open") -> ConversationRecord:
+        external_ref = _no_nul(external_ref)
         if status not in CONVERSATION_STATUSES:
             raise InputError("AF505", f"status {status!r}, use {'/'.join(CONVERSATION_STATUSES)}",
                              kind="conversation")
@@ -315,6 +322,7 @@ class Store(AccountsMixin):
     def get_or_create_conversation(self, tenant_id: int, external_ref: str,
                                    **fields_: Any) -> tuple[ConversationRecord, bool]:
         """The conversation a channel calls `external_ref` (an e-mail thread, a call id)."""
+        external_ref = _no_nul(external_ref)
         with self._read() as s:
             row = s.scalar(select(ConversationRow).where(ConversationRow.tenant_id == tenant_id,
                                                          ConversationRow.external_ref == external_ref))
@@ -426,6 +434,7 @@ class Store(AccountsMixin):
         with the same `client_msg_id` returns the stored message and `created=False`.
         """
         self._check_message(speaker, text)
+        client_msg_id = _no_nul(client_msg_id)
         if client_msg_id is not None:
             existing = self._existing_message(conversation_id, client_msg_id)
             if existing is not None:
@@ -457,7 +466,7 @@ class Store(AccountsMixin):
         now = self.clock()
         conv.last_seq += 1
         conv.updated_at = now
-        text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL; same length
+        text = _no_nul(text)
         stored = mask(text) if self.mask_text else text
         row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
                          speaker=speaker, text=stored, masked=stored != text,
@@ -482,6 +491,7 @@ class Store(AccountsMixin):
         the window, the previous escalation level and the new sequence number are consistent.
         """
         self._check_message(speaker, text)
+        client_msg_id = _no_nul(client_msg_id)
         try:
             with _turn_lock(self.engine), self._write() as s:
                 conv = s.get(ConversationRow, conversation_id, with_for_update=True)

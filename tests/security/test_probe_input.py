@@ -134,6 +134,16 @@ def test_nul_characters_are_stored_safely(world: Any) -> None:
     assert "\u0000" not in message["text"] and message["text"] == "停电\ufffd三天了"
     detail = client.get(f"/api/v1/conversations/{message['conversation_id']}").json()
     assert "\u0000" not in json.dumps(detail, ensure_ascii=False)
+    # channels write through the store directly (e-mail, call transcripts): the same there
+    store, tenant = world.store, world.tenants["a"].id
+    customer, _ = store.upsert_customer(tenant, external_ref="crm\u00001", display_name="赵\u0000六",
+                                        email="a\u0000b@example.com")
+    conversation, _ = store.get_or_create_conversation(tenant, "mail:\u0000thread", channel="email",
+                                                       customer_id=customer.id)
+    written, _ = store.append_message(conversation.id, "customer", "邮件\u0000正文", client_msg_id="m\u00001")
+    stored = [customer.external_ref, customer.display_name, customer.email, conversation.external_ref,
+              written.text, written.client_msg_id]
+    assert all("\u0000" not in value for value in stored), stored
 
 
 def test_websocket_frames_with_huge_ids_or_deep_json_get_error_frames(world: Any) -> None:
