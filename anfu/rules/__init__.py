@@ -28,7 +28,8 @@ DEFAULT_LOCALE = "zh_CN"
 VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
 
 # Modules outside anfu/components/ whose import registers validators of the packs they read.
-VALIDATOR_MODULES: list[str] = ["anfu.workflow.sla", "anfu.workflow.ledger"]
+VALIDATOR_MODULES: list[str] = ["anfu.workflow.sla", "anfu.workflow.ledger", "anfu.simulator.bank",
+                                 "anfu.simulator.scenarios", "anfu.wellbeing.rules"]
 
 
 def validator(kind: str) -> Callable[[Callable[[dict[str, Any]], list[str]]], Callable[[dict[str, Any]], list[str]]]:
@@ -67,9 +68,19 @@ def load_pack(name: str, locale: str = DEFAULT_LOCALE, rules_dir: str | Path | N
 def known_industries(rules_dir: str | Path | None = None, locale: str = DEFAULT_LOCALE) -> tuple[str, ...]:
     """The industries a conversation may name: the glossary's fixed set plus the industry packs
     present (a centre adds an industry as a new file)."""
+    folder = pack_dir(locale, rules_dir) / "industries"
+    try:
+        mtime = folder.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return _known_industries(str(folder), mtime)
+
+
+@lru_cache(maxsize=16)
+def _known_industries(folder: str, mtime: float) -> tuple[str, ...]:
     from ..glossary import INDUSTRIES
 
-    packs = {name.split("/", 1)[1] for name in list_packs("industries", locale, rules_dir)}
+    packs = {p.stem for p in Path(folder).glob("*.yaml")}
     return tuple(sorted(set(INDUSTRIES) | {p for p in packs if INDUSTRY_NAME.fullmatch(p)}))
 
 

@@ -4,7 +4,6 @@ lock-out, TOTP secrets at rest, API rate limits (issue 12)."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,13 +21,12 @@ def _now_code(secret: str) -> str:
 
 
 def _stored_user(world: Any, name: str) -> tuple[Any, ...]:
-    path = world.settings.database_url.split("sqlite:///", 1)[1]
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT totp_secret, totp_pending, mfa_enabled FROM users WHERE username = ?",
-                            (name,)).fetchone()
-    finally:
-        conn.close()
+    """(totp_secret, totp_pending, mfa_enabled) as stored, read past the store."""
+    from sqlalchemy import text
+
+    with world.store.engine.connect() as conn:
+        return tuple(conn.execute(text("SELECT totp_secret, totp_pending, mfa_enabled FROM users WHERE username = :u"),
+                                  {"u": name}).one())
 
 
 def test_mfa_reenrolment_needs_the_current_code(make_world: Any) -> None:

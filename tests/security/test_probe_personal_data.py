@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,14 @@ ID_CARD = "11010519491231002X"
 
 
 def _dump(world: Any) -> str:
-    """Every value of every table of the world's SQLite file, as one string."""
-    path = world.settings.database_url.split("sqlite:///", 1)[1]
-    conn = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return "\n".join(str(row) for t in tables for row in conn.execute(f'SELECT * FROM "{t}"'))
-    finally:
-        conn.close()
+    """Every value of every table of the world's database (SQLite or PostgreSQL), as one string."""
+    from sqlalchemy import text
+
+    from anfu.store.tables import Base
+
+    with world.store.engine.connect() as conn:
+        return "\n".join(str(tuple(row)) for table in Base.metadata.sorted_tables
+                         for row in conn.execute(text(f'SELECT * FROM "{table.name}"')))
 
 
 def _planted(text: str) -> list[str]:
