@@ -136,6 +136,23 @@ MESSAGES: dict[str, str] = {
              "(`apt-get install -y fonts-noto-cjk`) or pass font_path= a .ttf/.otf/.ttc font with Chinese "
              "glyphs.",
     "AF661": "Cannot write the export to {detail}: {reason}. Check that the folder exists and is writable.",
+    # training simulator (AF70x) and agent wellbeing (AF71x)
+    "AF701": "No training scenarios found in {detail}. Put scenario files (*.yaml) there, or leave "
+             "--scenarios / ANFU_SCENARIOS_DIR unset for the shipped ones (anfu/rules/zh_CN/scenarios/).",
+    "AF702": "Unknown scenario {detail}. Known scenarios: {allowed} (see `anfu scenarios`).",
+    "AF703": "The scenario is not valid YAML ({detail}). Copy a shipped scenario "
+             "(anfu/rules/zh_CN/scenarios/) and edit it.",
+    "AF704": "The training session of scenario {detail} is finished. Start a new session to practise again.",
+    "AF705": "A simulator reply line needs a \"text\" string ({detail}). Write one JSON object per line, "
+             "e.g. {{\"text\": \"您好，非常抱歉让您久等了\"}}.",
+    "AF706": "The simulator's LLM back-end is misconfigured ({detail}). Set ANFU_SIMULATOR_LLM_URL to an "
+             "OpenAI-compatible chat completions URL and ANFU_SIMULATOR_LLM_MODEL, or leave them unset "
+             "for the phrase bank.",
+    "AF707": "A scenario with id {detail} already exists. Pick another id.",
+    "AF711": "Unknown wellbeing action {detail}. Use one of: {allowed}.",
+    "AF712": "A self-check answer must be a whole number from 0 to 4 ({detail}).",
+    "AF713": "The private note is {detail} characters; the limit is {limit}. Shorten it.",
+    "AF714": "Shift {detail} is not a day: use YYYY-MM-DD.",
 }
 
 
@@ -191,6 +208,14 @@ class NotFoundError(StoreError, LookupError):
 
 class WorkflowError(AnfuError, ValueError):
     """A ticket, SLA, follow-up, survey or ledger operation that is not allowed (AF60x-AF64x)."""
+
+
+class TrainingError(AnfuError, ValueError):
+    """A training scenario or simulator session that cannot be used (AF70x)."""
+
+
+class WellbeingError(AnfuError, ValueError):
+    """A wellbeing check-in, preference or shift that cannot be used (AF71x)."""
 
 
 class AnalyticsError(AnfuError, ValueError):
