@@ -6,6 +6,8 @@ from typing import Any
 
 from .schemas import (AssessmentPublic, ConversationPublic, EventPublic, LiveAssessment, MessageIngestPublic,
                       MessagePublic)
+from ..pii import mask, mask_data
+from ..store.access import sees_identity
 from .turns import TurnResult
 
 
@@ -17,16 +19,30 @@ def conversation_public(record: Any) -> ConversationPublic:
     return ConversationPublic.model_validate(_dump(record))
 
 
-def message_public(record: Any) -> MessagePublic:
-    return MessagePublic.model_validate(_dump(record))
+def _masked_for(principal: Any) -> bool:
+    """Roles that do not handle the case (admin, auditor) read personal data masked."""
+    return principal is not None and not sees_identity(principal)
 
 
-def assessment_public(record: Any) -> AssessmentPublic:
-    return AssessmentPublic.model_validate(_dump(record))
+def message_public(record: Any, principal: Any = None) -> MessagePublic:
+    data = _dump(record)
+    if _masked_for(principal):
+        data["text"] = mask(data["text"])
+    return MessagePublic.model_validate(data)
 
 
-def event_public(record: Any) -> EventPublic:
-    return EventPublic.model_validate(_dump(record))
+def assessment_public(record: Any, principal: Any = None) -> AssessmentPublic:
+    data = _dump(record)
+    if _masked_for(principal):
+        data["data"] = mask_data(data["data"])
+    return AssessmentPublic.model_validate(data)
+
+
+def event_public(record: Any, principal: Any = None) -> EventPublic:
+    data = _dump(record)
+    if _masked_for(principal):
+        data["payload"] = mask_data(data["payload"])
+    return EventPublic.model_validate(data)
 
 
 def ingest_public(result: TurnResult) -> MessageIngestPublic:

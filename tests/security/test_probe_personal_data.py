@@ -84,6 +84,18 @@ def test_identity_is_shown_only_to_the_roles_that_handle_the_case(world: Any) ->
         customer = seen[who]
         assert customer["phone"] == "139****4321" and "li.si@" not in customer["email"]
         assert customer["display_name"] != "李四光" and customer["display_name"].startswith("李")
+    # the same policy for the words: personal data in the messages is masked for them too
+    said = world.client("agent_a1").post("/api/v1/messages", json={
+        "text": "我的手机号是13987654321，邮箱li.si@example.com", "conversation_ref": "identity-probe"})
+    cid = said.json()["conversation"]["id"]
+    for who, shown in (("agent_a1", True), ("sup_a1", True), ("admin_a", False), ("auditor_a", False)):
+        client = world.client(who)
+        views = [client.get(f"/api/v1/conversations/{cid}").json(),
+                 client.get(f"/api/v1/customers/{customer_id}/timeline").json(),
+                 client.get("/api/v1/events", params={"conversation_id": cid}).json()]
+        text = json.dumps(views[:2], ensure_ascii=False)
+        assert ("13987654321" in text) is shown and ("li.si@example.com" in text) is shown, who
+        assert shown or "13987654321" not in json.dumps(views, ensure_ascii=False)
 
 
 def test_eleven_digit_account_numbers_are_not_phone_numbers() -> None:

@@ -60,8 +60,8 @@ def get_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx
     messages = ctx.store.list_messages(record.id, visible_to=auth.principal, limit=10_000)
     assessments = ctx.store.list_assessments(record.id, visible_to=auth.principal)
     return ConversationDetailPublic(conversation=conversation_public(record),
-                                    messages=[message_public(m) for m in messages],
-                                    assessments=[assessment_public(a) for a in assessments])
+                                    messages=[message_public(m, auth.principal) for m in messages],
+                                    assessments=[assessment_public(a, auth.principal) for a in assessments])
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)

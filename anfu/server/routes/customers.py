@@ -33,7 +33,7 @@ def timeline(customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth:
     """Every message of the customer that you may see, across channels, oldest first."""
     customer = ctx.store.get_customer(customer_id, visible_to=auth.principal)
     result = ctx.store.customer_timeline(customer_id, visible_to=auth.principal, page=page, page_size=page_size)
-    items = [TimelineItemPublic(message=message_public(i.message), conversation_id=i.conversation_id,
+    items = [TimelineItemPublic(message=message_public(i.message, auth.principal), conversation_id=i.conversation_id,
                                 channel=i.channel) for i in result.items]
     return TimelinePublic(customer=customer_public(customer, auth.principal), items=items,
                           total=result.total, page=result.page, page_size=result.page_size, pages=result.pages)

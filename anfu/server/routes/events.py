@@ -28,5 +28,5 @@ def list_events(ctx: Ctx, auth: Authed,
     """Events after the id `after`, oldest first; pass `next_after` back to continue."""
     events = ctx.store.list_events(auth.principal, after_id=after, name=name,
                                    conversation_id=conversation_id, limit=limit)
-    return EventListPublic(items=[event_public(e) for e in events],
+    return EventListPublic(items=[event_public(e, auth.principal) for e in events],
                            next_after=events[-1].id if events else after)
