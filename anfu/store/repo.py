@@ -177,15 +177,16 @@ class Store(AccountsMixin):
                     self._get(s, TenantRow, tenant_id, "tenant")
                     row = None
                     ref_taken = False
-                    for clause, value in (
-                            (CustomerRow.external_ref == external_ref, external_ref),
-                            (or_(CustomerRow.phone_digest == phone_digest, CustomerRow.phone == phone), phone),
-                            (or_(CustomerRow.email_digest == email_digest, CustomerRow.email == email), email)):
+                    for kind, clause, value in (
+                            ("ref", CustomerRow.external_ref == external_ref, external_ref),
+                            ("phone", or_(CustomerRow.phone_digest == phone_digest, CustomerRow.phone == phone), phone),
+                            ("email", or_(CustomerRow.email_digest == email_digest, CustomerRow.email == email), email)):
                         if value and row is None:
                             stmt = select(CustomerRow).where(CustomerRow.tenant_id == tenant_id, clause)
                             found = s.scalar(stmt.order_by(CustomerRow.id))
                             if found is not None and by is not None:
-                                ref_taken = ref_taken or value is external_ref
+                                # someone else's customer: not matched; its ref stays theirs
+                                ref_taken = ref_taken or kind == "ref"
                                 found = s.scalar(stmt.where(access.customer_clause(by)).order_by(CustomerRow.id))
                             row = found
                     created = row is None
@@ -196,7 +197,7 @@ class Store(AccountsMixin):
                                           created_at=self.clock())
                         s.add(row)
                     else:
-                        row.external_ref = row.external_ref or external_ref
+                        row.external_ref = row.external_ref or (None if ref_taken else external_ref)
                         if not row.phone and phone:
                             row.phone, row.phone_digest = stored_phone, phone_digest
                         if not row.email and email:
