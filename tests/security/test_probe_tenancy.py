@@ -103,6 +103,13 @@ def test_agent_cannot_read_or_change_another_agents_customer(make_world: Any) ->
     assert stored.email is None and stored.display_name == "王大明"
     by_phone = _message(world, "agent_a1", "你好", conversation_ref="probe-phone", customer={"phone": "138 2222 3333"})
     assert by_phone.json()["conversation"]["customer_id"] != their_customer
+    # their ref together with a phone of the agent's own customer: the agent's customer, left
+    # without the other one's ref (no 409, no change to theirs)
+    own = _message(world, "agent_a1", "还是我", conversation_ref="probe-own",
+                   customer={"external_ref": "CRM-778", "phone": "13822223333"})
+    assert own.status_code == 201, own.text
+    assert own.json()["conversation"]["customer_id"] == by_phone.json()["conversation"]["customer_id"]
+    assert world.store.get_customer(own.json()["conversation"]["customer_id"]).external_ref is None
 
 
 def test_auditor_writes_nothing_on_the_way_to_403(make_world: Any) -> None:
