@@ -49,6 +49,8 @@ def status_of(error: AnfuError) -> int:
         return 422
     if prefix == "AF6":
         return 409 if error.code in ("AF602", "AF603", "AF605", "AF607", "AF620", "AF621") else 422
+    if prefix == "AF7":  # training simulator and wellbeing
+        return 404 if error.code == "AF702" else 409 if error.code in ("AF704", "AF707") else 422
     return 400
 
 
@@ -99,6 +101,10 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, OverflowError):
+        # a number out of range that no schema bounded (an id ≥ 2^63 in some path): the
+        # client's value, not a bug of ours
+        return error_response(AnfuError("AF505", "a number or date is out of range", kind="value"))
     ref = uuid.uuid4().hex[:12]
     log.error("unhandled error ref=%s on %s %s: %r", ref, request.method, request.url.path, exc,
               exc_info=exc)

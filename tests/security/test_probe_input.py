@@ -194,3 +194,27 @@ def test_pdf_export_survives_a_long_unbroken_comment(make_world: Any, monkeypatc
     export = sup.get("/analytics-export/report.pdf")
     assert export.status_code == 200, export.text[:300]
     assert export.headers["content-type"] == "application/pdf" and export.content.startswith(b"%PDF")
+
+
+def test_an_unbounded_number_anywhere_is_a_client_error() -> None:
+    """The safety net under every route (also ones added later without bounds): an
+    OverflowError from a client's number is a coded 422, not a 500."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from anfu.server import errors
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/items/{item_id}")
+    def item(item_id: int) -> dict[str, int]:
+        import sqlite3
+
+        sqlite3.connect(":memory:").execute("SELECT ?", (item_id,))
+        return {"id": item_id}
+
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/items/5").status_code == 200
+    answer = client.get(f"/items/{HUGE}")
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "AF505"
