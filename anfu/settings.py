@@ -33,6 +33,8 @@ Every setting, with its environment variable:
   credential (default 3000; 0 = off).
 - `ANFU_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`: failed authentications (401) a minute per client
   address before its requests with credentials are refused for a while (default 30; 0 = off).
+- `ANFU_SCENARIOS_DIR`: folder of training-simulator scenarios (default: the shipped
+  `anfu/rules/zh_CN/scenarios/`); `anfu scenarios` and `anfu simulate` read it too.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=0, le=1_000_000)
     rate_limit_ip_per_minute: int = Field(3000, ge=0, le=10_000_000)
     rate_limit_auth_failures_per_minute: int = Field(30, ge=0, le=1_000_000)
+    scenarios_dir: Path | None = None
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -86,8 +86,8 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     app.state.ctx = ctx
     errors.install(app)
 
-    from .routes import analyze, auth, conversations, customers, events, intake, messages, meta
-    for module in (meta, auth, analyze, messages, conversations, customers, events, intake):
+    from .routes import analyze, auth, conversations, customers, events, intake, messages, meta, wellbeing
+    for module in (meta, auth, analyze, messages, conversations, customers, events, intake, wellbeing):
         app.include_router(module.router, prefix=API_PREFIX)
     from . import ws
     app.include_router(ws.router)

@@ -75,6 +75,10 @@ Assessments, events, audit
 Complaint workflow (`WorkflowStore(engine)`, tables in workflow_tables.py): tickets, their
 follow-ups and 四个不漏 ledger entries, stored as the workflow objects' `to_dict()`.
 
+Wellbeing and training (`CareStore(engine)`, tables in care_tables.py, rules in care_repo.py):
+after-contact check-ins (self-check and note private to their agent), peer-support opt-in,
+trainers' scenarios, assignments, simulator sessions and the anonymised case library.
+
 Migrations: `upgrade(settings_or_engine, "head")`, `downgrade(settings_or_engine, "base")`,
 `current_revision(engine)`, `head_revision()`; scripts in `anfu/store/migrations/versions/`.
 """
@@ -89,9 +93,10 @@ from .records import (ApiToken, AssessmentRecord, AuditEntry, AuthSession, Conve
 from .repo import ConversationFilter, Store, TurnWrite
 from .tables import CONVERSATION_STATUSES, ROLES
 from .workflow_repo import FollowUpRecord, LedgerRecord, TicketRecord, WorkflowStore
+from .care_repo import CareStore  # noqa: E402  (wellbeing and training tables, issue 14)
 
 __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",
            "Page", "Principal", "Store", "Team", "TurnWrite", "Tenant", "TimelineItem", "User", "can", "check_schema",
            "current_revision", "downgrade", "head_revision", "make_engine", "require", "upgrade",
-           "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore"]
+           "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore", "CareStore"]
