@@ -27,6 +27,9 @@ from .customer_flag import CustomerTurnFlag
 PACK = "escalation"
 _SENTENCE_END = re.compile(r"[。！？\n]")
 _CLAUSE_BREAK = re.compile(r"[。！？；，,.!?;\n…～]")
+# how far before a mention an `intent` cue is looked for (Weibo posts run clauses together
+# with spaces, so the clause alone can be a whole story)
+_INTENT_REACH = 12
 
 
 def _alternation(words: list[str]) -> str:
@@ -49,6 +52,24 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
         for i, pattern in enumerate(str_list(spec.get("patterns", []), f"channels.{label}.patterns",
                                              problems, allow_empty=True)):
             _check_regex(pattern, f"channels.{label}.patterns[{i}]", problems)
+        intent_only = spec.get("intent_only", {})
+        if not isinstance(intent_only, dict):
+            problems.append(f"channels.{label}.intent_only must be a mapping with 'phrases' and/or 'patterns'")
+            continue
+        str_list(intent_only.get("phrases", []), f"channels.{label}.intent_only.phrases", problems,
+                 allow_empty=True)
+        for i, pattern in enumerate(str_list(intent_only.get("patterns", []),
+                                             f"channels.{label}.intent_only.patterns", problems,
+                                             allow_empty=True)):
+            _check_regex(pattern, f"channels.{label}.intent_only.patterns[{i}]", problems)
+    intent = data.get("intent", {})
+    if not isinstance(intent, dict):
+        problems.append("'intent' must be a mapping with 'cues' and 'patterns'")
+    else:
+        str_list(intent.get("cues", []), "intent.cues", problems, allow_empty=True)
+        for i, pattern in enumerate(str_list(intent.get("patterns", []), "intent.patterns", problems,
+                                             allow_empty=True)):
+            _check_regex(pattern, f"intent.patterns[{i}]", problems)
     negation = data.get("negation")
     if not isinstance(negation, dict):
         problems.append("'negation' must be a mapping")
@@ -81,6 +102,15 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
             problems.append("narrative.channels must map a channel label to a regex list")
             by_channel = {}
         lists.update({f"channels.{label}": patterns for label, patterns in by_channel.items()})
+        acts = narrative.get("acts", {})
+        if not isinstance(acts, dict):
+            problems.append("narrative.acts must be a mapping with 'channels', 'after' and 'before'")
+            acts = {}
+        unknown = [c for c in str_list(acts.get("channels", []), "narrative.acts.channels", problems,
+                                       allow_empty=True) if isinstance(channels, dict) and c not in channels]
+        if unknown:
+            problems.append(f"narrative.acts.channels names unknown channels: {', '.join(map(str, unknown))}")
+        lists.update({f"acts.{key}": acts.get(key, []) for key in ("after", "before", "next")})
         for key, patterns in lists.items():
             for i, pattern in enumerate(str_list(patterns, f"narrative.{key}", problems, allow_empty=True)):
                 _check_regex(pattern, f"narrative.{key}[{i}]", problems)
@@ -105,7 +135,7 @@ class Mention:
     match: Match
     channel: str
     rule_id: str
-    verdict: str  # threat | negated | past_resolved | narrated | neutral_query
+    verdict: str  # threat | negated | past_resolved | narrated | descriptive | neutral_query
 
 
 class EscalationRules:
@@ -115,11 +145,16 @@ class EscalationRules:
         self.matcher = PhraseMatcher()
         for label, spec in pack["channels"].items():
             for phrase in spec.get("phrases", []):
-                self.matcher.add(str(phrase), (label, f"{PACK}.{label}:{phrase}"))
+                self.matcher.add(str(phrase), (label, f"{PACK}.{label}:{phrase}", False))
             for i, pattern in enumerate(spec.get("patterns", [])):
-                self.matcher.add_regex(pattern, (label, f"{PACK}.{label}.pattern{i}"))
+                self.matcher.add_regex(pattern, (label, f"{PACK}.{label}.pattern{i}", False))
+            intent_only = spec.get("intent_only", {})
+            for phrase in intent_only.get("phrases", []):
+                self.matcher.add(str(phrase), (label, f"{PACK}.{label}.intent_only:{phrase}", True))
+            for i, pattern in enumerate(intent_only.get("patterns", [])):
+                self.matcher.add_regex(pattern, (label, f"{PACK}.{label}.intent_only.pattern{i}", True))
         for i, pattern in enumerate(pack["query"]["patterns"]):
-            self.matcher.add_regex(pattern, ("complaint", f"{PACK}.query{i}"))
+            self.matcher.add_regex(pattern, ("complaint", f"{PACK}.query{i}", False))
         neg = pack["negation"]
         window = int(neg["window"])
         self.negation_rx = re.compile(f"(?:{_alternation(neg['cues'])})(?P<tail>.{{0,{window}}})$")
@@ -135,22 +170,32 @@ class EscalationRules:
         self.retracted_rx = re.compile(_alternation(past["retracted"]))
         self.settled_rx = re.compile(_alternation(past["settled"]))
         self.intent_rx = re.compile(r"(?:要|会|就|还要|还是要|必须|一定|准备|打算|马上|立刻|直接)$")
+        intent = pack.get("intent", {})
+        parts = ([f"(?<![不没别])(?:{_alternation(intent['cues'])})"] if intent.get("cues") else []) + [
+            f"(?:{p})" for p in intent.get("patterns", [])]
+        self.intent_any = re.compile("|".join(parts)) if parts else None
         self.calm_rx = re.compile(_alternation(pack["query"]["calm"]))
         narrative = pack.get("narrative", {})
         self.story_after = [re.compile(p) for p in narrative.get("after", [])]
         self.story_before = [re.compile(p) for p in narrative.get("before", [])]
         self.story_channel = {label: [re.compile(p) for p in patterns]
                               for label, patterns in narrative.get("channels", {}).items()}
+        acts = narrative.get("acts", {})
+        self.act_channels = frozenset(acts.get("channels", []))
+        self.act_after = [re.compile(p) for p in acts.get("after", [])]
+        self.act_before = [re.compile(p) for p in acts.get("before", [])]
+        self.act_next = [re.compile(p) for p in acts.get("next", [])]
 
     def mentions(self, norm: str) -> list[Mention]:
         found = longest_non_overlapping(self.matcher.find(norm))
         return [self._judge(norm, m) for m in found]
 
     def _judge(self, norm: str, m: Match) -> Mention:
-        channel, rule_id = m.payload
+        channel, rule_id, _ = m.payload
         return Mention(m, channel, rule_id, self._verdict(norm, m, rule_id))
 
     def _verdict(self, norm: str, m: Match, rule_id: str) -> str:
+        channel, _, intent_only = m.payload
         c_start, c_end = clause_bounds(norm, m.start, m.end)
         prefix = norm[max(c_start, m.start - self.window - 6):m.start]
         after = self.after_rx is not None and self.after_rx.search(norm[m.end:c_end])
@@ -158,7 +203,13 @@ class EscalationRules:
             return "negated"
         if self._resolved(norm, m, c_start, c_end):
             return "past_resolved"
-        if self._narrated(norm[c_start:m.start], norm[m.end:c_end], m.payload[0]):
+        head = norm[c_start:m.start]
+        if intent_only and not self._intends(head):
+            return "descriptive"
+        # a tag (@account, #topic#, 【tag】) is addressed now, never told as part of the story
+        following = norm[m.end:_next_clause_end(norm, c_end)]
+        if m.text[:1] not in "@#【" and self._narrated(head, norm[m.end:c_end], channel, following,
+                                                    query=".query" in rule_id):
             return "narrated"
         if ".query" in rule_id and self.calm_rx.search(norm):
             return "neutral_query"
@@ -174,12 +225,26 @@ class EscalationRules:
             return False
         return not self.breaker_rx.search(found.group("tail"))
 
-    def _narrated(self, head: str, tail: str, channel: str) -> bool:
-        """Told as part of the story ("多次投诉后", "投诉了三次都没用"), unless intent comes first."""
-        if any(rx.search(head) for rx in self.story_channel.get(channel, ())):
+    def _intends(self, head: str) -> bool:
+        """Intent in the clause before a mention: right in front of it ("我要投诉", "就去"), or an
+        `intent` cue anywhere in the clause ("我明天打12345投诉", "这是第三次投诉了")."""
+        return bool(self.intent_rx.search(head)
+                    or re.search(r"(?:要|想|准备|打算|会|就|只能|必须)[^，。！？]{0,3}$", head)
+                    or (self.intent_any is not None
+                        and self.intent_any.search(head[-_INTENT_REACH:])))
+
+    def _narrated(self, head: str, tail: str, channel: str, following: str = "", query: bool = False) -> bool:
+        """Told as part of the story ("多次投诉后", "投诉了三次都没用", "投诉客服却告诉我…"),
+        unless intent comes first."""
+        # (a question about a channel, "你们的投诉电话是多少", is not the channel's noun use)
+        if not query and any(rx.search(head) for rx in self.story_channel.get(channel, ())):
             return True
-        if self.intent_rx.search(head) or re.search(r"(?:要|想|准备|打算|会|就|只能|必须)[^，。！？]{0,3}$", head):
+        if self._intends(head):
             return False
+        if channel in self.act_channels and (any(rx.search(tail) for rx in self.act_after)
+                                             or any(rx.search(head) for rx in self.act_before)
+                                             or any(rx.search(following) for rx in self.act_next)):
+            return True
         return (any(rx.search(tail) for rx in self.story_after)
                 or any(rx.search(head) for rx in self.story_before))
 
