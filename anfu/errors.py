@@ -111,6 +111,8 @@ MESSAGES: dict[str, str] = {
              "and in time order. Record changes as they happen.",
     "AF606": "Ticket field {detail} must be a non-empty string. Fill it in ({hint}).",
     "AF607": "Ticket {detail} is {status}: {hint}.",
+    "AF608": "Ticket {detail} has no survey link to send: it is {status} or already rated. A CSAT link is "
+             "sent once, after the ticket is resolved.",
     "AF610": "Business calendar {detail} has no open hours in the next {days} days. Add weekdays, hours or "
              "make-up workdays to anfu/rules/zh_CN/sla.yaml.",
     "AF620": "Follow-up (回访) for ticket {detail} is already {state}; only a scheduled follow-up can be "

@@ -106,11 +106,7 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
         if not isinstance(acts, dict):
             problems.append("narrative.acts must be a mapping with 'channels', 'after' and 'before'")
             acts = {}
-        unknown = [c for c in str_list(acts.get("channels", []), "narrative.acts.channels", problems,
-                                       allow_empty=True) if isinstance(channels, dict) and c not in channels]
-        if unknown:
-            problems.append(f"narrative.acts.channels names unknown channels: {', '.join(map(str, unknown))}")
-        lists.update({f"acts.{key}": acts.get(key, []) for key in ("after", "before", "next")})
+        lists.update({f"acts.{key}": acts.get(key, []) for key in ("mentions", "after", "before", "next")})
         for key, patterns in lists.items():
             for i, pattern in enumerate(str_list(patterns, f"narrative.{key}", problems, allow_empty=True)):
                 _check_regex(pattern, f"narrative.{key}[{i}]", problems)
@@ -181,7 +177,7 @@ class EscalationRules:
         self.story_channel = {label: [re.compile(p) for p in patterns]
                               for label, patterns in narrative.get("channels", {}).items()}
         acts = narrative.get("acts", {})
-        self.act_channels = frozenset(acts.get("channels", []))
+        self.act_mentions = [re.compile(p) for p in acts.get("mentions", [])]
         self.act_after = [re.compile(p) for p in acts.get("after", [])]
         self.act_before = [re.compile(p) for p in acts.get("before", [])]
         self.act_next = [re.compile(p) for p in acts.get("next", [])]
@@ -209,7 +205,7 @@ class EscalationRules:
         # a tag (@account, #topic#, 【tag】) is addressed now, never told as part of the story
         following = norm[m.end:_next_clause_end(norm, c_end)]
         if m.text[:1] not in "@#【" and self._narrated(head, norm[m.end:c_end], channel, following,
-                                                    query=".query" in rule_id):
+                                                    query=".query" in rule_id, mention=m.text):
             return "narrated"
         if ".query" in rule_id and self.calm_rx.search(norm):
             return "neutral_query"
@@ -229,11 +225,12 @@ class EscalationRules:
         """Intent in the clause before a mention: right in front of it ("我要投诉", "就去"), or an
         `intent` cue anywhere in the clause ("我明天打12345投诉", "这是第三次投诉了")."""
         return bool(self.intent_rx.search(head)
-                    or re.search(r"(?:要|想|准备|打算|会|就|只能|必须)[^，。！？]{0,3}$", head)
+                    or re.search(r"(?:要|想|准备|打算|会|就(?!是)|只能|必须)[^，。！？]{0,3}$", head)
                     or (self.intent_any is not None
                         and self.intent_any.search(head[-_INTENT_REACH:])))
 
-    def _narrated(self, head: str, tail: str, channel: str, following: str = "", query: bool = False) -> bool:
+    def _narrated(self, head: str, tail: str, channel: str, following: str = "", query: bool = False,
+                  mention: str = "") -> bool:
         """Told as part of the story ("多次投诉后", "投诉了三次都没用", "投诉客服却告诉我…"),
         unless intent comes first."""
         # (a question about a channel, "你们的投诉电话是多少", is not the channel's noun use)
@@ -241,7 +238,8 @@ class EscalationRules:
             return True
         if self._intends(head):
             return False
-        if channel in self.act_channels and (any(rx.search(tail) for rx in self.act_after)
+        if mention and any(rx.search(mention) for rx in self.act_mentions) and (
+                any(rx.search(tail) for rx in self.act_after)
                                              or any(rx.search(head) for rx in self.act_before)
                                              or any(rx.search(following) for rx in self.act_next)):
             return True
