@@ -18,13 +18,14 @@ from .. import __version__
 from ..pipeline import Analyzer
 from ..settings import Settings
 from ..security import Authenticator
-from ..store import Store
+from ..service.desk import TicketDesk
+from ..store import Store, WorkflowStore
 from . import errors
 from .context import AppContext
-from .live import Hub
+from ..service.live import Hub
 from .middleware import BodyLimit, RequestLog, SecurityHeaders
 from .ratelimit import RateLimit
-from .turns import TurnService
+from ..service.turns import TurnService
 
 API_PREFIX = "/api/v1"
 INTAKE_PREFIX = f"{API_PREFIX}/intake/"
@@ -55,9 +56,12 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
         _check(store.engine)
     analyzer = analyzer or load()
     hub = Hub()
+    workflow = WorkflowStore(store.engine, mask_text=store.mask_text)
+    desk = TicketDesk(store, workflow, hub, settings.secret_key.get_secret_value())
     ctx = AppContext(settings=settings, store=store, analyzer=analyzer, auth=Authenticator(store, settings),
                      hub=hub, turns=TurnService(store, analyzer, hub),
-                     executor=ThreadPoolExecutor(max_workers=turn_workers, thread_name_prefix="anfu-turn"))
+                     executor=ThreadPoolExecutor(max_workers=turn_workers, thread_name_prefix="anfu-turn"),
+                     desk=desk)
     _install_log_masking()
 
     @asynccontextmanager

@@ -1,4 +1,5 @@
-"""What one app instance holds: settings, store, analyzer, authenticator, live hub, turns."""
+"""What one app instance holds: settings, store, analyzer, authenticator, live hub, and the
+service layer's turn service and complaint desk."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from ..pipeline import Analyzer
 from ..security import Authenticator
 from ..settings import Settings
 from ..store import Store
-from .live import Hub
-from .turns import TurnService
+from ..service.desk import TicketDesk
+from ..service.live import Hub
+from ..service.turns import TurnService
 
 
 @dataclass
@@ -24,3 +26,4 @@ class AppContext:
     # Live turns run on a few dedicated threads: dozens of threads contending for the GIL and
     # the SQLite write lock make every turn slower than a short queue does.
     executor: ThreadPoolExecutor
+    desk: TicketDesk

@@ -48,7 +48,7 @@ def status_of(error: AnfuError) -> int:
     if prefix == "AF0":
         return 422
     if prefix == "AF6":
-        return 409 if error.code in ("AF602", "AF603", "AF605", "AF607", "AF620", "AF621") else 422
+        return 409 if error.code in ("AF602", "AF603", "AF605", "AF607", "AF608", "AF620", "AF621") else 422
     if prefix == "AF7":  # training simulator and wellbeing
         return 404 if error.code == "AF702" else 409 if error.code in ("AF704", "AF707") else 422
     return 400

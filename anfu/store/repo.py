@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import threading
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import delete, func, or_, select, text as sql_text
 from sqlalchemy.exc import IntegrityError
@@ -76,6 +76,33 @@ class TurnWrite:
     previous_level: int                   # the escalation level before it
     assessment: AssessmentRecord | None   # the retry's stored assessment, when there is one
     events: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class OpenTurn:
+    """The turn inside `Store.open_turn`: the conversation before it (`before`), the new
+    message and the latest `window` messages (the new one last). `record(...)` names what
+    the transaction stores with it; `written` is set when the block has committed."""
+
+    before: ConversationRecord | None = None
+    message: MessageRecord | None = None
+    window: list[MessageRecord] = field(default_factory=list)
+    created: bool = False
+    pending: tuple[dict[str, Any], int, list[tuple[str, dict[str, Any]]]] | None = None
+    written: TurnWrite | None = None
+
+    @classmethod
+    def retried(cls, written: TurnWrite) -> "OpenTurn":
+        return cls(before=written.conversation, message=written.message, created=False, written=written)
+
+    def record(self, data: dict[str, Any], *, level: int, events: list[tuple[str, dict[str, Any]]] = ()) -> None:
+        """The assessment of the window (`Assessment.to_dict()`), the conversation's escalation
+        level after the turn (decided by the caller, stored as given) and the events."""
+        if not self.created:
+            raise StoreError("AF505", "a retried turn stores nothing", kind="turn")
+        if not isinstance(level, int) or not 0 <= level <= 3:
+            raise StoreError("AF505", f"escalation level {level!r} (0..3)", kind="turn")
+        self.pending = (data, level, list(events))
 
 
 # assess(conversation before the turn, the latest messages with the new one last)
@@ -477,66 +504,99 @@ class Store(AccountsMixin):
         s.flush()
         return row
 
+    @contextmanager
+    def open_turn(self, conversation_id: int, speaker: str, text: str, *, client_msg_id: str | None = None,
+                  channel: str | None = None, sent_at: datetime | None = None, by: Principal | None = None,
+                  window: int = 16) -> Iterator["OpenTurn"]:
+        """A live turn as ONE locked, durable transaction, driven by its caller (the service
+        layer) without any callback from the store::
+
+            with store.open_turn(conv_id, "customer", text, client_msg_id=..., by=p) as turn:
+                if turn.created:
+                    data, level, events = analyse(turn.before, turn.window)
+                    turn.record(data, level=level, events=events)
+            written = turn.written          # TurnWrite, after the commit is on disk
+
+        Inside the block the message is inserted (not yet committed) and the conversation row is
+        locked (PostgreSQL `FOR UPDATE`, SQLite `BEGIN IMMEDIATE` plus a per-file lock), so the
+        window, the level before the turn and the sequence number are consistent. Leaving the
+        block with an exception stores nothing. A retry with the same `client_msg_id` writes
+        nothing: `turn.created` is False and `turn.written` holds the stored message and the
+        assessment stored for it. `record` is required for a new turn (AF505 otherwise)."""
+        self._check_message(speaker, text)
+        client_msg_id = _no_nul(client_msg_id)
+        yielded = False
+        with _turn_lock(self.engine):
+            try:
+                with self._write() as s:
+                    conv = s.get(ConversationRow, conversation_id, with_for_update=True)
+                    if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
+                        raise NotFoundError("AF503", conversation_id, kind="conversation")
+                    existing = None
+                    if client_msg_id is not None:
+                        existing = s.scalar(select(MessageRow).where(MessageRow.tenant_id == conv.tenant_id,
+                                                                     MessageRow.client_msg_id == client_msg_id))
+                    if existing is not None:
+                        retried = OpenTurn.retried(self._retried_turn(s, conv, existing, client_msg_id or ""))
+                        yielded = True
+                        yield retried
+                        return
+                    before = from_row(ConversationRecord, conv)
+                    row = self._insert_message(s, conv, speaker, text, channel, client_msg_id, sent_at, by)
+                    message = from_row(MessageRecord, row)
+                    earlier = s.scalars(select(MessageRow).where(MessageRow.conversation_id == conv.id,
+                                                                 MessageRow.seq > conv.last_seq - window,
+                                                                 MessageRow.seq < conv.last_seq)
+                                        .order_by(MessageRow.seq)).all() if window > 1 else []
+                    turn = OpenTurn(before=before, message=message,
+                                    window=[*(from_row(MessageRecord, m) for m in earlier), message], created=True)
+                    yielded = True
+                    yield turn
+                    if turn.pending is None:
+                        raise StoreError("AF505", "a new turn was left without its assessment (call "
+                                                  "turn.record(data, level=…, events=…))", kind="turn")
+                    data, level, wanted = turn.pending
+                    for name, _ in wanted:
+                        self._check_event_name(name)
+                    if self.mask_text:
+                        data = mask_data(data)
+                    emotion, intensity, _ = _summary(data)
+                    now = row.received_at
+                    assessed = AssessmentRow(tenant_id=conv.tenant_id, conversation_id=conv.id, upto_seq=message.seq,
+                                             emotion=emotion, intensity=intensity, escalation_level=level, data=data,
+                                             created_at=now)
+                    conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
+                    events = [EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
+                                       payload=self._stored(payload), created_at=now) for name, payload in wanted]
+                    s.add_all([assessed, *events])
+                    s.flush()
+                    turn.written = TurnWrite(message, True, from_row(ConversationRecord, conv), before.escalation_level,
+                                             from_row(AssessmentRecord, assessed), [from_row(Event, e) for e in events])
+            except IntegrityError:
+                # a concurrent insert of the same client_msg_id (PostgreSQL) won: report it
+                existing_message = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
+                if yielded or existing_message is None:
+                    raise
+                with self._read() as s:
+                    conv = s.get(ConversationRow, conversation_id)
+                    found = s.get(MessageRow, existing_message.id)
+                    retried = OpenTurn.retried(self._retried_turn(s, conv, found, client_msg_id or ""))
+                yield retried
+
     def append_turn(self, conversation_id: int, speaker: str, text: str, assess: Assess, *,
                     client_msg_id: str | None = None, channel: str | None = None,
                     sent_at: datetime | None = None, by: Principal | None = None,
                     window: int = 16) -> TurnWrite:
-        """A live turn in ONE durable transaction: append the message, call
-        `assess(conversation, messages)` on the latest `window` messages (the new one last),
-        store its assessment and events, commit. Like `append_message`, nothing returns before
-        the commit is on disk, so the caller acknowledges after it; nothing is stored when
-        `assess` raises. A retry with the same `client_msg_id` writes nothing and returns the
-        stored message with the assessment stored for it (`created` False).
-
-        The conversation row is locked (PostgreSQL `FOR UPDATE`, SQLite `BEGIN IMMEDIATE`), so
-        the window, the previous escalation level and the new sequence number are consistent.
-        """
-        self._check_message(speaker, text)
-        client_msg_id = _no_nul(client_msg_id)
-        try:
-            with _turn_lock(self.engine), self._write() as s:
-                conv = s.get(ConversationRow, conversation_id, with_for_update=True)
-                if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
-                    raise NotFoundError("AF503", conversation_id, kind="conversation")
-                if client_msg_id is not None:
-                    existing = s.scalar(select(MessageRow).where(MessageRow.tenant_id == conv.tenant_id,
-                                                                 MessageRow.client_msg_id == client_msg_id))
-                    if existing is not None:
-                        return self._retried_turn(s, conv, existing, client_msg_id)
-                before = from_row(ConversationRecord, conv)
-                row = self._insert_message(s, conv, speaker, text, channel, client_msg_id, sent_at, by)
-                now = row.received_at
-                message = from_row(MessageRecord, row)
-                earlier = s.scalars(select(MessageRow).where(MessageRow.conversation_id == conv.id,
-                                                             MessageRow.seq > conv.last_seq - window,
-                                                             MessageRow.seq < conv.last_seq)
-                                    .order_by(MessageRow.seq)) if window > 1 else []
-                data, wanted = assess(before, [*(from_row(MessageRecord, m) for m in earlier), message])
-                for name, _ in wanted:
-                    self._check_event_name(name)
-                if self.mask_text:
-                    data = mask_data(data)
-                emotion, intensity, level = _summary(data)
-                assessed = AssessmentRow(tenant_id=conv.tenant_id, conversation_id=conv.id, upto_seq=message.seq,
-                                         emotion=emotion, intensity=intensity, escalation_level=level, data=data,
-                                         created_at=now)
-                conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
-                events = [EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
-                                   payload=self._stored(payload), created_at=now) for name, payload in wanted]
-                s.add_all([assessed, *events])
-                s.flush()
-                result = TurnWrite(message, True, from_row(ConversationRecord, conv), before.escalation_level,
-                                   from_row(AssessmentRecord, assessed), [from_row(Event, e) for e in events])
-            return result
-        except IntegrityError:
-            # a concurrent insert of the same client_msg_id (PostgreSQL) won: report it
-            existing_message = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
-            if existing_message is None:
-                raise
-            with self._read() as s:
-                conv = s.get(ConversationRow, conversation_id)
-                row = s.get(MessageRow, existing_message.id)
-                return self._retried_turn(s, conv, row, client_msg_id or "")
+        """`open_turn` for callers with a ready function (scripts, tests):
+        `assess(conversation before the turn, window)` -> (data, events); the level stored is
+        the one `data["escalation"]` names. The live service drives `open_turn` itself."""
+        with self.open_turn(conversation_id, speaker, text, client_msg_id=client_msg_id, channel=channel,
+                            sent_at=sent_at, by=by, window=window) as turn:
+            if turn.created:
+                data, wanted = assess(turn.before, turn.window)
+                turn.record(data, level=_summary(data)[2], events=wanted)
+        assert turn.written is not None
+        return turn.written
 
     def _retried_turn(self, s: Session, conv: ConversationRow, existing: MessageRow, client_msg_id: str) -> TurnWrite:
         if existing.conversation_id != conv.id:
@@ -596,6 +656,50 @@ class Store(AccountsMixin):
                                 timestamp=m.sent_at.timestamp())
                       for m in self.list_messages(conversation_id, limit=100_000))
         return Conversation(turns=turns, id=str(record.id), channel=record.channel, industry=record.industry)
+
+    def waiting_customers(self, waited_since: datetime, *, limit: int = 1000) -> list[tuple[ConversationRecord, datetime]]:
+        """Conversations (every tenant; not closed) whose customer has been waiting for an
+        agent's reply since `waited_since` or earlier: (conversation, sent_at of the first
+        customer turn after the last agent turn). For the service's scheduler."""
+        last_agent = (select(MessageRow.conversation_id.label("cid"), func.max(MessageRow.seq).label("seq"))
+                      .where(MessageRow.speaker == "agent").group_by(MessageRow.conversation_id).subquery())
+        since = func.min(MessageRow.sent_at)
+        pending = (select(MessageRow.conversation_id, since.label("since"))
+                   .outerjoin(last_agent, last_agent.c.cid == MessageRow.conversation_id)
+                   .where(MessageRow.speaker == "customer",
+                          MessageRow.seq > func.coalesce(last_agent.c.seq, 0))
+                   .group_by(MessageRow.conversation_id).having(since <= waited_since).subquery())
+        with self._read() as s:
+            rows = s.execute(select(ConversationRow, pending.c.since)
+                             .join(pending, pending.c.conversation_id == ConversationRow.id)
+                             .where(ConversationRow.status != "closed")
+                             .order_by(pending.c.since).limit(limit)).all()
+            out = []
+            for conv, first in rows:
+                first = first if first.tzinfo else first.replace(tzinfo=self.clock().tzinfo)
+                out.append((from_row(ConversationRecord, conv), first))
+            return out
+
+    def raise_escalation(self, conversation_id: int, level: int, name: str,
+                         payload: dict[str, Any]) -> tuple[ConversationRecord, Event | None]:
+        """Set the conversation's escalation level to `level` and record the event, in one
+        locked transaction, unless it already stands at `level` or above (then nothing is
+        written and the event is None). The service layer decides the level."""
+        self._check_event_name(name)
+        with _turn_lock(self.engine), self._write() as s:
+            conv = s.get(ConversationRow, conversation_id, with_for_update=True)
+            if conv is None:
+                raise NotFoundError("AF503", conversation_id, kind="conversation")
+            if conv.escalation_level >= level:
+                return from_row(ConversationRecord, conv), None
+            now = self.clock()
+            conv.escalation_level = level
+            conv.updated_at = now
+            row = EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
+                           payload=self._stored(payload), created_at=now)
+            s.add(row)
+            s.flush()
+            return from_row(ConversationRecord, conv), from_row(Event, row)
 
     # assessments --------------------------------------------------------------------------
     def save_assessment(self, conversation_id: int, assessment: Any, *, upto_seq: int | None = None,
@@ -697,4 +801,4 @@ class Store(AccountsMixin):
             return Page([from_row(AuditEntry, r) for r in rows], total, page, page_size)
 
 
-__all__ = ["ConversationFilter", "Store", "TurnWrite", "normalize_email", "normalize_phone"]
+__all__ = ["ConversationFilter", "OpenTurn", "Store", "TurnWrite", "normalize_email", "normalize_phone"]

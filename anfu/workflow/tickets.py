@@ -74,7 +74,7 @@ def _choice(value: Any, kind: str, allowed: tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class Transition:
     """One line of a ticket's history. `kind` is what changed: created, status, stage,
-    owner, priority, responded or csat."""
+    owner, priority, cause, responded, note or csat."""
 
     at: datetime
     actor: str
@@ -211,6 +211,20 @@ class Ticket:
         priority = _choice(priority, "priority", PRIORITIES)
         self._record(at, actor, "priority", self.priority, priority, note)
         self.priority = priority
+        return []
+
+    def set_cause(self, cause: str, *, at: datetime, actor: str, note: str = "") -> list[Event]:
+        """Correct the cause (原因) once the problem is understood."""
+        self._not_closed("reopen it before changing its cause")
+        cause = _choice(cause, "cause", CAUSES)
+        self._record(at, actor, "cause", self.cause, cause, note)
+        self.cause = cause
+        return []
+
+    def add_note(self, note: str, *, at: datetime, actor: str) -> list[Event]:
+        """A note on the handling (处理记录), kept in the history; changes nothing else."""
+        note = _text(note, "note", "what was done or learned, e.g. 已联系抢修班组")
+        self._record(at, actor, "note", None, "note", note)
         return []
 
     def respond(self, *, at: datetime, actor: str, note: str = "") -> list[Event]:

@@ -19,7 +19,6 @@ from ...web.charts import BOARDS, build_charts
 from ...web.i18n import translations
 from ..deps import client_ip
 from .common import WebUser, locale_of, render, state, web_user
-from .ticketing import TicketDesk
 
 router = APIRouter()
 MAX_CONVERSATIONS = 5000
@@ -67,7 +66,7 @@ def report_inputs(request: Request, user: WebUser) -> tuple[list[dict[str, Any]]
         if page >= batch.pages:
             break
         page += 1
-    desk = TicketDesk(ctx, state(request).workflow)
+    desk = ctx.desk
     tickets = [desk.ticket(r) for r in desk.workflow.all_tickets(user.principal)]
     for ticket in tickets:  # owners are usernames: show them as the agents are shown
         ticket.owner = labels.get(ticket.owner, ticket.owner) if ticket.owner else ticket.owner
@@ -83,7 +82,7 @@ def make_report(request: Request, user: WebUser, query: dict[str, str]) -> tuple
                            channels=[query["channel"]] if query.get("channel") else [],
                            teams=[query["team"]] if query.get("team") else [],
                            agents=[query["agent"]] if query.get("agent") else [])
-    desk = TicketDesk(request.app.state.ctx, state(request).workflow)
+    desk = request.app.state.ctx.desk
     return build_report(items, tickets, filters=filters, now=datetime.now(timezone.utc), policies=desk.policies), options
 
 

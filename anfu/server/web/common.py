@@ -29,9 +29,9 @@ class WebState:
     ctx: AppContext
     renderer: Renderer = field(default_factory=Renderer)
 
-    @cached_property
+    @property
     def workflow(self) -> WorkflowStore:
-        return WorkflowStore(self.ctx.store.engine, mask_text=self.ctx.store.mask_text)
+        return self.ctx.desk.workflow
 
 
 def state(request: Request) -> WebState:

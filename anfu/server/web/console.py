@@ -17,7 +17,6 @@ from ..deps import client_ip
 from ..presend import check_draft
 from ..turns import live_view
 from .common import WebUser, render, state, web_form_user, web_user
-from .ticketing import TicketDesk
 
 router = APIRouter()
 WHISPER_EVENT = "supervisor.whispered"
@@ -168,7 +167,7 @@ def console_escalate(conversation_id: int, request: Request, user: WebUser = Dep
     """升级: open (or find) the complaint ticket and alert the supervisors."""
     ctx = request.app.state.ctx
     web = state(request)
-    desk = TicketDesk(ctx, web.workflow)
+    desk = ctx.desk
     record, created = desk.open_for_conversation(user.principal, conversation_id)
     conversation = ctx.store.get_conversation(conversation_id)
     latest = ctx.store.latest_assessment(conversation.id)

@@ -8,13 +8,13 @@ from fastapi.responses import Response
 
 from ...errors import AnfuError
 from .common import render, state
-from .ticketing import TicketDesk
+from ...service.desk import TicketDesk
 
 router = APIRouter()
 
 
 def _desk(request: Request) -> TicketDesk:
-    return TicketDesk(request.app.state.ctx, state(request).workflow)
+    return request.app.state.ctx.desk
 
 
 @router.get("/survey/{token}", include_in_schema=False)

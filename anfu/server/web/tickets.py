@@ -14,13 +14,13 @@ from ...glossary import SOP_STAGES
 from ...workflow.ledger import FEEDBACK_REPLIES, STEPS, repeated_causes
 from ...workflow.tickets import STATUSES
 from .common import WebUser, render, state, web_form_user, web_user
-from .ticketing import TicketDesk, ledger_entry
+from ...service.desk import TicketDesk, ledger_entry
 
 router = APIRouter()
 
 
 def desk(request: Request) -> TicketDesk:
-    return TicketDesk(request.app.state.ctx, state(request).workflow)
+    return request.app.state.ctx.desk
 
 
 def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, Any]:
