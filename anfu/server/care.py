@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
 
-from ..errors import NotFoundError
+from ..errors import AnfuError, NotFoundError
 from ..simulator import Scenario, Simulator, build_scenario, get_scenario, load_scenarios
 from ..simulator.cases import build_case, case_title, name_map
 from ..store import CareStore, ConversationFilter, WorkflowStore
@@ -68,7 +68,7 @@ class Care:
     def _csat(self, principal: Principal, conversation_id: int) -> int | None:
         try:
             tickets = self.workflow.list_tickets(principal, conversation_id=conversation_id, page_size=5).items
-        except Exception:  # a role without ticket access simply has no CSAT to add
+        except AnfuError:  # a role without ticket access simply has no CSAT to add
             return None
         scores = [t.data.get("csat_score") for t in tickets if isinstance(t.data.get("csat_score"), int)]
         return min(scores) if scores else None

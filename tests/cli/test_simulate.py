@@ -107,3 +107,22 @@ def test_a_centres_own_scenario_folder(tmp_path: Path) -> None:
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["bank_atm_swallow"]
     empty = runner.invoke(app, ["scenarios", "--scenarios", str(tmp_path / "none")])
     assert empty.exit_code == 2 and "AF701" in empty.output
+
+
+def test_byte_identical_across_processes(tmp_path: Path) -> None:
+    """Two separate runs (different hash seeds) of the installed command give the same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "replies.jsonl"
+    src.write_text(_input(REPLIES), encoding="utf-8")
+    outputs = []
+    for hash_seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        env.pop("ANFU_SIMULATOR_LLM_URL", None)
+        done = subprocess.run([sys.executable, "-c", "from anfu.cli import main; main()", "simulate", "--scenario",
+                               "telecom_roaming_bill", "--seed", "9", str(src)],
+                              capture_output=True, env=env, timeout=120, check=True)
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == 2 + 2 * len(REPLIES)
