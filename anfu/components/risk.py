@@ -165,7 +165,8 @@ class EscalationRules:
                                       f"(?:{_alternation(past['resolved'])})")
         self.retracted_rx = re.compile(_alternation(past["retracted"]))
         self.settled_rx = re.compile(_alternation(past["settled"]))
-        self.intent_rx = re.compile(r"(?:要|会|就|还要|还是要|必须|一定|准备|打算|马上|立刻|直接)$")
+        # ("有必要", "需要", "主要" are not intent)
+        self.intent_rx = re.compile(r"(?:(?<![必需只重主])要|会|就|还要|还是要|必须|一定|准备|打算|马上|立刻|直接)$")
         intent = pack.get("intent", {})
         parts = ([f"(?<![不没别])(?:{_alternation(intent['cues'])})"] if intent.get("cues") else []) + [
             f"(?:{p})" for p in intent.get("patterns", [])]
@@ -225,7 +226,7 @@ class EscalationRules:
         """Intent in the clause before a mention: right in front of it ("我要投诉", "就去"), or an
         `intent` cue anywhere in the clause ("我明天打12345投诉", "这是第三次投诉了")."""
         return bool(self.intent_rx.search(head)
-                    or re.search(r"(?:要|想|准备|打算|会|就(?!是)|只能|必须)[^，。！？]{0,3}$", head)
+                    or re.search(r"(?:(?<![必需只重主])要|想|准备|打算|会|就(?!是)|只能|必须)[^，。！？]{0,3}$", head)
                     or (self.intent_any is not None
                         and self.intent_any.search(head[-_INTENT_REACH:])))
 
