@@ -41,10 +41,16 @@ MESSAGES: dict[str, str] = {
              "(optional: timestamp, customer; Chinese headers such as 会话ID, 角色, 内容 also work).",
     "AF034": "E-mail {detail} has no readable message text after removing quotes and signatures.",
     "AF035": "No messages found in {detail}. Check that the file is not empty and has the expected format.",
+    # batch (anfu/batch/)
+    "AF036": "Conversation {detail} comes back after other conversations; a table read by `anfu batch` must "
+             "keep each conversation's rows together. Sort the export by conversation id.",
+    "AF037": "Cannot resume: {detail}. Run again without --resume to start over, or restore the original input.",
     # configuration and registries
     "AF101": "No {registry} is registered as {detail}. Registered: {allowed}.",
     "AF102": "Bad pipeline configuration: {detail}. See anfu/default_config.toml for every key.",
     "AF103": "Cannot read configuration file {detail}: it must be valid TOML.",
+    "AF104": "The {detail} back-end needs an optional package that is not installed: "
+             "pip install 'anfu[{extra}]'.",
     # models and training
     "AF201": "Model weights not found at {detail}. Reinstall anfu or run `anfu train` to create them.",
     "AF202": "Training data {detail} has no usable rows. Each row needs \"text\" and \"emotion\".",
@@ -138,6 +144,14 @@ MESSAGES: dict[str, str] = {
              "(`apt-get install -y fonts-noto-cjk`) or pass font_path= a .ttf/.otf/.ttc font with Chinese "
              "glyphs.",
     "AF661": "Cannot write the export to {detail}: {reason}. Check that the folder exists and is writable.",
+    # integrations: canned replies (AF670), webhooks (AF671-AF672), helpdesk connectors (AF675-AF677)
+    "AF670": "The canned reply fails the pre-send check ({detail}). Save the compliant wording instead, e.g.: "
+             "{rewrite}",
+    "AF671": "Webhook URL {detail} is not allowed: {why}.",
+    "AF672": "Unknown webhook event(s) {detail}. Subscribe to some of: {allowed}.",
+    "AF675": "The {detail} connector is not configured. Set {settings} (see the README's Connectors section).",
+    "AF676": "The {detail} webhook is not authentic: {why}. Use the token or secret configured in Anfu.",
+    "AF677": "The {detail} payload cannot be used: {why}.",
     # training simulator (AF70x) and agent wellbeing (AF71x)
     "AF701": "No training scenarios found in {detail}. Put scenario files (*.yaml) there, or leave "
              "--scenarios / ANFU_SCENARIOS_DIR unset for the shipped ones (anfu/rules/zh_CN/scenarios/).",

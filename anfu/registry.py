@@ -19,7 +19,7 @@ _BUILTIN_PACKAGES: dict[str, tuple[str, ...]] = {
     "components": ("anfu.components",),
     "emotion_models": ("anfu.backends",),
     "channels": ("anfu.channels",),
-    "batch_backends": (),
+    "batch_backends": ("anfu.batch.backends",),
     "exporters": ("anfu.exporters",),
 }
 

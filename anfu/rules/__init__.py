@@ -29,7 +29,7 @@ VALIDATORS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
 
 # Modules outside anfu/components/ whose import registers validators of the packs they read.
 VALIDATOR_MODULES: list[str] = ["anfu.workflow.sla", "anfu.workflow.ledger", "anfu.simulator.bank",
-                                 "anfu.simulator.scenarios", "anfu.wellbeing.rules"]
+                                 "anfu.simulator.scenarios", "anfu.wellbeing.rules", "anfu.inspection.scorecard"]
 
 
 def validator(kind: str) -> Callable[[Callable[[dict[str, Any]], list[str]]], Callable[[dict[str, Any]], list[str]]]:

@@ -1,0 +1,284 @@
+"""Archive readers for `anfu batch`: JSON Lines, CSV, Excel and folders of transcripts, read
+as a stream of `Item`s in a fixed order so a run can stop and resume at any item.
+
+An item is one record to analyse: a raw JSON line (parsed in the worker, so the reading process
+stays light), a conversation dict assembled from table rows or a transcript file, or the coded
+error of a record that could not be read. `line` is the line (JSONL), first row (CSV/Excel) or
+0 (a whole file) where the record starts, for the errors file.
+
+Tables are read row by row: the rows of one conversation must be contiguous (the way every
+export we met sorts them); a conversation id that comes back after another one is an AF036
+error for those rows, never a silent merge that would need the whole file in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import AnfuError, InputError
+
+TRANSCRIPT_SUFFIXES = (".txt", ".srt", ".eml")
+TABLE_SUFFIXES = (".jsonl", ".csv", ".xlsx")
+SUFFIXES = TABLE_SUFFIXES + TRANSCRIPT_SUFFIXES
+META_COLUMNS = {
+    "agent": ("agent", "agent_id", "坐席", "坐席工号", "坐席姓名", "工号", "客服工号"),
+    "team": ("team", "group", "班组", "组别", "团队", "班组名称"),
+    "industry": ("industry", "行业"),
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One record of the archive: `payload` is raw JSON bytes, a record dict or an AnfuError."""
+
+    source: str
+    line: int
+    payload: bytes | dict[str, Any] | AnfuError
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """The files a run reads, in a fixed order: the file itself, or every supported file under
+    a folder (sorted by relative path, hidden files skipped). AF011 when there is nothing."""
+    p = Path(path)
+    if p.is_file():
+        if p.suffix.lower() not in SUFFIXES:
+            raise InputError("AF012", repr(p.suffix or p.name), allowed=", ".join(SUFFIXES))
+        return [p]
+    if p.is_dir():
+        found = []
+        for root, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found += [Path(root) / f for f in sorted(files)
+                      if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES]
+        found.sort(key=lambda f: f.relative_to(p).as_posix())
+        if not found:
+            raise InputError("AF011", f"{path} (no {', '.join(SUFFIXES)} files in the folder)")
+        return found
+    raise InputError("AF011", f"{path} (no such file or folder)")
+
+
+def fingerprint(files: list[Path]) -> list[list[Any]]:
+    """What `--resume` compares: each file's path, size and modification time."""
+    return [[f.as_posix(), f.stat().st_size, int(f.stat().st_mtime)] for f in files]
+
+
+def iter_items(path: str | Path, encoding: str = "utf-8") -> Iterator[Item]:
+    """Every record of the archive at `path`, in order (see the module docstring)."""
+    root = Path(path)
+    for f in input_files(path):
+        name = f.name if f == root else f.relative_to(root).as_posix()
+        suffix = f.suffix.lower()
+        if suffix == ".jsonl":
+            yield from _jsonl(f, name)
+        elif suffix == ".csv":
+            yield from _csv(f, name, encoding)
+        elif suffix == ".xlsx":
+            yield from _xlsx(f, name)
+        else:
+            yield _transcript(f, name, suffix, encoding)
+
+
+def _jsonl(f: Path, name: str) -> Iterator[Item]:
+    with f.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if raw.strip():
+                yield Item(name, lineno, raw)
+
+
+# tables ------------------------------------------------------------------------------------
+def _norm(value: Any) -> str:
+    return re.sub(r"[\s_\-]+", "", str(value or "")).lower()
+
+
+def _table(rows: Iterator[tuple[int, list[Any]]], name: str) -> Iterator[Item]:
+    """Group contiguous rows of one conversation id into a record dict."""
+    from ..channels.base import clean_text, parse_time, speaker_of
+    from ..channels.table import map_columns
+
+    try:
+        first, header = next(rows)
+    except StopIteration:
+        yield Item(name, 0, InputError("AF035", name))
+        return
+    try:
+        cols = map_columns(header)
+    except AnfuError as exc:
+        yield Item(name, first, exc)
+        return
+    meta = {key: i for i, cell in enumerate(header) for key, names in META_COLUMNS.items()
+            if _norm(cell) in {_norm(n) for n in names}}
+    seen: set[str] = set()
+    current: dict[str, Any] | None = None
+    start = 0
+    bad: AnfuError | None = None
+
+    def done() -> Item:
+        assert current is not None
+        return Item(name, start, bad if bad is not None else current)
+
+    for n, cells in rows:
+        if not any(c is not None and str(c).strip() for c in cells):
+            continue
+
+        def cell(index: int | None) -> Any:
+            return cells[index] if index is not None and index < len(cells) else None
+
+        conv = cell(cols["conversation_id"])
+        key = str(int(conv)) if isinstance(conv, float) and conv.is_integer() else str(conv or "").strip()
+        if current is None or key != current["id"]:
+            if current is not None:
+                yield done()
+            current, start, bad = {"id": key, "turns": []}, n, None
+            for field, index in meta.items():
+                value = cell(index)
+                if value is not None and str(value).strip():
+                    current[field] = str(value).strip()
+            if not key:
+                bad = InputError("AF032", f"{name} row {n}: conversation_id is empty")
+            elif key in seen:
+                bad = InputError("AF036", f"{key!r} at {name} row {n}")
+            seen.add(key)
+        if bad is not None:
+            continue
+        try:
+            text = cell(cols["text"])
+            text = clean_text(text if isinstance(text, str) else (None if text is None else str(text)))
+            turn: dict[str, Any] = {"speaker": speaker_of(cell(cols["speaker"]), f"{name} row {n}"), "text": text}
+            ts = parse_time(cell(cols.get("timestamp")), f"{name} row {n} timestamp")
+            if ts is not None:
+                turn["timestamp"] = ts
+            current["turns"].append(turn)
+        except AnfuError as exc:
+            bad = exc
+    if current is not None:
+        yield done()
+    if len(seen) > 5_000_000:  # pragma: no cover - guard for absurd inputs
+        raise InputError("AF032", f"{name}: more than 5,000,000 conversations in one table; split it")
+
+
+def _csv(f: Path, name: str, encoding: str) -> Iterator[Item]:
+    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        fh = f.open("r", encoding=enc, newline="")
+    except LookupError:
+        yield Item(name, 0, InputError("AF012", repr(encoding), allowed="utf-8, gb18030, gbk, big5"))
+        return
+    with fh:
+        try:
+            sample = fh.read(4096)
+            fh.seek(0)
+        except UnicodeDecodeError as exc:
+            yield Item(name, 0, InputError("AF031", f"{name} (byte {exc.start})", encoding=encoding))
+            return
+        try:
+            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.reader(fh, dialect)
+
+        def rows() -> Iterator[tuple[int, list[Any]]]:
+            n = 0
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except UnicodeDecodeError as exc:
+                    raise InputError("AF031", f"{name} (after row {n}, byte {exc.start})", encoding=encoding) from None
+                except csv.Error as exc:
+                    raise InputError("AF030", f"{name} row {n + 1}: {exc}", channel="CSV") from None
+                n += 1
+                yield n, row
+
+        try:
+            yield from _table(rows(), name)
+        except AnfuError as exc:  # the rest of an unreadable file is one error
+            yield Item(name, 0, exc)
+
+
+def _xlsx(f: Path, name: str) -> Iterator[Item]:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(f, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        yield Item(name, 0, InputError("AF030", f"{name}: not a readable .xlsx workbook ({type(exc).__name__})",
+                                       channel="Excel"))
+        return
+    try:
+        sheet = book.worksheets[0]
+        rows = ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1))
+        yield from _table(rows, name)
+    finally:
+        book.close()
+
+
+# transcripts ---------------------------------------------------------------------------------
+_TXT_PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*)?[\[【(（]?\s*([^\s:：\]】)）]{1,8})\s*[\]】)）]?\s*[:：]\s*")
+
+
+def parse_txt(text: str, source: str) -> list[dict[str, Any]]:
+    """A plain-text transcript: one turn per line starting with a speaker label (客户：…,
+    坐席：…, optionally after a [time] stamp); a line without a label continues the turn."""
+    from ..channels.base import known_speaker
+
+    turns: list[dict[str, Any]] = []
+    for n, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if not line.strip():
+            continue
+        match = _TXT_PREFIX.match(line)
+        speaker = known_speaker(match.group(1)) if match else None
+        if speaker:
+            body = line[match.end():].strip()  # type: ignore[union-attr]
+            if body:
+                turns.append({"speaker": speaker, "text": body})
+        elif turns:
+            turns[-1]["text"] += "\n" + line.strip()
+        else:
+            raise InputError("AF030", f"{source} line {n} has no speaker label such as 客户： or 坐席：",
+                             channel="text transcript")
+    if not turns:
+        raise InputError("AF035", source)
+    return turns
+
+
+def _transcript(f: Path, name: str, suffix: str, encoding: str) -> Item:
+    from ..channels.base import decode_text
+
+    try:
+        data = f.read_bytes()
+        rid = name.rsplit(".", 1)[0]
+        if suffix == ".txt":
+            turns = parse_txt(decode_text(data, encoding, source=name), name)
+        elif suffix == ".srt":
+            from ..channels.transcript import CallTranscriptSRT
+
+            threads = CallTranscriptSRT().read(data, call_id=rid, encoding=encoding)
+            turns = [_turn(u) for t in threads for u in t.utterances]
+        else:
+            from ..channels.mail import Email
+
+            threads = Email().read(data, source=name)
+            turns = [_turn(u) for t in threads for u in t.utterances]
+        return Item(name, 0, {"id": rid, "turns": turns, "channel": {".txt": "call", ".srt": "call"}.get(suffix, "email")})
+    except AnfuError as exc:
+        return Item(name, 0, exc)
+    except OSError as exc:
+        return Item(name, 0, InputError("AF011", f"{name} ({exc.strerror})"))
+
+
+def _turn(u: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"speaker": u.speaker, "text": u.text}
+    if u.timestamp is not None:
+        out["timestamp"] = u.timestamp
+    return out
+
+
