@@ -24,6 +24,17 @@ def _masked_for(principal: Any) -> bool:
     return principal is not None and not sees_identity(principal)
 
 
+def as_seen_by(principal: Any, record: Any, field: str) -> Any:
+    """`record` with its `field` (text or JSON) masked when `principal`'s role does not handle
+    cases (admin, auditor): the pages show them what the API shows them. Masking keeps lengths,
+    so highlighted spans stay in place."""
+    if not _masked_for(principal):
+        return record
+    from dataclasses import replace
+
+    return replace(record, **{field: mask_data(getattr(record, field))})
+
+
 def message_public(record: Any, principal: Any = None) -> MessagePublic:
     data = _dump(record)
     if _masked_for(principal):

@@ -138,3 +138,20 @@ def test_mailbox_failed_files_keep_no_personal_data(tmp_path: Path) -> None:
     for path in errors:
         body = path.read_text(encoding="utf-8")
         assert PHONE not in re.sub(r"\D", "", body) and json.loads(body)["code"].startswith("AF")
+
+
+def test_pages_follow_the_same_policy(world: Any) -> None:
+    said = world.client("agent_a1").post("/api/v1/messages", json={
+        "text": "停电了！我的手机13566667777，快派人来修，不然投诉！", "conversation_ref": "pages-probe"})
+    cid = said.json()["conversation"]["id"]
+    world.client("sup_a1").post(f"/wallboard/{cid}/whisper", data={"hint": "先给13566667777回电"})
+    assert world.client("sup_a1").post(f"/console/{cid}/escalate").status_code == 200
+    principal = Principal.of_user(world.users["sup_a1"])
+    ticket = WorkflowStore(world.store.engine).list_tickets(principal, conversation_id=cid).items[0]
+    for who, shown in (("agent_a1", True), ("sup_a1", True), ("admin_a", False), ("auditor_a", False)):
+        client = world.client(who)
+        pages = [client.get(f"/console/{cid}"), client.get(f"/tickets/{ticket.id}"), client.get("/tickets")]
+        assert all(p.status_code == 200 for p in pages), (who, [p.status_code for p in pages])
+        html = "".join(p.text for p in pages)
+        assert ("13566667777" in html) is shown, who
+        assert shown or "135****7777" in html

@@ -16,6 +16,7 @@ from ...store.access import can
 from ..deps import client_ip
 from ..presend import check_draft
 from ..turns import live_view
+from ..views import as_seen_by
 from .common import WebUser, render, state, web_form_user, web_user
 
 router = APIRouter()
@@ -43,7 +44,8 @@ def conversation_view(request: Request, user: WebUser, conversation_id: int) -> 
     ctx = request.app.state.ctx
     web = state(request)
     conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
-    messages = ctx.store.list_messages(conversation.id, visible_to=user.principal, limit=500)
+    messages = [as_seen_by(user.principal, m, "text")
+                for m in ctx.store.list_messages(conversation.id, visible_to=user.principal, limit=500)]
     latest = ctx.store.latest_assessment(conversation.id, visible_to=user.principal)
     data = latest.data if latest is not None else {}
     live = live_view(data) if latest is not None else {}
@@ -65,7 +67,8 @@ def conversation_view(request: Request, user: WebUser, conversation_id: int) -> 
         if key not in seen:
             seen.add(key)
             triggers.append(t)
-    whispers = ctx.store.list_events(user.principal, name=WHISPER_EVENT, conversation_id=conversation.id, limit=20)
+    whispers = [as_seen_by(user.principal, e, "payload") for e in
+                ctx.store.list_events(user.principal, name=WHISPER_EVENT, conversation_id=conversation.id, limit=20)]
     tickets = web.workflow.list_tickets(user.principal, conversation_id=conversation.id, page_size=5).items
     stage = live.get("sop_stage")
     return {

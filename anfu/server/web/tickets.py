@@ -13,6 +13,7 @@ from ...errors import AnfuError
 from ...glossary import SOP_STAGES
 from ...workflow.ledger import FEEDBACK_REPLIES, STEPS, repeated_causes
 from ...workflow.tickets import STATUSES
+from ..views import as_seen_by
 from .common import WebUser, render, state, web_form_user, web_user
 from ...service.desk import TicketDesk, ledger_entry
 
@@ -26,7 +27,7 @@ def desk(request: Request) -> TicketDesk:
 def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, Any]:
     d = desk(request)
     record = d.workflow.get_ticket(ticket_id, visible_to=user.principal)
-    ticket = d.ticket(record)
+    ticket = d.ticket(as_seen_by(user.principal, record, "data"))
     show_link = ticket.status in ("resolved", "closed") and ticket.csat_score is None
     policy = d.policies.policy_for(ticket.priority, ticket.channel)
     # how the clock counts: natural hours (自然小时) or business hours (工作时间) per target
@@ -46,7 +47,8 @@ def tickets(request: Request, status: str | None = None, user: WebUser = Depends
     d = desk(request)
     chosen = status if status in STATUSES else None
     page = d.workflow.list_tickets(user.principal, status=chosen, page_size=200)
-    rows = [{"record": r, "ticket": d.ticket(r), "sla": d.sla(d.ticket(r))} for r in page.items]
+    rows = [{"record": r, "ticket": d.ticket(as_seen_by(user.principal, r, "data")), "sla": d.sla(d.ticket(r))}
+            for r in page.items]
     return render(request, "tickets.html", user=user, rows=rows, status=chosen, statuses=STATUSES)
 
 
