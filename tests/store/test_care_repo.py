@@ -4,18 +4,16 @@ trainee and the team's supervisor, cases within the tenant."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from anfu.errors import AuthError, NotFoundError, TrainingError, WellbeingError
-from anfu.store import CareStore, Principal, Store, make_engine, upgrade
+from anfu.store import CareStore, Principal, Store, make_engine
 
 
 @pytest.fixture()
-def world(tmp_path: Path):
-    engine = make_engine(url=f"sqlite:///{tmp_path / 'care.db'}")
-    upgrade(engine)
+def world(db_url: str):
+    """On SQLite, and on PostgreSQL when ANFU_TEST_POSTGRES_URL is set (tests/store/conftest.py)."""
+    engine = make_engine(url=db_url)
     store = Store(engine)
     care = CareStore(engine)
     t1 = store.create_tenant("a", "A")

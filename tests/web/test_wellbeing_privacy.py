@@ -111,3 +111,20 @@ def test_peer_support_opt_in(web) -> None:
 def test_wellbeing_routes_are_in_openapi(web) -> None:
     paths = web.client().get("/api/v1/openapi.json").json()["paths"]
     assert "get" in paths["/api/v1/wellbeing/me"] and "get" in paths["/api/v1/wellbeing/team"]
+
+
+def test_team_view_of_another_shift_and_handling_requests(web, hard_contact) -> None:
+    wang = web.client("wang")
+    past = wang.get("/api/v1/wellbeing/team", params={"shift": "2020-01-06"}).json()
+    assert past["shift"] == "2020-01-06" and all(m["load"]["contacts"] == 0 for m in past["members"])
+    assert past["rotation"] == []
+    bad = wang.get("/wellbeing/team", params={"shift": "yesterday"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "AF714"
+    web.client("li").post("/api/v1/wellbeing/checkins", json={"kind": "peer"})
+    open_requests = [r for r in wang.get("/api/v1/wellbeing/team").json()["support_requests"] if r["handled_at"] is None]
+    assert open_requests
+    done = wang.post(f"/wellbeing/requests/{open_requests[0]['id']}/handled")
+    assert done.status_code == 303
+    after = {r["id"]: r for r in wang.get("/api/v1/wellbeing/team").json()["support_requests"]}
+    assert after[open_requests[0]["id"]]["handled_at"] is not None
+    assert web.client("zhao").post(f"/wellbeing/requests/{open_requests[0]['id']}/handled").status_code == 403
