@@ -164,7 +164,7 @@ def progress(sessions: list[Any]) -> dict[int, dict[str, Any]]:
         row = out.setdefault(s.agent_id, {"sessions": 0, "scores": [], "skills": {}, "timeline": []})
         row["sessions"] += 1
         row["scores"].append(s.score or 0)
-        row["timeline"].append((s.finished_at, s.scenario_id, s.score))
+        row["timeline"].append((s.finished_at, s.scenario_id, s.score, dict(s.skills or {})))
         for skill, value in (s.skills or {}).items():
             row["skills"].setdefault(skill, []).append(float(value))
     for row in out.values():

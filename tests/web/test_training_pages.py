@@ -125,3 +125,23 @@ def test_case_library_from_a_closed_conversation(web) -> None:
     assert "[手机号]" in body and "某先生" in body and "有效的做法" in body
     assert "电费怎么突然翻倍" in body
     assert li.post("/training/cases", data={"conversation_id": str(conversation_id)}).status_code == 403
+
+
+def test_progress_per_agent_and_skill_over_time() -> None:
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from anfu.server.care import progress
+
+    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    sessions = [SimpleNamespace(agent_id=1, status="finished", score=score, finished_at=t0 + timedelta(days=i),
+                                scenario_id="s", skills={"empathy": emp, "compliance": 1.0})
+                for i, (score, emp) in enumerate([(30, 0.0), (50, 0.5), (70, 0.5), (90, 1.0)])]
+    sessions.append(SimpleNamespace(agent_id=1, status="active", score=None, finished_at=None, scenario_id="s", skills=None))
+    sessions.append(SimpleNamespace(agent_id=2, status="finished", score=60, finished_at=t0, scenario_id="s",
+                                    skills={"empathy": 1.0}))
+    out = progress(sessions)
+    assert out[1]["sessions"] == 4 and out[1]["mean"] == 60 and out[1]["trend"] == 40
+    assert out[1]["skills"] == {"empathy": 0.5, "compliance": 1.0}
+    assert [row[2] for row in out[1]["timeline"]] == [30, 50, 70, 90]
+    assert out[2]["trend"] == 0 and out[2]["skills"] == {"empathy": 1.0}
