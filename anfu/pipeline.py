@@ -138,7 +138,8 @@ class Analyzer:
             # the missing turns themselves, plus blank copies of the turns they look back at
             start = min(min(c.turn_context(doc, i) for c in stage) for i in missing)
             wanted = set(missing)
-            part = [turns[i] if i in wanted else TurnAssessment(speaker=turns[i].speaker, text=turns[i].text)
+            part = [turns[i] if i in wanted else TurnAssessment(speaker=turns[i].speaker, text=turns[i].text,
+                                                                 follow_up=turns[i].follow_up)
                     for i in range(start, missing[-1] + 1)]
             conv = doc.conversation
             sub = Assessment(conversation=replace(conv, turns=conv.turns[start:missing[-1] + 1]), turns=part,

@@ -119,6 +119,9 @@ class TurnAssessment:
     speaker: str
     text: str
     norm: str = ""
+    # a customer turn after an earlier customer turn of the conversation (set by
+    # Assessment.start from the whole conversation, so a re-analysed window keeps it)
+    follow_up: bool = False
     emotion: str | None = None
     scores: dict[str, float] | None = None
     intensity: int | None = None
@@ -178,7 +181,10 @@ class Assessment:
     def start(cls, doc: "Conversation | Utterance") -> "Assessment":
         is_utt = isinstance(doc, Utterance)
         conv = Conversation(turns=(doc,), id=doc.id) if is_utt else doc
-        turns = [TurnAssessment(speaker=t.speaker, text=t.text) for t in conv.turns]
+        turns, seen = [], False
+        for t in conv.turns:
+            turns.append(TurnAssessment(speaker=t.speaker, text=t.text, follow_up=seen and t.speaker == "customer"))
+            seen = seen or t.speaker == "customer"
         return cls(conversation=conv, turns=turns, is_utterance=is_utt)
 
     @property

@@ -6,6 +6,11 @@ The texts are third-party (STC-3, CC BY 4.0 annotations, Weibo texts): batches a
     python scripts/label_batches.py make OUTDIR [--per-batch 185]
     python scripts/label_batches.py second OUTDIR [--customer 600 --helpdesk 300 --seed 9]
     python scripts/label_batches.py collect TSV... --customer OUT.jsonl --helpdesk OUT.jsonl
+    python scripts/label_batches.py texts {reviews,smp} OUTDIR [--n 12000 --per-batch 1000]
+    python scripts/label_batches.py collect-texts {reviews,smp} TSV... --out OUT.jsonl
+
+Single texts (product reviews, SMP2020 Weibo posts) are listed one per line as `<id> text` and
+labelled as `<id> <emotion> <intensity> <escalation_risk 0|1> <abusive 0|1> <cause>`.
 
 A batch lists dialogues as
 
@@ -152,6 +157,61 @@ def cmd_collect(args: argparse.Namespace) -> None:
     print(f"{bad} malformed lines")
 
 
+def single_texts(kind: str) -> list[tuple[str, str]]:
+    """(id, text) of every review or SMP2020 virus post, ids as anfu.training.data names them."""
+    from anfu.training.data import SMP_TRAIN_FILES, load_reviews
+
+    if kind == "reviews":
+        return [(rid, text) for rid, text, _ in load_reviews()]
+    out = []
+    for name in SMP_TRAIN_FILES:
+        stem = name.split(".")[0]
+        for item in json.loads((public_data_dir() / "smp2020" / name).read_text(encoding="utf-8")):
+            text = str(item.get("content") or "").strip()
+            if text:
+                out.append((f"smp-{stem}-{item['id']}", text))
+    return out
+
+
+def cmd_texts(args: argparse.Namespace) -> None:
+    rows = single_texts(args.kind)
+    if args.kind == "reviews":  # a fixed random sample of the shorter reviews, both polarities
+        rows = [r for r in rows if len(r[1]) <= 150]
+        rows = random.Random(17).sample(rows, min(args.n, len(rows)))
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    for b in range(0, len(rows), args.per_batch):
+        lines = [f"{rid} {text.replace(chr(10), ' ')}" for rid, text in rows[b:b + args.per_batch]]
+        (out / f"{args.kind}_{b // args.per_batch:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(rows)} texts in {(len(rows) + args.per_batch - 1) // args.per_batch} batches in {out}")
+
+
+def cmd_collect_texts(args: argparse.Namespace) -> None:
+    texts = dict(single_texts(args.kind))
+    rows: dict[str, dict] = {}
+    bad = 0
+    for path in args.tsv:
+        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            try:
+                rid, emotion, intensity, risk, abusive, cause = parts[:6]
+                if rid not in texts or emotion not in EMOTIONS or cause not in CAUSES or intensity not in \
+                        ("0", "1", "2", "3", "4") or risk not in ("0", "1") or abusive not in ("0", "1"):
+                    raise ValueError(line)
+            except ValueError:
+                bad += 1
+                print(f"{path}:{number}: bad label line: {line}", file=sys.stderr)
+                continue
+            rows[rid] = {"id": rid, "sha1": sha(texts[rid]), "emotion": emotion, "intensity": int(intensity),
+                         "escalation_risk": risk == "1", "abusive": abusive == "1", "cause": cause}
+    ordered = sorted(rows.values(), key=lambda r: r["id"])
+    Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered), encoding="utf-8")
+    print(f"{len(ordered)} rows -> {args.out}; {bad} malformed lines")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -167,8 +227,18 @@ def main() -> None:
     c.add_argument("tsv", nargs="+")
     c.add_argument("--customer")
     c.add_argument("--helpdesk")
+    t = sub.add_parser("texts")
+    t.add_argument("kind", choices=("reviews", "smp"))
+    t.add_argument("outdir")
+    t.add_argument("--n", type=int, default=12000)
+    t.add_argument("--per-batch", type=int, default=1000)
+    ct = sub.add_parser("collect-texts")
+    ct.add_argument("kind", choices=("reviews", "smp"))
+    ct.add_argument("tsv", nargs="+")
+    ct.add_argument("--out", required=True)
     args = p.parse_args()
-    {"make": cmd_make, "second": cmd_second, "collect": cmd_collect}[args.cmd](args)
+    {"make": cmd_make, "second": cmd_second, "collect": cmd_collect, "texts": cmd_texts,
+     "collect-texts": cmd_collect_texts}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -88,9 +88,9 @@ def test_remembered_turns_are_not_recomputed(analyzer: Any) -> None:
         memo(Conversation(turns=chat.turns[:7], id="count", industry="power"))
     finally:
         del emotion.predict
-    # all six turns, then only the new 7th (its text repeats turn 1, but that was memoised
-    # under the same key: so nothing), then nothing
-    assert seen[0] == 6 and sum(seen[1:]) == 0
+    # all six turns; then the new 7th: its text repeats turn 1, but as a follow-up it reads
+    # differently (another key), so it alone is analysed; then nothing
+    assert seen[0] == 6 and seen[1] == 1 and sum(seen[2:]) == 0
     # a new agent turn is analysed with a blank copy of the customer turn it answers
     before = len(seen)
     emotion.predict = counting

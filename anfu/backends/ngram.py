@@ -37,6 +37,19 @@ _REQUIRED_KEYS = ("format_version", "labels", "vocab", "idf", "coef", "intercept
                   "temperature", "int_coef", "int_intercept", "ngram_range", "meta")
 
 
+_MENTION = re.compile(r"@[\w\-\u4e00-\u9fff]+")
+FOLLOW_UP = "\x04"  # marks a customer's later turn (after the agent replied); never in normalised text
+
+
+def model_input(norm: str, follow_up: bool = False) -> str:
+    """What the emotion model reads of a normalised customer turn: @mentions folded to "@" (an
+    account name says nothing of the writer's feeling, and real posts tag the company in most
+    turns), and a marker on follow-up turns ("好的" answering a fix reads differently from an
+    opening "好的")."""
+    text = _MENTION.sub("@", norm) if "@" in norm else norm
+    return FOLLOW_UP + text if follow_up else text
+
+
 def prepare_text(norm: str) -> str:
     """The string the n-grams are cut from: whitespace (and NUL) collapsed, edges marked."""
     return _BOS + _SPACES.sub(" ", norm.replace("\x00", " ").strip()) + _EOS

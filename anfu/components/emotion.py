@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Hashable, Sequence
 
 import numpy as np
 
 from .. import registry
+from ..backends.ngram import model_input
 from ..glossary import EMOTION_VALENCE, EMOTIONS
 from ..text import cues as surface
 from ..text.normalize import normalize
@@ -151,12 +152,15 @@ class Emotion(Component):
         state["_lexicon"] = None
         return state
 
+    def turn_key(self, doc: Assessment, i: int) -> Hashable:
+        return doc.turns[i].follow_up
+
     def predict(self, docs: Sequence[Assessment]) -> list[list[TurnEmotion | None]]:
         turns = [t for doc in docs for t in doc.turns if t.speaker == "customer"]
         if not turns:
             return [[None] * len(doc.turns) for doc in docs]
         norms = [t.norm or normalize(t.text) for t in turns]
-        proba, int_proba = self._model_predict(norms)
+        proba, int_proba = self._model_predict([model_input(n, t.follow_up) for n, t in zip(norms, turns)])
         lexicon = self.lexicon_
         scans = [lexicon.scan(norm) for norm in norms]
         final = combine(proba, scans)
@@ -170,7 +174,8 @@ class Emotion(Component):
                    for i, t in enumerate(turns)}
         return [[results.get(id(t)) for t in doc.turns] for doc in docs]
 
-    def _model_predict(self, norms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _model_predict(self, inputs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        norms = inputs
         model = self.model_
         if hasattr(model, "predict_all"):
             return model.predict_all(norms)

@@ -52,8 +52,8 @@ class PreSend(Component):
 
     def turn_key(self, doc: Assessment, i: int) -> Any:
         j = self.turn_context(doc, i)
-        # the customer turn's text, and the industry its cause depends on
-        return (doc.turns[j].text if j != i else None, doc.conversation.industry)
+        # the customer turn's text and position (its emotion reads both), and the industry its cause depends on
+        return ((doc.turns[j].text, doc.turns[j].follow_up) if j != i else None, doc.conversation.industry)
 
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
         for doc, results in zip(docs, outputs):

@@ -21,17 +21,28 @@ HELDOUT_MODULUS = 5
 
 
 def is_heldout(record_id: str) -> bool:
-    """The fixed held-out split: one record in five, by a hash of its id (never edit ids)."""
+    """The fixed held-out split: one record in five, by a hash of its id (never edit ids).
+    Real dialogues split by dialogue, never by turn: an STC-3 turn (`stc3-<dialogue>-<turn>`)
+    is held out when its dialogue's numeric id modulo 5 is 0, the fold every real-text figure
+    (emotion, pre-send, quality score) is reported on."""
+    if record_id.startswith("stc3-"):
+        dialogue = record_id.split("-")[1]
+        if dialogue.isdigit():
+            return int(dialogue) % HELDOUT_MODULUS == 0
     return int(hashlib.sha1(record_id.encode("utf-8")).hexdigest(), 16) % HELDOUT_MODULUS == 0
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS_DIR = REPO_ROOT / "corpus"
+STC3_CUSTOMER_LABELS = CORPUS_DIR / "real" / "stc3_customer.jsonl"
+STC3_HELPDESK_LABELS = CORPUS_DIR / "real" / "stc3_helpdesk.jsonl"
 
 # How much one example of each source counts when fitting. Our own service corpus (and a
 # centre's own data) is the target domain; the public sets only widen the vocabulary.
+# Real customer turns (STC-3, labelled by us) weigh most; our relabels of SMP2020 posts and product
+# reviews widen the vocabulary; SMP2020's own labels (mapped) keep general Weibo usage in view.
 SOURCE_WEIGHTS: dict[str, float] = {
-    "service": 3.0, "user": 3.0, "stc3": 3.0, "smp2020": 0.5, "reviews": 0.3,
+    "service": 3.0, "user": 3.0, "stc3": 4.0, "smp2020": 0.5, "reviews": 0.5, "smp2020_mapped": 1.0,
 }
 
 
@@ -46,6 +57,7 @@ class Example:
     source: str
     weight: float = 1.0
     escalation_risk: bool | None = None
+    follow_up: bool = False  # a customer's later turn in a dialogue (after the agent replied)
 
     @property
     def heldout(self) -> bool:
@@ -153,19 +165,21 @@ def stc3_labelled_turns(labels_path: str | Path, data_dir: str | Path | None = N
         yield where, obj, turn_no, stc3_turn_text(dialogue["turns"][turn_no])
 
 
-def load_stc3(labels_path: str | Path = CORPUS_DIR / "stc3_labels.jsonl",
+def load_stc3(labels_path: str | Path = STC3_CUSTOMER_LABELS,
               data_dir: str | Path | None = None) -> list[Example]:
     """Our hand labels of STC-3 customer turns joined with their texts (skipped when the
     texts are absent); a label whose text hash differs from the data is dropped."""
     out = []
     for where, obj, turn_no, text in stc3_labelled_turns(labels_path, data_dir):
+        if not text.strip():  # an empty post (an image only): nothing to learn from
+            continue
         if hashlib.sha1(text.encode("utf-8")).hexdigest()[: len(str(obj.get("sha1", "")))] != obj.get("sha1"):
             continue
         _, emotion, intensity = _check_row({**obj, "text": text}, where)
         risk = obj.get("escalation_risk")
         out.append(Example(id=f"stc3-{obj['dialogue_id']}-{turn_no}", text=text, emotion=emotion,
                            intensity=intensity, source="stc3", weight=SOURCE_WEIGHTS["stc3"],
-                           escalation_risk=risk if isinstance(risk, bool) else None))
+                           escalation_risk=risk if isinstance(risk, bool) else None, follow_up=turn_no > 0))
     return out
 
 
@@ -200,8 +214,8 @@ def load_smp2020(files: Iterable[str] = SMP_TRAIN_FILES, data_dir: str | Path | 
             if not text or emotion is None:
                 continue
             out.append(Example(id=f"smp-{stem}-{item['id']}", text=text, emotion=emotion,
-                               intensity=0 if emotion == "neutral" else None, source="smp2020",
-                               weight=SOURCE_WEIGHTS["smp2020"]))
+                               intensity=0 if emotion == "neutral" else None, source="smp2020_mapped",
+                               weight=SOURCE_WEIGHTS["smp2020_mapped"]))
     return out
 
 
@@ -235,19 +249,57 @@ def review_examples(per_polarity: int = 800, data_dir: str | Path | None = None,
     return out
 
 
+def _smp_texts(files: Iterable[str], data_dir: str | Path | None) -> dict[str, str]:
+    base = Path(data_dir or public_data_dir()) / "smp2020"
+    out = {}
+    for name in files:
+        path = base / name
+        if path.is_file():
+            stem = name.split(".")[0]
+            for item in json.loads(path.read_text(encoding="utf-8")):
+                text = str(item.get("content") or "").strip()
+                if text:
+                    out[f"smp-{stem}-{item['id']}"] = text
+    return out
+
+
+def load_relabelled(kind: str, corpus_dir: str | Path = CORPUS_DIR,
+                    data_dir: str | Path | None = None) -> list[Example]:
+    """Our hand labels (corpus/real/) of SMP2020 virus posts (`kind="smp2020"`) or product reviews
+    (`kind="reviews"`) in the 7 service labels, joined with their texts by id; a label whose text
+    hash differs from the data is dropped, nothing when the data is absent."""
+    labels = Path(corpus_dir) / "real" / ("smp2020_virus.jsonl" if kind == "smp2020" else "reviews.jsonl")
+    texts = (_smp_texts(SMP_TRAIN_FILES, data_dir) if kind == "smp2020"
+             else {rid: text for rid, text, _ in load_reviews(data_dir)})
+    if not labels.is_file() or not texts:
+        return []
+    out = []
+    for where, obj in _read_rows(labels):
+        text = texts.get(str(obj.get("id")))
+        if text is None or hashlib.sha1(text.encode("utf-8")).hexdigest()[:len(str(obj.get("sha1", "")))] != obj.get("sha1"):
+            continue
+        _, emotion, intensity = _check_row({**obj, "text": text}, where)
+        risk = obj.get("escalation_risk")
+        out.append(Example(id=str(obj["id"]), text=text, emotion=emotion, intensity=intensity, source=kind,
+                           weight=SOURCE_WEIGHTS[kind], escalation_risk=risk if isinstance(risk, bool) else None))
+    return out
+
+
 def default_examples(public: bool = True, corpus_dir: str | Path = CORPUS_DIR,
                      data_dir: str | Path | None = None) -> list[Example]:
-    """The shipped training set: our service corpus, plus (when `public`) the STC-3 turns we
-    labelled, SMP2020 virus_train + virus_eval and a slice of reviews."""
+    """The shipped training set: our service corpus, plus (when `public`) every STC-3 customer turn
+    we labelled, our relabels of SMP2020 virus_train + virus_eval and of 12,000 product reviews,
+    and SMP2020's own labels mapped to ours."""
     examples = load_service(corpus_dir)
     if public:
-        examples += load_stc3(Path(corpus_dir) / "stc3_labels.jsonl", data_dir)
+        examples += load_stc3(Path(corpus_dir) / "real" / "stc3_customer.jsonl", data_dir)
+        examples += load_relabelled("smp2020", corpus_dir, data_dir)
+        examples += load_relabelled("reviews", corpus_dir, data_dir)
         examples += load_smp2020(data_dir=data_dir)
-        examples += review_examples(data_dir=data_dir)
     return examples
 
 
 def our_heldout(corpus_dir: str | Path = CORPUS_DIR, data_dir: str | Path | None = None) -> list[Example]:
     """The held-out split of our own labels (service corpus + labelled STC-3 turns)."""
-    ours = load_service(corpus_dir) + load_stc3(Path(corpus_dir) / "stc3_labels.jsonl", data_dir)
+    ours = load_service(corpus_dir) + load_stc3(Path(corpus_dir) / "real" / "stc3_customer.jsonl", data_dir)
     return [e for e in ours if e.heldout]

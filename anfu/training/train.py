@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
-from ..backends.ngram import INTENSITIES, NGRAM_RANGE, NgramEmotionModel, char_ngrams, softmax
+from ..backends.ngram import INTENSITIES, NGRAM_RANGE, NgramEmotionModel, char_ngrams, model_input, softmax
 from ..errors import ModelError
 from ..glossary import EMOTIONS
 from ..text.normalize import normalize
@@ -24,7 +24,7 @@ from .data import Example
 
 DEV_MODULUS = 8  # one non-held-out example in eight calibrates the temperature
 MAX_FEATURES = 60000
-C_EMOTION = 8.0
+C_EMOTION = 2.0
 C_INTENSITY = 4.0
 E = TypeVar("E")  # a labelled example (with .id, .text and .source)
 M = TypeVar("M")  # a fitted model
@@ -76,17 +76,28 @@ def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return best_t
 
 
+def balanced(labels: Sequence[Any], weights: np.ndarray) -> np.ndarray:
+    """`weights` scaled so every label carries the same total weight (rare service labels such
+    as doubtful or disappointed are not drowned by the common ones)."""
+    counts = Counter(labels)
+    return weights * np.array([len(labels) / (len(counts) * counts[v]) for v in labels])
+
+
+def example_input(e: Example) -> str:
+    return model_input(normalize(e.text), e.follow_up)
+
+
 def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any]) -> NgramEmotionModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    texts = [normalize(e.text) for e in train]
+    texts = [example_input(e) for e in train]
     min_df = 2 if len(train) >= 500 else 1
     vectorizer = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True, min_df=min_df,
                                  max_features=MAX_FEATURES, dtype=np.float32)
     x = vectorizer.fit_transform(texts)
     y = np.array([EMOTIONS.index(e.emotion) for e in train])
     w = np.array([e.weight for e in train], dtype=np.float64)
-    coef, intercept = _fit_head(x, y, w, len(EMOTIONS), C_EMOTION)
+    coef, intercept = _fit_head(x, y, balanced(y.tolist(), w), len(EMOTIONS), C_EMOTION)
 
     rated = [i for i, e in enumerate(train) if e.intensity is not None]
     if rated:
@@ -109,11 +120,13 @@ def fit(examples: Sequence[Example]) -> NgramEmotionModel:
     if len({e.emotion for e in train}) < 2:
         raise ModelError("AF202", "(it needs at least two different emotion labels)")
     return calibrated_fit(train, _fit_model, label=lambda e: EMOTIONS.index(e.emotion),
-                          dev_logits=lambda draft, norms: draft.predict_logits(norms)[0])
+                          dev_logits=lambda draft, inputs: draft.predict_logits(inputs)[0],
+                          model_text=example_input)
 
 
 def calibrated_fit(train: Sequence[E], fit_model: Callable[[Sequence[E], float, dict[str, Any]], M], *,
-                   label: Callable[[E], int], dev_logits: Callable[[M, list[str]], np.ndarray]) -> M:
+                   label: Callable[[E], int], dev_logits: Callable[[M, list[str]], np.ndarray],
+                   model_text: Callable[[E], str] = lambda e: normalize(e.text)) -> M:  # type: ignore[attr-defined]
     """The fit shared by the n-gram models: a draft on the non-dev rows of `train` gives dev
     logits (`dev_logits(draft, normalised dev texts)`) for the temperature (1.0 unless there
     are ≥ 20 dev rows and ≥ 2 labels among the others), then `fit_model` refits on all rows
@@ -123,7 +136,7 @@ def calibrated_fit(train: Sequence[E], fit_model: Callable[[Sequence[E], float, 
     temperature = 1.0
     if len(dev) >= 20 and len({label(e) for e in core}) >= 2:
         draft = fit_model(core, 1.0, {})
-        logits = dev_logits(draft, [normalize(e.text) for e in dev])
+        logits = dev_logits(draft, [model_text(e) for e in dev])
         temperature = _fit_temperature(logits, np.array([label(e) for e in dev]))
     counts = Counter(e.source for e in train)
     meta = {"trained_at": time.strftime("%Y-%m-%d"), "train_rows": dict(sorted(counts.items())),
@@ -170,7 +183,7 @@ def evaluate(model: NgramEmotionModel, examples: Sequence[Example]) -> dict[str,
     """Model-only scores on `examples` (emotion, calibration, intensity where labelled)."""
     if not examples:
         return {"n": 0}
-    proba, int_proba = model.predict_all([normalize(e.text) for e in examples])
+    proba, int_proba = model.predict_all([example_input(e) for e in examples])
     gold = [e.emotion for e in examples]
     pred = [EMOTIONS[i] for i in proba.argmax(axis=1)]
     out = classification_scores(gold, pred)

@@ -151,7 +151,7 @@ def test_negated_keywords_count_for_nothing(rules_only: Cause, text: str, ruled_
 
 
 @pytest.mark.parametrize("text,cause", [
-    ("手机用了一个月屏幕就自己裂了", "quality"),     # no keyword of the packs
+    ("衣服洗了一次就掉色得厉害", "quality"),         # no keyword of the packs
     ("这个月流量莫名其妙没了", "billing"),
 ])
 def test_model_decides_when_rules_are_silent(generic: Cause, rules_only: Cause, text: str, cause: str) -> None:
@@ -159,6 +159,12 @@ def test_model_decides_when_rules_are_silent(generic: Cause, rules_only: Cause, 
     found, _, triggers = generic.assess(normalize(text), text)
     assert found == cause
     assert triggers[0].rule_id == "model:anfu.ngram_cause.v1" and triggers[0].text == text
+
+
+def test_a_defect_soon_after_purchase_is_quality(generic: Cause) -> None:
+    # the model trained on real posts leans to "repair" for broken phones; a product that breaks
+    # by itself is a quality complaint (LABELS.md) unless the customer asks for a repair
+    assert _cause(generic, "手机用了一个月屏幕就自己裂了") == "quality"
 
 
 @pytest.mark.parametrize("text", ["你好，在吗", "好的，谢谢你们", "嗯嗯，知道了"])
