@@ -92,14 +92,21 @@ class Care:
                 "users": {u.id: u for u in self.ctx.store.list_users(principal.tenant_id)}}
 
     def pending_prompt(self, principal: Principal) -> ContactFacts | None:
-        """The agent's latest hard contact of the last two hours not yet answered by a check-in."""
+        """The agent's latest hard contact of the last two hours that is over (closed, or quiet for
+        prompt.after_idle_minutes) and not yet answered by a check-in."""
         if principal.role != "agent" or principal.user_id is None:
             return None
-        since = self.now() - PROMPT_WINDOW
+        now = self.now()
+        since = now - PROMPT_WINDOW
         answered = self.store.acknowledged_contacts(principal, since - PROMPT_WINDOW)
         rules = load_wellbeing_rules()
+        quiet = timedelta(minutes=float(rules["prompt"]["after_idle_minutes"]))
+        recent = self.ctx.store.list_conversations(principal, ConversationFilter(agent_id=principal.user_id,
+                                                                                 updated_since=since), page_size=200)
+        status = {str(c.id): c.status for c in recent.items}
         hard = [c for c in self.contacts(principal, since=since, agent_id=principal.user_id)
-                if is_hard(c, rules) and int(c.contact_id) not in answered and c.ended_at >= since]
+                if is_hard(c, rules) and int(c.contact_id) not in answered and c.ended_at >= since
+                and (status.get(c.contact_id) != "open" or now - c.ended_at >= quiet)]
         return max(hard, key=lambda c: c.ended_at) if hard else None
 
     # training ------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ def validate_wellbeing(data: dict[str, Any]) -> list[str]:
         problems.append("prompt must be a mapping")
     else:
         _num(prompt.get("break_minutes"), "prompt.break_minutes", problems, 1, 60)
+        _num(prompt.get("after_idle_minutes"), "prompt.after_idle_minutes", problems, 0, 240)
         breathing = prompt.get("breathing")
         if not isinstance(breathing, dict):
             problems.append("prompt.breathing must map inhale, hold, exhale (seconds) and rounds")

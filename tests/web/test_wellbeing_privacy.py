@@ -23,7 +23,14 @@ def hard_contact(web):
     return conversation_id
 
 
+def test_no_prompt_while_the_contact_is_still_going_on(web, hard_contact) -> None:
+    assert web.client("li").get("/api/v1/wellbeing/me").json()["prompt"] is None
+    assert 'id="care-banner"' not in web.client("li").get("/wellbeing/prompt").text
+
+
 def test_the_agent_sees_load_and_the_pending_prompt(web, hard_contact) -> None:
+    closed = web.client("li").patch(f"/api/v1/conversations/{hard_contact}", json={"status": "closed"})
+    assert closed.status_code == 200, closed.text  # the contact is over: now the prompt comes
     me = web.client("li").get("/api/v1/wellbeing/me")
     assert me.status_code == 200, me.text
     body = me.json()
