@@ -33,6 +33,14 @@ Every setting, with its environment variable:
   credential (default 3000; 0 = off).
 - `ANFU_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`: failed authentications (401) a minute per client
   address before its requests with credentials are refused for a while (default 30; 0 = off).
+- `ANFU_SCHEDULER_INTERVAL_S`: seconds between two runs of the service's scheduler (the
+  on-time "customer waiting" alert and outgoing webhook deliveries; default 15; 0 = off).
+- `ANFU_WEBHOOK_ALLOW_PRIVATE`: let admins register webhooks on private or loopback addresses
+  (default false).
+- `ANFU_CHATWOOT_URL`, `ANFU_CHATWOOT_API_TOKEN`, `ANFU_CHATWOOT_WEBHOOK_TOKEN`,
+  `ANFU_CHATWOOT_TENANT`: the Chatwoot connector (see README); unset = off.
+- `ANFU_ZAMMAD_URL`, `ANFU_ZAMMAD_API_TOKEN`, `ANFU_ZAMMAD_WEBHOOK_SECRET`, `ANFU_ZAMMAD_TENANT`:
+  the Zammad connector (see README); unset = off.
 - `ANFU_SCENARIOS_DIR`: folder of training-simulator scenarios (default: the shipped
   `anfu/rules/zh_CN/scenarios/`); `anfu scenarios` and `anfu simulate` read it too.
 """
@@ -82,6 +90,16 @@ class Settings(BaseSettings):
     rate_limit_ip_per_minute: int = Field(3000, ge=0, le=10_000_000)
     rate_limit_auth_failures_per_minute: int = Field(30, ge=0, le=1_000_000)
     scenarios_dir: Path | None = None
+    scheduler_interval_s: float = Field(15.0, ge=0, le=3600)
+    webhook_allow_private: bool = False
+    chatwoot_url: str | None = None
+    chatwoot_api_token: SecretStr | None = None
+    chatwoot_webhook_token: SecretStr | None = None
+    chatwoot_tenant: str | None = None
+    zammad_url: str | None = None
+    zammad_api_token: SecretStr | None = None
+    zammad_webhook_secret: SecretStr | None = None
+    zammad_tenant: str | None = None
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -18,14 +18,13 @@ from .. import __version__
 from ..pipeline import Analyzer
 from ..settings import Settings
 from ..security import Authenticator
-from ..service.desk import TicketDesk
-from ..store import Store, WorkflowStore
+from ..service.container import Services
+from ..store import Store
 from . import errors
 from .context import AppContext
 from ..service.live import Hub
 from .middleware import BodyLimit, RequestLog, SecurityHeaders
 from .ratelimit import RateLimit
-from ..service.turns import TurnService
 
 API_PREFIX = "/api/v1"
 INTAKE_PREFIX = f"{API_PREFIX}/intake/"
@@ -41,13 +40,28 @@ def _install_log_masking() -> None:
     install()
 
 
+async def _schedule(services: Services, interval_s: float) -> None:
+    import logging
+
+    log = logging.getLogger("anfu.scheduler")
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await asyncio.to_thread(services.run_scheduled)
+        except Exception:  # a failing tick is logged; the next one runs anyway
+            log.exception("scheduler tick failed")
+
+
 def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: Store | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               check_schema: bool = True, turn_workers: int = 4, mailbox_poll_s: float | None = None) -> FastAPI:
+               check_schema: bool = True, turn_workers: int = 4, mailbox_poll_s: float | None = None,
+               scheduler: bool = True) -> FastAPI:
     """Build the service for `settings`. The analyzer is loaded once here (`anfu.load()`)
     unless one is given; the database must be migrated (`anfu serve` does it). With
     `mailbox_poll_s` (what `anfu serve` passes) the app watches `settings.mailbox_dir` while
-    it runs (`anfu.server.mailbox`)."""
+    it runs (`anfu.server.mailbox`). With `scheduler` (default) the service's scheduler runs every
+    `settings.scheduler_interval_s` seconds while the app runs: the on-time "customer waiting"
+    alert and the outgoing webhook deliveries (`anfu.service.container.Services.run_scheduled`)."""
     from .. import load
     from ..store.migrate import check_schema as _check
 
@@ -56,12 +70,12 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
         _check(store.engine)
     analyzer = analyzer or load()
     hub = Hub()
-    workflow = WorkflowStore(store.engine, mask_text=store.mask_text)
-    desk = TicketDesk(store, workflow, hub, settings.secret_key.get_secret_value())
+    services = Services.build(store, analyzer, hub, settings.secret_key.get_secret_value(),
+                              allow_private_webhooks=settings.webhook_allow_private)
     ctx = AppContext(settings=settings, store=store, analyzer=analyzer, auth=Authenticator(store, settings),
-                     hub=hub, turns=TurnService(store, analyzer, hub),
+                     hub=hub, turns=services.turns,
                      executor=ThreadPoolExecutor(max_workers=turn_workers, thread_name_prefix="anfu-turn"),
-                     desk=desk)
+                     desk=services.desk, services=services)
     _install_log_masking()
 
     @asynccontextmanager
@@ -76,11 +90,15 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
             from .mailbox import watch
 
             watcher = asyncio.create_task(watch(ctx, Path(settings.mailbox_dir), mailbox_poll_s))
+        ticker = None
+        if scheduler and settings.scheduler_interval_s > 0:
+            ticker = asyncio.create_task(_schedule(services, settings.scheduler_interval_s))
         yield
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        for task in (watcher, ticker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         ctx.executor.shutdown(wait=True)
 
     app = FastAPI(lifespan=lifespan, title="Anfu (安抚) API", version=__version__,
@@ -91,7 +109,9 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     errors.install(app)
 
     from .routes import analyze, auth, conversations, customers, events, intake, messages, meta, wellbeing
-    for module in (meta, auth, analyze, messages, conversations, customers, events, intake, wellbeing):
+    from .routes import admin, alerts, analytics, connectors, replies, tickets, webhooks
+    for module in (meta, auth, analyze, messages, conversations, customers, events, intake, wellbeing,
+                   tickets, alerts, analytics, admin, replies, webhooks, connectors):
         app.include_router(module.router, prefix=API_PREFIX)
     from . import ws
     app.include_router(ws.router)

@@ -10,6 +10,7 @@ from ..pipeline import Analyzer
 from ..security import Authenticator
 from ..settings import Settings
 from ..store import Store
+from ..service.container import Services
 from ..service.desk import TicketDesk
 from ..service.live import Hub
 from ..service.turns import TurnService
@@ -27,3 +28,4 @@ class AppContext:
     # the SQLite write lock make every turn slower than a short queue does.
     executor: ThreadPoolExecutor
     desk: TicketDesk
+    services: Services

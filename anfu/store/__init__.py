@@ -79,6 +79,9 @@ Wellbeing and training (`CareStore(engine)`, tables in care_tables.py, rules in 
 after-contact check-ins (self-check and note private to their agent), peer-support opt-in,
 trainers' scenarios, assignments, simulator sessions and the anonymised case library.
 
+Integrations (`IntegrationStore(engine)`, tables in integration_tables.py): the canned-reply
+library (话术库), outgoing webhooks and their delivery log (issue 11).
+
 Migrations: `upgrade(settings_or_engine, "head")`, `downgrade(settings_or_engine, "base")`,
 `current_revision(engine)`, `head_revision()`; scripts in `anfu/store/migrations/versions/`.
 """
@@ -94,9 +97,11 @@ from .repo import ConversationFilter, Store, TurnWrite
 from .tables import CONVERSATION_STATUSES, ROLES
 from .workflow_repo import FollowUpRecord, LedgerRecord, TicketRecord, WorkflowStore
 from .care_repo import CareStore  # noqa: E402  (wellbeing and training tables, issue 14)
+from .integration_repo import CannedReply, IntegrationStore, Webhook, WebhookDelivery  # noqa: E402  (issue 11)
 
 __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",
            "Page", "Principal", "Store", "Team", "TurnWrite", "Tenant", "TimelineItem", "User", "can", "check_schema",
            "current_revision", "downgrade", "head_revision", "make_engine", "require", "upgrade",
-           "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore", "CareStore"]
+           "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore", "CareStore",
+           "CannedReply", "IntegrationStore", "Webhook", "WebhookDelivery"]

@@ -12,7 +12,8 @@ from ...errors import InputError
 from ...glossary import EMOTIONS
 from ...store import ConversationFilter
 from ..deps import Authed, Ctx, client_ip
-from ..schemas import MAX_ID, ConversationDetailPublic, ConversationPagePublic, ConversationPublic, ConversationUpdate
+from ..schemas import (MAX_ID, ConversationDetailPublic, ConversationPagePublic, ConversationPublic,
+                       ConversationUpdate, Id, _In)
 from ..views import assessment_public, conversation_public, message_public
 
 router = APIRouter(tags=["conversations"])
@@ -86,3 +87,42 @@ def take_over(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, 
     from ..supervision import take_over as _take_over
 
     return conversation_public(_take_over(ctx, auth.principal, conversation_id, client_ip(request), release))
+
+
+class ConversationAssign(_In):
+    agent_id: Id
+
+
+class ConversationTransfer(_In):
+    team_id: Id
+    agent_id: Id | None = None
+
+
+@router.post("/conversations/{conversation_id}/assign", response_model=ConversationPublic)
+def assign_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: ConversationAssign,
+                        ctx: Ctx, auth: Authed, request: Request) -> ConversationPublic:
+    """Give a conversation to an agent (supervisors: their team's agents; admins); audited."""
+    return conversation_public(ctx.services.routing.assign(auth.principal, conversation_id, body.agent_id,
+                                                           client_ip(request)))
+
+
+@router.post("/conversations/{conversation_id}/transfer", response_model=ConversationPublic)
+def transfer_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: ConversationTransfer,
+                          ctx: Ctx, auth: Authed, request: Request) -> ConversationPublic:
+    """Move a conversation to another team, optionally to one of its agents (admins); audited."""
+    return conversation_public(ctx.services.routing.transfer(auth.principal, conversation_id, body.team_id,
+                                                             body.agent_id, client_ip(request)))
+
+
+@router.post("/conversations/{conversation_id}/claim", response_model=ConversationPublic)
+def claim_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed,
+                       request: Request) -> ConversationPublic:
+    """Become the conversation's handler (supervisors in their team, admins); audited."""
+    return conversation_public(ctx.services.routing.claim(auth.principal, conversation_id, client_ip(request)))
+
+
+@router.post("/conversations/{conversation_id}/close", response_model=ConversationPublic)
+def close_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed,
+                       request: Request) -> ConversationPublic:
+    """Close a conversation you may write to; audited and announced."""
+    return conversation_public(ctx.services.routing.close(auth.principal, conversation_id, client_ip(request)))

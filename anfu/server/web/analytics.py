@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ...analytics import Filters, Report, build_report
+from ...analytics import Report
 from ...errors import AnfuError
 from ...exporters.pdf import PdfExporter
 from ...exporters.xlsx import XlsxExporter
-from ...store import ConversationFilter
+from ...service import reports
 from ...store.access import require
 from ...web.charts import BOARDS, build_charts
 from ...web.i18n import translations
@@ -21,7 +21,6 @@ from ..deps import client_ip
 from .common import WebUser, locale_of, render, state, web_user
 
 router = APIRouter()
-MAX_CONVERSATIONS = 5000
 
 
 def _gettext(locale: str) -> Any:
@@ -33,62 +32,13 @@ def _gettext(locale: str) -> Any:
     return gettext
 
 
-def agent_labels(accounts: list[Any]) -> dict[str, str]:
-    """Username -> the name dashboards show: the display name (李强), with the username
-    added where two accounts share it."""
-    names = [a.display_name or a.username for a in accounts]
-    return {a.username: (name if names.count(name) == 1 else f"{name}（{a.username}）")
-            for a, name in zip(accounts, names)}
-
-
-def report_inputs(request: Request, user: WebUser) -> tuple[list[dict[str, Any]], list[Any], dict[str, list[str]]]:
-    """Assessments with their metadata (day, channel, team, agent) and tickets the user may
-    see, plus the values the filter menus offer."""
-    ctx = request.app.state.ctx
-    teams = {t.id: t.name for t in ctx.store.list_teams(user.principal.tenant_id)}
-    accounts = ctx.store.list_users(user.principal.tenant_id)
-    labels = agent_labels(accounts)
-    users = {u.id: labels[u.username] for u in accounts}
-    items: list[dict[str, Any]] = []
-    page, fetched = 1, 0
-    while fetched < MAX_CONVERSATIONS:
-        batch = ctx.store.list_conversations(user.principal, ConversationFilter(), page=page, page_size=200)
-        for conversation in batch.items:
-            latest = ctx.store.latest_assessment(conversation.id)
-            if latest is None or "turns" not in latest.data:
-                continue
-            data = dict(latest.data)
-            data.update(id=str(conversation.id), date=conversation.created_at.isoformat(),
-                        channel=conversation.channel, team=teams.get(conversation.team_id),
-                        agent=users.get(conversation.agent_id))
-            items.append(data)
-        fetched += len(batch.items)
-        if page >= batch.pages:
-            break
-        page += 1
-    desk = ctx.desk
-    tickets = [desk.ticket(r) for r in desk.workflow.all_tickets(user.principal)]
-    for ticket in tickets:  # owners are usernames: show them as the agents are shown
-        ticket.owner = labels.get(ticket.owner, ticket.owner) if ticket.owner else ticket.owner
-    options = {"channels": sorted({i["channel"] for i in items if i.get("channel")} | {t.channel for t in tickets}),
-               "teams": sorted({i["team"] for i in items if i.get("team")} | {t.team for t in tickets if t.team}),
-               "agents": sorted({i["agent"] for i in items if i.get("agent")} | {t.owner for t in tickets if t.owner})}
-    return items, tickets, options
-
-
 def make_report(request: Request, user: WebUser, query: dict[str, str]) -> tuple[Report, dict[str, list[str]]]:
-    items, tickets, options = report_inputs(request, user)
-    filters = Filters.make(query.get("date_from") or None, query.get("date_to") or None,
-                           channels=[query["channel"]] if query.get("channel") else [],
-                           teams=[query["team"]] if query.get("team") else [],
-                           agents=[query["agent"]] if query.get("agent") else [])
-    desk = request.app.state.ctx.desk
-    return build_report(items, tickets, filters=filters, now=datetime.now(timezone.utc), policies=desk.policies), options
+    ctx = request.app.state.ctx
+    return reports.make_report(ctx.store, ctx.desk, user.principal, query)
 
 
 def _query(request: Request) -> dict[str, str]:
-    keys = ("date_from", "date_to", "channel", "team", "agent")
-    return {k: v[:64] for k, v in request.query_params.items() if k in keys and v}
+    return {k: v[:64] for k, v in request.query_params.items() if k in reports.FILTER_KEYS and v}
 
 
 @router.get("/analytics", include_in_schema=False)

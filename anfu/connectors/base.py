@@ -1,0 +1,85 @@
+"""What every connector writes back: one short zh-CN note and a few labels, from the live
+view of a turn (`anfu.service.turns.live_view`)."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..glossary import EMOTION_NAMES, display
+from ..store.access import Principal
+
+LABEL_PREFIX = "anfu"
+TOP_REPLIES = 3
+
+
+@dataclass
+class Handled:
+    """What a connector did with one webhook: `action` is "analysed", "stored", "closed" or
+    "ignored" (with `why`)."""
+
+    action: str
+    why: str = ""
+    conversation_id: int | None = None
+    level: int | None = None
+    emotion: str | None = None
+    note: str | None = None
+    labels: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def connector_principal(tenant_id: int, team_id: int | None, name: str) -> Principal:
+    """The connector acts for a tenant (and team, so its supervisors see the conversations);
+    it is not a person: no user id."""
+    return Principal(tenant_id=tenant_id, role="supervisor" if team_id is not None else "admin", user_id=None,
+                     team_id=team_id, name=name)
+
+
+def note_text(live: dict[str, Any]) -> str:
+    """The private note: emotion and intensity, ladder level and reasons, the top 话术."""
+    lines = ["【安抚 Anfu】"]
+    emotion = live.get("emotion")
+    if emotion:
+        lines.append(f"情绪：{display(emotion, EMOTION_NAMES)}（强度{live.get('intensity')}）")
+    escalation = live.get("escalation") or {}
+    level = int(escalation.get("level") or 0)
+    label = escalation.get("label") or ""
+    lines.append(f"升级：L{level} {label}".rstrip())
+    for reason in escalation.get("reasons") or []:
+        lines.append(f"· {reason}")
+    turn = live.get("turn") or {}
+    causes = [t.get("text") for t in turn.get("triggers") or [] if t.get("kind") in ("escalation", "abuse")]
+    if causes:
+        lines.append("触发：" + "、".join(dict.fromkeys(str(c) for c in causes[:5])))
+    suggestions = (live.get("suggestions") or [])[:TOP_REPLIES]
+    if suggestions:
+        lines.append("推荐话术：")
+        for i, item in enumerate(suggestions, 1):
+            method = f"（{item.get('method')}）" if item.get("method") else ""
+            lines.append(f"{i}. {item.get('text')}{method}")
+    return "\n".join(lines)
+
+
+def labels_for(live: dict[str, Any]) -> list[str]:
+    """`anfu-emotion-<label>` and `anfu-level-<0..3>`."""
+    out = []
+    if live.get("emotion"):
+        out.append(f"{LABEL_PREFIX}-emotion-{live['emotion']}")
+    level = int((live.get("escalation") or {}).get("level") or 0)
+    out.append(f"{LABEL_PREFIX}-level-{level}")
+    return out
+
+
+def plain_text(body: str, content_type: str | None) -> str:
+    """The text of an HTML article body (Zammad sends text/html)."""
+    if not content_type or "html" not in content_type:
+        return body.strip()
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", body)
+    text = re.sub(r"(?s)<(script|style)\b.*?</\1>", "", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text).strip()

@@ -1,0 +1,114 @@
+"""Zammad connector: trigger webhooks in, an internal note and tags out.
+
+A Zammad trigger (e.g. "article created") with a webhook posts
+`{"ticket": {"id", "number", "title", "state", "customer": {...}, ...},
+  "article": {"id", "ticket_id", "body", "content_type", "sender": "Customer" | "Agent" | "System",
+              "from", "internal", "type", ...}}`
+signed with the webhook's "HMAC SHA1 Signature Token" in `X-Hub-Signature: sha1=<hex>`. A
+customer article is analysed; an agent's public article is stored as the agent's turn;
+internal articles (our notes included) and system ones are ignored. A closed ticket closes
+the Anfu conversation. The write-back uses Zammad's REST API with
+`Authorization: Token token=…`:
+
+- `POST /api/v1/ticket_articles` `{"ticket_id", "body", "content_type": "text/plain",
+  "type": "note", "internal": true}`
+- `POST /api/v1/tags/add` `{"object": "Ticket", "o_id": ticket id, "item": tag}` per tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import httpx
+
+from ..channels.base import CustomerHints
+from ..errors import AnfuError
+from ..service.turns import TurnService
+from ..store.access import Principal
+from .base import Handled, labels_for, note_text, plain_text
+
+CHANNEL = "zammad"
+CLOSED_STATES = ("closed", "merged", "removed")
+
+
+def _bad(why: str) -> AnfuError:
+    return AnfuError("AF677", "Zammad", why=why)
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """Zammad's `X-Hub-Signature: sha1=<HMAC-SHA1 of the raw body>`."""
+    expected = "sha1=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha1).hexdigest()
+    return bool(header) and hmac.compare_digest(expected, header or "")
+
+
+class ZammadConnector:
+    def __init__(self, turns: TurnService, principal: Principal, base_url: str, api_token: str, *,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0) -> None:
+        self.turns = turns
+        self.principal = principal
+        self.base_url = base_url.rstrip("/")
+        self.api_token = api_token
+        self.transport = transport
+        self.timeout = timeout
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, transport=self.transport, timeout=self.timeout,
+                            headers={"Authorization": f"Token token={self.api_token}",
+                                     "Content-Type": "application/json"})
+
+    def handle(self, payload: Any) -> Handled:
+        if not isinstance(payload, dict) or not isinstance(payload.get("ticket"), dict):
+            raise _bad("the body must be a JSON object with a \"ticket\" object")
+        ticket = payload["ticket"]
+        ticket_id = ticket.get("id")
+        if not isinstance(ticket_id, int) or not 1 <= ticket_id <= 2**53:
+            raise _bad("ticket.id must be a positive integer")
+        customer = ticket.get("customer") if isinstance(ticket.get("customer"), dict) else {}
+        name = " ".join(str(customer.get(k) or "") for k in ("lastname", "firstname")).strip() or None
+        hints = CustomerHints(external_id=f"zammad:{customer['id']}" if customer.get("id") else None,
+                              phone=customer.get("mobile") or customer.get("phone") or None,
+                              email=customer.get("email") or None, name=name)
+        record = self.turns.resolve(self.principal, conversation_ref=f"{CHANNEL}:{ticket_id}", channel=CHANNEL,
+                                    customer=None if hints.is_empty() else hints)
+        state = ticket.get("state")
+        state = state.get("name") if isinstance(state, dict) else state
+        article = payload.get("article")
+        if not isinstance(article, dict) or not article:
+            if state in CLOSED_STATES and record.status != "closed":
+                self.turns.store.update_conversation(record.id, by=self.principal, status="closed")
+                return Handled("closed", conversation_id=record.id)
+            return Handled("stored", "ticket without article", conversation_id=record.id)
+        if article.get("internal"):
+            return Handled("ignored", "internal article", conversation_id=record.id)
+        sender = article.get("sender")
+        sender = sender.get("name") if isinstance(sender, dict) else sender
+        if sender not in ("Customer", "Agent"):
+            return Handled("ignored", f"sender {str(sender)[:32]!r}", conversation_id=record.id)
+        body = article.get("body")
+        if not isinstance(body, str):
+            return Handled("ignored", "no article body", conversation_id=record.id)
+        text = plain_text(body, article.get("content_type"))[:20_000]
+        if not text:
+            return Handled("ignored", "empty article", conversation_id=record.id)
+        speaker = "customer" if sender == "Customer" else "agent"
+        article_id = article.get("id")
+        client_id = f"{CHANNEL}:{ticket_id}:{article_id}" if isinstance(article_id, (int, str)) else None
+        result = self.turns.add_turn(self.principal, record, speaker, text, client_msg_id=client_id, channel=CHANNEL)
+        live = result.live or {}
+        handled = Handled("analysed" if speaker == "customer" else "stored", conversation_id=record.id,
+                          level=result.conversation.escalation_level, emotion=live.get("emotion"))
+        if speaker != "customer" or not result.created:
+            return handled
+        handled.note = note_text(live)
+        handled.labels = labels_for(live)
+        with self._client() as client:
+            note = client.post("/api/v1/ticket_articles", json={
+                "ticket_id": ticket_id, "body": handled.note, "content_type": "text/plain", "type": "note",
+                "internal": True})
+            handled.writes.append(f"ticket_articles {note.status_code}")
+            for tag in handled.labels:
+                added = client.post("/api/v1/tags/add", json={"object": "Ticket", "o_id": ticket_id, "item": tag})
+                handled.writes.append(f"tags/add {added.status_code}")
+        return handled

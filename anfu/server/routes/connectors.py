@@ -1,0 +1,107 @@
+"""Helpdesk connectors' webhook endpoints: authenticate the helpdesk, then hand the payload to
+the connector (`anfu.connectors`), which goes through the service layer and writes back
+through the helpdesk's API. Not behind Anfu sign-in: Chatwoot authenticates with the
+`token` query parameter (ANFU_CHATWOOT_WEBHOOK_TOKEN), Zammad with its HMAC-SHA1
+`X-Hub-Signature` (ANFU_ZAMMAD_WEBHOOK_SECRET)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel
+
+from ...connectors.base import Handled, connector_principal
+from ...connectors.chatwoot import ChatwootConnector
+from ...connectors.zammad import ZammadConnector, signature_ok
+from ...errors import AnfuError
+from ..deps import Ctx
+
+router = APIRouter(tags=["connectors"])
+MAX_PAYLOAD = 1_000_000
+
+
+class HandledPublic(BaseModel):
+    action: str
+    why: str
+    conversation_id: int | None
+    level: int | None
+    emotion: str | None
+    note: str | None
+    labels: list[str]
+    writes: list[str]
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _principal(ctx: Any, name: str, spec: str) -> Any:
+    """`tenant-slug` or `tenant-slug/team name` → the connector's principal."""
+    slug, _, team_name = spec.partition("/")
+    tenant = ctx.store.get_tenant_by_slug(slug)
+    if tenant is None:
+        raise AnfuError("AF675", name, settings=f"ANFU_{name.upper()}_TENANT to an existing tenant slug")
+    team_id = None
+    if team_name:
+        teams = [t for t in ctx.store.list_teams(tenant.id) if t.name == team_name]
+        if not teams:
+            raise AnfuError("AF675", name, settings=f"ANFU_{name.upper()}_TENANT's team to an existing team")
+        team_id = teams[0].id
+    return connector_principal(tenant.id, team_id, f"connector-{name}")
+
+
+def _public(handled: Handled) -> HandledPublic:
+    return HandledPublic(**handled.to_dict())
+
+
+async def _json(request: Request) -> tuple[bytes, Any]:
+    body = await request.body()
+    if len(body) > MAX_PAYLOAD:
+        raise AnfuError("AF677", "webhook", why="the payload is larger than 1 MB")
+    try:
+        return body, json.loads(body)
+    except (ValueError, RecursionError):
+        raise AnfuError("AF677", "webhook", why="the body is not JSON") from None
+
+
+@router.post("/connectors/chatwoot", response_model=HandledPublic)
+async def chatwoot(request: Request, ctx: Ctx,
+                   token: Annotated[str, Query(min_length=1, max_length=200)]) -> HandledPublic:
+    """Chatwoot's account webhook (message_created, conversation_created/updated/status_changed)."""
+    s = ctx.settings
+    expected = _secret(s.chatwoot_webhook_token)
+    if not (s.chatwoot_url and _secret(s.chatwoot_api_token) and expected and s.chatwoot_tenant):
+        raise AnfuError("AF675", "Chatwoot", settings="ANFU_CHATWOOT_URL, ANFU_CHATWOOT_API_TOKEN, "
+                                                      "ANFU_CHATWOOT_WEBHOOK_TOKEN and ANFU_CHATWOOT_TENANT")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise AnfuError("AF676", "Chatwoot", why="wrong token")
+    _, payload = await _json(request)
+    connector = ChatwootConnector(ctx.turns, _principal(ctx, "chatwoot", s.chatwoot_tenant), s.chatwoot_url,
+                                  _secret(s.chatwoot_api_token) or "",
+                                  transport=getattr(request.app.state, "connector_transport", None))
+    from starlette.concurrency import run_in_threadpool
+
+    return _public(await run_in_threadpool(connector.handle, payload))
+
+
+@router.post("/connectors/zammad", response_model=HandledPublic)
+async def zammad(request: Request, ctx: Ctx,
+                 x_hub_signature: Annotated[str | None, Header(max_length=200)] = None) -> HandledPublic:
+    """Zammad's trigger webhook (ticket + article)."""
+    s = ctx.settings
+    secret = _secret(s.zammad_webhook_secret)
+    if not (s.zammad_url and _secret(s.zammad_api_token) and secret and s.zammad_tenant):
+        raise AnfuError("AF675", "Zammad", settings="ANFU_ZAMMAD_URL, ANFU_ZAMMAD_API_TOKEN, "
+                                                    "ANFU_ZAMMAD_WEBHOOK_SECRET and ANFU_ZAMMAD_TENANT")
+    body, payload = await _json(request)
+    if not signature_ok(secret, body, x_hub_signature):
+        raise AnfuError("AF676", "Zammad", why="missing or wrong X-Hub-Signature")
+    connector = ZammadConnector(ctx.turns, _principal(ctx, "zammad", s.zammad_tenant), s.zammad_url,
+                                _secret(s.zammad_api_token) or "",
+                                transport=getattr(request.app.state, "connector_transport", None))
+    from starlette.concurrency import run_in_threadpool
+
+    return _public(await run_in_threadpool(connector.handle, payload))

@@ -1,0 +1,82 @@
+"""The canned-reply library (话术库) over REST: everyone reads it, supervisors and admins
+write it; every saved text passes the pre-send check (AF670 with the findings otherwise)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from ..deps import Authed, Ctx
+from ..schemas import MAX_ID, MAX_TEXT, _In
+from ..views import _dump
+
+router = APIRouter(tags=["replies"])
+ReplyId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class CannedReplyPublic(BaseModel):
+    id: int
+    title: str
+    text: str
+    category: str | None
+    emotion: str | None
+    active: bool
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CannedReplyListPublic(BaseModel):
+    items: list[CannedReplyPublic]
+
+
+class CannedReplyCreate(_In):
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    category: str | None = Field(default=None, max_length=64)
+    emotion: str | None = Field(default=None, max_length=32)
+
+
+class CannedReplyUpdate(_In):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    category: str | None = Field(default=None, max_length=64)
+    emotion: str | None = Field(default=None, max_length=32)
+    active: bool | None = None
+
+
+def _public(reply: Any) -> CannedReplyPublic:
+    return CannedReplyPublic.model_validate(_dump(reply))
+
+
+@router.get("/replies", response_model=CannedReplyListPublic)
+def list_replies(ctx: Ctx, auth: Authed, category: Annotated[str | None, Query(max_length=64)] = None,
+                 emotion: Annotated[str | None, Query(max_length=32)] = None,
+                 include_inactive: bool = False) -> CannedReplyListPublic:
+    """The tenant's canned replies (retired ones only for supervisors and admins, on request)."""
+    items = ctx.services.replies.list(auth.principal, category=category, emotion=emotion,
+                                      include_inactive=include_inactive)
+    return CannedReplyListPublic(items=[_public(r) for r in items])
+
+
+@router.post("/replies", response_model=CannedReplyPublic, status_code=201)
+def create_reply(body: CannedReplyCreate, ctx: Ctx, auth: Authed) -> CannedReplyPublic:
+    """Add a canned reply (supervisors, admins); it must pass the pre-send check (AF670)."""
+    return _public(ctx.services.replies.create(auth.principal, title=body.title, text=body.text,
+                                               category=body.category, emotion=body.emotion))
+
+
+@router.get("/replies/{reply_id}", response_model=CannedReplyPublic)
+def get_reply(reply_id: ReplyId, ctx: Ctx, auth: Authed) -> CannedReplyPublic:
+    """One canned reply."""
+    return _public(ctx.services.replies.get(auth.principal, reply_id))
+
+
+@router.patch("/replies/{reply_id}", response_model=CannedReplyPublic)
+def update_reply(reply_id: ReplyId, body: CannedReplyUpdate, ctx: Ctx, auth: Authed) -> CannedReplyPublic:
+    """Edit or retire (`active: false`) a canned reply; a new text is checked again (AF670)."""
+    return _public(ctx.services.replies.update(auth.principal, reply_id, **body.model_dump(exclude_unset=True)))

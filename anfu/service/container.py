@@ -1,0 +1,54 @@
+"""Every service of one running app, wired together once (`Services.build`): the turn
+service and the complaint desk tell the webhooks about their events; the scheduler job runs
+the on-time waiting alert and the webhook deliveries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..pipeline import Analyzer
+from ..store import IntegrationStore, Store, WorkflowStore
+from .alerts import Alerts
+from .conversations import Routing
+from .desk import TicketDesk
+from .live import Hub
+from .replies import ReplyLibrary
+from .staff import Staff
+from .turns import TurnService
+from .waiting import WaitingWatch
+from .webhooks import Webhooks
+
+
+@dataclass
+class Services:
+    turns: TurnService
+    desk: TicketDesk
+    alerts: Alerts
+    routing: Routing
+    staff: Staff
+    replies: ReplyLibrary
+    webhooks: Webhooks
+    waiting: WaitingWatch
+
+    @classmethod
+    def build(cls, store: Store, analyzer: Analyzer, hub: Hub, secret_key: str, *, allow_private_webhooks: bool = False,
+              webhook_transport: httpx.BaseTransport | None = None) -> "Services":
+        integrations = IntegrationStore(store.engine, mask_text=store.mask_text)
+        webhooks = Webhooks(integrations, secret_key, allow_private=allow_private_webhooks,
+                            transport=webhook_transport)
+        listeners = [webhooks.enqueue]
+        workflow = WorkflowStore(store.engine, mask_text=store.mask_text)
+        return cls(turns=TurnService(store, analyzer, hub, listeners=listeners),
+                   desk=TicketDesk(store, workflow, hub, secret_key, listeners=listeners),
+                   alerts=Alerts(store), routing=Routing(store, hub), staff=Staff(store),
+                   replies=ReplyLibrary(integrations), webhooks=webhooks,
+                   waiting=WaitingWatch(store, hub, listeners=listeners))
+
+    def run_scheduled(self) -> dict[str, Any]:
+        """One scheduler tick (a worker thread calls it): waiting alerts, then due deliveries."""
+        raised = self.waiting.check()
+        delivered = self.webhooks.deliver_due()
+        return {"raised": len(raised), "deliveries": len(delivered)}

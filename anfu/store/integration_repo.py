@@ -1,0 +1,185 @@
+"""Repository of the integrations: canned replies (话术库), webhooks and their deliveries.
+Every read and write names its tenant; another tenant's row is reported missing (AF503)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ..errors import NotFoundError
+from .accounts import StoreBase
+from .integration_tables import CannedReplyRow, WebhookDeliveryRow, WebhookRow
+from .records import _Record, from_row
+
+
+@dataclass(frozen=True)
+class CannedReply(_Record):
+    id: int
+    tenant_id: int
+    title: str
+    text: str
+    category: str | None
+    emotion: str | None
+    active: bool
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Webhook(_Record):
+    id: int
+    tenant_id: int
+    url: str
+    events: list[str]
+    secret: str
+    active: bool
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WebhookDelivery(_Record):
+    id: int
+    tenant_id: int
+    webhook_id: int
+    event: str
+    payload: dict[str, Any]
+    state: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+REPLY_FIELDS = frozenset({"title", "text", "category", "emotion", "active"})
+
+
+class IntegrationStore(StoreBase):
+    """`IntegrationStore(engine)`: canned replies, webhooks and deliveries of every tenant."""
+
+    def _owned(self, s: Any, row_type: type, row_id: int, tenant_id: int, kind: str) -> Any:
+        row = s.get(row_type, row_id)
+        if row is None or row.tenant_id != tenant_id:
+            raise NotFoundError("AF503", row_id, kind=kind)
+        return row
+
+    # canned replies ---------------------------------------------------------------------
+    def create_reply(self, tenant_id: int, *, title: str, text: str, category: str | None, emotion: str | None,
+                     by: str) -> CannedReply:
+        with self._write() as s:
+            now = self.clock()
+            row = CannedReplyRow(tenant_id=tenant_id, title=title, text=text, category=category, emotion=emotion,
+                                 active=True, created_by=by, updated_by=by, created_at=now, updated_at=now)
+            s.add(row)
+            s.flush()
+            return from_row(CannedReply, row)
+
+    def get_reply(self, reply_id: int, tenant_id: int) -> CannedReply:
+        with self._read() as s:
+            return from_row(CannedReply, self._owned(s, CannedReplyRow, reply_id, tenant_id, "canned reply"))
+
+    def update_reply(self, reply_id: int, tenant_id: int, *, by: str, **changes: Any) -> CannedReply:
+        unknown = set(changes) - REPLY_FIELDS
+        if unknown:
+            raise ValueError(f"unknown canned reply fields {sorted(unknown)}")
+        with self._write() as s:
+            row = self._owned(s, CannedReplyRow, reply_id, tenant_id, "canned reply")
+            for key, value in changes.items():
+                setattr(row, key, value)
+            row.updated_by = by
+            row.updated_at = self.clock()
+            s.flush()
+            return from_row(CannedReply, row)
+
+    def list_replies(self, tenant_id: int, *, category: str | None = None, emotion: str | None = None,
+                     active: bool | None = True) -> list[CannedReply]:
+        where = [CannedReplyRow.tenant_id == tenant_id]
+        if category is not None:
+            where.append(CannedReplyRow.category == category)
+        if emotion is not None:
+            where.append(CannedReplyRow.emotion == emotion)
+        if active is not None:
+            where.append(CannedReplyRow.active == active)
+        with self._read() as s:
+            rows = s.scalars(select(CannedReplyRow).where(*where).order_by(CannedReplyRow.id)).all()
+            return [from_row(CannedReply, r) for r in rows]
+
+    # webhooks -------------------------------------------------------------------------------
+    def create_webhook(self, tenant_id: int, *, url: str, events: list[str], secret: str, by: str) -> Webhook:
+        with self._write() as s:
+            row = WebhookRow(tenant_id=tenant_id, url=url, events=list(events), secret=secret, active=True,
+                             created_by=by, created_at=self.clock())
+            s.add(row)
+            s.flush()
+            return from_row(Webhook, row)
+
+    def get_webhook(self, webhook_id: int, tenant_id: int | None = None) -> Webhook:
+        with self._read() as s:
+            row = s.get(WebhookRow, webhook_id)
+            if row is None or (tenant_id is not None and row.tenant_id != tenant_id):
+                raise NotFoundError("AF503", webhook_id, kind="webhook")
+            return from_row(Webhook, row)
+
+    def list_webhooks(self, tenant_id: int, *, active: bool | None = None) -> list[Webhook]:
+        where = [WebhookRow.tenant_id == tenant_id]
+        if active is not None:
+            where.append(WebhookRow.active == active)
+        with self._read() as s:
+            return [from_row(Webhook, r) for r in s.scalars(select(WebhookRow).where(*where).order_by(WebhookRow.id))]
+
+    def set_webhook_active(self, webhook_id: int, tenant_id: int, active: bool) -> Webhook:
+        with self._write() as s:
+            row = self._owned(s, WebhookRow, webhook_id, tenant_id, "webhook")
+            row.active = active
+            s.flush()
+            return from_row(Webhook, row)
+
+    # deliveries -----------------------------------------------------------------------------
+    def enqueue_delivery(self, webhook: Webhook, event: str, payload: dict[str, Any]) -> WebhookDelivery:
+        with self._write() as s:
+            now = self.clock()
+            row = WebhookDeliveryRow(tenant_id=webhook.tenant_id, webhook_id=webhook.id, event=event,
+                                     payload=self._stored(payload), state="pending", attempts=0,
+                                     next_attempt_at=now, created_at=now)
+            s.add(row)
+            s.flush()
+            return from_row(WebhookDelivery, row)
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[WebhookDelivery]:
+        with self._read() as s:
+            rows = s.scalars(select(WebhookDeliveryRow).where(WebhookDeliveryRow.state == "pending",
+                                                              WebhookDeliveryRow.next_attempt_at <= now)
+                             .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id).limit(limit)).all()
+            return [from_row(WebhookDelivery, r) for r in rows]
+
+    def record_attempt(self, delivery_id: int, *, state: str, status: int | None, error: str | None,
+                       next_attempt_at: datetime | None) -> WebhookDelivery:
+        with self._write() as s:
+            row = s.get(WebhookDeliveryRow, delivery_id)
+            if row is None:
+                raise NotFoundError("AF503", delivery_id, kind="webhook delivery")
+            now = self.clock()
+            row.attempts += 1
+            row.state = state
+            row.last_status = status
+            row.last_error = (error or None) and error[:1000]
+            if next_attempt_at is not None:
+                row.next_attempt_at = next_attempt_at
+            if state == "delivered":
+                row.delivered_at = now
+            s.flush()
+            return from_row(WebhookDelivery, row)
+
+    def list_deliveries(self, webhook_id: int, tenant_id: int, *, limit: int = 100) -> list[WebhookDelivery]:
+        with self._read() as s:
+            self._owned(s, WebhookRow, webhook_id, tenant_id, "webhook")
+            rows = s.scalars(select(WebhookDeliveryRow).where(WebhookDeliveryRow.webhook_id == webhook_id)
+                             .order_by(WebhookDeliveryRow.id.desc()).limit(limit)).all()
+            return [from_row(WebhookDelivery, r) for r in rows]
