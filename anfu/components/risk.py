@@ -4,6 +4,10 @@ Mentions of channels (投诉, 12345, 曝光, 律师, 差评, 找你们领导…)
 rule pack. A mention counts as a threat unless it is negated ("我不是要投诉"), past and
 resolved ("上次投诉的事已经解决了"), told as part of the story ("投诉后无人上门", "经多渠道投诉后")
 or a neutral question about a channel in a calm turn ("已经解决了，谢谢。投诉渠道在哪里？").
+On real Weibo text a complaint already made to the company is history ("投诉客服却告诉我…",
+"我都投诉了一周了", the pack's `narrative.acts`), posting words count only with intent
+("明天就发微博" yes, "我还发微博抱怨？" no: `intent_only`, verdict `descriptive`), and a tag
+(@account, #topic#, 【tag】) is addressed now, never narrated.
 Conditions stay threats ("再不来修我就投诉"). Every
 mention becomes a trigger: `escalation` for threats, `negation` for the ones ruled out, so an
 auditor sees why.
