@@ -169,6 +169,11 @@ MESSAGES: dict[str, str] = {
     "AF712": "A self-check answer must be a whole number from 0 to 4 ({detail}).",
     "AF713": "The private note is {detail} characters; the limit is {limit}. Shorten it.",
     "AF714": "Shift {detail} is not a day: use YYYY-MM-DD.",
+    # quality inspection (anfu/inspection/, issue 15)
+    "AF801": "Unknown value {detail}. Allowed: {allowed}.",
+    "AF802": "Finding {detail} is {status}: only an open finding can be appealed, and an appeal is decided once.",
+    "AF803": "The {detail} is {length} characters; it must be 1 to {limit}. Write a short reason or note.",
+    "AF804": "A re-checked score must be a number from 0 to 100, got {detail}.",
 }
 
 
@@ -232,6 +237,10 @@ class TrainingError(AnfuError, ValueError):
 
 class WellbeingError(AnfuError, ValueError):
     """A wellbeing check-in, preference or shift that cannot be used (AF71x)."""
+
+
+class InspectionError(AnfuError, ValueError):
+    """Quality inspection: unknown values, appeals out of turn (AF8xx)."""
 
 
 class AnalyticsError(AnfuError, ValueError):

@@ -103,9 +103,13 @@ class Evidence:
     start: int
     end: int
     text: str
+    category: str | None = None   # the pre-send finding's category, for forbidden items
 
     def to_dict(self) -> dict[str, Any]:
-        return {"turn": self.turn, "start": self.start, "end": self.end, "text": self.text}
+        out: dict[str, Any] = {"turn": self.turn, "start": self.start, "end": self.end, "text": self.text}
+        if self.category:
+            out["category"] = self.category
+        return out
 
 
 def load_scorecard(name: str = "default", rules_dir: str | Path | None = None) -> "Scorecard":
@@ -174,7 +178,8 @@ class Scorecard:
                         if kind == "forbidden" and (categories or not item.get("patterns")):
                             for f in turns[i].get("findings") or ():
                                 if not categories or f.get("category") in categories:
-                                    evidence.append(Evidence(i, f["start"], f["end"], texts[i][f["start"]:f["end"]]))
+                                    evidence.append(Evidence(i, f["start"], f["end"], texts[i][f["start"]:f["end"]],
+                                                              f.get("category")))
                         if rx:
                             evidence += [Evidence(i, m.start(), m.end(), m.group(0)) for m in rx.finditer(texts[i])]
                         if kind == "zero" and item.get("abuse") and abuse is not None:

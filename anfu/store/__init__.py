@@ -98,6 +98,7 @@ from .tables import CONVERSATION_STATUSES, ROLES
 from .workflow_repo import FollowUpRecord, LedgerRecord, TicketRecord, WorkflowStore
 from .care_repo import CareStore  # noqa: E402  (wellbeing and training tables, issue 14)
 from .integration_repo import CannedReply, IntegrationStore, Webhook, WebhookDelivery  # noqa: E402  (issue 11)
+from .inspection_repo import InspectionStore  # noqa: E402  (quality inspection, issue 15)
 
 __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",

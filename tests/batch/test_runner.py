@@ -69,7 +69,8 @@ def test_qa_parquet(tmp_path: Path, analyzer) -> None:  # noqa: ANN001
     assert forbidden["passed"] is True
     rec5 = json.loads(table.column("result")[5].as_py())
     bad = next(i for i in rec5["items"] if i["id"] == "no_forbidden")
-    assert bad["passed"] is False and bad["evidence"][0] == {"turn": 1, "start": 1, "end": 6, "text": "不归我们管"}
+    assert bad["passed"] is False and bad["evidence"][0] == {"turn": 1, "start": 1, "end": 6, "text": "不归我们管",
+                                                          "category": "buck_passing"}
 
 
 def test_resume_after_stop_in_process(tmp_path: Path, analyzer) -> None:  # noqa: ANN001
