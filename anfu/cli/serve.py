@@ -20,7 +20,7 @@ def serve(
     """Run the Anfu service (REST API, agent and supervisor WebSockets).
 
     The first run creates an admin with a one-time password, printed here once. With --demo a
-    demo agent and supervisor (one-time passwords printed) and the demo conversations are added.
+    demo agent, supervisor and quality auditor (one-time passwords printed) and the demo conversations are added.
     """
     from ..server.runner import prepare, run
     from ..settings import get_settings

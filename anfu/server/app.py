@@ -24,6 +24,7 @@ from . import errors
 from .context import AppContext
 from ..service.live import Hub
 from .middleware import BodyLimit, RequestLog, SecurityHeaders
+from .schemas import ERROR_RESPONSES
 from .ratelimit import RateLimit
 
 API_PREFIX = "/api/v1"
@@ -109,10 +110,10 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     errors.install(app)
 
     from .routes import analyze, auth, conversations, customers, events, intake, messages, meta, wellbeing
-    from .routes import admin, alerts, analytics, connectors, inspection, replies, tickets, webhooks
+    from .routes import admin, alerts, analytics, connectors, replies, tickets, webhooks
     for module in (meta, auth, analyze, messages, conversations, customers, events, intake, wellbeing,
-                   tickets, alerts, analytics, admin, replies, webhooks, connectors, inspection):
-        app.include_router(module.router, prefix=API_PREFIX)
+                   tickets, alerts, analytics, admin, replies, webhooks, connectors):
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     from . import ws
     app.include_router(ws.router)
     from . import web  # the web workspace: pages, HTMX fragments and /static

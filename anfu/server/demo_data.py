@@ -1,8 +1,8 @@
 """Demo data for `anfu serve --demo`: a service centre's last two weeks.
 
-* Teams and staff from anfu/demo/fortnight.yaml; the demo agent and the demo supervisor get
-  one-time passwords (printed once), the other staff accounts get unknown passwords that an
-  admin resets.
+* Teams and staff from anfu/demo/fortnight.yaml, plus a quality auditor (质检); the demo
+  agent, supervisor and auditor get one-time passwords (printed once), the other staff accounts
+  get unknown passwords that an admin resets.
 * A fortnight of contacts ending now (anfu.demo.fortnight), stored with their own times and
   analysed by the real pipeline, then closed.
 * The complaint tickets of the escalated contacts, worked through the real workflow up to
@@ -35,7 +35,9 @@ from ..workflow.sla import SlaPolicies
 from .turns import TurnService
 
 TZ = ZoneInfo("Asia/Shanghai")
-DEMO_LOGINS = ("demo_agent", "demo_supervisor")   # accounts whose one-time password is printed
+DEMO_LOGINS = ("demo_agent", "demo_supervisor", "demo_auditor")   # accounts whose one-time password is printed
+# the quality auditor (质检) the README promises: reads the whole tenant, changes nothing
+DEMO_AUDITOR = {"username": "demo_auditor", "name": "演示质检员"}
 PRIORITY_UP = {"low": "normal", "normal": "high", "high": "high", "urgent": "urgent"}
 
 
@@ -73,6 +75,14 @@ def ensure_staff(store: Store, tenant: Tenant, seed: DemoSeed, templates: dict[s
                 if person["username"] in DEMO_LOGINS:
                     seed.passwords[person["username"]] = password
             users[person["username"]] = user
+    auditor = store.get_user_by_username(DEMO_AUDITOR["username"])
+    if auditor is None:
+        password = generate_password()
+        auditor = store.create_user(tenant.id, DEMO_AUDITOR["username"], hash_password(password), "auditor",
+                                    team_id=None, display_name=DEMO_AUDITOR["name"], must_change_password=True)
+        store.audit(tenant.id, "system", "user.created", target=f"user:{auditor.id}", detail={"role": "auditor"})
+        seed.passwords[DEMO_AUDITOR["username"]] = password
+    users[DEMO_AUDITOR["username"]] = auditor
     return Staff(teams, users), fresh
 
 

@@ -59,6 +59,27 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(pattern=r"^AF\d{3}$", description="see docs/errors.md")
+    message: str = Field(description="what went wrong and how to fix it")
+
+
+class ErrorPublic(BaseModel):
+    """Every 4xx/5xx answer of the API (anfu.server.errors)."""
+
+    error: ErrorDetail
+
+
+# Documented on every operation, so the OpenAPI document describes the errors clients get
+# (FastAPI's own 422 schema is replaced: validation errors are AF431 in this shape too).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorPublic, "description": text} for status, text in (
+        (400, "bad request (AF430 malformed JSON, …)"), (401, "not signed in, bad token (AF437, AF414, AF415)"),
+        (403, "not allowed (AF417, AF436 CSRF, AF443)"), (404, "missing or not visible (AF503, AF434)"),
+        (409, "conflict (AF504, workflow moves)"), (422, "invalid input (AF431, AF0xx, AF505, …)"),
+        (429, "rate limited (AF444)"))}
+
+
 # analysis ---------------------------------------------------------------------------------
 class TurnCreate(_In):
     speaker: Speaker = "customer"

@@ -63,7 +63,7 @@ def _report(store, tenant):
 def test_demo_seed_is_fast_and_prints_only_the_demo_logins(seeded) -> None:
     store, tenant, seed, seconds = seeded
     assert seconds < 20, seconds
-    assert set(seed.passwords) == {"demo_agent", "demo_supervisor"}
+    assert set(seed.passwords) == {"demo_agent", "demo_supervisor", "demo_auditor"}
     assert 250 <= seed.conversations <= 600 and seed.tickets >= 10
 
 

@@ -28,7 +28,7 @@ def test_serve_bootstraps_admin_and_demo_once(tmp_path: Path, monkeypatch: pytes
     assert "http://127.0.0.1:8765" in out and "admin" in out
     prepared = served[0]
     assert prepared.admin.password in out and prepared.admin.password not in (tmp_path / "anfu.db").read_bytes().decode("latin-1")
-    assert set(prepared.demo.passwords) == {"demo_agent", "demo_supervisor"}
+    assert set(prepared.demo.passwords) == {"demo_agent", "demo_supervisor", "demo_auditor"}
     # a fortnight of analysed contacts ending today, its complaint tickets, and 5 live conversations
     assert 250 <= prepared.demo.conversations <= 600 and prepared.demo.messages > 1000
     assert prepared.demo.tickets >= 10

@@ -77,3 +77,16 @@ def test_listeners_hear_committed_events(service_store: Any, analyzer: Any) -> N
     service.add_turn(d.agent, conv, "customer", "再不来人我就打12345投诉！")
     assert [(t, n) for t, n, _ in heard] == [(d.tenant.id, "escalation.raised")]
     assert heard[0][2]["conversation_id"] == conv.id and heard[0][2]["level"] == 1
+
+
+def test_stored_unknown_industry_falls_back_to_generic(service_store: Any, analyzer: Any) -> None:
+    """A conversation whose industry has no pack (e.g. "water", stored before the edge checked
+    it, or a pack removed since) still stores and analyses every turn (generic pack), and no
+    error names a server path."""
+    d = service_store
+    service = TurnService(d.store, analyzer, d.hub)
+    conv = d.store.create_conversation(d.tenant.id, channel="webchat", team_id=d.team.id,
+                                       agent_id=d.agent.user_id, industry="water")
+    result = service.add_turn(d.agent, conv, "customer", "小区停水一整天了，到底什么时候来水？")
+    assert result.created and result.live["emotion"] is not None
+    assert d.store.latest_assessment(conv.id) is not None and len(d.store.list_messages(conv.id)) == 1

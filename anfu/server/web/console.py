@@ -108,6 +108,19 @@ def console_live(conversation_id: int, request: Request, user: WebUser = Depends
     return render(request, "console.html", block="live_panel", user=user, view=view)
 
 
+@router.get("/console/{conversation_id}/composer", include_in_schema=False)
+def console_composer(conversation_id: int, request: Request, locked: int = 0,
+                     user: WebUser = Depends(web_user)) -> Response:
+    """Has replying as the agent become (im)possible since the page showed the composer (a
+    supervisor took the conversation over, or handed it back)? 204 when nothing changed, else
+    the composer in its new state, swapped out of band."""
+    view = conversation_view(request, user, conversation_id)
+    if bool(locked) == (not view["can_reply"]):
+        return Response(status_code=204)
+    return render(request, "console.html", block="composer_region", user=user, view=view, oob=True,
+                  draft="", check=None)
+
+
 def _last_customer_text(request: Request, conversation_id: int) -> tuple[dict[str, Any] | None, str | None]:
     ctx = request.app.state.ctx
     latest = ctx.store.latest_assessment(conversation_id)
@@ -150,6 +163,11 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
     try:
         result = ctx.turns.add_turn(user.principal, conversation, "agent", text)
     except AnfuError as exc:
+        if exc.code == "AF417":  # taken over meanwhile: show the locked composer, not a failed send
+            view = conversation_view(request, user, conversation_id)
+            response = render(request, "console.html", block="composer_region", user=user, view=view)
+            response.headers.update({"HX-Retarget": "#composer", "HX-Reswap": "outerHTML"})
+            return response
         return render(request, "console.html", block="composer", user=user, draft=text, check=check,
                       error=exc.code, view={"conversation": conversation, "can_reply": True})
     if check["violation"]:

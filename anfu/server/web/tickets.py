@@ -34,6 +34,7 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
     clock_basis = ("natural" if policy.response_calendar.round_the_clock else "business",
                    "natural" if policy.resolution_calendar.round_the_clock else "business")
     return {"record": record, "ticket": ticket, "sla": d.sla(ticket), "followup": d.followup(record),
+            "can_act": user.principal.role != "auditor",  # auditors read only (the desk answers AF417)
             "clock_basis": clock_basis,
             "entry": d.ledger(record), "stages": SOP_STAGES, "stage_index": SOP_STAGES.index(ticket.stage),
             "steps": STEPS, "feedback_replies": FEEDBACK_REPLIES, "dept_name": d.departments.display,
