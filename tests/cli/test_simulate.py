@@ -123,6 +123,6 @@ def test_byte_identical_across_processes(tmp_path: Path) -> None:
         env.pop("ANFU_SIMULATOR_LLM_URL", None)
         done = subprocess.run([sys.executable, "-c", "from anfu.cli import main; main()", "simulate", "--scenario",
                                "telecom_roaming_bill", "--seed", "9", str(src)],
-                              capture_output=True, env=env, timeout=120, check=True)
+                              capture_output=True, env=env, timeout=600, check=True)
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == 2 + 2 * len(REPLIES)

@@ -53,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "web" / "live_server.py"), str(data), str(port)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240  # the seed takes a while on a busy machine
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError((data / "server.log").read_text())
