@@ -9,8 +9,12 @@ neither FastAPI nor SQLAlchemy (tests/test_layering.py): it talks to the databas
   owner of a conversation's escalation level (the ladder never goes down).
 - `waiting`: the scheduler that raises the "customer waiting" alert on time.
 - `live`: the hub that fans alerts, turns and control notices out to WebSockets.
-- `supervision`: join and take over.
+- `supervision`: join and take over; `conversations`: assign, transfer, claim, close.
+- `presend`: the pre-send check of a draft with the conversation's context.
 - `desk`: tickets, SLA, follow-up (回访), CSAT, the 四个不漏 ledger.
 - `alerts`: the supervisor alerts (ladder steps) with acknowledgement and assignment.
 - `webhooks`: signed outgoing deliveries of events to registered URLs.
+- `replies`: the canned-reply library (话术库), every entry checked before it is saved.
+- `staff`, `reports`: accounts and teams; the analytics report with the boards' filters.
+- `container.Services`: all of the above wired together once per app.
 """

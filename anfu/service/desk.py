@@ -238,9 +238,12 @@ class TicketDesk:
 
     # changing -------------------------------------------------------------------------------------
     def _writable(self, principal: Principal, ticket_id: int) -> TicketRecord:
+        """The ticket, for a change: invisible ones are missing (AF503) before anything else, so a
+        refusal never tells that a ticket exists; auditors read only (AF417)."""
+        record = self.get(principal, ticket_id)
         if principal.role == "auditor":
-            require(principal, "conversation.write")  # auditors read only: AF417
-        return self.get(principal, ticket_id)
+            require(principal, "conversation.write")
+        return record
 
     def update(self, principal: Principal, ticket_id: int, *, priority: str | None = None,
                cause: str | None = None, owner_id: int | None = None, note: str = "") -> TicketRecord:

@@ -35,6 +35,7 @@ from ..workflow import ticket_events
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1),
            timedelta(hours=6))
 MAX_ATTEMPTS = len(BACKOFF) + 1
+CACHE_S = 2.0
 TICKET_EVENTS = tuple(sorted(cls.name for cls in vars(ticket_events).values()
                              if isinstance(cls, type) and str(getattr(cls, "name", "")).startswith("ticket.")))
 EVENTS = ("escalation.raised", "supervisor.alerted", "csat.low", "csat.submitted", "sla.warned", "sla.breached",
@@ -92,6 +93,17 @@ class Webhooks:
         self.transport = transport
         self.timeout = timeout
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        # tenant -> (read at, active webhooks): every recorded event asks, most tenants have none,
+        # so the list is read at most every CACHE_S seconds (and at once after a change here)
+        self._active: dict[int, tuple[float, list[Webhook]]] = {}
+
+    def _subscriptions(self, tenant_id: int) -> list[Webhook]:
+        cached = self._active.get(tenant_id)
+        now = time.monotonic()
+        if cached is None or now - cached[0] > CACHE_S:
+            cached = (now, self.store.list_webhooks(tenant_id, active=True))
+            self._active[tenant_id] = cached
+        return cached[1]
 
     # administration ---------------------------------------------------------------------
     def register(self, principal: Principal, url: str, events: list[str]) -> tuple[Webhook, str]:
@@ -104,6 +116,7 @@ class Webhooks:
         secret = "whsec_" + secrets.token_urlsafe(32)
         hook = self.store.create_webhook(principal.tenant_id, url=url, events=list(dict.fromkeys(events)),
                                          secret=secretbox.seal(secret, self.secret_key), by=principal.actor)
+        self._active.pop(principal.tenant_id, None)
         return hook, secret
 
     def list(self, principal: Principal) -> list[Webhook]:
@@ -112,6 +125,7 @@ class Webhooks:
 
     def deactivate(self, principal: Principal, webhook_id: int) -> Webhook:
         require(principal, "tokens.manage")
+        self._active.pop(principal.tenant_id, None)
         return self.store.set_webhook_active(webhook_id, principal.tenant_id, False)
 
     def deliveries(self, principal: Principal, webhook_id: int, limit: int = 100) -> list[WebhookDelivery]:
@@ -122,7 +136,7 @@ class Webhooks:
     def enqueue(self, tenant_id: int, name: str, payload: dict[str, Any]) -> list[WebhookDelivery]:
         """A listener of the turn service and the desk: one delivery per matching webhook."""
         return [self.store.enqueue_delivery(hook, name, payload)
-                for hook in self.store.list_webhooks(tenant_id, active=True) if matches(hook.events, name)]
+                for hook in self._subscriptions(tenant_id) if matches(hook.events, name)]
 
     # deliveries out -------------------------------------------------------------------------
     def deliver_due(self, limit: int = 100) -> list[WebhookDelivery]:
