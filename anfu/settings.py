@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     scenarios_dir: Path | None = None
     scheduler_interval_s: float = Field(15.0, ge=0, le=3600)
     webhook_allow_private: bool = False
+    log_format: Literal["text", "json"] = "text"
     chatwoot_url: str | None = None
     chatwoot_api_token: SecretStr | None = None
     chatwoot_webhook_token: SecretStr | None = None

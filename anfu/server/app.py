@@ -128,4 +128,8 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
                        auth_failures_per_minute=settings.rate_limit_auth_failures_per_minute)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")  # type: ignore[arg-type]
     app.add_middleware(RequestLog)  # type: ignore[arg-type]
+    from . import observability  # /metrics (Prometheus) and JSON logs
+    observability.install(app, ctx)
+    if settings.log_format == "json":
+        observability.configure_json_logging()
     return app
