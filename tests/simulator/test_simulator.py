@@ -67,8 +67,9 @@ def test_brush_offs_and_ignoring_make_it_worse(analyzer) -> None:
     sim.start()
     turn, line = sim.reply("今天天气不错。")
     assert "ignored" in turn.signals and line.intensity > scenario.intensity
-    turn, _ = sim.reply("嗯。")
-    assert "brush_off" in turn.signals and turn.verdict == "weak"
+    turn, line = sim.reply("嗯。")
+    # a brush-off (the pre-send check may also call it 敷衍打发 in context)
+    assert "brush_off" in turn.signals and turn.verdict in ("weak", "violation") and turn.after >= turn.before
     assert turn.better and not check_reply(turn.better).violation
 
 
@@ -122,9 +123,9 @@ def test_score_blends_the_quality_score_and_the_outcome(analyzer) -> None:
     expected = round(scoring["quality_weight"] * quality + scoring["outcome_weight"] * scoring["outcome_points"]["resolved"])
     assert summary["score"] == expected
     assert 0 <= summary["score"] <= 100
-    # a session that only apologises stays ongoing and scores between good and bad
-    mid = run_session(get_scenario(scenario_id), ["非常抱歉。", "真的很抱歉。", "抱歉抱歉。", "对不起。"], seed=9,
-                      analyzer=analyzer).summary()
+    # a session that listens and asks but never offers a solution stays ongoing, between good and bad
+    mid = run_session(get_scenario(scenario_id), [good[0], good[1], "我把您说的情况都记下来了，请问停电是从哪天开始的？"],
+                      seed=9, analyzer=analyzer).summary()
     assert mid["outcome"] == "ongoing" and 0 < mid["score"] < summary["score"]
 
 
