@@ -47,6 +47,7 @@ class WebhookDelivery(_Record):
     id: int
     tenant_id: int
     webhook_id: int
+    conversation_id: int | None
     event: str
     payload: dict[str, Any]
     state: str
@@ -145,7 +146,13 @@ class IntegrationStore(StoreBase):
     def enqueue_delivery(self, webhook: Webhook, event: str, payload: dict[str, Any]) -> WebhookDelivery:
         with self._write() as s:
             now = self.clock()
+            conversation = payload.get("conversation_id")
+            try:
+                conversation_id = int(conversation) if conversation is not None else None
+            except (TypeError, ValueError):
+                conversation_id = None
             row = WebhookDeliveryRow(tenant_id=webhook.tenant_id, webhook_id=webhook.id, event=event,
+                                     conversation_id=conversation_id,
                                      payload=self._stored(payload), state="pending", attempts=0,
                                      next_attempt_at=now, created_at=now)
             s.add(row)

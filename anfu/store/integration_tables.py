@@ -55,6 +55,8 @@ class WebhookDeliveryRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    # the conversation the event is about, so a customer's deletion request removes it too
+    conversation_id: Mapped[int | None] = mapped_column(Integer, index=True)
     event: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     state: Mapped[str] = mapped_column(String(16), default="pending")

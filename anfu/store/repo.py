@@ -29,6 +29,7 @@ from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Customer
                       Event, MessageRecord, Page, TimelineItem, from_row)
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
+from .integration_tables import WebhookDeliveryRow
 from .workflow_tables import FollowUpRow, LedgerRow, TicketRow
 
 MAX_PAGE_SIZE = 200
@@ -304,6 +305,8 @@ class Store(AccountsMixin):
                                    ("messages", MessageRow)):
                 result = s.execute(delete(row_type).where(row_type.conversation_id.in_(conv_ids)))
                 counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
+            # webhook deliveries about these conversations (their payloads may quote the case)
+            s.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.conversation_id.in_(conv_ids)))
             result = s.execute(delete(ConversationRow).where(ConversationRow.customer_id.in_(customer_ids)))
             counts["conversations"] = int(result.rowcount)  # type: ignore[attr-defined]
             s.execute(delete(CustomerRow).where(CustomerRow.id.in_(customer_ids)))

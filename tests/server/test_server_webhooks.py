@@ -134,3 +134,18 @@ def test_signature_helpers() -> None:
     assert signature.startswith("sha256=") and verify("s3cret", "1700000000", body, signature, now=1_700_000_100)
     assert not verify("s3cret", "1700000000", body, signature, now=1_700_001_000)  # too old
     assert not verify("s3cret", "1700000000", body + b" ", signature, now=1_700_000_000)
+
+
+def test_a_deletion_request_removes_the_customers_deliveries(hooked: Any) -> None:
+    world, receiver = hooked
+    admin = world.client("admin_a")
+    hook = admin.post("/api/v1/webhooks", json={"url": "https://crm.example.com/del",
+                                                "events": ["escalation.raised"]}).json()
+    msg = world.client("agent_a1").post("/api/v1/messages", json={
+        "conversation_ref": "hook-del", "text": "再不来人我就打12345投诉！",
+        "customer": {"phone": "13911112222"}}).json()
+    world.ctx.services.webhooks.deliver_due()
+    log = admin.get(f"/api/v1/webhooks/{hook['id']}/deliveries").json()["items"]
+    assert [d["event"] for d in log] == ["escalation.raised"]
+    assert admin.delete(f"/api/v1/customers/{msg['conversation']['customer_id']}").status_code == 200
+    assert admin.get(f"/api/v1/webhooks/{hook['id']}/deliveries").json()["items"] == []

@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('webhook_id', sa.Integer(), nullable=False),
+    sa.Column('conversation_id', sa.Integer(), nullable=True),
     sa.Column('event', sa.String(length=64), nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
@@ -69,6 +70,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index('ix_webhook_deliveries_state_next', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_deliveries_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_webhook_deliveries_webhook_id'), ['webhook_id'], unique=False)
@@ -80,6 +82,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_webhook_deliveries_webhook_id'))
         batch_op.drop_index(batch_op.f('ix_webhook_deliveries_tenant_id'))
         batch_op.drop_index('ix_webhook_deliveries_state_next')
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_conversation_id'))
 
     op.drop_table('webhook_deliveries')
     with op.batch_alter_table('webhooks', schema=None) as batch_op:
