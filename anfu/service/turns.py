@@ -117,7 +117,12 @@ def hold_level(data: dict[str, Any], level: int) -> dict[str, Any]:
         return data
     reasons = list(escalation.get("reasons") or [])
     reasons.append(f"本会话此前已升级至L{level}，升级阶梯不回落")
-    return {**data, "escalation": {**escalation, "level": level, "reasons": reasons}}
+    held = {**escalation, "level": level, "reasons": reasons}
+    if "label" in escalation:
+        from ..rules.checked import load_checked
+
+        held["label"] = load_checked("escalation_ladder")["levels"].get(level, escalation["label"])
+    return {**data, "escalation": held}
 
 
 class TurnService:

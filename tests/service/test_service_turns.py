@@ -44,6 +44,8 @@ def test_ladder_level_and_hold() -> None:
     data = {"escalation": {"level": 0, "reasons": []}}
     held = hold_level(data, 2)
     assert held["escalation"]["level"] == 2 and "不回落" in held["escalation"]["reasons"][-1]
+    labelled = hold_level({"escalation": {"level": 0, "label": "坐席自行处理", "reasons": []}}, 1)
+    assert labelled["escalation"]["label"] == "通知班长"
     assert hold_level({"escalation": {"level": 3, "reasons": ["x"]}}, 2)["escalation"]["level"] == 3
 
 
