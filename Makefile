@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench train train-cause train-replies train-outcome check-rules clean
+.PHONY: install run test bench train train-cause train-replies train-outcome train-presend check-rules clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,15 @@ train-cause: install
 
 train-outcome: install
 	$(BIN)/anfu train-outcome --out anfu/backends/weights/outcome.json
+
+train-presend: install
+	$(BIN)/anfu train-presend --out anfu/backends/weights/reply_context.npz
+
+train-persona: install
+	$(BIN)/anfu train-persona --out anfu/backends/weights/persona.npz
+
+train-sop: install
+	$(BIN)/anfu train-sop --out anfu/backends/weights/sop.npz
 
 train-replies: install
 	$(BIN)/anfu train-replies --out anfu/backends/weights/reply_ngram.npz

@@ -79,10 +79,17 @@ class Finding:
     end: int
     message: str
     severity: str = "major"  # minor | major | critical
+    # how sure the in-context check is that the reply is a violation (None: a rule alone decided)
+    confidence: float | None = None
+    # "must_fix" (the reply is a violation) or "consider" (worth a second look, not a violation)
+    level: str = "must_fix"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "category": self.category, "start": self.start, "end": self.end,
-                "message": self.message, "severity": self.severity}
+        out = {"rule_id": self.rule_id, "category": self.category, "start": self.start, "end": self.end,
+               "message": self.message, "severity": self.severity, "level": self.level}
+        if self.confidence is not None:
+            out["confidence"] = round(self.confidence, 3)
+        return out
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from anfu import Conversation
 from anfu.demo import demo_conversations
+from anfu.qa.context import CONTEXT_TURNS
 from anfu.types import Utterance
 
 WINDOW = 16
@@ -91,7 +92,8 @@ def test_remembered_turns_are_not_recomputed(analyzer: Any) -> None:
     # all six turns; then the new 7th: its text repeats turn 1, but as a follow-up it reads
     # differently (another key), so it alone is analysed; then nothing
     assert seen[0] == 6 and seen[1] == 1 and sum(seen[2:]) == 0
-    # a new agent turn is analysed with a blank copy of the customer turn it answers
+    # a new agent turn is analysed with blank copies of the turns its in-context check reads
+    # (the CONTEXT_TURNS turns before it)
     before = len(seen)
     emotion.predict = counting
     try:
@@ -99,7 +101,7 @@ def test_remembered_turns_are_not_recomputed(analyzer: Any) -> None:
                           id="count", industry="power"))
     finally:
         del emotion.predict
-    assert seen[before:] == [2]
+    assert seen[before:] == [1 + CONTEXT_TURNS]
 
 
 def test_memo_is_bounded_and_the_analyzer_still_pickles(analyzer: Any) -> None:

@@ -1,5 +1,13 @@
-"""Pre-send check component: flags forbidden phrases (服务忌语) in agent turns and proposes a
-compliant rewrite. Customer turns are left untouched."""
+"""Pre-send check component: flags forbidden phrases (服务忌语) and in-context violations in
+agent turns and proposes a compliant rewrite. Customer turns are left untouched.
+
+An agent turn that answers a customer is judged in context: the phrase rules' findings become
+evidence, and the context model (`anfu.qa.context`, learned from real helpdesk turns labelled by
+quality inspectors) decides from the reply, the customer's previous turn and the few turns before
+it whether the reply is a violation (`must_fix`), worth a second look (`consider`, not a
+violation), or fine. A reply with no customer turn before it is checked on its own (rules and the
+sentence model), as `anfu check-reply` does.
+"""
 
 from __future__ import annotations
 
@@ -7,61 +15,125 @@ from typing import Any, Sequence
 
 from .. import registry
 from ..qa import ReplyChecker, default_checker
+from ..qa.context import CONTEXT_TURNS, ContextReplyModel, ReplyContext, load_context_cached
 from ..text.normalize import normalize
 from ..types import Assessment, Finding, TurnAssessment
 from .base import Component
+
+Result = tuple[list[Finding], str | None, bool]
+
+
+def reply_context(turns: Sequence[TurnAssessment], i: int) -> ReplyContext:
+    """The context of agent turn `i`: the customer turn it answers and the turns shortly before."""
+    before = turns[max(0, i - CONTEXT_TURNS):i]
+
+    def norm(t: TurnAssessment) -> str:
+        return t.norm if len(t.norm) == len(t.text) else normalize(t.text)
+
+    customer = next((norm(t) for t in reversed(before) if t.speaker == "customer"), "")
+    return ReplyContext(customer=customer,
+                        earlier_agent=tuple(norm(t) for t in before if t.speaker == "agent"),
+                        earlier_customer=tuple(norm(t) for t in before if t.speaker == "customer"))
 
 
 @registry.components.register("anfu.presend.v1")
 class PreSend(Component):
     name = "anfu.presend.v1"
     provides = ("turn.violation", "turn.findings", "turn.rewrite")
-    scope = "turn"  # an agent turn's rewrite also reads the customer turn it answers
+    scope = "turn"  # an agent turn's result also reads the turns shortly before it
 
-    def __init__(self, locale: str = "zh_CN", rules_dir: str | None = None, model: str = "default") -> None:
+    def __init__(self, locale: str = "zh_CN", rules_dir: str | None = None, model: str = "default",
+                 context: str = "default") -> None:
         self.locale = locale
         self.rules_dir = rules_dir
         self.model = str(model)  # "default" (shipped reply_ngram.npz), a path, or "none" for rules only
+        self.context = str(context)  # "default" (shipped reply_context.npz), a path, or "none"
         default_checker(self.locale, self.rules_dir, self.model)  # AF201/AF204/AF301 at build time
+        self.context_model_  # AF201 at build time
 
     @property
     def checker(self) -> ReplyChecker:
         return default_checker(self.locale, self.rules_dir, self.model)
 
-    def predict(self, docs: Sequence[Assessment]) -> list[list[tuple[list[Finding], str | None] | None]]:
-        checker = self.checker
-        out: list[list[tuple[list[Finding], str | None] | None]] = []
-        for doc in docs:
-            results: list[tuple[list[Finding], str | None] | None] = []
+    @property
+    def rules_checker(self) -> ReplyChecker:
+        return default_checker(self.locale, self.rules_dir, "none")
+
+    @property
+    def context_model_(self) -> ContextReplyModel | None:
+        if self.context == "none":
+            return None
+        return load_context_cached(None if self.context == "default" else self.context)
+
+    def predict(self, docs: Sequence[Assessment]) -> list[list[Result | None]]:
+        checker, rules = self.checker, self.rules_checker
+        model = self.context_model_
+        out: list[list[Result | None]] = []
+        pending: list[tuple[int, int, str, ReplyContext, list[Finding], TurnAssessment | None]] = []
+        for d, doc in enumerate(docs):
+            results: list[Result | None] = []
             customer: TurnAssessment | None = None
-            for turn in doc.turns:
+            for i, turn in enumerate(doc.turns):
                 if turn.speaker != "agent":
                     customer = turn
                     results.append(None)
                     continue
                 norm = turn.norm if len(turn.norm) == len(turn.text) else normalize(turn.text)
+                ctx = reply_context(doc.turns, i)
+                if model is not None and ctx.customer:
+                    pending.append((d, i, norm, ctx, rules.scan(norm, turn.text), customer))
+                    results.append(None)
+                    continue
                 found = checker.scan(norm, turn.text)
-                results.append((found, checker.rewrite(found, _context(customer)) if found else None))
+                results.append((found, checker.rewrite(found, _context(customer)) if found else None, bool(found)))
             out.append(results)
+        if pending and model is not None:
+            scored = model.predict([p[2] for p in pending], [p[3] for p in pending], [len(p[4]) for p in pending])
+            for (d, i, norm, _, found, customer), (prob, category) in zip(pending, scored):
+                out[d][i] = self._decide(docs[d].turns[i].text, norm, found, prob, category, model, customer)
         return out
+
+    def _decide(self, text: str, norm: str, found: list[Finding], prob: float, category: str,
+                model: ContextReplyModel, customer: TurnAssessment | None) -> Result:
+        if prob < model.consider_:
+            return [], None, False
+        level = "must_fix" if prob >= model.threshold_ else "consider"
+        if found:
+            findings = [Finding(f.rule_id, f.category, f.start, f.end, f.message,
+                                f.severity if level == "must_fix" else "minor", prob, level) for f in found]
+        else:
+            rules = self.rules_checker
+            advice = next((r.message for r in rules.rules_ if r.category == category),
+                          "请先回应客户刚才说的话，再给出具体的处理动作和时间。")
+            name = rules.categories_.get(category, category)
+            how = "结合客户上一句来看" if level == "must_fix" else "结合客户上一句来看，建议斟酌"
+            findings = [Finding(f"context.{category}", category, 0, len(text),
+                                f"{how}，这条回复疑似{name}（把握 {prob:.0%}）：{advice}",
+                                "major" if level == "must_fix" else "minor", prob, level)]
+        if level == "consider":
+            return findings, None, False
+        return findings, self.checker.rewrite(findings, _context(customer)), True
 
     def turn_context(self, doc: Assessment, i: int) -> int:
         if doc.turns[i].speaker != "agent":
             return i
-        return next((j for j in range(i - 1, -1, -1) if doc.turns[j].speaker != "agent"), i)
+        return max(0, i - CONTEXT_TURNS)
 
     def turn_key(self, doc: Assessment, i: int) -> Any:
-        j = self.turn_context(doc, i)
-        # the customer turn's text and position (its emotion reads both), and the industry its cause depends on
-        return ((doc.turns[j].text, doc.turns[j].follow_up) if j != i else None, doc.conversation.industry)
+        if doc.turns[i].speaker != "agent":
+            return None
+        # the turns read (texts, the customer turns' position: their emotion reads it), and the
+        # industry the customer turn's cause depends on
+        before = tuple((t.speaker, t.text, t.follow_up) for t in doc.turns[max(0, i - CONTEXT_TURNS):i])
+        return before, doc.conversation.industry
 
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
         for doc, results in zip(docs, outputs):
             for turn, result in zip(doc.turns, results):
                 if result is None:
                     continue
-                found, rewrite = result
-                turn.violation = bool(found)
+                found, rewrite, violation = result
+                turn.violation = violation
                 turn.findings = list(found)
                 turn.rewrite = rewrite
 

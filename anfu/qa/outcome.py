@@ -139,7 +139,7 @@ def outcome_features(turns: Sequence[TurnAssessment], cues: OutcomeCues, rubric_
     requests = sum(1 for n in agent_norms if a["request_info"].search(n))
     acted = [bool(a["resolved"].search(n) or a["action"].search(n)) for n in agent_norms]
     canned = [bool(a["canned"].search(n)) for n in agent_norms]
-    violations = sum(len(t.findings) for t in agents)
+    violations = sum(len(t.findings) for t in agents if t.violation)  # "consider" hints do not count
     last_turn = turns[-1] if turns else None
     unanswered = bool(last_turn is not None and last_turn.speaker == "customer" and late
                       and c["question"].search(_norm(last_turn)))

@@ -242,6 +242,7 @@ class Session:
     def _draft(self, frame: DraftFrame) -> dict[str, Any]:
         data = None
         customer_text = None
+        recent: list[tuple[str, str]] = []
         if frame.conversation_id is not None:
             store = self.ctx.store
             record = store.get_conversation(frame.conversation_id, visible_to=self.auth.principal)
@@ -250,8 +251,9 @@ class Session:
             messages = store.list_messages(record.id, after_seq=max(0, record.last_seq - 10))
             said = [m.text for m in messages if m.speaker == "customer"]
             customer_text = said[-1] if said else None
+            recent = [(m.speaker, m.text) for m in messages]
         return {"type": "presend", "conversation_id": frame.conversation_id,
-                "result": check_draft(frame.text, data, customer_text)}
+                "result": check_draft(frame.text, data, customer_text, recent)}
 
     async def _conversation(self, frame: ConversationFrame) -> dict[str, Any]:
         assert self.sub is not None

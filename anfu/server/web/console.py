@@ -121,12 +121,14 @@ def console_composer(conversation_id: int, request: Request, locked: int = 0,
                   draft="", check=None)
 
 
-def _last_customer_text(request: Request, conversation_id: int) -> tuple[dict[str, Any] | None, str | None]:
+def _last_customer_text(request: Request, conversation_id: int
+                        ) -> tuple[dict[str, Any] | None, str | None, list[tuple[str, str]]]:
     ctx = request.app.state.ctx
     latest = ctx.store.latest_assessment(conversation_id)
     messages = ctx.store.list_messages(conversation_id, limit=500)
     customer = [m.text for m in messages if m.speaker == "customer"]
-    return (latest.data if latest else None), (customer[-1] if customer else None)
+    recent = [(m.speaker, m.text) for m in messages[-10:]]
+    return (latest.data if latest else None), (customer[-1] if customer else None), recent
 
 
 @router.post("/console/{conversation_id}/check", include_in_schema=False)
@@ -137,8 +139,8 @@ def console_check(conversation_id: int, request: Request, draft: str = Form("", 
     conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
     check = None
     if draft.strip():
-        data, customer_text = _last_customer_text(request, conversation.id)
-        check = check_draft(draft, data, customer_text)
+        data, customer_text, recent = _last_customer_text(request, conversation.id)
+        check = check_draft(draft, data, customer_text, recent)
     return render(request, "console.html", block="presend", user=user, draft=draft, check=check,
                   view={"conversation": conversation})
 
@@ -155,8 +157,8 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
     if not text:
         return render(request, "console.html", block="composer", user=user, draft="", check=None,
                       view={"conversation": conversation, "can_reply": True})
-    data, customer_text = _last_customer_text(request, conversation.id)
-    check = check_draft(text, data, customer_text)
+    data, customer_text, recent = _last_customer_text(request, conversation.id)
+    check = check_draft(text, data, customer_text, recent)
     if check["violation"] and confirm != "yes":
         return render(request, "console.html", block="composer", user=user, draft=text, check=check,
                       needs_confirm=True, view={"conversation": conversation, "can_reply": True})

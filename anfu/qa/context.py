@@ -1,0 +1,180 @@
+"""Judging an agent's reply against what the customer just said (pre-send check in context).
+
+Phrase rules read the reply alone; real quality inspection (质检) judges it against the customer's
+previous turn: did it answer the question, take ownership, give a concrete path or time, or is a
+canned request repeated after the customer already answered it. `reply_context_features` turns a
+reply and its conversation into named features; `ContextReplyModel` (weights learned by
+`anfu train-presend`, numpy at run time) gives the probability that the reply is a violation and
+its most likely category. The pre-send component uses it on agent turns that answer a customer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..backends.ngram import char_ngrams
+from ..errors import ModelError
+
+CONTEXT_TURNS = 4  # how many turns before a reply the in-context check reads
+DEFAULT_CONTEXT_WEIGHTS = Path(__file__).resolve().parents[1] / "backends" / "weights" / "reply_context.npz"
+
+_QUESTION = re.compile(r"[？?]|吗[。！!]*$|怎么|为什么|什么时候|多久|能不能|可不可以|是否|哪里|如何|啥时候")
+_REQUEST = re.compile(r"私信|提供|订单号|账号|帐号|手机号|号码|单号|截图|邮箱|地址|姓名|户号|机型|型号|详细描述|具体")
+_DIGITS = re.compile(r"\d{5,}|[a-z0-9._-]+@[a-z0-9.-]+")
+_CANNED = re.compile(r"(已经|已)(记录|反馈|转达|提交|上报|登记|转交|收到)|相关部门|耐心等待|敬请|请您耐心|请留意|会尽快|尽快(为您)?(处理|核实|回复)|后续(会|将)|不断(完善|改进|优化)|非常重视")
+_ACTION = re.compile(r"(已经|已|现已)(为|帮|给|替)您|(为|帮|给)您(处理|办理|申请|安排|跟进|核实|查询|催促|加急|登记|补发|退)|专人|工程师|上门|(\d+|[一二两三四五六七八九十半])(个)?(分钟|小时|工作日|天)(内|之内|以内)")
+_REFERRAL = re.compile(r"拨打|致电|营业厅|官网|热线|100[0-9]{2}|95[0-9]{3}|前往|网点|联系.{0,6}(客服|售后|商家|快递)")
+_CONTENT = re.compile(r"[\u4e00-\u9fff]")
+
+#: dense features, in order; the sparse part is char n-grams of the reply and of the customer turn
+DENSE: tuple[str, ...] = (
+    "rule_hits", "answers_customer", "first_reply", "customer_question", "customer_overlap",
+    "repeats_earlier_reply", "asks_again", "canned", "action", "referral", "reply_chars",
+    "customer_chars",
+)
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = "".join(_CONTENT.findall(text))
+    return {chars[i:i + 2] for i in range(len(chars) - 1)}
+
+
+def _containment(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a) if a else 0.0
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What a reply answers: the customer's previous turn, earlier turns of the conversation."""
+
+    customer: str = ""                       # the customer turn the reply answers ("" when none)
+    earlier_agent: tuple[str, ...] = ()      # the agent's earlier replies, oldest first
+    earlier_customer: tuple[str, ...] = ()   # the customer's earlier turns, oldest first (incl. `customer`)
+
+
+def dense_features(reply: str, ctx: ReplyContext, rule_hits: int) -> list[float]:
+    """The dense feature vector (`DENSE` order) of a normalised reply in its context."""
+    reply_bi = _bigrams(reply)
+    cust_bi = _bigrams(ctx.customer)
+    repeats = max((_containment(reply_bi, _bigrams(a)) for a in ctx.earlier_agent), default=0.0)
+    gave = any(_DIGITS.search(c) for c in ctx.earlier_customer)
+    return [
+        float(min(rule_hits, 3)),
+        float(bool(ctx.customer)),
+        float(not ctx.earlier_agent),
+        float(bool(ctx.customer) and bool(_QUESTION.search(ctx.customer))),
+        _containment(cust_bi, reply_bi),
+        float(repeats >= 0.7),
+        float(bool(_REQUEST.search(reply)) and gave),
+        float(bool(_CANNED.search(reply))),
+        float(bool(_ACTION.search(reply))),
+        float(bool(_REFERRAL.search(reply))),
+        math.log1p(len(reply)) / 5,
+        math.log1p(len(ctx.customer)) / 5,
+    ]
+
+
+def sparse_terms(reply: str, ctx: ReplyContext) -> list[str]:
+    """Char n-grams of the reply, and (prefixed) char 1–2-grams of the customer's turn."""
+    terms = char_ngrams(reply, (1, 3))
+    if ctx.customer:
+        terms += ["c:" + g for g in char_ngrams(ctx.customer, (1, 2))]
+    return terms
+
+
+class ContextReplyModel:
+    """Violation probability and category of a reply in context; picklable, numpy only."""
+
+    def __init__(self, vocab: Sequence[str], idf: np.ndarray, coef: np.ndarray, dense_coef: np.ndarray,
+                 intercept: float, dense_mean: np.ndarray, dense_scale: np.ndarray,
+                 categories: Sequence[str], cat_coef: np.ndarray, cat_intercept: np.ndarray,
+                 threshold: float, consider: float, meta: dict[str, Any]) -> None:
+        self.vocab_ = list(vocab)
+        self.index_ = {t: i for i, t in enumerate(self.vocab_)}
+        self.idf_ = np.asarray(idf, dtype=np.float32)
+        self.coef_ = np.asarray(coef, dtype=np.float32)
+        self.dense_coef_ = np.asarray(dense_coef, dtype=np.float32)
+        self.intercept_ = float(intercept)
+        self.dense_mean_ = np.asarray(dense_mean, dtype=np.float32)
+        self.dense_scale_ = np.asarray(dense_scale, dtype=np.float32)
+        self.categories_ = list(categories)
+        self.cat_coef_ = np.asarray(cat_coef, dtype=np.float32)
+        self.cat_intercept_ = np.asarray(cat_intercept, dtype=np.float32)
+        self.threshold_ = float(threshold)
+        self.consider_ = float(consider)
+        self.meta = meta
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        np.savez_compressed(path, vocab=np.array(self.vocab_, dtype=object), idf=self.idf_, coef=self.coef_,
+                            dense_coef=self.dense_coef_, intercept=np.float32(self.intercept_),
+                            dense_mean=self.dense_mean_, dense_scale=self.dense_scale_,
+                            categories=np.array(self.categories_, dtype=object), cat_coef=self.cat_coef_,
+                            cat_intercept=self.cat_intercept_, threshold=np.float32(self.threshold_),
+                            consider=np.float32(self.consider_), dense=np.array(list(DENSE), dtype=object),
+                            meta=np.array(json.dumps(self.meta, ensure_ascii=False)))
+        return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_CONTEXT_WEIGHTS) -> "ContextReplyModel":
+        try:
+            with np.load(path, allow_pickle=True) as data:
+                if tuple(data["dense"].tolist()) != DENSE:
+                    raise ModelError("AF201", f"{path} (trained on other features; run `anfu train-presend`)")
+                return cls(vocab=data["vocab"].tolist(), idf=data["idf"], coef=data["coef"],
+                           dense_coef=data["dense_coef"], intercept=float(data["intercept"]),
+                           dense_mean=data["dense_mean"], dense_scale=data["dense_scale"],
+                           categories=data["categories"].tolist(), cat_coef=data["cat_coef"],
+                           cat_intercept=data["cat_intercept"], threshold=float(data["threshold"]),
+                           consider=float(data["consider"]), meta=json.loads(str(data["meta"])))
+        except ModelError:
+            raise
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelError("AF201", f"{path} ({type(exc).__name__}: {exc})") from None
+
+    # ------------------------------------------------------------------ inference
+    def _rows(self, replies: Sequence[str], contexts: Sequence[ReplyContext],
+              rule_hits: Sequence[int]) -> tuple[list[list[tuple[int, float]]], np.ndarray]:
+        rows = []
+        for reply, ctx in zip(replies, contexts):
+            counts: dict[int, int] = {}
+            for term in sparse_terms(reply, ctx):
+                j = self.index_.get(term)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            vals = [(j, (1.0 + math.log(c)) * float(self.idf_[j])) for j, c in counts.items()]
+            norm = math.sqrt(sum(v * v for _, v in vals)) or 1.0
+            rows.append([(j, v / norm) for j, v in vals])
+        dense = np.array([dense_features(r, c, h) for r, c, h in zip(replies, contexts, rule_hits)],
+                         dtype=np.float32).reshape(len(replies), len(DENSE))
+        return rows, (dense - self.dense_mean_) / self.dense_scale_
+
+    def predict(self, replies: Sequence[str], contexts: Sequence[ReplyContext],
+                rule_hits: Sequence[int]) -> list[tuple[float, str]]:
+        """(violation probability, most likely category) for each normalised reply."""
+        if not replies:
+            return []
+        rows, dense = self._rows(replies, contexts, rule_hits)
+        out = []
+        for row, d in zip(rows, dense):
+            logit = self.intercept_ + float(d @ self.dense_coef_) + sum(v * float(self.coef_[j]) for j, v in row)
+            cat = self.cat_intercept_.copy()
+            for j, v in row:
+                cat += v * self.cat_coef_[j]
+            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+            out.append((p, self.categories_[int(np.argmax(cat))]))
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_context_cached(path: str | None = None) -> ContextReplyModel:
+    return ContextReplyModel.load(path or DEFAULT_CONTEXT_WEIGHTS)

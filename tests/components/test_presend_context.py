@@ -1,0 +1,113 @@
+"""anfu.presend.v1 in context: a reply judged against the customer's previous turn."""
+
+from __future__ import annotations
+
+import pytest
+
+import anfu
+from anfu.qa.context import DENSE, ContextReplyModel, ReplyContext, dense_features
+from anfu.service.presend import check_draft
+from anfu.training.data import public_data_dir
+from anfu.types import Conversation
+
+TURN_STAGE = {"pipeline": {"components": ["anfu.normalize.v1", "anfu.risk.v1", "anfu.abuse.v1",
+                                          "anfu.emotion.v1", "anfu.cause.v1", "anfu.presend.v1"]}}
+
+
+@pytest.fixture(scope="module")
+def analyzer():  # noqa: ANN201
+    return anfu.load(TURN_STAGE)
+
+
+def _last_agent(analyzer, turns):  # noqa: ANN001, ANN202
+    return analyzer(Conversation.from_texts(turns)).turns[-1]
+
+
+@pytest.mark.parametrize("customer,reply", [
+    ("我家老人上周住院了，这个月的电费能不能缓几天交？", "我不清楚您家里出了这样的事，您节哀。电费可以为您申请延期到月底，今天就帮您提交。"),
+    ("你们检测的结果我不信，我要找第三方。", "可以的，检测机构由您来定，费用我们来承担。"),
+    ("这台洗衣机又坏了，到底给我换还是修？", "换还是修，都听您的，您选好后我今天就安排。"),
+    ("以前一直都是这么办的，凭什么现在不行？", "您说以前一直都是这么办的，我明白，我先帮您查一下新规定具体改了哪里。"),
+    ("我的户号是3012456，麻烦尽快。", "收到。我这边记下了，马上为您查询，十分钟内回复您。"),
+    ("能不能今天下午就派人来？", "没问题。师傅下午三点前到，到之前会先给您打电话。"),
+    ("停电的时候我摔了一跤。", "您现在身体还好吗？需要的话我先帮您登记。"),
+    ("我很担心电表是不是坏了，会不会多扣钱？", "您担心是正常的，我马上为您申请免费校验，两天内给您结果。"),
+])
+def test_kind_replies_are_not_flagged_in_context(analyzer, customer: str, reply: str) -> None:  # noqa: ANN001
+    turn = _last_agent(analyzer, [("customer", customer), ("agent", reply)])
+    assert turn.violation is False, [f.message for f in turn.findings]
+
+
+def test_canned_brush_off_that_ignores_the_question_is_flagged(analyzer) -> None:  # noqa: ANN001
+    turn = _last_agent(analyzer, [
+        ("customer", "宽带断了三天了，你们到底什么时候来修？我在家办公等不起！"),
+        ("agent", "您好，您反映的情况已记录，会反馈给相关部门，请耐心等待。"),
+        ("customer", "又是这句话！到底哪天来修？"),
+        ("agent", "您好，您反映的情况已记录，会反馈给相关部门，请耐心等待。"),
+    ])
+    assert turn.violation is True
+    assert turn.findings and all(f.level == "must_fix" and f.confidence is not None for f in turn.findings)
+    assert turn.rewrite
+
+
+def test_asking_again_for_what_the_customer_gave_is_flagged(analyzer) -> None:  # noqa: ANN001
+    turn = _last_agent(analyzer, [
+        ("customer", "快递一周没动了，单号是 SF1234567890，到底怎么回事？"),
+        ("agent", "请您私信提供一下单号，我们帮您查询。"),
+        ("customer", "我刚才已经发了单号 SF1234567890 ！"),
+        ("agent", "请您私信提供一下单号，我们帮您查询。"),
+    ])
+    assert turn.violation is True
+
+
+def test_reply_without_a_customer_turn_is_checked_alone(analyzer) -> None:  # noqa: ANN001
+    alone = analyzer(Conversation.from_texts([("agent", "这个不归我们管，你自己去找物业。")])).turns[0]
+    assert alone.violation is True and all(f.confidence is None for f in alone.findings)
+
+
+def test_live_draft_check_uses_the_same_judgement() -> None:
+    recent = [("customer", "这台洗衣机又坏了，到底给我换还是修？")]
+    kind = check_draft("换还是修，都听您的，您选好后我今天就安排。", None, recent[0][1], recent)
+    bad = check_draft("这不归我们管，你自己去找厂家。", None, recent[0][1], recent)
+    assert kind["violation"] is False and bad["violation"] is True
+    assert bad["findings"][0]["level"] == "must_fix" and 0 < bad["findings"][0]["confidence"] <= 1
+
+
+def test_dense_features_read_the_context() -> None:
+    ctx = ReplyContext(customer="单号 sf1234567890 ，到底怎么回事？", earlier_agent=("请您私信提供一下单号。",),
+                       earlier_customer=("单号 sf1234567890 ，到底怎么回事？",))
+    x = dict(zip(DENSE, dense_features("请您私信提供一下单号。", ctx, 0)))
+    assert x["customer_question"] == 1 and x["repeats_earlier_reply"] == 1 and x["asks_again"] == 1
+    assert x["first_reply"] == 0 and x["answers_customer"] == 1
+
+
+def test_weights_for_other_features_are_refused(tmp_path) -> None:  # noqa: ANN001
+    model = ContextReplyModel.load()
+    path = model.save(tmp_path / "w.npz")
+    assert ContextReplyModel.load(path).threshold_ == model.threshold_
+    import numpy as np
+
+    with np.load(path, allow_pickle=True) as data:
+        arrays = dict(data)
+    arrays["dense"] = np.array(["x"], dtype=object)
+    np.savez(tmp_path / "other.npz", **arrays)
+    with pytest.raises(anfu.AnfuError):
+        ContextReplyModel.load(tmp_path / "other.npz")
+
+
+STC3 = public_data_dir() / "stc3" / "train_data_cn.json"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not STC3.is_file(), reason="needs ../shared/data/stc3 (the STC-3 dialogues)")
+def test_heldout_agent_turns_in_context() -> None:
+    from anfu.training.presend import all_examples, prf, rule_hits
+
+    model = ContextReplyModel.load()
+    held = [e for e in all_examples() if e.heldout and e.source != "replies"]
+    scores = model.predict([e.reply for e in held], [e.context for e in held], rule_hits(held))
+    for source, floor in (("written", (0.93, 0.85)), ("stc3", (0.55, 0.63))):
+        rows = [(e.violation, s[0] >= model.threshold_) for e, s in zip(held, scores) if e.source == source]
+        got = prf([g for g, _ in rows], [p for _, p in rows])
+        # the figures reached on the held-out splits (README); real replies stay below the issue's targets
+        assert got["precision"] >= floor[0] and got["recall"] >= floor[1], (source, got)
