@@ -1,10 +1,11 @@
 """The simulated customer (角色扮演 / 情景模拟): a scenario's customer who answers a trainee turn
 by turn, calming with good handling and escalating with bad.
 
-Each reply is read by the project's own analyzer (`anfu.load()`): the pre-send check gives the
-forbidden phrases (服务忌语) with their severity and a compliant rewrite, the strategy component
-gives the 话术 a better reply would use, and at the end anfu.outcome.v1 gives the 质检 quality
-score of the whole transcript. The simulator pack (`simulator.yaml`) turns what the reply did
+Each reply is read by the project's own analyzer (`anfu.load()`): its turn-scoped stage (up to the
+pre-send check, in context of the customer's line) gives the forbidden phrases (服务忌语) with
+their severity and a compliant rewrite while the customer answers; when the feedback is asked for,
+the full analysis gives the strategy component's 话术 for each weak reply and anfu.outcome.v1 the
+质检 quality score of the whole transcript. The simulator pack (`simulator.yaml`) turns what the reply did
 (apology, empathy, listening, questions that uncover the scenario's hidden facts, an action with
 a time, the persona's playbook — or arguing, brushing off, ignoring, the scenario's aggravations)
 into a change of the customer's heat; the customer's words come from the scenario and the phrase
@@ -14,7 +15,7 @@ bank. Everything is deterministic for a scenario and seed: the same replies give
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Protocol
 
@@ -65,6 +66,19 @@ def default_analyzer() -> Any:
     from .. import load
 
     return load()
+
+
+@lru_cache(maxsize=4)
+def turn_analyzer(analyzer: Any) -> Any:
+    """The analyzer's leading turn-scoped components (normalise … pre-send check) as an Analyzer
+    of their own: all a reply needs to be read, without re-running the conversation-level
+    components on every turn. The full analyzer still gives the 话术 and the session's score."""
+    from ..pipeline import Analyzer
+
+    stage = list(getattr(analyzer, "turn_stage", []) or [])
+    if not stage or len(stage) == len(getattr(analyzer, "components", [])):
+        return analyzer
+    return Analyzer(stage, getattr(analyzer, "config", None))
 
 
 class Voice(Protocol):
@@ -142,6 +156,7 @@ class Simulator:
         self.said_: set[str] = set()
         self.used_parts_: set[str] = set()
         self.persona_ = scenario.persona
+        self._pending_better: dict[int, Conversation] = {}
         self.playbook_ = (load_pack("personas").get("types") or {}).get(scenario.persona, {}).get("playbook") or {}
         self._summary: dict[str, Any] | None = None
 
@@ -227,13 +242,19 @@ class Simulator:
             raise InputError("AF004")
         if len(text) > MAX_REPLY_CHARS:
             raise InputError("AF005", len(text), limit=MAX_REPLY_CHARS)
-        before_doc = self.analyzer(self._conversation())
-        after_doc = self.analyzer(self._conversation(("agent", text)))
+        after_doc = turn_analyzer(self.analyzer)(self._conversation(("agent", text)))
         agent = after_doc.to_dict()["turns"][-1]
+        if agent.get("violation") is None:  # an analyzer without the pre-send component
+            from ..qa import check_reply
+
+            agent = {**agent, **check_reply(text, {"customer_text": self.turns_[-1][1]}).to_dict()}
         findings = list(agent.get("findings") or [])
         violation = bool(agent.get("violation"))
-        suggestions = [s.get("text") for s in (before_doc.to_dict().get("suggestions") or []) if s.get("text")]
-        turn, reaction_parts = self._react(text, violation, findings, agent.get("rewrite"), suggestions)
+        turn, reaction_parts = self._react(text, violation, findings, agent.get("rewrite"))
+        if turn.verdict != "good" and turn.better is None:
+            # the 话术 for this customer line come from the full analysis, run when the feedback
+            # is asked for (summary, details), not while the customer answers
+            self._pending_better[turn.index] = self._conversation()
         self.agent_turns_.append(turn)
         self.turns_.append(("agent", text))
         line = self._say(reaction_parts, context={"kind": "reply", "signals": turn.signals, "agent_text": text})
@@ -306,8 +327,8 @@ class Simulator:
             notes.append(note("ignored"))
         return out, notes
 
-    def _react(self, text: str, violation: bool, findings: list[dict[str, Any]], rewrite: str | None,
-               suggestions: list[str]) -> tuple[AgentTurn, list[str]]:
+    def _react(self, text: str, violation: bool, findings: list[dict[str, Any]],
+               rewrite: str | None) -> tuple[AgentTurn, list[str]]:
         pack, s, dyn = self.pack, self.state_, self.pack.dynamics
         norm = normalize(text)
         sig, notes = self._signals(norm, violation, findings)
@@ -355,9 +376,7 @@ class Simulator:
         self._move_emotion(worsened, delta)
 
         verdict = "violation" if violation else "good" if (delta < 0 and worsening == 0) else "weak"
-        better = None
-        if verdict != "good":
-            better = rewrite if violation and rewrite else next(iter(suggestions), None)
+        better = rewrite if violation and rewrite else None
         signals = tuple(name for name in REACTION_ORDER + ("listening", "question", "discovery", "persona_fit",
                                                           "persona_avoid")
                         if sig.get(name))
@@ -443,11 +462,21 @@ class Simulator:
                 "compliance": round(1 - sum(t.violation for t in turns) / len(turns), 3),
                 "persona": persona, "calming": round(calming, 3)}
 
+    def _resolve_better(self) -> None:
+        """A better reply for each weak turn without a rewrite: the strategy component's first
+        话术 for the customer line that reply answered."""
+        for index, before in sorted(self._pending_better.items()):
+            found = self.analyzer(before).to_dict().get("suggestions") or []
+            better = next((s["text"] for s in found if s.get("text")), None)
+            self.agent_turns_[index - 1] = replace(self.agent_turns_[index - 1], better=better)
+        self._pending_better.clear()
+
     def summary(self) -> dict[str, Any]:
         """Score (质检 quality score of the transcript blended with the outcome), calmed, outcome
         and the feedback: one item per reply, then the rubric's findings on the whole session."""
         if self._summary is not None:
             return self._summary
+        self._resolve_better()
         scoring = self.pack.scoring
         quality, findings = 0, []
         if self.agent_turns_:
@@ -471,6 +500,7 @@ class Simulator:
     def details(self) -> dict[str, Any]:
         """Everything a stored session keeps: the transcript with what each line meant, the
         summary, the skills and the hidden facts found."""
+        self._resolve_better()
         turns: list[dict[str, Any]] = []
         agents = iter(self.agent_turns_)
         lines = iter(self.lines_)

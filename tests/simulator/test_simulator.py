@@ -70,7 +70,8 @@ def test_brush_offs_and_ignoring_make_it_worse(analyzer) -> None:
     turn, line = sim.reply("嗯。")
     # a brush-off (the pre-send check may also call it 敷衍打发 in context)
     assert "brush_off" in turn.signals and turn.verdict in ("weak", "violation") and turn.after >= turn.before
-    assert turn.better and not check_reply(turn.better).violation
+    feedback = [f for f in sim.summary()["feedback"] if f["scope"] == "turn"]
+    assert all(f["better"] and not check_reply(f["better"]).violation for f in feedback)
 
 
 def test_the_same_seed_and_replies_give_the_same_session(analyzer) -> None:
