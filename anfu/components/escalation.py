@@ -29,7 +29,7 @@ INT_CONDITIONS = ("current_intensity_at_least", "peak_intensity_at_least", "stro
                   "escalation_risk_turns_at_least",
                   "abusive_turns_at_least", "repeat_contacts_at_least", "response_wait_minutes_at_least",
                   "stated_wait_hours_at_least")
-CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least")
+CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least", "calming")
 STRONG = 3  # intensity of a "strong" turn (glossary.INTENSITY_NAMES)
 SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "abusive_turns": 2, "contacts": 3,
                 "wait_minutes": 15, "stated_wait_hours": 48}
@@ -59,8 +59,9 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
         for key in INT_CONDITIONS:
             if key in when:
                 number(when[key], f"{where}.when.{key}", problems, 0, 100000)
-        if "negative_flag" in when and not isinstance(when["negative_flag"], bool):
-            problems.append(f"{where}.when.negative_flag must be true or false")
+        for flag in ("negative_flag", "calming"):
+            if flag in when and not isinstance(when[flag], bool):
+                problems.append(f"{where}.when.{flag} must be true or false")
         if "signals_at_least" in when:
             sig = when["signals_at_least"]
             if not isinstance(sig, dict) or not sig or set(sig) - set(SIGNAL_TYPES):
@@ -77,6 +78,8 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
                                     " must be a mapping with regex and count"):
         _check_regex(item.get("regex"), where, problems)
         number(item.get("count"), f"{where}.count", problems, 1, 1000)
+    for i, rx in enumerate(str_list(data.get("calming_cues") or [], "calming_cues", problems)):
+        _check_regex(rx, f"calming_cues[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("stated_waits"), "stated_waits", problems)):
         _check_regex(rx, f"stated_waits[{i}]", problems, groups=("n", "unit"))
     units = data.get("unit_hours")
@@ -113,6 +116,8 @@ class Facts:
     stated_wait_hours: int = 0
     negative_flag: bool = False
     signals: dict[str, int] | None = None
+    # the agent's handling visibly works: the latest customer turn is well below the peak, or accepts
+    calming: bool = False
 
     def fields(self) -> dict[str, Any]:
         return {"intensity": self.intensity if self.intensity is not None else "未知",
@@ -131,6 +136,7 @@ class Ladder:
         self.rules: list[dict[str, Any]] = pack["rules"]
         self.contact_patterns = [(t2s(item["regex"]), int(item["count"])) for item in pack.get("repeat_contacts") or []]
         self.wait_patterns = [t2s(rx) for rx in pack.get("stated_waits") or []]
+        self.calming_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("calming_cues") or []) or "(?!)")
         self.unit_hours: dict[str, float] = pack["unit_hours"]
         self.negative = negative
 
@@ -180,6 +186,9 @@ class Ladder:
                     f.intensity = turn.intensity
                     f.peak = turn.intensity if f.peak is None else max(f.peak, turn.intensity)
                     f.strong_turns += turn.intensity >= STRONG
+                # well down from the peak (4 → 2), or accepting the plan; 4 → 3 is still angry
+                f.calming = bool((f.peak is not None and f.intensity is not None and f.intensity <= f.peak - 2)
+                                 or self.calming_rx.search(norm))
                 f.risk_turns += bool(turn.escalation_risk)
                 f.abusive_turns += bool(turn.abusive)
                 f.contacts = max(f.contacts, self.contacts_in(norm))
@@ -201,8 +210,8 @@ class Ladder:
                   "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
                   "stated_wait_hours_at_least": f.stated_wait_hours}
         for key, threshold in when.items():
-            if key == "negative_flag":
-                if f.negative_flag != threshold:
+            if key in ("negative_flag", "calming"):
+                if getattr(f, key) != threshold:
                     return False
             elif key == "signals_at_least":
                 if any((f.signals or {}).get(kind, 0) < n for kind, n in threshold.items()):

@@ -137,3 +137,21 @@ def test_running_twice_does_not_duplicate_events_and_keeps_other_events() -> Non
     Escalation()(doc)
     names = [e["name"] for e in doc.extras["events"]]
     assert names.count("ticket.created") == 1 and names.count("escalation.raised") == 2
+
+
+def test_no_alert_while_the_customer_is_coming_down() -> None:
+    import anfu
+
+    analyzer = anfu.load()
+    opening = ("customer", "停电一整天了，冰箱里的东西全坏了，你们到底管不管？")
+    calming = analyzer(Conversation.from_texts([
+        opening, ("agent", "非常抱歉，我马上为您查询抢修进度，十分钟内给您回电。"),
+        ("customer", "行吧，那我等你电话，别又忘了，我真的很着急。"),
+    ]))
+    sustained = analyzer(Conversation.from_texts([
+        opening, ("agent", "这个我们也没办法，您等着吧。"),
+        ("customer", "什么叫没办法？一整天了还让我等着？你们到底管不管？"),
+    ]))
+    assert [t.intensity for t in calming.customer_turns] == [3, 3]  # two strong turns in both
+    assert calming.escalation["level"] == 0, calming.escalation
+    assert sustained.escalation["level"] >= 1
