@@ -263,7 +263,9 @@ class Simulator:
     def _signals(self, norm: str, violation: bool, findings: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, str]]]:
         pack, scenario, s = self.pack, self.scenario, self.state_
         sig = {name: any(rx.search(norm) for rx in patterns) for name, patterns in pack.signals.items()}
-        categories = {f.get("category") for f in findings}
+        # findings of a reply that is no violation (the in-context check's "worth a second look")
+        # do not count as arguing or brushing off
+        categories = {f.get("category") for f in findings} if violation else set()
         found_now = [f for f in scenario.hidden_facts if f.id not in s.found and
                      (sig["question"] or sig["listening"]) and any(rx.search(norm) for rx in f.ask)]
         resolution = None

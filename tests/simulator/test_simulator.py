@@ -200,3 +200,13 @@ def test_a_folder_with_a_bad_scenario_is_refused(tmp_path: Path) -> None:
     assert err.value.code == "AF701"
     (tmp_path / "power_outage_elderly.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert [s.id for s in load_scenarios(tmp_path)] == ["power_outage_elderly"]
+
+
+def test_findings_that_are_no_violation_do_not_count_as_brushing_off(analyzer) -> None:
+    sim = Simulator(get_scenario("power_outage_elderly"), seed=0, analyzer=analyzer)
+    sim.start()
+    consider = [{"rule_id": "context.dismissing", "category": "dismissing", "start": 0, "end": 4, "message": "…"}]
+    calm, _ = sim._signals("您好，非常抱歉让您久等了，您慢慢说。", False, consider)
+    assert not calm["brush_off"] and calm["apology"]
+    hot, notes = sim._signals("您好，非常抱歉让您久等了，您慢慢说。", True, consider)
+    assert hot["brush_off"] and hot["violation"] and notes[0]["code"] == "violation"
