@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -22,7 +23,6 @@ from ..service.container import Services
 from ..store import Store
 from . import errors
 from .context import AppContext
-from ..service.live import Hub
 from .middleware import BodyLimit, RequestLog, SecurityHeaders
 from .schemas import ERROR_RESPONSES
 from .ratelimit import RateLimit
@@ -41,13 +41,16 @@ def _install_log_masking() -> None:
     install()
 
 
-async def _schedule(services: Services, interval_s: float) -> None:
+async def _schedule(services: Services, interval_s: float, lease: Any = None) -> None:
     import logging
 
     log = logging.getLogger("anfu.scheduler")
     while True:
         await asyncio.sleep(interval_s)
         try:
+            # several processes on one database: only the lease holder runs the tick
+            if lease is not None and not await asyncio.to_thread(lease.acquire):
+                continue
             await asyncio.to_thread(services.run_scheduled)
         except Exception:  # a failing tick is logged; the next one runs anyway
             log.exception("scheduler tick failed")
@@ -70,7 +73,9 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     if check_schema:
         _check(store.engine)
     analyzer = analyzer or load()
-    hub = Hub()
+    from ..service.fanout import make_hub
+
+    hub = make_hub(store.engine)  # PostgreSQL: LISTEN/NOTIFY across server processes
     services = Services.build(store, analyzer, hub, settings.secret_key.get_secret_value(),
                               allow_private_webhooks=settings.webhook_allow_private)
     ctx = AppContext(settings=settings, store=store, analyzer=analyzer, auth=Authenticator(store, settings),
@@ -91,9 +96,13 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
             from .mailbox import watch
 
             watcher = asyncio.create_task(watch(ctx, Path(settings.mailbox_dir), mailbox_poll_s))
-        ticker = None
+        ticker = lease = None
         if scheduler and settings.scheduler_interval_s > 0:
-            ticker = asyncio.create_task(_schedule(services, settings.scheduler_interval_s))
+            from ..store import Lease, is_postgres
+
+            lease = Lease(store.engine, "scheduler", ttl_s=max(30.0, 3 * settings.scheduler_interval_s)) \
+                if is_postgres(store.engine) else None
+            ticker = asyncio.create_task(_schedule(services, settings.scheduler_interval_s, lease))
         yield
         for task in (watcher, ticker):
             if task is not None:
@@ -101,6 +110,11 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         ctx.executor.shutdown(wait=True)
+        if hasattr(hub, "close"):
+            hub.close()
+        if ticker is not None and lease is not None:
+            with contextlib.suppress(Exception):
+                lease.release()
 
     app = FastAPI(lifespan=lifespan, title="Anfu (安抚) API", version=__version__,
                   description="Customer emotion management for service centres: ingest messages, "

@@ -99,6 +99,8 @@ from .workflow_repo import FollowUpRecord, LedgerRecord, TicketRecord, WorkflowS
 from .care_repo import CareStore  # noqa: E402  (wellbeing and training tables, issue 14)
 from .integration_repo import CannedReply, IntegrationStore, Webhook, WebhookDelivery  # noqa: E402  (issue 11)
 from .inspection_repo import InspectionStore  # noqa: E402  (quality inspection, issue 15)
+from .notify import Notifier, is_postgres  # noqa: E402  (live fan-out across processes, issue 15)
+from .lease import Lease  # noqa: E402  (background work once per cluster, issue 15)
 
 __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",

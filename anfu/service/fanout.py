@@ -1,0 +1,69 @@
+"""The live hub of several server processes: `ClusterHub` delivers to this process's WebSockets
+like `Hub` and also publishes every alert, turn and control notice through PostgreSQL
+LISTEN/NOTIFY (`anfu.store.notify`); the other processes deliver it to theirs with the same
+access rules (a supervisor hears only about their team's conversations). `make_hub` picks it
+when the database is PostgreSQL; on SQLite (one process) the hub stays in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .live import Hub
+
+KINDS = ("alert", "turn", "control")
+CONVERSATION_FIELDS = ("id", "tenant_id", "team_id", "agent_id", "taken_over_by")
+
+
+@dataclass(frozen=True)
+class RemoteConversation:
+    """What the access rules read of a conversation published by another process."""
+
+    id: int
+    tenant_id: int
+    team_id: int | None
+    agent_id: int | None
+    taken_over_by: int | None
+
+
+class ClusterHub(Hub):
+    def __init__(self, notifier: Any) -> None:
+        super().__init__()
+        self.notifier = notifier
+        notifier.start(self._receive)
+
+    def _publish(self, kind: str, conversation: Any, message: dict[str, Any]) -> None:
+        self.notifier.publish({"kind": kind, "message": message,
+                               "conversation": {f: getattr(conversation, f, None) for f in CONVERSATION_FIELDS}})
+
+    def publish_alert(self, conversation: Any, message: dict[str, Any]) -> int:
+        delivered = super().publish_alert(conversation, message)
+        self._publish("alert", conversation, message)
+        return delivered
+
+    def publish_turn(self, conversation: Any, message: dict[str, Any]) -> int:
+        delivered = super().publish_turn(conversation, message)
+        self._publish("turn", conversation, message)
+        return delivered
+
+    def publish_control(self, conversation: Any, message: dict[str, Any]) -> int:
+        delivered = super().publish_control(conversation, message)
+        self._publish("control", conversation, message)
+        return delivered
+
+    def _receive(self, envelope: dict[str, Any]) -> None:
+        kind = envelope.get("kind")
+        if kind not in KINDS:
+            return
+        conversation = RemoteConversation(**{f: envelope["conversation"].get(f) for f in CONVERSATION_FIELDS})
+        getattr(Hub, f"publish_{kind}")(self, conversation, envelope["message"])
+
+    def close(self) -> None:
+        self.notifier.close()
+
+
+def make_hub(engine: Any) -> Hub:
+    """`ClusterHub` on PostgreSQL, the in-memory `Hub` otherwise."""
+    from ..store.notify import Notifier, is_postgres
+
+    return ClusterHub(Notifier(engine)) if is_postgres(engine) else Hub()

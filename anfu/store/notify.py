@@ -1,0 +1,115 @@
+"""PostgreSQL LISTEN/NOTIFY for the live hub of several server processes (issue 15).
+
+`Notifier(engine)` publishes JSON messages on a channel named after the database and schema
+(`anfu_live_<hash>`: every process on the same schema shares it, test schemas never cross) and
+runs one listener thread with its own autocommit connection that hands each message from
+another process to a callback. A message over NOTIFY's 8,000-byte limit goes through the
+`live_spill` table (its id is notified). The listener reconnects after a lost connection; what
+was published while it was away is not replayed (clients catch up from `GET /api/v1/events`).
+Only for PostgreSQL: on SQLite the hub stays in memory (one process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import Any, Callable
+
+from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy.engine import Engine
+
+from .live_tables import LiveSpillRow
+from .tables import utcnow
+
+log = logging.getLogger("anfu.live")
+MAX_PAYLOAD = 7900
+SPILL_TTL_S = 300
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+class Notifier:
+    def __init__(self, engine: Engine) -> None:
+        if not is_postgres(engine):
+            raise ValueError("LISTEN/NOTIFY needs PostgreSQL")
+        self.engine = engine
+        self.origin = uuid.uuid4().hex
+        with engine.connect() as conn:
+            where = conn.execute(text("SELECT current_database(), current_schema()")).one()
+        self.channel = "anfu_live_" + hashlib.sha256(f"{where[0]}|{where[1]}".encode()).hexdigest()[:16]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._last_cleanup = 0.0
+        # the app's engine going away (tests, shutdown) stops the listener with it
+        event.listen(engine, "engine_disposed", lambda _engine: self._stop.set())
+
+    # publishing ------------------------------------------------------------------------------
+    def publish(self, message: dict[str, Any]) -> None:
+        body = json.dumps({"origin": self.origin, **message}, ensure_ascii=False, default=str)
+        with self.engine.begin() as conn:
+            if len(body.encode("utf-8")) > MAX_PAYLOAD:
+                spill = conn.execute(insert(LiveSpillRow).values(payload=json.loads(body), created_at=utcnow())
+                                     .returning(LiveSpillRow.id)).scalar_one()
+                body = json.dumps({"origin": self.origin, "spill": spill})
+                if time.monotonic() - self._last_cleanup > 60:
+                    self._last_cleanup = time.monotonic()
+                    conn.execute(delete(LiveSpillRow).where(
+                        LiveSpillRow.created_at < utcnow() - timedelta(seconds=SPILL_TTL_S)))
+            conn.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": self.channel, "body": body})
+
+    # listening -------------------------------------------------------------------------------
+    def start(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        self._thread = threading.Thread(target=self._listen, args=(callback,), name="anfu-live-listen", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _conninfo(self) -> str:
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def _listen(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        import psycopg
+
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo(), autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{self.channel}"')
+                    self._ready.set()
+                    backoff = 0.5
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self._handle(note.payload, callback)
+            except Exception as exc:  # noqa: BLE001 - a lost connection: wait and listen again
+                if self._stop.is_set():
+                    return
+                log.warning("live listener lost its connection (%s); reconnecting", type(exc).__name__)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _handle(self, raw: str, callback: Callable[[dict[str, Any]], None]) -> None:
+        try:
+            message = json.loads(raw)
+            if message.get("origin") == self.origin:
+                return
+            if "spill" in message:
+                with self.engine.connect() as conn:
+                    payload = conn.execute(select(LiveSpillRow.payload).where(LiveSpillRow.id == message["spill"])).scalar()
+                if payload is None:
+                    return
+                message = payload
+            callback(message)
+        except Exception:  # noqa: BLE001 - one bad message never stops the listener
+            log.exception("live message from another process could not be delivered")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,136 @@
+"""Two `anfu serve` processes on one PostgreSQL database (CI: ANFU_TEST_POSTGRES_URL): a
+supervisor connected to the first sees the alert raised by a turn posted to the second, and
+only their own team's (the live hub fans out through LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from anfu.store.testing import postgres_test_url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_up(port: int, proc: subprocess.Popen, deadline: float) -> None:
+    while time.time() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode(errors="replace")[-3000:] if proc.stderr else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"anfu serve on port {port} did not start")
+
+
+@pytest.fixture()
+def cluster(tmp_path: Path, postgres_schema: Any) -> Any:
+    if postgres_test_url() is None:
+        pytest.skip("ANFU_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
+    from anfu.security import tokens
+    from anfu.security.passwords import hash_password
+    from anfu.settings import get_settings
+    from anfu.store import Store, upgrade
+
+    url = postgres_schema("cluster")
+    env_settings = {"database_url": url, "secret_key": secrets.token_urlsafe(48), "data_dir": tmp_path,
+                    "environment": "test", "scheduler_interval_s": 0}
+    settings = get_settings(**env_settings)
+    upgrade(settings)
+    store = Store.from_settings(settings)
+    tenant = store.create_tenant("cluster", "集群")
+    teams = [store.create_team(tenant.id, name) for name in ("一组", "二组")]
+    pw = hash_password("Lan-Hua-Shan-2024!")
+    people: dict[str, str] = {}
+    # an integration's token of team 1 posts the turns (as a helpdesk connector would)
+    for name, role, team in (("desk1", "supervisor", teams[0]), ("sup1", "supervisor", teams[0]),
+                             ("sup2", "supervisor", teams[1])):
+        user = store.create_user(tenant.id, name, pw, role, team_id=team.id, display_name=name)
+        token, token_hash, prefix = tokens.new_api_token()
+        store.create_api_token(tenant.id, f"t-{name}", role, token_hash, prefix, team_id=user.team_id)
+        people[name] = token
+    store.engine.dispose()
+    env = {**os.environ, **{f"ANFU_{k.upper()}": str(v) for k, v in env_settings.items()}}
+    anfu = str(Path(sys.executable).with_name("anfu"))
+    ports, procs = [_free_port(), _free_port()], []
+    try:
+        for port in ports:
+            procs.append(subprocess.Popen([anfu, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True))
+        deadline = time.time() + 120
+        for port, proc in zip(ports, procs):
+            _wait_up(port, proc, deadline)
+        yield {"ports": ports, "tokens": people}
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def _alerts(port: int, token: str, want: int, post: Any, timeout: float = 20.0) -> list[dict[str, Any]]:
+    import websockets
+
+    got: list[dict[str, Any]] = []
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/supervisor",
+                                  additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        hello = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        assert hello.get("type") != "error", hello
+        await asyncio.to_thread(post)
+        end = time.monotonic() + timeout
+        while len(got) < want and time.monotonic() < end:
+            try:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), end - time.monotonic()))
+            except asyncio.TimeoutError:
+                break
+            if frame.get("type") == "alert":
+                got.append(frame)
+    return got
+
+
+def test_supervisor_on_one_process_sees_alert_from_the_other(cluster: Any) -> None:
+    first, second = cluster["ports"]
+    tokens = cluster["tokens"]
+    posted: dict[str, Any] = {}
+
+    def post() -> None:
+        r = httpx.post(f"http://127.0.0.1:{second}/api/v1/messages",
+                       headers={"Authorization": f"Bearer {tokens['desk1']}"},
+                       json={"conversation_ref": "cluster-1",
+                             "text": "停电三天了还没人来修！！！再不来我就打12345投诉你们！"}, timeout=30)
+        assert r.status_code == 201, r.text
+        posted["id"] = r.json()["conversation"]["id"]
+
+    alerts = asyncio.run(_alerts(first, tokens["sup1"], 1, post))
+    assert alerts and alerts[0]["conversation"]["id"] == posted["id"]
+    assert alerts[0]["level"] >= 1 and alerts[0]["text"].startswith("停电三天")
+
+    # the other team's supervisor, on the same first process, hears nothing of it
+    def post_again() -> None:
+        r = httpx.post(f"http://127.0.0.1:{second}/api/v1/messages",
+                       headers={"Authorization": f"Bearer {tokens['desk1']}"},
+                       json={"conversation_ref": "cluster-2", "text": "你们到底管不管？我要去12345投诉！"}, timeout=30)
+        assert r.status_code == 201, r.text
+
+    assert asyncio.run(_alerts(first, tokens["sup2"], 1, post_again, timeout=6.0)) == []
