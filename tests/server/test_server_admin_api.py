@@ -143,3 +143,25 @@ def test_analytics_json_and_exports(world: Any) -> None:
     assert sup.get("/api/v1/analytics/export.csv").status_code == 422
     exported = world.client("auditor_a").get("/api/v1/audit", params={"action": "analytics.exported"}).json()
     assert exported["total"] >= 2
+
+
+def test_whisper_and_escalate(world: Any) -> None:
+    conv = _conversation(world, "agent_a1", "whisper-1")["conversation"]["id"]
+    url = f"/api/v1/conversations/{conv}"
+    sent = world.client("sup_a1").post(f"{url}/whisper", json={"hint": "先道歉，再给出抢修时限"})
+    assert sent.status_code == 201 and sent.json()["name"] == "supervisor.whispered"
+    events = world.client("agent_a1").get("/api/v1/events", params={"conversation_id": conv,
+                                                                    "name": "supervisor.whispered"}).json()
+    assert [e["payload"]["text"] for e in events["items"]] == ["先道歉，再给出抢修时限"]
+    assert world.client("agent_a1").post(f"{url}/whisper", json={"hint": "x"}).status_code == 403
+    assert world.client("sup_a2").post(f"{url}/whisper", json={"hint": "x"}).status_code == 404
+    assert world.client("sup_a1").post(f"{url}/whisper", json={"hint": ""}).status_code == 422
+    up = world.client("agent_a1").post(f"{url}/escalate")
+    assert up.status_code == 201 and up.json()["ticket_created"] is True
+    again = world.client("agent_a1").post(f"{url}/escalate").json()
+    assert again["ticket_id"] == up.json()["ticket_id"] and again["ticket_created"] is False
+    escalated = world.client("sup_a1").get("/api/v1/events", params={"conversation_id": conv,
+                                                                     "name": "conversation.escalated"}).json()
+    assert len(escalated["items"]) == 2 and escalated["items"][0]["payload"]["reasons"][0].startswith("坐席")
+    assert world.client("auditor_a").post(f"{url}/escalate").status_code == 403
+    assert world.client("agent_b1").post(f"{url}/escalate").status_code == 404

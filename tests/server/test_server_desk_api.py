@@ -140,3 +140,15 @@ def test_bulk_assign(world: Any) -> None:
                                     json={"ticket_ids": [ids[0], foreign], "owner_id": world.users["agent_a1"].id})
     assert r.status_code == 404
     assert world.client("sup_a1").get(f"/api/v1/tickets/{ids[0]}").json()["owner_id"] == target
+
+
+def test_ledger_overview(world: Any, ticket: dict[str, Any]) -> None:
+    body = world.client("admin_a").get("/api/v1/ledger").json()
+    ids = {i["ticket_id"] for i in body["items"]}
+    assert ticket["id"] in ids
+    assert set(body["gaps"]) == {"recorded", "handled", "rechecked", "fed_back"}
+    assert body["gaps"]["rechecked"] >= 1 and sum(body["departments"].values()) == len(body["items"])
+    assert all(i not in ids for i in {x["ticket_id"] for x in world.client("admin_b").get("/api/v1/ledger")
+                                      .json()["items"]})
+    agent_ids = {i["ticket_id"] for i in world.client("agent_a2").get("/api/v1/ledger").json()["items"]}
+    assert ticket["id"] not in agent_ids

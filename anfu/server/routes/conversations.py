@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from ...errors import InputError
 from ...glossary import EMOTIONS
@@ -126,3 +127,39 @@ def close_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], c
                        request: Request) -> ConversationPublic:
     """Close a conversation you may write to; audited and announced."""
     return conversation_public(ctx.services.routing.close(auth.principal, conversation_id, client_ip(request)))
+
+
+class WhisperCreate(_In):
+    hint: str = Field(min_length=1, max_length=500)
+
+
+class EventRefPublic(BaseModel):
+    event_id: int
+    name: str
+
+
+class EscalationPublic(BaseModel):
+    event_id: int
+    ticket_id: int
+    ticket_number: str
+    ticket_created: bool
+
+
+@router.post("/conversations/{conversation_id}/whisper", response_model=EventRefPublic, status_code=201)
+def whisper(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: WhisperCreate, ctx: Ctx, auth: Authed,
+            request: Request) -> EventRefPublic:
+    """A hint only the agent sees (悄悄话) (supervisors of the team, admins); audited."""
+    from ...service.supervision import whisper as _whisper
+
+    event = _whisper(ctx, auth.principal, conversation_id, body.hint, client_ip(request))
+    return EventRefPublic(event_id=event.id, name=event.name)
+
+
+@router.post("/conversations/{conversation_id}/escalate", response_model=EscalationPublic, status_code=201)
+def escalate(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed) -> EscalationPublic:
+    """升级: open (or find) the conversation's ticket and alert the supervisors, as the console's button does."""
+    from ...service.supervision import escalate as _escalate
+
+    record, event, created = _escalate(ctx, auth.principal, conversation_id, auth.principal.name)
+    return EscalationPublic(event_id=event.id, ticket_id=record.id, ticket_number=record.number,
+                            ticket_created=created)

@@ -360,3 +360,33 @@ def ledger_feedback(ticket_id: TicketId, body: FeedbackCreate, ctx: Ctx, auth: A
     else:
         record = ctx.desk.act(auth.principal, ticket_id, "feedback_reply", {"note": body.note, "state": body.state})
     return _ledger_public(ctx, record, auth.principal)
+
+
+class LedgerOverviewPublic(BaseModel):
+    items: list[LedgerPublic]
+    gaps: dict[str, int] = Field(description="per 四个不漏 step: entries that have not done it")
+    departments: dict[str, int]
+    repeated_causes: list[dict[str, Any]] = Field(description="causes that keep coming back (≥ 2)")
+
+
+@router.get("/ledger", response_model=LedgerOverviewPublic)
+def ledger_overview(ctx: Ctx, auth: Authed) -> LedgerOverviewPublic:
+    """The 四个不漏 ledger of the tickets you may see, as the ledger page shows it."""
+    from collections import Counter
+    from dataclasses import asdict
+
+    from ...service.desk import ledger_entry
+    from ...workflow.ledger import STEPS, repeated_causes
+
+    items, entries = [], []
+    for record, stored in ctx.desk.workflow.list_ledger(auth.principal):
+        entry = ledger_entry(stored.data)
+        entries.append(entry)
+        data = entry.to_dict()
+        items.append(LedgerPublic(ticket_id=record.id, department=entry.department, complete=entry.complete,
+                                  missing=list(entry.missing),
+                                  data=mask_data(data) if _masked_for(auth.principal) else data))
+    repeated = [{k: (v if isinstance(v, (int, float, str, type(None))) else list(v) if isinstance(v, (list, tuple))
+                     else str(v)) for k, v in asdict(r).items()} for r in repeated_causes(entries, threshold=2)]
+    return LedgerOverviewPublic(items=items, gaps={step: sum(not e.done(step) for e in entries) for step in STEPS},
+                                departments=dict(Counter(e.department for e in entries)), repeated_causes=repeated)
