@@ -53,7 +53,9 @@ class ChatwootConnector:
         conversation = payload.get("conversation") if payload.get("event") == "message_created" else payload
         if not isinstance(conversation, dict) or not isinstance(account, dict):
             raise _bad("conversation and account must be objects")
-        account_id, conversation_id = account.get("id"), conversation.get("id")
+        # message events carry "account": {"id"}; conversation events the flat "account_id"
+        account_id = account.get("id", payload.get("account_id", conversation.get("account_id")))
+        conversation_id = conversation.get("id")
         if not isinstance(account_id, int) or not isinstance(conversation_id, int) or \
                 account_id < 1 or conversation_id < 1 or max(account_id, conversation_id) > 2**53:
             raise _bad("account.id and conversation.id must be positive integers")

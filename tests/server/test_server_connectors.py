@@ -104,8 +104,11 @@ def test_chatwoot_conversation_events_and_auth(helpdesk: Any) -> None:
     anon = world.client()
     anon.post("/api/v1/connectors/chatwoot", params={"token": CHATWOOT_TOKEN},
               json=chatwoot_message(2001, "你好，我想查电费。"))
+    # conversation events carry the conversation's fields at the top level, with "account_id"
     status = {"event": "conversation_status_changed", "id": 17, "status": "resolved", "inbox_id": 1,
-              "meta": {"sender": {"id": 42, "name": "王先生"}}, "labels": [], "account": {"id": 9}}
+              "account_id": 9, "channel": "Channel::WebWidget", "can_reply": True, "messages": [],
+              "meta": {"sender": {"id": 42, "name": "王先生"}, "assignee": None}, "labels": [],
+              "changed_attributes": [{"status": {"previous_value": "open", "current_value": "resolved"}}]}
     closed = anon.post("/api/v1/connectors/chatwoot", params={"token": CHATWOOT_TOKEN}, json=status)
     assert closed.status_code == 200 and closed.json()["action"] == "closed"
     conv = closed.json()["conversation_id"]
