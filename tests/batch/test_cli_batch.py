@@ -40,3 +40,21 @@ def test_batch_errors_are_coded(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "error AF012" in result.output
     result = _run("batch", "qa", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o.jsonl"), "--scorecard", "nope")
     assert result.exit_code == 2 and "error AF302" in result.output
+
+
+def test_batch_pdf_report_reads_back_in_chinese(archive: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed; .ci/run installs it")
+    out = tmp_path / "an.jsonl"
+    result = _run("batch", "analyze", str(archive), "-o", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    text = subprocess.run(["pdftotext", "-layout", f"{out}.report.pdf", "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for heading in ("批量分析与质检报告", "情绪分布（客户发言）", "问题原因", "升级等级（会话）", "坐席质量得分", "坐席高频服务忌语"):
+        assert heading in text, heading
+    assert "不归我们管" in text and "A01" in text
