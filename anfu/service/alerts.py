@@ -1,7 +1,8 @@
 """Supervisor alerts (升级预警): each `escalation.raised` or `supervisor.alerted` event is an
-alert; acknowledging and assigning it are events too (`alert.acknowledged`, `alert.assigned`,
-payload `alert_id`), so the alert's state is read from the event log and needs no table of
-its own. Visibility is the events' (a supervisor sees their team's conversations)."""
+alert; acknowledging, assigning and resolving it are events too (`alert.acknowledged`,
+`alert.assigned`, `alert.resolved`, payload `alert_id`), so the alert's state is read from the
+event log and needs no table of its own; each change also writes who and when to the audit log.
+Visibility is the events' (a supervisor sees their team's conversations)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..store.access import Principal, require
 ALERT_NAMES = ("escalation.raised", "supervisor.alerted")
 ACKNOWLEDGED = "alert.acknowledged"
 ASSIGNED = "alert.assigned"
+RESOLVED = "alert.resolved"
 MAX_SCAN = 20_000
 
 
@@ -24,10 +26,14 @@ class Alert:
     acknowledged_by: str | None = None
     acknowledged_at: Any = None
     assigned_to: int | None = None
+    resolved_by: str | None = None
+    resolved_at: Any = None
     history: list[Event] = field(default_factory=list)
 
     @property
     def state(self) -> str:
+        if self.resolved_by:
+            return "resolved"
         return "acknowledged" if self.acknowledged_by else "assigned" if self.assigned_to else "open"
 
 
@@ -52,13 +58,15 @@ class Alerts:
         """Visible alerts, newest first, with their state (open, assigned, acknowledged)."""
         alerts = {e.id: Alert(e) for e in self._events(principal, ALERT_NAMES)
                   if conversation_id is None or e.conversation_id == conversation_id}
-        for change in sorted(self._events(principal, (ASSIGNED, ACKNOWLEDGED)), key=lambda e: e.id):
+        for change in sorted(self._events(principal, (ASSIGNED, ACKNOWLEDGED, RESOLVED)), key=lambda e: e.id):
             alert = alerts.get(change.payload.get("alert_id"))
             if alert is None:
                 continue
             alert.history.append(change)
             if change.name == ACKNOWLEDGED:
                 alert.acknowledged_by, alert.acknowledged_at = change.payload.get("by"), change.created_at
+            elif change.name == RESOLVED:
+                alert.resolved_by, alert.resolved_at = change.payload.get("by"), change.created_at
             else:
                 alert.assigned_to = change.payload.get("user_id")
         items = sorted(alerts.values(), key=lambda a: a.event.id, reverse=True)
@@ -75,22 +83,35 @@ class Alerts:
                 return alert
         raise NotFoundError("AF503", alert_id, kind="alert")
 
-    def acknowledge(self, principal: Principal, alert_id: int, note: str = "") -> Alert:
+    def _record(self, principal: Principal, alert: Alert, name: str, payload: dict[str, Any],
+                ip: str | None) -> None:
+        """The change as an event (the alert's state) and in the audit log (who and when)."""
+        self.store.add_event(principal.tenant_id, name, {"alert_id": alert.event.id, "by": principal.actor, **payload},
+                             conversation_id=alert.event.conversation_id)
+        self.store.audit(principal.tenant_id, principal.actor, name, target=f"alert:{alert.event.id}",
+                         detail={"conversation_id": alert.event.conversation_id, **payload}, ip=ip)
+
+    def acknowledge(self, principal: Principal, alert_id: int, note: str = "", *, ip: str | None = None) -> Alert:
         """A supervisor (their team) or admin has seen the alert and is on it; once only."""
         alert = self.get(principal, alert_id)  # invisible: AF503, like a missing one
         require(principal, "supervise")
         if alert.acknowledged_by is None:
-            self.store.add_event(principal.tenant_id, ACKNOWLEDGED,
-                                 {"alert_id": alert_id, "by": principal.actor, "note": note[:500]},
-                                 conversation_id=alert.event.conversation_id)
+            self._record(principal, alert, ACKNOWLEDGED, {"note": note[:500]}, ip)
         return self.get(principal, alert_id)
 
-    def assign(self, principal: Principal, alert_id: int, user_id: int, note: str = "") -> Alert:
+    def assign(self, principal: Principal, alert_id: int, user_id: int, note: str = "", *,
+               ip: str | None = None) -> Alert:
         """Give the alert to someone to handle (supervisors: their team; admins: the tenant)."""
         alert = self.get(principal, alert_id)
         require(principal, "supervise")
         self.store.check_assignable(principal, user_id)
-        self.store.add_event(principal.tenant_id, ASSIGNED,
-                             {"alert_id": alert_id, "user_id": user_id, "by": principal.actor, "note": note[:500]},
-                             conversation_id=alert.event.conversation_id)
+        self._record(principal, alert, ASSIGNED, {"user_id": user_id, "note": note[:500]}, ip)
+        return self.get(principal, alert_id)
+
+    def resolve(self, principal: Principal, alert_id: int, note: str = "", *, ip: str | None = None) -> Alert:
+        """The alert is dealt with (supervisors: their team; admins); once only."""
+        alert = self.get(principal, alert_id)
+        require(principal, "supervise")
+        if alert.resolved_by is None:
+            self._record(principal, alert, RESOLVED, {"note": note[:500]}, ip)
         return self.get(principal, alert_id)

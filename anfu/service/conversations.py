@@ -42,12 +42,21 @@ class Routing:
         return self._done(principal, record, "transferred", ip, team_id=team_id, agent_id=agent_id)
 
     def claim(self, principal: Principal, conversation_id: int, ip: str | None = None) -> ConversationRecord:
-        """Become the conversation's handler (supervisors in their team, admins)."""
-        require(principal, "supervise")
+        """Become the conversation's handler: an agent takes an unassigned conversation of their
+        team (first come, first served); supervisors (their team) and admins any."""
         if principal.user_id is None:
             raise AuthError("AF417", "claim a conversation with an API token (it is nobody to hand it to)")
-        record = self.store.update_conversation(conversation_id, by=principal, agent_id=principal.user_id)
+        if principal.role == "agent":
+            record = self.store.claim_unassigned(conversation_id, by=principal)
+        else:
+            require(principal, "supervise")
+            record = self.store.update_conversation(conversation_id, by=principal, agent_id=principal.user_id)
         return self._done(principal, record, "claimed", ip, agent_id=principal.user_id)
+
+    def unassigned(self, principal: Principal, limit: int = 100) -> list[ConversationRecord]:
+        """Open conversations nobody handles yet: the team's (agents, supervisors) or the
+        tenant's (admins, auditors), oldest first."""
+        return self.store.unassigned_conversations(principal, limit=limit)
 
     def close(self, principal: Principal, conversation_id: int, ip: str | None = None) -> ConversationRecord:
         record = self.store.update_conversation(conversation_id, by=principal, status="closed")

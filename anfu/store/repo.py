@@ -400,6 +400,38 @@ class Store(AccountsMixin):
             s.flush()
             return from_row(ConversationRecord, row)
 
+    def unassigned_conversations(self, visible_to: Principal, *, limit: int = 100) -> list[ConversationRecord]:
+        """Open conversations that nobody handles yet (routing's queue), oldest first: an agent
+        and a supervisor see their team's, an admin and an auditor the tenant's. An agent sees
+        only that such a conversation waits (its record), not its messages, until they claim it."""
+        where = [ConversationRow.tenant_id == visible_to.tenant_id, ConversationRow.agent_id.is_(None),
+                 ConversationRow.status == "open"]
+        if visible_to.role not in access.TENANT_WIDE:
+            if visible_to.team_id is None:
+                return []
+            where.append(ConversationRow.team_id == visible_to.team_id)
+        with self._read() as s:
+            rows = s.scalars(select(ConversationRow).where(*where)
+                             .order_by(ConversationRow.created_at, ConversationRow.id).limit(limit))
+            return [from_row(ConversationRecord, r) for r in rows]
+
+    def claim_unassigned(self, conversation_id: int, *, by: Principal) -> ConversationRecord:
+        """An agent takes an open, unassigned conversation of their own team (first come, first
+        served: a conversation someone else claimed meanwhile answers AF417; one of another team
+        or tenant is missing, AF503)."""
+        if by.role != "agent" or by.user_id is None:
+            raise AuthError("AF417", "claim an unassigned conversation (agents)")
+        with self._write() as s:
+            row = s.get(ConversationRow, conversation_id)
+            if row is None or row.tenant_id != by.tenant_id or by.team_id is None or row.team_id != by.team_id:
+                raise NotFoundError("AF503", conversation_id, kind="conversation")
+            if row.agent_id is not None and row.agent_id != by.user_id or row.status != "open":
+                raise AuthError("AF417", "claim a conversation someone already handles")
+            row.agent_id = by.user_id
+            row.updated_at = self.clock()
+            s.flush()
+            return from_row(ConversationRecord, row)
+
     def check_assignable(self, by: Principal, agent_id: int) -> None:
         """May `by` hand conversations to `agent_id`? Same tenant always; a supervisor only to
         the agents of their own team (AF417); agents and auditors assign nobody else."""
@@ -790,13 +822,22 @@ class Store(AccountsMixin):
             return from_row(AuditEntry, row)
 
     def list_audit(self, visible_to: Principal, *, action: str | None = None, page: int = 1,
-                   page_size: int = 50) -> Page[AuditEntry]:
-        """The tenant's audit log, newest first (admins and auditors)."""
+                   page_size: int = 50, actor: str | None = None, target: str | None = None,
+                   since: datetime | None = None) -> Page[AuditEntry]:
+        """The tenant's audit log, newest first (admins and auditors); `action` ending in `.`
+        (e.g. `alert.`) matches every action of that family."""
         access.require(visible_to, "audit.view")
         page, page_size = _page_args(page, page_size)
         where = [AuditRow.tenant_id == visible_to.tenant_id]
         if action is not None:
-            where.append(AuditRow.action == action)
+            where.append(AuditRow.action.startswith(action, autoescape=True) if action.endswith(".")
+                         else AuditRow.action == action)
+        if actor is not None:
+            where.append(AuditRow.actor == actor)
+        if target is not None:
+            where.append(AuditRow.target == target)
+        if since is not None:
+            where.append(AuditRow.at >= since)
         with self._read() as s:
             total = s.scalar(select(func.count()).select_from(AuditRow).where(*where)) or 0
             rows = s.scalars(select(AuditRow).where(*where).order_by(AuditRow.id.desc())

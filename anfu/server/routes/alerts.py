@@ -1,14 +1,15 @@
-"""Supervisor alerts (升级预警) over REST: list with their state, acknowledge, assign."""
+"""Supervisor alerts (升级预警) over REST: list with their state, acknowledge, assign, resolve
+(each change audited with who and when)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from ..deps import Authed, Ctx
+from ..deps import Authed, Ctx, client_ip
 from ..schemas import MAX_ID, Id, _In
 from ..views import _masked_for
 
@@ -23,10 +24,12 @@ class AlertPublic(BaseModel):
     level: int | None
     reasons: list[str]
     created_at: datetime
-    state: Literal["open", "assigned", "acknowledged"]
+    state: Literal["open", "assigned", "acknowledged", "resolved"]
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     assigned_to: int | None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
 
 
 class AlertListPublic(BaseModel):
@@ -53,11 +56,12 @@ def alert_public(alert: Any, principal: Any) -> AlertPublic:
                        level=int(level) if isinstance(level, int) else None, reasons=reasons,
                        created_at=alert.event.created_at, state=alert.state,
                        acknowledged_by=alert.acknowledged_by, acknowledged_at=alert.acknowledged_at,
-                       assigned_to=alert.assigned_to)
+                       assigned_to=alert.assigned_to, resolved_by=alert.resolved_by,
+                       resolved_at=alert.resolved_at)
 
 
 @router.get("/alerts", response_model=AlertListPublic)
-def list_alerts(ctx: Ctx, auth: Authed, state: Literal["open", "assigned", "acknowledged"] | None = None,
+def list_alerts(ctx: Ctx, auth: Authed, state: Literal["open", "assigned", "acknowledged", "resolved"] | None = None,
                 conversation_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> AlertListPublic:
     """Alerts of the conversations you may see, newest first."""
@@ -66,12 +70,21 @@ def list_alerts(ctx: Ctx, auth: Authed, state: Literal["open", "assigned", "ackn
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertPublic)
-def acknowledge_alert(alert_id: AlertId, body: AlertAck, ctx: Ctx, auth: Authed) -> AlertPublic:
-    """Acknowledge an alert (supervisors of its team, admins)."""
-    return alert_public(ctx.services.alerts.acknowledge(auth.principal, alert_id, body.note), auth.principal)
+def acknowledge_alert(alert_id: AlertId, body: AlertAck, ctx: Ctx, auth: Authed, request: Request) -> AlertPublic:
+    """Acknowledge an alert (supervisors of its team, admins); audited."""
+    return alert_public(ctx.services.alerts.acknowledge(auth.principal, alert_id, body.note, ip=client_ip(request)),
+                        auth.principal)
 
 
 @router.post("/alerts/{alert_id}/assign", response_model=AlertPublic)
-def assign_alert(alert_id: AlertId, body: AlertAssign, ctx: Ctx, auth: Authed) -> AlertPublic:
-    """Give an alert to someone to handle (supervisors: their team; admins)."""
-    return alert_public(ctx.services.alerts.assign(auth.principal, alert_id, body.user_id, body.note), auth.principal)
+def assign_alert(alert_id: AlertId, body: AlertAssign, ctx: Ctx, auth: Authed, request: Request) -> AlertPublic:
+    """Give an alert to someone to handle (supervisors: their team; admins); audited."""
+    return alert_public(ctx.services.alerts.assign(auth.principal, alert_id, body.user_id, body.note,
+                                                   ip=client_ip(request)), auth.principal)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertPublic)
+def resolve_alert(alert_id: AlertId, body: AlertAck, ctx: Ctx, auth: Authed, request: Request) -> AlertPublic:
+    """Mark an alert dealt with (supervisors of its team, admins); audited."""
+    return alert_public(ctx.services.alerts.resolve(auth.principal, alert_id, body.note, ip=client_ip(request)),
+                        auth.principal)

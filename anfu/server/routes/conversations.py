@@ -118,7 +118,8 @@ def transfer_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 @router.post("/conversations/{conversation_id}/claim", response_model=ConversationPublic)
 def claim_conversation(conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed,
                        request: Request) -> ConversationPublic:
-    """Become the conversation's handler (supervisors in their team, admins); audited."""
+    """Become the conversation's handler: agents an unassigned one of their team, supervisors any
+    of their team, admins any; audited."""
     return conversation_public(ctx.services.routing.claim(auth.principal, conversation_id, client_ip(request)))
 
 

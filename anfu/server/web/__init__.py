@@ -11,12 +11,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ...web import STATIC_DIR
-from . import account, analytics, console, survey, tickets, training, wallboard, wellbeing
+from . import account, admin, analytics, console, review, survey, tickets, training, wallboard, wellbeing
 
 
 def make_web_router() -> APIRouter:
     router = APIRouter()
-    for module in (account, console, wallboard, tickets, analytics, survey, wellbeing, training):
+    for module in (account, console, wallboard, tickets, analytics, survey, wellbeing, training, admin, review):
         router.include_router(module.router)
     return router
 

@@ -1,4 +1,5 @@
-"""Sign-in, sign-out, password change and the language switch of the web workspace."""
+"""Sign-in, sign-out, password change, TOTP enrolment (动态口令, with a QR code drawn on the
+server by segno) and the language switch of the web workspace."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from ...errors import AnfuError
 from ...web.i18n import LANG_COOKIE, LOCALES
@@ -108,6 +110,55 @@ def account(request: Request) -> Response:
     if user is None:
         return RedirectResponse(f"/signin?next={quote('/account')}", status_code=303)
     return render(request, "account.html", user=user, done=False, error=None)
+
+
+def qr_svg(uri: str) -> Markup:
+    """The otpauth:// URI as an inline SVG QR code (nothing leaves the server)."""
+    import segno
+
+    return Markup(segno.make(uri, error="m").svg_inline(scale=5, title="TOTP QR", omitsize=False))
+
+
+def _account_user(request: Request, supplied: str) -> WebUser | None:
+    user = signed_in(request)
+    supplied = supplied or request.headers.get("x-csrf-token") or ""
+    if user is None or not csrf_valid(request.app.state.ctx, user.session_token, supplied):
+        return None
+    return user
+
+
+@router.post("/account/mfa/begin", include_in_schema=False)
+def mfa_begin(request: Request, current_code: str = Form("", max_length=12),
+              csrf_token_: str = Form("", alias="csrf_token")) -> Response:
+    """Start TOTP enrolment: a new secret, shown once as a QR code and as text."""
+    user = _account_user(request, csrf_token_)
+    if user is None:
+        return RedirectResponse("/signin", status_code=303)
+    ctx = request.app.state.ctx
+    try:
+        secret, uri = ctx.auth.begin_mfa_enrolment(user.identity, current_code or None, ip=client_ip(request))
+    except AnfuError as exc:
+        return render(request, "account.html", user=user, done=False, error=None, mfa_error=exc.code,
+                      status_code=400)
+    return render(request, "account.html", user=user, done=False, error=None, mfa_secret=secret,
+                  mfa_qr=qr_svg(uri))
+
+
+@router.post("/account/mfa/confirm", include_in_schema=False)
+def mfa_confirm(request: Request, code: str = Form("", max_length=12),
+                csrf_token_: str = Form("", alias="csrf_token")) -> Response:
+    """Finish enrolment with a code from the authenticator app."""
+    user = _account_user(request, csrf_token_)
+    if user is None:
+        return RedirectResponse("/signin", status_code=303)
+    ctx = request.app.state.ctx
+    try:
+        ctx.auth.confirm_mfa(user.identity, code.strip(), ip=client_ip(request))
+    except AnfuError as exc:
+        return render(request, "account.html", user=user, done=False, error=None, mfa_error=exc.code,
+                      status_code=400)
+    refreshed = signed_in(request) or user
+    return render(request, "account.html", user=refreshed, done=False, error=None, mfa_done=True)
 
 
 @router.post("/account/password", include_in_schema=False)

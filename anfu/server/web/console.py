@@ -1,33 +1,70 @@
-"""Agent console (坐席工作台): the conversation list with live emotion colours and one
-conversation with its gauge, trajectory, triggers, persona card and playbook, SOP stepper,
-suggested replies, supervisor hints, the draft's pre-send check and the escalate button."""
+"""Agent console (坐席工作台): the conversation list with live emotion colours (and the team's
+unassigned conversations to claim), one conversation with its gauge, trajectory, triggers,
+persona card and playbook, SOP stepper, suggested replies, supervisor hints, the customer panel
+(identity masked by role, past conversations and tickets with their emotion trajectory), the
+draft's pre-send check and the escalate button."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import AnfuError
 from ...glossary import SOP_STAGES
+from ...pii import mask_identity
 from ...store import ConversationFilter
-from ...store.access import can
+from ...store.access import can, sees_identity
 from ..deps import client_ip
 from ..presend import check_draft
 from ..turns import live_view
 from ..views import as_seen_by
-from .common import WebUser, render, state, web_form_user, web_user
+from .common import WebUser, is_htmx, render, state, web_form_user, web_user
 
 router = APIRouter()
 WHISPER_EVENT = "supervisor.whispered"
 FLAGGED_EVENT = "reply.flagged_sent"
 MAX_DRAFT = 2000
+PAST_CONVERSATIONS = 10
 
 
 def conversation_list(request: Request, user: WebUser) -> list[Any]:
     ctx = request.app.state.ctx
     return ctx.store.list_conversations(user.principal, ConversationFilter(status="open"), page_size=100).items
+
+
+def unassigned_list(request: Request, user: WebUser) -> list[Any]:
+    """The team's open conversations that nobody handles yet (routing's queue)."""
+    return request.app.state.ctx.services.routing.unassigned(user.principal, limit=50)
+
+
+def customer_panel(request: Request, user: WebUser, conversation: Any) -> dict[str, Any] | None:
+    """Who the customer is (name and contact in clear only for the roles that handle cases,
+    `anfu.store.access.sees_identity`), and their other conversations you may see with each
+    one's emotion trajectory and tickets."""
+    if conversation.customer_id is None:
+        return None
+    ctx = request.app.state.ctx
+    web = state(request)
+    customer = ctx.store.get_customer(conversation.customer_id, visible_to=user.principal)
+    identity = {key: getattr(customer, key) for key in ("display_name", "phone", "email", "external_ref")}
+    if not sees_identity(user.principal):
+        identity = {k: (mask_identity(k, v) if v else v) for k, v in identity.items()}
+    past = []
+    others = ctx.store.list_conversations(user.principal, ConversationFilter(customer_id=customer.id),
+                                          page_size=PAST_CONVERSATIONS + 1).items
+    for other in [c for c in others if c.id != conversation.id][:PAST_CONVERSATIONS]:
+        latest = ctx.store.latest_assessment(other.id, visible_to=user.principal)
+        data = latest.data if latest is not None else {}
+        points = trajectory(data)
+        tickets = web.workflow.list_tickets(user.principal, conversation_id=other.id, page_size=5).items
+        past.append({"conversation": other, "trajectory": points, "tickets": tickets,
+                     "quality": data.get("quality_score"),
+                     "trend": ((data.get("trajectory") or {}).get("trend") if isinstance(data.get("trajectory"), dict)
+                               else None)})
+    return {"customer": customer, "identity": identity, "past": past,
+            "masked": not sees_identity(user.principal)}
 
 
 def trajectory(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,6 +109,7 @@ def conversation_view(request: Request, user: WebUser, conversation_id: int) -> 
     tickets = web.workflow.list_tickets(user.principal, conversation_id=conversation.id, page_size=5).items
     stage = live.get("sop_stage")
     return {
+        "customer": customer_panel(request, user, conversation),
         "conversation": conversation, "rows": rows, "live": live, "triggers": triggers,
         "trajectory": trajectory(data), "whispers": whispers, "tickets": tickets,
         "stage_index": SOP_STAGES.index(stage) if stage in SOP_STAGES else -1, "stages": SOP_STAGES,
@@ -85,20 +123,31 @@ def conversation_view(request: Request, user: WebUser, conversation_id: int) -> 
 @router.get("/console", include_in_schema=False)
 def console(request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
     return render(request, "console.html", user=user, conversations=conversation_list(request, user), view=None,
-                  selected=None)
+                  selected=None, unassigned=unassigned_list(request, user))
 
 
 @router.get("/console/list", include_in_schema=False)
 def console_list(request: Request, selected: int | None = None, user: WebUser = Depends(web_user)) -> HTMLResponse:
     return render(request, "console.html", block="conv_list", user=user,
-                  conversations=conversation_list(request, user), selected=selected)
+                  conversations=conversation_list(request, user), selected=selected,
+                  unassigned=unassigned_list(request, user))
+
+
+@router.post("/console/{conversation_id}/claim", include_in_schema=False)
+def console_claim(conversation_id: int, request: Request, user: WebUser = Depends(web_form_user)) -> Response:
+    """认领: take an unassigned conversation of your team and open it (first come, first served)."""
+    request.app.state.ctx.services.routing.claim(user.principal, conversation_id, client_ip(request))
+    target = f"/console/{conversation_id}"
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/console/{conversation_id}", include_in_schema=False)
 def console_conversation(conversation_id: int, request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
     view = conversation_view(request, user, conversation_id)
     return render(request, "console.html", user=user, conversations=conversation_list(request, user), view=view,
-                  selected=conversation_id, draft="", check=None)
+                  selected=conversation_id, draft="", check=None, unassigned=unassigned_list(request, user))
 
 
 @router.get("/console/{conversation_id}/live", include_in_schema=False)

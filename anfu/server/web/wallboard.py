@@ -1,5 +1,7 @@
-"""Supervisor wallboard (班长监控墙): the live queue with emotion heat, ladder alerts with their
-reasons, join / take over / whisper a hint, and the team's state."""
+"""Supervisor wallboard (班长监控墙): the live queue with emotion heat (unassigned conversations
+highlighted, assigned to an agent of the team from the row), ladder alerts with their reasons
+and state (acknowledge, assign, resolve: audited), join / take over / whisper a hint, and the
+team's state."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ...errors import InputError
 from ...store import ConversationFilter
 from ...store.access import require
 from .. import supervision
@@ -49,8 +52,12 @@ def board(request: Request, user: WebUser) -> dict[str, Any]:
                (user.principal.role == "admin" or u.team_id == user.principal.team_id)]
     staff = [{"user": u, **team[u.id]} for u in sorted(members, key=lambda u: u.username)]
     by_id = {c.id: c for c in queue}
+    states = {a.event.id: a for a in ctx.services.alerts.list(user.principal, limit=200)}
+    queue = sorted(queue, key=lambda c: c.agent_id is not None)  # the stranded ones first
     return {"queue": queue, "alerts": alerts[:30], "staff": staff, "users": users, "by_id": by_id,
+            "states": states, "agents": sorted(members, key=lambda u: u.username),
             "totals": {"open": len(queue), "hot": sum(r["hot"] for r in staff),
+                       "unassigned": sum(1 for c in queue if c.agent_id is None),
                        "alerts": sum(1 for c in queue if (c.escalation_level or 0) >= 1),
                        "taken": sum(1 for c in queue if c.taken_over_by is not None)}}
 
@@ -82,6 +89,31 @@ def wall_take_over(conversation_id: int, request: Request, release: str = Form("
                    user: WebUser = Depends(web_form_user)) -> Response:
     supervision.take_over(request.app.state.ctx, user.principal, conversation_id, client_ip(request),
                           release=release == "yes")
+    return _board_response(request, user)
+
+
+@router.post("/wallboard/{conversation_id}/assign", include_in_schema=False)
+def wall_assign(conversation_id: int, request: Request, agent_id: int = Form(...),
+                user: WebUser = Depends(web_form_user)) -> Response:
+    """分配/转派: give the conversation to an agent of your team (admins: any agent); audited."""
+    request.app.state.ctx.services.routing.assign(user.principal, conversation_id, agent_id, client_ip(request))
+    return _board_response(request, user)
+
+
+@router.post("/wallboard/alerts/{alert_id}/{action}", include_in_schema=False)
+def wall_alert(alert_id: int, action: str, request: Request, user_id: int | None = Form(None),
+               note: str = Form("", max_length=500), user: WebUser = Depends(web_form_user)) -> Response:
+    """An alert's state: `acknowledge`, `assign` (form `user_id`) or `resolve`; audited."""
+    alerts = request.app.state.ctx.services.alerts
+    ip = client_ip(request)
+    if action == "acknowledge":
+        alerts.acknowledge(user.principal, alert_id, note, ip=ip)
+    elif action == "resolve":
+        alerts.resolve(user.principal, alert_id, note, ip=ip)
+    elif action == "assign" and user_id is not None:
+        alerts.assign(user.principal, alert_id, user_id, note, ip=ip)
+    else:
+        raise InputError("AF505", f"alert action {action!r}", kind="alert")
     return _board_response(request, user)
 
 

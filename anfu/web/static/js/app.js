@@ -60,3 +60,35 @@ document.addEventListener("alpine:init", function () {
   }
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
 })();
+
+// The navigation menu on narrow screens: the button opens and closes it.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.getElementById("nav-toggle");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      var bar = button.closest(".topbar");
+      var open = !bar.classList.contains("nav-open");
+      bar.classList.toggle("nav-open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  });
+})();
+
+// Alerts announced to screen readers: the board marks its newest alert ([data-announce]); when
+// that changes after a refresh, its text goes to the page's live region (#alert-announcer).
+(function () {
+  "use strict";
+  var last = null;
+  function announce() {
+    var region = document.getElementById("alert-announcer");
+    var newest = document.querySelector("[data-announce]");
+    if (!region || !newest) return;
+    var id = newest.dataset.announce;
+    if (last !== null && id !== last) region.textContent = newest.textContent.trim();
+    last = id;
+  }
+  document.addEventListener("DOMContentLoaded", announce);
+  document.addEventListener("htmx:afterSwap", announce);
+})();
