@@ -16,6 +16,7 @@ def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default ANFU_HOST or 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default ANFU_PORT or 8000)."),
     demo: bool = typer.Option(False, "--demo/--no-demo", help="Load the demo team, accounts and conversations."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes (more than 1 needs PostgreSQL)."),
 ) -> None:
     """Run the Anfu service (REST API, agent and supervisor WebSockets).
 
@@ -34,4 +35,14 @@ def serve(
         prepared = prepare(settings, demo=demo)
     except AnfuError as exc:
         raise fail(exc) from None
+    if workers > 1:
+        from ..errors import SettingsError
+        from ..server.runner import run_workers
+        from ..store import is_postgres
+
+        if not is_postgres(prepared.app.state.ctx.store.engine):
+            raise fail(SettingsError("AF402", "--workers > 1 needs PostgreSQL (ANFU_DATABASE_URL=postgresql+psycopg://…) "
+                                              "(on SQLite run one process)"))
+        run_workers(prepared, host, port, workers, echo=typer.echo)
+        return
     run(prepared, host, port, echo=typer.echo)

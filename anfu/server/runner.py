@@ -60,3 +60,19 @@ def run(prepared: Prepared, host: str, port: int, echo: Callable[[str], None] = 
     # access_log off: the app's own RequestLog middleware logs every request (masked)
     uvicorn.run(prepared.app, host=host, port=port, log_level="info", ws_max_size=1_000_000,
                 server_header=False, proxy_headers=False, access_log=False)
+
+
+def run_workers(prepared: Prepared, host: str, port: int, workers: int, echo: Callable[[str], None] = print) -> None:
+    """`workers` uvicorn processes, each building its own app (`anfu.server.asgi`); the database
+    was migrated and bootstrapped by `prepare` in this process."""
+    import os
+
+    import uvicorn
+
+    settings = prepared.app.state.ctx.settings
+    echo(sign_in_help(f"http://{host}:{port}", prepared) + f"\n  进程 processes: {workers}")
+    os.environ["ANFU_ALLOWED_ORIGINS"] = ",".join(settings.allowed_origins)
+    prepared.app.state.ctx.store.engine.dispose()
+    uvicorn.run("anfu.server.asgi:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="info", ws_max_size=1_000_000, server_header=False, proxy_headers=False,
+                access_log=False)

@@ -40,8 +40,10 @@ def _wait_up(port: int, proc: subprocess.Popen, deadline: float) -> None:
     raise AssertionError(f"anfu serve on port {port} did not start")
 
 
-@pytest.fixture()
-def cluster(tmp_path: Path, postgres_schema: Any) -> Any:
+@pytest.fixture(params=["two-serves", "serve-workers-2"])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path, postgres_schema: Any) -> Any:
+    """Two `anfu serve` processes on two ports, or one `anfu serve --workers 2` (both ports the
+    same: each connection lands on either worker)."""
     if postgres_test_url() is None:
         pytest.skip("ANFU_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
     from anfu.security import tokens
@@ -69,13 +71,19 @@ def cluster(tmp_path: Path, postgres_schema: Any) -> Any:
     store.engine.dispose()
     env = {**os.environ, **{f"ANFU_{k.upper()}": str(v) for k, v in env_settings.items()}}
     anfu = str(Path(sys.executable).with_name("anfu"))
-    ports, procs = [_free_port(), _free_port()], []
+    procs = []
+    if request.param == "two-serves":
+        ports, extra = [_free_port(), _free_port()], []
+    else:
+        port = _free_port()
+        ports, extra = [port, port], ["--workers", "2"]
     try:
-        for port in ports:
-            procs.append(subprocess.Popen([anfu, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True))
+        for port in dict.fromkeys(ports):
+            procs.append(subprocess.Popen([anfu, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+                                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          start_new_session=True))
         deadline = time.time() + 120
-        for port, proc in zip(ports, procs):
+        for port, proc in zip(dict.fromkeys(ports), procs):
             _wait_up(port, proc, deadline)
         yield {"ports": ports, "tokens": people}
     finally:
@@ -134,3 +142,11 @@ def test_supervisor_on_one_process_sees_alert_from_the_other(cluster: Any) -> No
         assert r.status_code == 201, r.text
 
     assert asyncio.run(_alerts(first, tokens["sup2"], 1, post_again, timeout=6.0)) == []
+
+
+def test_workers_need_postgresql(tmp_path: Path) -> None:
+    env = {**os.environ, "ANFU_DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}", "ANFU_DATA_DIR": str(tmp_path),
+           "ANFU_ENVIRONMENT": "test", "ANFU_SECRET_KEY": secrets.token_urlsafe(48)}
+    done = subprocess.run([str(Path(sys.executable).with_name("anfu")), "serve", "--workers", "2", "--port",
+                           str(_free_port())], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "error AF402" in done.stderr and "PostgreSQL" in done.stderr
