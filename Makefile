@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench train train-cause train-replies train-outcome train-presend check-rules clean
+.PHONY: install run test bench train train-emotion train-cause train-replies train-outcome train-presend check-rules clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,7 +23,12 @@ test: install
 bench: install
 	$(BIN)/python -m bench.run
 
-train: install
+# every shipped model, from the labels in corpus/ and the public sets in ../shared/data, in
+# dependency order (the outcome model reads the emotion and pre-send models' output)
+train: train-emotion train-cause train-replies train-presend train-persona train-sop
+	$(MAKE) train-outcome
+
+train-emotion: install
 	$(BIN)/anfu train --out anfu/backends/weights/emotion_ngram.npz
 
 train-cause: install

@@ -1,0 +1,227 @@
+"""Validity on real text and real judgements (issues 9, 10, 16), every figure on held-out data.
+
+- Recognition on real customer turns: every STC-3 customer turn hand-labelled by us; the fold of
+  dialogues whose id % 5 == 0 is never trained on. Analysed in context (whole dialogues), as the
+  live service sees them. The two labelling passes' agreement is printed beside it as the ceiling,
+  with the learning curve (macro-F1 against the number of real labels, model alone).
+- SMP2020 usual_eval (never trained on) mapped to its 5 classes; our written held-out split.
+- Escalation risk on real and written held-out turns.
+- The pre-send check per agent turn in context: written conversations (held-out), real helpdesk
+  turns (held-out dialogues), standalone replies (held-out).
+- The ladder on held-out written conversations (`supervisor_alert`).
+- Quality score and 安抚成功 against the 19 annotators' satisfaction (S/A/E) of the held-out
+  STC-3 dialogues, with the last turn's valence as the reference line.
+- Persona and SOP stage on held-out written conversations, when their metrics files exist.
+- Speed: full-pipeline conversation latency per new turn (live, memo on) p50/p99.
+
+Peers in the same run: the label agreement (ceiling) and the reference lines above.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "anfu" / "backends" / "weights"
+SMP5 = {"dissatisfied": "angry", "doubtful": "neutral"}  # ours → SMP's 5 classes
+
+TARGETS = {
+    "emotion_real.macro_f1": [">=", 0.65],
+    "escalation_real.precision": [">=", 0.85],
+    "escalation_real.recall": [">=", 0.90],
+    "smp_usual_eval_5.macro_f1": [">=", 0.62],
+    "emotion_written.macro_f1": [">=", 0.85],
+    "presend_written.precision": [">=", 0.90],
+    "presend_written.recall": [">=", 0.90],
+    "presend_real.precision": [">=", 0.75],
+    "presend_real.recall": [">=", 0.65],
+    "presend_standalone.precision": [">=", 0.95],
+    "presend_standalone.recall": [">=", 0.94],
+    "ladder.recall": [">=", 1.0],
+    "ladder.precision": [">=", 0.90],
+    "outcome.quality_spearman.S": [">=", 0.55],
+    "outcome.quality_spearman.A": [">=", 0.45],
+    "outcome.calm_auc_upset": [">=", 0.75],
+    "latency_ms.conversation_turn_p99": ["<=", 20.0],
+}
+HEADLINE = ["agreement.emotion.macro_f1", "agreement.emotion.kappa", "agreement.escalation_risk.f1",
+            "agreement.helpdesk.kappa", "emotion_real.n", "learning_curve", "outcome.last_valence_spearman.S",
+            "outcome.last_valence_auc_upset", "persona", "sop"]
+
+
+def _prf(gold: list[bool], pred: list[bool]) -> dict[str, Any]:
+    tp = sum(g and p for g, p in zip(gold, pred))
+    return {"n": len(gold), "positives": sum(gold), "flagged": sum(pred),
+            "precision": round(tp / sum(pred), 3) if sum(pred) else 0.0,
+            "recall": round(tp / sum(gold), 3) if sum(gold) else 0.0}
+
+
+def _stc3_conversations() -> list[Any]:
+    from anfu.training.data import public_data_dir
+    from anfu.types import Conversation, Utterance
+
+    data = json.loads((public_data_dir() / "stc3" / "train_data_cn.json").read_text(encoding="utf-8"))
+    out = []
+    for d in data:
+        if int(d["id"]) % 5:
+            continue
+        turns = tuple(Utterance(text=" ".join(t["utterances"]).strip() or "。",
+                                speaker="customer" if t["sender"] == "customer" else "agent") for t in d["turns"])
+        out.append(Conversation(turns=turns, id=d["id"]))
+    return out
+
+
+def real_turns(analyzer: Any) -> dict[str, Any]:
+    """Emotion, escalation and pre-send on the held-out STC-3 dialogues, analysed whole."""
+    from anfu.training.data import STC3_HELPDESK_LABELS, load_stc3
+    from anfu.training.train import classification_scores
+
+    labels = {e.id: e for e in load_stc3() if e.heldout}
+    helpdesk = {(r["dialogue_id"], r["turn"]): r for r in map(json.loads, STC3_HELPDESK_LABELS.read_text(
+        encoding="utf-8").splitlines())}
+    gold, pred, risk_g, risk_p, vio_g, vio_p = [], [], [], [], [], []
+    for doc in analyzer.pipe(_stc3_conversations(), batch_size=32):
+        for i, turn in enumerate(doc.turns):
+            key = f"stc3-{doc.conversation.id}-{i}"
+            if turn.speaker == "customer" and key in labels:
+                gold.append(labels[key].emotion)
+                pred.append(turn.emotion)
+                risk_g.append(bool(labels[key].escalation_risk))
+                risk_p.append(bool(turn.escalation_risk))
+            elif turn.speaker == "agent" and (doc.conversation.id, i) in helpdesk:
+                vio_g.append(bool(helpdesk[(doc.conversation.id, i)]["violation"]))
+                vio_p.append(bool(turn.violation))
+    return {"emotion_real": classification_scores(gold, pred), "escalation_real": _prf(risk_g, risk_p),
+            "presend_real": _prf(vio_g, vio_p)}
+
+
+def written(analyzer: Any) -> dict[str, Any]:
+    """Written held-out split: utterances (emotion, escalation), conversations (pre-send, ladder)."""
+    from anfu.training.data import is_heldout, load_service
+    from anfu.training.train import classification_scores
+    from anfu.types import Conversation, Utterance
+
+    held = [e for e in load_service() if e.heldout]
+    turns = [a.turns[0] for a in analyzer.pipe([Utterance(text=e.text) for e in held], batch_size=64)]
+    risky = [(e, t) for e, t in zip(held, turns) if e.escalation_risk is not None]
+    convs = [json.loads(line) for path in sorted((ROOT / "corpus" / "conversations").glob("*.jsonl"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    convs = [c for c in convs if is_heldout(c["id"])]
+    vio_g, vio_p, alert_g, alert_p = [], [], [], []
+    docs = analyzer.pipe([Conversation.from_texts([(t["speaker"], t["text"]) for t in c["turns"]], id=c["id"])
+                          for c in convs], batch_size=32)
+    for conv, doc in zip(convs, docs):
+        for t, ta in zip(conv["turns"], doc.turns):
+            if t["speaker"] == "agent":
+                vio_g.append(bool(t["violation"]))
+                vio_p.append(bool(ta.violation))
+        alert_g.append(bool(conv["supervisor_alert"]))
+        alert_p.append((doc.escalation or {}).get("level", 0) >= 1)
+    return {"emotion_written": classification_scores([e.emotion for e in held], [t.emotion for t in turns]),
+            "escalation_written": _prf([bool(e.escalation_risk) for e, _ in risky],
+                                       [bool(t.escalation_risk) for _, t in risky]),
+            "presend_written": _prf(vio_g, vio_p), "ladder": _prf(alert_g, alert_p)}
+
+
+def standalone() -> dict[str, Any]:
+    """Standalone replies (no conversation), held-out split, as `anfu check-reply` sees them."""
+    from anfu.qa import default_checker
+    from anfu.training.data import is_heldout
+
+    rows = [json.loads(line) for path in sorted((ROOT / "corpus" / "replies").glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if is_heldout(r["id"])]
+    checker = default_checker()
+    return {"presend_standalone": _prf([bool(r["violation"]) for r in rows],
+                                       [checker.check(r["text"]).violation for r in rows])}
+
+
+def smp_usual_eval(analyzer: Any) -> dict[str, Any]:
+    from anfu.training.data import SMP_BENCH_FILE, load_smp2020
+    from anfu.training.train import classification_scores
+    from anfu.types import Utterance
+
+    rows = load_smp2020(files=(SMP_BENCH_FILE,))
+    turns = [a.turns[0] for a in analyzer.pipe([Utterance(text=e.text) for e in rows], batch_size=64)]
+    gold = [SMP5.get(e.emotion, e.emotion) for e in rows]
+    pred = [SMP5.get(t.emotion, t.emotion) for t in turns]
+    scores = classification_scores(gold, pred)
+    return {"smp_usual_eval_5": {"n": scores["n"], "macro_f1": scores["macro_f1"], "f1": scores["f1"]}}
+
+
+def outcome() -> dict[str, Any]:
+    from anfu.qa.outcome import default_model
+    from anfu.training.outcome import evaluate_outcome, rated_dialogues
+
+    rows = [r for r in rated_dialogues() if r.heldout]
+    return {"outcome": evaluate_outcome(default_model(), rows)}
+
+
+def learning_curve() -> list[dict[str, Any]]:
+    """Model-alone macro-F1 on the real held-out turns against the share of real training labels
+    (the other sources fixed), fitted with the shipped recipe (anfu.training.train._fit_model)."""
+    import random
+
+    from anfu.training.data import default_examples
+    from anfu.training.train import _fit_model, evaluate
+
+    examples = default_examples()
+    real = [e for e in examples if e.source == "stc3" and not e.heldout]
+    held = [e for e in examples if e.source == "stc3" and e.heldout]
+    rest = [e for e in examples if e.source != "stc3" and not e.heldout]
+    dialogues = sorted({e.id.split("-")[1] for e in real})
+    random.Random(5).shuffle(dialogues)
+    out = []
+    for share in (0.0, 0.25, 0.5, 1.0):
+        keep = set(dialogues[:int(len(dialogues) * share)])
+        train = rest + [e for e in real if e.id.split("-")[1] in keep]
+        model = _fit_model(train, 1.0, {})
+        out.append({"real_labels": sum(e.id.split("-")[1] in keep for e in real),
+                    "macro_f1": evaluate(model, held)["macro_f1"]})
+    return out
+
+
+def latency(analyzer: Any) -> dict[str, float]:
+    """Per new turn of a live conversation (window of 20 turns, memo on), milliseconds."""
+    from anfu.types import Conversation
+
+    convs = [c for c in _stc3_conversations()][:150]
+    times = []
+    for conv in convs:
+        for n in range(1, len(conv.turns) + 1):
+            window = Conversation(turns=conv.turns[max(0, n - 20):n], id=conv.id)
+            started = time.perf_counter()
+            analyzer(window)
+            times.append((time.perf_counter() - started) * 1000)
+    return {"conversation_turn_p50": round(float(np.percentile(times, 50)), 2),
+            "conversation_turn_p99": round(float(np.percentile(times, 99)), 2), "turns": len(times)}
+
+
+def run() -> dict[str, Any]:
+    import anfu
+
+    analyzer = anfu.load()
+    result: dict[str, Any] = {"targets": TARGETS, "headline": HEADLINE,
+                              "load_avg_start": os.getloadavg()[0]}
+    agreement = ROOT / "corpus" / "real" / "agreement_before_adjudication.json"
+    result["agreement"] = json.loads(agreement.read_text(encoding="utf-8"))
+    result.update(real_turns(analyzer))
+    result.update(written(analyzer))
+    result.update(standalone())
+    result.update(smp_usual_eval(analyzer))
+    result.update(outcome())
+    for name in ("persona", "sop"):
+        path = WEIGHTS / f"{name}.metrics.json"
+        if path.is_file():
+            result[name] = json.loads(path.read_text(encoding="utf-8")).get("heldout")
+    result["latency_ms"] = latency(anfu.load())
+    if os.environ.get("ANFU_BENCH_CURVE", "1") == "1":
+        result["learning_curve"] = learning_curve()
+    result["load_avg_end"] = os.getloadavg()[0]
+    return result
