@@ -142,34 +142,34 @@ class ContextReplyModel:
             raise ModelError("AF201", f"{path} ({type(exc).__name__}: {exc})") from None
 
     # ------------------------------------------------------------------ inference
-    def _rows(self, replies: Sequence[str], contexts: Sequence[ReplyContext],
-              rule_hits: Sequence[int]) -> tuple[list[list[tuple[int, float]]], np.ndarray]:
-        rows = []
-        for reply, ctx in zip(replies, contexts):
-            counts: dict[int, int] = {}
-            for term in sparse_terms(reply, ctx):
-                j = self.index_.get(term)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            vals = [(j, (1.0 + math.log(c)) * float(self.idf_[j])) for j, c in counts.items()]
-            norm = math.sqrt(sum(v * v for _, v in vals)) or 1.0
-            rows.append([(j, v / norm) for j, v in vals])
-        dense = np.array([dense_features(r, c, h) for r, c, h in zip(replies, contexts, rule_hits)],
-                         dtype=np.float32).reshape(len(replies), len(DENSE))
-        return rows, (dense - self.dense_mean_) / self.dense_scale_
+    def _terms(self, reply: str, ctx: ReplyContext) -> tuple[np.ndarray, np.ndarray]:
+        """(term columns, l2-normalised sublinear TF-IDF values) of one reply in context."""
+        index = self.index_
+        counts: dict[int, int] = {}
+        for term in sparse_terms(reply, ctx):
+            j = index.get(term)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        vals = (1.0 + np.log(tf)) * self.idf_[cols]
+        return cols, vals / (np.sqrt(float(vals @ vals)) or 1.0)
 
     def predict(self, replies: Sequence[str], contexts: Sequence[ReplyContext],
                 rule_hits: Sequence[int]) -> list[tuple[float, str]]:
         """(violation probability, most likely category) for each normalised reply."""
         if not replies:
             return []
-        rows, dense = self._rows(replies, contexts, rule_hits)
+        dense = np.array([dense_features(r, c, h) for r, c, h in zip(replies, contexts, rule_hits)],
+                         dtype=np.float32).reshape(len(replies), len(DENSE))
+        dense = (dense - self.dense_mean_) / self.dense_scale_
         out = []
-        for row, d in zip(rows, dense):
-            logit = self.intercept_ + float(d @ self.dense_coef_) + sum(v * float(self.coef_[j]) for j, v in row)
-            cat = self.cat_intercept_.copy()
-            for j, v in row:
-                cat += v * self.cat_coef_[j]
+        for reply, ctx, d in zip(replies, contexts, dense):
+            cols, vals = self._terms(reply, ctx)
+            logit = self.intercept_ + float(d @ self.dense_coef_) + float(vals @ self.coef_[cols])
+            cat = self.cat_intercept_ + vals @ self.cat_coef_[cols]
             p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
             out.append((p, self.categories_[int(np.argmax(cat))]))
         return out
