@@ -140,3 +140,25 @@ def test_killed_subprocess_resumes_without_loss_or_duplicates(tmp_path: Path) ->
     assert len({json.loads(x)["id"] for x in got}) == len(got)
     assert got == want
     assert side_paths(out)["errors"].read_text() == side_paths(reference)["errors"].read_text()
+
+
+def test_parquet_resume_joins_parts_without_duplicates(tmp_path: Path, analyzer) -> None:  # noqa: ANN001
+    import pyarrow.parquet as pq
+
+    import anfu.batch.runner as runner
+
+    src = write_jsonl(tmp_path / "in.jsonl", 120, bad_every=17)
+    full, part = tmp_path / "full.parquet", tmp_path / "part.parquet"
+    run_batch(src, full, LocalBackend(analyzer, workers=1), chunk_size=10)
+    old = runner.PARQUET_PART_ROWS
+    runner.PARQUET_PART_ROWS = 15  # a part file every other chunk
+    try:
+        first = run_batch(src, part, LocalBackend(analyzer, workers=1), chunk_size=10, stop_after=5)
+        assert first.items == 50 and len(list(side_paths(part)["parts"].glob("part-*.parquet"))) >= 2
+        assert not part.exists()
+        second = run_batch(src, part, LocalBackend(analyzer, workers=1), chunk_size=10, resume=True)
+    finally:
+        runner.PARQUET_PART_ROWS = old
+    assert second.resumed_from == 50
+    assert pq.read_table(part).column("result").to_pylist() == pq.read_table(full).column("result").to_pylist()
+    assert not side_paths(part)["parts"].exists()
