@@ -60,9 +60,9 @@ def _report(store, tenant):
     return build_report(items, tickets, now=NOW).to_dict(), tickets
 
 
-def test_demo_seed_is_fast_and_prints_only_the_demo_logins(seeded) -> None:
-    store, tenant, seed, seconds = seeded
-    assert seconds < 20, seconds
+def test_demo_seed_prints_only_the_demo_logins(seeded) -> None:
+    # how long seeding takes is measured by bench/bench_demo_seed.py, not asserted here
+    store, tenant, seed, _ = seeded
     assert set(seed.passwords) == {"demo_agent", "demo_supervisor", "demo_auditor"}
     assert 250 <= seed.conversations <= 600 and seed.tickets >= 10
 
