@@ -1,7 +1,7 @@
 """Run the service for the browser tests: `python tests/web/live_server.py DATA_DIR PORT`.
 
 Migrates a fresh SQLite database, seeds one service centre (a team with two agents, a
-supervisor and a quality auditor who sign in with PASSWORD, an API token for the web-chat
+supervisor and a quality auditor who sign in with PASSWORD, an administrator without TOTP yet, an API token for the web-chat
 gateway written to DATA_DIR/token, a few live demo conversations, and the demo fortnight of
 `anfu serve --demo` — contacts, tickets, surveys, ledger — for the dashboards) and serves the
 app with uvicorn on 127.0.0.1:PORT.
@@ -53,6 +53,8 @@ def seed(app, data_dir: Path) -> None:  # noqa: ANN001
     # the demo fortnight of `anfu serve --demo`: the same teams, contacts, tickets and surveys
     staff, _ = ensure_staff(store, tenant, DemoSeed(), load_templates())
     seed_fortnight(store, ctx.analyzer, tenant, staff)
+    # an administrator who has not enrolled TOTP yet (the workspace day enrols it in the browser)
+    store.create_user(tenant.id, "root", hash_password(PASSWORD), "admin", display_name="系统管理员")
 
 
 def main() -> None:
