@@ -5,6 +5,10 @@ Evidence accumulates turn by turn from the personas pack: lexicon cues in the cu
 words plus conversational features (very short replies, repeated demands, emotional
 swings, the emotion/abuse labels of earlier components when present). `infer_persona`
 over the first k turns gives the evolving answer.
+
+`anfu.persona.v1` decides from the rules alone; `anfu.persona.v2` (`LearnedPersona`) feeds the
+rules' evidence and the customer's words and behaviour to a linear model learnt from our
+written conversations (`anfu train-persona`) and abstains only when the evidence is thin.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+import numpy as np
 
 from .. import registry
 from ..glossary import EMOTIONS, EMOTION_VALENCE, GUIDANCE_METHODS, PERSONAS
@@ -308,3 +314,114 @@ class Persona(Component):
         for doc, result in zip(docs, outputs):
             if result is not None:
                 doc.persona = result
+
+
+# -- anfu.persona.v2: the rules' evidence and a learned linear model ------------------------
+_LEXICAL_DENSE = tuple(f"cues:{p}" for p in PERSONAS)
+_FEATURE_DENSE = tuple(f"signals:{p}" for p in PERSONAS)
+_EMOTION_DENSE = tuple(f"emotion:{e}" for e in EMOTIONS)
+#: the dense features of `persona_inputs`, in order (stored with the weights and checked on load)
+DENSE_FEATURES: tuple[str, ...] = (
+    *_LEXICAL_DENSE, *_FEATURE_DENSE, "customer_turns", "mean_chars", "short_share", "brief_share",
+    *_EMOTION_DENSE, "mean_intensity", "peak_intensity", "end_below_peak", "intensity_change",
+    "abusive_share", "escalation_share", "questions", "exclamations", "ellipses")
+
+
+def persona_inputs(model: PersonaModel, turns: Sequence[TurnAssessment]) -> tuple[str, list[float], list[Clue]]:
+    """What `anfu.persona.v2` reads of a conversation: the customer's turns joined (the n-gram
+    text), the dense features (`DENSE_FEATURES`: the rules' evidence per type, split into
+    lexicon cues and conversational signals, plus the customer's behaviour: how much and how
+    briefly they write, their emotions and intensity, abuse, threats, questions), and the
+    rules' clues. Agent turns are never read except through the rules' turn positions."""
+    clues = model.clues(turns)
+    signal_labels = {label for entries in model.features.values() for _, _, label in entries}
+    lexical, signals = dict.fromkeys(PERSONAS, 0.0), dict.fromkeys(PERSONAS, 0.0)
+    for clue in clues:
+        bucket = signals if clue.label in signal_labels else lexical
+        bucket[clue.persona] += clue.weight
+    customer = [t for t in turns if t.speaker == "customer"]
+    n = max(1, len(customer))
+    norms = [t.norm or normalize(t.text) for t in customer]
+    lengths = [len(content(s)) for s in norms] or [0]
+    emotions = [sum(t.emotion == e for t in customer) / n for e in EMOTIONS]
+    levels = [t.intensity or 0 for t in customer] or [0]
+    change = float(np.mean(np.abs(np.diff(levels)))) if len(levels) > 1 else 0.0
+    dense = [*(math.log1p(lexical[p]) for p in PERSONAS), *(math.log1p(signals[p]) for p in PERSONAS),
+             math.log1p(len(customer)), math.log1p(float(np.mean(lengths))),
+             float(np.mean([x <= 3 for x in lengths])), float(np.mean([x <= 8 for x in lengths])),
+             *emotions, float(np.mean(levels)), float(max(levels)), float(max(levels) - levels[-1]), change,
+             sum(bool(t.abusive) for t in customer) / n, sum(bool(t.escalation_risk) for t in customer) / n,
+             sum(s.count("？") + s.count("?") for s in norms) / n,
+             sum(s.count("！") + s.count("!") for s in norms) / n,
+             sum(s.count("…") + s.count("...") for s in norms) / n]
+    return " \n ".join(norms), dense, clues
+
+
+@registry.components.register("anfu.persona.v2")
+class LearnedPersona(Persona):
+    """The personas pack's evidence combined with a linear model (char n-grams of everything the
+    customer wrote plus the rules' scores and behaviour features; `anfu.backends.text_dense`).
+
+    It answers the model's most probable type unless the evidence is thin: the customer wrote
+    fewer than `min_chars` content characters with no rule clue, or the model's probability
+    stays below `min_probability` (default: the threshold stored with the weights, chosen by
+    cross-validation at training time) and the rules alone (`anfu.persona.v1`) name no type
+    either. The evidence lists the rules' clues for the type, the
+    customer's words that weighed most, and the probability; an abstention says why.
+    """
+
+    name = "anfu.persona.v2"
+
+    def __init__(self, rules_dir: str | None = None, model: str = "default",
+                 min_probability: float | None = None, min_chars: int = 20) -> None:
+        super().__init__(rules_dir)
+        self.model = model
+        self.min_probability = min_probability
+        self.min_chars = min_chars
+        from ..backends.text_dense import DEFAULT_PERSONA_WEIGHTS, load_text_dense_cached
+
+        path = DEFAULT_PERSONA_WEIGHTS if model == "default" else model
+        self.linear_ = load_text_dense_cached(path, PERSONAS, DENSE_FEATURES)
+        stored = self.linear_.meta.get("min_probability", 0.0)
+        self.threshold_ = float(stored if min_probability is None else min_probability)
+
+    def predict(self, docs: Sequence[Assessment]) -> list[dict[str, Any] | None]:
+        out: list[dict[str, Any] | None] = []
+        for doc in docs:
+            if doc.is_utterance:
+                out.append(None)
+                continue
+            turns = [TurnAssessment(speaker=t.speaker, text=t.text, norm=t.norm or normalize(t.text), emotion=t.emotion,
+                                    intensity=t.intensity, abusive=t.abusive,
+                                    escalation_risk=t.escalation_risk) for t in doc.turns]
+            out.append(self.infer(turns))
+        return out
+
+    def infer(self, turns: Sequence[TurnAssessment]) -> dict[str, Any]:
+        text, dense, clues = persona_inputs(self.model_, turns)
+        chars = sum(len(content(t.norm or t.text)) for t in turns if t.speaker == "customer")
+        if chars < self.min_chars and not clues:
+            result = self.model_._result(UNKNOWN, 0.0, [])
+            result["evidence"] = [f"证据不足：客户只写了{chars}个字，没有任何性格线索"]
+            return result
+        proba = self.linear_.predict_proba([text], np.array([dense]))[0]
+        best = int(proba.argmax())
+        persona, p = PERSONAS[best], round(float(proba[best]), 2)
+        if proba[best] < self.threshold_:
+            ruled = self.model_.decide(clues)
+            if ruled["type"] != UNKNOWN:  # the model hesitates but the pack's cues are clear
+                ruled["evidence"] = [f"规则：{ruled['type']}（模型概率{float(proba[PERSONAS.index(ruled['type'])]):.2f}）",
+                                     *ruled["evidence"]][: self.model_.settings["evidence_limit"]]
+                return ruled
+            runner = PERSONAS[int(np.argsort(proba)[-2])]
+            result = self.model_._result(UNKNOWN, p, [])
+            result["evidence"] = [f"证据不足：最可能的{persona}概率仅{p:.2f}（低于{self.threshold_:.2f}），"
+                                  f"与{runner}难以区分"]
+            return result
+        result = self.model_._result(persona, p, [c for c in clues if c.persona == persona])
+        words = self.linear_.top_terms(text, best)
+        summary = f"模型：{persona}概率{p:.2f}"
+        if words:
+            summary += "；客户用语" + "、".join(f"「{w}」" for w in words)
+        result["evidence"] = [summary, *result["evidence"]][: self.model_.settings["evidence_limit"]]
+        return result

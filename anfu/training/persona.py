@@ -1,0 +1,171 @@
+"""Fit and evaluate the learned persona model of `anfu.persona.v2` (persona.npz).
+
+Rows are our written conversations labelled with one of the nine types (`unknown` ones are
+only used to report how often the model abstains on them). Inputs are
+`anfu.components.persona.persona_inputs`: char n-grams of everything the customer wrote plus
+the personas pack's evidence and the customer's behaviour; never an agent turn or a label.
+
+On the non-held-out conversations, 5-fold cross-validation (folds by a hash of the id)
+chooses the regularisation and the weight of the dense block, then, from the out-of-fold
+predictions, the temperature and the abstention threshold (`ABSTAIN_SHARE` of the training
+conversations). The model is refit on all of them and scored, with `anfu.persona.v1` beside
+it, on the held-out conversations. `anfu train-persona` wraps `train_persona`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..backends.text_dense import TextDenseModel
+from ..components.persona import DENSE_FEATURES, LearnedPersona, Persona, load_model, persona_inputs
+from ..errors import ModelError
+from ..glossary import PERSONAS
+from .conversations import UNKNOWN, LabelledConversation, analyse, fold_of, split
+from .train import _analyzer, _fit_temperature
+
+MAX_FEATURES = 6000
+GRID_C = (16.0,)
+GRID_DENSE = (0.05, 0.15)
+ABSTAIN_SHARE = 0.05  # out-of-fold share of typed training conversations the model may abstain on
+
+
+def _fit(texts: Sequence[str], dense: np.ndarray, y: np.ndarray, c: float, dense_weight: float,
+         temperature: float = 1.0, meta: dict[str, Any] | None = None) -> TextDenseModel:
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True, min_df=2, max_features=MAX_FEATURES,
+                                 dtype=np.float32)
+    x_text = vectorizer.fit_transform(texts)
+    mean, scale = dense.mean(axis=0), dense.std(axis=0)
+    scale[scale == 0] = 1.0
+    x = sp.hstack([x_text, sp.csr_matrix((dense - mean) / scale * dense_weight)]).tocsr()
+    clf = LogisticRegression(C=c, max_iter=5000)
+    clf.fit(x, y)
+    coef = np.zeros((x.shape[1], len(PERSONAS)), dtype=np.float32)
+    intercept = np.full(len(PERSONAS), -30.0, dtype=np.float32)
+    coef[:, clf.classes_] = clf.coef_.T
+    intercept[clf.classes_] = clf.intercept_
+    terms = x_text.shape[1]
+    vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+    return TextDenseModel(PERSONAS, vocab, vectorizer.idf_, coef[:terms], DENSE_FEATURES, mean, scale,
+                          coef[terms:] * dense_weight, intercept, temperature, meta=meta)
+
+
+def _inputs(docs: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+    rules = load_model()
+    texts, dense = [], []
+    for doc in docs:
+        text, features, _ = persona_inputs(rules, doc.turns)
+        texts.append(text)
+        dense.append(features)
+    return texts, np.array(dense, dtype=np.float64)
+
+
+def cross_validate(texts: list[str], dense: np.ndarray, y: np.ndarray, ids: list[str], c: float,
+                   dense_weight: float) -> np.ndarray:
+    """Out-of-fold logits (temperature 1) of the typed training conversations."""
+    folds = np.array([fold_of(i) for i in ids])
+    logits = np.zeros((len(y), len(PERSONAS)))
+    for k in sorted(set(folds)):
+        fit_on, score_on = np.where(folds != k)[0], np.where(folds == k)[0]
+        model = _fit([texts[i] for i in fit_on], dense[fit_on], y[fit_on], c, dense_weight)
+        logits[score_on] = model.predict_logits([texts[i] for i in score_on], dense[score_on])
+    return logits
+
+
+def persona_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+    """n, accuracy over the answered conversations, accuracy counting an abstention as wrong,
+    abstention, and per type (n, recall = share named correctly, abstained)."""
+    answered = [(g, p) for g, p in zip(gold, pred) if p != UNKNOWN]
+    out: dict[str, Any] = {
+        "n": len(gold),
+        "accuracy": round(sum(g == p for g, p in answered) / len(answered), 4) if answered else 0.0,
+        "accuracy_all": round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4) if gold else 0.0,
+        "abstention": round(1 - len(answered) / len(gold), 4) if gold else 0.0,
+        "per_type": {},
+    }
+    for persona in PERSONAS:
+        rows = [p for g, p in zip(gold, pred) if g == persona]
+        named = sum(p == persona for p in pred)
+        if rows:
+            out["per_type"][persona] = {
+                "n": len(rows), "recall": round(sum(p == persona for p in rows) / len(rows), 4),
+                "precision": round(sum(g == p == persona for g, p in zip(gold, pred)) / named, 4) if named else 0.0,
+                "abstained": sum(p == UNKNOWN for p in rows)}
+    return out
+
+
+def train_persona(rows: Sequence[LabelledConversation], out: str | Path,
+                  metrics_path: str | Path | None = None) -> dict[str, Any]:
+    """Choose, fit and score the persona model; write the weights and the metrics JSON."""
+    started = time.perf_counter()
+    docs = analyse(rows)
+    texts, dense = _inputs(docs)
+    train_idx, held_idx = split(rows)
+    typed = [i for i in train_idx if rows[i].persona != UNKNOWN]
+    if len({rows[i].persona for i in typed}) < 2 or len(typed) < 5 * 5:
+        raise ModelError("AF202", "(persona training needs non-held-out conversations of several types)")
+    y = np.array([PERSONAS.index(rows[i].persona) for i in typed])
+    t_texts, t_dense, t_ids = [texts[i] for i in typed], dense[typed], [rows[i].id for i in typed]
+
+    grid = []
+    for c in GRID_C:
+        for w in GRID_DENSE:
+            logits = cross_validate(t_texts, t_dense, y, t_ids, c, w)
+            grid.append((float((logits.argmax(1) == y).mean()), c, w, logits))
+    cv_accuracy, c, w, logits = max(grid, key=lambda g: (g[0], g[2]))
+    temperature = _fit_temperature(logits, y)
+    proba = np.exp(logits / temperature - (logits / temperature).max(1, keepdims=True))
+    proba /= proba.sum(1, keepdims=True)
+    threshold = round(float(np.quantile(proba.max(1), ABSTAIN_SHARE)), 3)
+    oof = [PERSONAS[k] if p >= threshold else UNKNOWN for k, p in zip(proba.argmax(1), proba.max(1))]
+    meta = {"trained_at": time.strftime("%Y-%m-%d"), "train_conversations": len(typed),
+            "train_rows": dict(Counter(rows[i].source for i in typed)), "C": c, "dense_weight": w,
+            "temperature": round(temperature, 4), "min_probability": threshold,
+            "cv": {"folds": 5, "grid": [{"C": g[1], "dense_weight": g[2], "accuracy": round(g[0], 4)} for g in grid],
+                   **persona_scores([rows[i].persona for i in typed], oof)}}
+    model = _fit(t_texts, t_dense, y, c, w, temperature, meta)
+    path = model.save(out)
+
+    heldout = evaluate(rows, docs, held_idx, path)
+    model.meta["heldout"] = heldout["anfu.persona.v2"]
+    model.save(out)
+    metrics = {"model": "anfu.persona.v2", "weights": str(out), "vocabulary": len(model.vocab_),
+               "size_bytes": path.stat().st_size, "C": c, "dense_weight": w,
+               "temperature": round(temperature, 4), "min_probability": threshold,
+               "cv": meta["cv"], "heldout": heldout,
+               "fit_seconds": round(time.perf_counter() - started, 1)}
+    metrics_file = Path(metrics_path) if metrics_path else path.with_suffix(".metrics.json")
+    metrics_file.write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def evaluate(rows: Sequence[LabelledConversation], docs: Sequence[Any], indices: Sequence[int],
+             weights: str | Path) -> dict[str, Any]:
+    """Scores of v1 and v2 (through the components themselves) on the conversations `indices`:
+    the typed ones scored by `persona_scores`, plus the share of `unknown` ones abstained on."""
+    report: dict[str, Any] = {}
+    for component in (Persona(), LearnedPersona(model=str(weights))):
+        preds = [component.predict([docs[i]])[0]["type"] for i in indices]
+        gold = [rows[i].persona for i in indices]
+        typed = [(g, p) for g, p in zip(gold, preds) if g != UNKNOWN]
+        scores = persona_scores([g for g, _ in typed], [p for _, p in typed])
+        unknown = [p for g, p in zip(gold, preds) if g == UNKNOWN]
+        scores["unknown_labelled"] = {"n": len(unknown), "abstained": sum(p == UNKNOWN for p in unknown)}
+        report[component.name] = scores
+    return report
+
+
+if __name__ == "__main__":  # python -m anfu.training.persona: rebuild the shipped weights
+    from ..backends.text_dense import DEFAULT_PERSONA_WEIGHTS
+    from .conversations import default_conversations
+
+    print(json.dumps(train_persona(default_conversations(), DEFAULT_PERSONA_WEIGHTS), ensure_ascii=False, indent=2))
