@@ -5,12 +5,19 @@ agent and customer turns show the markers of the sop pack; a customer who reject
 plan or reports the problem persists sends it back. An agent who only promises a later
 step ("修好后我会回访您") does not reach it yet. The next actions combine the stage's
 actions with overlays for the customer's current emotion, intensity, abuse and threats.
+
+`anfu.sop.v1` moves the stage with the pack's markers alone; `anfu.sop.v2` (`LearnedSop`)
+scores each turn's move with a linear model learnt from our labelled conversations
+(`anfu train-sop`), reading the turn's words, its speaker, the stage so far and the markers.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+import numpy as np
 
 from .. import registry
 from ..glossary import EMOTIONS, SOP_STAGES
@@ -219,3 +226,106 @@ class Sop(Component):
         for doc, result in zip(docs, outputs):
             if result is not None:
                 doc.sop_stage, doc.next_actions = result
+
+
+# -- anfu.sop.v2: a learned per-turn stage model ---------------------------------------------
+#: what one turn does to the stage: back (a setback), stay, one stage on, two stages on
+MOVES: tuple[str, ...] = ("back", "stay", "next", "skip")
+_AGENT, _CUSTOMER = "\x05", "\x06"  # speaker marks in front of the turn's n-gram text
+#: the dense features of `turn_inputs`, in order (stored with the weights and checked on load)
+DENSE_FEATURES: tuple[str, ...] = (
+    *(f"from:{s}" for s in SOP_STAGES), *(f"rules_to:{s}" for s in SOP_STAGES),
+    *(f"rules_move:{m}" for m in MOVES), "agent", *(f"agent_from:{s}" for s in SOP_STAGES),
+    "first_turn", "second_turn", "later_turn", "agent_turns_before", "chars")
+
+
+def turn_inputs(model: SopModel, stage: int, speaker: str, norm: str, index: int,
+                agent_turns_before: int) -> tuple[str, list[float]]:
+    """What `anfu.sop.v2` reads of one turn reached at `stage` (an index of SOP_STAGES): the
+    speaker-marked text and the dense features (the stage so far, where the sop pack's markers
+    would take it, the speaker, the turn's position and length)."""
+    ruled = model.step(stage, speaker, norm)
+    move = ruled - stage
+    dense = [0.0] * len(DENSE_FEATURES)
+    n = len(SOP_STAGES)
+    dense[stage] = 1.0
+    dense[n + ruled] = 1.0
+    dense[2 * n + (0 if move < 0 else min(move, 2) + 1)] = 1.0
+    at = 2 * n + len(MOVES)
+    if speaker == "agent":
+        dense[at] = 1.0
+        dense[at + 1 + stage] = 1.0
+    at += 1 + n
+    dense[at + min(index, 2)] = 1.0
+    dense[at + 3] = math.log1p(agent_turns_before)
+    dense[at + 4] = math.log1p(len(norm)) / 5
+    return (_AGENT if speaker == "agent" else _CUSTOMER) + norm, dense
+
+
+def target(model: SopModel, stage: int, move: int, speaker: str, norm: str) -> int:
+    """The stage after a turn from `stage` that makes `move` (an index of MOVES); a setback goes
+    where the pack's setback sends it, else one stage back."""
+    if move == 0:
+        ruled = model.step(stage, speaker, norm)
+        return ruled if ruled < stage else max(stage - 1, 0)
+    return min(stage + move - 1, len(SOP_STAGES) - 1)
+
+
+def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment]) -> list[int]:
+    """The most probable stage after each turn (Viterbi over the stages, each turn's move
+    scored by the linear model given the stage before it)."""
+    best: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
+    agents = 0
+    for index, turn in enumerate(turns):
+        norm = turn.norm or normalize(turn.text)
+        states = sorted(best)
+        inputs = [turn_inputs(model, s, turn.speaker, norm, index, agents) for s in states]
+        logp = np.log(linear.predict_proba([t for t, _ in inputs], np.array([d for _, d in inputs])) + 1e-9)
+        nxt: dict[int, tuple[float, list[int]]] = {}
+        for row, stage in enumerate(states):
+            score, path = best[stage]
+            for move in range(len(MOVES)):
+                if move == 0 and stage == 0:
+                    continue
+                after = target(model, stage, move, turn.speaker, norm)
+                total = score + float(logp[row, move])
+                if after not in nxt or total > nxt[after][0]:
+                    nxt[after] = (total, path + [after])
+        best = nxt
+        agents += turn.speaker == "agent"
+    if not turns:
+        return []
+    return max(best.values(), key=lambda v: (v[0], -v[1][-1]))[1]
+
+
+@registry.components.register("anfu.sop.v2")
+class LearnedSop(Sop):
+    """The SOP stage from a per-turn model learnt from our labelled conversations (`anfu
+    train-sop`): each turn's move (back / stay / next / skip) is scored from its text, speaker,
+    the stage before it and where the sop pack's markers would take it, and the most probable
+    sequence of stages is kept. Next actions come from the pack as in `anfu.sop.v1`."""
+
+    name = "anfu.sop.v2"
+
+    def __init__(self, rules_dir: str | None = None, model: str = "default") -> None:
+        super().__init__(rules_dir)
+        self.model = model
+        from ..backends.text_dense import DEFAULT_SOP_WEIGHTS, load_text_dense_cached
+
+        path = DEFAULT_SOP_WEIGHTS if model == "default" else model
+        self.linear_ = load_text_dense_cached(path, MOVES, DENSE_FEATURES)
+
+    def stages(self, turns: Sequence[TurnAssessment]) -> list[str]:
+        """The stage after each turn."""
+        return [SOP_STAGES[i] for i in decode_stages(self.model_, self.linear_, turns)]
+
+    def predict(self, docs: Sequence[Assessment]) -> list[tuple[str, list[str]] | None]:
+        out: list[tuple[str, list[str]] | None] = []
+        for doc in docs:
+            if doc.is_utterance:
+                out.append(None)
+                continue
+            path = self.stages(doc.turns)
+            stage = path[-1] if path else SOP_STAGES[0]
+            out.append((stage, self.model_.next_actions(stage, doc.turns)))
+        return out
