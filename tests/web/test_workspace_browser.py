@@ -4,8 +4,8 @@ wallboard; the agent sees the customer's history in the customer panel and answe
 Ctrl+Enter (the pre-send result beside the draft, `?` lists the shortcuts); the supervisor
 acknowledges the alert; the auditor scores the conversation in the review queue; the admin
 enrols TOTP with the QR code page and creates a user, who changes the one-time password and
-enrols TOTP too. At 390 px the navigation is a menu and the console, wallboard and tickets do
-not scroll sideways. Screenshots go to docs/screenshots/.
+enrols TOTP too. At 390 px the navigation is a menu and the console, wallboard, tickets, the
+survey, the review and admin pages do not scroll sideways. Screenshots go to docs/screenshots/.
 
 Skips when Chromium or the playwright package is missing; never downloads a browser.
 """
@@ -45,6 +45,19 @@ def chat(server: Any, text: str, ref: str, agent_id: int | None = None) -> int:
     if agent_id is not None:
         body["agent_id"] = agent_id
     return post(server, "/api/v1/messages", body)["conversation"]["id"]
+
+
+def survey_link(server: Any, conversation_id: int) -> str:
+    """The signed survey link of the conversation's ticket, taken along the SOP and resolved."""
+    ticket = post(server, "/api/v1/tickets", {"conversation_id": conversation_id})["id"]
+    post(server, f"/api/v1/tickets/{ticket}/respond")
+    for stage in ("确认问题", "提供方案", "执行方案"):
+        post(server, f"/api/v1/tickets/{ticket}/stage", {"to": stage})
+    post(server, f"/api/v1/tickets/{ticket}/resolve")
+    link = httpx.get(server["base"] + f"/api/v1/tickets/{ticket}/survey-link", timeout=30,
+                     headers={"Authorization": f"Bearer {server['token']}"})
+    assert link.status_code == 200, link.text
+    return link.json()["url"]
 
 
 def no_sideways_scroll(page: Any) -> bool:
@@ -112,7 +125,8 @@ def test_a_day_in_the_workspace(server: Any, browser: Any, width: int) -> None: 
     agent.locator("#thread").click()
     agent.keyboard.press("?")
     expect(agent.locator("#shortcuts")).to_be_visible()
-    agent.screenshot(path=str(SHOTS / f"workspace-shortcuts-{suffix}.png")) if not narrow else None
+    if not narrow:
+        agent.screenshot(path=str(SHOTS / f"workspace-shortcuts-{suffix}.png"))
     agent.keyboard.press("Escape")
     expect(agent.locator("#shortcuts")).to_be_hidden()
     assert no_sideways_scroll(agent)
@@ -139,6 +153,11 @@ def test_a_day_in_the_workspace(server: Any, browser: Any, width: int) -> None: 
     sup.screenshot(path=str(SHOTS / f"workspace-wallboard-{suffix}.png"))
     sup.goto(base + "/tickets")
     assert no_sideways_scroll(sup)
+    customer = new_page(browser, width)  # the public survey (满意度回访) of the routed chat's ticket
+    customer.goto(survey_link(server, routed))
+    expect(customer.locator("#survey-submit")).to_be_visible()
+    assert no_sideways_scroll(customer)
+    customer.context.close()
 
     # 3. the auditor reviews the conversation and stores a score
     qa = new_page(browser, width)
