@@ -40,6 +40,8 @@ def test_conversation_assessment_serialises_agent_turns() -> None:
     assert out["id"] == "c1"
     assert out["turns"][1] == {"speaker": "agent", "violation": True, "findings": [
         {"rule_id": "fp.policy_wall", "category": "policy_wall", "start": 0, "end": 9,
-         "message": "用规定搪塞客户", "severity": "major"}], "rewrite": None}
+         "message": "用规定搪塞客户", "severity": "major", "level": "must_fix"}], "rewrite": None}
     assert out["trajectory"]["trend"] == "flat"
     assert "persona" not in out  # absent until a component sets it, never faked
+    sure = Finding("context.dismissing", "dismissing", 0, 4, "…", confidence=0.8123, level="consider")
+    assert sure.to_dict()["confidence"] == 0.812 and sure.to_dict()["level"] == "consider"
