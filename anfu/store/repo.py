@@ -766,6 +766,18 @@ class Store(AccountsMixin):
                            .order_by(AssessmentRow.id.desc()).limit(1))
             return None if row is None else from_row(AssessmentRecord, row)
 
+    def latest_assessments(self, visible_to: Principal, conversation_ids: list[int]) -> dict[int, AssessmentRecord]:
+        """The newest assessment of each of these conversations that `visible_to` may see, in
+        one query (lists and queues; an invisible conversation is simply absent)."""
+        if not conversation_ids:
+            return {}
+        newest = (select(func.max(AssessmentRow.id)).join(ConversationRow, ConversationRow.id == AssessmentRow.conversation_id)
+                  .where(AssessmentRow.conversation_id.in_(conversation_ids), access.conversation_clause(visible_to))
+                  .group_by(AssessmentRow.conversation_id))
+        with self._read() as s:
+            rows = s.scalars(select(AssessmentRow).where(AssessmentRow.id.in_(newest)))
+            return {r.conversation_id: from_row(AssessmentRecord, r) for r in rows}
+
     def list_assessments(self, conversation_id: int, visible_to: Principal | None = None) -> list[AssessmentRecord]:
         with self._read() as s:
             self._visible_conversation(s, conversation_id, visible_to)

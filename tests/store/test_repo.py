@@ -252,3 +252,24 @@ def test_take_over_records_event_and_audit(store: Store, tenant, admin) -> None:
         store.take_over(conv.id, by=Principal.of_user(agent))
     released = store.take_over(conv.id, by=Principal.of_user(sup), release=True)
     assert released.taken_over_by is None
+
+
+def test_latest_assessments_in_one_query_respect_visibility(tmp_path) -> None:  # noqa: ANN001
+    """The review queue reads the newest assessment of many conversations at once; a
+    conversation the principal may not see is absent (issue 13)."""
+    from anfu.store import Principal, Store, make_engine
+    from anfu.store.testing import migrated_sqlite
+
+    store = Store(make_engine(url=migrated_sqlite(tmp_path / "a.db")))
+    tenant = store.create_tenant("t13", "租户")
+    team, other = store.create_team(tenant.id, "一组"), store.create_team(tenant.id, "二组")
+    sup = Principal.of_user(store.create_user(tenant.id, "s", "x", "supervisor", team_id=team.id))
+    mine = store.create_conversation(tenant.id, channel="webchat", team_id=team.id)
+    theirs = store.create_conversation(tenant.id, channel="webchat", team_id=other.id)
+    for conversation, scores in ((mine, (40, 70)), (theirs, (10,))):
+        for score in scores:
+            store.save_assessment(conversation.id, {"quality_score": score})
+    latest = store.latest_assessments(sup, [mine.id, theirs.id])
+    assert set(latest) == {mine.id} and latest[mine.id].data["quality_score"] == 70
+    assert store.latest_assessments(sup, []) == {}
+    store.engine.dispose()

@@ -56,8 +56,10 @@ def review_queue(request: Request, user: WebUser) -> list[dict[str, Any]]:
     done = {r.conversation_id: r for r in
             inspections(request).list_inspections(user.principal, page_size=500).items}
     rows = []
-    for conversation in ctx.store.list_conversations(user.principal, ConversationFilter(), page_size=SCAN).items:
-        latest = ctx.store.latest_assessment(conversation.id, visible_to=user.principal)
+    conversations = ctx.store.list_conversations(user.principal, ConversationFilter(), page_size=SCAN).items
+    latest_of = ctx.store.latest_assessments(user.principal, [c.id for c in conversations])
+    for conversation in conversations:
+        latest = latest_of.get(conversation.id)
         data = latest.data if latest is not None else {}
         why = _signals(data, conversation.escalation_level or 0)
         record = done.get(conversation.id)
