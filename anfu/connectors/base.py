@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import html
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from ..glossary import EMOTION_NAMES, display
 from ..store.access import Principal
+
+if TYPE_CHECKING:
+    from ..service.turns import TurnService
 
 LABEL_PREFIX = "anfu"
 TOP_REPLIES = 3
@@ -83,3 +89,25 @@ def plain_text(body: str, content_type: str | None) -> str:
     text = re.sub(r"(?s)<(script|style)\b.*?</\1>", "", text)
     text = re.sub(r"<[^>]+>", "", text)
     return html.unescape(text).strip()
+
+
+class HelpdeskClient(ABC):
+    """What both connectors hold: the turn service they feed, the principal they act as, and an
+    HTTP client for the helpdesk's API (`auth_headers` differ per helpdesk)."""
+
+    def __init__(self, turns: "TurnService", principal: Principal, base_url: str, api_token: str, *,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0) -> None:
+        self.turns = turns
+        self.principal = principal
+        self.base_url = base_url.rstrip("/")
+        self.api_token = api_token
+        self.transport = transport
+        self.timeout = timeout
+
+    @abstractmethod
+    def auth_headers(self) -> dict[str, str]:
+        """The helpdesk's own token header."""
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, transport=self.transport, timeout=self.timeout,
+                            headers={**self.auth_headers(), "Content-Type": "application/json"})

@@ -18,13 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 
 from ..channels.base import CustomerHints
 from ..errors import AnfuError
-from ..service.turns import TurnService
-from ..store.access import Principal
-from .base import LABEL_PREFIX, Handled, labels_for, note_text
+from .base import HelpdeskClient, LABEL_PREFIX, Handled, labels_for, note_text
 
 CHANNEL = "chatwoot"
 
@@ -33,19 +30,9 @@ def _bad(why: str) -> AnfuError:
     return AnfuError("AF677", "Chatwoot", why=why)
 
 
-class ChatwootConnector:
-    def __init__(self, turns: TurnService, principal: Principal, base_url: str, api_token: str, *,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0) -> None:
-        self.turns = turns
-        self.principal = principal
-        self.base_url = base_url.rstrip("/")
-        self.api_token = api_token
-        self.transport = transport
-        self.timeout = timeout
-
-    def _client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, transport=self.transport, timeout=self.timeout,
-                            headers={"api_access_token": self.api_token, "Content-Type": "application/json"})
+class ChatwootConnector(HelpdeskClient):
+    def auth_headers(self) -> dict[str, str]:
+        return {"api_access_token": self.api_token}
 
     @staticmethod
     def _ids(payload: dict[str, Any]) -> tuple[int, int, dict[str, Any]]:

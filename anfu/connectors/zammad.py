@@ -21,13 +21,10 @@ import hashlib
 import hmac
 from typing import Any
 
-import httpx
 
 from ..channels.base import CustomerHints
 from ..errors import AnfuError
-from ..service.turns import TurnService
-from ..store.access import Principal
-from .base import Handled, labels_for, note_text, plain_text
+from .base import HelpdeskClient, Handled, labels_for, note_text, plain_text
 
 CHANNEL = "zammad"
 CLOSED_STATES = ("closed", "merged", "removed")
@@ -43,20 +40,9 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return bool(header) and hmac.compare_digest(expected, header or "")
 
 
-class ZammadConnector:
-    def __init__(self, turns: TurnService, principal: Principal, base_url: str, api_token: str, *,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0) -> None:
-        self.turns = turns
-        self.principal = principal
-        self.base_url = base_url.rstrip("/")
-        self.api_token = api_token
-        self.transport = transport
-        self.timeout = timeout
-
-    def _client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, transport=self.transport, timeout=self.timeout,
-                            headers={"Authorization": f"Token token={self.api_token}",
-                                     "Content-Type": "application/json"})
+class ZammadConnector(HelpdeskClient):
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token token={self.api_token}"}
 
     def handle(self, payload: Any) -> Handled:
         if not isinstance(payload, dict) or not isinstance(payload.get("ticket"), dict):
