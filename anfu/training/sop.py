@@ -30,7 +30,7 @@ from .train import _analyzer
 
 MAX_FEATURES = 8000
 MAX_ITER = 300
-GRID = ((4.0, 1.0), (4.0, 3.0))  # (C, dense weight)
+GRID = ((4.0, 1.0), (4.0, 3.0), (4.0, 6.0))  # (C, dense weight)
 
 
 def _rows(rules: Any, docs: Sequence[Any], rows: Sequence[LabelledConversation]
