@@ -69,8 +69,10 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> Markup:
 
 
 def spans(findings: list[dict[str, Any]] | None) -> list[tuple[int, int]]:
-    """(start, end) of each finding or trigger that has offsets."""
-    return [(f["start"], f["end"]) for f in findings or [] if isinstance(f.get("start"), int) and isinstance(f.get("end"), int)]
+    """(start, end) of each finding or trigger that has offsets; a "consider" hint of the
+    in-context check is advice, not a forbidden phrase, so it is not marked."""
+    return [(f["start"], f["end"]) for f in findings or []
+            if isinstance(f.get("start"), int) and isinstance(f.get("end"), int) and f.get("level") != "consider"]
 
 
 def to_json(value: Any) -> Markup:

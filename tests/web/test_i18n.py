@@ -52,3 +52,12 @@ def test_duration_and_local_time():
     assert duration(-(26 * 3600), "en") == "-1d 2h"
     assert local_time(datetime(2025, 7, 8, 1, 30, tzinfo=timezone.utc)) == "07-08 09:30"
     assert duration(timedelta(minutes=45)) == "45分"
+
+
+def test_consider_hints_are_not_marked_as_forbidden() -> None:
+    from anfu.web.render import spans
+
+    findings = [{"start": 0, "end": 4, "level": "must_fix"}, {"start": 5, "end": 9, "level": "consider"},
+                {"start": 10, "end": 12}]  # rule findings from before levels existed
+    assert spans(findings) == [(0, 4), (10, 12)]
+    assert str(highlight("这不归我们管，您再等等。", [(0, 6)])).startswith('<mark class="forbidden">')
