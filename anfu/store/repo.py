@@ -15,24 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import delete, func, or_, select, text as sql_text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import AuthError, InputError, NotFoundError, StoreError
-from ..pii import mask, mask_data, mask_identity
+from ..pii import mask, mask_data
 from ..types import SPEAKERS, Conversation, Utterance
 from . import access
 from .access import Principal
 from .accounts import AccountsMixin
-from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Customer, DeletionReport,
-                      Event, MessageRecord, Page, TimelineItem, from_row)
+from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
+from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Event, MessageRecord, Page, from_row)
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
-from .integration_tables import WebhookDeliveryRow
-from .workflow_tables import FollowUpRow, LedgerRow, TicketRow
 
-MAX_PAGE_SIZE = 200
 # SQLite has one writer at a time; live turns of this process queue on a Python lock (first
 # come, first served) rather than on SQLite's busy handler, which polls with sleeps of up to
 # 100 ms and turns a short queue into long tails. One lock per database file.
@@ -111,34 +108,6 @@ class OpenTurn:
 Assess = Callable[[ConversationRecord, list[MessageRecord]], tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]]
 
 
-def _no_nul(value: Any) -> Any:
-    """PostgreSQL text cannot hold U+0000: it becomes U+FFFD (same length) on every engine."""
-    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
-
-
-def normalize_phone(phone: str | None) -> str | None:
-    """Digits only, without the +86 / 0086 country prefix (for matching a customer)."""
-    if not phone:
-        return None
-    digits = re.sub(r"\D", "", phone)
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits or None
-
-
-def normalize_email(email: str | None) -> str | None:
-    return email.strip().lower() or None if email else None
-
-
-def _page_args(page: int, page_size: int) -> tuple[int, int]:
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InputError("AF505", f"page={page}, page_size={page_size} (page ≥ 1, 1 ≤ page_size ≤ "
-                                  f"{MAX_PAGE_SIZE})", kind="pagination")
-    return page, page_size
-
-
 def _summary(data: dict[str, Any]) -> tuple[str | None, int | None, int]:
     """(emotion, intensity, escalation level) of an `Assessment.to_dict()`: the utterance's, or
     the last customer turn's for a conversation."""
@@ -153,7 +122,7 @@ def _summary(data: dict[str, Any]) -> tuple[str | None, int | None, int]:
             int(level) if level is not None else 0)
 
 
-class Store(AccountsMixin):
+class Store(CustomersMixin, AccountsMixin):
     """Repository over one engine. `Store(make_engine(settings), mask_text=settings.store_masked_text)`."""
 
     @classmethod
@@ -176,155 +145,6 @@ class Store(AccountsMixin):
             if row is None or row.tenant_id != tenant_id:
                 raise StoreError("AF505", f"{kind} {row_id} is not in tenant {tenant_id}", kind=kind)
 
-    # customers ----------------------------------------------------------------------------
-    def upsert_customer(self, tenant_id: int, *, external_ref: str | None = None, phone: str | None = None,
-                        email: str | None = None, display_name: str | None = None,
-                        by: Principal | None = None) -> tuple[Customer, bool]:
-        """Find the customer by external ref, then phone, then e-mail; create when none matches.
-
-        Fields the match lacks are filled in, so a customer who called (phone) and later wrote
-        an e-mail ends up as one customer with one timeline. Returns (customer, created).
-
-        With `by`, only customers that principal may already see are matched and changed: an
-        agent naming another agent's customer (its external ref or phone) gets a customer of
-        their own, and learns and changes nothing of the other one.
-        Phone and e-mail are matched on keyed digests; under ANFU_STORE_MASKED_TEXT the
-        stored values (and the display name) are masked.
-        """
-        external_ref, display_name = _no_nul(external_ref), _no_nul(display_name)
-        phone, email = normalize_phone(phone), normalize_email(_no_nul(email))
-        if not (external_ref or phone or email):
-            raise InputError("AF505", "give external_ref, phone or email", kind="customer")
-        phone_digest, email_digest = self.pii_digest(phone), self.pii_digest(email)
-        stored_phone, stored_email = self._stored(phone), self._stored(email)
-        # a name is no pattern `mask` finds: under ANFU_STORE_MASKED_TEXT keep its first character
-        stored_name = mask_identity("display_name", display_name or "") if self.mask_text else display_name or ""
-        for attempt in range(2):
-            try:
-                with self._write() as s:
-                    self._get(s, TenantRow, tenant_id, "tenant")
-                    row = None
-                    ref_taken = False
-                    for kind, clause, value in (
-                            ("ref", CustomerRow.external_ref == external_ref, external_ref),
-                            ("phone", or_(CustomerRow.phone_digest == phone_digest, CustomerRow.phone == phone), phone),
-                            ("email", or_(CustomerRow.email_digest == email_digest, CustomerRow.email == email), email)):
-                        if value and row is None:
-                            stmt = select(CustomerRow).where(CustomerRow.tenant_id == tenant_id, clause)
-                            found = s.scalar(stmt.order_by(CustomerRow.id))
-                            if found is not None and by is not None:
-                                # someone else's customer: not matched; its ref stays theirs
-                                ref_taken = ref_taken or kind == "ref"
-                                found = s.scalar(stmt.where(access.customer_clause(by)).order_by(CustomerRow.id))
-                            row = found
-                    created = row is None
-                    if row is None:
-                        row = CustomerRow(tenant_id=tenant_id, external_ref=None if ref_taken else external_ref,
-                                          phone=stored_phone, email=stored_email, phone_digest=phone_digest,
-                                          email_digest=email_digest, display_name=stored_name,
-                                          created_at=self.clock())
-                        s.add(row)
-                    else:
-                        row.external_ref = row.external_ref or (None if ref_taken else external_ref)
-                        if not row.phone and phone:
-                            row.phone, row.phone_digest = stored_phone, phone_digest
-                        if not row.email and email:
-                            row.email, row.email_digest = stored_email, email_digest
-                        row.phone_digest = row.phone_digest or (phone_digest if row.phone == phone else None)
-                        row.email_digest = row.email_digest or (email_digest if row.email == email else None)
-                        row.display_name = row.display_name or stored_name
-                    s.flush()
-                    return from_row(Customer, row), created
-            except IntegrityError:
-                if attempt:  # a concurrent insert won twice: a real conflict
-                    raise StoreError("AF504", external_ref, kind="customer") from None
-        raise AssertionError("unreachable")
-
-    def get_customer(self, customer_id: int, visible_to: Principal | None = None) -> Customer:
-        with self._read() as s:
-            stmt = select(CustomerRow).where(CustomerRow.id == customer_id)
-            if visible_to is not None:
-                stmt = stmt.where(access.customer_clause(visible_to))
-            row = s.scalar(stmt)
-            if row is None:
-                raise NotFoundError("AF503", customer_id, kind="customer")
-            return from_row(Customer, row)
-
-    def list_customers(self, visible_to: Principal, *, page: int = 1, page_size: int = 50) -> Page[Customer]:
-        page, page_size = _page_args(page, page_size)
-        with self._read() as s:
-            where = access.customer_clause(visible_to)
-            total = s.scalar(select(func.count()).select_from(CustomerRow).where(where)) or 0
-            rows = s.scalars(select(CustomerRow).where(where).order_by(CustomerRow.id)
-                             .offset((page - 1) * page_size).limit(page_size))
-            return Page([from_row(Customer, r) for r in rows], total, page, page_size)
-
-    def customer_timeline(self, customer_id: int, visible_to: Principal | None = None, *,
-                          page: int = 1, page_size: int = 100) -> Page[TimelineItem]:
-        """Every message of the customer across channels (that `visible_to` may see), oldest first."""
-        page, page_size = _page_args(page, page_size)
-        self.get_customer(customer_id, visible_to)
-        with self._read() as s:
-            where = [ConversationRow.customer_id == customer_id]
-            if visible_to is not None:
-                where.append(access.conversation_clause(visible_to))
-            base = select(MessageRow, ConversationRow.channel).join(
-                ConversationRow, ConversationRow.id == MessageRow.conversation_id).where(*where)
-            total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
-            rows = s.execute(base.order_by(MessageRow.sent_at, MessageRow.id)
-                             .offset((page - 1) * page_size).limit(page_size)).all()
-            items = [TimelineItem(from_row(MessageRecord, m), m.conversation_id, channel) for m, channel in rows]
-            return Page(items, total, page, page_size)
-
-    def delete_customer_data(self, customer_id: int, *, by: Principal) -> DeletionReport:
-        """Erase a customer (个人信息删除请求): their tickets (with follow-ups and ledger
-        entries), conversations, messages, assessments and events, then the customer. The audit
-        log keeps only a count of what was removed."""
-        with self._write() as s:
-            customer = s.get(CustomerRow, customer_id)
-            if customer is None or customer.tenant_id != by.tenant_id:
-                raise NotFoundError("AF503", customer_id, kind="customer")
-            access.require(by, "customer.delete", tenant_id=customer.tenant_id)
-            # The person, not just this record: customers that agents opened separately with the
-            # same phone number or e-mail address (see upsert_customer) go too.
-            same_person = [CustomerRow.id == customer_id]
-            if customer.phone_digest:
-                same_person.append(CustomerRow.phone_digest == customer.phone_digest)
-            if customer.email_digest:
-                same_person.append(CustomerRow.email_digest == customer.email_digest)
-            customer_ids = list(s.scalars(select(CustomerRow.id).where(
-                CustomerRow.tenant_id == customer.tenant_id, or_(*same_person))))
-            conv_ids = select(ConversationRow.id).where(ConversationRow.customer_id.in_(customer_ids))
-            counts = {}
-            ticket_ids = select(TicketRow.id).where(TicketRow.conversation_id.in_(conv_ids))
-            for row_type in (FollowUpRow, LedgerRow):
-                s.execute(delete(row_type).where(row_type.ticket_id.in_(ticket_ids)))
-            result = s.execute(delete(TicketRow).where(TicketRow.conversation_id.in_(conv_ids)))
-            counts["tickets"] = int(result.rowcount)  # type: ignore[attr-defined]
-            for name, row_type in (("events", EventRow), ("assessments", AssessmentRow),
-                                   ("messages", MessageRow)):
-                result = s.execute(delete(row_type).where(row_type.conversation_id.in_(conv_ids)))
-                counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
-            # webhook deliveries about these conversations (their payloads may quote the case)
-            s.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.conversation_id.in_(conv_ids)))
-            result = s.execute(delete(ConversationRow).where(ConversationRow.customer_id.in_(customer_ids)))
-            counts["conversations"] = int(result.rowcount)  # type: ignore[attr-defined]
-            s.execute(delete(CustomerRow).where(CustomerRow.id.in_(customer_ids)))
-            report = DeletionReport(customer_id=customer_id, **counts)
-            s.add(AuditRow(tenant_id=by.tenant_id, actor=by.actor, action="customer.deleted",
-                           target=f"customer:{customer_id}", detail=report.to_dict(), at=self.clock()))
-        self._checkpoint()
-        return report
-
-    def _checkpoint(self) -> None:
-        """SQLite: copy the WAL into the database and empty it, so erased text does not live on
-        in the `-wal` file (deleted pages are zeroed: `secure_delete` is on, see engine.py)."""
-        if self.engine.dialect.name != "sqlite":
-            return
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    # conversations ------------------------------------------------------------------------
     def create_conversation(self, tenant_id: int, *, channel: str = "webchat", customer_id: int | None = None,
                             team_id: int | None = None, agent_id: int | None = None,
                             industry: str | None = None, external_ref: str | None = None,
