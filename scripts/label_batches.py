@@ -159,18 +159,11 @@ def cmd_collect(args: argparse.Namespace) -> None:
 
 def single_texts(kind: str) -> list[tuple[str, str]]:
     """(id, text) of every review or SMP2020 virus post, ids as anfu.training.data names them."""
-    from anfu.training.data import SMP_TRAIN_FILES, load_reviews
+    from anfu.training.data import SMP_TRAIN_FILES, _smp_texts, load_reviews
 
     if kind == "reviews":
         return [(rid, text) for rid, text, _ in load_reviews()]
-    out = []
-    for name in SMP_TRAIN_FILES:
-        stem = name.split(".")[0]
-        for item in json.loads((public_data_dir() / "smp2020" / name).read_text(encoding="utf-8")):
-            text = str(item.get("content") or "").strip()
-            if text:
-                out.append((f"smp-{stem}-{item['id']}", text))
-    return out
+    return list(_smp_texts(SMP_TRAIN_FILES, None).items())
 
 
 def cmd_texts(args: argparse.Namespace) -> None:

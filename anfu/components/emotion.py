@@ -175,13 +175,13 @@ class Emotion(Component):
         return [[results.get(id(t)) for t in doc.turns] for doc in docs]
 
     def _model_predict(self, inputs: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        norms = inputs
+        """Both heads for the model's inputs (`backends.ngram.model_input` of each turn)."""
         model = self.model_
         if hasattr(model, "predict_all"):
-            return model.predict_all(norms)
+            return model.predict_all(inputs)
         # a model without an intensity head: start every turn at mild (1) and let the cues decide
-        proba = model.predict_proba(norms)
-        mild = np.tile(np.array([0.0, 1.0, 0.0, 0.0, 0.0]), (len(norms), 1))
+        proba = model.predict_proba(inputs)
+        mild = np.tile(np.array([0.0, 1.0, 0.0, 0.0, 0.0]), (len(inputs), 1))
         return proba, mild
 
     def _one(self, turn: Any, norm: str, scan: Scan, rounded: list[float], best: int, expected: float,

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from .. import registry
 from ..qa import ReplyChecker, default_checker
-from ..qa.context import CONTEXT_TURNS, ContextReplyModel, ReplyContext, load_context_cached
+from ..qa.context import CONTEXT_TURNS, ContextReplyModel, ReplyContext, context_before, load_context_cached
 from ..text.normalize import normalize
 from ..types import Assessment, Finding, TurnAssessment
 from .base import Component
@@ -25,15 +25,9 @@ Result = tuple[list[Finding], str | None, bool]
 
 def reply_context(turns: Sequence[TurnAssessment], i: int) -> ReplyContext:
     """The context of agent turn `i`: the customer turn it answers and the turns shortly before."""
-    before = turns[max(0, i - CONTEXT_TURNS):i]
-
-    def norm(t: TurnAssessment) -> str:
-        return t.norm if len(t.norm) == len(t.text) else normalize(t.text)
-
-    customer = next((norm(t) for t in reversed(before) if t.speaker == "customer"), "")
-    return ReplyContext(customer=customer,
-                        earlier_agent=tuple(norm(t) for t in before if t.speaker == "agent"),
-                        earlier_customer=tuple(norm(t) for t in before if t.speaker == "customer"))
+    start = max(0, i - CONTEXT_TURNS)
+    window = [(t.speaker, t.norm if len(t.norm) == len(t.text) else normalize(t.text)) for t in turns[start:i]]
+    return context_before(window, len(window))
 
 
 @registry.components.register("anfu.presend.v1")

@@ -60,6 +60,16 @@ class ReplyContext:
     earlier_customer: tuple[str, ...] = ()   # the customer's earlier turns, oldest first (incl. `customer`)
 
 
+def context_before(turns: Sequence[tuple[str, str]], i: int) -> ReplyContext:
+    """The context of agent turn `i` of [(speaker, normalised text)]: the customer turn it answers
+    and the `CONTEXT_TURNS` turns before it (the same window in training and in the live check)."""
+    before = turns[max(0, i - CONTEXT_TURNS):i]
+    customer = next((t for s, t in reversed(before) if s == "customer"), "")
+    return ReplyContext(customer=customer,
+                        earlier_agent=tuple(t for s, t in before if s == "agent"),
+                        earlier_customer=tuple(t for s, t in before if s == "customer"))
+
+
 def dense_features(reply: str, ctx: ReplyContext, rule_hits: int) -> list[float]:
     """The dense feature vector (`DENSE` order) of a normalised reply in its context."""
     reply_bi = _bigrams(reply)

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ModelError
-from ..qa.context import CONTEXT_TURNS, DENSE, ContextReplyModel, ReplyContext, dense_features, sparse_terms
+from ..qa.context import DENSE, ContextReplyModel, ReplyContext, context_before, dense_features, sparse_terms
 from ..text.normalize import normalize
 from .data import CORPUS_DIR, STC3_HELPDESK_LABELS, is_heldout, public_data_dir
 from .replies import fold_of
@@ -43,15 +43,6 @@ class ContextExample:
     heldout: bool
 
 
-def _ctx(turns: Sequence[tuple[str, str]], i: int) -> ReplyContext:
-    """The context of agent turn `i` of [(speaker, normalised text)]."""
-    before = turns[max(0, i - CONTEXT_TURNS):i]
-    customer = next((t for s, t in reversed(before) if s == "customer"), "")
-    return ReplyContext(customer=customer,
-                        earlier_agent=tuple(t for s, t in before if s == "agent"),
-                        earlier_customer=tuple(t for s, t in before if s == "customer"))
-
-
 def stc3_examples(labels: str | Path = STC3_HELPDESK_LABELS, data_dir: str | Path | None = None) -> list[ContextExample]:
     path = Path(data_dir or public_data_dir()) / "stc3" / "train_data_cn.json"
     if not path.is_file() or not Path(labels).is_file():
@@ -68,7 +59,7 @@ def stc3_examples(labels: str | Path = STC3_HELPDESK_LABELS, data_dir: str | Pat
         i = int(row["turn"])
         if not turns[i][1]:
             continue  # an empty post: nothing to judge
-        out.append(ContextExample(f"stc3-{d['id']}-{i}", turns[i][1], _ctx(turns, i), bool(row["violation"]),
+        out.append(ContextExample(f"stc3-{d['id']}-{i}", turns[i][1], context_before(turns, i), bool(row["violation"]),
                                   row.get("category"), "stc3", int(d["id"]) % 5 == 0))
     return out
 
@@ -83,7 +74,7 @@ def written_examples(corpus_dir: str | Path = CORPUS_DIR) -> list[ContextExample
             turns = [(t["speaker"], normalize(t["text"])) for t in conv["turns"]]
             for i, t in enumerate(conv["turns"]):
                 if t["speaker"] == "agent":
-                    out.append(ContextExample(f"{conv['id']}-{i}", turns[i][1], _ctx(turns, i), bool(t["violation"]),
+                    out.append(ContextExample(f"{conv['id']}-{i}", turns[i][1], context_before(turns, i), bool(t["violation"]),
                                               t.get("category"), "written", is_heldout(conv["id"])))
     return out
 
