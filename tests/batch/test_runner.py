@@ -111,7 +111,9 @@ def test_resume_refuses_changed_input(tmp_path: Path, analyzer) -> None:  # noqa
 def test_killed_subprocess_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
     """A real `anfu batch analyze` with 2 workers is killed (SIGKILL) mid-run; `--resume`
     finishes it and the output equals an uninterrupted run's, record for record."""
-    src = write_jsonl(tmp_path / "in.jsonl", 6000, bad_every=101)
+    # big enough that a quiet machine cannot finish between two looks at the progress file
+    total = 20000
+    src = write_jsonl(tmp_path / "in.jsonl", total, bad_every=101)
     anfu = [str(Path(sys.executable).with_name("anfu"))]
     out = tmp_path / "killed.jsonl"
     cmd = [*anfu, "batch", "analyze", str(src), "-o", str(out), "--workers", "2", "--chunk-size", "100",
@@ -123,11 +125,11 @@ def test_killed_subprocess_resumes_without_loss_or_duplicates(tmp_path: Path) ->
         if progress.exists() and json.loads(progress.read_text())["state"]["items"] >= 1000:
             break
         assert proc.poll() is None, proc.stderr.read().decode()
-        time.sleep(0.2)
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done = json.loads(progress.read_text())["state"]["items"]
-    assert 1000 <= done < 6000
+    assert 1000 <= done < total
     resumed = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed at {done}" in resumed.stderr
@@ -136,7 +138,7 @@ def test_killed_subprocess_resumes_without_loss_or_duplicates(tmp_path: Path) ->
                     "--no-progress"], check=True, capture_output=True, timeout=300)
     got = out.read_text(encoding="utf-8").splitlines()
     want = reference.read_text(encoding="utf-8").splitlines()
-    assert len(got) == len(want) == 6000 - 6000 // 101
+    assert len(got) == len(want) == total - total // 101
     assert len({json.loads(x)["id"] for x in got}) == len(got)
     assert got == want
     assert side_paths(out)["errors"].read_text() == side_paths(reference)["errors"].read_text()
