@@ -32,7 +32,7 @@ def _migrate(step, revision: str) -> None:  # noqa: ANN001
 
 
 @db_app.command()
-def upgrade(revision: str = typer.Argument("head", help="Target revision (default: the newest).")) -> None:
+def upgrade(revision: str = typer.Argument("heads", help="Target revision (default: the newest).")) -> None:
     """Migrate the database up to REVISION (creates it when empty)."""
     from ..store.migrate import upgrade as step
 

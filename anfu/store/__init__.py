@@ -82,7 +82,7 @@ trainers' scenarios, assignments, simulator sessions and the anonymised case lib
 Integrations (`IntegrationStore(engine)`, tables in integration_tables.py): the canned-reply
 library (话术库), outgoing webhooks and their delivery log (issue 11).
 
-Migrations: `upgrade(settings_or_engine, "head")`, `downgrade(settings_or_engine, "base")`,
+Migrations: `upgrade(settings_or_engine, "heads")`, `downgrade(settings_or_engine, "base")`,
 `current_revision(engine)`, `head_revision()`; scripts in `anfu/store/migrations/versions/`.
 """
 

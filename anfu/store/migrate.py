@@ -48,7 +48,7 @@ def _run(target: Any, fn: Any, revision: str) -> None:
             engine.dispose()
 
 
-def upgrade(target: Any, revision: str = "head") -> None:
+def upgrade(target: Any, revision: str = "heads") -> None:
     """Migrate the database of `target` (Settings or Engine) up to `revision`."""
     _run(target, command.upgrade, revision)
 
@@ -59,14 +59,16 @@ def downgrade(target: Any, revision: str = "base") -> None:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest revision(s), '+'-joined when independent branches have not been merged yet."""
+    heads = sorted(ScriptDirectory.from_config(_config()).get_heads())
+    assert heads
+    return "+".join(heads)
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = sorted(MigrationContext.configure(connection).get_current_heads())
+    return "+".join(heads) if heads else None
 
 
 def check_schema(engine: Engine) -> None:
