@@ -82,6 +82,12 @@ trainers' scenarios, assignments, simulator sessions and the anonymised case lib
 Integrations (`IntegrationStore(engine)`, tables in integration_tables.py): the canned-reply
 library (话术库), outgoing webhooks and their delivery log (issue 11).
 
+Helpdesk connectors (`ConnectorStore(engine)`, table in connector_tables.py): each tenant's
+Chatwoot and Zammad settings (secrets sealed by the service) and the last connection test.
+
+Private notes (`NoteStore(engine)`, table in notes_tables.py): staff's notes (内部备注) on one
+conversation or one ticket; never in a ticket's history, an export or a webhook (issue 13).
+
 Migrations: `upgrade(settings_or_engine, "heads")`, `downgrade(settings_or_engine, "base")`,
 `current_revision(engine)`, `head_revision()`; scripts in `anfu/store/migrations/versions/`.
 """
@@ -101,10 +107,13 @@ from .integration_repo import CannedReply, IntegrationStore, Webhook, WebhookDel
 from .inspection_repo import InspectionStore  # noqa: E402  (quality inspection, issue 15)
 from .notify import Notifier, is_postgres  # noqa: E402  (live fan-out across processes, issue 15)
 from .lease import Lease  # noqa: E402  (background work once per cluster, issue 15)
+from .connector_repo import ConnectorConfig, ConnectorStore  # noqa: E402  (helpdesk connectors per tenant, issue 13)
+from .notes_repo import Note, NoteStore  # noqa: E402  (private notes on conversations and tickets, issue 13)
 
 __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",
            "Page", "Principal", "Store", "Team", "TurnWrite", "Tenant", "TimelineItem", "User", "can", "check_schema",
            "current_revision", "downgrade", "head_revision", "make_engine", "require", "upgrade",
            "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore", "CareStore",
-           "CannedReply", "IntegrationStore", "Webhook", "WebhookDelivery"]
+           "CannedReply", "IntegrationStore", "Webhook", "WebhookDelivery", "Note", "NoteStore",
+           "ConnectorConfig", "ConnectorStore"]

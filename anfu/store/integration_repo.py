@@ -28,6 +28,7 @@ class CannedReply(_Record):
     updated_by: str
     created_at: datetime
     updated_at: datetime
+    persona: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class WebhookDelivery(_Record):
     delivered_at: datetime | None
 
 
-REPLY_FIELDS = frozenset({"title", "text", "category", "emotion", "active"})
+REPLY_FIELDS = frozenset({"title", "text", "category", "emotion", "persona", "active"})
 
 
 class IntegrationStore(StoreBase):
@@ -73,11 +74,11 @@ class IntegrationStore(StoreBase):
 
     # canned replies ---------------------------------------------------------------------
     def create_reply(self, tenant_id: int, *, title: str, text: str, category: str | None, emotion: str | None,
-                     by: str) -> CannedReply:
+                     by: str, persona: str | None = None) -> CannedReply:
         with self._write() as s:
             now = self.clock()
             row = CannedReplyRow(tenant_id=tenant_id, title=title, text=text, category=category, emotion=emotion,
-                                 active=True, created_by=by, updated_by=by, created_at=now, updated_at=now)
+                                 persona=persona, active=True, created_by=by, updated_by=by, created_at=now, updated_at=now)
             s.add(row)
             s.flush()
             return from_row(CannedReply, row)
@@ -100,12 +101,14 @@ class IntegrationStore(StoreBase):
             return from_row(CannedReply, row)
 
     def list_replies(self, tenant_id: int, *, category: str | None = None, emotion: str | None = None,
-                     active: bool | None = True) -> list[CannedReply]:
+                     active: bool | None = True, persona: str | None = None) -> list[CannedReply]:
         where = [CannedReplyRow.tenant_id == tenant_id]
         if category is not None:
             where.append(CannedReplyRow.category == category)
         if emotion is not None:
             where.append(CannedReplyRow.emotion == emotion)
+        if persona is not None:
+            where.append(CannedReplyRow.persona == persona)
         if active is not None:
             where.append(CannedReplyRow.active == active)
         with self._read() as s:

@@ -23,6 +23,7 @@ class CannedReplyRow(Base):
     text: Mapped[str] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(String(64))
     emotion: Mapped[str | None] = mapped_column(String(32))
+    persona: Mapped[str | None] = mapped_column(String(32))  # the customer type it suits (0007_notes)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(200))
     updated_by: Mapped[str] = mapped_column(String(200))
