@@ -124,9 +124,9 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     errors.install(app)
 
     from .routes import analyze, auth, conversations, customers, events, intake, messages, meta, wellbeing
-    from .routes import admin, alerts, analytics, connectors, inspection, replies, tickets, webhooks
+    from .routes import admin, alerts, analytics, connectors, inspection, notes, replies, tickets, webhooks
     for module in (meta, auth, analyze, messages, conversations, customers, events, intake, wellbeing,
-                   tickets, alerts, analytics, admin, replies, webhooks, connectors, inspection):
+                   tickets, alerts, analytics, admin, replies, webhooks, connectors, inspection, notes):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     from . import ws
     app.include_router(ws.router)

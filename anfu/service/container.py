@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 
 from ..pipeline import Analyzer
-from ..store import IntegrationStore, Store, WorkflowStore
+from ..store import IntegrationStore, NoteStore, Store, WorkflowStore
 from .alerts import Alerts
 from .conversations import Routing
 from .desk import TicketDesk
 from .live import Hub
+from .notes import Notes
 from .replies import ReplyLibrary
 from .staff import Staff
 from .turns import TurnService
@@ -32,6 +33,7 @@ class Services:
     replies: ReplyLibrary
     webhooks: Webhooks
     waiting: WaitingWatch
+    notes: Notes
 
     @classmethod
     def build(cls, store: Store, analyzer: Analyzer, hub: Hub, secret_key: str, *, allow_private_webhooks: bool = False,
@@ -45,7 +47,8 @@ class Services:
                    desk=TicketDesk(store, workflow, hub, secret_key, listeners=listeners),
                    alerts=Alerts(store), routing=Routing(store, hub), staff=Staff(store),
                    replies=ReplyLibrary(integrations), webhooks=webhooks,
-                   waiting=WaitingWatch(store, hub, listeners=listeners))
+                   waiting=WaitingWatch(store, hub, listeners=listeners),
+                   notes=Notes(store, workflow, NoteStore(store.engine, mask_text=store.mask_text)))
 
     def run_scheduled(self) -> dict[str, Any]:
         """One scheduler tick (a worker thread calls it): waiting alerts, then due deliveries."""

@@ -23,6 +23,7 @@ class CannedReplyPublic(BaseModel):
     text: str
     category: str | None
     emotion: str | None
+    persona: str | None
     active: bool
     created_by: str
     updated_by: str
@@ -39,6 +40,7 @@ class CannedReplyCreate(_In):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     category: str | None = Field(default=None, max_length=64)
     emotion: str | None = Field(default=None, max_length=32)
+    persona: str | None = Field(default=None, max_length=32)
 
 
 class CannedReplyUpdate(_In):
@@ -46,6 +48,7 @@ class CannedReplyUpdate(_In):
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
     category: str | None = Field(default=None, max_length=64)
     emotion: str | None = Field(default=None, max_length=32)
+    persona: str | None = Field(default=None, max_length=32)
     active: bool | None = None
 
 
@@ -56,10 +59,17 @@ def _public(reply: Any) -> CannedReplyPublic:
 @router.get("/replies", response_model=CannedReplyListPublic)
 def list_replies(ctx: Ctx, auth: Authed, category: Annotated[str | None, Query(max_length=64)] = None,
                  emotion: Annotated[str | None, Query(max_length=32)] = None,
+                 persona: Annotated[str | None, Query(max_length=32)] = None,
+                 q: Annotated[str | None, Query(max_length=200)] = None,
                  include_inactive: bool = False) -> CannedReplyListPublic:
-    """The tenant's canned replies (retired ones only for supervisors and admins, on request)."""
+    """The tenant's canned replies (retired ones only for supervisors and admins, on request);
+    `q` keeps those whose title, text or scenario contain every word of it."""
+    if q:
+        picked = ctx.services.replies.pick(auth.principal, q, category=category, emotion=emotion, persona=persona,
+                                           limit=500)
+        return CannedReplyListPublic(items=[_public(p.reply) for p in picked])
     items = ctx.services.replies.list(auth.principal, category=category, emotion=emotion,
-                                      include_inactive=include_inactive)
+                                      include_inactive=include_inactive, persona=persona)
     return CannedReplyListPublic(items=[_public(r) for r in items])
 
 
@@ -67,7 +77,7 @@ def list_replies(ctx: Ctx, auth: Authed, category: Annotated[str | None, Query(m
 def create_reply(body: CannedReplyCreate, ctx: Ctx, auth: Authed) -> CannedReplyPublic:
     """Add a canned reply (supervisors, admins); it must pass the pre-send check (AF670)."""
     return _public(ctx.services.replies.create(auth.principal, title=body.title, text=body.text,
-                                               category=body.category, emotion=body.emotion))
+                                               category=body.category, emotion=body.emotion, persona=body.persona))
 
 
 @router.get("/replies/{reply_id}", response_model=CannedReplyPublic)
