@@ -89,6 +89,15 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
     else:
         for key in ("markers", "resolved", "unresolved", "retracted", "settled"):
             str_list(past.get(key), f"past.{key}", problems)
+    third = data.get("third_party", {})
+    if not isinstance(third, dict):
+        problems.append("'third_party' must be a mapping with 'mentions', 'cues' and 'against'")
+    else:
+        for key in ("cues", "against"):
+            str_list(third.get(key, []), f"third_party.{key}", problems, allow_empty=True)
+        for i, pattern in enumerate(str_list(third.get("mentions", []), "third_party.mentions", problems,
+                                             allow_empty=True)):
+            _check_regex(pattern, f"third_party.mentions[{i}]", problems)
     query = data.get("query")
     if not isinstance(query, dict):
         problems.append("'query' must be a mapping")
@@ -135,7 +144,7 @@ class Mention:
     match: Match
     channel: str
     rule_id: str
-    verdict: str  # threat | negated | past_resolved | narrated | descriptive | neutral_query
+    verdict: str  # threat | negated | past_resolved | narrated | descriptive | neutral_query | third_party
 
 
 class EscalationRules:
@@ -186,6 +195,10 @@ class EscalationRules:
         self.act_after = [re.compile(p) for p in acts.get("after", [])]
         self.act_before = [re.compile(p) for p in acts.get("before", [])]
         self.act_next = [re.compile(p) for p in acts.get("next", [])]
+        third = pack.get("third_party", {})
+        self.third_mentions = [re.compile(p) for p in third.get("mentions", [])]
+        self.third_cues = _optional_rx(third.get("cues"))
+        self.third_against = _optional_rx(third.get("against"))
 
     def mentions(self, norm: str) -> list[Mention]:
         found = longest_non_overlapping(self.matcher.find(norm))
@@ -200,8 +213,14 @@ class EscalationRules:
         c_start, c_end = clause_bounds(norm, m.start, m.end)
         prefix = norm[max(c_start, m.start - self.window - 6):m.start]
         after = self.after_rx is not None and self.after_rx.search(norm[m.end:c_end])
-        if self._negated(prefix) or after:
+        tag = m.text[:1] in "@#【"
+        # a tag is addressed now: only a negation right in front of it counts ("我分享了@新浪科技 的文章"
+        # yes, "不能携号转网@工信部" no)
+        negated = self._negated(prefix, adjacent_only=tag)
+        if negated or after:
             return "negated"
+        if self._third_party(norm, m):
+            return "third_party"
         if self._resolved(norm, m, c_start, c_end):
             return "past_resolved"
         head = norm[c_start:m.start]
@@ -209,20 +228,27 @@ class EscalationRules:
             return "descriptive"
         # a tag (@account, #topic#, 【tag】) is addressed now, never told as part of the story
         following = norm[m.end:_next_clause_end(norm, c_end)]
-        if m.text[:1] not in "@#【" and self._narrated(head, norm[m.end:c_end], channel, following,
+        if not tag and self._narrated(head, norm[m.end:c_end], channel, following,
                                                     query=".query" in rule_id, mention=m.text):
             return "narrated"
         if ".query" in rule_id and self.calm_rx.search(norm):
             return "neutral_query"
         return "threat"
 
-    def _negated(self, prefix: str) -> bool:
+    def _third_party(self, norm: str, m: Match) -> bool:
+        """A report about a scammer, spammer or thief (the pack's `third_party`), not the company."""
+        if self.third_cues is None or not any(rx.search(m.text) for rx in self.third_mentions):
+            return False
+        return bool(self.third_cues.search(norm)) and not (self.third_against is not None
+                                                           and self.third_against.search(norm))
+
+    def _negated(self, prefix: str, adjacent_only: bool = False) -> bool:
         if self.exception_rx is not None and self.exception_rx.search(prefix):
             return False
         if self.adjacent_rx.search(prefix):
             return True
         found = self.negation_rx.search(prefix)
-        if found is None:
+        if found is None or (adjacent_only and found.group("tail").strip()):
             return False
         return not self.breaker_rx.search(found.group("tail"))
 

@@ -318,3 +318,43 @@ def test_stc3_heldout_escalation_scores(risk: EscalationRisk) -> None:
     precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
     assert precision >= STC3_HELDOUT_FLOOR["precision"], (precision, recall)
     assert recall >= STC3_HELDOUT_FLOOR["recall"], (precision, recall)
+
+
+# Issue 9: what the labellers decided about police tags, third-party reports, photos, reported
+# suggestions and shared articles (LABELS.md, "Clarifications"); our own sentences in the style of
+# the real posts.
+@pytest.mark.parametrize("text, channel", [
+    ("希望@平安北京 能关注一下你们这个乱收退票费的平台", "police"),
+    ("订单号早就给你们了，只好请@深圳公安 来看看你们这个平台了", "police"),
+    # the company itself is accused: tagging the police is aimed at it
+    ("你们泄露了我的身份证号，现在天天收到诈骗短信 @江宁公安在线", "police"),
+    # a threat in person, not a report about a scammer
+    ("不给收据就是诈骗，真想把收钱的那个人扭送去派出所！", "police"),
+    # a tag is addressed now: a negation earlier in the clause is about something else
+    ("宽带不给升级，又不能携号转网@工信部", "regulator"),
+])
+def test_police_tags_and_tags_after_a_negation_are_threats(risk: EscalationRisk, text: str, channel: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert risky, (text, triggers)
+    assert channel in {t.label for t in triggers if t.kind == "escalation"}, triggers
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("@深圳公安 这个号码天天给我发诈骗短信，你们联通管不管？", "third_party"),
+    ("#举报垃圾短信# 已举报该号码，大家收到这种中奖短信直接删", "third_party"),
+    ("最近老收到垃圾短信 @12321举报中心 你们管吗？", "third_party"),
+    ("美滋滋地准备照个相发微博，结果相机打不开了", "narrated"),
+    ("客服说明天八点以后请打10018找客服经理办理", "narrated"),
+    ("我分享了@新浪科技 的文章，联通的信号越来越差", "negated"),
+])
+def test_reports_photos_and_suggestions_are_not_threats(risk: EscalationRisk, text: str, reason: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, triggers)
+    assert reason in {t.label for t in triggers if t.kind == "negation"}, triggers
+
+
+def test_validator_checks_third_party() -> None:
+    pack = dict(load_pack("escalation"))
+    broken = dict(pack, third_party={"mentions": ["(x"], "cues": ["诈骗"]})
+    assert any("third_party.mentions[0]" in p for p in validate_escalation(broken))
+    assert any("'third_party' must be a mapping" in p for p in validate_escalation(dict(pack, third_party="诈骗")))
