@@ -12,11 +12,11 @@ import httpx
 from ..pipeline import Analyzer
 from ..store import IntegrationStore, NoteStore, Store, WorkflowStore
 from .alerts import Alerts
-from .conversations import Routing
 from .desk import TicketDesk
 from .live import Hub
 from .notes import Notes
 from .replies import ReplyLibrary
+from .routing import Routing
 from .staff import Staff
 from .turns import TurnService
 from .waiting import WaitingWatch
@@ -43,9 +43,10 @@ class Services:
                             transport=webhook_transport)
         listeners = [webhooks.enqueue]
         workflow = WorkflowStore(store.engine, mask_text=store.mask_text)
-        return cls(turns=TurnService(store, analyzer, hub, listeners=listeners),
+        routing = Routing(store, hub)
+        return cls(turns=TurnService(store, analyzer, hub, listeners=listeners, route=routing.route_new),
                    desk=TicketDesk(store, workflow, hub, secret_key, listeners=listeners),
-                   alerts=Alerts(store), routing=Routing(store, hub), staff=Staff(store),
+                   alerts=Alerts(store), routing=routing, staff=Staff(store),
                    replies=ReplyLibrary(integrations), webhooks=webhooks,
                    waiting=WaitingWatch(store, hub, listeners=listeners),
                    notes=Notes(store, workflow, NoteStore(store.engine, mask_text=store.mask_text)))

@@ -35,6 +35,7 @@ from ..workflow.events import EscalationRaised
 from .live import Hub
 
 Listener = Callable[[int, str, dict[str, Any]], None]  # (tenant id, event name, payload)
+Route = Callable[[Principal, ConversationRecord], ConversationRecord]  # (creator, new conversation) -> routed
 
 # The live path analyses at most this many latest turns (about the last eight exchanges), so a
 # turn costs the same in a two-hour chat as in a new one.
@@ -127,8 +128,10 @@ def hold_level(data: dict[str, Any], level: int) -> dict[str, Any]:
 
 class TurnService:
     def __init__(self, store: Store, analyzer: Analyzer, hub: Hub, window: int = LIVE_WINDOW,
-                 listeners: list[Listener] | None = None) -> None:
+                 listeners: list[Listener] | None = None, route: Route | None = None) -> None:
         self.store = store
+        # puts a conversation created without an agent in its queue (`Routing.route_new`)
+        self.route = route
         self.analyzer = analyzer
         self.hub = hub
         self.window = window
@@ -180,9 +183,12 @@ class TurnService:
         fields_ = dict(channel=channel, industry=industry, customer_id=self.customer_id(principal, customer),
                        team_id=team_id, agent_id=agent_id)
         if conversation_ref is None:
-            conversation = self.store.create_conversation(principal.tenant_id, **fields_)
+            conversation, created = self.store.create_conversation(principal.tenant_id, **fields_), True
         else:
-            conversation, _ = self.store.get_or_create_conversation(principal.tenant_id, conversation_ref, **fields_)
+            conversation, created = self.store.get_or_create_conversation(principal.tenant_id, conversation_ref,
+                                                                          **fields_)
+        if created and conversation.agent_id is None and self.route is not None:
+            conversation = self.route(principal, conversation)
         # Visibility is checked after creation too: a reference that names somebody else's
         # conversation is reported as missing.
         return self.store.get_conversation(conversation.id, visible_to=principal)

@@ -39,6 +39,7 @@ class Team(_Record):
     tenant_id: int
     name: str
     created_at: datetime
+    auto_assign: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class ConversationRecord(_Record):
     escalation_level: int
     created_at: datetime
     updated_at: datetime
+    queue_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Text, UniqueConstraint)
+                        String, Text, UniqueConstraint, false)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -78,6 +78,8 @@ class TeamRow(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # routing: hand new conversations of the team's queues to its agents by load (issue 13)
+    auto_assign: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class UserRow(Base):
@@ -173,6 +175,9 @@ class ConversationRow(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     taken_over_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # the routing queue it landed in (routing_tables.RoutingQueueRow; no foreign key so that
+    # SQLite adds the column in place; deleting a queue clears it)
+    queue_id: Mapped[int | None] = mapped_column(Integer, index=True)
     external_ref: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(32))
     industry: Mapped[str | None] = mapped_column(String(32))

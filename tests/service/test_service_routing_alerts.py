@@ -11,7 +11,7 @@ import pytest
 
 from anfu.errors import AuthError, NotFoundError
 from anfu.service.alerts import Alerts
-from anfu.service.conversations import Routing
+from anfu.service.routing import Routing
 from anfu.store import Principal
 
 
