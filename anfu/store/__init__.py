@@ -107,6 +107,8 @@ from .integration_repo import CannedReply, IntegrationStore, Webhook, WebhookDel
 from .inspection_repo import InspectionStore  # noqa: E402  (quality inspection, issue 15)
 from .notify import Notifier, is_postgres  # noqa: E402  (live fan-out across processes, issue 15)
 from .lease import Lease  # noqa: E402  (background work once per cluster, issue 15)
+from .search_repo import SearchHit, SearchStore  # noqa: E402  (full-text search, issue 13)
+from .lists_repo import SavedView, SavedViewStore  # noqa: E402  (saved views of the lists, issue 13)
 from .routing_repo import AgentProfile, Queue, QueueFigures, RoutingStore  # noqa: E402  (queues, skills, auto-assignment, issue 13)
 from .connector_repo import ConnectorConfig, ConnectorStore  # noqa: E402  (helpdesk connectors per tenant, issue 13)
 from .notes_repo import Note, NoteStore  # noqa: E402  (private notes on conversations and tickets, issue 13)

@@ -16,6 +16,7 @@ from .access import Principal
 from .accounts import StoreBase
 from .integration_tables import WebhookDeliveryRow
 from .records import Customer, DeletionReport, MessageRecord, Page, TimelineItem, from_row
+from .search_repo import forget as search_forget, index_customer, purge as search_purge
 from .tables import AssessmentRow, AuditRow, ConversationRow, CustomerRow, EventRow, MessageRow, TenantRow
 from .workflow_tables import FollowUpRow, LedgerRow, TicketRow
 
@@ -110,6 +111,7 @@ class CustomersMixin(StoreBase):
                         row.email_digest = row.email_digest or (email_digest if row.email == email else None)
                         row.display_name = row.display_name or stored_name
                     s.flush()
+                    index_customer(s, row)
                     return from_row(Customer, row), created
             except IntegrityError:
                 if attempt:  # a concurrent insert won twice: a real conflict
@@ -173,6 +175,7 @@ class CustomersMixin(StoreBase):
             conv_ids = select(ConversationRow.id).where(ConversationRow.customer_id.in_(customer_ids))
             counts = {}
             ticket_ids = select(TicketRow.id).where(TicketRow.conversation_id.in_(conv_ids))
+            search_forget(s, conversation_ids=conv_ids, customer_ids=customer_ids, ticket_ids=ticket_ids)
             for row_type in (FollowUpRow, LedgerRow):
                 s.execute(delete(row_type).where(row_type.ticket_id.in_(ticket_ids)))
             result = s.execute(delete(TicketRow).where(TicketRow.conversation_id.in_(conv_ids)))
@@ -189,6 +192,7 @@ class CustomersMixin(StoreBase):
             report = DeletionReport(customer_id=customer_id, **counts)
             s.add(AuditRow(tenant_id=by.tenant_id, actor=by.actor, action="customer.deleted",
                            target=f"customer:{customer_id}", detail=report.to_dict(), at=self.clock()))
+        search_purge(self.engine)
         self._checkpoint()
         return report
 

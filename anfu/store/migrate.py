@@ -23,6 +23,14 @@ from .engine import make_engine
 SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Schema comparisons skip the objects a migration creates by hand and the metadata cannot
+    describe (the search index's FTS5 table and GIN index, `anfu.store.search_tables`)."""
+    from .search_tables import unmapped
+
+    return not (type_ in ("table", "index") and unmapped(name))
+
+
 def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(SCRIPT_LOCATION))

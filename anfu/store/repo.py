@@ -27,6 +27,7 @@ from .access import Principal
 from .accounts import AccountsMixin
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
 from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Event, MessageRecord, Page, from_row)
+from .search_repo import index_message
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
 
@@ -357,6 +358,7 @@ class Store(CustomersMixin, AccountsMixin):
                          sent_at=sent_at or now, received_at=now)
         s.add(row)
         s.flush()
+        index_message(s, row)
         return row
 
     @contextmanager

@@ -22,6 +22,7 @@ from .access import Principal, scope_clause
 from .accounts import StoreBase
 from .records import Page, _Record, from_row
 from .repo import MAX_PAGE_SIZE, _page_args
+from .search_repo import index_ticket
 from .workflow_tables import FollowUpRow, LedgerRow, TicketRow, TicketSequenceRow
 
 
@@ -114,6 +115,7 @@ class WorkflowStore(StoreBase):
                                 data=self._stored(data), **_columns(data))
                 s.add(row)
                 s.flush()
+                index_ticket(s, row)
                 return from_row(TicketRecord, row)
         except IntegrityError:
             raise StoreError("AF504", f"ticket {data.get('id')}", kind="ticket") from None
@@ -163,6 +165,7 @@ class WorkflowStore(StoreBase):
             row.data = self._stored(data)
             row.updated_at = self.clock()
             s.flush()
+            index_ticket(s, row)
             return from_row(TicketRecord, row)
 
     def list_tickets(self, visible_to: Principal, *, status: str | None = None, conversation_id: int | None = None,

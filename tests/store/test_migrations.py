@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from anfu.errors import StoreError
 from anfu.settings import Settings
 from anfu.store import check_schema, current_revision, downgrade, head_revision, make_engine, upgrade
+from anfu.store.migrate import include_name
 from anfu.store.tables import Base
 from anfu.store.testing import prepare_postgres
 
@@ -58,7 +59,8 @@ def test_migrations_match_the_table_definitions(empty_url: str) -> None:
     engine = make_engine(url=empty_url)
     upgrade(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True,
+                                                                       "include_name": include_name}), Base.metadata)
     assert diff == []
     engine.dispose()
 

@@ -1,0 +1,212 @@
+"""Full-text search over a tenant's messages, tickets and customers (issue 13).
+
+Writing: the store's own write paths call `index_message`, `index_ticket` and
+`index_customer` inside the transaction that writes the row (one owner: this module), so the
+index never lags behind a committed write; `forget` removes the documents of erased
+customers (`Store.delete_customer_data`) and `purge` compacts the SQLite index afterwards, so
+erased words do not linger in old FTS5 segments.
+
+Reading: `SearchStore.search(principal, terms, kinds, limit)` matches documents holding every
+term (see `anfu.text.segment`) with SQLite FTS5 (`bm25`) or PostgreSQL full text (`ts_rank`),
+and applies the access rules of `anfu.store.access` in the same query: a message is found only
+when its conversation is visible, a ticket when it is (`ticket_clause`), a customer when one of
+their conversations is. Nothing of another tenant is ever read. Masking by role is the
+service's job (`anfu.service.search`), as for every other read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, column, delete, func, literal_column, or_, select, table, text
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import cast
+
+from ..text.segment import index_terms
+from . import access
+from .access import Principal
+from .accounts import StoreBase
+from .records import Customer, _Record, from_row
+from .search_tables import FTS_TABLE, KINDS, SearchDocumentRow
+from .tables import ConversationRow, CustomerRow, MessageRow
+from .workflow_tables import TicketRow
+
+MAX_LIMIT = 50
+_fts = table(FTS_TABLE, column("rowid"), column("terms"))
+
+
+@dataclass(frozen=True)
+class SearchHit(_Record):
+    """One document that matched, with what a result list shows of it (as stored: the
+    service masks it by role). `id` is the message's, ticket's or customer's id."""
+
+    kind: str
+    id: int
+    conversation_id: int | None
+    text: str
+    at: datetime
+    rank: float
+    title: str = ""            # ticket number, customer name
+    speaker: str | None = None
+    status: str | None = None  # the conversation's or the ticket's status
+    channel: str | None = None
+    customer: Customer | None = None
+
+
+def ticket_text(number: str, data: dict[str, Any]) -> str:
+    """What a ticket is found by: number, summary, cause, survey comment and history notes."""
+    parts = [number, str(data.get("summary") or ""), str(data.get("cause") or ""),
+             str(data.get("csat_comment") or "")]
+    parts += [str(t.get("note") or "") for t in data.get("history") or [] if isinstance(t, dict)]
+    return " ".join(p for p in parts if p)
+
+
+def customer_text(row: Any) -> str:
+    """What a customer is found by: name, reference, e-mail and phone (as stored)."""
+    return " ".join(str(v) for v in (row.display_name, row.external_ref, row.email, row.phone) if v)
+
+
+def _put(s: Session, tenant_id: int, kind: str, ref_id: int, conversation_id: int | None, body: str) -> None:
+    terms = index_terms(body)
+    row = s.scalar(select(SearchDocumentRow).where(SearchDocumentRow.kind == kind,
+                                                   SearchDocumentRow.ref_id == ref_id))
+    if row is None:
+        s.add(SearchDocumentRow(tenant_id=tenant_id, kind=kind, ref_id=ref_id, conversation_id=conversation_id,
+                                terms=terms))
+    elif row.terms != terms or row.conversation_id != conversation_id:
+        row.terms, row.conversation_id = terms, conversation_id
+
+
+def index_message(s: Session, row: MessageRow) -> None:
+    """Index a new message (its stored text) in the caller's transaction."""
+    s.add(SearchDocumentRow(tenant_id=row.tenant_id, kind="message", ref_id=row.id,
+                            conversation_id=row.conversation_id, terms=index_terms(row.text)))
+
+
+def index_ticket(s: Session, row: TicketRow) -> None:
+    """Index a created or changed ticket in the caller's transaction."""
+    _put(s, row.tenant_id, "ticket", row.id, row.conversation_id, ticket_text(row.number, row.data or {}))
+
+
+def index_customer(s: Session, row: CustomerRow) -> None:
+    """Index a created or changed customer in the caller's transaction."""
+    _put(s, row.tenant_id, "customer", row.id, None, customer_text(row))
+
+
+def forget(s: Session, *, conversation_ids: Any, customer_ids: list[int], ticket_ids: Any) -> None:
+    """Remove the documents of erased conversations (their messages), tickets and customers."""
+    s.execute(delete(SearchDocumentRow).where(or_(
+        SearchDocumentRow.conversation_id.in_(conversation_ids),
+        (SearchDocumentRow.kind == "ticket") & SearchDocumentRow.ref_id.in_(ticket_ids),
+        (SearchDocumentRow.kind == "customer") & SearchDocumentRow.ref_id.in_(customer_ids))))
+
+
+def purge(engine: Engine) -> None:
+    """SQLite: merge the FTS5 index into one segment, dropping deleted documents' words for good
+    (FTS5 only marks them deleted until segments merge). PostgreSQL: nothing (VACUUM's job)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+
+
+class SearchStore(StoreBase):
+    """`SearchStore(engine)`: the search index of every tenant."""
+
+    def _matching(self, terms: list[str]) -> tuple[Any, Any, Any]:
+        """(FROM clause, match condition, rank expression; lower ranks first) for `terms`."""
+        if self.engine.dialect.name == "postgresql":
+            vector = func.array_to_tsvector(func.string_to_array(SearchDocumentRow.terms, " "))
+            query = cast(" & ".join(f"'{t}'" for t in terms), TSQUERY)
+            return SearchDocumentRow.__table__, vector.op("@@")(query), -func.ts_rank(vector, query)
+        match = " ".join(f'"{t}"' for t in terms)
+        source = _fts.join(SearchDocumentRow.__table__, SearchDocumentRow.id == _fts.c.rowid)
+        return (source, text(f"{FTS_TABLE} MATCH :match").bindparams(match=match),
+                func.bm25(literal_column(FTS_TABLE)))
+
+    def search(self, visible_to: Principal, terms: list[str], *, kinds: tuple[str, ...] = KINDS,
+               limit: int = 20) -> dict[str, list[SearchHit]]:
+        """The best `limit` (+1, so the caller knows there are more) matches of each kind that
+        `visible_to` may see, best first. `terms` come from `anfu.text.segment.query_terms`."""
+        if not terms:
+            return {kind: [] for kind in kinds}
+        limit = max(1, min(limit, MAX_LIMIT)) + 1
+        source, matches, rank = self._matching(terms)
+        doc = SearchDocumentRow
+        base = [matches, doc.tenant_id == visible_to.tenant_id]
+        out: dict[str, list[SearchHit]] = {}
+        with self._read() as s:
+            if "message" in kinds:
+                rows = s.execute(
+                    select(MessageRow, ConversationRow.status, rank.label("rank")).select_from(source)
+                    .join(MessageRow, MessageRow.id == doc.ref_id).join(ConversationRow, ConversationRow.id == doc.conversation_id)
+                    .where(*base, doc.kind == "message", access.conversation_clause(visible_to))
+                    .order_by(rank, doc.id.desc()).limit(limit)).all()
+                out["message"] = [SearchHit("message", m.id, m.conversation_id, m.text, m.sent_at, float(r),
+                                            speaker=m.speaker, status=status, channel=m.channel)
+                                  for m, status, r in rows]
+            if "ticket" in kinds:
+                from .workflow_repo import ticket_clause
+
+                rows = s.execute(
+                    select(TicketRow, rank.label("rank")).select_from(source).join(TicketRow, TicketRow.id == doc.ref_id)
+                    .where(*base, doc.kind == "ticket", ticket_clause(visible_to))
+                    .order_by(rank, doc.id.desc()).limit(limit)).all()
+                out["ticket"] = [SearchHit("ticket", t.id, t.conversation_id, ticket_text(t.number, t.data or {}),
+                                           t.updated_at, float(r), title=t.number, status=t.status,
+                                           channel=(t.data or {}).get("channel"))
+                                 for t, r in rows]
+            if "customer" in kinds:
+                rows = s.execute(
+                    select(CustomerRow, rank.label("rank")).select_from(source).join(CustomerRow, CustomerRow.id == doc.ref_id)
+                    .where(*base, doc.kind == "customer", access.customer_clause(visible_to))
+                    .order_by(rank, doc.id.desc()).limit(limit)).all()
+                out["customer"] = [SearchHit("customer", c.id, None, customer_text(c), c.created_at, float(r),
+                                             title=c.display_name, customer=from_row(Customer, c))
+                                   for c, r in rows]
+        return out
+
+    def scan(self, visible_to: Principal, needle: str, *, limit: int = 20) -> list[SearchHit]:
+        """The peer the benchmark compares with: messages whose text contains `needle`
+        (LIKE '%…%', a full scan), newest first, same access rules."""
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._read() as s:
+            rows = s.execute(select(MessageRow, ConversationRow.status).join(
+                ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+                .where(MessageRow.tenant_id == visible_to.tenant_id, MessageRow.text.like(pattern, escape="\\"),
+                       access.conversation_clause(visible_to))
+                .order_by(MessageRow.id.desc()).limit(limit)).all()
+            return [SearchHit("message", m.id, m.conversation_id, m.text, m.sent_at, 0.0, speaker=m.speaker,
+                              status=status, channel=m.channel) for m, status in rows]
+
+    def reindex(self, tenant_id: int | None = None, *, batch: int = 2000) -> int:
+        """Rebuild the documents of every message, ticket and customer (of one tenant, or all);
+        returns how many were written. For repairs; writes keep the index current by themselves."""
+        written = 0
+        for row_type, index in ((MessageRow, index_message), (TicketRow, index_ticket), (CustomerRow, index_customer)):
+            kind = {MessageRow: "message", TicketRow: "ticket", CustomerRow: "customer"}[row_type]
+            last = 0
+            while True:
+                with self._write() as s:
+                    where = [row_type.id > last]
+                    if tenant_id is not None:
+                        where.append(row_type.tenant_id == tenant_id)
+                    rows = s.scalars(select(row_type).where(*where).order_by(row_type.id).limit(batch)).all()
+                    if not rows:
+                        break
+                    ids = [r.id for r in rows]
+                    s.execute(delete(SearchDocumentRow).where(SearchDocumentRow.kind == kind,
+                                                              SearchDocumentRow.ref_id.in_(ids)))
+                    s.flush()
+                    for r in rows:
+                        index(s, r)
+                    written += len(rows)
+                    last = ids[-1]
+        return written
+
+
+__all__ = ["MAX_LIMIT", "SearchHit", "SearchStore", "customer_text", "forget", "index_customer", "index_message",
+           "index_ticket", "purge", "ticket_text"]
