@@ -28,11 +28,11 @@ PACK = "escalation_ladder"
 INT_CONDITIONS = ("current_intensity_at_least", "peak_intensity_at_least", "strong_turns_at_least",
                   "escalation_risk_turns_at_least",
                   "abusive_turns_at_least", "repeat_contacts_at_least", "response_wait_minutes_at_least",
-                  "stated_wait_hours_at_least")
+                  "stated_wait_hours_at_least", "agent_violations_at_least", "manager_request_turns_at_least")
 CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least", "calming")
 STRONG = 3  # intensity of a "strong" turn (glossary.INTENSITY_NAMES)
 SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "abusive_turns": 2, "contacts": 3,
-                "wait_minutes": 15, "stated_wait_hours": 48}
+                "wait_minutes": 15, "stated_wait_hours": 48, "agent_violations": 2, "manager_requests": 1}
 
 
 @validator(PACK)
@@ -80,6 +80,8 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
         number(item.get("count"), f"{where}.count", problems, 1, 1000)
     for i, rx in enumerate(str_list(data.get("calming_cues") or [], "calming_cues", problems)):
         _check_regex(rx, f"calming_cues[{i}]", problems)
+    for i, rx in enumerate(str_list(data.get("manager_requests") or [], "manager_requests", problems)):
+        _check_regex(rx, f"manager_requests[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("stated_waits"), "stated_waits", problems)):
         _check_regex(rx, f"stated_waits[{i}]", problems, groups=("n", "unit"))
     units = data.get("unit_hours")
@@ -118,6 +120,10 @@ class Facts:
     signals: dict[str, int] | None = None
     # the agent's handling visibly works: the latest customer turn is well below the peak, or accepts
     calming: bool = False
+    # agent replies so far that the pre-send check judged violations in context (no progress)
+    agent_violations: int = 0
+    # customer turns that demand a manager, a team lead or someone in charge (`manager_requests`)
+    manager_requests: int = 0
 
     def fields(self) -> dict[str, Any]:
         return {"intensity": self.intensity if self.intensity is not None else "未知",
@@ -125,7 +131,8 @@ class Facts:
                 "strong_turns": self.strong_turns,
                 "risk_turns": self.risk_turns, "abusive_turns": self.abusive_turns,
                 "contacts": self.contacts, "wait_minutes": self.wait_minutes,
-                "stated_wait_hours": self.stated_wait_hours}
+                "stated_wait_hours": self.stated_wait_hours, "agent_violations": self.agent_violations,
+                "manager_requests": self.manager_requests}
 
 
 class Ladder:
@@ -137,6 +144,7 @@ class Ladder:
         self.contact_patterns = [(t2s(item["regex"]), int(item["count"])) for item in pack.get("repeat_contacts") or []]
         self.wait_patterns = [t2s(rx) for rx in pack.get("stated_waits") or []]
         self.calming_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("calming_cues") or []) or "(?!)")
+        self.manager_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("manager_requests") or []) or "(?!)")
         self.unit_hours: dict[str, float] = pack["unit_hours"]
         self.negative = negative
 
@@ -175,6 +183,7 @@ class Ladder:
         for i, turn in enumerate(doc.turns):
             stamp = conv.turns[i].timestamp if i < len(conv.turns) else None
             if turn.speaker == "agent":
+                f.agent_violations += bool(turn.violation)
                 if pending is not None and stamp is not None:
                     f.wait_minutes = max(f.wait_minutes, int((stamp - pending) // 60))
                 pending = None
@@ -191,6 +200,7 @@ class Ladder:
                                  or self.calming_rx.search(norm))
                 f.risk_turns += bool(turn.escalation_risk)
                 f.abusive_turns += bool(turn.abusive)
+                f.manager_requests += bool(self.manager_rx.search(norm))
                 f.contacts = max(f.contacts, self.contacts_in(norm))
                 f.stated_wait_hours = max(f.stated_wait_hours, int(self.stated_wait_in(norm)))
             if i in by_turn:
@@ -208,7 +218,9 @@ class Ladder:
                   "strong_turns_at_least": f.strong_turns,
                   "escalation_risk_turns_at_least": f.risk_turns, "abusive_turns_at_least": f.abusive_turns,
                   "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
-                  "stated_wait_hours_at_least": f.stated_wait_hours}
+                  "stated_wait_hours_at_least": f.stated_wait_hours,
+                  "agent_violations_at_least": f.agent_violations,
+                  "manager_request_turns_at_least": f.manager_requests}
         for key, threshold in when.items():
             if key in ("negative_flag", "calming"):
                 if getattr(f, key) != threshold:

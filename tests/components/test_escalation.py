@@ -27,11 +27,16 @@ def raised(doc: Assessment) -> list[dict]:
 TELECOM = [
     ("customer", "手机没信号两天了，你们什么时候修？"),
     ("agent", "您好，请问您在什么位置？"),
+    ("customer", "在家里，城南花园。"),
+    ("agent", "请问您具体在什么位置？"),
     ("customer", "说了多少遍了在家里！你们到底管不管？"),
     ("agent", "我帮您查询一下基站情况。"),
     ("customer", "查查查，就知道查！再不解决我就去工信部投诉你们！"),
 ]
-TELECOM_LABELS = {0: {"intensity": 3}, 2: {"intensity": 3}, 4: {"intensity": 4, "escalation_risk": True}}
+# the agent's replies miss (asked twice for what was given, then a vague "查询"): the pre-send
+# check's violations are what tells sustained anger without progress from anger being handled
+TELECOM_LABELS = {0: {"intensity": 3}, 1: {"violation": True}, 2: {"intensity": 1}, 3: {"violation": True},
+                  4: {"intensity": 3}, 5: {"violation": True}, 6: {"intensity": 4, "escalation_risk": True}}
 
 
 def test_contract() -> None:
@@ -62,7 +67,7 @@ def test_rising_anger_and_threat_climb_the_ladder_with_events() -> None:
     assert any("投诉" in r for r in doc.escalation["reasons"])
     assert all(CJK.search(r) for r in doc.escalation["reasons"])
     events = raised(doc)
-    assert [(e["previous_level"], e["level"], e["turn"]) for e in events] == [(0, 1, 2), (1, 2, 4)]
+    assert [(e["previous_level"], e["level"], e["turn"]) for e in events] == [(0, 1, 4), (1, 2, 6)]
     assert all(e["conversation_id"] == "esc-1" and e["reasons"] for e in events)
 
 
@@ -75,7 +80,7 @@ def test_one_strong_message_stays_with_the_agent() -> None:
 
 def test_level_never_goes_down_when_the_customer_calms() -> None:
     doc = assess(TELECOM + [("agent", "已为您派单，明天上午恢复。"), ("customer", "好吧，谢谢。")],
-                 {**TELECOM_LABELS, 6: {"intensity": 0}})
+                 {**TELECOM_LABELS, 8: {"intensity": 0}})
     Escalation()(doc)
     assert doc.escalation["level"] == 2
     assert len(raised(doc)) == 2
@@ -111,7 +116,8 @@ def test_waiting_time_from_timestamps_and_from_the_text() -> None:
     assert doc.escalation["level"] == 2
     assert any("35分钟" in r for r in doc.escalation["reasons"])
 
-    stated = assess([("customer", "报修等了两天了还没人来，家里一直没电。")])
+    stated = assess([("customer", "报修等了两天了还没人来，家里一直没电。"), ("agent", "请您耐心等待。")],
+                    {1: {"violation": True}})
     Escalation()(stated)
     assert stated.escalation["level"] == 1
     assert any("48小时" in r for r in stated.escalation["reasons"])
@@ -151,6 +157,8 @@ def test_no_alert_while_the_customer_is_coming_down() -> None:
     sustained = analyzer(Conversation.from_texts([
         opening, ("agent", "这个我们也没办法，您等着吧。"),
         ("customer", "什么叫没办法？一整天了还让我等着？你们到底管不管？"),
+        ("agent", "跟您说了没办法，您再等等吧。"),
+        ("customer", "又让我等？冰箱里的东西全坏了，你们到底管不管？"),
     ]))
     assert [t.intensity for t in calming.customer_turns] == [3, 3]  # two strong turns in both
     assert calming.escalation["level"] == 0, calming.escalation

@@ -1,0 +1,142 @@
+"""anfu.escalation.v1 as data: when the 班长 is alerted inside real-shaped conversations (issue 10).
+
+The ladder alerts when the customer's state needs a supervisor (sustained or extreme emotion while
+the agent's replies keep failing, threats, abuse, a demand for a manager, repeat contacts), not
+while the agent's handling visibly works. The rules were chosen by error analysis on the training
+fold of the written conversations; the floor test below runs the shipped pipeline on that fold.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anfu.components.escalation import Escalation, load_ladder
+from anfu.types import Assessment, Conversation
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def assess(turns: list[tuple[str, str]], labels: dict[int, dict[str, Any]]) -> Assessment:
+    doc = Assessment.start(Conversation.from_texts(turns, id="alert-1"))
+    for index, values in labels.items():
+        for key, value in values.items():
+            setattr(doc.turns[index], key, value)
+    return doc
+
+
+def level(doc: Assessment) -> int:
+    esc = doc.escalation
+    return esc["level"] if isinstance(esc, dict) else esc.level
+
+
+def reasons(doc: Assessment) -> list[str]:
+    esc = doc.escalation
+    return list(esc["reasons"] if isinstance(esc, dict) else esc.reasons)
+
+
+# An outage call: the customer stays at intensity 3 for three turns while the agent works it.
+OUTAGE = [
+    ("customer", "你们95598是干什么吃的？我们小区下午两点停电到现在，三个小时了，一个通知都没有！"),
+    ("agent", "先生您好，停了三个小时还没收到通知，换谁都着急，实在抱歉。麻烦您告诉我小区地址，我马上查。"),
+    ("customer", "滨江路锦绣华庭。你别跟我说什么计划检修，计划检修要提前七天公告，你们根本没贴！"),
+    ("agent", "您说得对。查到了，这一片是下午一点五十线路故障跳闸，不是计划停电，所以没有提前通知。"),
+    ("customer", "故障？故障就能停三个小时？你们抢修的人是不是还在路上喝茶呢？"),
+    ("agent", "抢修班组两点二十已经到现场，正在更换电缆头，预计晚上七点前恢复，恢复后短信通知您。"),
+    ("customer", "七点？行，七点前要是还没来电，我还得打过来。"),
+]
+OUTAGE_INTENSITY = {0: {"intensity": 3}, 2: {"intensity": 3}, 4: {"intensity": 3}, 6: {"intensity": 2}}
+# the same customer turns answered by replies the pre-send check judges violations
+FAILING = {1: {"violation": True}, 3: {"violation": True}, 5: {"violation": True}}
+
+
+def test_sustained_anger_while_the_agent_works_it_stays_with_the_agent() -> None:
+    doc = assess(OUTAGE, {**OUTAGE_INTENSITY, 1: {"violation": False}, 3: {"violation": False},
+                          5: {"violation": False}})
+    Escalation()(doc)
+    assert level(doc) == 0, reasons(doc)
+
+
+def test_sustained_anger_with_failing_replies_alerts_the_team_lead() -> None:
+    doc = assess(OUTAGE, {**OUTAGE_INTENSITY, **FAILING})
+    Escalation()(doc)
+    assert level(doc) >= 1
+    assert any("未见成效" in r for r in reasons(doc))
+
+
+def test_extreme_anger_alerts_once_a_reply_has_missed_and_always_when_it_persists() -> None:
+    turns = [("customer", "我宝宝才八个月，自来水一股消毒水味，喝了会不会中毒？！"),
+             ("agent", "自来水都有点味道的，没事的，您想多了。"),
+             ("customer", "什么叫我想多了？我是孩子妈妈！你们就这么敷衍？！")]
+    good = assess(turns, {0: {"intensity": 2}, 1: {"violation": False}, 2: {"intensity": 4}})
+    Escalation()(good)
+    assert level(good) == 0
+    missed = assess(turns, {0: {"intensity": 2}, 1: {"violation": True}, 2: {"intensity": 4}})
+    Escalation()(missed)
+    assert level(missed) == 1 and any("极其激动" in r for r in reasons(missed))
+    persisting = assess(turns, {0: {"intensity": 4}, 1: {"violation": False}, 2: {"intensity": 4}})
+    Escalation()(persisting)
+    assert level(persisting) == 2
+
+
+@pytest.mark.parametrize("text", ["我预售的礼服到现在还没发！叫你们店长来跟我说", "我要找你们领导，你处理不了",
+                                  "让你们老板出来说话", "换个能做主的人来"])
+def test_a_demand_for_a_manager_alerts_the_team_lead(text: str) -> None:
+    doc = assess([("customer", text)], {0: {"intensity": 2}})
+    Escalation()(doc)
+    assert level(doc) == 1 and any("领导" in r for r in reasons(doc))
+
+
+@pytest.mark.parametrize("text", ["我和你们总经理也打过交道，你们看着办", "你们经理在我面前都客客气气的",
+                                  "店长人挺好的，就是这个规定不合理"])
+def test_mentioning_a_manager_is_not_a_demand(text: str) -> None:
+    doc = assess([("customer", text)], {0: {"intensity": 2}})
+    Escalation()(doc)
+    assert level(doc) == 0
+
+
+def test_a_repeat_contact_in_passing_counts() -> None:
+    ladder = load_ladder()
+    assert ladder.contacts_in("上个礼拜打过一次了，也是这样") == 2
+    assert ladder.contacts_in("之前已经反映过，到现在也没人管") == 2
+    assert ladder.contacts_in("我上次买的那台挺好的") == 1
+    doc = assess([("customer", "报装的事"), ("agent", "那您想好了再打过来吧。"),
+                  ("customer", "上个礼拜打过一次了，也是这样")], {0: {"intensity": 0}, 2: {"intensity": 2}})
+    Escalation()(doc)
+    assert level(doc) == 1 and any("联系" in r for r in reasons(doc))
+
+
+def test_a_stated_wait_alerts_only_once_a_reply_has_missed() -> None:
+    turns = [("customer", "你好，我网上办的新号卡说三天到，今天第五天了还没来，哈哈，是不是忘了我"),
+             ("agent", "会尽快给您处理的。")]
+    doc = assess(turns, {0: {"intensity": 1}, 1: {"violation": False}})
+    Escalation()(doc)
+    assert level(doc) == 0
+    doc = assess(turns + [("customer", "那大概是什么时候呢")],
+                 {0: {"intensity": 1}, 1: {"violation": True}, 2: {"intensity": 1}})
+    Escalation()(doc)
+    assert level(doc) == 1 and any("等待" in r for r in reasons(doc))
+
+
+def test_training_fold_of_written_conversations_floor() -> None:
+    """The shipped pipeline on the written conversations' training fold (the fold the rules were
+    chosen on): every needed alert but the risk model's misses is raised, and few extra ones
+    (before issue 10's rules: precision 0.64, recall 0.97)."""
+    import anfu
+    from anfu.training.data import is_heldout
+
+    convs = [json.loads(line) for path in sorted((ROOT / "corpus" / "conversations").glob("*.jsonl"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    convs = [c for c in convs if not is_heldout(c["id"])]
+    docs = anfu.load().pipe([Conversation.from_texts([(t["speaker"], t["text"]) for t in c["turns"]], id=c["id"])
+                             for c in convs], batch_size=32)
+    gold, pred = [], []
+    for conv, doc in zip(convs, docs):
+        gold.append(bool(conv["supervisor_alert"]))
+        pred.append(level(doc) >= 1)
+    tp = sum(g and p for g, p in zip(gold, pred))
+    assert tp / sum(pred) >= 0.82
+    assert tp / sum(gold) >= 0.96
