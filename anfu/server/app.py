@@ -125,8 +125,9 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
 
     from .routes import analyze, auth, conversations, customers, events, intake, messages, meta, wellbeing
     from .routes import admin, alerts, analytics, connectors, inspection, notes, replies, tickets, webhooks
+    from .routes import routing
     for module in (meta, auth, analyze, messages, conversations, customers, events, intake, wellbeing,
-                   tickets, alerts, analytics, admin, replies, webhooks, connectors, inspection, notes):
+                   tickets, alerts, analytics, admin, replies, webhooks, connectors, inspection, notes, routing):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     from . import ws
     app.include_router(ws.router)

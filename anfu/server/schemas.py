@@ -166,6 +166,7 @@ class ConversationPublic(_Out):
     escalation_level: int
     created_at: datetime
     updated_at: datetime
+    queue_id: int | None = None
 
 
 class ConversationUpdate(_In):
