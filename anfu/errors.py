@@ -152,6 +152,7 @@ MESSAGES: dict[str, str] = {
     "AF675": "The {detail} connector is not configured. Set {settings} (see the README's Connectors section).",
     "AF676": "The {detail} webhook is not authentic: {why}. Use the token or secret configured in Anfu.",
     "AF677": "The {detail} payload cannot be used: {why}.",
+    "AF678": "Connector setting {detail} is not valid: {why}. Correct it on the connectors page (/admin/connectors).",
     # training simulator (AF70x) and agent wellbeing (AF71x)
     "AF701": "No training scenarios found in {detail}. Put scenario files (*.yaml) there, or leave "
              "--scenarios / ANFU_SCENARIOS_DIR unset for the shipped ones (anfu/rules/zh_CN/scenarios/).",

@@ -10,14 +10,16 @@ from typing import Any
 import httpx
 
 from ..pipeline import Analyzer
-from ..store import IntegrationStore, NoteStore, Store, WorkflowStore
+from ..store import ConnectorStore, IntegrationStore, NoteStore, Store, WorkflowStore
 from .alerts import Alerts
 from .desk import TicketDesk
+from .helpdesks import Helpdesks
 from .live import Hub
 from .notes import Notes
 from .replies import ReplyLibrary
 from .routing import Routing
 from .staff import Staff
+from .tenant_settings import TenantSettings
 from .turns import TurnService
 from .waiting import WaitingWatch
 from .webhooks import Webhooks
@@ -34,13 +36,15 @@ class Services:
     webhooks: Webhooks
     waiting: WaitingWatch
     notes: Notes
+    helpdesks: Helpdesks
+    tenant_settings: TenantSettings
 
     @classmethod
     def build(cls, store: Store, analyzer: Analyzer, hub: Hub, secret_key: str, *, allow_private_webhooks: bool = False,
               webhook_transport: httpx.BaseTransport | None = None) -> "Services":
         integrations = IntegrationStore(store.engine, mask_text=store.mask_text)
         webhooks = Webhooks(integrations, secret_key, allow_private=allow_private_webhooks,
-                            transport=webhook_transport)
+                            transport=webhook_transport, audit=store.audit)
         listeners = [webhooks.enqueue]
         workflow = WorkflowStore(store.engine, mask_text=store.mask_text)
         routing = Routing(store, hub)
@@ -49,7 +53,10 @@ class Services:
                    alerts=Alerts(store), routing=routing, staff=Staff(store),
                    replies=ReplyLibrary(integrations), webhooks=webhooks,
                    waiting=WaitingWatch(store, hub, listeners=listeners),
-                   notes=Notes(store, workflow, NoteStore(store.engine, mask_text=store.mask_text)))
+                   notes=Notes(store, workflow, NoteStore(store.engine, mask_text=store.mask_text)),
+                   helpdesks=Helpdesks(ConnectorStore(store.engine), secret_key, audit=store.audit,
+                                       allow_private=allow_private_webhooks),
+                   tenant_settings=TenantSettings(store))
 
     def run_scheduled(self) -> dict[str, Any]:
         """One scheduler tick (a worker thread calls it): waiting alerts, then due deliveries."""

@@ -86,8 +86,9 @@ def check_url(url: str, allow_private: bool = False) -> str:
 class Webhooks:
     def __init__(self, store: IntegrationStore, secret_key: str, *, allow_private: bool = False,
                  transport: httpx.BaseTransport | None = None, timeout: float = 5.0,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, audit: Callable[..., Any] | None = None) -> None:
         self.store = store
+        self.audit = audit  # Store.audit: who registered or stopped which webhook
         self.secret_key = secret_key
         self.allow_private = allow_private
         self.transport = transport
@@ -106,8 +107,16 @@ class Webhooks:
         return cached[1]
 
     # administration ---------------------------------------------------------------------
-    def register(self, principal: Principal, url: str, events: list[str]) -> tuple[Webhook, str]:
-        """A new subscription; returns it with its signing secret (shown this once)."""
+    def _audited(self, principal: Principal, action: str, hook: Webhook, ip: str | None,
+                 detail: dict[str, Any] | None = None) -> None:
+        if self.audit is not None:
+            self.audit(principal.tenant_id, principal.actor, action, target=f"webhook:{hook.id}",
+                       detail=detail or {}, ip=ip)
+
+    def register(self, principal: Principal, url: str, events: list[str], *,
+                 ip: str | None = None) -> tuple[Webhook, str]:
+        """A new subscription (audited `webhook.registered`); returns it with its signing
+        secret (shown this once)."""
         require(principal, "tokens.manage")  # admins
         check_url(url, self.allow_private)
         unknown = [e for e in events if e not in EVENTS]
@@ -117,16 +126,25 @@ class Webhooks:
         hook = self.store.create_webhook(principal.tenant_id, url=url, events=list(dict.fromkeys(events)),
                                          secret=secretbox.seal(secret, self.secret_key), by=principal.actor)
         self._active.pop(principal.tenant_id, None)
+        self._audited(principal, "webhook.registered", hook, ip, {"events": list(hook.events)})
         return hook, secret
 
     def list(self, principal: Principal) -> list[Webhook]:
         require(principal, "tokens.manage")
         return self.store.list_webhooks(principal.tenant_id)
 
-    def deactivate(self, principal: Principal, webhook_id: int) -> Webhook:
+    def get(self, principal: Principal, webhook_id: int) -> Webhook:
+        """One of the tenant's webhooks (another tenant's id is reported missing, AF503)."""
+        require(principal, "tokens.manage")
+        return self.store.get_webhook(webhook_id, principal.tenant_id)
+
+    def deactivate(self, principal: Principal, webhook_id: int, *, ip: str | None = None) -> Webhook:
+        """Stop a webhook (audited `webhook.deactivated`); pending deliveries fail on their next try."""
         require(principal, "tokens.manage")
         self._active.pop(principal.tenant_id, None)
-        return self.store.set_webhook_active(webhook_id, principal.tenant_id, False)
+        hook = self.store.set_webhook_active(webhook_id, principal.tenant_id, False)
+        self._audited(principal, "webhook.deactivated", hook, ip)
+        return hook
 
     def deliveries(self, principal: Principal, webhook_id: int, limit: int = 100) -> list[WebhookDelivery]:
         require(principal, "tokens.manage")

@@ -657,9 +657,9 @@ class Store(CustomersMixin, AccountsMixin):
 
     def list_audit(self, visible_to: Principal, *, action: str | None = None, page: int = 1,
                    page_size: int = 50, actor: str | None = None, target: str | None = None,
-                   since: datetime | None = None) -> Page[AuditEntry]:
+                   since: datetime | None = None, until: datetime | None = None) -> Page[AuditEntry]:
         """The tenant's audit log, newest first (admins and auditors); `action` ending in `.`
-        (e.g. `alert.`) matches every action of that family."""
+        (e.g. `alert.`) matches every action of that family; `since <= at < until`."""
         access.require(visible_to, "audit.view")
         page, page_size = _page_args(page, page_size)
         where = [AuditRow.tenant_id == visible_to.tenant_id]
@@ -672,6 +672,8 @@ class Store(CustomersMixin, AccountsMixin):
             where.append(AuditRow.target == target)
         if since is not None:
             where.append(AuditRow.at >= since)
+        if until is not None:
+            where.append(AuditRow.at < until)
         with self._read() as s:
             total = s.scalar(select(func.count()).select_from(AuditRow).where(*where)) or 0
             rows = s.scalars(select(AuditRow).where(*where).order_by(AuditRow.id.desc())

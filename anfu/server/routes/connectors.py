@@ -1,13 +1,17 @@
 """Helpdesk connectors' webhook endpoints: authenticate the helpdesk, then hand the payload to
 the connector (`anfu.connectors`), which goes through the service layer and writes back
 through the helpdesk's API. Not behind Anfu sign-in: Chatwoot authenticates with the
-`token` query parameter (ANFU_CHATWOOT_WEBHOOK_TOKEN), Zammad with its HMAC-SHA1
-`X-Hub-Signature` (ANFU_ZAMMAD_WEBHOOK_SECRET)."""
+`token` query parameter, Zammad with its HMAC-SHA1 `X-Hub-Signature`.
+
+With `?tenant=<slug>` the tenant's own connector, configured by its admin on the connectors
+page (`anfu.service.helpdesks`), is used: its base URL, API token and webhook secret. Without
+it, the server-wide `ANFU_CHATWOOT_*` / `ANFU_ZAMMAD_*` settings are."""
 
 from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -53,6 +57,24 @@ def _principal(ctx: Any, name: str, spec: str) -> Any:
     return connector_principal(tenant.id, team_id, f"connector-{name}")
 
 
+@dataclass(frozen=True)
+class _Target:
+    base_url: str
+    api_token: str
+    secret: str
+    principal: Any
+
+
+def _tenant_target(ctx: Any, name: str, slug: str) -> _Target:
+    """The connector a tenant's admin configured (active, with a webhook secret)."""
+    tenant = ctx.store.get_tenant_by_slug(slug)
+    creds = ctx.services.helpdesks.credentials(tenant.id, name) if tenant is not None else None
+    if creds is None or not creds.webhook_secret:
+        raise AnfuError("AF675", name.capitalize(), settings="the connector on the admin console (/admin/connectors)")
+    return _Target(creds.base_url, creds.api_token, creds.webhook_secret,
+                   connector_principal(tenant.id, None, f"connector-{name}"))
+
+
 def _public(handled: Handled) -> HandledPublic:
     return HandledPublic(**handled.to_dict())
 
@@ -69,18 +91,23 @@ async def _json(request: Request) -> tuple[bytes, Any]:
 
 @router.post("/connectors/chatwoot", response_model=HandledPublic)
 async def chatwoot(request: Request, ctx: Ctx,
-                   token: Annotated[str, Query(min_length=1, max_length=200)]) -> HandledPublic:
+                   token: Annotated[str, Query(min_length=1, max_length=200)],
+                   tenant: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> HandledPublic:
     """Chatwoot's account webhook (message_created, conversation_created/updated/status_changed)."""
     s = ctx.settings
-    expected = _secret(s.chatwoot_webhook_token)
-    if not (s.chatwoot_url and _secret(s.chatwoot_api_token) and expected and s.chatwoot_tenant):
-        raise AnfuError("AF675", "Chatwoot", settings="ANFU_CHATWOOT_URL, ANFU_CHATWOOT_API_TOKEN, "
-                                                      "ANFU_CHATWOOT_WEBHOOK_TOKEN and ANFU_CHATWOOT_TENANT")
-    if not hmac.compare_digest(token.encode(), expected.encode()):
+    if tenant is not None:
+        target = _tenant_target(ctx, "chatwoot", tenant)
+    else:
+        expected = _secret(s.chatwoot_webhook_token)
+        if not (s.chatwoot_url and _secret(s.chatwoot_api_token) and expected and s.chatwoot_tenant):
+            raise AnfuError("AF675", "Chatwoot", settings="ANFU_CHATWOOT_URL, ANFU_CHATWOOT_API_TOKEN, "
+                                                          "ANFU_CHATWOOT_WEBHOOK_TOKEN and ANFU_CHATWOOT_TENANT")
+        target = _Target(s.chatwoot_url, _secret(s.chatwoot_api_token) or "", expected,
+                         _principal(ctx, "chatwoot", s.chatwoot_tenant))
+    if not hmac.compare_digest(token.encode(), target.secret.encode()):
         raise AnfuError("AF676", "Chatwoot", why="wrong token")
     _, payload = await _json(request)
-    connector = ChatwootConnector(ctx.turns, _principal(ctx, "chatwoot", s.chatwoot_tenant), s.chatwoot_url,
-                                  _secret(s.chatwoot_api_token) or "",
+    connector = ChatwootConnector(ctx.turns, target.principal, target.base_url, target.api_token,
                                   transport=getattr(request.app.state, "connector_transport", None))
     from starlette.concurrency import run_in_threadpool
 
@@ -89,18 +116,23 @@ async def chatwoot(request: Request, ctx: Ctx,
 
 @router.post("/connectors/zammad", response_model=HandledPublic)
 async def zammad(request: Request, ctx: Ctx,
-                 x_hub_signature: Annotated[str | None, Header(max_length=200)] = None) -> HandledPublic:
+                 x_hub_signature: Annotated[str | None, Header(max_length=200)] = None,
+                 tenant: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> HandledPublic:
     """Zammad's trigger webhook (ticket + article)."""
     s = ctx.settings
-    secret = _secret(s.zammad_webhook_secret)
-    if not (s.zammad_url and _secret(s.zammad_api_token) and secret and s.zammad_tenant):
-        raise AnfuError("AF675", "Zammad", settings="ANFU_ZAMMAD_URL, ANFU_ZAMMAD_API_TOKEN, "
-                                                    "ANFU_ZAMMAD_WEBHOOK_SECRET and ANFU_ZAMMAD_TENANT")
+    if tenant is not None:
+        target = _tenant_target(ctx, "zammad", tenant)
+    else:
+        secret = _secret(s.zammad_webhook_secret)
+        if not (s.zammad_url and _secret(s.zammad_api_token) and secret and s.zammad_tenant):
+            raise AnfuError("AF675", "Zammad", settings="ANFU_ZAMMAD_URL, ANFU_ZAMMAD_API_TOKEN, "
+                                                        "ANFU_ZAMMAD_WEBHOOK_SECRET and ANFU_ZAMMAD_TENANT")
+        target = _Target(s.zammad_url, _secret(s.zammad_api_token) or "", secret,
+                         _principal(ctx, "zammad", s.zammad_tenant))
     body, payload = await _json(request)
-    if not signature_ok(secret, body, x_hub_signature):
+    if not signature_ok(target.secret, body, x_hub_signature):
         raise AnfuError("AF676", "Zammad", why="missing or wrong X-Hub-Signature")
-    connector = ZammadConnector(ctx.turns, _principal(ctx, "zammad", s.zammad_tenant), s.zammad_url,
-                                _secret(s.zammad_api_token) or "",
+    connector = ZammadConnector(ctx.turns, target.principal, target.base_url, target.api_token,
                                 transport=getattr(request.app.state, "connector_transport", None))
     from starlette.concurrency import run_in_threadpool
 

@@ -64,9 +64,7 @@ def _public(hook: Any) -> WebhookPublic:
 @router.post("/webhooks", response_model=WebhookCreatedPublic, status_code=201)
 def register(body: WebhookCreate, ctx: Ctx, auth: Authed, request: Request) -> WebhookCreatedPublic:
     """Register a webhook (admins; audited); the reply holds its signing secret once."""
-    hook, secret = ctx.services.webhooks.register(auth.principal, body.url, body.events)
-    ctx.store.audit(auth.principal.tenant_id, auth.principal.actor, "webhook.registered", target=f"webhook:{hook.id}",
-                    detail={"events": list(hook.events)}, ip=client_ip(request))
+    hook, secret = ctx.services.webhooks.register(auth.principal, body.url, body.events, ip=client_ip(request))
     return WebhookCreatedPublic(**_public(hook).model_dump(), secret=secret)
 
 
@@ -79,9 +77,7 @@ def list_webhooks(ctx: Ctx, auth: Authed) -> WebhookListPublic:
 @router.delete("/webhooks/{webhook_id}", response_model=WebhookPublic)
 def deactivate(webhook_id: WebhookId, ctx: Ctx, auth: Authed, request: Request) -> WebhookPublic:
     """Stop a webhook (admins; audited); pending deliveries fail on their next try."""
-    hook = ctx.services.webhooks.deactivate(auth.principal, webhook_id)
-    ctx.store.audit(auth.principal.tenant_id, auth.principal.actor, "webhook.deactivated",
-                    target=f"webhook:{hook.id}", ip=client_ip(request))
+    hook = ctx.services.webhooks.deactivate(auth.principal, webhook_id, ip=client_ip(request))
     return _public(hook)
 
 

@@ -12,11 +12,14 @@ from fastapi.staticfiles import StaticFiles
 
 from ...web import STATIC_DIR
 from . import account, admin, analytics, console, review, survey, tickets, training, wallboard, wellbeing
+from . import admin_connectors, admin_settings, admin_tokens, admin_webhooks  # the admin console
 
 
 def make_web_router() -> APIRouter:
     router = APIRouter()
     for module in (account, console, wallboard, tickets, analytics, survey, wellbeing, training, admin, review):
+        router.include_router(module.router)
+    for module in (admin_tokens, admin_webhooks, admin_connectors, admin_settings):  # the admin console
         router.include_router(module.router)
     return router
 
@@ -28,6 +31,7 @@ def mount_static(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     """Add the web workspace to an app made by `anfu.server.create_app`."""
     app.include_router(make_web_router())
+    app.add_exception_handler(admin.Forbidden, admin.forbidden_page)  # the 403 page of admin pages
     mount_static(app)
 
 
