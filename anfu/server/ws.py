@@ -13,7 +13,9 @@ Agent frames in → out:
            escalation, suggestions, presend}, "events": […], "server_ms"}
     {"type": "draft", "conversation_id", "text"} → {"type": "presend", "result": {violation, findings, rewrite}}
     {"type": "ping"} → {"type": "pong"}
-and, unasked, {"type": "taken_over" | "released" | "supervisor_joined", "conversation_id", "by"}.
+and, unasked, {"type": "taken_over" | "released" | "supervisor_joined", "conversation_id", "by"} and a
+supervisor's {"type": "whisper", "conversation_id", "by", "text", "event_id"}: once an agent's socket
+has sent a whisper on, a `supervisor.whisper_delivered` event (`whisper_id`, `to`) records it.
 
 Supervisor frames in → out: `join` / `leave` / `take_over` / `release` with a
 `conversation_id`, `message` (as the agent's), `ping`; unasked: `alert` (escalation level ≥ 1
@@ -35,6 +37,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import AnfuError
+from ..service.supervision import WHISPER_DELIVERED
 from ..store import ConversationFilter
 from ..store.access import require
 from . import supervision
@@ -158,9 +161,18 @@ class Session:
         assert self.sub is not None
         try:
             while True:
-                await self.send(await self.sub.queue.get())
+                message = await self.sub.queue.get()
+                await self.send(message)
+                if self.kind == "agent" and message.get("type") == "whisper" and message.get("event_id"):
+                    await run_in_threadpool(self._whisper_delivered, message)
         except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
             return
+
+    def _whisper_delivered(self, message: dict[str, Any]) -> None:
+        """The agent's console received a supervisor's whisper: the wallboard shows it delivered."""
+        p = self.auth.principal
+        self.ctx.store.add_event(p.tenant_id, WHISPER_DELIVERED, {"whisper_id": message["event_id"], "to": p.actor},
+                                 conversation_id=message.get("conversation_id"))
 
     async def _still_signed_in(self) -> bool:
         """Re-check a long-lived socket's session now and then, so sign-out and revocation

@@ -274,11 +274,32 @@ class TicketDesk:
         return user
 
     def assign_many(self, principal: Principal, ticket_ids: list[int], owner_id: int,
-                    note: str = "") -> list[TicketRecord]:
-        """Bulk assign: every ticket is checked first, then all are handed over."""
+                    note: str = "", *, ip: str | None = None) -> list[TicketRecord]:
+        """Bulk assign: every ticket is checked first, then all are handed over; each hand-over
+        is audited (who, when, to whom)."""
         self._assignable(principal, owner_id)
         records = [self._writable(principal, i) for i in dict.fromkeys(ticket_ids)]
-        return [self.update(principal, r.id, owner_id=owner_id, note=note) for r in records]
+        done = [self.update(principal, r.id, owner_id=owner_id, note=note) for r in records]
+        for record in done:
+            self.store.audit(record.tenant_id, principal.actor, "ticket.assigned", target=f"ticket:{record.id}",
+                             detail={"number": record.number, "owner_id": owner_id, "bulk": True}, ip=ip)
+        return done
+
+    def close_many(self, principal: Principal, ticket_ids: list[int], note: str = "", *,
+                   ip: str | None = None) -> list[TicketRecord]:
+        """Bulk close (supervisors of the team, admins): every ticket is checked first (visible,
+        and in a status that may close: resolved, or waiting on the customer with a note), then
+        all close; each is audited (who, when)."""
+        require(principal, "supervise")
+        records = [self._writable(principal, i) for i in dict.fromkeys(ticket_ids)]
+        for record in records:  # a dry run on a copy: the first refusal stops everything
+            ticket = self.ticket(record)
+            ticket.close(at=max(self.clock(), ticket.last_change_at), actor=principal.name, note=note)
+        done = [self.act(principal, r.id, "close", {"note": note}) for r in records]
+        for record in done:
+            self.store.audit(record.tenant_id, principal.actor, "ticket.closed", target=f"ticket:{record.id}",
+                             detail={"number": record.number, "bulk": True}, ip=ip)
+        return done
 
     def act(self, principal: Principal, ticket_id: int, action: str, form: dict[str, str]) -> TicketRecord:
         """Apply one action to a ticket (see ACTIONS); workflow errors pass through."""

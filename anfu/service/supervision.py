@@ -29,6 +29,7 @@ def take_over(ctx: Any, principal: Principal, conversation_id: int, ip: str | No
 
 
 WHISPER_EVENT = "supervisor.whispered"
+WHISPER_DELIVERED = "supervisor.whisper_delivered"  # the agent's console socket received a whisper
 ESCALATED_EVENT = "conversation.escalated"
 
 
@@ -46,7 +47,7 @@ def whisper(ctx: Any, principal: Principal, conversation_id: int, hint: str, ip:
                                 conversation_id=record.id)
     ctx.store.audit(record.tenant_id, principal.actor, WHISPER_EVENT, target=f"conversation:{record.id}", ip=ip)
     ctx.hub.publish_control(record, {"type": "whisper", "conversation_id": record.id, "by": principal.name,
-                                     "text": text})
+                                     "text": text, "event_id": event.id})
     return event
 
 

@@ -19,7 +19,7 @@ from ...service.desk import SLA_STATES, TicketFilter, sla_state
 from ...store import TicketRecord
 from ...workflow.ledger import FEEDBACK_REPLIES
 from ...workflow.tickets import PRIORITIES, STATUSES
-from ..deps import Authed, Ctx
+from ..deps import Authed, Ctx, client_ip
 from ..schemas import MAX_ID, Id, Paged, _In
 from ..views import _masked_for
 
@@ -166,6 +166,11 @@ class BulkAssignPublic(BaseModel):
     items: list[TicketPublic]
 
 
+class BulkClose(_In):
+    ticket_ids: list[Id] = Field(min_length=1, max_length=200)
+    note: Note = ""
+
+
 def _sla(ctx: Any, ticket: Any) -> SlaPublic:
     status = ctx.desk.sla(ticket)
     current = status.current
@@ -227,10 +232,20 @@ def create_ticket(body: TicketCreate, ctx: Ctx, auth: Authed) -> Any:
 
 
 @router.post("/tickets/bulk-assign", response_model=BulkAssignPublic)
-def bulk_assign(body: BulkAssign, ctx: Ctx, auth: Authed) -> BulkAssignPublic:
+def bulk_assign(body: BulkAssign, ctx: Ctx, auth: Authed, request: Request) -> BulkAssignPublic:
     """Hand several tickets to one owner (supervisors within their team, admins); all are
-    checked before any changes."""
-    records = ctx.desk.assign_many(auth.principal, body.ticket_ids, body.owner_id, note=body.note)
+    checked before any changes; each hand-over is audited."""
+    records = ctx.desk.assign_many(auth.principal, body.ticket_ids, body.owner_id, note=body.note,
+                                   ip=client_ip(request))
+    return BulkAssignPublic(items=[ticket_public(ctx, r, auth.principal) for r in records])
+
+
+@router.post("/tickets/bulk-close", response_model=BulkAssignPublic)
+def bulk_close(body: BulkClose, ctx: Ctx, auth: Authed, request: Request) -> BulkAssignPublic:
+    """Close several tickets (supervisors within their team, admins): all are checked first
+    (resolved, or waiting on the customer with a note; otherwise `AF602`/`AF607` and nothing
+    changes); each closing is audited."""
+    records = ctx.desk.close_many(auth.principal, body.ticket_ids, body.note, ip=client_ip(request))
     return BulkAssignPublic(items=[ticket_public(ctx, r, auth.principal) for r in records])
 
 

@@ -11,13 +11,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ...web import STATIC_DIR
-from . import account, admin, analytics, console, review, survey, tickets, training, wallboard, wellbeing
+from . import account, admin, analytics, console, notes, replies, review, survey, tickets, training, wallboard, wellbeing
 from . import admin_connectors, admin_settings, admin_tokens, admin_webhooks  # the admin console
 
 
 def make_web_router() -> APIRouter:
     router = APIRouter()
-    for module in (account, console, wallboard, tickets, analytics, survey, wellbeing, training, admin, review):
+    for module in (account, console, wallboard, tickets, analytics, survey, wellbeing, training, admin, review,
+                   replies, notes):
         router.include_router(module.router)
     for module in (admin_tokens, admin_webhooks, admin_connectors, admin_settings):  # the admin console
         router.include_router(module.router)

@@ -21,6 +21,7 @@ from ..presend import check_draft
 from ..turns import live_view
 from ..views import as_seen_by
 from .common import WebUser, is_htmx, render, state, web_form_user, web_user
+from .notes import conversation_notes
 
 router = APIRouter()
 WHISPER_EVENT = "supervisor.whispered"
@@ -76,8 +77,10 @@ def trajectory(data: dict[str, Any]) -> list[dict[str, Any]]:
     return points
 
 
-def conversation_view(request: Request, user: WebUser, conversation_id: int) -> dict[str, Any]:
-    """Everything the conversation panel shows."""
+def conversation_view(request: Request, user: WebUser, conversation_id: int, *, listen: bool = False
+                      ) -> dict[str, Any]:
+    """Everything the conversation panel shows. `listen` (旁听 from the wallboard): the same live
+    conversation, read-only (no composer, no escalation, no note form)."""
     ctx = request.app.state.ctx
     web = state(request)
     conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
@@ -113,8 +116,11 @@ def conversation_view(request: Request, user: WebUser, conversation_id: int) -> 
         "conversation": conversation, "rows": rows, "live": live, "triggers": triggers,
         "trajectory": trajectory(data), "whispers": whispers, "tickets": tickets,
         "stage_index": SOP_STAGES.index(stage) if stage in SOP_STAGES else -1, "stages": SOP_STAGES,
-        "can_reply": can(user.principal, "conversation.reply_as_agent", conversation),
-        "can_write": can(user.principal, "conversation.write", conversation),
+        "can_reply": not listen and can(user.principal, "conversation.reply_as_agent", conversation),
+        "can_write": not listen and can(user.principal, "conversation.write", conversation),
+        "listening": listen,
+        "notes": {**conversation_notes(request, user, conversation),
+                  **({"can_note": False} if listen else {})},
         "taken_over": conversation.taken_over_by is not None,
         "taken_over_by_me": conversation.taken_over_by == user.principal.user_id,
     }
@@ -144,16 +150,18 @@ def console_claim(conversation_id: int, request: Request, user: WebUser = Depend
 
 
 @router.get("/console/{conversation_id}", include_in_schema=False)
-def console_conversation(conversation_id: int, request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
-    view = conversation_view(request, user, conversation_id)
+def console_conversation(conversation_id: int, request: Request, listen: int = 0,
+                         user: WebUser = Depends(web_user)) -> HTMLResponse:
+    view = conversation_view(request, user, conversation_id, listen=bool(listen))
     return render(request, "console.html", user=user, conversations=conversation_list(request, user), view=view,
                   selected=conversation_id, draft="", check=None, unassigned=unassigned_list(request, user))
 
 
 @router.get("/console/{conversation_id}/live", include_in_schema=False)
-def console_live(conversation_id: int, request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
+def console_live(conversation_id: int, request: Request, listen: int = 0,
+                 user: WebUser = Depends(web_user)) -> HTMLResponse:
     """The live parts of the panel (messages, gauge, persona, SOP, suggestions, hints)."""
-    view = conversation_view(request, user, conversation_id)
+    view = conversation_view(request, user, conversation_id, listen=bool(listen))
     return render(request, "console.html", block="live_panel", user=user, view=view)
 
 

@@ -1,21 +1,31 @@
-"""Tickets (工单): the list, and one ticket with its SOP stage, owner, cause, history, SLA
-clock, follow-up (回访), CSAT survey link and 四个不漏 ledger steps; the 四个不漏 ledger page."""
+"""Tickets (工单): the list (sort; filter by status, owner, SLA state and cause; supervisors and
+admins assign or close the ticks in bulk, audited), and one ticket with its SOP stage, editable
+fields (priority and cause for who works on it, the owner for supervisors and admins), private
+notes, history, SLA clock, follow-up (回访), CSAT survey link and 四个不漏 ledger steps; the 四个不漏
+ledger page. Auditors read only: no button that would answer 403 is rendered."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ...errors import AnfuError
-from ...glossary import SOP_STAGES
+from ...errors import AnfuError, InputError
+from ...glossary import CAUSES, SOP_STAGES
+from ...store.access import can
 from ...workflow.ledger import FEEDBACK_REPLIES, STEPS, repeated_causes
-from ...workflow.tickets import STATUSES
+from ...workflow.tickets import PRIORITIES, STATUSES
+from ..deps import client_ip
 from ..views import as_seen_by
 from .common import WebUser, render, state, web_form_user, web_user
-from ...service.desk import TicketDesk, ledger_entry
+from .notes import ticket_notes
+from ...service.desk import SLA_STATES, TicketDesk, TicketFilter, ledger_entry
+
+SORTS = ("updated", "created", "priority", "due")
+PRIORITY_RANK = {p: i for i, p in enumerate(reversed(PRIORITIES))}  # urgent first
+MAX_BULK = 200
 
 router = APIRouter()
 
@@ -35,6 +45,8 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
                    "natural" if policy.resolution_calendar.round_the_clock else "business")
     return {"record": record, "ticket": ticket, "sla": d.sla(ticket), "followup": d.followup(record),
             "can_act": user.principal.role != "auditor",  # auditors read only (the desk answers AF417)
+            "can_assign": can(user.principal, "supervise"), "owners": assignable(request, user),
+            "priorities": PRIORITIES, "causes": CAUSES, "notes": ticket_notes(request, user, record.id),
             "clock_basis": clock_basis,
             "entry": d.ledger(record), "stages": SOP_STAGES, "stage_index": SOP_STAGES.index(ticket.stage),
             "steps": STEPS, "feedback_replies": FEEDBACK_REPLIES, "dept_name": d.departments.display,
@@ -43,19 +55,108 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
             if SOP_STAGES.index(ticket.stage) + 1 < SOP_STAGES.index("跟进回访") else None}
 
 
-@router.get("/tickets", include_in_schema=False)
-def tickets(request: Request, status: str | None = None, user: WebUser = Depends(web_user)) -> HTMLResponse:
+def assignable(request: Request, user: WebUser) -> list[Any]:
+    """Who a ticket may be handed to from the pages: a supervisor's own team, an admin's whole
+    tenant (active agents and supervisors); nobody for other roles."""
+    if not can(user.principal, "supervise"):
+        return []
+    users = request.app.state.ctx.store.list_users(user.principal.tenant_id)
+    return [u for u in users if u.active and u.role in ("agent", "supervisor")
+            and (user.principal.role == "admin" or u.team_id == user.principal.team_id)]
+
+
+def _sorted(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    if sort == "created":
+        return sorted(rows, key=lambda r: r["ticket"].created_at, reverse=True)
+    if sort == "priority":
+        return sorted(rows, key=lambda r: (PRIORITY_RANK.get(r["ticket"].priority, 9),
+                                           -r["record"].updated_at.timestamp()))
+    if sort == "due":  # the SLA deadline soonest first; stopped clocks last
+        far = float("inf")
+        return sorted(rows, key=lambda r: r["sla"].due_at.timestamp()
+                      if r["sla"].due_at is not None and r["ticket"].status not in ("resolved", "closed") else far)
+    return rows  # the desk's order: newest activity first
+
+
+def tickets_view(request: Request, user: WebUser, *, status: str | None = None, owner: str | None = None,
+                 sla: str | None = None, cause: str | None = None, sort: str = "updated") -> dict[str, Any]:
     d = desk(request)
     chosen = status if status in STATUSES else None
-    page = d.workflow.list_tickets(user.principal, status=chosen, page_size=200)
-    rows = [{"record": r, "ticket": d.ticket(as_seen_by(user.principal, r, "data")), "sla": d.sla(d.ticket(r))}
-            for r in page.items]
-    return render(request, "tickets.html", user=user, rows=rows, status=chosen, statuses=STATUSES)
+    owner_id = user.principal.user_id if owner == "me" else (int(owner) if owner and owner.isdigit() else None)
+    filters = TicketFilter(status=chosen, owner_id=owner_id, sla=sla if sla in SLA_STATES else None,
+                           cause=cause if cause in CAUSES else None)
+    page = d.list(user.principal, filters, page_size=200)
+    rows = []
+    for r in page.items:
+        ticket = d.ticket(as_seen_by(user.principal, r, "data"))
+        rows.append({"record": r, "ticket": ticket, "sla": d.sla(d.ticket(r))})
+    sort = sort if sort in SORTS else "updated"
+    owners = {u.id: u for u in request.app.state.ctx.store.list_users(user.principal.tenant_id)
+              if u.role in ("agent", "supervisor")}
+    return {"rows": _sorted(rows, sort), "status": chosen, "statuses": STATUSES, "owner": owner or "",
+            "sla": filters.sla, "cause": filters.cause, "sort": sort, "sorts": SORTS, "sla_states": SLA_STATES,
+            "causes": CAUSES, "owners": owners, "assignable": assignable(request, user),
+            "can_bulk": can(user.principal, "supervise"), "total": page.total}
+
+
+@router.get("/tickets", include_in_schema=False)
+def tickets(request: Request, status: str | None = None, owner: str | None = None, sla: str | None = None,
+            cause: str | None = None, sort: str = "updated", user: WebUser = Depends(web_user)) -> HTMLResponse:
+    return render(request, "tickets.html", user=user, bulk=None,
+                  **tickets_view(request, user, status=status, owner=owner, sla=sla, cause=cause, sort=sort))
+
+
+@router.post("/tickets/bulk", include_in_schema=False)
+async def tickets_bulk(request: Request, user: WebUser = Depends(web_form_user)) -> HTMLResponse:
+    """Bulk assign (form `action=assign`, `owner_id`) or close (`action=close`, `note`) of the
+    ticked tickets (`ticket_ids`), supervisors and admins; all are checked before any changes,
+    each change is audited. The list is shown again with the outcome (or the refusal's code)."""
+    form = await request.form()
+    ids = [int(v) for v in form.getlist("ticket_ids") if isinstance(v, str) and v.isdigit()][:MAX_BULK]
+    action = str(form.get("action") or "")
+    note = str(form.get("note") or "")[:2000]
+    owner_raw = str(form.get("owner_id") or "")
+    d = desk(request)
+    outcome: dict[str, Any] = {"action": action, "count": 0, "error": None}
+    try:
+        if not ids:
+            raise InputError("AF505", "no ticket ticked", kind="bulk action")
+        if action == "assign" and owner_raw.isdigit():
+            outcome["count"] = len(d.assign_many(user.principal, ids, int(owner_raw), note, ip=client_ip(request)))
+        elif action == "close":
+            outcome["count"] = len(d.close_many(user.principal, ids, note, ip=client_ip(request)))
+        else:
+            raise InputError("AF505", f"action {action!r}", kind="bulk action (assign with an owner, or close)")
+    except AnfuError as exc:
+        if exc.code in ("AF503", "AF417"):  # not visible / not allowed: the API error, no page
+            raise
+        outcome["error"] = exc
+    return render(request, "tickets.html", user=user, bulk=outcome,
+                  status_code=200 if outcome["error"] is None else 409, **tickets_view(request, user))
 
 
 @router.get("/tickets/{ticket_id}", include_in_schema=False)
 def ticket_detail(ticket_id: int, request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
     return render(request, "ticket.html", user=user, error=None, **ticket_view(request, user, ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/fields", include_in_schema=False)
+def ticket_fields(ticket_id: int, request: Request, priority: str = Form("", max_length=16),
+                  cause: str = Form("", max_length=32), owner_id: str = Form("", max_length=12),
+                  note: str = Form("", max_length=500), user: WebUser = Depends(web_form_user)) -> Response:
+    """Change priority and cause (who works on the ticket) and the owner (supervisors of the
+    team, admins), recorded in the ticket's history."""
+    error = None
+    try:
+        desk(request).update(user.principal, ticket_id, priority=priority or None, cause=cause or None,
+                             owner_id=int(owner_id) if owner_id.isdigit() else None, note=note.strip())
+    except AnfuError as exc:
+        if exc.code in ("AF503", "AF417"):
+            raise
+        error = exc
+    block = "ticket_body" if request.headers.get("hx-request") == "true" else None
+    return render(request, "ticket.html", block=block, user=user, error=error,
+                  status_code=409 if error and block is None else 200, **ticket_view(request, user, ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/{action}", include_in_schema=False)

@@ -1,7 +1,9 @@
 """Supervisor wallboard (班长监控墙): the live queue with emotion heat (unassigned conversations
 highlighted, assigned to an agent of the team from the row), ladder alerts with their reasons
-and state (acknowledge, assign, resolve: audited), join / take over / whisper a hint, and the
-team's state."""
+and state (acknowledge, assign, resolve: audited), 旁听 (opens the live conversation read-only),
+take over, whisper a hint (shown "delivered" once the agent's console socket received it), and
+the team's state. L2+ alerts nobody has acknowledged yet are counted for the page's title badge
+"(N) …", the browser notification and the sound (static/js/wallboard-alerts.js)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,18 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import InputError
 from ...store import ConversationFilter
 from ...store.access import require
 from .. import supervision
 from ..deps import client_ip
-from .common import WebUser, render, web_form_user, web_user
+from .common import WebUser, is_htmx, render, web_form_user, web_user
+from ...service.supervision import WHISPER_DELIVERED
 from .console import WHISPER_EVENT
+
+URGENT_LEVEL = 2
 
 router = APIRouter()
 ALERT_EVENTS = ("escalation.raised", "conversation.escalated", "supervisor.alerted", "negative_energy.flagged")
@@ -54,12 +59,32 @@ def board(request: Request, user: WebUser) -> dict[str, Any]:
     by_id = {c.id: c for c in queue}
     states = {a.event.id: a for a in ctx.services.alerts.list(user.principal, limit=200)}
     queue = sorted(queue, key=lambda c: c.agent_id is not None)  # the stranded ones first
+    urgent = sorted(a.event.id for a in states.values() if a.state in ("open", "assigned")
+                    and isinstance(a.event.payload.get("level"), int) and a.event.payload["level"] >= URGENT_LEVEL)
     return {"queue": queue, "alerts": alerts[:30], "staff": staff, "users": users, "by_id": by_id,
-            "states": states, "agents": sorted(members, key=lambda u: u.username),
+            "states": states, "agents": sorted(members, key=lambda u: u.username), "urgent": urgent,
+            "whispers": whisper_states(ctx, user, {a.conversation_id for a in alerts[:30]
+                                                   if a.conversation_id in by_id}),
             "totals": {"open": len(queue), "hot": sum(r["hot"] for r in staff),
                        "unassigned": sum(1 for c in queue if c.agent_id is None),
                        "alerts": sum(1 for c in queue if (c.escalation_level or 0) >= 1),
                        "taken": sum(1 for c in queue if c.taken_over_by is not None)}}
+
+
+def whisper_states(ctx: Any, user: WebUser, conversations: set[int]) -> dict[int, dict[str, Any]]:
+    """The newest whisper of each conversation with an alert on the board and when the agent's
+    console received it (None while it has not)."""
+    out: dict[int, dict[str, Any]] = {}
+    for cid in sorted(conversations):
+        whispers = ctx.store.list_events(user.principal, name=WHISPER_EVENT, conversation_id=cid, limit=1000)
+        if not whispers:
+            continue
+        newest = whispers[-1]
+        delivered = [e for e in ctx.store.list_events(user.principal, name=WHISPER_DELIVERED, conversation_id=cid,
+                                                      after_id=newest.id, limit=1000)
+                     if e.payload.get("whisper_id") == newest.id]
+        out[cid] = {"event": newest, "delivered_at": delivered[0].created_at if delivered else None}
+    return out
 
 
 @router.get("/wallboard", include_in_schema=False)
@@ -80,8 +105,12 @@ def _board_response(request: Request, user: WebUser) -> HTMLResponse:
 
 @router.post("/wallboard/{conversation_id}/join", include_in_schema=False)
 def wall_join(conversation_id: int, request: Request, user: WebUser = Depends(web_form_user)) -> Response:
+    """旁听: join (audited, the agent is told) and open the live conversation read-only."""
     supervision.join(request.app.state.ctx, user.principal, conversation_id, client_ip(request))
-    return _board_response(request, user)
+    target = f"/console/{conversation_id}?listen=1"
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/wallboard/{conversation_id}/take-over", include_in_schema=False)
@@ -126,10 +155,10 @@ def wall_whisper(conversation_id: int, request: Request, hint: str = Form("", ma
     conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
     text = hint.strip()
     if text:
-        ctx.store.add_event(conversation.tenant_id, WHISPER_EVENT, {"text": text, "by": user.name},
-                            conversation_id=conversation.id)
+        event = ctx.store.add_event(conversation.tenant_id, WHISPER_EVENT, {"text": text, "by": user.name},
+                                    conversation_id=conversation.id)
         ctx.store.audit(conversation.tenant_id, user.principal.actor, WHISPER_EVENT,
                         target=f"conversation:{conversation.id}", ip=client_ip(request))
         ctx.hub.publish_control(conversation, {"type": "whisper", "conversation_id": conversation.id,
-                                               "by": user.name, "text": text})
+                                               "by": user.name, "text": text, "event_id": event.id})
     return _board_response(request, user)
