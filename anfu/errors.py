@@ -153,6 +153,13 @@ MESSAGES: dict[str, str] = {
     "AF676": "The {detail} webhook is not authentic: {why}. Use the token or secret configured in Anfu.",
     "AF677": "The {detail} payload cannot be used: {why}.",
     "AF678": "Connector setting {detail} is not valid: {why}. Correct it on the connectors page (/admin/connectors).",
+    # search and conversation lists (issue 13)
+    "AF680": "The search query is {detail}: type at least one word, e.g. 退款, a customer's name or a ticket number.",
+    "AF681": "The search query is {detail} characters; the limit is {limit}. Search for a few words.",
+    "AF682": "Unknown {kind} {detail}. Use one of: {allowed}.",
+    "AF683": "A saved view needs a name of 1 to {limit} characters, got {detail}.",
+    "AF684": "The {detail} list always shows {status} conversations: drop the status filter, or filter by status in "
+             "the mine or team list.",
     # training simulator (AF70x) and agent wellbeing (AF71x)
     "AF701": "No training scenarios found in {detail}. Put scenario files (*.yaml) there, or leave "
              "--scenarios / ANFU_SCENARIOS_DIR unset for the shipped ones (anfu/rules/zh_CN/scenarios/).",

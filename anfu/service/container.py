@@ -4,7 +4,7 @@ the on-time waiting alert and the webhook deliveries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -14,10 +14,12 @@ from ..store import ConnectorStore, IntegrationStore, NoteStore, Store, Workflow
 from .alerts import Alerts
 from .desk import TicketDesk
 from .helpdesks import Helpdesks
+from .lists import ConversationLists
 from .live import Hub
 from .notes import Notes
 from .replies import ReplyLibrary
 from .routing import Routing
+from .search import Search
 from .staff import Staff
 from .tenant_settings import TenantSettings
 from .turns import TurnService
@@ -38,6 +40,13 @@ class Services:
     notes: Notes
     helpdesks: Helpdesks
     tenant_settings: TenantSettings
+    # read-only over the store: made from the turn service's store
+    search: Search = field(init=False)
+    lists: ConversationLists = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.search = Search(self.turns.store)
+        self.lists = ConversationLists(self.turns.store)
 
     @classmethod
     def build(cls, store: Store, analyzer: Analyzer, hub: Hub, secret_key: str, *, allow_private_webhooks: bool = False,

@@ -130,6 +130,18 @@ def conversation_clause(principal: Principal) -> ColumnElement[bool]:
     return scope_clause(principal, ConversationRow.tenant_id, ConversationRow.team_id, ConversationRow.agent_id)
 
 
+def queue_clause(principal: Principal) -> ColumnElement[bool]:
+    """SQL filter on `conversations`: the routing queue `principal` may see waiting (as a record,
+    not its messages): their team's (agents, supervisors), the tenant's (admins, auditors).
+    Combine it with "unassigned" (the store's `ConversationFilter.unassigned`)."""
+    same_tenant = ConversationRow.tenant_id == principal.tenant_id
+    if principal.role in TENANT_WIDE:
+        return same_tenant
+    if principal.role in ("agent", "supervisor") and principal.team_id is not None:
+        return and_(same_tenant, ConversationRow.team_id == principal.team_id)
+    return false()
+
+
 def customer_clause(principal: Principal) -> ColumnElement[bool]:
     """SQL filter on `customers`: same tenant, and a visible conversation unless tenant-wide."""
     same_tenant = CustomerRow.tenant_id == principal.tenant_id

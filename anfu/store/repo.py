@@ -63,6 +63,10 @@ class ConversationFilter:
     min_escalation: int | None = None
     updated_since: datetime | None = None
     updated_until: datetime | None = None
+    statuses: tuple[str, ...] | None = None   # any of these (status, when set, must match too)
+    # nobody handles it yet; visibility is then the routing queue's (`access.queue_clause`): an
+    # agent sees that their team's conversation waits, not its messages
+    unassigned: bool = False
 
 
 @dataclass(frozen=True)
@@ -289,7 +293,12 @@ class Store(CustomersMixin, AccountsMixin):
         """Conversations `visible_to` may see, newest activity first."""
         page, page_size = _page_args(page, page_size)
         f = filters or ConversationFilter()
-        where = [access.conversation_clause(visible_to)]
+        if f.unassigned:
+            where = [access.queue_clause(visible_to), ConversationRow.agent_id.is_(None)]
+        else:
+            where = [access.conversation_clause(visible_to)]
+        if f.statuses is not None:
+            where.append(ConversationRow.status.in_(f.statuses))
         for name in ("status", "channel", "industry", "team_id", "agent_id", "customer_id", "emotion"):
             value = getattr(f, name)
             if value is not None:
