@@ -11,12 +11,15 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ...web import STATIC_DIR
+from . import admin_teams, routing  # teams, queues, skills and presence (routing, issue 13)
 from . import account, admin, analytics, console, notes, replies, review, survey, tickets, training, wallboard, wellbeing
 from . import admin_connectors, admin_settings, admin_tokens, admin_webhooks  # the admin console
 
 
 def make_web_router() -> APIRouter:
     router = APIRouter()
+    router.include_router(admin_teams.router)
+    router.include_router(routing.router)
     for module in (account, console, wallboard, tickets, analytics, survey, wellbeing, training, admin, review,
                    replies, notes):
         router.include_router(module.router)
