@@ -153,7 +153,6 @@ MESSAGES: dict[str, str] = {
     "AF676": "The {detail} webhook is not authentic: {why}. Use the token or secret configured in Anfu.",
     "AF677": "The {detail} payload cannot be used: {why}.",
     "AF678": "Connector setting {detail} is not valid: {why}. Correct it on the connectors page (/admin/connectors).",
-    "AF678": "Connector setting {detail} is not valid: {why}. Correct it on the connectors page (/admin/connectors).",
     # search and conversation lists (issue 13)
     "AF680": "The search query is {detail}: type at least one word, e.g. 退款, a customer's name or a ticket number.",
     "AF681": "The search query is {detail} characters; the limit is {limit}. Search for a few words.",

@@ -248,21 +248,6 @@ class Authenticator:
         self.store.audit(by.tenant_id, by.actor, "user.password_reset", target=f"user:{user_id}", ip=ip)
         return temporary, user
 
-    def reset_password(self, by: Principal, user_id: int, *, ip: str | None = None) -> tuple[str, User]:
-        """An admin gives a user a new one-time password: (the password, shown once; the user).
-        The user must change it at the next sign-in; their sessions end and a lock-out is lifted.
-        Nobody resets their own password this way (they change it on their account page)."""
-        access.require(by, "users.manage")
-        target = self._tenant_user(by, user_id)
-        if target.id == by.user_id:
-            raise AuthError("AF417", "reset your own password (change it on your account page)")
-        temporary = passwords.generate_password()
-        user = self.store.update_user(target.id, password_hash=passwords.hash_password(temporary),
-                                      must_change_password=True, failed_logins=0, locked_until=None)
-        self.store.revoke_user_sessions(target.id)
-        self.store.audit(by.tenant_id, by.actor, "user.password_reset", target=f"user:{user_id}", ip=ip)
-        return temporary, user
-
     def reset_mfa(self, by: Principal, user_id: int, *, ip: str | None = None) -> User:
         """An admin switches a user's TOTP off (a lost phone); audited, the user's sessions are
         revoked and they enrol again at their next sign-in (admins must)."""
@@ -298,12 +283,6 @@ class Authenticator:
         self.store.audit(by.tenant_id, by.actor, "token.created", target=f"token:{record.id}",
                          detail={"name": name, "role": role}, ip=ip)
         return token, record
-
-    def api_tokens(self, by: Principal) -> list[ApiToken]:
-        """The tenant's API tokens, revoked ones included, newest first (admins); the records
-        hold only the token's hash and its first characters, never the token."""
-        access.require(by, "tokens.manage")
-        return sorted(self.store.list_api_tokens(by.tenant_id), key=lambda t: (t.revoked_at is not None, -t.id))
 
     def api_tokens(self, by: Principal) -> list[ApiToken]:
         """The tenant's API tokens, revoked ones included, newest first (admins); the records

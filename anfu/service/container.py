@@ -14,7 +14,6 @@ from ..store import ConnectorStore, IntegrationStore, NoteStore, Store, Workflow
 from .alerts import Alerts
 from .desk import TicketDesk
 from .helpdesks import Helpdesks
-from .helpdesks import Helpdesks
 from .lists import ConversationLists
 from .live import Hub
 from .notes import Notes
@@ -22,7 +21,6 @@ from .replies import ReplyLibrary
 from .routing import Routing
 from .search import Search
 from .staff import Staff
-from .tenant_settings import TenantSettings
 from .tenant_settings import TenantSettings
 from .turns import TurnService
 from .waiting import WaitingWatch
@@ -40,8 +38,6 @@ class Services:
     webhooks: Webhooks
     waiting: WaitingWatch
     notes: Notes
-    helpdesks: Helpdesks
-    tenant_settings: TenantSettings
     helpdesks: Helpdesks
     tenant_settings: TenantSettings
     # read-only over the store: made from the turn service's store

@@ -113,12 +113,6 @@ class Webhooks:
             self.audit(principal.tenant_id, principal.actor, action, target=f"webhook:{hook.id}",
                        detail=detail or {}, ip=ip)
 
-    def _audited(self, principal: Principal, action: str, hook: Webhook, ip: str | None,
-                 detail: dict[str, Any] | None = None) -> None:
-        if self.audit is not None:
-            self.audit(principal.tenant_id, principal.actor, action, target=f"webhook:{hook.id}",
-                       detail=detail or {}, ip=ip)
-
     def register(self, principal: Principal, url: str, events: list[str], *,
                  ip: str | None = None) -> tuple[Webhook, str]:
         """A new subscription (audited `webhook.registered`); returns it with its signing
@@ -144,18 +138,11 @@ class Webhooks:
         require(principal, "tokens.manage")
         return self.store.get_webhook(webhook_id, principal.tenant_id)
 
-    def get(self, principal: Principal, webhook_id: int) -> Webhook:
-        """One of the tenant's webhooks (another tenant's id is reported missing, AF503)."""
-        require(principal, "tokens.manage")
-        return self.store.get_webhook(webhook_id, principal.tenant_id)
-
     def deactivate(self, principal: Principal, webhook_id: int, *, ip: str | None = None) -> Webhook:
         """Stop a webhook (audited `webhook.deactivated`); pending deliveries fail on their next try."""
         require(principal, "tokens.manage")
         self._active.pop(principal.tenant_id, None)
         hook = self.store.set_webhook_active(webhook_id, principal.tenant_id, False)
-        self._audited(principal, "webhook.deactivated", hook, ip)
-        return hook
         self._audited(principal, "webhook.deactivated", hook, ip)
         return hook
 

@@ -113,13 +113,6 @@ class AccountsMixin(StoreBase):
             s.flush()
             return from_row(Tenant, row)
 
-    def rename_tenant(self, tenant_id: int, name: str) -> Tenant:
-        with self._write() as s:
-            row = self._get(s, TenantRow, tenant_id, "tenant")
-            row.name = name
-            s.flush()
-            return from_row(Tenant, row)
-
     def get_tenant_by_slug(self, slug: str) -> Tenant | None:
         with self._read() as s:
             row = s.scalar(select(TenantRow).where(TenantRow.slug == slug))

@@ -683,8 +683,6 @@ class Store(CustomersMixin, AccountsMixin):
             where.append(AuditRow.at >= since)
         if until is not None:
             where.append(AuditRow.at < until)
-        if until is not None:
-            where.append(AuditRow.at < until)
         with self._read() as s:
             total = s.scalar(select(func.count()).select_from(AuditRow).where(*where)) or 0
             rows = s.scalars(select(AuditRow).where(*where).order_by(AuditRow.id.desc())

@@ -14,7 +14,6 @@ from ...web import STATIC_DIR
 from . import admin_teams, routing  # teams, queues, skills and presence (routing, issue 13)
 from . import account, admin, analytics, console, notes, replies, review, survey, tickets, training, wallboard, wellbeing
 from . import admin_connectors, admin_settings, admin_tokens, admin_webhooks  # the admin console
-from . import admin_connectors, admin_settings, admin_tokens, admin_webhooks  # the admin console
 
 
 def make_web_router() -> APIRouter:
@@ -23,8 +22,6 @@ def make_web_router() -> APIRouter:
     router.include_router(routing.router)
     for module in (account, console, wallboard, tickets, analytics, survey, wellbeing, training, admin, review,
                    replies, notes):
-        router.include_router(module.router)
-    for module in (admin_tokens, admin_webhooks, admin_connectors, admin_settings):  # the admin console
         router.include_router(module.router)
     for module in (admin_tokens, admin_webhooks, admin_connectors, admin_settings):  # the admin console
         router.include_router(module.router)
@@ -38,7 +35,6 @@ def mount_static(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     """Add the web workspace to an app made by `anfu.server.create_app`."""
     app.include_router(make_web_router())
-    app.add_exception_handler(admin.Forbidden, admin.forbidden_page)  # the 403 page of admin pages
     app.add_exception_handler(admin.Forbidden, admin.forbidden_page)  # the 403 page of admin pages
     mount_static(app)
 
