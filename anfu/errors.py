@@ -51,6 +51,10 @@ MESSAGES: dict[str, str] = {
     "AF103": "Cannot read configuration file {detail}: it must be valid TOML.",
     "AF104": "The {detail} back-end needs an optional package that is not installed: "
              "pip install 'anfu[{extra}]'.",
+    "AF105": "Pipeline order: {detail} requires {missing}, which no component before it provides. "
+             "Put a component that provides it earlier in [pipeline].components ({providers}).",
+    "AF106": "Component {detail} declares {field} in its {kind}, which is not a field of the Assessment "
+             "(turn fields are written \"turn.<name>\"). Known: {allowed}.",
     # models and training
     "AF201": "Model weights not found at {detail}. Reinstall anfu or run `anfu train` to create them.",
     "AF202": "Training data {detail} has no usable rows. Each row needs \"text\" and \"emotion\".",

@@ -23,13 +23,13 @@ from typing import Any, Hashable, Iterable, Iterator, Sequence
 from . import registry
 from .components.base import Component
 from .config import load_config
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .types import Assessment, Conversation, SPEAKERS, TurnAssessment, Utterance
 
 Doc = str | Utterance | Conversation
 DEFAULT_TURN_MEMO = 4096
 MEMO_MAX_CHARS = 4_000_000  # and at most this much text in it (long texts must not bloat it)
-_COPIED = tuple(f.name for f in fields(TurnAssessment) if f.name in ("scores", "triggers", "findings", "extras"))
+_COPIED = tuple(f.name for f in fields(TurnAssessment) if f.name in ("scores", "triggers", "findings", "cause_scores"))
 
 
 def _copy_turn(turn: TurnAssessment) -> TurnAssessment:
@@ -38,10 +38,38 @@ def _copy_turn(turn: TurnAssessment) -> TurnAssessment:
                             for name in _COPIED if getattr(turn, name) is not None})
 
 
+_DOC_FIELDS = frozenset(f.name for f in fields(Assessment)) - {"conversation", "turns", "is_utterance"}
+_TURN_FIELDS = frozenset(f"turn.{f.name}" for f in fields(TurnAssessment)) - {"turn.speaker", "turn.text"}
+
+
+def check_pipeline(components: Sequence[Component]) -> None:
+    """The component contract across a pipeline, checked when it is built: every field a
+    component declares (`provides`, `requires`, `reads`) exists (AF106), and every field it
+    `requires` is provided by a component before it (AF105)."""
+    known = _DOC_FIELDS | _TURN_FIELDS
+    provided: set[str] = set()
+    for component in components:
+        name = getattr(component, "name", "") or type(component).__name__
+        for kind in ("provides", "requires", "reads"):
+            for item in getattr(component, kind, ()):
+                if item not in known:
+                    raise ConfigError("AF106", name, field=repr(item), kind=kind, allowed=", ".join(sorted(known)))
+        missing = [item for item in getattr(component, "requires", ()) if item not in provided]
+        if missing:
+            providers = []
+            for item in missing:
+                from_registry = [n for n in registry.components.names()
+                                 if item in getattr(registry.components.get(n), "provides", ())]
+                providers.append(f"{item}: {', '.join(from_registry) or 'none registered'}")
+            raise ConfigError("AF105", name, missing=", ".join(missing), providers="; ".join(providers))
+        provided.update(getattr(component, "provides", ()))
+
+
 class Analyzer:
     """`analyzer(doc) -> Assessment`; `analyzer.pipe(docs, batch_size=…)` for many."""
 
     def __init__(self, components: Sequence[Component], config: dict[str, Any] | None = None) -> None:
+        check_pipeline(components)
         self.components = list(components)
         self.config = config or {}
         limits = self.config.get("limits", {})

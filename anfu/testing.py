@@ -40,7 +40,7 @@ def _snapshot(doc: Assessment) -> dict[str, Any]:
 def _declared(key: str, provides: tuple[str, ...]) -> bool:
     name = key.split(".", 1)[1]
     if key.startswith("doc."):
-        return name in provides or f"doc.{name}" in provides or (name == "extras")
+        return name in provides or f"doc.{name}" in provides
     return f"turn.{name}" in provides
 
 

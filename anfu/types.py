@@ -1,13 +1,19 @@
 """Core data types.
 
 Inputs (`Utterance`, `Conversation`) are frozen; an `Assessment` is the document that the
-pipeline's components fill in, each its own part (like a spaCy `Doc`).
+pipeline's components fill in, each its own part (like a spaCy `Doc`). Every conclusion is a
+typed, frozen record (`TrajectoryResult`, `PersonaResult`, `NegativeEnergyResult`,
+`EscalationResult`, the events of `anfu.events`), serialised by its `to_dict()`: the
+`anfu analyze` output, the REST API and the store read the same shapes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .events import Event
 
 Speaker = Literal["customer", "agent"]
 SPEAKERS: tuple[str, ...] = ("customer", "agent")
@@ -119,6 +125,132 @@ class ScoreContribution:
                 "value": round(self.value, 3), "points": round(self.points, 1)}
 
 
+# -- conversation-level conclusions ---------------------------------------------------------
+@dataclass(frozen=True)
+class TrajectoryResult:
+    """Start, peak and end intensity of the customer's turns and the trend between them."""
+
+    start: int
+    peak: int
+    end: int
+    trend: str  # rising | falling | flat
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "peak": self.peak, "end": self.end, "trend": self.trend}
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """How to talk to a personality type: what to say, what to avoid, the guidance method."""
+
+    speak: tuple[str, ...]
+    avoid: tuple[str, ...]
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"speak": list(self.speak), "avoid": list(self.avoid), "method": self.method}
+
+
+@dataclass(frozen=True)
+class PersonaResult:
+    """The customer's personality type (one of the nine, or "unknown"), with the evidence."""
+
+    type: str
+    confidence: float
+    evidence: tuple[str, ...]
+    playbook: Playbook
+
+    def with_evidence(self, evidence: "list[str] | tuple[str, ...]") -> "PersonaResult":
+        return replace(self, evidence=tuple(evidence))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "confidence": self.confidence, "evidence": list(self.evidence),
+                "playbook": self.playbook.to_dict()}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One negative-energy signal (负能量): its kind, the turn and the customer's words."""
+
+    type: str  # persistent_complaining | unreasonable_demand | violence_threat | aggression
+    turn: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "turn": self.turn, "text": self.text}
+
+
+@dataclass(frozen=True)
+class CoolingOff:
+    recommended: bool
+    minutes: int
+    script: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"recommended": self.recommended, "minutes": self.minutes, "script": self.script}
+
+
+@dataclass(frozen=True)
+class TeamSupport:
+    recommended: bool
+    action: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"recommended": self.recommended, "action": self.action}
+
+
+@dataclass(frozen=True)
+class AgentProtection:
+    takeover_offered: bool
+    wellbeing_marker: bool
+    self_care: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"takeover_offered": self.takeover_offered, "wellbeing_marker": self.wellbeing_marker,
+                "self_care": list(self.self_care)}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The protocol that protects the agent from a negative-energy customer."""
+
+    boundary_scripts: tuple[str, ...]
+    cooling_off: CoolingOff
+    team_support: TeamSupport
+    supervisor_alert: bool
+    agent_protection: AgentProtection
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"boundary_scripts": list(self.boundary_scripts), "cooling_off": self.cooling_off.to_dict(),
+                "team_support": self.team_support.to_dict(), "supervisor_alert": self.supervisor_alert,
+                "agent_protection": self.agent_protection.to_dict()}
+
+
+@dataclass(frozen=True)
+class NegativeEnergyResult:
+    """Whether the customer is a negative-energy customer (负能量客户), the signals, the protocol."""
+
+    flag: bool
+    signals: tuple[Signal, ...]
+    protocol: Protocol
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"flag": self.flag, "signals": [s.to_dict() for s in self.signals],
+                "protocol": self.protocol.to_dict()}
+
+
+@dataclass(frozen=True)
+class EscalationResult:
+    """The escalation ladder's level (L0 agent … L3 complaint desk), its label and reasons."""
+
+    level: int
+    label: str
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "label": self.label, "reasons": list(self.reasons)}
+
+
 @dataclass
 class TurnAssessment:
     """What the pipeline concluded about one turn. Fields stay None until a component sets them."""
@@ -141,8 +273,9 @@ class TurnAssessment:
     violation: bool | None = None
     findings: list[Finding] = field(default_factory=list)
     rewrite: str | None = None
-    # component data kept with the turn but not part of the output (e.g. cause scores)
-    extras: dict[str, Any] = field(default_factory=dict)
+    # the cause model's scores for this turn (not part of the output; the conversation's
+    # cause is decided from them)
+    cause_scores: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         if self.speaker == "agent":
@@ -169,20 +302,25 @@ class Assessment:
     conversation: Conversation
     turns: list[TurnAssessment]
     is_utterance: bool = False
-    trajectory: dict[str, Any] | None = None
+    trajectory: TrajectoryResult | None = None
     calmed: bool | None = None
-    persona: dict[str, Any] | None = None
-    negative_energy: dict[str, Any] | None = None
+    persona: PersonaResult | None = None
+    negative_energy: NegativeEnergyResult | None = None
     sop_stage: str | None = None
     next_actions: list[str] | None = None
-    escalation: dict[str, Any] | None = None
+    escalation: EscalationResult | None = None
     quality_score: int | None = None
     quality_findings: list[Finding] | None = None
     quality_contributions: list[ScoreContribution] | None = None
     calm_score: float | None = None         # probability the customer ended satisfied
     outcome: str | None = None              # resolved | in_progress | unresolved
     suggestions: list[Suggestion] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # the conversation's cause (from the turns' cause scores; not part of the output)
+    cause: str | None = None
+    # how many times the customer has contacted the centre about this, when the channel knows
+    contact_count: int | None = None
+    # events the components raised (escalation.raised, negative_energy.flagged), in order
+    events: "list[Event]" = field(default_factory=list)
 
     @classmethod
     def start(cls, doc: "Conversation | Utterance") -> "Assessment":
@@ -193,6 +331,11 @@ class Assessment:
             turns.append(TurnAssessment(speaker=t.speaker, text=t.text, follow_up=seen and t.speaker == "customer"))
             seen = seen or t.speaker == "customer"
         return cls(conversation=conv, turns=turns, is_utterance=is_utt)
+
+    def replace_events(self, name: str, events: "list[Event]") -> None:
+        """Replace the events called `name`, keeping the others, so a component run twice
+        over the same Assessment does not duplicate its events."""
+        self.events = [e for e in self.events if e.name != name] + list(events)
 
     @property
     def customer_turns(self) -> list[TurnAssessment]:
@@ -210,7 +353,7 @@ class Assessment:
                     "sop_stage", "next_actions", "escalation", "quality_score"):
             value = getattr(self, key)
             if value is not None:
-                out[key] = value
+                out[key] = value.to_dict() if hasattr(value, "to_dict") else value
         if self.quality_findings is not None:
             out["quality_findings"] = [f.to_dict() for f in self.quality_findings]
         if self.quality_contributions is not None:

@@ -122,7 +122,7 @@ def written(analyzer: Any) -> dict[str, Any]:
                 vio_g.append(bool(t["violation"]))
                 vio_p.append(bool(ta.violation))
         alert_g.append(bool(conv["supervisor_alert"]))
-        alert_p.append((doc.escalation or {}).get("level", 0) >= 1)
+        alert_p.append(doc.escalation is not None and doc.escalation.level >= 1)
     return {"emotion_written": classification_scores([e.emotion for e in held], [t.emotion for t in turns]),
             "escalation_written": _prf([bool(e.escalation_risk) for e, _ in risky],
                                        [bool(t.escalation_risk) for _, t in risky]),

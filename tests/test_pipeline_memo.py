@@ -46,7 +46,7 @@ def _windows(conversation: Conversation) -> list[Conversation]:
 
 
 def _result(assessment: Any) -> tuple[Any, Any]:
-    return assessment.to_dict(), assessment.extras
+    return assessment.to_dict(), (assessment.cause, [e.to_dict() for e in assessment.events])
 
 
 def test_memo_gives_the_same_results_as_full_analysis(analyzer: Any) -> None:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
-from anfu.types import Assessment, Conversation, Finding, Trigger, Utterance
+from anfu.events import Event
+from anfu.types import (Assessment, Conversation, EscalationResult, Finding, NegativeEnergyResult, PersonaResult,
+                        Playbook, Signal, TrajectoryResult, Trigger, Utterance)
 
 
 def test_inputs_are_frozen() -> None:
@@ -35,7 +38,7 @@ def test_conversation_assessment_serialises_agent_turns() -> None:
     doc = Assessment.start(conv)
     doc.turns[1].violation = True
     doc.turns[1].findings.append(Finding("fp.policy_wall", "policy_wall", 0, 9, "用规定搪塞客户"))
-    doc.trajectory = {"start": 2, "peak": 2, "end": 2, "trend": "flat"}
+    doc.trajectory = TrajectoryResult(start=2, peak=2, end=2, trend="flat")
     out = doc.to_dict()
     assert out["id"] == "c1"
     assert out["turns"][1] == {"speaker": "agent", "violation": True, "findings": [
@@ -45,3 +48,35 @@ def test_conversation_assessment_serialises_agent_turns() -> None:
     assert "persona" not in out  # absent until a component sets it, never faked
     sure = Finding("context.dismissing", "dismissing", 0, 4, "…", confidence=0.8123, level="consider")
     assert sure.to_dict()["confidence"] == 0.812 and sure.to_dict()["level"] == "consider"
+
+
+def test_conclusions_are_typed_and_serialise_to_the_documented_shapes() -> None:
+    """Issue 11: trajectory, persona, negative energy and escalation are frozen dataclasses
+    on the Assessment (read by attribute), and `to_dict` gives the `anfu analyze` shapes."""
+    import anfu
+
+    conv = Conversation.from_texts([
+        ("customer", "停电三天了还没人来修！你们到底管不管？"),
+        ("agent", "非常抱歉，我马上为您查询抢修进度。"),
+        ("customer", "我不管什么新规定，以前怎么办现在就怎么办！再拖我就打12398投诉，你给我等着！"),
+    ], id="typed-1", industry="power")
+    doc = anfu.load()(conv)
+    for value, cls in ((doc.trajectory, TrajectoryResult), (doc.persona, PersonaResult),
+                       (doc.negative_energy, NegativeEnergyResult), (doc.escalation, EscalationResult)):
+        assert isinstance(value, cls), (value, cls)
+        assert dataclasses.is_dataclass(value)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.__setattr__("type" if cls is PersonaResult else "flag" if cls is NegativeEnergyResult else
+                              "level" if cls is EscalationResult else "peak", None)
+    assert doc.trajectory.peak >= doc.trajectory.start
+    assert isinstance(doc.persona.playbook, Playbook) and doc.persona.playbook.method
+    assert all(isinstance(s, Signal) for s in doc.negative_energy.signals)
+    assert doc.escalation.level >= 1 and doc.escalation.reasons
+    assert all(isinstance(e, Event) for e in doc.events)
+    out = doc.to_dict()
+    assert out["trajectory"] == doc.trajectory.to_dict() and set(out["trajectory"]) == {"start", "peak", "end", "trend"}
+    assert out["persona"]["playbook"]["speak"] == list(doc.persona.playbook.speak)
+    assert out["escalation"] == {"level": doc.escalation.level, "label": doc.escalation.label,
+                                 "reasons": list(doc.escalation.reasons)}
+    assert set(out["negative_energy"]) == {"flag", "signals", "protocol"}
+    assert json.loads(json.dumps(out, ensure_ascii=False)) == out

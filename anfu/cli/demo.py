@@ -51,21 +51,21 @@ def render(assessment: Assessment, console: Console) -> None:
     lines = []
     if assessment.trajectory:
         tr = assessment.trajectory
-        lines.append(f"情绪轨迹：开始 {tr['start']} → 峰值 {tr['peak']} → 结束 {tr['end']}（{_TREND[tr['trend']]}）"
+        lines.append(f"情绪轨迹：开始 {tr.start} → 峰值 {tr.peak} → 结束 {tr.end}（{_TREND[tr.trend]}）"
                      f"　安抚成功：{'是' if assessment.calmed else '否'}")
     if assessment.persona:
         p = assessment.persona
-        lines.append(f"客户类型：{p['type']}（置信度 {p['confidence']:.2f}）")
-    if assessment.negative_energy and assessment.negative_energy.get("flag"):
-        kinds = "、".join(dict.fromkeys(s["type"] for s in assessment.negative_energy["signals"]))
+        lines.append(f"客户类型：{p.type}（置信度 {p.confidence:.2f}）")
+    if assessment.negative_energy and assessment.negative_energy.flag:
+        kinds = "、".join(dict.fromkeys(s.type for s in assessment.negative_energy.signals))
         lines.append(f"[red]负能量客户[/red]：{kinds}")
     if assessment.sop_stage:
         nxt = "、".join(assessment.next_actions or [])
         lines.append(f"投诉处理阶段：{assessment.sop_stage}　下一步：{nxt}")
     if assessment.escalation:
         e = assessment.escalation
-        reasons = "；".join(e["reasons"]) if e["reasons"] else "无"
-        lines.append(f"升级级别：L{e['level']}　原因：{reasons}")
+        reasons = "；".join(e.reasons) if e.reasons else "无"
+        lines.append(f"升级级别：L{e.level}　原因：{reasons}")
     if assessment.quality_score is not None:
         lines.append(f"服务质量评分：{assessment.quality_score}/100")
     for s in assessment.suggestions or []:

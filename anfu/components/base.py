@@ -1,6 +1,8 @@
 """The component contract.
 
-A component fills its declared fields of an `Assessment`. It keeps a pure
+A component fills its declared fields of an `Assessment` (`provides`), needs the fields of
+`requires` from components earlier in the pipeline and uses those of `reads` when present;
+`anfu.pipeline.check_pipeline` checks the declarations when a pipeline is built. It keeps a pure
 `predict(docs) -> outputs` apart from `set_annotations(docs, outputs)`, so batching and
 testing stay simple (see `anfu.testing.check_component`).
 """
@@ -18,8 +20,12 @@ class Component(ABC):
     name: ClassVar[str] = ""
     #: Assessment / TurnAssessment fields this component writes (e.g. "turn.emotion", "trajectory")
     provides: ClassVar[tuple[str, ...]] = ()
-    #: fields it reads that an earlier component must provide
+    #: fields it reads that an earlier component must provide (checked when the pipeline is
+    #: built: a misordered pipeline fails with AF105 before any text is analysed)
     requires: ClassVar[tuple[str, ...]] = ()
+    #: fields it reads when an earlier component provided them and does without otherwise
+    #: (e.g. the emotion model uses the threat and abuse flags when present)
+    reads: ClassVar[tuple[str, ...]] = ()
     #: "turn": what it writes on a turn depends only on that turn's speaker and text plus
     #: `turn_key(doc, i)` (and any document-level output comes from `conclude`), so the
     #: Analyzer may reuse a turn's results (`anfu.pipeline`, turn memo); "conversation": it

@@ -9,7 +9,7 @@ char n-gram classifier's probability (`anfu.backends.cause_ngram`, trained on ou
 best cause is kept only when it is not "other" and holds at least MIN_CONFIDENCE of the
 combined mass, else the turn's cause is None. With `model="none"` the rules decide alone.
 The conversation's cause, the most supported across its customer turns, goes to
-`assessment.extras["cause"]`.
+`assessment.cause`.
 """
 
 from __future__ import annotations
@@ -174,14 +174,15 @@ def combine(proba: Any, rule_scores: dict[str, float]) -> dict[str, float]:
 
 @registry.components.register("anfu.cause.v1")
 class Cause(Component):
-    """Sets `turn.cause` (customer turns), `cause` triggers and `extras["cause"]`.
+    """Sets `turn.cause` (customer turns), `cause` triggers, `turn.cause_scores` and the
+    conversation's `cause`.
 
     `model` is "default" (the shipped `cause_ngram.npz`), a path to weights written by
     `anfu train-cause`, or "none" for rules only.
     """
 
     name = "anfu.cause.v1"
-    provides = ("turn.cause", "turn.triggers", "turn.norm", "turn.extras", "extras")
+    provides = ("turn.cause", "turn.triggers", "turn.norm", "turn.cause_scores", "cause")
     scope = "turn"  # the conversation's cause is concluded from the turns' kept scores
 
     def __init__(self, industry: str = BASE_INDUSTRY, rules_dir: str | Path | None = None,
@@ -271,9 +272,9 @@ class Cause(Component):
                 turn.cause, scores, triggers = turn_result
                 turn.triggers.extend(triggers)
                 if turn.cause is not None:
-                    turn.extras["cause_scores"] = scores
+                    turn.cause_scores = scores
             if not doc.is_utterance:
-                doc.extras["cause"] = result["cause"]
+                doc.cause = result["cause"]
 
     def turn_key(self, doc: Assessment, i: int) -> Any:
         return doc.conversation.industry or self.industry
@@ -286,7 +287,7 @@ class Cause(Component):
         first_seen: dict[str, int] = {}
         for i, turn in enumerate(doc.turns):
             if turn.cause is not None:
-                for cause, score in turn.extras.get("cause_scores", {}).items():
+                for cause, score in (turn.cause_scores or {}).items():
                     total[cause] += score
                     first_seen.setdefault(cause, i)
-        doc.extras["cause"] = best_cause(dict(total), first_seen)
+        doc.cause = best_cause(dict(total), first_seen)

@@ -123,7 +123,8 @@ def decide_intensity(label: str, expected: float, scan: Scan, norm: str, text: s
 class Emotion(Component):
     name = "anfu.emotion.v1"
     provides = ("turn.emotion", "turn.scores", "turn.intensity", "turn.valence", "turn.triggers")
-    requires = ("turn.norm", "turn.escalation_risk", "turn.abusive")
+    requires = ("turn.norm",)
+    reads = ("turn.escalation_risk", "turn.abusive")
     scope = "turn"
 
     def __init__(self, model: str = "anfu.ngram_emotion.v1", weights: str = "default",

@@ -18,8 +18,8 @@ from ..rules import validator
 from ..rules.checked import each_mapping, load_checked, number, str_list
 from ..text.normalize import normalize, t2s
 from ..text.numerals import parse_number
-from ..types import Assessment, Conversation
-from ..workflow.events import EscalationRaised, replace_events
+from ..types import Assessment, Conversation, EscalationResult, Signal
+from ..events import EscalationRaised
 from .base import Component
 from .negative_energy import SIGNAL_TYPES, NegativeEnergyModel
 from .negative_energy import load_model as load_negative_energy
@@ -167,17 +167,17 @@ class Ladder:
                     best = max(best, amount * float(self.unit_hours[unit]))
         return best
 
-    def timeline(self, doc: Assessment, signals: list[dict[str, Any]]) -> list[Facts]:
+    def timeline(self, doc: Assessment, signals: Sequence[Signal]) -> list[Facts]:
         """Facts after each turn, in one pass (Facts of turn i cover turns 0..i)."""
         conv: Conversation = doc.conversation
         f = Facts(signals={})
-        metadata = doc.extras.get("contact_count")
+        metadata = doc.contact_count
         if isinstance(metadata, int) and not isinstance(metadata, bool):
             f.contacts = max(f.contacts, metadata)
-        by_turn: dict[int, list[dict[str, Any]]] = {}
+        by_turn: dict[int, list[Signal]] = {}
         for sig in signals:
-            by_turn.setdefault(sig["turn"], []).append(sig)
-        seen: list[dict[str, Any]] = []
+            by_turn.setdefault(sig.turn, []).append(sig)
+        seen: list[Signal] = []
         pending: float | None = None  # timestamp of the first unanswered customer turn
         out: list[Facts] = []
         for i, turn in enumerate(doc.turns):
@@ -206,7 +206,7 @@ class Ladder:
             if i in by_turn:
                 seen.extend(by_turn[i])
                 for sig in by_turn[i]:
-                    f.signals[sig["type"]] = f.signals.get(sig["type"], 0) + 1
+                    f.signals[sig.type] = f.signals.get(sig.type, 0) + 1
                 f.negative_flag = self.negative.flagged(seen)
             out.append(replace(f, signals=dict(f.signals)))
         return out
@@ -238,7 +238,7 @@ class Ladder:
         return [(rule["level"], rule["reason"].format(**f.fields()), tuple(sorted(rule["when"])))
                 for rule in self.rules if self.holds(rule["when"], f)]
 
-    def run(self, doc: Assessment, signals: list[dict[str, Any]]) -> tuple[dict[str, Any], list[EscalationRaised]]:
+    def run(self, doc: Assessment, signals: Sequence[Signal]) -> tuple[EscalationResult, list[EscalationRaised]]:
         """Walk the conversation turn by turn; the level only goes up. Reasons keep the
         strongest observation of each family of rules."""
         level, events = 0, []
@@ -256,7 +256,7 @@ class Ladder:
                 level = new_level
         ranked = sorted(enumerate(strongest.values()), key=lambda item: (-item[1][0], item[0]))
         reasons = [reason for _, (_, reason) in ranked]
-        return {"level": level, "label": self.levels[level], "reasons": reasons}, events
+        return EscalationResult(level=level, label=self.levels[level], reasons=tuple(reasons)), events
 
 
 def load_ladder(rules_dir: str | None = None) -> Ladder:
@@ -266,22 +266,23 @@ def load_ladder(rules_dir: str | None = None) -> Ladder:
 @registry.components.register("anfu.escalation.v1")
 class Escalation(Component):
     name = "anfu.escalation.v1"
-    provides = ("escalation", "extras")
-    # reads turn.intensity/escalation_risk/abusive and negative_energy when present
+    provides = ("escalation", "events")
     requires = ("turn.norm",)
+    reads = ("turn.intensity", "turn.escalation_risk", "turn.abusive", "turn.violation", "negative_energy",
+             "contact_count")
 
     def __init__(self, rules_dir: str | None = None) -> None:
         self.rules_dir = rules_dir
         self.ladder_ = load_ladder(rules_dir)
 
-    def predict(self, docs: Sequence[Assessment]) -> list[tuple[dict[str, Any], list[EscalationRaised]] | None]:
-        out: list[tuple[dict[str, Any], list[EscalationRaised]] | None] = []
+    def predict(self, docs: Sequence[Assessment]) -> list[tuple[EscalationResult, list[EscalationRaised]] | None]:
+        out: list[tuple[EscalationResult, list[EscalationRaised]] | None] = []
         for doc in docs:
             if doc.is_utterance:
                 out.append(None)
                 continue
             if doc.negative_energy is not None:
-                signals = list(doc.negative_energy.get("signals", []))
+                signals = list(doc.negative_energy.signals)
             else:
                 signals = self.ladder_.negative.signals(doc.turns)
             out.append(self.ladder_.run(doc, signals))
@@ -291,4 +292,4 @@ class Escalation(Component):
         for doc, result in zip(docs, outputs):
             if result is not None:
                 doc.escalation, events = result
-                replace_events(doc.extras, EscalationRaised.name, events)
+                doc.replace_events(EscalationRaised.name, events)

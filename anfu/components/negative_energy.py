@@ -12,8 +12,9 @@ from ..rules.checked import load_checked, number, str_list
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
 from ..text.normalize import normalize
 from ..text.overlap import RepeatTracker, content
-from ..types import Assessment, TurnAssessment
-from ..workflow.events import NegativeEnergyFlagged, replace_events
+from ..types import (AgentProtection, Assessment, CoolingOff, NegativeEnergyResult, Protocol, Signal, TeamSupport,
+                     TurnAssessment)
+from ..events import NegativeEnergyFlagged
 from .base import Component
 
 PACK = "negative_energy"
@@ -92,10 +93,10 @@ class NegativeEnergyModel:
         text = text.strip()
         return text if len(text) <= limit else text[:limit] + "…"
 
-    def signals(self, turns: Sequence[TurnAssessment]) -> list[dict[str, Any]]:
-        """Every signal in `turns`, in turn order: {"type", "turn", "text"}."""
+    def signals(self, turns: Sequence[TurnAssessment]) -> list[Signal]:
+        """Every signal in `turns`, in turn order."""
         s = self.settings
-        out: list[dict[str, Any]] = []
+        out: list[Signal] = []
         history = RepeatTracker()
         for index, turn in enumerate(turns):
             if turn.speaker != "customer":
@@ -104,56 +105,52 @@ class NegativeEnergyModel:
             for m in longest_non_overlapping(self.matcher.find(norm)):
                 if m.start > 0 and norm[m.start - 1] in NEGATORS:
                     continue
-                out.append({"type": m.payload, "turn": index, "text": turn.text[m.start:m.end]})
+                out.append(Signal(type=m.payload, turn=index, text=turn.text[m.start:m.end]))
             if turn.abusive:
-                out.append({"type": "aggression", "turn": index, "text": self._quote(turn.text)})
+                out.append(Signal(type="aggression", turn=index, text=self._quote(turn.text)))
             # complaining means negative: a repeated thank-you or a calm answer is not
             complaining = turn.emotion is None or turn.emotion not in CALM_EMOTIONS
             if complaining and len(content(norm)) >= s["repeat_min_chars"]:
                 _, share, new = history.best(norm)
                 if share >= s["repeat_containment"] and new <= s["repeat_max_novelty"]:
-                    out.append({"type": "persistent_complaining", "turn": index, "text": self._quote(turn.text)})
+                    out.append(Signal(type="persistent_complaining", turn=index, text=self._quote(turn.text)))
             history.add(norm)
         return out
 
-    def flagged(self, signals: list[dict[str, Any]]) -> bool:
-        repeats = sum(1 for sig in signals if sig["type"] == "persistent_complaining")
-        others = any(sig["type"] != "persistent_complaining" for sig in signals)
+    def flagged(self, signals: Sequence[Signal]) -> bool:
+        repeats = sum(1 for sig in signals if sig.type == "persistent_complaining")
+        others = any(sig.type != "persistent_complaining" for sig in signals)
         return others or repeats >= self.settings["complaining_min_repeats"]
 
-    def protocol(self, signals: list[dict[str, Any]], flag: bool) -> dict[str, Any]:
+    def protocol(self, signals: Sequence[Signal], flag: bool) -> Protocol:
         spec = self.protocol_spec
-        types = {sig["type"] for sig in signals} if flag else set()
-        aggression = sum(1 for sig in signals if sig["type"] == "aggression") if flag else 0
+        types = {sig.type for sig in signals} if flag else set()
+        aggression = sum(1 for sig in signals if sig.type == "aggression") if flag else 0
         count = len(signals) if flag else 0
         scripts: list[str] = []
         for kind in SCRIPT_ORDER:
             if kind in types:
-                first = next(sig for sig in signals if sig["type"] == kind)
-                scripts.append(spec["boundary_scripts"][kind].replace("{text}", first["text"]))
+                first = next(sig for sig in signals if sig.type == kind)
+                scripts.append(spec["boundary_scripts"][kind].replace("{text}", first.text))
         cool = spec["cooling_off"]
         cooling = bool(types & set(cool["when"])) or aggression >= cool["min_aggression"]
         team = spec["team_support"]
         team_on = bool(types & set(team["when"])) or count >= team["min_signals"]
         alert = spec["supervisor_alert"]
         take = spec["takeover"]
-        return {
-            "boundary_scripts": scripts,
-            "cooling_off": {
-                "recommended": cooling,
-                "minutes": cool["minutes"] if cooling else 0,
-                "script": cool["script"].replace("{minutes}", str(cool["minutes"])) if cooling else "",
-            },
-            "team_support": {"recommended": team_on, "action": team["action"] if team_on else ""},
-            "supervisor_alert": bool(types & set(alert["when"])) or count >= alert["min_signals"],
-            "agent_protection": {
-                "takeover_offered": bool(types & set(take["when"])) or aggression >= take["min_aggression"],
-                "wellbeing_marker": flag,
-                "self_care": list(spec["self_care"]) if flag else [],
-            },
-        }
+        return Protocol(
+            boundary_scripts=tuple(scripts),
+            cooling_off=CoolingOff(recommended=cooling, minutes=cool["minutes"] if cooling else 0,
+                                   script=cool["script"].replace("{minutes}", str(cool["minutes"])) if cooling else ""),
+            team_support=TeamSupport(recommended=team_on, action=team["action"] if team_on else ""),
+            supervisor_alert=bool(types & set(alert["when"])) or count >= alert["min_signals"],
+            agent_protection=AgentProtection(
+                takeover_offered=bool(types & set(take["when"])) or aggression >= take["min_aggression"],
+                wellbeing_marker=flag,
+                self_care=tuple(spec["self_care"]) if flag else ()),
+        )
 
-    def assess(self, turns: Sequence[TurnAssessment]) -> tuple[dict[str, Any], int | None]:
+    def assess(self, turns: Sequence[TurnAssessment]) -> tuple[NegativeEnergyResult, int | None]:
         """(negative_energy, index of the turn at which the flag was first raised)."""
         signals = self.signals(turns)
         flag = self.flagged(signals)
@@ -161,9 +158,9 @@ class NegativeEnergyModel:
         if flag:
             for i in range(len(signals)):
                 if self.flagged(signals[: i + 1]):
-                    flagged_at = signals[i]["turn"]
+                    flagged_at = signals[i].turn
                     break
-        return {"flag": flag, "signals": signals, "protocol": self.protocol(signals, flag)}, flagged_at
+        return NegativeEnergyResult(flag=flag, signals=tuple(signals), protocol=self.protocol(signals, flag)), flagged_at
 
 
 def load_model(rules_dir: str | None = None) -> NegativeEnergyModel:
@@ -173,26 +170,27 @@ def load_model(rules_dir: str | None = None) -> NegativeEnergyModel:
 @registry.components.register("anfu.negative_energy.v1")
 class NegativeEnergy(Component):
     name = "anfu.negative_energy.v1"
-    provides = ("negative_energy", "extras")
-    requires = ("turn.norm",)  # reads turn.abusive when present
+    provides = ("negative_energy", "events")
+    requires = ("turn.norm",)
+    reads = ("turn.abusive", "turn.emotion")
 
     def __init__(self, rules_dir: str | None = None) -> None:
         self.rules_dir = rules_dir
         self.model_ = load_model(rules_dir)
 
-    def predict(self, docs: Sequence[Assessment]) -> list[tuple[dict[str, Any], list[NegativeEnergyFlagged]] | None]:
-        out: list[tuple[dict[str, Any], list[NegativeEnergyFlagged]] | None] = []
+    def predict(self, docs: Sequence[Assessment]) -> list[tuple[NegativeEnergyResult, list[NegativeEnergyFlagged]] | None]:
+        out: list[tuple[NegativeEnergyResult, list[NegativeEnergyFlagged]] | None] = []
         for doc in docs:
             if doc.is_utterance:
                 out.append(None)
                 continue
             result, at = self.model_.assess(doc.turns)
             events = []
-            if result["flag"]:
+            if result.flag:
                 events.append(NegativeEnergyFlagged(
                     conversation_id=doc.conversation.id,
-                    signal_types=tuple(sorted({s["type"] for s in result["signals"]})),
-                    supervisor_alert=result["protocol"]["supervisor_alert"], turn=at))
+                    signal_types=tuple(sorted({s.type for s in result.signals})),
+                    supervisor_alert=result.protocol.supervisor_alert, turn=at))
             out.append((result, events))
         return out
 
@@ -200,4 +198,4 @@ class NegativeEnergy(Component):
         for doc, result in zip(docs, outputs):
             if result is not None:
                 doc.negative_energy, events = result
-                replace_events(doc.extras, NegativeEnergyFlagged.name, events)
+                doc.replace_events(NegativeEnergyFlagged.name, events)

@@ -27,7 +27,7 @@ from ..text.cues import extract
 from ..text.normalize import normalize
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
 from ..text.overlap import RepeatTracker, content
-from ..types import Assessment, TurnAssessment
+from ..types import Assessment, PersonaResult, Playbook, TurnAssessment
 from .base import Component
 from .normalize import ensure_norm
 
@@ -231,7 +231,7 @@ class PersonaModel:
         return out
 
     # -- decision ---------------------------------------------------------------------
-    def decide(self, clues: list[Clue]) -> dict[str, Any]:
+    def decide(self, clues: list[Clue]) -> PersonaResult:
         s = self.settings
         scores: dict[str, float] = {}
         for clue in clues:
@@ -249,22 +249,19 @@ class PersonaModel:
         support = [c for c in clues if c.persona == best]
         return self._result(best, confidence, support)
 
-    def _result(self, persona: str, confidence: float, support: list[Clue]) -> dict[str, Any]:
+    def _result(self, persona: str, confidence: float, support: list[Clue]) -> PersonaResult:
         playbook = self.types[persona]["playbook"] if persona in self.types else self.default_playbook
         evidence: list[str] = []
         for clue in support:
             line = clue.describe()
             if line not in evidence:
                 evidence.append(line)
-        return {
-            "type": persona,
-            "confidence": confidence,
-            "evidence": evidence[: self.settings["evidence_limit"]],
-            "playbook": {"speak": list(playbook["speak"]), "avoid": list(playbook["avoid"]),
-                         "method": playbook["method"]},
-        }
+        return PersonaResult(type=persona, confidence=confidence,
+                             evidence=tuple(evidence[: self.settings["evidence_limit"]]),
+                             playbook=Playbook(speak=tuple(playbook["speak"]), avoid=tuple(playbook["avoid"]),
+                                               method=playbook["method"]))
 
-    def infer(self, turns: Sequence[TurnAssessment]) -> dict[str, Any]:
+    def infer(self, turns: Sequence[TurnAssessment]) -> PersonaResult:
         return self.decide(self.clues(turns))
 
 
@@ -272,7 +269,7 @@ def load_model(rules_dir: str | None = None) -> PersonaModel:
     return PersonaModel(load_checked(PACK, rules_dir=rules_dir))
 
 
-def infer_persona(doc: Assessment, k: int | None = None, model: PersonaModel | None = None) -> dict[str, Any]:
+def infer_persona(doc: Assessment, k: int | None = None, model: PersonaModel | None = None) -> PersonaResult:
     """The persona after the first `k` turns of `doc` (all turns when k is None)."""
     ensure_norm(doc)
     model = model or load_model()
@@ -284,7 +281,7 @@ def persona_timeline(doc: Assessment, model: PersonaModel | None = None) -> list
     """The evolving persona: one answer after each customer turn, with its turn index."""
     ensure_norm(doc)
     model = model or load_model()
-    return [{"turn": i, **model.infer(doc.turns[: i + 1])}
+    return [{"turn": i, **model.infer(doc.turns[: i + 1]).to_dict()}
             for i, t in enumerate(doc.turns) if t.speaker == "customer"]
 
 
@@ -292,14 +289,15 @@ def persona_timeline(doc: Assessment, model: PersonaModel | None = None) -> list
 class Persona(Component):
     name = "anfu.persona.v1"
     provides = ("persona",)
-    requires = ("turn.norm",)  # reads turn.emotion/intensity/abusive/escalation_risk when present
+    requires = ("turn.norm",)
+    reads = ("turn.emotion", "turn.intensity", "turn.abusive", "turn.escalation_risk")
 
     def __init__(self, rules_dir: str | None = None) -> None:
         self.rules_dir = rules_dir
         self.model_ = load_model(rules_dir)
 
-    def predict(self, docs: Sequence[Assessment]) -> list[dict[str, Any] | None]:
-        out: list[dict[str, Any] | None] = []
+    def predict(self, docs: Sequence[Assessment]) -> list[PersonaResult | None]:
+        out: list[PersonaResult | None] = []
         for doc in docs:
             if doc.is_utterance:
                 out.append(None)
@@ -385,8 +383,8 @@ class LearnedPersona(Persona):
         stored = self.linear_.meta.get("min_probability", 0.0)
         self.threshold_ = float(stored if min_probability is None else min_probability)
 
-    def predict(self, docs: Sequence[Assessment]) -> list[dict[str, Any] | None]:
-        out: list[dict[str, Any] | None] = []
+    def predict(self, docs: Sequence[Assessment]) -> list[PersonaResult | None]:
+        out: list[PersonaResult | None] = []
         for doc in docs:
             if doc.is_utterance:
                 out.append(None)
@@ -397,31 +395,25 @@ class LearnedPersona(Persona):
             out.append(self.infer(turns))
         return out
 
-    def infer(self, turns: Sequence[TurnAssessment]) -> dict[str, Any]:
+    def infer(self, turns: Sequence[TurnAssessment]) -> PersonaResult:
         text, dense, clues = persona_inputs(self.model_, turns)
         chars = sum(len(content(t.norm or t.text)) for t in turns if t.speaker == "customer")
         if chars < self.min_chars and not clues:
-            result = self.model_._result(UNKNOWN, 0.0, [])
-            result["evidence"] = [f"证据不足：客户只写了{chars}个字，没有任何性格线索"]
-            return result
+            return self.model_._result(UNKNOWN, 0.0, []).with_evidence([f"证据不足：客户只写了{chars}个字，没有任何性格线索"])
         proba = self.linear_.predict_proba([text], np.array([dense]))[0]
         best = int(proba.argmax())
         persona, p = PERSONAS[best], round(float(proba[best]), 2)
         if proba[best] < self.threshold_:
             ruled = self.model_.decide(clues)
-            if ruled["type"] != UNKNOWN:  # the model hesitates but the pack's cues are clear
-                ruled["evidence"] = [f"规则：{ruled['type']}（模型概率{float(proba[PERSONAS.index(ruled['type'])]):.2f}）",
-                                     *ruled["evidence"]][: self.model_.settings["evidence_limit"]]
-                return ruled
+            if ruled.type != UNKNOWN:  # the model hesitates but the pack's cues are clear
+                return ruled.with_evidence([f"规则：{ruled.type}（模型概率{float(proba[PERSONAS.index(ruled.type)]):.2f}）",
+                                            *ruled.evidence][: self.model_.settings["evidence_limit"]])
             runner = PERSONAS[int(np.argsort(proba)[-2])]
-            result = self.model_._result(UNKNOWN, p, [])
-            result["evidence"] = [f"证据不足：最可能的{persona}概率仅{p:.2f}（低于{self.threshold_:.2f}），"
-                                  f"与{runner}难以区分"]
-            return result
+            return self.model_._result(UNKNOWN, p, []).with_evidence(
+                [f"证据不足：最可能的{persona}概率仅{p:.2f}（低于{self.threshold_:.2f}），与{runner}难以区分"])
         result = self.model_._result(persona, p, [c for c in clues if c.persona == persona])
         words = self.linear_.top_terms(text, best)
         summary = f"模型：{persona}概率{p:.2f}"
         if words:
             summary += "；客户用语" + "、".join(f"「{w}」" for w in words)
-        result["evidence"] = [summary, *result["evidence"]][: self.model_.settings["evidence_limit"]]
-        return result
+        return result.with_evidence([summary, *result.evidence][: self.model_.settings["evidence_limit"]])

@@ -34,6 +34,7 @@ def reply_context(turns: Sequence[TurnAssessment], i: int) -> ReplyContext:
 class PreSend(Component):
     name = "anfu.presend.v1"
     provides = ("turn.violation", "turn.findings", "turn.rewrite")
+    reads = ("turn.norm",)
     scope = "turn"  # an agent turn's result also reads the turns shortly before it
 
     def __init__(self, locale: str = "zh_CN", rules_dir: str | None = None, model: str = "default",

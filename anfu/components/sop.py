@@ -206,7 +206,8 @@ def describe_actions(names: list[str], model: SopModel | None = None) -> list[st
 class Sop(Component):
     name = "anfu.sop.v1"
     provides = ("sop_stage", "next_actions")
-    requires = ("turn.norm",)  # reads turn.emotion/intensity/abusive/escalation_risk when present
+    requires = ("turn.norm",)
+    reads = ("turn.emotion", "turn.intensity", "turn.abusive", "turn.escalation_risk")
 
     def __init__(self, rules_dir: str | None = None) -> None:
         self.rules_dir = rules_dir

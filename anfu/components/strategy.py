@@ -557,9 +557,10 @@ def load_model(rules_dir: str | None = None) -> StrategyModel:
 class Strategy(Component):
     name = "anfu.strategy.v1"
     provides = ("suggestions",)
-    # reads persona, sop_stage, next_actions, negative_energy and the turn labels when
-    # present; computes persona / SOP stage / negative energy itself when they are absent
+    # computes persona / SOP stage / negative energy itself when they are absent
     requires = ("turn.norm",)
+    reads = ("persona", "sop_stage", "next_actions", "negative_energy", "turn.emotion", "turn.intensity",
+             "turn.abusive", "turn.escalation_risk", "turn.cause")
 
     def __init__(self, rules_dir: str | None = None, presend_check: bool = True) -> None:
         self.rules_dir = rules_dir
@@ -578,18 +579,18 @@ class Strategy(Component):
         stage = doc.sop_stage or self.sop_.stage(turns)
         actions = doc.next_actions if doc.next_actions is not None else self.sop_.next_actions(stage, turns)
         negative = doc.negative_energy
-        signals = negative["signals"] if negative is not None else self.negative_.signals(turns)
+        signals = negative.signals if negative is not None else self.negative_.signals(turns)
         latest = next((t for t in reversed(turns) if t.speaker == "customer"), None)
-        kind = persona.get("type")
+        kind = persona.type
         return Situation(
             emotion=latest.emotion if latest else None,
             intensity=latest.intensity if latest else None,
             persona=kind if kind in PERSONAS else None,
-            persona_method=persona["playbook"]["method"] if kind in PERSONAS else None,
+            persona_method=persona.playbook.method if kind in PERSONAS else None,
             cause=cause, stage=stage, actions=tuple(actions),
-            abusive=any(s["type"] in ("aggression", "violence_threat") for s in signals) or bool(latest and latest.abusive),
-            unreasonable_demand=any(s["type"] == "unreasonable_demand" for s in signals),
-            persona_confidence=float(persona.get("confidence", 1.0)) if kind in PERSONAS else 1.0,
+            abusive=any(s.type in ("aggression", "violence_threat") for s in signals) or bool(latest and latest.abusive),
+            unreasonable_demand=any(s.type == "unreasonable_demand" for s in signals),
+            persona_confidence=float(persona.confidence) if kind in PERSONAS else 1.0,
         )
 
     def predict(self, docs: Sequence[Assessment]) -> list[list[Suggestion] | None]:

@@ -6,20 +6,20 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import registry
-from ..types import Assessment
+from ..types import Assessment, TrajectoryResult
 from .base import Component
 
 CALM_PEAK = 3
 CALM_END = 1
 
 
-def trajectory(intensities: list[int]) -> dict[str, Any]:
+def trajectory(intensities: list[int]) -> TrajectoryResult:
     """Start, peak, end and trend of a sequence of customer intensities."""
     if not intensities:
-        return {"start": 0, "peak": 0, "end": 0, "trend": "flat"}
+        return TrajectoryResult(start=0, peak=0, end=0, trend="flat")
     start, end = intensities[0], intensities[-1]
     trend = "rising" if end > start else "falling" if end < start else "flat"
-    return {"start": start, "peak": max(intensities), "end": end, "trend": trend}
+    return TrajectoryResult(start=start, peak=max(intensities), end=end, trend=trend)
 
 
 def calmed(speakers: list[str], intensities: list[int | None]) -> bool:
@@ -43,8 +43,8 @@ class Trajectory(Component):
     provides = ("trajectory", "calmed")
     requires = ("turn.intensity",)
 
-    def predict(self, docs: Sequence[Assessment]) -> list[tuple[dict[str, Any], bool] | None]:
-        out: list[tuple[dict[str, Any], bool] | None] = []
+    def predict(self, docs: Sequence[Assessment]) -> list[tuple[TrajectoryResult, bool] | None]:
+        out: list[tuple[TrajectoryResult, bool] | None] = []
         for doc in docs:
             if doc.is_utterance:
                 out.append(None)

@@ -19,7 +19,7 @@ from ..store import Store, TicketRecord, WorkflowStore
 from ..store.access import Principal, require
 from ..store.records import Page
 from ..workflow.csat import SurveyLinks, submit_survey
-from ..workflow.events import Event
+from ..events import Event
 from ..workflow.followup import FollowUp, complete_followup, schedule_followup
 from ..workflow.ledger import Departments, Ledger, LedgerEntry
 from ..workflow.sla import SlaPolicies, SlaStatus, sla_status

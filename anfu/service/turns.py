@@ -26,12 +26,13 @@ from typing import Any, Callable
 
 from ..channels.base import CustomerHints, Thread
 from ..errors import NotFoundError
+from ..events import EscalationRaised
+from ..events import Event as AnalysisEvent
 from ..pipeline import Analyzer
 from ..store import Store
 from ..store.access import Principal, require
 from ..store.records import ConversationRecord, Event, MessageRecord
 from ..types import Conversation, Utterance
-from ..workflow.events import EscalationRaised
 from .live import Hub
 
 Listener = Callable[[int, str, dict[str, Any]], None]  # (tenant id, event name, payload)
@@ -249,10 +250,10 @@ class TurnService:
         proposed = int(escalation.get("level") or 0) if isinstance(escalation, dict) else 0
         level = ladder_level(conversation.escalation_level, proposed)
         data = hold_level(data, level)
-        return data, level, self._events(conversation, data, assessment.extras, messages[-1].seq)
+        return data, level, self._events(conversation, data, assessment.events, messages[-1].seq)
 
     @staticmethod
-    def _events(conversation: ConversationRecord, data: dict[str, Any], extras: dict[str, Any],
+    def _events(conversation: ConversationRecord, data: dict[str, Any], analysed: "list[AnalysisEvent]",
                 seq: int) -> list[tuple[str, dict[str, Any]]]:
         """Events this turn causes: the ladder moving up, plus the components' events about the
         newest turn (earlier turns' events were recorded when those turns arrived)."""
@@ -268,11 +269,11 @@ class TurnService:
             payload = {**raised.to_dict(), "seq": seq}
             payload.pop("name")
             out.append((raised.name, payload))
-        for event in extras.get("events") or []:
-            name = event.get("name") if isinstance(event, dict) else None
-            if not name or name == EscalationRaised.name or event.get("turn") != newest:
+        for event in analysed:
+            if event.name == EscalationRaised.name or getattr(event, "turn", None) != newest:
                 continue
-            payload = {k: v for k, v in event.items() if k != "name"}
+            payload = {k: v for k, v in event.to_dict().items() if k != "name"}
+            name = event.name
             payload.update(conversation_id=str(conversation.id), seq=seq)
             out.append((name, payload))
         return out

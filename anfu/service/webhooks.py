@@ -30,14 +30,13 @@ from ..errors import InputError
 from ..security import secretbox
 from ..store import IntegrationStore, Webhook, WebhookDelivery
 from ..store.access import Principal, require
-from ..workflow import ticket_events
+from ..events import EVENT_TYPES
 
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1),
            timedelta(hours=6))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 CACHE_S = 2.0
-TICKET_EVENTS = tuple(sorted(cls.name for cls in vars(ticket_events).values()
-                             if isinstance(cls, type) and str(getattr(cls, "name", "")).startswith("ticket.")))
+TICKET_EVENTS = tuple(sorted(name for name in EVENT_TYPES if name.startswith("ticket.")))
 EVENTS = ("escalation.raised", "supervisor.alerted", "csat.low", "csat.submitted", "sla.warned", "sla.breached",
           "ticket.*", *TICKET_EVENTS)
 SIGNATURE_HEADER = "X-Anfu-Signature"

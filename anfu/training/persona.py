@@ -154,7 +154,7 @@ def evaluate(rows: Sequence[LabelledConversation], docs: Sequence[Any], indices:
     the typed ones scored by `persona_scores`, plus the share of `unknown` ones abstained on."""
     report: dict[str, Any] = {}
     for component in (Persona(), LearnedPersona(model=str(weights))):
-        preds = [component.predict([docs[i]])[0]["type"] for i in indices]
+        preds = [component.predict([docs[i]])[0].type for i in indices]
         gold = [rows[i].persona for i in indices]
         typed = [(g, p) for g, p in zip(gold, preds) if g != UNKNOWN]
         scores = persona_scores([g for g, _ in typed], [p for _, p in typed])

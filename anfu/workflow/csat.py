@@ -14,8 +14,8 @@ from typing import Any
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import WorkflowError
-from .events import Event
-from .ticket_events import CsatSubmitted, SupervisorAlerted
+from ..events import Event
+from ..events import CsatSubmitted, SupervisorAlerted
 from .tickets import Ticket, aware
 
 SCORES: tuple[int, ...] = (1, 2, 3, 4, 5)

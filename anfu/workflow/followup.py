@@ -12,9 +12,9 @@ from typing import Any
 
 from ..errors import WorkflowError
 from .calendar import BusinessCalendar
-from .events import Event
+from ..events import Event
 from .sla import SlaPolicies
-from .ticket_events import FollowUpCompleted, FollowUpScheduled
+from ..events import FollowUpCompleted, FollowUpScheduled
 from .tickets import Ticket, aware
 
 FOLLOWUP_STATES: tuple[str, ...] = ("scheduled", "done", "cancelled")

@@ -21,8 +21,8 @@ from ..errors import WorkflowError
 from ..glossary import CAUSES, INDUSTRIES
 from ..rules import validator
 from ..rules.checked import load_checked
-from .events import Event
-from .ticket_events import FeedbackSent, FeedbackUpdated
+from ..events import Event
+from ..events import FeedbackSent, FeedbackUpdated
 from .tickets import Ticket, aware
 
 STEPS: tuple[str, ...] = ("recorded", "handled", "rechecked", "fed_back")

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..rules import validator
 from ..rules.checked import load_checked, number
 from .calendar import BusinessCalendar, expand_days, parse_clock
-from .events import Event
-from .ticket_events import SlaBreached, SlaWarned, SupervisorAlerted
+from ..events import Event
+from ..events import SlaBreached, SlaWarned, SupervisorAlerted
 from .tickets import ACTIVE_STATUSES, PRIORITIES, Ticket, aware
 
 TARGETS = ("response", "resolution")

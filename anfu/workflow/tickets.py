@@ -9,7 +9,7 @@ A ticket has two independent axes:
   resolved, closed, reopened.
 
 Every change appends a `Transition` to `history` (who, when, from, to, note) and returns the
-events it caused (`ticket_events`), which the caller persists or publishes. Pure Python:
+events it caused (`anfu.events`), which the caller persists or publishes. Pure Python:
 the store maps this dataclass to tables, the server exposes it.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 
 from ..errors import WorkflowError
 from ..glossary import CAUSES, SOP_STAGES
-from .events import Event
-from .ticket_events import (
+from ..events import Event
+from ..events import (
     TicketAssigned,
     TicketClosed,
     TicketCreated,

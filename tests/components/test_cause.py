@@ -68,7 +68,7 @@ def test_industry_pack_changes_the_answer() -> None:
     assert _cause(Cause(industry="after_sales"), text) == "attitude"
 
 
-def test_conversation_industry_overrides_and_extras() -> None:
+def test_conversation_industry_overrides_and_the_conversation_cause() -> None:
     component = Cause(industry="generic")
     conv = Conversation.from_texts([
         ("customer", "家里灯一闪一闪的，电压不稳，电器都烧坏了"),
@@ -78,7 +78,7 @@ def test_conversation_industry_overrides_and_extras() -> None:
     doc = component(Assessment.start(conv))
     assert doc.turns[0].cause == "quality"
     assert doc.turns[1].cause is None and doc.turns[1].triggers == []
-    assert doc.extras["cause"] == "quality"
+    assert doc.cause == "quality"
     for turn in (doc.turns[0], doc.turns[2]):
         assert turn.triggers and all(t.kind == "cause" and t.label == turn.cause for t in turn.triggers)
         assert all(turn.text[t.start:t.end] == t.text for t in turn.triggers)
@@ -87,7 +87,7 @@ def test_conversation_industry_overrides_and_extras() -> None:
 def test_utterance_has_no_conversation_cause(generic: Cause) -> None:
     doc = generic(Assessment.start(Utterance(text="我要退货")))
     assert doc.turns[0].cause == "refund"
-    assert "cause" not in doc.extras
+    assert doc.cause is None
 
 
 def test_every_industry_has_a_valid_pack() -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 
 from anfu.components.escalation import Escalation, validate_ladder
+from anfu.components.negative_energy import load_model as load_negative_energy
 from anfu.rules import load_pack
 from anfu.testing import check_component
-from anfu.types import Assessment, Conversation, Utterance
+from anfu.events import TicketCreated
+from anfu.types import Assessment, Conversation, EscalationResult, Signal, Utterance
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -21,7 +25,7 @@ def assess(turns: list[tuple[str, str]], labels: dict[int, dict] | None = None, 
 
 
 def raised(doc: Assessment) -> list[dict]:
-    return [e for e in doc.extras.get("events", []) if e["name"] == "escalation.raised"]
+    return [e.to_dict() for e in doc.events if e.name == "escalation.raised"]
 
 
 TELECOM = [
@@ -55,17 +59,18 @@ def test_calm_conversation_stays_with_the_agent() -> None:
     doc = assess([("customer", "我想把宽带套餐换成200兆的。"), ("agent", "好的，已为您办理。"), ("customer", "谢谢。")],
                  {0: {"intensity": 0}, 2: {"intensity": 0}})
     Escalation()(doc)
-    assert doc.escalation == {"level": 0, "label": "坐席自行处理", "reasons": []}
+    assert doc.escalation == EscalationResult(level=0, label="坐席自行处理", reasons=())
+    assert doc.escalation.to_dict() == {"level": 0, "label": "坐席自行处理", "reasons": []}
     assert raised(doc) == []
 
 
 def test_rising_anger_and_threat_climb_the_ladder_with_events() -> None:
     doc = assess(TELECOM, TELECOM_LABELS)
     Escalation()(doc)
-    assert doc.escalation["level"] == 2
-    assert any("持续激动" in r and "强度4" in r for r in doc.escalation["reasons"])
-    assert any("投诉" in r for r in doc.escalation["reasons"])
-    assert all(CJK.search(r) for r in doc.escalation["reasons"])
+    assert doc.escalation.level == 2
+    assert any("持续激动" in r and "强度4" in r for r in doc.escalation.reasons)
+    assert any("投诉" in r for r in doc.escalation.reasons)
+    assert all(CJK.search(r) for r in doc.escalation.reasons)
     events = raised(doc)
     assert [(e["previous_level"], e["level"], e["turn"]) for e in events] == [(0, 1, 4), (1, 2, 6)]
     assert all(e["conversation_id"] == "esc-1" and e["reasons"] for e in events)
@@ -75,37 +80,37 @@ def test_one_strong_message_stays_with_the_agent() -> None:
     doc = assess([("customer", "说好昨天送到的快递怎么还没到，怎么回事！"), ("agent", "非常抱歉，我马上为您催件。"),
                   ("customer", "好的，麻烦尽快。")], {0: {"intensity": 3}, 2: {"intensity": 1}})
     Escalation()(doc)
-    assert doc.escalation["level"] == 0
+    assert doc.escalation.level == 0
 
 
 def test_level_never_goes_down_when_the_customer_calms() -> None:
     doc = assess(TELECOM + [("agent", "已为您派单，明天上午恢复。"), ("customer", "好吧，谢谢。")],
                  {**TELECOM_LABELS, 8: {"intensity": 0}})
     Escalation()(doc)
-    assert doc.escalation["level"] == 2
+    assert doc.escalation.level == 2
     assert len(raised(doc)) == 2
 
 
 def test_repeated_contacts_from_the_text_and_from_metadata() -> None:
     third = assess([("customer", "这是我第三次打电话了，退款还是没到账。")])
     Escalation()(third)
-    assert third.escalation["level"] == 2
-    assert "客户已3次联系，问题仍未解决" in third.escalation["reasons"]
+    assert third.escalation.level == 2
+    assert "客户已3次联系，问题仍未解决" in third.escalation.reasons
 
     again = assess([("customer", "我又打电话来问了，电表什么时候换？")])
     Escalation()(again)
-    assert again.escalation["level"] == 1
-    assert "客户称已是第2次联系，问题仍未解决" in again.escalation["reasons"]
+    assert again.escalation.level == 1
+    assert "客户称已是第2次联系，问题仍未解决" in again.escalation.reasons
 
     meta = assess([("customer", "电表什么时候换？")])
-    meta.extras["contact_count"] = 4
+    meta.contact_count = 4
     Escalation()(meta)
-    assert meta.escalation["level"] == 2
+    assert meta.escalation.level == 2
 
     threat = assess([("customer", "反复打了好几次电话都没人处理，我要打12398投诉！")], {0: {"escalation_risk": True}})
     Escalation()(threat)
-    assert threat.escalation["level"] == 3
-    assert threat.escalation["label"] == "转投诉专席或值班经理"
+    assert threat.escalation.level == 3
+    assert threat.escalation.label == "转投诉专席或值班经理"
 
 
 def test_waiting_time_from_timestamps_and_from_the_text() -> None:
@@ -113,35 +118,37 @@ def test_waiting_time_from_timestamps_and_from_the_text() -> None:
              Utterance("亲，您好，请提供订单号。", speaker="agent", timestamp=1_700_000_000.0 + 35 * 60))
     doc = Assessment.start(Conversation(turns=turns, id="esc-ts"))
     Escalation()(doc)
-    assert doc.escalation["level"] == 2
-    assert any("35分钟" in r for r in doc.escalation["reasons"])
+    assert doc.escalation.level == 2
+    assert any("35分钟" in r for r in doc.escalation.reasons)
 
     stated = assess([("customer", "报修等了两天了还没人来，家里一直没电。"), ("agent", "请您耐心等待。")],
                     {1: {"violation": True}})
     Escalation()(stated)
-    assert stated.escalation["level"] == 1
-    assert any("48小时" in r for r in stated.escalation["reasons"])
+    assert stated.escalation.level == 1
+    assert any("48小时" in r for r in stated.escalation.reasons)
 
 
 def test_negative_energy_signals_raise_the_level() -> None:
     threat = assess([("customer", "再不给我修好，我就去营业厅砸了你们的柜台！")])
     Escalation()(threat)
-    assert threat.escalation["level"] == 3
-    assert any("人身威胁" in r for r in threat.escalation["reasons"])
+    assert threat.escalation.level == 3
+    assert any("人身威胁" in r for r in threat.escalation.reasons)
 
     demand = assess([("customer", "退款可以，但是你们得再赔我精神损失费。")])
-    demand.negative_energy = {"flag": True, "signals": [{"type": "unreasonable_demand", "turn": 0, "text": "精神损失费"}]}
+    demand.negative_energy = replace(load_negative_energy().assess(demand.turns)[0], flag=True,
+                                     signals=(Signal(type="unreasonable_demand", turn=0, text="精神损失费"),))
     Escalation()(demand)
-    assert demand.escalation["level"] == 2
-    assert any("超出政策范围" in r for r in demand.escalation["reasons"])
+    assert demand.escalation.level == 2
+    assert any("超出政策范围" in r for r in demand.escalation.reasons)
 
 
 def test_running_twice_does_not_duplicate_events_and_keeps_other_events() -> None:
     doc = assess(TELECOM, TELECOM_LABELS)
-    doc.extras["events"] = [{"name": "ticket.created", "ticket_id": "T1", "at": "2026-01-01T00:00:00"}]
+    doc.events = [TicketCreated(ticket_id="T1", at="2026-01-01T00:00:00", actor="agent01", customer_ref="C-1",
+                                channel="app", cause="network", priority="normal")]
     Escalation()(doc)
     Escalation()(doc)
-    names = [e["name"] for e in doc.extras["events"]]
+    names = [e.name for e in doc.events]
     assert names.count("ticket.created") == 1 and names.count("escalation.raised") == 2
 
 
@@ -161,5 +168,5 @@ def test_no_alert_while_the_customer_is_coming_down() -> None:
         ("customer", "又让我等？冰箱里的东西全坏了，你们到底管不管？"),
     ]))
     assert [t.intensity for t in calming.customer_turns] == [3, 3]  # two strong turns in both
-    assert calming.escalation["level"] == 0, calming.escalation
-    assert sustained.escalation["level"] >= 1
+    assert calming.escalation.level == 0, calming.escalation
+    assert sustained.escalation.level >= 1

@@ -7,7 +7,7 @@ import pytest
 from anfu.components.negative_energy import NegativeEnergy, load_model, validate_negative_energy
 from anfu.rules import load_pack
 from anfu.testing import check_component
-from anfu.types import Assessment, Conversation
+from anfu.types import AgentProtection, Assessment, Conversation, Signal
 
 
 def assess(turns: list[tuple[str, str]], labels: dict[int, dict] | None = None) -> Assessment:
@@ -44,20 +44,20 @@ def test_persistent_complaining_without_new_information() -> None:
     doc = assess(REPEATING)
     NegativeEnergy()(doc)
     ne = doc.negative_energy
-    assert ne["flag"] is True
-    repeats = [s for s in ne["signals"] if s["type"] == "persistent_complaining"]
-    assert [s["turn"] for s in repeats] == [2, 4]
-    assert "空气炸锅" in repeats[0]["text"]
-    assert ne["protocol"]["boundary_scripts"][0].startswith("您反映的情况我已经完整记录")
-    assert ne["protocol"]["agent_protection"]["wellbeing_marker"] is True
-    assert ne["protocol"]["supervisor_alert"] is False
+    assert ne.flag is True
+    repeats = [s for s in ne.signals if s.type == "persistent_complaining"]
+    assert [s.turn for s in repeats] == [2, 4]
+    assert "空气炸锅" in repeats[0].text
+    assert ne.protocol.boundary_scripts[0].startswith("您反映的情况我已经完整记录")
+    assert ne.protocol.agent_protection.wellbeing_marker is True
+    assert ne.protocol.supervisor_alert is False
 
 
 def test_one_repeat_or_new_information_is_not_negative_energy() -> None:
     doc = assess(REPEATING[:3])
     NegativeEnergy()(doc)
-    assert doc.negative_energy["flag"] is False
-    assert doc.negative_energy["protocol"]["boundary_scripts"] == []
+    assert doc.negative_energy.flag is False
+    assert doc.negative_energy.protocol.boundary_scripts == ()
     progressing = assess([
         ("customer", "我的宽带从昨天晚上开始就连不上网了。"),
         ("agent", "请问光猫的指示灯是什么颜色？"),
@@ -66,8 +66,8 @@ def test_one_repeat_or_new_information_is_not_negative_energy() -> None:
         ("customer", "师傅大概几点能到？我下午要出门。"),
     ])
     NegativeEnergy()(progressing)
-    assert progressing.negative_energy["signals"] == []
-    assert progressing.negative_energy["flag"] is False
+    assert progressing.negative_energy.signals == ()
+    assert progressing.negative_energy.flag is False
 
 
 @pytest.mark.parametrize("text,quote", [
@@ -81,10 +81,10 @@ def test_unreasonable_demands(text: str, quote: str) -> None:
     doc = assess([("customer", text)])
     NegativeEnergy()(doc)
     ne = doc.negative_energy
-    assert ne["flag"] is True
-    assert {"type": "unreasonable_demand", "turn": 0, "text": quote} in ne["signals"]
-    assert any(quote in script for script in ne["protocol"]["boundary_scripts"])
-    assert ne["protocol"]["team_support"]["recommended"] is True
+    assert ne.flag is True
+    assert Signal(type="unreasonable_demand", turn=0, text=quote) in ne.signals
+    assert any(quote in script for script in ne.protocol.boundary_scripts)
+    assert ne.protocol.team_support.recommended is True
 
 
 def test_aggression_from_abuse_labels_and_repeated_insults() -> None:
@@ -92,17 +92,17 @@ def test_aggression_from_abuse_labels_and_repeated_insults() -> None:
              ("customer", "查什么查，脑子有病吧，赶紧退钱！")]
     once = assess(turns, {0: {"abusive": True}})
     NegativeEnergy()(once)
-    assert once.negative_energy["flag"] is True
-    assert once.negative_energy["protocol"]["agent_protection"]["takeover_offered"] is False
-    assert once.negative_energy["protocol"]["cooling_off"]["recommended"] is False
+    assert once.negative_energy.flag is True
+    assert once.negative_energy.protocol.agent_protection.takeover_offered is False
+    assert once.negative_energy.protocol.cooling_off.recommended is False
     twice = assess(turns, {0: {"abusive": True}, 2: {"abusive": True}})
     NegativeEnergy()(twice)
-    protocol = twice.negative_energy["protocol"]
-    assert [s["turn"] for s in twice.negative_energy["signals"]] == [0, 2]
-    assert protocol["agent_protection"] == {**protocol["agent_protection"], "takeover_offered": True, "wellbeing_marker": True}
-    assert protocol["cooling_off"]["recommended"] is True and "30分钟" in protocol["cooling_off"]["script"]
-    assert "侮辱性的语言" in protocol["boundary_scripts"][0]
-    assert protocol["agent_protection"]["self_care"]
+    protocol = twice.negative_energy.protocol
+    assert [s.turn for s in twice.negative_energy.signals] == [0, 2]
+    assert protocol.agent_protection.takeover_offered is True and protocol.agent_protection.wellbeing_marker is True
+    assert protocol.cooling_off.recommended is True and "30分钟" in protocol.cooling_off.script
+    assert "侮辱性的语言" in protocol.boundary_scripts[0]
+    assert protocol.agent_protection.self_care
 
 
 def test_violence_threat_alerts_supervisor_and_protects_the_agent() -> None:
@@ -110,12 +110,12 @@ def test_violence_threat_alerts_supervisor_and_protects_the_agent() -> None:
                   ("customer", "再不来电我就去营业厅找人收拾你，你给我等着！")])
     NegativeEnergy()(doc)
     ne = doc.negative_energy
-    assert {"type": "violence_threat", "turn": 2, "text": "找人收拾你"} in ne["signals"]
-    protocol = ne["protocol"]
-    assert protocol["supervisor_alert"] is True
-    assert protocol["agent_protection"]["takeover_offered"] is True
-    assert protocol["boundary_scripts"][0].startswith("涉及人身威胁")
-    events = [e for e in doc.extras["events"] if e["name"] == "negative_energy.flagged"]
+    assert Signal(type="violence_threat", turn=2, text="找人收拾你") in ne.signals
+    protocol = ne.protocol
+    assert protocol.supervisor_alert is True
+    assert protocol.agent_protection.takeover_offered is True
+    assert protocol.boundary_scripts[0].startswith("涉及人身威胁")
+    events = [e.to_dict() for e in doc.events if e.name == "negative_energy.flagged"]
     assert events == [{"name": "negative_energy.flagged", "conversation_id": "ne-1",
                        "signal_types": ["violence_threat"], "supervisor_alert": True, "turn": 2}]
 
@@ -124,15 +124,15 @@ def test_calm_conversation_has_no_signals_or_events() -> None:
     doc = assess([("customer", "请问这个月的电费账单什么时候出？"), ("agent", "每月5号出账。"), ("customer", "好的，谢谢。")])
     NegativeEnergy()(doc)
     ne = doc.negative_energy
-    assert ne["flag"] is False and ne["signals"] == []
-    assert ne["protocol"]["supervisor_alert"] is False
-    assert ne["protocol"]["agent_protection"] == {"takeover_offered": False, "wellbeing_marker": False, "self_care": []}
-    assert doc.extras.get("events", []) == []
+    assert ne.flag is False and ne.signals == ()
+    assert ne.protocol.supervisor_alert is False
+    assert ne.protocol.agent_protection == AgentProtection(takeover_offered=False, wellbeing_marker=False, self_care=())
+    assert doc.events == []
 
 
 def test_repeating_model_marks_when_the_flag_was_raised() -> None:
     result, at = load_model().assess(assess(REPEATING).turns)
-    assert result["flag"] and at == 4
+    assert result.flag and at == 4
 
 
 def test_protocol_scripts_pass_the_presend_check() -> None:
@@ -155,9 +155,9 @@ def test_calm_repetition_is_not_complaining() -> None:
              ("customer", "好的，家里座机的骚扰电话没有来电显示，那就开通吧，谢谢。")]
     calm = assess(turns, {0: {"emotion": "anxious"}, 2: {"emotion": "neutral"}, 4: {"emotion": "satisfied"}})
     NegativeEnergy()(calm)
-    assert calm.negative_energy["signals"] == []
+    assert calm.negative_energy.signals == ()
     unlabelled = assess(turns)
     NegativeEnergy()(unlabelled)
     # without emotion labels the echo in turn 2 counts, but one repeat is not yet a flag
-    assert [(s["type"], s["turn"]) for s in unlabelled.negative_energy["signals"]] == [("persistent_complaining", 2)]
-    assert unlabelled.negative_energy["flag"] is False
+    assert [(s.type, s.turn) for s in unlabelled.negative_energy.signals] == [("persistent_complaining", 2)]
+    assert unlabelled.negative_energy.flag is False

@@ -98,13 +98,13 @@ def test_each_type_on_a_realistic_dialogue(expected: str) -> None:
     doc = assess(DIALOGUES[expected])
     Persona()(doc)
     persona = doc.persona
-    assert persona["type"] == expected, persona
-    assert 0.4 <= persona["confidence"] <= 1.0
-    assert persona["evidence"] and all(expected in e and e.startswith("第") for e in persona["evidence"])
-    playbook = persona["playbook"]
-    assert playbook["method"] in GUIDANCE_METHODS
-    assert playbook["speak"] and playbook["avoid"]
-    assert playbook == load_pack("personas")["types"][expected]["playbook"]
+    assert persona.type == expected, persona
+    assert 0.4 <= persona.confidence <= 1.0
+    assert persona.evidence and all(expected in e and e.startswith("第") for e in persona.evidence)
+    playbook = persona.playbook
+    assert playbook.method in GUIDANCE_METHODS
+    assert playbook.speak and playbook.avoid
+    assert playbook.to_dict() == load_pack("personas")["types"][expected]["playbook"]
 
 
 def test_labels_from_earlier_components_add_evidence() -> None:
@@ -116,18 +116,18 @@ def test_labels_from_earlier_components_add_evidence() -> None:
                               2: {"abusive": True, "intensity": 4, "emotion": "angry"}})
     Persona()(unlabelled)
     Persona()(labelled)
-    assert labelled.persona["type"] == "好斗型"
-    assert labelled.persona["confidence"] > unlabelled.persona["confidence"]
-    assert any("辱骂攻击" in e for e in labelled.persona["evidence"])
+    assert labelled.persona.type == "好斗型"
+    assert labelled.persona.confidence > unlabelled.persona.confidence
+    assert any("辱骂攻击" in e for e in labelled.persona.evidence)
 
 
 def test_weak_signal_is_unknown() -> None:
     doc = assess([("customer", "我想查一下这个月的电费。"), ("agent", "好的，请提供户号。"),
                   ("customer", "户号是3201123456。")])
     Persona()(doc)
-    assert doc.persona["type"] == "unknown"
-    assert doc.persona["evidence"] == []
-    assert doc.persona["playbook"]["method"] in GUIDANCE_METHODS
+    assert doc.persona.type == "unknown"
+    assert doc.persona.evidence == ()
+    assert doc.persona.playbook.method in GUIDANCE_METHODS
 
 
 def test_evidence_accumulates_turn_by_turn() -> None:
@@ -140,7 +140,7 @@ def test_evidence_accumulates_turn_by_turn() -> None:
     assert counts == sorted(counts) and counts[-1] > counts[1]
     assert timeline[-1]["confidence"] > timeline[1]["confidence"]
     for step in timeline:
-        assert infer_persona(doc, step["turn"] + 1) == {k: v for k, v in step.items() if k != "turn"}
+        assert infer_persona(doc, step["turn"] + 1).to_dict() == {k: v for k, v in step.items() if k != "turn"}
 
 
 def test_negated_worry_is_not_evidence() -> None:
@@ -156,7 +156,7 @@ def test_calming_down_is_not_an_emotional_swing() -> None:
     calm = assess(turns, {0: {"emotion": "angry", "intensity": 4}, 2: {"emotion": "neutral", "intensity": 1},
                           4: {"emotion": "satisfied", "intensity": 0}})
     Persona()(calm)
-    assert calm.persona["type"] != "神经质型"
+    assert calm.persona.type != "神经质型"
     relapse = assess(turns, {0: {"emotion": "angry", "intensity": 4}, 2: {"emotion": "satisfied", "intensity": 0},
                              4: {"emotion": "angry", "intensity": 4}})
     clues = load_model().clues(relapse.turns)
@@ -181,15 +181,15 @@ def test_ultimatums_and_public_threats_make_a_forceful_customer() -> None:
              ("customer", "好的，谢谢你。")]
     doc = assess(turns)
     Persona()(doc)
-    assert doc.persona["type"] == "好斗型" and doc.persona["confidence"] >= 0.4
-    evidence = " ".join(doc.persona["evidence"])
+    assert doc.persona.type == "好斗型" and doc.persona.confidence >= 0.4
+    evidence = " ".join(doc.persona.evidence)
     assert "下最后通牒" in evidence and "以曝光或投诉相威胁" in evidence and "咄咄逼问" in evidence
     labelled = assess(turns, {1: {"emotion": "angry", "intensity": 3}, 3: {"emotion": "angry", "intensity": 4,
                                                                             "escalation_risk": True},
                               5: {"emotion": "disappointed", "intensity": 3}, 6: {"emotion": "satisfied", "intensity": 1}})
     Persona()(labelled)
-    assert labelled.persona["type"] == "好斗型"
-    assert labelled.persona["confidence"] > doc.persona["confidence"]
+    assert labelled.persona.type == "好斗型"
+    assert labelled.persona.confidence > doc.persona.confidence
 
 
 @pytest.mark.parametrize("text", [
@@ -205,7 +205,7 @@ def test_ultimatums_and_public_threats_make_a_forceful_customer() -> None:
 def test_a_single_ordinary_message_is_unknown(text: str) -> None:
     doc = assess([("customer", text)])
     Persona()(doc)
-    assert doc.persona["type"] == "unknown", doc.persona
+    assert doc.persona.type == "unknown", doc.persona
 
 
 MORE_DIALOGUES = {  # the same nine types in other words, from the seeds' descriptions
@@ -265,5 +265,5 @@ MORE_DIALOGUES = {  # the same nine types in other words, from the seeds' descri
 def test_each_type_in_other_words(expected: str) -> None:
     doc = assess(MORE_DIALOGUES[expected])
     Persona()(doc)
-    assert doc.persona["type"] == expected, doc.persona
-    assert doc.persona["confidence"] >= 0.4
+    assert doc.persona.type == expected, doc.persona
+    assert doc.persona.confidence >= 0.4

@@ -53,23 +53,23 @@ AT_ONCE = {
 @pytest.mark.parametrize("expected", list(AT_ONCE))
 def test_a_type_named_at_once(persona: LearnedPersona, expected: str) -> None:
     result = persona(assess(AT_ONCE[expected])).persona
-    assert result["type"] == expected, result
-    assert result["evidence"] and result["confidence"] > 0
-    assert set(result["playbook"]) == {"speak", "avoid", "method"}
+    assert result.type == expected, result
+    assert result.evidence and result.confidence > 0
+    assert result.playbook.method and result.playbook.speak and result.playbook.avoid
 
 
 def test_evidence_names_the_model_and_the_rules(persona: LearnedPersona) -> None:
     result = persona(assess(AT_ONCE["虚荣型"])).persona
-    text = "\n".join(result["evidence"])
+    text = "\n".join(result.evidence)
     assert "虚荣型" in text
-    assert any(line.startswith(("模型", "规则")) for line in result["evidence"])
+    assert any(line.startswith(("模型", "规则")) for line in result.evidence)
 
 
 @pytest.mark.parametrize("text", ["你好", "你好，我想问一下宽带的事。", "电费单收到了，想咨询一下。"])
 def test_thin_evidence_abstains_and_says_why(persona: LearnedPersona, text: str) -> None:
     result = persona(assess([("customer", text), ("agent", "您好，请问有什么可以帮您？")])).persona
-    assert result["type"] == "unknown"
-    assert result["evidence"] and result["evidence"][0].startswith("证据不足")
+    assert result.type == "unknown"
+    assert result.evidence and result.evidence[0].startswith("证据不足")
 
 
 def test_agent_turns_do_not_decide(persona: LearnedPersona) -> None:
@@ -77,7 +77,7 @@ def test_agent_turns_do_not_decide(persona: LearnedPersona) -> None:
     calm = [("customer", "你好，我想问一下宽带什么时候能修好，不着急，辛苦了。")]
     a = persona(assess(calm + [("agent", "好的，请稍等。")])).persona
     b = persona(assess(calm + [("agent", "少废话，你给我等着，信不信我不给你修！")])).persona
-    assert a["type"] == b["type"]
+    assert a.type == b.type
 
 
 def test_inputs_match_the_weights() -> None:

@@ -14,7 +14,7 @@ from anfu.components.strategy import SAMPLE_SLOTS, Situation, Strategy, load_mod
 from anfu.glossary import CAUSE_NAMES, EMOTION_NAMES, EMOTIONS, GUIDANCE_METHODS, PERSONAS, SOP_STAGES
 from anfu.rules import load_pack
 from anfu.testing import check_component
-from anfu.types import Assessment, Conversation, Utterance
+from anfu.types import Assessment, Conversation, PersonaResult, Playbook, Utterance
 
 TIME = re.compile(r"(\d+(\.\d+)?(小时|分钟|天)内|(今天|明天|后天)(上午|中午|下午|晚上)\d{1,2}点半?前|\d+月\d+日前)")
 MINUTE_CLOCK = re.compile(r"\d{1,2}:\d{2}")
@@ -91,8 +91,8 @@ def test_angry_outage_customer_gets_apology_first_with_specifics() -> None:
 
 
 def test_doubtful_billing_customer_gets_reasoning_with_records() -> None:
-    persona = {"type": "怀疑型", "confidence": 0.7, "evidence": [],
-               "playbook": {"speak": [], "avoid": [], "method": "说理诱导"}}
+    persona = PersonaResult(type="怀疑型", confidence=0.7, evidence=(),
+                            playbook=Playbook(speak=(), avoid=(), method="说理诱导"))
     doc = assess([("customer", "这个月电费怎么八百多？是不是多扣了？"), ("agent", "请问您的户号是？"),
                   ("customer", "3201009988，你们查出来的我能信吗？")],
                  {0: {"emotion": "doubtful", "intensity": 2, "cause": "billing"},
@@ -132,8 +132,8 @@ def test_persona_computed_when_absent_shapes_the_ranking() -> None:
     vanity = [s for s in found if "一直以来的支持" in s.text]
     assert vanity and vanity[0].method == "利益诱导" and "虚荣型" in vanity[0].why and "宽带" in vanity[0].text
     # with no recognised personality the 虚荣型 script is not offered
-    unknown = {"type": "unknown", "confidence": 0.0, "evidence": [],
-               "playbook": {"speak": [], "avoid": [], "method": "说理诱导"}}
+    unknown = PersonaResult(type="unknown", confidence=0.0, evidence=(),
+                            playbook=Playbook(speak=(), avoid=(), method="说理诱导"))
     doc.persona = unknown
     assert not any("一直以来的支持" in s.text for s in suggest(doc))
 

@@ -159,7 +159,8 @@ def test_save_assessment_from_the_analyzer(store: Store, tenant, admin, analyzer
     last = assessment.turns[-1]
     assert (record.emotion, record.intensity) == (last.emotion, last.intensity)
     assert record.upto_seq == 1 and record.emotion == "angry"
-    assert record.escalation_level == (assessment.escalation or {}).get("level", 0) >= 1
+    assert assessment.escalation is not None
+    assert record.escalation_level == assessment.escalation.level >= 1
     refreshed = store.get_conversation(conv.id)
     assert (refreshed.emotion, refreshed.escalation_level) == (record.emotion, record.escalation_level)
     assert store.latest_assessment(conv.id) == record

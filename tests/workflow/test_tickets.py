@@ -7,8 +7,8 @@ import pytest
 from workflow_helpers import at, outage_ticket, walk_to_execution
 
 from anfu.errors import WorkflowError
-from anfu.workflow.events import from_dict
-from anfu.workflow.ticket_events import TicketCreated, TicketReopened
+from anfu.events import from_dict
+from anfu.events import TicketCreated, TicketReopened
 from anfu.workflow.tickets import Ticket
 
 AGENT = "王丽(1023)"

@@ -1,4 +1,4 @@
-"""Workflow events: frozen noun.verb records that survive JSON and rebuild from dicts."""
+"""Events (anfu/events.py): frozen noun.verb records that survive JSON and rebuild from dicts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 import pytest
 
 from anfu.errors import InputError
-from anfu.workflow.events import EVENT_TYPES, EscalationRaised, NegativeEnergyFlagged, from_dict, replace_events
+from anfu.events import EVENT_TYPES, EscalationRaised, NegativeEnergyFlagged, TicketCreated, from_dict
+from anfu.types import Assessment, Conversation
 
 
 def test_escalation_raised_is_a_frozen_noun_verb_event() -> None:
@@ -49,9 +50,21 @@ def test_unknown_event_name_is_a_coded_error() -> None:
 
 
 def test_replace_events_keeps_other_kinds() -> None:
-    extras = {"events": [{"name": "ticket.created", "ticket_id": "T1"},
-                         {"name": "escalation.raised", "level": 1, "previous_level": 0}]}
-    replace_events(extras, "escalation.raised",
-                   [EscalationRaised(conversation_id="c1", level=2, previous_level=0, reasons=("客户出现辱骂言语",))])
-    assert [e["name"] for e in extras["events"]] == ["ticket.created", "escalation.raised"]
-    assert extras["events"][1]["level"] == 2
+    doc = Assessment.start(Conversation.from_texts(["停电三天了还没人来修！"]))
+    doc.events = [TicketCreated(ticket_id="T1", at="2026-03-02T08:00:00", actor="agent01", customer_ref="C-1",
+                                channel="web", cause="outage", priority="high"),
+                  EscalationRaised(conversation_id="c1", level=1, previous_level=0)]
+    doc.replace_events("escalation.raised",
+                       [EscalationRaised(conversation_id="c1", level=2, previous_level=0, reasons=("客户出现辱骂言语",))])
+    assert [e.name for e in doc.events] == ["ticket.created", "escalation.raised"]
+    assert doc.events[1].level == 2
+
+
+def test_every_event_lives_in_one_module() -> None:
+    """Components, the workflow and the service read the same event types (issue 11)."""
+    import anfu.events as events
+
+    for name, cls in EVENT_TYPES.items():
+        assert cls.__module__ == events.__name__, name
+    assert {"escalation.raised", "negative_energy.flagged", "ticket.created", "sla.breached",
+            "csat.submitted"} <= set(EVENT_TYPES)
