@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from ...exporters.pdf import PdfExporter
 from ...exporters.xlsx import XlsxExporter
 from ...service import reports
+from ...service.presend_overrides import override_rates
 from ...store.access import require
 from ..deps import Authed, Ctx, client_ip
 
@@ -35,6 +36,14 @@ def analytics(ctx: Ctx, auth: Authed, date_from: date | None = None, date_to: da
     report, options = reports.make_report(ctx.store, ctx.desk, auth.principal,
                                           _query(date_from, date_to, channel, team, agent))
     return {"report": report.to_dict(), "options": options}
+
+
+@router.get("/analytics/presend-overrides", response_model=dict[str, Any])
+def presend_overrides(ctx: Ctx, auth: Authed) -> dict[str, Any]:
+    """How often agents sent a reply anyway after the pre-send check stopped it, per rule, over
+    the conversations you may see, most overridden first: the noisy rules to tune (supervisors,
+    admins)."""
+    return {"rules": [r.to_dict() for r in override_rates(ctx.store, auth.principal)]}
 
 
 @router.get("/analytics/export.{fmt}", response_class=Response,

@@ -14,7 +14,8 @@ from ...errors import AnfuError
 from ...exporters.pdf import PdfExporter
 from ...exporters.xlsx import XlsxExporter
 from ...service import reports
-from ...store.access import require
+from ...service.presend_overrides import override_rates
+from ...store.access import can, require
 from ...web.charts import BOARDS, build_charts
 from ...web.i18n import translations
 from ..deps import client_ip
@@ -54,8 +55,12 @@ def analytics(request: Request, board: str = "overview", user: WebUser = Depends
         return render(request, "error.html", user=user, code=exc.code, message=exc.message, status_code=422)
     data = report.to_dict()
     charts = build_charts(data, board, _gettext(locale), locale)
+    overrides = None  # the pre-send rules agents override most: supervisors and admins tune them
+    if board == "overview" and can(user.principal, "supervise"):
+        overrides = override_rates(request.app.state.ctx.store, user.principal)
     return render(request, "analytics.html", user=user, board=board, boards=BOARDS, report=data, charts=charts,
-                  query=query, options=options, export_query="&".join(f"{k}={v}" for k, v in query.items()))
+                  query=query, options=options, export_query="&".join(f"{k}={v}" for k, v in query.items()),
+                  overrides=overrides)
 
 
 @router.get("/analytics-export/report.{fmt}", include_in_schema=False)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ...errors import AnfuError
 from ...glossary import SOP_STAGES
 from ...pii import mask_identity
+from ...service.presend_overrides import must_fix, record_blocked
 from ...store import ConversationFilter
 from ...store.access import can, sees_identity
 from ..deps import client_ip
@@ -217,6 +218,7 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
     data, customer_text, recent = _last_customer_text(request, conversation.id)
     check = check_draft(text, data, customer_text, recent)
     if check["violation"] and confirm != "yes":
+        record_blocked(ctx.store, conversation, user.principal.actor, check)  # per-rule override rates
         return render(request, "console.html", block="composer", user=user, draft=text, check=check,
                       needs_confirm=True, view={"conversation": conversation, "can_reply": True})
     try:
@@ -230,7 +232,7 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
         return render(request, "console.html", block="composer", user=user, draft=text, check=check,
                       error=exc.code, view={"conversation": conversation, "can_reply": True})
     if check["violation"]:
-        rules = [f["rule_id"] for f in check["findings"]]
+        rules = [f["rule_id"] for f in must_fix(check)] or [f["rule_id"] for f in check["findings"]]
         ctx.store.add_event(conversation.tenant_id, FLAGGED_EVENT,
                             {"message_id": result.message.id, "rules": rules, "by": user.principal.actor},
                             conversation_id=conversation.id)
