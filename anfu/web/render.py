@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments import render_block
 from markupsafe import Markup, escape
 
-from . import TEMPLATES_DIR, labels
+from . import TEMPLATES_DIR, labels, pack_labels
 from .i18n import CHART_LOCALE, HTML_LANG, LOCALES, translations
 
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
@@ -104,6 +104,8 @@ class Renderer:
             cause_name=lambda label: labels.cause_name(label, locale),
             intensity_name=lambda level: labels.intensity_name(level, locale),
             tone=lambda label: labels.EMOTION_TONE.get(label or "", "none"),
+            ladder_label=lambda level, stored=None: pack_labels.ladder_label(level, stored, locale),
+            reason_text=lambda reason: pack_labels.reason_text(reason, locale),
         )
         env.filters.update(
             local_time=local_time, to_json=to_json, highlight=highlight, spans=spans,
