@@ -102,8 +102,19 @@ class TextDenseModel:
         """Temperature-scaled logits [n, len(labels)]."""
         if not len(norm_texts):
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        dense = np.asarray(dense, dtype=np.float32).reshape(len(norm_texts), len(self.dense_names))
-        logits = NgramEmotionModel._linear(self.transform(norm_texts), self.coef_, self.intercept_)
+        return self.logits_with(self.text_logits(norm_texts), dense)
+
+    def text_logits(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """The text's part of the logits [n, len(labels)] (intercept included, not scaled): one
+        vectorised pass over a batch of texts. Each row depends on its own text only, so a
+        caller that scores one text with several dense rows computes it once
+        (`logits_with(np.repeat(row, k, axis=0), dense)` equals `predict_logits([text] * k, dense)`)."""
+        return NgramEmotionModel._linear(self.transform(norm_texts), self.coef_, self.intercept_)
+
+    def logits_with(self, text_logits: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Temperature-scaled logits from `text_logits` rows and their dense features."""
+        dense = np.asarray(dense, dtype=np.float32).reshape(len(text_logits), len(self.dense_names))
+        logits = np.array(text_logits, dtype=np.float32)
         logits += ((dense - self.dense_mean_) / self.dense_scale_) @ self.dense_coef_
         return logits / self.temperature_
 

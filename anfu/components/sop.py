@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import registry
+from ..backends.ngram import softmax
 from ..glossary import EMOTIONS, SOP_STAGES
 from ..rules import validator
 from ..rules.checked import each_mapping, load_checked, number, str_list
@@ -206,8 +207,7 @@ def describe_actions(names: list[str], model: SopModel | None = None) -> list[st
 class Sop(Component):
     name = "anfu.sop.v1"
     provides = ("sop_stage", "next_actions")
-    requires = ("turn.norm",)
-    reads = ("turn.emotion", "turn.intensity", "turn.abusive", "turn.escalation_risk")
+    requires = ("turn.norm",)  # reads turn.emotion/intensity/abusive/escalation_risk when present
 
     def __init__(self, rules_dir: str | None = None) -> None:
         self.rules_dir = rules_dir
@@ -277,11 +277,18 @@ def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment])
     scored by the linear model given the stage before it)."""
     best: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
     agents = 0
+    norms = [turn.norm or normalize(turn.text) for turn in turns]
+    # the text's part of every turn's scores, in one pass over the window (it does not depend on
+    # the stage); each state then adds its dense features
+    texts = linear.text_logits([(_AGENT if t.speaker == "agent" else _CUSTOMER) + n
+                                for t, n in zip(turns, norms)]) if turns else None
     for index, turn in enumerate(turns):
-        norm = turn.norm or normalize(turn.text)
+        norm = norms[index]
         states = sorted(best)
         inputs = [turn_inputs(model, s, turn.speaker, norm, index, agents) for s in states]
-        logp = np.log(linear.predict_proba([t for t, _ in inputs], np.array([d for _, d in inputs])) + 1e-9)
+        logits = linear.logits_with(np.repeat(texts[index:index + 1], len(states), axis=0),
+                                    np.array([d for _, d in inputs]))
+        logp = np.log(softmax(logits) + 1e-9)
         nxt: dict[int, tuple[float, list[int]]] = {}
         for row, stage in enumerate(states):
             score, path = best[stage]

@@ -57,3 +57,67 @@ def test_one_stage_per_turn_and_empty_input(sop: LearnedSop) -> None:
 def test_inputs_match_the_weights() -> None:
     text, dense = turn_inputs(load_model(), 1, "agent", "我可以为您办理退款", 3, 1)
     assert len(dense) == len(DENSE_FEATURES) and text.endswith("我可以为您办理退款")
+
+
+def _decode_per_state(sop: LearnedSop, turns: list) -> list[int]:
+    """The decoder as it was before the window's text scores were computed once: every state
+    of every turn scored by `predict_proba` on its own copy of the text."""
+    import numpy as np
+
+    from anfu.components.sop import MOVES, target
+    from anfu.text.normalize import normalize
+
+    best: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
+    agents = 0
+    for index, turn in enumerate(turns):
+        norm = turn.norm or normalize(turn.text)
+        states = sorted(best)
+        inputs = [turn_inputs(sop.model_, s, turn.speaker, norm, index, agents) for s in states]
+        logp = np.log(sop.linear_.predict_proba([t for t, _ in inputs], np.array([d for _, d in inputs])) + 1e-9)
+        nxt: dict[int, tuple[float, list[int]]] = {}
+        for row, stage in enumerate(states):
+            score, path = best[stage]
+            for move in range(len(MOVES)):
+                if move == 0 and stage == 0:
+                    continue
+                after = target(sop.model_, stage, move, turn.speaker, norm)
+                total = score + float(logp[row, move])
+                if after not in nxt or total > nxt[after][0]:
+                    nxt[after] = (total, path + [after])
+        best = nxt
+        agents += turn.speaker == "agent"
+    return max(best.values(), key=lambda v: (v[0], -v[1][-1]))[1] if turns else []
+
+
+def test_window_scored_once_gives_the_same_stages(sop: LearnedSop) -> None:
+    """decode_stages scores the text of the whole window in one pass and adds each state's
+    dense features: the same stages, turn for turn, as scoring every state's copy of the text."""
+    from anfu.components.sop import decode_stages
+
+    angry = [("customer", "停电三天了还没人来修，家里老人热得受不了，你们到底管不管？"),
+             ("agent", "非常抱歉给您带来不便，我马上帮您查询抢修进度。"),
+             ("customer", "每次都说马上，再不来我就打12345投诉你们！"),
+             ("agent", "这个不归我们管，你自己去问吧。"),
+             ("customer", "你这是什么态度？叫你们领导来！"),
+             ("agent", "抱歉，是我表达不当。抢修人员预计两小时内到达，到时会先电话联系您，我也会持续跟进。"),
+             ("customer", "好吧，那我再等等。"),
+             ("agent", "感谢您的理解，修好后我会回访确认。")]
+    for turns in (REFUND, angry, angry[:1], angry + REFUND):
+        doc = sop(assess(turns))
+        assert decode_stages(sop.model_, sop.linear_, doc.turns) == _decode_per_state(sop, doc.turns)
+    assert decode_stages(sop.model_, sop.linear_, []) == []
+
+
+def test_text_scores_once_equal_per_row_logits(sop: LearnedSop) -> None:
+    """`logits_with(text_logits)` is `predict_logits` exactly, also when one text's row is
+    repeated for several dense rows and the text rows came from a batch of other texts."""
+    import numpy as np
+
+    linear = sop.linear_
+    texts = ["\x06宽带又断了，这都第三次了！", "\x05非常抱歉，我马上为您登记加急工单。", "\x06谢谢你。"]
+    rng = np.random.default_rng(7)
+    dense = rng.random((4, len(DENSE_FEATURES))).astype(np.float32)
+    batch = linear.text_logits(texts)
+    for i, text in enumerate(texts):
+        rows = np.repeat(batch[i:i + 1], len(dense), axis=0)
+        assert np.array_equal(linear.logits_with(rows, dense), linear.predict_logits([text] * len(dense), dense))
