@@ -129,6 +129,9 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     for module in (meta, auth, analyze, messages, conversations, customers, events, intake, wellbeing,
                    tickets, alerts, analytics, admin, replies, webhooks, connectors, inspection, notes, routing):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    from .routes import saved_views, search  # search and the lists' saved views (issue 13)
+    for module in (search, saved_views):
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     from . import ws
     app.include_router(ws.router)
     from . import web  # the web workspace: pages, HTMX fragments and /static

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from ...errors import InputError
 from ...glossary import EMOTIONS
+from ...service.lists import ListFilters
 from ...store import ConversationFilter
 from ..deps import Authed, Ctx, client_ip
 from ..schemas import (MAX_ID, ConversationDetailPublic, ConversationPagePublic, ConversationPublic,
@@ -43,11 +44,28 @@ def list_conversations(
     customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     date_from: Annotated[date | None, Query(description="last activity on or after this day (UTC)")] = None,
     date_to: Annotated[date | None, Query(description="last activity on or before this day (UTC)")] = None,
+    scope: Annotated[Literal["mine", "team", "unassigned", "closed"] | None,
+                     Query(description="one of the lists: mine, team, unassigned (the queue), closed")] = None,
+    industry: Annotated[str | None, Query(max_length=32)] = None,
 ) -> ConversationPagePublic:
-    """Conversations you may see, newest activity first."""
+    """Conversations you may see, newest activity first; with `scope`, one of the lists (mine /
+    team / unassigned / closed; see docs/lists.md) with the same filters."""
+    if scope is not None:
+        if agent_id is not None or team_id is not None or customer_id is not None:
+            raise InputError("AF682", "agent_id/team_id/customer_id with scope", kind="filter",
+                             allowed="status, channel, industry, emotion, min_level, date_from, date_to")
+        filters_ = ListFilters.parse({"status": status, "channel": channel, "industry": industry,
+                                      "emotion": emotion, "min_level": min_level, "date_from": date_from,
+                                      "date_to": date_to})
+        listed = ctx.services.lists.conversations(auth.principal, scope, filters_, page=page, page_size=page_size)
+        return ConversationPagePublic(items=[conversation_public(c) for c in listed.items], total=listed.total,
+                                      page=listed.page, page_size=listed.page_size, pages=listed.pages)
     if emotion is not None and emotion not in EMOTIONS:
         raise InputError("AF010", repr(emotion), allowed=", ".join(EMOTIONS))
+    if industry is not None:
+        ListFilters.parse({"industry": industry})
     filters = ConversationFilter(status=status, channel=channel, emotion=emotion, min_escalation=min_level,
+                                 industry=industry,
                                  agent_id=agent_id, team_id=team_id, customer_id=customer_id,
                                  updated_since=_day(date_from), updated_until=_day(date_to, end=True))
     result = ctx.store.list_conversations(auth.principal, filters, page=page, page_size=page_size)

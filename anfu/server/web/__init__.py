@@ -14,6 +14,7 @@ from ...web import STATIC_DIR
 from . import admin_teams, routing  # teams, queues, skills and presence (routing, issue 13)
 from . import account, admin, analytics, console, notes, replies, review, survey, tickets, training, wallboard, wellbeing
 from . import admin_connectors, admin_settings, admin_tokens, admin_webhooks  # the admin console
+from . import lists, search  # the conversation lists and global search (issue 13)
 
 
 def make_web_router() -> APIRouter:
@@ -24,6 +25,8 @@ def make_web_router() -> APIRouter:
                    replies, notes):
         router.include_router(module.router)
     for module in (admin_tokens, admin_webhooks, admin_connectors, admin_settings):  # the admin console
+        router.include_router(module.router)
+    for module in (lists, search):
         router.include_router(module.router)
     return router
 
