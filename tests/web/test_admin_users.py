@@ -24,12 +24,12 @@ def world(web: Any) -> Any:
 def test_admin_navigation_lists_every_section_in_both_languages(world: Any) -> None:
     page = world.client("root").get("/admin/users").text
     tabs = page.split('id="admin-tabs"')[1].split("</nav>")[0]
-    for href, zh in (("/admin/users", "用户"), ("/admin/tokens", "API 令牌"), ("/admin/webhooks", "Webhook"),
+    for href, zh in (("/admin/users", "用户"), ("/admin/teams", "班组与路由"), ("/admin/tokens", "API 令牌"), ("/admin/webhooks", "Webhook"),
                      ("/admin/connectors", "连接器"), ("/admin/settings", "设置"), ("/admin/audit", "审计日志")):
         assert f'href="{href}"' in tabs and zh in tabs
     english = world.client("root", lang="en").get("/admin/users").text
     tabs_en = english.split('id="admin-tabs"')[1].split("</nav>")[0]
-    for label in ("Users", "API tokens", "Webhooks", "Connectors", "Settings", "Audit log"):
+    for label in ("Users", "Teams and routing", "API tokens", "Webhooks", "Connectors", "Settings", "Audit log"):
         assert label in tabs_en
     assert "Reset password" in english and "重置密码" not in english
 
