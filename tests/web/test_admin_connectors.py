@@ -106,12 +106,17 @@ def test_the_tenants_webhook_uses_the_saved_configuration(world: Any, fake: Fake
     wrong = anon.post("/api/v1/connectors/chatwoot", params={"tenant": "grid-95598", "token": "whsec_wrong"},
                       json=payload)
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "AF676"
+    # the tenant's connector serves its account (3): an event of another account is refused
+    other_account = anon.post("/api/v1/connectors/chatwoot", params={"tenant": "grid-95598", "token": secret},
+                              json=payload)
+    assert other_account.status_code == 401 and "account 3" in other_account.json()["error"]["message"]
+    payload["account"]["id"] = 3
     before = len(fake.calls)
     done = anon.post("/api/v1/connectors/chatwoot", params={"tenant": "grid-95598", "token": secret}, json=payload)
     assert done.status_code == 200, done.text
     assert done.json()["action"] == "analysed" and done.json()["level"] >= 1
     writes = fake.calls[before:]
-    assert writes and all(str(w.url).startswith("https://cw.grid95598.cn/api/v1/accounts/9/") for w in writes)
+    assert writes and all(str(w.url).startswith("https://cw.grid95598.cn/api/v1/accounts/3/") for w in writes)
     assert all(w.headers["api_access_token"] == CW_TOKEN for w in writes)
     # the conversation belongs to the tenant whose connector it is
     ref = done.json()["conversation_id"]

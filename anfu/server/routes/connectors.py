@@ -63,6 +63,16 @@ class _Target:
     api_token: str
     secret: str
     principal: Any
+    account: str | None = None  # the Chatwoot account a tenant's connector serves
+
+
+def _payload_account(payload: Any) -> str | None:
+    """The account id a Chatwoot event names (`account.id`, or the flat `account_id`)."""
+    if not isinstance(payload, dict):
+        return None
+    account = payload.get("account")
+    value = account.get("id") if isinstance(account, dict) else payload.get("account_id")
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _tenant_target(ctx: Any, name: str, slug: str) -> _Target:
@@ -72,7 +82,7 @@ def _tenant_target(ctx: Any, name: str, slug: str) -> _Target:
     if creds is None or not creds.webhook_secret:
         raise AnfuError("AF675", name.capitalize(), settings="the connector on the admin console (/admin/connectors)")
     return _Target(creds.base_url, creds.api_token, creds.webhook_secret,
-                   connector_principal(tenant.id, None, f"connector-{name}"))
+                   connector_principal(tenant.id, None, f"connector-{name}"), account=creds.account)
 
 
 def _public(handled: Handled) -> HandledPublic:
@@ -107,6 +117,8 @@ async def chatwoot(request: Request, ctx: Ctx,
     if not hmac.compare_digest(token.encode(), target.secret.encode()):
         raise AnfuError("AF676", "Chatwoot", why="wrong token")
     _, payload = await _json(request)
+    if target.account is not None and _payload_account(payload) != target.account:
+        raise AnfuError("AF676", "Chatwoot", why=f"the event is not of account {target.account}, the one configured")
     connector = ChatwootConnector(ctx.turns, target.principal, target.base_url, target.api_token,
                                   transport=getattr(request.app.state, "connector_transport", None))
     from starlette.concurrency import run_in_threadpool
