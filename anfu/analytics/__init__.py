@@ -7,8 +7,10 @@ date / channel / team / agent filters; the exporters write the same figures to E
 
 from __future__ import annotations
 
+from .buckets import AssessmentFacts, Bucket
 from .figures import Rate
 from .records import ConversationRecord, Filters
-from .report import Report, Table, build_report, format_cell
+from .report import Report, Table, build_report, format_cell, report_from_buckets
 
-__all__ = ["ConversationRecord", "Filters", "Rate", "Report", "Table", "build_report", "format_cell"]
+__all__ = ["AssessmentFacts", "Bucket", "ConversationRecord", "Filters", "Rate", "Report", "Table", "build_report",
+           "format_cell", "report_from_buckets"]

@@ -1,6 +1,6 @@
-"""The figures of the dashboards, each a pure function over conversation records and
-tickets: emotion trend, causes, escalation rate, 安抚成功率, CSAT, complaint rate,
-SLA compliance, and per-agent / per-team views.
+"""The figures of the dashboards, each a pure function over buckets (sums per day, channel,
+team and agent: `anfu.analytics.buckets`) and tickets: emotion trend, causes, escalation rate,
+安抚成功率, CSAT, complaint rate, SLA compliance, and per-agent / per-team views.
 
 A rate keeps its numerator and denominator, so a screen can say "3 / 40" and a rate over
 nothing is None (shown as "—"), never 0.
@@ -17,9 +17,8 @@ from ..glossary import CAUSES, EMOTIONS
 from ..workflow.csat import LOW_SCORE, SCORES
 from ..workflow.sla import SlaPolicies, sla_status
 from ..workflow.tickets import Ticket
-from .records import ConversationRecord
+from .buckets import STRONG, Bucket  # noqa: F401  (STRONG: the figures' threshold)
 
-STRONG = 3          # intensity 强烈 or more: the conversations that need calming (安抚)
 PER_CONTACTS = 100_000
 UNASSIGNED = "(未分配)"
 
@@ -41,44 +40,56 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def escalation_rate(records: Iterable[ConversationRecord]) -> Rate:
+def _total(buckets: Iterable[Bucket], name: str) -> Any:
+    return sum(getattr(b, name) for b in buckets)
+
+
+def escalation_rate(buckets: Iterable[Bucket]) -> Rate:
     """Share of conversations whose escalation ladder reached level 1 or more."""
-    levels = [r.escalation_level for r in records if r.escalation_level is not None]
-    return Rate(sum(level >= 1 for level in levels), len(levels))
+    buckets = list(buckets)
+    return Rate(_total(buckets, "escalated"), _total(buckets, "level_n"))
 
 
-def calming_rate(records: Iterable[ConversationRecord]) -> Rate:
+def calming_rate(buckets: Iterable[Bucket]) -> Rate:
     """安抚成功率: calmed conversations among those whose customer reached intensity ≥ 3."""
-    eligible = [r for r in records if r.peak is not None and r.peak >= STRONG and r.calmed is not None]
-    return Rate(sum(r.calmed is True for r in eligible), len(eligible))
+    buckets = list(buckets)
+    return Rate(_total(buckets, "calmed"), _total(buckets, "calm_eligible"))
 
 
-def emotion_trend(records: Iterable[ConversationRecord]) -> list[dict[str, Any]]:
+def _ratio(buckets: Sequence[Bucket], total: str, count: str) -> float | None:
+    n = _total(buckets, count)
+    return _total(buckets, total) / n if n else None
+
+
+def emotion_trend(buckets: Iterable[Bucket]) -> list[dict[str, Any]]:
     """One row per day: volume, mean peak / end intensity, mean valence, the share of
     conversations with a strong emotion, and the count of each emotion over customer turns."""
-    days: dict[Any, list[ConversationRecord]] = defaultdict(list)
-    for record in records:
-        days[record.day].append(record)
+    days: dict[Any, list[Bucket]] = defaultdict(list)
+    for bucket in buckets:
+        days[bucket.day].append(bucket)
     rows = []
     for day in sorted(days):
         group = days[day]
-        peaks = [r.peak for r in group if r.peak is not None]
-        counts = Counter(e for r in group for e in r.emotions)
+        counts: Counter[str] = Counter()
+        for bucket in group:
+            counts.update(bucket.emotions)
         rows.append({
             "date": day.isoformat(),
-            "conversations": len(group),
-            "mean_peak": _mean(peaks),
-            "mean_end": _mean([r.end for r in group if r.end is not None]),
-            "mean_valence": _mean([r.valence for r in group if r.valence is not None]),
-            "strong": Rate(sum(p >= STRONG for p in peaks), len(peaks)).to_dict(),
+            "conversations": _total(group, "conversations"),
+            "mean_peak": _ratio(group, "peak_sum", "peak_n"),
+            "mean_end": _ratio(group, "end_sum", "end_n"),
+            "mean_valence": _ratio(group, "valence_sum", "valence_n"),
+            "strong": Rate(_total(group, "strong"), _total(group, "peak_n")).to_dict(),
             "emotions": {label: counts.get(label, 0) for label in EMOTIONS},
         })
     return rows
 
 
-def cause_counts(records: Iterable[ConversationRecord], tickets: Iterable[Ticket]) -> list[dict[str, Any]]:
+def cause_counts(buckets: Iterable[Bucket], tickets: Iterable[Ticket]) -> list[dict[str, Any]]:
     """Conversations and tickets per cause, most frequent first (causes never seen left out)."""
-    conv = Counter(r.cause for r in records if r.cause)
+    conv: Counter[str] = Counter()
+    for bucket in buckets:
+        conv.update(bucket.causes)
     tick = Counter(t.cause for t in tickets)
     order = {c: i for i, c in enumerate(CAUSES)}
     causes = sorted(set(conv) | set(tick), key=lambda c: (-(conv[c] + tick[c]), order.get(c, len(order)), c))
@@ -124,32 +135,31 @@ def sla_compliance(tickets: Iterable[Ticket], now: datetime, policies: SlaPolici
 
 
 def breakdown(
-    records: Sequence[ConversationRecord],
+    buckets: Sequence[Bucket],
     tickets: Sequence[Ticket],
     by: str,
     now: datetime,
     policies: SlaPolicies,
 ) -> list[dict[str, Any]]:
     """Per agent (`by="agent"`, tickets by owner) or per team (`by="team"`)."""
-    record_key: Callable[[ConversationRecord], str | None] = (
-        (lambda r: r.agent) if by == "agent" else (lambda r: r.team))
+    bucket_key: Callable[[Bucket], str | None] = (lambda b: b.agent) if by == "agent" else (lambda b: b.team)
     ticket_key: Callable[[Ticket], str | None] = (lambda t: t.owner) if by == "agent" else (lambda t: t.team)
-    groups: dict[str, tuple[list[ConversationRecord], list[Ticket]]] = defaultdict(lambda: ([], []))
-    for r in records:
-        groups[record_key(r) or UNASSIGNED][0].append(r)
+    groups: dict[str, tuple[list[Bucket], list[Ticket]]] = defaultdict(lambda: ([], []))
+    for b in buckets:
+        groups[bucket_key(b) or UNASSIGNED][0].append(b)
     for t in tickets:
         groups[ticket_key(t) or UNASSIGNED][1].append(t)
     rows = []
     for name in sorted(groups):
-        recs, ticks = groups[name]
+        group, ticks = groups[name]
         sla = sla_compliance(ticks, now, policies)
         rows.append({
             by: name,
-            "conversations": len(recs),
-            "escalation": escalation_rate(recs).to_dict(),
-            "calming": calming_rate(recs).to_dict(),
-            "mean_quality": _mean([r.quality_score for r in recs if r.quality_score is not None]),
-            "mean_peak": _mean([r.peak for r in recs if r.peak is not None]),
+            "conversations": _total(group, "conversations"),
+            "escalation": escalation_rate(group).to_dict(),
+            "calming": calming_rate(group).to_dict(),
+            "mean_quality": _ratio(group, "quality_sum", "quality_n"),
+            "mean_peak": _ratio(group, "peak_sum", "peak_n"),
             "tickets": len(ticks),
             "csat_average": csat_summary(ticks)["average"],
             "sla_response": sla["response"],

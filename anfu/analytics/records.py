@@ -8,7 +8,6 @@ are left out of the figures that need them.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import AnalyticsError
 from ..workflow.tickets import Ticket
+from .buckets import AssessmentFacts, Bucket
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 META_KEYS = ("date", "channel", "team", "agent")
@@ -34,10 +34,6 @@ def _day(value: Any, where: str, tz: ZoneInfo) -> date:
         except ValueError:
             pass
     raise AnalyticsError("AF650", where, reason=f"date {value!r} is not YYYY-MM-DD or an ISO time")
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)
@@ -73,41 +69,29 @@ class ConversationRecord:
                 meta.update({k: v for k, v in data[box].items() if k in META_KEYS and v is not None})
         if meta["date"] is None:
             raise AnalyticsError("AF650", rid, reason="\"date\" is missing")
-        zone = ZoneInfo(tz)
-        turns = data.get("turns")
-        if isinstance(turns, list):
-            customer = [t for t in turns if isinstance(t, dict) and t.get("speaker", "customer") == "customer"]
-        else:  # a single utterance
-            customer = [data]
-        intensities = [t["intensity"] for t in customer if _int(t.get("intensity")) is not None]
-        trajectory = data.get("trajectory") if isinstance(data.get("trajectory"), dict) else {}
-        peak = _int(trajectory.get("peak"))
-        if peak is None and intensities:
-            peak = max(intensities)
-        end = _int(trajectory.get("end"))
-        if end is None and intensities:
-            end = intensities[-1]
-        causes = [t["cause"] for t in customer if isinstance(t.get("cause"), str)]
-        valences = [float(t["valence"]) for t in customer
-                    if isinstance(t.get("valence"), (int, float)) and not isinstance(t.get("valence"), bool)]
-        escalation = data.get("escalation")
-        level = _int(escalation.get("level")) if isinstance(escalation, dict) else None
-        calmed = data.get("calmed") if isinstance(data.get("calmed"), bool) else None
+        facts = AssessmentFacts.of(data)
         return cls(
             id=rid,
-            day=_day(meta["date"], rid, zone),
+            day=_day(meta["date"], rid, ZoneInfo(tz)),
             channel=meta["channel"] or data.get("channel"),
             team=meta["team"],
             agent=meta["agent"],
-            peak=peak,
-            end=end,
-            calmed=calmed,
-            escalation_level=level,
-            cause=Counter(causes).most_common(1)[0][0] if causes else None,
-            emotions=tuple(t["emotion"] for t in customer if isinstance(t.get("emotion"), str)),
-            valence=sum(valences) / len(valences) if valences else None,
-            quality_score=_int(data.get("quality_score")),
+            peak=facts.peak,
+            end=facts.end,
+            calmed=facts.calmed,
+            escalation_level=facts.escalation_level,
+            cause=facts.cause,
+            emotions=facts.emotions,
+            valence=facts.valence,
+            quality_score=facts.quality_score,
         )
+
+    def bucket(self) -> Bucket:
+        """This conversation as a bucket of one (what the figures read)."""
+        facts = AssessmentFacts(peak=self.peak, end=self.end, calmed=self.calmed,
+                                escalation_level=self.escalation_level, cause=self.cause, emotions=self.emotions,
+                                valence=self.valence, quality_score=self.quality_score)
+        return Bucket.of_facts(facts, day=self.day, channel=self.channel, team=self.team, agent=self.agent)
 
 
 @dataclass(frozen=True)
@@ -161,6 +145,9 @@ class Filters:
 
     def keep_record(self, record: ConversationRecord) -> bool:
         return self._keep(record.day, record.channel, record.team, record.agent)
+
+    def keep_bucket(self, bucket: Bucket) -> bool:
+        return self._keep(bucket.day, bucket.channel, bucket.team, bucket.agent)
 
     def ticket_day(self, ticket: Ticket) -> date:
         return ticket.created_at.astimezone(ZoneInfo(self.timezone)).date()

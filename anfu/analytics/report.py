@@ -14,6 +14,7 @@ from ..glossary import CAUSE_NAMES, EMOTION_NAMES, EMOTIONS, display
 from ..workflow.sla import SlaPolicies
 from ..workflow.tickets import Ticket, aware
 from . import figures
+from .buckets import Bucket
 from .records import ConversationRecord, Filters
 
 # column kinds the exporters format: text, int, float (2 decimals), percent
@@ -150,15 +151,32 @@ def build_report(
     contacts: int | None = None,
     policies: SlaPolicies | None = None,
 ) -> Report:
-    """All figures for the selection. `contacts` is the number of customer contacts in the
-    period (calls, chats…) when only part of them was analysed; by default the number of
-    conversations selected."""
+    """All figures for the selection, from `anfu analyze` output objects (or records).
+    `contacts` is the number of customer contacts in the period (calls, chats…) when only part
+    of them was analysed; by default the number of conversations selected."""
+    filters = filters or Filters()
+    buckets = [r.bucket() for r in _records(assessments, filters.timezone)]
+    return report_from_buckets(buckets, tickets, filters=filters, now=now, contacts=contacts, policies=policies)
+
+
+def report_from_buckets(
+    buckets: Iterable[Bucket],
+    tickets: Iterable[Ticket] = (),
+    *,
+    filters: Filters | None = None,
+    now: datetime | None = None,
+    contacts: int | None = None,
+    policies: SlaPolicies | None = None,
+) -> Report:
+    """All figures for the selection from buckets (the database's sums per day, channel, team
+    and agent, or one bucket per analysed conversation)."""
     filters = filters or Filters()
     now = aware(now, "now") if now is not None else datetime.now(timezone.utc)
     if contacts is not None and (isinstance(contacts, bool) or not isinstance(contacts, int) or contacts < 0):
         raise AnalyticsError("AF651", f"contacts={contacts!r}", reason="must be a whole number ≥ 0")
     policies = policies or SlaPolicies.load()
-    records = [r for r in _records(assessments, filters.timezone) if filters.keep_record(r)]
+    kept_buckets = [b for b in buckets if filters.keep_bucket(b)]
+    conversations = sum(b.conversations for b in kept_buckets)
     kept = [t for t in tickets if filters.keep_ticket(t)]
     low = [{"ticket_id": t.id, "agent": t.owner, "cause": t.cause, "score": t.csat_score,
             "comment": t.csat_comment or ""}
@@ -166,16 +184,16 @@ def build_report(
     return Report(
         generated_at=now,
         filters=filters,
-        conversations=len(records),
+        conversations=conversations,
         tickets=len(kept),
-        emotion_trend=figures.emotion_trend(records),
-        causes=figures.cause_counts(records, kept),
-        escalation=figures.escalation_rate(records),
-        calming=figures.calming_rate(records),
+        emotion_trend=figures.emotion_trend(kept_buckets),
+        causes=figures.cause_counts(kept_buckets, kept),
+        escalation=figures.escalation_rate(kept_buckets),
+        calming=figures.calming_rate(kept_buckets),
         csat=figures.csat_summary(kept),
-        complaint_rate=figures.complaint_rate(len(kept), len(records) if contacts is None else contacts),
+        complaint_rate=figures.complaint_rate(len(kept), conversations if contacts is None else contacts),
         sla=figures.sla_compliance(kept, now, policies),
-        agents=figures.breakdown(records, kept, "agent", now, policies),
-        teams=figures.breakdown(records, kept, "team", now, policies),
+        agents=figures.breakdown(kept_buckets, kept, "agent", now, policies),
+        teams=figures.breakdown(kept_buckets, kept, "team", now, policies),
         low_csat=low,
     )

@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ..analytics import Filters, Report, build_report
-from ..store import ConversationFilter, Store
+from zoneinfo import ZoneInfo
+
+from ..analytics import Bucket, Filters, Report, report_from_buckets
+from ..analytics.records import DEFAULT_TIMEZONE
+from ..store import Store
+from ..store.facts_repo import FactsStore
 from ..store.access import Principal
 from .desk import TicketDesk
 
-MAX_CONVERSATIONS = 5000
 FILTER_KEYS = ("date_from", "date_to", "channel", "team", "agent")
 
 
@@ -24,48 +27,41 @@ def agent_labels(accounts: list[Any]) -> dict[str, str]:
             for a, name in zip(accounts, names)}
 
 
-def report_inputs(store: Store, desk: TicketDesk, principal: Principal
-                  ) -> tuple[list[dict[str, Any]], list[Any], dict[str, list[str]]]:
-    """Assessments with their metadata (day, channel, team, agent) and tickets `principal` may
-    see, plus the values the filter menus offer."""
+def report_inputs(store: Store, desk: TicketDesk, principal: Principal, *, now: datetime | None = None,
+                  timezone_name: str = DEFAULT_TIMEZONE) -> tuple[list[Bucket], list[Any], dict[str, list[str]]]:
+    """The sums of the conversations `principal` may see per local day, channel, team and agent
+    (grouped and summed in SQL: `FactsStore.sums`), the tickets they may see, and the values
+    the filter menus offer."""
     teams = {t.id: t.name for t in store.list_teams(principal.tenant_id)}
     accounts = store.list_users(principal.tenant_id)
     labels = agent_labels(accounts)
     users = {u.id: labels[u.username] for u in accounts}
-    items: list[dict[str, Any]] = []
-    page, fetched = 1, 0
-    while fetched < MAX_CONVERSATIONS:
-        batch = store.list_conversations(principal, ConversationFilter(), page=page, page_size=200)
-        for conversation in batch.items:
-            latest = store.latest_assessment(conversation.id)
-            if latest is None or "turns" not in latest.data:
-                continue
-            data = dict(latest.data)
-            data.update(id=str(conversation.id), date=conversation.created_at.isoformat(),
-                        channel=conversation.channel, team=teams.get(conversation.team_id),
-                        agent=users.get(conversation.agent_id))
-            items.append(data)
-        fetched += len(batch.items)
-        if page >= batch.pages:
-            break
-        page += 1
+    moment = now or datetime.now(timezone.utc)
+    offset = ZoneInfo(timezone_name).utcoffset(moment.replace(tzinfo=None))
+    sums = FactsStore(store.engine).sums(principal, utc_offset_minutes=int(offset.total_seconds() // 60))
+    buckets = [Bucket(day=r.day, channel=r.channel, team=teams.get(r.team_id) if r.team_id else None,
+                      agent=users.get(r.agent_id) if r.agent_id else None, conversations=r.conversations,
+                      peak_sum=r.peak_sum, peak_n=r.peak_n, strong=r.strong, end_sum=r.end_sum, end_n=r.end_n,
+                      valence_sum=r.valence_sum, valence_n=r.valence_n, level_n=r.level_n, escalated=r.escalated,
+                      calm_eligible=r.calm_eligible, calmed=r.calmed, quality_sum=r.quality_sum,
+                      quality_n=r.quality_n, emotions=r.emotions, causes=r.causes) for r in sums]
     tickets = [desk.ticket(r) for r in desk.workflow.all_tickets(principal)]
     for ticket in tickets:  # owners are usernames: show them as the agents are shown
         ticket.owner = labels.get(ticket.owner, ticket.owner) if ticket.owner else ticket.owner
-    options = {"channels": sorted({i["channel"] for i in items if i.get("channel")} | {t.channel for t in tickets}),
-               "teams": sorted({i["team"] for i in items if i.get("team")} | {t.team for t in tickets if t.team}),
-               "agents": sorted({i["agent"] for i in items if i.get("agent")} | {t.owner for t in tickets if t.owner})}
-    return items, tickets, options
+    options = {"channels": sorted({b.channel for b in buckets if b.channel} | {t.channel for t in tickets}),
+               "teams": sorted({b.team for b in buckets if b.team} | {t.team for t in tickets if t.team}),
+               "agents": sorted({b.agent for b in buckets if b.agent} | {t.owner for t in tickets if t.owner})}
+    return buckets, tickets, options
 
 
 def make_report(store: Store, desk: TicketDesk, principal: Principal, query: dict[str, str],
                 now: datetime | None = None) -> tuple[Report, dict[str, list[str]]]:
     """The report over what `principal` sees, filtered by `query` (FILTER_KEYS; dates as
     YYYY-MM-DD, one channel, team and agent each); AF65x for a bad filter."""
-    items, tickets, options = report_inputs(store, desk, principal)
     filters = Filters.make(query.get("date_from") or None, query.get("date_to") or None,
                            channels=[query["channel"]] if query.get("channel") else [],
                            teams=[query["team"]] if query.get("team") else [],
                            agents=[query["agent"]] if query.get("agent") else [])
-    return build_report(items, tickets, filters=filters, now=now or datetime.now(timezone.utc),
-                        policies=desk.policies), options
+    buckets, tickets, options = report_inputs(store, desk, principal, now=now, timezone_name=filters.timezone)
+    return report_from_buckets(buckets, tickets, filters=filters, now=now or datetime.now(timezone.utc),
+                               policies=desk.policies), options

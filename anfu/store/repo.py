@@ -25,6 +25,7 @@ from ..types import SPEAKERS, Conversation, Utterance
 from . import access
 from .access import Principal
 from .accounts import AccountsMixin
+from .facts_repo import write_facts
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
 from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Event, MessageRecord, Page, from_row)
 from .search_repo import index_message
@@ -435,6 +436,7 @@ class Store(CustomersMixin, AccountsMixin):
                     events = [EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
                                        payload=self._stored(payload), created_at=now) for name, payload in wanted]
                     s.add_all([assessed, *events])
+                    write_facts(s, conv.id, conv.tenant_id, data)
                     s.flush()
                     turn.written = TurnWrite(message, True, from_row(ConversationRecord, conv), before.escalation_level,
                                              from_row(AssessmentRecord, assessed), [from_row(Event, e) for e in events])
@@ -587,6 +589,7 @@ class Store(CustomersMixin, AccountsMixin):
             conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
             conv.updated_at = now
             s.add(row)
+            write_facts(s, conv.id, conv.tenant_id, data)
             s.flush()
             return from_row(AssessmentRecord, row)
 

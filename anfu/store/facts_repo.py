@@ -1,0 +1,138 @@
+"""The analytics facts of conversations: written with each assessment (`write_facts`, called
+inside the store's assessment transactions) and summed in SQL per local day, channel, team and
+agent (`FactsStore.sums`) for the dashboards, under the same access rules as every list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from sqlalchemy import Integer, case, cast, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from ..analytics.buckets import STRONG, AssessmentFacts
+from . import access
+from .access import Principal
+from .accounts import StoreBase
+from .facts_tables import EMOTION_COLUMNS, ConversationFactsRow
+from .tables import ConversationRow
+
+
+def facts_values(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The facts row of an assessment (`Assessment.to_dict()`); None for one without turns (an
+    utterance-level result: the dashboards count conversations)."""
+    if "turns" not in data:
+        return None
+    facts = AssessmentFacts.of(data)
+    values: dict[str, Any] = {"peak": facts.peak, "end_intensity": facts.end, "calmed": facts.calmed,
+                              "escalation_level": facts.escalation_level, "cause": facts.cause,
+                              "valence": facts.valence, "quality_score": facts.quality_score}
+    values.update({EMOTION_COLUMNS[k]: v for k, v in facts.emotion_counts().items()})
+    return values
+
+
+def write_facts(s: Session, conversation_id: int, tenant_id: int, data: Mapping[str, Any]) -> None:
+    """Replace the conversation's facts with those of its newest assessment (in `s`'s transaction)."""
+    values = facts_values(data)
+    row = s.get(ConversationFactsRow, conversation_id)
+    if values is None:
+        if row is not None:
+            s.delete(row)
+        return
+    if row is None:
+        s.add(ConversationFactsRow(conversation_id=conversation_id, tenant_id=tenant_id, **values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+@dataclass(frozen=True)
+class FactsSums:
+    """The sums of one (local day, channel, team, agent) group: `anfu.analytics.Bucket`'s
+    fields with the team and agent as ids."""
+
+    day: date
+    channel: str | None
+    team_id: int | None
+    agent_id: int | None
+    conversations: int = 0
+    peak_sum: int = 0
+    peak_n: int = 0
+    strong: int = 0
+    end_sum: int = 0
+    end_n: int = 0
+    valence_sum: float = 0.0
+    valence_n: int = 0
+    level_n: int = 0
+    escalated: int = 0
+    calm_eligible: int = 0
+    calmed: int = 0
+    quality_sum: int = 0
+    quality_n: int = 0
+    emotions: Mapping[str, int] = field(default_factory=dict)
+    causes: Mapping[str, int] = field(default_factory=dict)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+class FactsStore(StoreBase):
+    """`FactsStore(engine)`: the dashboards' sums."""
+
+    def _local_day(self, utc_offset_minutes: int) -> Any:
+        minutes = int(utc_offset_minutes)
+        if self.engine.dialect.name == "sqlite":
+            return func.date(ConversationRow.created_at, f"{minutes:+d} minutes")
+        return func.date(ConversationRow.created_at + literal_column(f"INTERVAL '{minutes} minutes'"))
+
+    def sums(self, visible_to: Principal, *, utc_offset_minutes: int) -> list[FactsSums]:
+        """One row per local day (conversation start, UTC shifted by `utc_offset_minutes`),
+        channel, team and agent over the assessed conversations `visible_to` may see."""
+        f = ConversationFactsRow
+        day = self._local_day(utc_offset_minutes).label("day")
+        keys = (day, ConversationRow.channel, ConversationRow.team_id, ConversationRow.agent_id)
+        strong = f.peak >= STRONG
+        n = lambda column: func.count(column)  # noqa: E731  (non-null values)
+        total = lambda expr: func.coalesce(func.sum(expr), 0)  # noqa: E731
+        flag = lambda cond: total(case((cond, 1), else_=0))  # noqa: E731
+        emotions = [total(getattr(f, column)).label(label) for label, column in EMOTION_COLUMNS.items()]
+        where = [access.conversation_clause(visible_to), f.tenant_id == visible_to.tenant_id]
+        stmt = (select(*keys, func.count().label("conversations"),
+                       total(f.peak), n(f.peak), flag(strong), total(f.end_intensity), n(f.end_intensity),
+                       total(f.valence), n(f.valence), n(f.escalation_level), flag(f.escalation_level >= 1),
+                       flag(strong & f.calmed.is_not(None)), flag(strong & f.calmed.is_(True)),
+                       total(f.quality_score), n(f.quality_score), *emotions)
+                .join(f, f.conversation_id == ConversationRow.id).where(*where).group_by(*keys))
+        causes_stmt = (select(*keys, f.cause, cast(func.count(), Integer))
+                       .join(f, f.conversation_id == ConversationRow.id)
+                       .where(*where, f.cause.is_not(None)).group_by(*keys, f.cause))
+        with self._read() as s:
+            rows = s.execute(stmt).all()
+            cause_rows = s.execute(causes_stmt).all()
+        causes: dict[tuple[Any, ...], dict[str, int]] = {}
+        for d, channel, team_id, agent_id, cause, count in cause_rows:
+            causes.setdefault((_as_date(d), channel, team_id, agent_id), {})[cause] = int(count)
+        out = []
+        for row in rows:
+            d, channel, team_id, agent_id, conversations, *sums = row
+            key = (_as_date(d), channel, team_id, agent_id)
+            (peak_sum, peak_n, strong_n, end_sum, end_n, valence_sum, valence_n, level_n, escalated,
+             calm_eligible, calmed, quality_sum, quality_n) = sums[:13]
+            emotion_counts = {label: int(v) for label, v in zip(EMOTION_COLUMNS, sums[13:]) if v}
+            out.append(FactsSums(day=key[0], channel=channel, team_id=team_id, agent_id=agent_id,
+                                 conversations=int(conversations), peak_sum=int(peak_sum), peak_n=int(peak_n),
+                                 strong=int(strong_n), end_sum=int(end_sum), end_n=int(end_n),
+                                 valence_sum=float(valence_sum), valence_n=int(valence_n), level_n=int(level_n),
+                                 escalated=int(escalated), calm_eligible=int(calm_eligible), calmed=int(calmed),
+                                 quality_sum=int(quality_sum), quality_n=int(quality_n), emotions=emotion_counts,
+                                 causes=causes.get(key, {})))
+        return out
+
+
+__all__ = ["FactsStore", "FactsSums", "facts_values", "write_facts"]
