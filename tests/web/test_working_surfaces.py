@@ -98,6 +98,7 @@ def test_the_composer_picker_puts_what_suits_the_customer_first(world: Any) -> N
     page = li.get(f"/console/{chat}").text
     assert 'id="reply-picker"' in page and 'id="open-picker"' in page and 'aria-keyshortcuts="/"' in page
     assert "<kbd>/</kbd>" in page  # listed on `?`
+    assert '<option value="停电抢修">' in page.split('id="picker-category"')[1].split("</select>")[0]
     emotion = world.store.get_conversation(chat).emotion
     assert emotion == "angry"
     picked = li.get("/replies/pick", params={"conversation_id": chat}).text
@@ -106,6 +107,9 @@ def test_the_composer_picker_puts_what_suits_the_customer_first(world: Any) -> N
     assert 'class="pick fits"' in picked and "适合当前客户" in picked
     assert re.findall(r'data-reply="(\d+)"', li.get("/replies/pick", params={
         "conversation_id": chat, "q": "问候"}).text) == [str(calm.id)]
+    by_scenario = re.findall(r'data-reply="(\d+)"', li.get("/replies/pick", params={
+        "conversation_id": chat, "category": "通用"}).text)
+    assert str(calm.id) in by_scenario and str(angry.id) not in by_scenario
     # a conversation you cannot see gives no hint of its customer
     assert world.client("zhao").get("/replies/pick", params={"conversation_id": chat}).status_code == 404
 
@@ -270,7 +274,8 @@ def test_listening_in_opens_the_live_conversation_read_only(world: Any) -> None:
 def test_auditor_console_has_no_action_that_would_answer_403(world: Any) -> None:
     chat = world.customer_says(ANGRY)["conversation"]["id"]
     page = world.client("qa").get(f"/console/{chat}").text
-    for marker in ('id="draft"', 'id="send"', 'id="escalate"', 'class="note-form', 'button class="btn small primary claim'):
+    for marker in ('id="draft"', 'id="send"', 'id="escalate"', 'class="note-form', 'button class="btn small primary claim',
+                   '<button type="button" class="suggestion"'):
         assert marker not in page, marker
     assert world.client("qa").post(f"/console/{chat}/escalate").status_code == 403
 

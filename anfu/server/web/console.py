@@ -155,7 +155,8 @@ def console_conversation(conversation_id: int, request: Request, listen: int = 0
                          user: WebUser = Depends(web_user)) -> HTMLResponse:
     view = conversation_view(request, user, conversation_id, listen=bool(listen))
     return render(request, "console.html", user=user, conversations=conversation_list(request, user), view=view,
-                  selected=conversation_id, draft="", check=None, unassigned=unassigned_list(request, user))
+                  selected=conversation_id, draft="", check=None, unassigned=unassigned_list(request, user),
+                  reply_categories=request.app.state.ctx.services.replies.categories(user.principal))
 
 
 @router.get("/console/{conversation_id}/live", include_in_schema=False)
