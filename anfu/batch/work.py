@@ -122,10 +122,24 @@ def _decode(raw_bytes: bytes, lineno: int) -> Any:
         raise InputError("AF001", f"line {lineno}: {getattr(exc, 'msg', exc)}") from None
     except RecursionError:
         raise InputError("AF001", f"line {lineno}: nested deeper than {MAX_DEPTH} levels") from None
-    problem = _problem(obj)
+    # `_problem` walks the whole value; most lines cannot have one: a lone surrogate needs a
+    # `\\ud…` escape in the line (the bytes are valid UTF-8) and nesting deeper than MAX_DEPTH
+    # needs more than MAX_DEPTH brackets. Two scans in C decide that for the common line.
+    if _may_have_problem(raw):
+        problem = _problem(obj)
+    else:
+        problem = None
     if problem is not None:
         raise InputError("AF001" if problem.startswith("nested") else "AF006", f"line {lineno}: {problem}")
     return obj
+
+
+def _may_have_problem(raw: str) -> bool:
+    """False when the JSON text `raw` can hold neither a lone surrogate nor nesting deeper than
+    MAX_DEPTH (so `_problem` would find nothing)."""
+    if "\\u" in raw and ("\\ud" in raw or "\\uD" in raw):
+        return True
+    return raw.count("[") + raw.count("{") >= MAX_DEPTH
 
 
 def _error_line(item: Item, rid: str | None, exc: AnfuError) -> str:
