@@ -54,6 +54,12 @@ class Notifier:
     # publishing ------------------------------------------------------------------------------
     def publish(self, message: dict[str, Any]) -> None:
         body = json.dumps({"origin": self.origin, **message}, ensure_ascii=False, default=str)
+        if len(body.encode("utf-8")) <= MAX_PAYLOAD:
+            # the common case, once per live turn: one statement in autocommit (no BEGIN and
+            # COMMIT round trips around it); the notification is sent when it runs
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": self.channel, "body": body})
+            return
         with self.engine.begin() as conn:
             if len(body.encode("utf-8")) > MAX_PAYLOAD:
                 spill = conn.execute(insert(LiveSpillRow).values(payload=json.loads(body), created_at=utcnow())
