@@ -16,9 +16,12 @@ messages/s, far above a real 200-seat centre (agents juggle 2–3 chats of one m
 10–30 s each). ANFU_BENCH_THINK_S=2 is the stress variant.
 
 Environment: ANFU_BENCH_SECONDS (default 60), ANFU_BENCH_AGENTS (200), ANFU_BENCH_SUPERVISORS
-(20), ANFU_BENCH_THINK_S (mean seconds between one agent's messages, default 3.0).
-Targets: p99 ≤ 250 ms round trip, server-side p99 ≤ 20 ms per turn, nothing lost, nothing
-duplicated. Loopback only.
+(20), ANFU_BENCH_THINK_S (mean seconds between one agent's messages, default 3.0),
+ANFU_BENCH_WS_RUNS (independent runs, each on a fresh server and database, default 5).
+Targets (issue 15): every run (`runs_met` = `runs`) with p99 ≤ 250 ms round trip and nothing
+lost, duplicated or unanswered; also server-side p99 ≤ 20 ms per turn. The top-level latency
+figures are the worst run's; `per_run` holds each run with the machine's load before and after
+it. Loopback only.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_turn import CUSTOMER  # the same messages as the in-process turn benchmark
+
+TARGET_P99_MS = 250.0
 
 
 def _free_port() -> int:
@@ -223,11 +228,8 @@ def _stored(data_dir: Path, port: int) -> dict[str, int]:
     return {str(k): int(v) for k, v in rows}
 
 
-def run() -> dict[str, Any]:
-    seconds = float(os.environ.get("ANFU_BENCH_SECONDS", "60"))
-    agents = int(os.environ.get("ANFU_BENCH_AGENTS", "200"))
-    supervisors = int(os.environ.get("ANFU_BENCH_SUPERVISORS", "20"))
-    think = float(os.environ.get("ANFU_BENCH_THINK_S", "3.0"))
+def _one_run(seconds: float, agents: int, supervisors: int, think: float) -> dict[str, Any]:
+    before = _load()
     with tempfile.TemporaryDirectory(prefix="anfu-bench-ws-") as tmp:
         data_dir = Path(tmp)
         port = _free_port()
@@ -252,8 +254,7 @@ def run() -> dict[str, Any]:
     lost = [m for m in acked if stored.get(m, 0) == 0]
     duplicated = [m for m, n in stored.items() if n > 1] + [m for m in set(acked) if acked.count(m) > 1]
     return {
-        "agents": agents, "supervisors": supervisors, "seconds": round(elapsed, 1), "think_s": think,
-        "connect_s": stats.get("connect_s"),
+        "seconds": round(elapsed, 1), "connect_s": stats.get("connect_s"),
         "sent": len(stats["sent"]), "acknowledged": len(acked),
         "throughput_msg_s": round(len(acked) / max(stats["measured_s"], 1e-9), 1),
         "latency_ms": {"p50": round(_percentile(stats["latency_ms"], 0.5), 1),
@@ -264,11 +265,39 @@ def run() -> dict[str, Any]:
                            "mean": round(statistics.fmean(stats["server_ms"]), 1) if stats["server_ms"] else 0.0},
         "lost": len(lost), "duplicated": len(duplicated), "unanswered": len(stats["sent"]) - len(acked),
         "errors": len(stats["errors"]), "timeouts": stats["timeouts"], "alerts_received": stats["alerts"],
-        "agent_failures": stats["agent_failures"],
-        "targets": {"latency_ms.p99": ["<=", 250], "server_turn_ms.p99": ["<=", 20], "lost": ["<=", 0],
-                    "duplicated": ["<=", 0]},
-        "headline": ["latency_ms.p50", "latency_ms.p99", "server_turn_ms.p50", "server_turn_ms.p99", "lost",
-                     "duplicated"],
+        "agent_failures": stats["agent_failures"], "load_before": before, "load_after": _load(),
+    }
+
+
+def _load() -> dict[str, float]:
+    one, five, _ = os.getloadavg()
+    return {"load1": round(one, 2), "load5": round(five, 2)}
+
+
+def run() -> dict[str, Any]:
+    seconds = float(os.environ.get("ANFU_BENCH_SECONDS", "60"))
+    agents = int(os.environ.get("ANFU_BENCH_AGENTS", "200"))
+    supervisors = int(os.environ.get("ANFU_BENCH_SUPERVISORS", "20"))
+    think = float(os.environ.get("ANFU_BENCH_THINK_S", "3.0"))
+    count = max(1, int(os.environ.get("ANFU_BENCH_WS_RUNS", "5")))
+    runs = [_one_run(seconds, agents, supervisors, think) for _ in range(count)]
+    met = [r["latency_ms"]["p99"] <= TARGET_P99_MS and r["lost"] == 0 and r["duplicated"] == 0
+           and r["unanswered"] == 0 and not r["agent_failures"] for r in runs]
+    # the top-level figures are the worst run's (the target is every run, not the average)
+    worst = max(runs, key=lambda r: r["latency_ms"]["p99"])
+    return {
+        "agents": agents, "supervisors": supervisors, "think_s": think, "cpus": len(os.sched_getaffinity(0)),
+        "runs": count, "runs_met": sum(met),
+        "latency_ms": worst["latency_ms"], "server_turn_ms": max((r["server_turn_ms"] for r in runs),
+                                                                  key=lambda t: t["p99"]),
+        "lost": sum(r["lost"] for r in runs), "duplicated": sum(r["duplicated"] for r in runs),
+        "unanswered": sum(r["unanswered"] for r in runs),
+        "throughput_msg_s": round(statistics.fmean(r["throughput_msg_s"] for r in runs), 1),
+        "per_run": runs,
+        "targets": {"runs_met": [">=", count], "latency_ms.p99": ["<=", TARGET_P99_MS],
+                    "server_turn_ms.p99": ["<=", 20], "lost": ["<=", 0], "duplicated": ["<=", 0]},
+        "headline": ["runs_met", "runs", "latency_ms.p50", "latency_ms.p99", "server_turn_ms.p50",
+                     "server_turn_ms.p99", "lost", "duplicated"],
     }
 
 
