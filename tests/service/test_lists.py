@@ -4,38 +4,13 @@ filters, and saved views that belong to their user — on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from anfu.errors import InputError, NotFoundError, StoreError
 from anfu.service.lists import ConversationLists, ListFilters
-from anfu.store import Principal, Store, make_engine
-from anfu.store.testing import copy_sqlite, migrated_sqlite, postgres_test_url, prepare_postgres, reset
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("lists") / "anfu.db"
-    migrated_sqlite(path)
-    return path
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, template: Path, tmp_path: Path):
-    if request.param == "sqlite":
-        url = copy_sqlite(template, tmp_path / "anfu.db")
-    else:
-        url = postgres_test_url()
-        if url is None:
-            pytest.skip("ANFU_TEST_POSTGRES_URL is not set")
-        prepare_postgres(url)
-        engine = make_engine(url=url)
-        reset(engine)
-        engine.dispose()
-    store = Store(make_engine(url=url))
-    yield store
-    store.engine.dispose()
+from anfu.store import Principal, Store
+from tests.service.test_search import pg_schema, store, template  # noqa: F401  (SQLite and PostgreSQL stores)
 
 
 def centre(store: Store) -> dict:

@@ -4,15 +4,20 @@ coded errors for bad queries — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
+import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from anfu.errors import InputError
 from anfu.pii import mask_identity
 from anfu.service.search import Search, snippet
-from anfu.store import Principal, Store, WorkflowStore, make_engine
-from anfu.store.testing import copy_sqlite, migrated_sqlite, postgres_test_url, prepare_postgres, reset
+from anfu.store import Principal, Store, WorkflowStore, make_engine, upgrade
+from anfu.store.testing import copy_sqlite, migrated_sqlite, postgres_test_url, reset
+
+_SCHEMAS = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +27,32 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def pg_schema() -> str:
+    """A migrated schema of its own in the PostgreSQL test database (other suites downgrade and
+    upgrade the shared one while these run), dropped afterwards."""
+    base = postgres_test_url()
+    if base is None:
+        pytest.skip("ANFU_TEST_POSTGRES_URL is not set")
+    name = f"anfu_search_{os.getpid()}_{next(_SCHEMAS)}"
+    engine = make_engine(url=base)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
+    upgrade(make_engine(url=url))
+    yield url
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, template: Path, tmp_path: Path):
     if request.param == "sqlite":
         url = copy_sqlite(template, tmp_path / "anfu.db")
     else:
-        url = postgres_test_url()
-        if url is None:
-            pytest.skip("ANFU_TEST_POSTGRES_URL is not set")
-        prepare_postgres(url)
+        url = request.getfixturevalue("pg_schema")
         engine = make_engine(url=url)
         reset(engine)
         engine.dispose()

@@ -4,12 +4,14 @@ PostgreSQL (GIN over the jieba tokens)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select, text
 
-from anfu.store import Principal, SearchStore, Store, WorkflowStore, downgrade, upgrade
+from anfu.store import Principal, SearchStore, Store, WorkflowStore, downgrade, make_engine, upgrade
+from anfu.store.testing import postgres_test_url
 from anfu.store.search_tables import SearchDocumentRow
 from anfu.text.segment import query_terms
 
@@ -168,11 +170,40 @@ def test_the_like_scan_peer_agrees_with_the_index(store: Store) -> None:
     assert SearchStore(store.engine).scan(c.admin, "100%_") == []
 
 
-def test_the_migration_indexes_what_was_stored_before_it(db_url: str, store: Store) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def private_store(request: pytest.FixtureRequest, tmp_path) -> Store:  # noqa: ANN001
+    """A store of its own: the migration test downgrades it, which must not touch the shared
+    PostgreSQL schema other suites are using at the same time."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+        drop = None
+    else:
+        base = postgres_test_url()
+        if base is None:
+            pytest.skip("ANFU_TEST_POSTGRES_URL is not set")
+        name = f"anfu_search_migration_{os.getpid()}"
+        admin = make_engine(url=base)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
+        drop = (admin, name)
+    engine = make_engine(url=url)
+    upgrade(engine)
+    yield Store(engine)
+    engine.dispose()
+    if drop is not None:
+        with drop[0].begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{drop[1]}" CASCADE'))
+        drop[0].dispose()
+
+
+def test_the_migration_indexes_what_was_stored_before_it(private_store: Store) -> None:
+    store = private_store
     c = build(store, "grid-a", "甲供电公司")
     downgrade(store.engine, "0007_search@-1")        # this branch only: no index at all
     assert "search_documents" not in _tables(store)
-    upgrade(store.engine)                           # back to the heads: 0007_search backfills
+    upgrade(store.engine)                            # back to the heads: 0007_search backfills
     assert found(store, c.admin, "扣费") == {c.mine}
     assert found(store, c.admin, "退款", "ticket") == {c.ticket}
     assert found(store, c.admin, "13812345678", "customer") == {c.customer}

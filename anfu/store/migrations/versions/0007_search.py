@@ -61,15 +61,19 @@ def upgrade() -> None:
     if bind.dialect.name == "sqlite":
         # external content: the FTS5 table reads its text from search_documents; the triggers
         # carry every insert, update and delete over (also the cascades of a deletion)
-        op.execute(f"CREATE VIRTUAL TABLE {FTS} USING fts5(terms, content='search_documents', "
+        # kind and tenant are indexed too, so a match for one kind of one tenant intersects
+        # doclists instead of walking every message that holds a common word
+        op.execute(f"CREATE VIRTUAL TABLE {FTS} USING fts5(terms, kind, tenant_id, content='search_documents', "
                    f"content_rowid='id', tokenize='unicode61')")
         op.execute(f"CREATE TRIGGER {FTS}_ai AFTER INSERT ON search_documents BEGIN "
-                   f"INSERT INTO {FTS}(rowid, terms) VALUES (new.id, new.terms); END")
+                   f"INSERT INTO {FTS}(rowid, terms, kind, tenant_id) VALUES (new.id, new.terms, new.kind, new.tenant_id); END")
         op.execute(f"CREATE TRIGGER {FTS}_ad AFTER DELETE ON search_documents BEGIN "
-                   f"INSERT INTO {FTS}({FTS}, rowid, terms) VALUES ('delete', old.id, old.terms); END")
+                   f"INSERT INTO {FTS}({FTS}, rowid, terms, kind, tenant_id) "
+                   f"VALUES ('delete', old.id, old.terms, old.kind, old.tenant_id); END")
         op.execute(f"CREATE TRIGGER {FTS}_au AFTER UPDATE ON search_documents BEGIN "
-                   f"INSERT INTO {FTS}({FTS}, rowid, terms) VALUES ('delete', old.id, old.terms); "
-                   f"INSERT INTO {FTS}(rowid, terms) VALUES (new.id, new.terms); END")
+                   f"INSERT INTO {FTS}({FTS}, rowid, terms, kind, tenant_id) "
+                   f"VALUES ('delete', old.id, old.terms, old.kind, old.tenant_id); "
+                   f"INSERT INTO {FTS}(rowid, terms, kind, tenant_id) VALUES (new.id, new.terms, new.kind, new.tenant_id); END")
     elif bind.dialect.name == "postgresql":
         # the tokens as lexemes, exactly as stored (no text-search configuration touches them)
         op.execute("CREATE INDEX ix_search_documents_terms ON search_documents "
