@@ -169,10 +169,15 @@ class Session:
             return
 
     def _whisper_delivered(self, message: dict[str, Any]) -> None:
-        """The agent's console received a supervisor's whisper: the wallboard shows it delivered."""
+        """The agent's console received a supervisor's whisper: the wallboard shows it delivered.
+        A failure to record it must not stop the socket's forwarding."""
         p = self.auth.principal
-        self.ctx.store.add_event(p.tenant_id, WHISPER_DELIVERED, {"whisper_id": message["event_id"], "to": p.actor},
-                                 conversation_id=message.get("conversation_id"))
+        try:
+            self.ctx.store.add_event(p.tenant_id, WHISPER_DELIVERED, {"whisper_id": message["event_id"],
+                                                                      "to": p.actor},
+                                     conversation_id=message.get("conversation_id"))
+        except Exception:  # noqa: BLE001  (e.g. the conversation was erased meanwhile)
+            log.warning("whisper %s: delivery not recorded", message.get("event_id"), exc_info=True)
 
     async def _still_signed_in(self) -> bool:
         """Re-check a long-lived socket's session now and then, so sign-out and revocation

@@ -14,6 +14,7 @@
     if (!Ctx) return;
     try {
       audio = audio || new Ctx();
+      if (audio.state === "suspended") audio.resume(); // allowed once the page had a click
       var osc = audio.createOscillator();
       var gain = audio.createGain();
       osc.type = "sine";
