@@ -242,7 +242,13 @@ class EventRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+    # the admin console's audit page filters by action, actor or object and pages newest first
+    # (migration 0007_admin): each filter reads its own index instead of the tenant's whole log
+    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+                      Index("ix_audit_log_tenant_id_id", "tenant_id", "id"),
+                      Index("ix_audit_log_tenant_action", "tenant_id", "action", "id"),
+                      Index("ix_audit_log_tenant_actor", "tenant_id", "actor", "id"),
+                      Index("ix_audit_log_tenant_target", "tenant_id", "target", "id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

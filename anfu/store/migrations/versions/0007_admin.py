@@ -1,4 +1,5 @@
-"""Admin console (issue 13): the helpdesk connectors' per-tenant configuration.
+"""Admin console (issue 13): the helpdesk connectors' per-tenant configuration, and indexes of
+the audit log for the admin console's filters (action, actor, object) and newest-first pages.
 
 Revision ID: 0007_admin
 Revises: 0006
@@ -14,6 +15,11 @@ revision = '0007_admin'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
+
+AUDIT_INDEXES = (('ix_audit_log_tenant_id_id', ['tenant_id', 'id']),
+                 ('ix_audit_log_tenant_action', ['tenant_id', 'action', 'id']),
+                 ('ix_audit_log_tenant_actor', ['tenant_id', 'actor', 'id']),
+                 ('ix_audit_log_tenant_target', ['tenant_id', 'target', 'id']))
 
 
 def upgrade() -> None:
@@ -39,9 +45,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('connector_configs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_connector_configs_tenant_id'), ['tenant_id'], unique=False)
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        for name, columns in AUDIT_INDEXES:
+            batch_op.create_index(name, columns, unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        for name, _ in AUDIT_INDEXES:
+            batch_op.drop_index(name)
     with op.batch_alter_table('connector_configs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connector_configs_tenant_id'))
     op.drop_table('connector_configs')
