@@ -15,7 +15,14 @@ from typing import Any, Sequence
 
 from .. import registry
 from ..qa import ReplyChecker, default_checker
-from ..qa.context import CONTEXT_TURNS, ContextReplyModel, ReplyContext, context_before, load_context_cached
+from ..qa.context import (
+    CONTEXT_TURNS,
+    ContextReplyModel,
+    ReplyContext,
+    asked_again_for,
+    context_before,
+    load_context_cached,
+)
 from ..text.normalize import normalize
 from ..types import Assessment, Finding, TurnAssessment
 from .base import Component
@@ -84,7 +91,11 @@ class PreSend(Component):
             out.append(results)
         if pending and model is not None:
             scored = model.predict([p[2] for p in pending], [p[3] for p in pending], [len(p[4]) for p in pending])
-            for (d, i, norm, _, found, customer), (prob, category) in zip(pending, scored):
+            for (d, i, norm, ctx, found, customer), (prob, category) in zip(pending, scored):
+                given = asked_again_for(norm, ctx.customer)
+                if given is not None and prob < model.threshold_:
+                    out[d][i] = self._asked_again(docs[d].turns[i].text, given, prob, model, customer)
+                    continue
                 out[d][i] = self._decide(docs[d].turns[i].text, norm, found, prob, category, model, customer)
         return out
 
@@ -108,6 +119,16 @@ class PreSend(Component):
         if level == "consider":
             return findings, None, False
         return findings, self.checker.rewrite(findings, _context(customer)), True
+
+    def _asked_again(self, text: str, given: str, prob: float, model: ContextReplyModel,
+                     customer: TurnAssessment | None) -> Result:
+        """A reply that asks for the detail the customer has just given: must fix, whatever the
+        model's score (the rule corroborates what the model may miss on a short, polite request)."""
+        confidence = max(prob, model.threshold_)
+        finding = Finding("context.asks_again", "dismissing", 0, len(text),
+                          f"结合客户上一句来看，客户刚刚已经提供了{given}，不要再次索要：请直接据此查询并告诉客户结果"
+                          f"（把握 {confidence:.0%}）。", "major", confidence, "must_fix")
+        return [finding], self.checker.rewrite([finding], _context(customer)), True
 
     def turn_context(self, doc: Assessment, i: int) -> int:
         if doc.turns[i].speaker != "agent":

@@ -42,6 +42,33 @@ DENSE: tuple[str, ...] = (
 )
 
 
+# details a reply may ask for (name shown to the agent, regex in the reply and the customer's turn)
+DETAILS: tuple[tuple[str, str], ...] = (
+    ("订单号", r"订单号|订单编号|快递单号|运单号|单号"), ("户号", r"户号"), ("地址", r"地址"),
+    ("型号", r"型号|机型"), ("手机号", r"手机号码|手机号|电话号码|联系电话"), ("账号", r"账号|帐号|会员卡号|卡号"),
+)
+_ASK_DETAIL = re.compile(r"(请|麻烦|劳烦|烦请)(您|你)?(再|重新)?(提供|告知|告诉|说|发|报|确认)(一下|下)?(您的?)?|"
+                         r"请问(您的?)?.{0,6}(是|多少|哪|什么)|是多少|是什么|在哪")
+_SAID = re.compile(r"(说|给|发|报|提供|告诉)(过|了)(你们|您)?了?|刚(才|刚)(说|发|给|报)|第[二三四五六七八九十0-9]+次")
+
+
+def asked_again_for(reply: str, customer: str) -> str | None:
+    """The detail (订单号, 户号, 地址…) that `reply` asks for although the customer's turn it answers
+    has just given it ("订单号是608812345501" → "麻烦您提供一下订单号"), or says so ("第三次打了，地址说过了");
+    None otherwise. 质检 marks this down as dismissing whatever the wording (corpus/LABELS.md)."""
+    if not customer or not _ASK_DETAIL.search(reply):
+        return None
+    for name, rx in DETAILS:
+        if not re.search(rx, reply):
+            continue
+        if re.search(f"(?:{rx})(?:是|为|:|：|\\s|号码)*[a-z0-9]{{4,}}", customer) or (
+                name == "地址" and re.search("地址(?:是|在|:|：)", customer)):
+            return name
+        if _SAID.search(customer) and re.search(f"{rx}|说过|给过", customer):
+            return name
+    return None
+
+
 def _bigrams(text: str) -> set[str]:
     chars = "".join(_CONTENT.findall(text))
     return {chars[i:i + 2] for i in range(len(chars) - 1)}

@@ -60,6 +60,34 @@ def test_asking_again_for_what_the_customer_gave_is_flagged(analyzer) -> None:  
     assert turn.violation is True
 
 
+@pytest.mark.parametrize("customer,reply,detail", [
+    ("订单号是608812345501……我截图里两笔都是299元", "麻烦您提供一下订单号，我帮您核实。", "订单号"),
+    ("户号是0213556610……", "查到了。请问您的户号是多少？我需要核实一下。", "户号"),
+    ("第三次打了 地址说过了", "不好意思，麻烦您再提供一下地址。", "地址"),
+    ("我的地址是城东路88号3栋，停水一天了", "请您告知一下详细地址。", "地址"),
+])
+def test_asking_for_the_detail_just_given_is_must_fix(analyzer, customer: str, reply: str, detail: str) -> None:  # noqa: ANN001
+    from anfu.qa.context import asked_again_for
+    from anfu.text.normalize import normalize
+
+    assert asked_again_for(normalize(reply), normalize(customer)) == detail
+    turn = _last_agent(analyzer, [("customer", customer), ("agent", reply)])
+    assert turn.violation is True and turn.findings[0].level == "must_fix" and turn.rewrite
+    assert turn.findings[0].category == "dismissing"
+
+
+@pytest.mark.parametrize("customer,reply", [
+    ("快递一周没动了，到底怎么回事？", "麻烦您提供一下订单号，我帮您核实。"),      # a first request is ordinary
+    ("订单号是608812345501，一周没动了", "查到了，订单608812345501在北京转运中心，明天送达。"),  # used, not asked
+    ("我打10010问了好几次都没用", "麻烦您私信提供一下宽带账号和装机地址，我帮您查。"),  # a number, not the account
+])
+def test_a_first_request_or_a_used_detail_is_not_asking_again(customer: str, reply: str) -> None:
+    from anfu.qa.context import asked_again_for
+    from anfu.text.normalize import normalize
+
+    assert asked_again_for(normalize(reply), normalize(customer)) is None
+
+
 def test_reply_without_a_customer_turn_is_checked_alone(analyzer) -> None:  # noqa: ANN001
     alone = analyzer(Conversation.from_texts([("agent", "这个不归我们管，你自己去找物业。")])).turns[0]
     assert alone.violation is True and all(f.confidence is None for f in alone.findings)
