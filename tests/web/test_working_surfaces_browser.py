@@ -107,6 +107,19 @@ def test_reply_from_the_library_and_acknowledge_the_alert(server: Any, browser: 
     assert no_sideways_scroll(sup)
     SHOTS.mkdir(parents=True, exist_ok=True)
     sup.screenshot(path=str(SHOTS / f"workspace-wallboard-ack-{suffix}.png"))
+
+    # the 话术库 page and the ticket list with its bulk bar fit the screen too
+    sup.goto(base + "/replies?q=" + "抢修")
+    expect(sup.locator(f'#replies tr[data-reply="{reply["id"]}"]')).to_be_visible()
+    expect(sup.locator("#reply-form")).to_be_visible()
+    assert no_sideways_scroll(sup)
+    sup.screenshot(path=str(SHOTS / f"workspace-replies-{suffix}.png"))
+    ticket = api(server, "POST", "/api/v1/tickets", {"conversation_id": chat})["id"]
+    sup.goto(base + "/tickets?sort=due")
+    expect(sup.locator("#bulk-assign")).to_be_visible()
+    expect(sup.locator(f'#tickets tr[data-ticket="{ticket}"] input[name=ticket_ids]')).to_be_visible()
+    assert no_sideways_scroll(sup)
+    sup.screenshot(path=str(SHOTS / f"workspace-tickets-{suffix}.png"))
     assert not errors, errors
     agent_context.close()
     sup_context.close()
