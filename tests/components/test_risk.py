@@ -296,10 +296,11 @@ def test_validator_checks_the_new_keys() -> None:
     assert any("narrative.acts must be a mapping" in p for p in validate_escalation(broken))
 
 
-# Reached on the STC-3 held-out fold (dialogue id % 5 == 0) when the rules were last changed:
-# P 0.604 (from 0.519), R 0.910 (from 0.899) with the labels of that day (scripts/eval_escalation.py).
-# The floors sit one turn below, since the real-text labels are still being revised.
-STC3_HELDOUT_FLOOR = {"precision": 0.59, "recall": 0.89}
+# Reached on the STC-3 held-out fold (dialogue id % 5 == 0) when the rules were last changed
+# (issue 9: police tags, third-party reports, photos, reported suggestions): P 0.620 (from 0.604),
+# R 0.899 (from 0.910: 80 of 89, one turn fewer) (scripts/eval_escalation.py). The floors sit one
+# turn below.
+STC3_HELDOUT_FLOOR = {"precision": 0.61, "recall": 0.89}
 
 
 def test_stc3_heldout_escalation_scores(risk: EscalationRisk) -> None:
