@@ -30,6 +30,7 @@ LEDGER_TIMES = ("recorded_at", "handled_at", "rechecked_at", "feedback_sent_at",
 FOLLOWUP_TIMES = ("due_at", "scheduled_at", "done_at")
 PRIORITY_OF_LEVEL = {0: "normal", 1: "normal", 2: "high", 3: "urgent"}
 SLA_STATES = ("ok", "warning", "breached", "paused", "met")
+TICKET_SORTS = ("updated", "created", "priority", "due")
 ACTIONS = ("respond", "advance", "wait", "customer_replied", "resolve", "followup", "close", "reopen",
            "feed_back", "feedback_reply", "note")
 Listener = Callable[[int, str, dict[str, Any]], None]  # (tenant id, event name, payload)
@@ -138,12 +139,16 @@ class TicketDesk:
         return record, self.survey_url(record, base_url)
 
     def list(self, principal: Principal, filters: TicketFilter | None = None, *, page: int = 1,
-             page_size: int = 50) -> Page[TicketRecord]:
-        """Visible tickets matching `filters`, newest activity first. Column filters run in the
+             page_size: int = 50, sort: str = "updated") -> Page[TicketRecord]:
+        """Visible tickets matching `filters`, in the order `sort` names (TICKET_SORTS):
+        `updated` newest activity first, `created` newest first, `priority` urgent first,
+        `due` the SLA deadline soonest first (stopped clocks last). Column filters run in the
         store; SLA state, customer and text need the ticket itself and run here."""
         f = filters or TicketFilter()
         if page < 1 or not 1 <= page_size <= 200:
             raise InputError("AF505", f"page={page}, page_size={page_size}", kind="pagination")
+        if sort not in TICKET_SORTS:
+            raise InputError("AF505", repr(sort), kind=f"ticket sort (one of {', '.join(TICKET_SORTS)})")
         records = self.workflow.all_tickets(principal)
         out = []
         needle = (f.text or "").strip().lower()
@@ -173,8 +178,25 @@ class TicketDesk:
                     continue
             out.append(record)
         out.sort(key=lambda r: (r.updated_at, r.id), reverse=True)
+        out = self._sorted(out, sort)
         start = (page - 1) * page_size
         return Page(out[start:start + page_size], len(out), page, page_size)
+
+    def _sorted(self, records: list[TicketRecord], sort: str) -> list[TicketRecord]:
+        """`records` (newest activity first) in the `sort` order; ties keep that order."""
+        if sort == "created":
+            return sorted(records, key=lambda r: r.created_at, reverse=True)
+        if sort == "priority":
+            rank = {p: i for i, p in enumerate(("urgent", "high", "normal", "low"))}
+            return sorted(records, key=lambda r: rank.get(r.priority, len(rank)))
+        if sort == "due":
+            def due(record: TicketRecord) -> float:
+                if record.status in ("resolved", "closed"):
+                    return float("inf")
+                at = self.sla(self.ticket(record)).due_at
+                return at.timestamp() if at is not None else float("inf")
+            return sorted(records, key=due)
+        return records
 
     # events -----------------------------------------------------------------------------------
     def _record(self, record: TicketRecord, events: list[Event]) -> None:

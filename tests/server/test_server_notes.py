@@ -121,6 +121,29 @@ def test_bulk_assign_is_audited(world: Any) -> None:
     assert any(e.target == f"ticket:{tid}" and e.actor == "user:sup_a1" for e in audit)
 
 
+def test_ticket_list_sorts(world: Any) -> None:
+    sup = world.client("sup_a1")
+    low = _ticket(world, "agent_a1", _conversation(world, "agent_a1", "sort-low", "请问电费账单在哪里查？"))
+    high = _ticket(world, "agent_a1", _conversation(world, "agent_a1", "sort-high"))
+    assert sup.patch(f"/api/v1/tickets/{low}", json={"priority": "low"}).status_code == 200
+    assert sup.patch(f"/api/v1/tickets/{high}", json={"priority": "urgent"}).status_code == 200
+
+    def order(sort: str) -> list[int]:
+        r = sup.get("/api/v1/tickets", params={"sort": sort, "page_size": 200})
+        assert r.status_code == 200, r.text
+        return [t["id"] for t in r.json()["items"]]
+
+    by_priority = order("priority")
+    assert by_priority.index(high) < by_priority.index(low)
+    assert order("updated")[0] == high  # changed last
+    created = order("created")
+    assert created.index(high) < created.index(low)  # opened later
+    due = order("due")
+    assert due.index(high) < due.index(low)  # urgent: the shorter deadline
+    bad = sup.get("/api/v1/tickets", params={"sort": "random"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"].startswith("AF4")
+
+
 def test_canned_replies_persona_and_search(world: Any) -> None:
     sup = world.client("sup_a1")
     made = sup.post("/api/v1/replies", json={

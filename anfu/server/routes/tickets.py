@@ -213,11 +213,15 @@ def list_tickets(
     conversation_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    sort: Annotated[Literal["updated", "created", "priority", "due"],
+                    Query(description="updated (default), created, priority (urgent first) or due (SLA deadline "
+                                      "soonest first)")] = "updated",
 ) -> TicketPagePublic:
-    """Tickets you may see, newest activity first, with the ticket pages' filters."""
+    """Tickets you may see, with the ticket pages' filters, newest activity first or in the
+    order `sort` names."""
     filters = TicketFilter(status=status, stage=stage, owner_id=owner_id, team_id=team_id, sla=sla, cause=cause,
                            customer=customer, text=q, conversation_id=conversation_id)
-    result = ctx.desk.list(auth.principal, filters, page=page, page_size=page_size)
+    result = ctx.desk.list(auth.principal, filters, page=page, page_size=page_size, sort=sort)
     return TicketPagePublic(items=[ticket_public(ctx, r, auth.principal) for r in result.items], total=result.total,
                             page=result.page, page_size=result.page_size, pages=result.pages)
 

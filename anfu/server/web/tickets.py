@@ -21,10 +21,8 @@ from ..deps import client_ip
 from ..views import as_seen_by
 from .common import WebUser, render, state, web_form_user, web_user
 from .notes import ticket_notes
-from ...service.desk import SLA_STATES, TicketDesk, TicketFilter, ledger_entry
+from ...service.desk import SLA_STATES, TICKET_SORTS, TicketDesk, TicketFilter, ledger_entry
 
-SORTS = ("updated", "created", "priority", "due")
-PRIORITY_RANK = {p: i for i, p in enumerate(reversed(PRIORITIES))}  # urgent first
 MAX_BULK = 200
 
 router = APIRouter()
@@ -65,19 +63,6 @@ def assignable(request: Request, user: WebUser) -> list[Any]:
             and (user.principal.role == "admin" or u.team_id == user.principal.team_id)]
 
 
-def _sorted(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
-    if sort == "created":
-        return sorted(rows, key=lambda r: r["ticket"].created_at, reverse=True)
-    if sort == "priority":
-        return sorted(rows, key=lambda r: (PRIORITY_RANK.get(r["ticket"].priority, 9),
-                                           -r["record"].updated_at.timestamp()))
-    if sort == "due":  # the SLA deadline soonest first; stopped clocks last
-        far = float("inf")
-        return sorted(rows, key=lambda r: r["sla"].due_at.timestamp()
-                      if r["sla"].due_at is not None and r["ticket"].status not in ("resolved", "closed") else far)
-    return rows  # the desk's order: newest activity first
-
-
 def tickets_view(request: Request, user: WebUser, *, status: str | None = None, owner: str | None = None,
                  sla: str | None = None, cause: str | None = None, sort: str = "updated") -> dict[str, Any]:
     d = desk(request)
@@ -85,16 +70,16 @@ def tickets_view(request: Request, user: WebUser, *, status: str | None = None, 
     owner_id = user.principal.user_id if owner == "me" else (int(owner) if owner and owner.isdigit() else None)
     filters = TicketFilter(status=chosen, owner_id=owner_id, sla=sla if sla in SLA_STATES else None,
                            cause=cause if cause in CAUSES else None)
-    page = d.list(user.principal, filters, page_size=200)
+    sort = sort if sort in TICKET_SORTS else "updated"
+    page = d.list(user.principal, filters, page_size=200, sort=sort)
     rows = []
     for r in page.items:
         ticket = d.ticket(as_seen_by(user.principal, r, "data"))
         rows.append({"record": r, "ticket": ticket, "sla": d.sla(d.ticket(r))})
-    sort = sort if sort in SORTS else "updated"
     owners = {u.id: u for u in request.app.state.ctx.store.list_users(user.principal.tenant_id)
               if u.role in ("agent", "supervisor")}
-    return {"rows": _sorted(rows, sort), "status": chosen, "statuses": STATUSES, "owner": owner or "",
-            "sla": filters.sla, "cause": filters.cause, "sort": sort, "sorts": SORTS, "sla_states": SLA_STATES,
+    return {"rows": rows, "status": chosen, "statuses": STATUSES, "owner": owner or "",
+            "sla": filters.sla, "cause": filters.cause, "sort": sort, "sorts": TICKET_SORTS, "sla_states": SLA_STATES,
             "causes": CAUSES, "owners": owners, "assignable": assignable(request, user),
             "can_bulk": can(user.principal, "supervise"), "total": page.total}
 
