@@ -8,7 +8,8 @@ insert: seconds, not the hours the pipeline would take). Each page is then reque
 (FastAPI TestClient, no network) as each role that uses it: one warm-up, then up to `REPEATS`
 timed requests (fewer when a page is slow), p50 and p95 in ms. The machine's load average is
 recorded beside the figures: other people's test runs on a shared machine slow every page.
-`ANFU_BENCH_PAGES_CONVERSATIONS` changes the size (e.g. 500 for a quick look)."""
+`ANFU_BENCH_PAGES_CONVERSATIONS` changes the size (e.g. 500 for a quick look);
+`ANFU_BENCH_PAGES_DIR` keeps the seeded database in that folder and reuses it on the next run."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -107,6 +109,18 @@ def _clone(store: Any, tenant_id: int, total: int, now: datetime, seed: int = 13
     return made
 
 
+def _counts(store: Any, tenant_id: int) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from anfu.store.tables import ConversationRow, MessageRow
+    from anfu.store.workflow_tables import TicketRow
+
+    with store.engine.connect() as conn:
+        return {name: conn.execute(select(func.count()).select_from(table).where(table.tenant_id == tenant_id)).scalar()
+                for name, table in (("conversations", ConversationRow), ("messages", MessageRow),
+                                    ("tickets", TicketRow))}
+
+
 def _client(app: Any, store: Any, user: Any) -> Any:
     from fastapi.testclient import TestClient
 
@@ -165,23 +179,28 @@ def run() -> dict[str, Any]:
     from anfu.store import ConversationFilter, Principal, upgrade
 
     load_start = os.getloadavg()
-    with tempfile.TemporaryDirectory() as folder:
-        settings = get_settings(environment="test", data_dir=folder, secret_key=secrets.token_urlsafe(48))
+    kept = os.environ.get("ANFU_BENCH_PAGES_DIR")  # a folder to keep (and reuse) the seeded database in
+    with (nullcontext(kept) if kept else tempfile.TemporaryDirectory()) as folder:
+        settings = get_settings(environment="test", data_dir=folder, secret_key="bench-pages-" + "k" * 40)
         upgrade(settings)
         app = create_app(settings, analyzer=anfu.load())
         ctx = app.state.ctx
         store = ctx.store
-        tenant = store.create_tenant("bench", "压测服务中心")
         now = datetime.now(timezone.utc)
-        started = time.monotonic()
-        seed_demo(store, ctx.turns, tenant, now=now)
-        seeded_s = time.monotonic() - started
-        started = time.monotonic()
-        made = _clone(store, tenant.id, CONVERSATIONS, now)
-        cloned_s = time.monotonic() - started
+        tenant = store.get_tenant_by_slug("bench")
+        seeded_s = cloned_s = 0.0
+        if tenant is None:
+            tenant = store.create_tenant("bench", "压测服务中心")
+            started = time.monotonic()
+            seed_demo(store, ctx.turns, tenant, now=now)
+            seeded_s = time.monotonic() - started
+            started = time.monotonic()
+            _clone(store, tenant.id, CONVERSATIONS, now)
+            cloned_s = time.monotonic() - started
+            admin = store.create_user(tenant.id, "bench_admin", hash_password("Bench-Admin-2026!x"), "admin")
+        made = _counts(store, tenant.id)
         users = {u.username: u for u in store.list_users(tenant.id)}
-        admin = store.create_user(tenant.id, "bench_admin", hash_password("Bench-Admin-2026!x"), "admin")
-        admin = store.update_user(admin.id, mfa_enabled=True)
+        admin = store.update_user(users["bench_admin"].id, mfa_enabled=True)
         # the agent and supervisor of a team with tickets (the demo agent may have none)
         by_id = {u.id: u for u in users.values()}
         ticket = next(t for t in ctx.desk.workflow.all_tickets(Principal.of_user(admin))

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..glossary import CAUSES, EMOTIONS
 from ..workflow.csat import LOW_SCORE, SCORES
-from ..workflow.sla import SlaPolicies, sla_status
+from ..workflow.sla import SlaPolicies, SlaStatus, sla_status
 from ..workflow.tickets import Ticket
 from .buckets import STRONG, Bucket  # noqa: F401  (STRONG: the figures' threshold)
 
@@ -115,15 +115,24 @@ def complaint_rate(complaints: int, contacts: int) -> dict[str, Any]:
             "per_100k": complaints * PER_CONTACTS / contacts if contacts else None}
 
 
-def sla_compliance(tickets: Iterable[Ticket], now: datetime, policies: SlaPolicies) -> dict[str, Any]:
+def sla_statuses(tickets: Iterable[Ticket], now: datetime, policies: SlaPolicies) -> dict[str, SlaStatus]:
+    """Each ticket's SLA status, once (the report's views share them: the clock over business
+    calendars is the costly part of a ticket's figures)."""
+    return {ticket.id: sla_status(ticket, now, policies) for ticket in tickets}
+
+
+def sla_compliance(tickets: Iterable[Ticket], now: datetime, policies: SlaPolicies,
+                   statuses: Mapping[str, SlaStatus] | None = None) -> dict[str, Any]:
     """Share of decided targets met in time. A target counts once it is met or breached;
     tickets still inside their time are not judged yet. `breached_open` are tickets over
-    time and not yet answered / resolved: the ones to chase now."""
+    time and not yet answered / resolved: the ones to chase now. `statuses`: the tickets'
+    SLA statuses when already computed (`sla_statuses`)."""
     response = [0, 0]
     resolution = [0, 0]
     breached_open = 0
     for ticket in tickets:
-        status = sla_status(ticket, now, policies)
+        status = statuses[ticket.id] if statuses is not None and ticket.id in statuses \
+            else sla_status(ticket, now, policies)
         for target, tally in ((status.response, response), (status.resolution, resolution)):
             if target.done or target.breached:
                 tally[0] += target.met
@@ -140,6 +149,7 @@ def breakdown(
     by: str,
     now: datetime,
     policies: SlaPolicies,
+    statuses: Mapping[str, SlaStatus] | None = None,
 ) -> list[dict[str, Any]]:
     """Per agent (`by="agent"`, tickets by owner) or per team (`by="team"`)."""
     bucket_key: Callable[[Bucket], str | None] = (lambda b: b.agent) if by == "agent" else (lambda b: b.team)
@@ -152,7 +162,7 @@ def breakdown(
     rows = []
     for name in sorted(groups):
         group, ticks = groups[name]
-        sla = sla_compliance(ticks, now, policies)
+        sla = sla_compliance(ticks, now, policies, statuses)
         rows.append({
             by: name,
             "conversations": _total(group, "conversations"),

@@ -178,6 +178,7 @@ def report_from_buckets(
     kept_buckets = [b for b in buckets if filters.keep_bucket(b)]
     conversations = sum(b.conversations for b in kept_buckets)
     kept = [t for t in tickets if filters.keep_ticket(t)]
+    statuses = figures.sla_statuses(kept, now, policies)
     low = [{"ticket_id": t.id, "agent": t.owner, "cause": t.cause, "score": t.csat_score,
             "comment": t.csat_comment or ""}
            for t in kept if t.csat_score is not None and t.csat_score <= figures.LOW_SCORE]
@@ -192,8 +193,8 @@ def report_from_buckets(
         calming=figures.calming_rate(kept_buckets),
         csat=figures.csat_summary(kept),
         complaint_rate=figures.complaint_rate(len(kept), conversations if contacts is None else contacts),
-        sla=figures.sla_compliance(kept, now, policies),
-        agents=figures.breakdown(kept_buckets, kept, "agent", now, policies),
-        teams=figures.breakdown(kept_buckets, kept, "team", now, policies),
+        sla=figures.sla_compliance(kept, now, policies, statuses),
+        agents=figures.breakdown(kept_buckets, kept, "agent", now, policies, statuses),
+        teams=figures.breakdown(kept_buckets, kept, "team", now, policies, statuses),
         low_csat=low,
     )

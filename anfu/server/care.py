@@ -52,12 +52,15 @@ class Care:
         while len(out) < MAX_CONTACTS:
             result = store.list_conversations(principal, ConversationFilter(agent_id=agent_id, updated_since=since),
                                               page=page, page_size=200)
-            for conversation in result.items:
-                if conversation.agent_id is None:
-                    continue
-                messages = store.list_messages(conversation.id, visible_to=principal, limit=10_000)
-                assessments = store.list_assessments(conversation.id, visible_to=principal)
-                facts = contact_facts(conversation, messages, assessments, csat=self._csat(principal, conversation.id))
+            # a page's messages, assessments and CSAT in three queries (not three per conversation)
+            handled = [c for c in result.items if c.agent_id is not None]
+            ids = [c.id for c in handled]
+            messages = store.messages_of_conversations(principal, ids)
+            assessments = store.assessments_of_conversations(principal, ids)
+            scores = self._csat_of(principal, ids)
+            for conversation in handled:
+                facts = contact_facts(conversation, messages.get(conversation.id, []),
+                                      assessments.get(conversation.id, []), csat=scores.get(conversation.id))
                 if facts is not None and facts.started_at >= since - timedelta(days=1):
                     out.append(facts)
             if page >= result.pages:
@@ -65,13 +68,18 @@ class Care:
             page += 1
         return out
 
-    def _csat(self, principal: Principal, conversation_id: int) -> int | None:
+    def _csat_of(self, principal: Principal, conversation_ids: list[int]) -> dict[int, int]:
+        """The lowest CSAT score of each conversation's tickets (those that have one)."""
         try:
-            tickets = self.workflow.list_tickets(principal, conversation_id=conversation_id, page_size=5).items
+            tickets = self.workflow.tickets_of_conversations(principal, conversation_ids)
         except AnfuError:  # a role without ticket access simply has no CSAT to add
-            return None
-        scores = [t.data.get("csat_score") for t in tickets if isinstance(t.data.get("csat_score"), int)]
-        return min(scores) if scores else None
+            return {}
+        out: dict[int, int] = {}
+        for t in tickets:
+            score = t.data.get("csat_score")
+            if isinstance(score, int) and t.conversation_id is not None:
+                out[t.conversation_id] = min(score, out.get(t.conversation_id, score))
+        return out
 
     def my_shifts(self, principal: Principal, days: int = 14) -> list[ShiftLoad]:
         since = self.now() - timedelta(days=days)

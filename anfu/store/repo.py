@@ -517,6 +517,40 @@ class Store(CustomersMixin, AccountsMixin):
                              .order_by(MessageRow.seq).limit(limit))
             return [from_row(MessageRecord, r) for r in rows]
 
+    def messages_of_conversations(self, visible_to: Principal, conversation_ids: list[int],
+                                  ) -> dict[int, list[MessageRecord]]:
+        """The messages of these conversations that `visible_to` may see, in one query, by
+        conversation and in order (pages that read many conversations at once; an invisible
+        conversation is simply absent)."""
+        if not conversation_ids:
+            return {}
+        with self._read() as s:
+            rows = s.scalars(select(MessageRow).join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+                             .where(MessageRow.conversation_id.in_(conversation_ids),
+                                    access.conversation_clause(visible_to))
+                             .order_by(MessageRow.conversation_id, MessageRow.seq))
+            out: dict[int, list[MessageRecord]] = {}
+            for r in rows:
+                out.setdefault(r.conversation_id, []).append(from_row(MessageRecord, r))
+            return out
+
+    def assessments_of_conversations(self, visible_to: Principal, conversation_ids: list[int],
+                                     ) -> dict[int, list[AssessmentRecord]]:
+        """Every stored assessment of these conversations that `visible_to` may see, in one
+        query, by conversation and in order."""
+        if not conversation_ids:
+            return {}
+        with self._read() as s:
+            rows = s.scalars(select(AssessmentRow)
+                             .join(ConversationRow, ConversationRow.id == AssessmentRow.conversation_id)
+                             .where(AssessmentRow.conversation_id.in_(conversation_ids),
+                                    access.conversation_clause(visible_to))
+                             .order_by(AssessmentRow.conversation_id, AssessmentRow.id))
+            out: dict[int, list[AssessmentRecord]] = {}
+            for r in rows:
+                out.setdefault(r.conversation_id, []).append(from_row(AssessmentRecord, r))
+            return out
+
     def load_conversation(self, conversation_id: int, visible_to: Principal | None = None) -> Conversation:
         """The stored conversation as the core type the `Analyzer` takes."""
         record = self.get_conversation(conversation_id, visible_to)

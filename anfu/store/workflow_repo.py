@@ -183,6 +183,15 @@ class WorkflowStore(StoreBase):
                              .offset((page - 1) * page_size).limit(page_size)).all()
             return Page([from_row(TicketRecord, r) for r in rows], total, page, page_size)
 
+    def tickets_of_conversations(self, visible_to: Principal, conversation_ids: list[int]) -> list[TicketRecord]:
+        """The visible tickets of these conversations, in one query."""
+        if not conversation_ids:
+            return []
+        with self._read() as s:
+            rows = s.scalars(select(TicketRow).where(ticket_clause(visible_to),
+                                                     TicketRow.conversation_id.in_(conversation_ids))).all()
+            return [from_row(TicketRecord, r) for r in rows]
+
     def all_tickets(self, visible_to: Principal, limit: int = 10_000) -> list[TicketRecord]:
         """Every visible ticket (for reports), newest first, at most `limit`."""
         with self._read() as s:
