@@ -63,28 +63,40 @@ def board(request: Request, user: WebUser) -> dict[str, Any]:
                     and isinstance(a.event.payload.get("level"), int) and a.event.payload["level"] >= URGENT_LEVEL)
     return {"queue": queue, "alerts": alerts[:30], "staff": staff, "users": users, "by_id": by_id,
             "states": states, "agents": sorted(members, key=lambda u: u.username), "urgent": urgent,
-            "whispers": whisper_states(ctx, user, {a.conversation_id for a in alerts[:30]
-                                                   if a.conversation_id in by_id}),
+            "whispers": whisper_states(ctx, user,
+                                       {a.conversation_id for a in alerts[:30] if a.conversation_id in by_id},
+                                       min((a.id for a in alerts[:30]), default=1) - 1),
             "totals": {"open": len(queue), "hot": sum(r["hot"] for r in staff),
                        "unassigned": sum(1 for c in queue if c.agent_id is None),
                        "alerts": sum(1 for c in queue if (c.escalation_level or 0) >= 1),
                        "taken": sum(1 for c in queue if c.taken_over_by is not None)}}
 
 
-def whisper_states(ctx: Any, user: WebUser, conversations: set[int]) -> dict[int, dict[str, Any]]:
-    """The newest whisper of each conversation with an alert on the board and when the agent's
-    console received it (None while it has not)."""
-    out: dict[int, dict[str, Any]] = {}
-    for cid in sorted(conversations):
-        whispers = ctx.store.list_events(user.principal, name=WHISPER_EVENT, conversation_id=cid, limit=1000)
-        if not whispers:
-            continue
-        newest = whispers[-1]
-        delivered = [e for e in ctx.store.list_events(user.principal, name=WHISPER_DELIVERED, conversation_id=cid,
-                                                      after_id=newest.id, limit=1000)
-                     if e.payload.get("whisper_id") == newest.id]
-        out[cid] = {"event": newest, "delivered_at": delivered[0].created_at if delivered else None}
+def _events_since(ctx: Any, user: WebUser, name: str, after_id: int, pages: int = 10) -> list[Any]:
+    out: list[Any] = []
+    for _ in range(pages):
+        batch = ctx.store.list_events(user.principal, name=name, after_id=after_id, limit=1000)
+        out.extend(batch)
+        if len(batch) < 1000:
+            break
+        after_id = batch[-1].id
     return out
+
+
+def whisper_states(ctx: Any, user: WebUser, conversations: set[int], since_id: int) -> dict[int, dict[str, Any]]:
+    """The newest whisper of each conversation with an alert on the board (whispers are sent
+    from an alert, so only those after the oldest alert shown, `since_id`) and when the agent's
+    console received it (None while it has not). Two queries, whatever the number of alerts."""
+    newest: dict[int, Any] = {}
+    for event in _events_since(ctx, user, WHISPER_EVENT, since_id):
+        if event.conversation_id in conversations:
+            newest[event.conversation_id] = event  # ascending ids: the last one wins
+    if not newest:
+        return {}
+    delivered: dict[int, Any] = {}
+    for event in _events_since(ctx, user, WHISPER_DELIVERED, min(e.id for e in newest.values())):
+        delivered.setdefault(event.payload.get("whisper_id"), event.created_at)
+    return {cid: {"event": e, "delivered_at": delivered.get(e.id)} for cid, e in newest.items()}
 
 
 @router.get("/wallboard", include_in_schema=False)
