@@ -6,8 +6,9 @@ workflow, CSAT, ledger), cloned through the store's tables up to 5,000 conversat
 messages, latest assessment, tickets and ledger entries spread over the last two weeks (a bulk
 insert: seconds, not the hours the pipeline would take). Each page is then requested in-process
 (FastAPI TestClient, no network) as each role that uses it: one warm-up, then up to `REPEATS`
-timed requests (fewer when a page is slow), p50 and p95 in ms. The machine's load average is
-recorded beside the figures: other people's test runs on a shared machine slow every page.
+timed requests (fewer when a page is slow), p50 and p95 in ms of wall time and of this process's
+CPU time (the server's own work: on a shared, loaded machine the wall time also holds the time
+spent waiting for a core). The machine's load average is recorded beside the figures.
 `ANFU_BENCH_PAGES_CONVERSATIONS` changes the size (e.g. 500 for a quick look);
 `ANFU_BENCH_PAGES_DIR` keeps the seeded database in that folder and reuses it on the next run."""
 
@@ -141,16 +142,22 @@ def _time(client: Any, path: str) -> dict[str, Any]:
     if first.status_code != 200:
         return {"status": first.status_code}
     samples: list[float] = []
+    cpu: list[float] = []
     spent = time.perf_counter()
     while len(samples) < REPEATS and (len(samples) < 3 or time.perf_counter() - spent < PAGE_BUDGET_S):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.get(path)
         samples.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)  # this process only: the server's work
         assert response.status_code == 200, (path, response.status_code)
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
-    return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(p95, 1), "n": len(samples),
-            "bytes": len(first.content)}
+    return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(_p95(samples), 1),
+            "cpu_p50_ms": round(statistics.median(cpu), 1), "cpu_p95_ms": round(_p95(cpu), 1),
+            "n": len(samples), "bytes": len(first.content)}
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
 def pages(ids: dict[str, int]) -> dict[str, list[str]]:
@@ -224,14 +231,19 @@ def run() -> dict[str, Any]:
         store.engine.dispose()
     timed = {k: v for k, v in results.items() if "p95_ms" in v}
     slow = sorted(((v["p95_ms"], k) for k, v in timed.items() if v["p95_ms"] > TARGET_MS), reverse=True)
+    slow_cpu = sorted(((v["cpu_p95_ms"], k) for k, v in timed.items() if v["cpu_p95_ms"] > TARGET_MS), reverse=True)
     return {
-        "targets": {"worst_p95_ms": ["<=", TARGET_MS], "pages_over_target": ["<=", 0]},
+        "targets": {"worst_p95_ms": ["<=", TARGET_MS], "pages_over_target": ["<=", 0],
+                    "worst_cpu_p95_ms": ["<=", TARGET_MS]},
         "headline": ["conversations", "messages", "tickets", "worst_p95_ms", "pages_over_target",
-                     "load_avg_start", "load_avg_end"],
+                     "worst_cpu_p95_ms", "pages_over_target_cpu", "load_avg_start", "load_avg_end"],
         "conversations": made["conversations"], "messages": made["messages"], "tickets": made["tickets"],
         "seed_demo_s": round(seeded_s, 1), "clone_s": round(cloned_s, 1),
         "worst_p95_ms": max(v["p95_ms"] for v in timed.values()),
         "pages_over_target": len(slow), "slow": [f"{k}: {p:.0f} ms" for p, k in slow],
+        # the server's own CPU time per request: what the page costs, whatever else runs on the machine
+        "worst_cpu_p95_ms": max(v["cpu_p95_ms"] for v in timed.values()),
+        "pages_over_target_cpu": len(slow_cpu), "slow_cpu": [f"{k}: {p:.0f} ms" for p, k in slow_cpu],
         "not_200": {k: v["status"] for k, v in results.items() if "status" in v},
         "pages": results, "database": "sqlite", "server_time": "in-process TestClient, no network",
         "load_avg_start": load_start[0], "load_avg_end": os.getloadavg()[0], "cpus": os.cpu_count(),
