@@ -13,7 +13,7 @@ from anfu.store import Principal, Store
 from tests.service.test_search import pg_schema, store, template  # noqa: F401  (SQLite and PostgreSQL stores)
 
 
-def centre(store: Store) -> dict:
+def centre(store: Store) -> dict:  # noqa: F811
     tenant = store.create_tenant("lists", "电信客服中心")
     team, other = store.create_team(tenant.id, "宽带组"), store.create_team(tenant.id, "手机组")
     who: dict = {}
@@ -41,7 +41,7 @@ def ids(page) -> set[int]:  # noqa: ANN001
     return {c.id for c in page.items}
 
 
-def test_each_list_per_role(store: Store) -> None:
+def test_each_list_per_role(store: Store) -> None:  # noqa: F811
     c = centre(store)
     v = c["convs"]
     lists = ConversationLists(store)
@@ -61,7 +61,7 @@ def test_each_list_per_role(store: Store) -> None:
     assert lists.counts(c["agent"]) == {"mine": 2, "team": 2, "unassigned": 1, "closed": 1}
 
 
-def test_filters(store: Store) -> None:
+def test_filters(store: Store) -> None:  # noqa: F811
     c = centre(store)
     v = c["convs"]
     lists = ConversationLists(store)
@@ -90,7 +90,7 @@ def test_bad_filters_are_coded_errors(raw: dict, code: str) -> None:
     assert err.value.code == code
 
 
-def test_bad_lists_are_coded_errors(store: Store) -> None:
+def test_bad_lists_are_coded_errors(store: Store) -> None:  # noqa: F811
     c = centre(store)
     lists = ConversationLists(store)
     with pytest.raises(InputError) as err:
@@ -105,7 +105,7 @@ def test_bad_lists_are_coded_errors(store: Store) -> None:
     assert ids(lists.conversations(token, "team")) == ids(lists.conversations(c["sup"], "team"))
 
 
-def test_saved_views_belong_to_their_user(store: Store) -> None:
+def test_saved_views_belong_to_their_user(store: Store) -> None:  # noqa: F811
     c = centre(store)
     lists = ConversationLists(store)
     view = lists.save_view(c["sup"], "  高风险愤怒客户 ", "team", ListFilters(emotion="angry", min_level=2))
