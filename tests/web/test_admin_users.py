@@ -143,3 +143,19 @@ def test_audit_log_filters_by_date_range_and_pages(world: Any) -> None:
     gas = world.client("gas_admin").get("/admin/audit", params={"actor": "user:wang"}).text
     assert 'data-action="alert.acknowledged"' not in gas
     assert Principal.of_user(world.users["gas_admin"]).tenant_id != tenant_id
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "99999999999999999999", "abc", "1e3"])
+def test_odd_ids_answer_a_clear_4xx_never_a_500(world: Any, bad: str) -> None:
+    admin = world.client("root")
+    for method, path in (("post", f"/admin/users/{bad}"), ("post", f"/admin/users/{bad}/password"),
+                         ("post", f"/admin/tokens/{bad}/revoke"), ("post", f"/admin/webhooks/{bad}/disable"),
+                         ("get", f"/admin/webhooks/{bad}"), ("post", f"/admin/connectors/{bad}"),
+                         ("post", f"/admin/connectors/{bad}/test")):
+        response = admin.post(path, data={"active": "0"}) if method == "post" else admin.get(path)
+        assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:300])
+    huge_page = admin.get("/admin/audit", params={"page": "100000", "since": "1999-01-01", "until": "9999-12-31"})
+    assert huge_page.status_code in (200, 422)
+    for since, until in (("0001-01-01", ""), ("", "9999-12-31"), ("2026-02-30", "")):
+        odd = admin.get("/admin/audit", params={"since": since, "until": until})
+        assert odd.status_code in (200, 422) and ("AF505" in odd.text or odd.status_code == 200)

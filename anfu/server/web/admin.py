@@ -10,7 +10,7 @@ The other admin pages (API tokens, webhooks, connectors, settings) are the `admi
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -179,13 +179,17 @@ def admin_audit(request: Request, action: str = Query("", max_length=64), actor:
     filters = {"action": action, "actor": actor, "target": target, "since": since, "until": until}
     try:
         first, last = _day(since, "since"), _day(until, "until")
+        try:
+            start = _start_of(first).astimezone(timezone.utc) if first else None
+            end = _start_of(last + timedelta(days=1)).astimezone(timezone.utc) if last else None
+        except OverflowError:
+            raise InputError("AF505", f"{since or until!r}: a day between 0001 and 9998", kind="date") from None
+        result = ctx.store.list_audit(user.principal, action=action.strip() or None, actor=actor.strip() or None,
+                                      target=target.strip() or None, page=page, page_size=AUDIT_PAGE,
+                                      since=start, until=end)
     except AnfuError as exc:
         return render(request, "admin_audit.html", user=user, entries=[], total=0, page=1, pages=0, filters=filters,
                       families=AUDIT_FAMILIES, tab="audit", error=exc.code, status_code=422)
-    result = ctx.store.list_audit(user.principal, action=action.strip() or None, actor=actor.strip() or None,
-                                  target=target.strip() or None, page=page, page_size=AUDIT_PAGE,
-                                  since=_start_of(first) if first else None,
-                                  until=_start_of(last + timedelta(days=1)) if last else None)
     return render(request, "admin_audit.html", user=user, entries=result.items, total=result.total, page=result.page,
                   pages=result.pages, filters=filters, families=AUDIT_FAMILIES, tab="audit", error=None)
 
