@@ -93,6 +93,11 @@ def test_reply_from_the_library_and_acknowledge_the_alert(server: Any, browser: 
     expect(agent.locator("#sent-ok")).to_be_visible()
     expect(agent.locator("#thread .msg.agent").last).to_contain_text("40分钟内到达")
     assert no_sideways_scroll(agent)
+    draft.fill("、")  # a Chinese input method sends "、" for the slash key: the picker opens too
+    expect(picker).to_be_visible()
+    expect(draft).to_have_value("")
+    agent.keyboard.press("Escape")
+    expect(picker).to_be_hidden()
     agent.locator("#thread").click()
     agent.keyboard.press("?")
     expect(agent.locator("#shortcuts")).to_contain_text("话术库")

@@ -1,6 +1,7 @@
-// Keyboard shortcuts of the agent console: `/` in an empty draft (or the 话术库 button) opens the
-// canned-reply picker, Ctrl+Enter (⌘+Enter) sends the draft, Esc leaves the field you are typing
-// in and, outside a field, closes the conversation (back to the list), `?` lists the shortcuts.
+// Keyboard shortcuts of the agent console: `/` (or a Chinese input method's "、") in an empty
+// draft, or the 话术库 button, opens the canned-reply picker, Ctrl+Enter (⌘+Enter) sends the
+// draft, Esc leaves the field you are typing in and, outside a field, closes the conversation
+// (back to the list), `?` lists the shortcuts.
 // Choosing a 话术 puts it in the draft, which runs the pre-send check. A note form is emptied
 // once its note is saved. Plain script (CSP: nothing evaluated from HTML).
 (function () {
@@ -32,6 +33,17 @@
     var pick = event.target.closest && event.target.closest("#reply-picker button.pick");
     if (pick) { event.preventDefault(); choose(pick); return; }
     if (event.target.closest && event.target.closest("#open-picker")) { event.preventDefault(); openPicker(); }
+  });
+
+  // With a Chinese input method the key is "Process" and the draft receives "、" (or "/"): a
+  // draft that is only that opens the picker too.
+  document.addEventListener("input", function (event) {
+    var draft = event.target;
+    if (!draft || draft.id !== "draft" || event.isComposing) return;
+    if (draft.value === "/" || draft.value === "、" || draft.value === "／") {
+      draft.value = "";
+      openPicker();
+    }
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
