@@ -159,3 +159,21 @@ def test_odd_ids_answer_a_clear_4xx_never_a_500(world: Any, bad: str) -> None:
     for since, until in (("0001-01-01", ""), ("", "9999-12-31"), ("2026-02-30", "")):
         odd = admin.get("/admin/audit", params={"since": since, "until": until})
         assert odd.status_code in (200, 422) and ("AF505" in odd.text or odd.status_code == 200)
+
+
+def test_the_rest_audit_log_has_the_same_filters(world: Any) -> None:
+    store = world.store
+    tenant_id = world.users["li"].tenant_id
+    store.audit(tenant_id, "user:wang", "alert.resolved", target="alert:4711", detail={"note": "客户已安抚"})
+    api = world.client("qa")  # the auditor, signed in
+    found = api.get("/api/v1/audit", params={"action": "alert.", "actor": "user:wang", "target": "alert:4711"})
+    assert found.status_code == 200 and [e["action"] for e in found.json()["items"]] == ["alert.resolved"]
+    now = datetime.now(timezone.utc)
+    window = {"target": "alert:4711", "since": (now - timedelta(hours=1)).isoformat(), "until": now.isoformat()}
+    assert api.get("/api/v1/audit", params=window).json()["total"] == 1
+    later = {"target": "alert:4711", "since": now.isoformat()}
+    assert api.get("/api/v1/audit", params=later).json()["total"] == 0
+    naive = api.get("/api/v1/audit", params={"since": "2026-12-06T08:00:00"})
+    assert naive.status_code == 422 and naive.json()["error"]["code"] == "AF505"
+    assert world.client("li").get("/api/v1/audit", params={"target": "alert:4711"}).status_code == 403
+    assert world.client("gas_admin").get("/api/v1/audit", params={"target": "alert:4711"}).json()["total"] == 0

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from ...errors import AnfuError
 from ...store.access import require
 from ..deps import Authed, Ctx, client_ip
 from ..schemas import MAX_ID, Id, Paged, UserPublic, _In
@@ -123,8 +124,17 @@ def list_tokens(ctx: Ctx, auth: Authed) -> TokenListPublic:
 @router.get("/audit", response_model=AuditPagePublic, tags=["audit"])
 def audit_log(ctx: Ctx, auth: Authed, action: Annotated[str | None, Query(max_length=64)] = None,
               page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-              page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> AuditPagePublic:
-    """The tenant's audit log, newest first (admins and auditors)."""
-    result = ctx.store.list_audit(auth.principal, action=action, page=page, page_size=page_size)
+              page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+              actor: Annotated[str | None, Query(max_length=160)] = None,
+              target: Annotated[str | None, Query(max_length=160)] = None,
+              since: Annotated[datetime | None, Query(description="entries at or after (ISO time with zone)")] = None,
+              until: Annotated[datetime | None, Query(description="entries before (ISO time with zone)")] = None,
+              ) -> AuditPagePublic:
+    """The tenant's audit log, newest first (admins and auditors); filters as the admin console's."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise AnfuError("AF505", f"{name}: give a time zone, e.g. 2026-12-06T08:00:00+08:00", kind="time")
+    result = ctx.store.list_audit(auth.principal, action=action, page=page, page_size=page_size, actor=actor,
+                                  target=target, since=since, until=until)
     return AuditPagePublic(items=[AuditEntryPublic.model_validate(_dump(e)) for e in result.items],
                            total=result.total, page=result.page, page_size=result.page_size, pages=result.pages)
