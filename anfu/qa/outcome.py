@@ -56,7 +56,7 @@ FEATURES: dict[str, tuple[str, str]] = {
     "apology": ("坐席致歉", "the agent apologised"),
     "explain": ("坐席解释原因", "the agent explained the cause"),
     "rubric": ("质检规范得分（问候、致歉、确认、承诺、结束语）", "rubric behaviour score (greeting, apology, confirmation, commitment, closing)"),
-    "violations": ("服务忌语次数", "forbidden phrases (服务忌语)"),
+    "violations": ("服务忌语次数", "forbidden phrases"),
     "threat": ("客户提出投诉或曝光", "the customer threatened to complain or expose"),
     "abuse": ("客户辱骂", "the customer was abusive"),
     "customer_turns": ("客户轮次（往返次数）", "customer turns (back-and-forth)"),

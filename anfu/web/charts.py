@@ -47,8 +47,9 @@ def build_charts(report: dict[str, Any], board: str, _: Callable[[str], str], lo
     """The charts of one dashboard: [{"id", "option", "wide"}]."""
     charts: list[dict[str, Any]] = []
 
-    def add(chart_id: str, option: dict[str, Any], wide: bool = False) -> None:
-        charts.append({"id": chart_id, "option": option, "wide": wide})
+    def add(chart_id: str, option: dict[str, Any], wide: bool = False, names: bool = False) -> None:
+        # names: the chart's axis shows agents' or teams' names (tenant data, not page chrome)
+        charts.append({"id": chart_id, "option": option, "wide": wide, "names": names})
 
     trend = report["emotion_trend"]
     days = [d["date"][5:] for d in trend]
@@ -139,5 +140,5 @@ def build_charts(report: dict[str, Any], board: str, _: Callable[[str], str], lo
             {"type": "line", "name": _("升级率"), "yAxisIndex": 1, "data": [_pct(r["escalation"]) for r in rows]},
             {"type": "line", "name": _("安抚成功率"), "yAxisIndex": 1, "data": [_pct(r["calming"]) for r in rows]},
             {"type": "line", "name": _("响应及时率"), "yAxisIndex": 1, "data": [_pct(r["sla_response"]) for r in rows]}]
-        add(f"{key}-breakdown", option, wide=True)
+        add(f"{key}-breakdown", option, wide=True, names=True)
     return charts

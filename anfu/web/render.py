@@ -104,6 +104,11 @@ class Renderer:
             cause_name=lambda label: labels.cause_name(label, locale),
             intensity_name=lambda level: labels.intensity_name(level, locale),
             tone=lambda label: labels.EMOTION_TONE.get(label or "", "none"),
+            # punctuation between a label and its value or between list items, in the page's language
+            colon="：" if locale == "zh_CN" else ": ", list_sep="、" if locale == "zh_CN" else ", ",
+            sop_action=lambda name: pack_labels.sop_action(name, locale),
+            playbook_item=lambda text: pack_labels.playbook_item(text, locale),
+            rubric_finding=lambda message: pack_labels.rubric_finding(message, locale),
             ladder_label=lambda level, stored=None: pack_labels.ladder_label(level, stored, locale),
             reason_text=lambda reason: pack_labels.reason_text(reason, locale),
         )

@@ -12,7 +12,7 @@ import yaml
 
 from anfu.rules import RULES_ROOT, load_pack
 from anfu.types import Conversation, Utterance
-from anfu.web.pack_labels import ladder_label, pack_problems, reason_text, template_pattern
+from anfu.web.pack_labels import ladder_label, pack_problems, playbook_item, reason_text, rubric_finding, sop_action, template_pattern
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]")
 FACTS = {"intensity": 4, "peak": 4, "strong_turns": 3, "risk_turns": 2, "abusive_turns": 2, "contacts": 3,
@@ -42,6 +42,19 @@ def test_reasons_the_analyzer_stores_come_back_in_english(analyzer: Any) -> None
     assessment = analyzer(Conversation(turns, id="c-ladder", channel="webchat", industry="power"))
     escalation = assessment.to_dict()["escalation"]
     assert escalation["level"] >= 1 and escalation["reasons"]
+    persona = assessment.to_dict()["persona"]
+    playbook = persona["playbook"]
+    for item in [*playbook["speak"], *playbook["avoid"]]:
+        assert not CJK.search(playbook_item(item, "en")), item
+    rubric = [f for f in assessment.to_dict()["quality_findings"] if f["rule_id"] != "quality.forbidden_phrase"]
+    assert rubric  # no greeting, no commitment: the rubric has findings
+    for finding in rubric:
+        english = rubric_finding(finding["message"], "en")
+        assert not CJK.search(english), (finding["message"], english)
+        assert rubric_finding(finding["message"], "zh_CN") == finding["message"]
+    actions = assessment.to_dict()["next_actions"]
+    assert actions and all(not CJK.search(sop_action(a, "en")) for a in actions), actions
+    assert [sop_action(a, "zh_CN") for a in actions] == actions
     for reason in escalation["reasons"]:
         assert CJK.search(reason)  # stored as the pack wrote it
         english = reason_text(reason, "en")
@@ -70,3 +83,31 @@ def test_a_pack_without_english_is_reported(tmp_path: Any) -> None:
     assert any(data["rules"][0]["id"] in p and "reason_en must be" in p for p in problems)
     fields = sorted(name for _, name, _, _ in string.Formatter().parse(data["rules"][1]["reason"]) if name)
     assert any(data["rules"][1]["id"] in p and ", ".join(fields) in p for p in problems)
+
+
+def test_every_sop_action_has_an_english_name() -> None:
+    data = load_pack("sop")
+    assert set(data["actions_en"]) == set(data["actions"])
+    assert sop_action("道歉", "en") == "Apologise"
+    assert sop_action("班长自定义动作", "en") == "班长自定义动作"  # not in the pack: as stored
+
+
+def test_every_playbook_item_has_its_english() -> None:
+    data = load_pack("personas")
+    books = [data["default_playbook"]] + [t["playbook"] for t in data["types"].values()]
+    for book in books:
+        for key in ("speak", "avoid"):
+            assert len(book[key]) == len(book[f"{key}_en"]), book
+            for zh, en in zip(book[key], book[f"{key}_en"]):
+                assert playbook_item(zh, "en") == en and not CJK.search(en)
+                assert playbook_item(zh, "zh_CN") == zh
+
+
+def test_every_rubric_message_has_its_english() -> None:
+    data = load_pack("quality_rubric")
+    for entry in [*data["items"], data["violations"]]:
+        assert entry["message_en"] and not CJK.search(entry["message_en"]), entry["id"]
+    whole = "整通对话（提供方案）：" + data["items"][3]["message"]
+    assert rubric_finding(whole, "en") == f"Whole conversation (Propose): {data['items'][3]['message_en']}"
+    quoted = "第3轮坐席回复：“不行”属于服务忌语（生硬拒绝）"  # a pre-send finding, not a rubric message
+    assert rubric_finding(quoted, "en") == quoted

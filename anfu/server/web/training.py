@@ -21,7 +21,7 @@ from ...simulator import SKILLS, parse_scenario_yaml
 from ...store import ConversationFilter
 from ...store.care_repo import CASE_WRITERS, is_trainer
 from ..care import SKILL_NAMES, Care, progress
-from .common import WebUser, render, web_form_user, web_user
+from .common import WebUser, locale_of, render, web_form_user, web_user
 
 router = APIRouter()
 MAX_REPLY = 2000
@@ -43,7 +43,8 @@ def training(request: Request, user: WebUser = Depends(web_user)) -> HTMLRespons
     mine = [a for a in care.store.list_assignments(user.principal, open_only=True)
             if a.agent_id == user.principal.user_id]
     sessions = [s for s in care.store.list_sessions(user.principal, agent_id=user.principal.user_id)][::-1][:20]
-    titles = {s.id: s.title for s in scenarios}
+    english = locale_of(request) == "en"
+    titles = {s.id: (s.title_en or s.title) if english else s.title for s in scenarios}
     return render(request, "training.html", user=user, scenarios=scenarios, assignments=mine, sessions=sessions,
                   titles=titles, trainer=is_trainer(user.principal))
 
