@@ -104,7 +104,8 @@ def test_each_type_on_a_realistic_dialogue(expected: str) -> None:
     playbook = persona.playbook
     assert playbook.method in GUIDANCE_METHODS
     assert playbook.speak and playbook.avoid
-    assert playbook.to_dict() == load_pack("personas")["types"][expected]["playbook"]
+    pack_playbook = load_pack("personas")["types"][expected]["playbook"]
+    assert playbook.to_dict() == {key: pack_playbook[key] for key in ("speak", "avoid", "method")}
 
 
 def test_labels_from_earlier_components_add_evidence() -> None:
