@@ -52,7 +52,8 @@ Conversations and messages
     get_conversation(id, visible_to) / update_conversation(id, *, by, status, agent_id, team_id, industry)
     take_over(id, *, by, release=False, ip)   (event conversation.taken_over/released + audit)
     list_conversations(visible_to, ConversationFilter(status, channel, industry, team_id,
-        agent_id, customer_id, emotion, min_escalation, updated_since, updated_until),
+        agent_id, customer_id, emotion, min_escalation, updated_since, updated_until, statuses,
+        unassigned),
         *, page=1, page_size=50) -> Page[ConversationRecord]   (newest activity first)
     append_message(conversation_id, speaker, text, *, client_msg_id, channel, sent_at, by)
         -> (MessageRecord, created)   committed durably BEFORE it returns (ack after it);
@@ -87,6 +88,11 @@ Chatwoot and Zammad settings (secrets sealed by the service) and the last connec
 
 Private notes (`NoteStore(engine)`, table in notes_tables.py): staff's notes (内部备注) on one
 conversation or one ticket; never in a ticket's history, an export or a webhook (issue 13).
+
+Search (`SearchStore(engine)`, table in search_tables.py, `docs/search.md`): the full-text index of
+messages, tickets and customers (jieba tokens; FTS5 on SQLite, GIN on PostgreSQL), written by the
+write paths above in their own transactions; `search(principal, terms, kinds=…)` applies the access
+rules in the query. Saved views (`SavedViewStore(engine)`, lists_tables.py): each user's named lists.
 
 Migrations: `upgrade(settings_or_engine, "heads")`, `downgrade(settings_or_engine, "base")`,
 `current_revision(engine)`, `head_revision()`; scripts in `anfu/store/migrations/versions/`.
