@@ -18,6 +18,7 @@ ladder never goes down, even when the threat has left the analysed window), and
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ Route = Callable[[Principal, ConversationRecord], ConversationRecord]  # (creato
 # The live path analyses at most this many latest turns (about the last eight exchanges), so a
 # turn costs the same in a two-hour chat as in a new one.
 LIVE_WINDOW = 16
+# Conversations the REST ingestion of one process remembers having resolved (`TurnService.ingest`).
+RESOLVED_CACHE_SIZE = 4096
 
 
 @dataclass
@@ -54,28 +57,34 @@ class TurnResult:
 
 
 class ConnectionCache:
-    """The conversations one connection (an agent WebSocket) already resolved, by what the
-    frame named (id or channel reference, channel, industry, customer hints, agent). Only
-    the conversation id is reused: access is checked again in each turn's transaction."""
+    """The conversations one connection (an agent WebSocket) already resolved, by who asked
+    and what the frame named (id or channel reference, channel, industry, customer hints,
+    agent). Only the conversation id is reused: access is checked again in each turn's
+    transaction. Thread-safe, so one cache can also serve every REST request of a process
+    (`TurnService.ingest`)."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], ConversationRecord] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> ConversationRecord | None:
-        record = self._items.get(key)
-        if record is not None:
-            self._items.move_to_end(key)
-        return record
+        with self._lock:
+            record = self._items.get(key)
+            if record is not None:
+                self._items.move_to_end(key)
+            return record
 
     def put(self, key: tuple[Any, ...], record: ConversationRecord) -> None:
-        self._items[key] = record
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = record
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def forget(self, conversation_id: int) -> None:
-        for key in [k for k, v in self._items.items() if v.id == conversation_id]:
-            del self._items[key]
+        with self._lock:
+            for key in [k for k, v in self._items.items() if v.id == conversation_id]:
+                del self._items[key]
 
 
 def live_view(data: dict[str, Any], presend: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -138,6 +147,8 @@ class TurnService:
         self.window = window
         # called after the commit with every event a turn recorded (outgoing webhooks)
         self.listeners: list[Listener] = listeners if listeners is not None else []
+        # what `ingest` resolved, for every principal of this process (see `ingest`)
+        self.resolved = ConnectionCache(RESOLVED_CACHE_SIZE)
 
     # conversations --------------------------------------------------------------------
     def customer_id(self, principal: Principal, hints: CustomerHints | None) -> int | None:
@@ -157,7 +168,7 @@ class TurnService:
         the same id or reference once."""
         key = None
         if cache is not None and (conversation_id is not None or conversation_ref is not None):
-            key = (conversation_id, conversation_ref, channel, industry, customer, agent_id)
+            key = (principal, conversation_id, conversation_ref, channel, industry, customer, agent_id)
             known = cache.get(key)
             if known is not None:
                 return known
@@ -193,6 +204,37 @@ class TurnService:
         # Visibility is checked after creation too: a reference that names somebody else's
         # conversation is reported as missing.
         return self.store.get_conversation(conversation.id, visible_to=principal)
+
+    def ingest(self, principal: Principal, speaker: str, text: str, *, conversation_id: int | None = None,
+               conversation_ref: str | None = None, channel: str = "webchat", industry: str | None = None,
+               customer: CustomerHints | None = None, agent_id: int | None = None,
+               client_msg_id: str | None = None, sent_at: datetime | float | None = None) -> TurnResult:
+        """Resolve the conversation a request names and add the turn (`POST /messages`).
+
+        The conversations resolved here are remembered per process (`self.resolved`, keyed by
+        the principal and everything the request says about the conversation and its
+        customer), so the later messages of a chat do no lookups and no customer upsert
+        before their turn: nothing is written when nothing changed, and new customer hints
+        are a new key (resolved, and upserted, again). The turn's own transaction re-checks
+        that the principal may see and write the conversation, so the cache never widens
+        access; a remembered conversation that is gone or no longer visible is forgotten and
+        resolved afresh, once."""
+        key = (principal, conversation_id, conversation_ref, channel, industry, customer, agent_id)
+        remembered = (conversation_id is not None or conversation_ref is not None) and self.resolved.get(key) is not None
+        conversation = self.resolve(principal, conversation_id=conversation_id, conversation_ref=conversation_ref,
+                                    channel=channel, industry=industry, customer=customer, agent_id=agent_id,
+                                    cache=self.resolved)
+        try:
+            return self.add_turn(principal, conversation, speaker, text, client_msg_id=client_msg_id,
+                                 sent_at=sent_at, channel=channel, cache=self.resolved)
+        except NotFoundError:
+            if not remembered:
+                raise
+        conversation = self.resolve(principal, conversation_id=conversation_id, conversation_ref=conversation_ref,
+                                    channel=channel, industry=industry, customer=customer, agent_id=agent_id,
+                                    cache=self.resolved)
+        return self.add_turn(principal, conversation, speaker, text, client_msg_id=client_msg_id,
+                             sent_at=sent_at, channel=channel, cache=self.resolved)
 
     # turns ------------------------------------------------------------------------------
     def add_turn(self, principal: Principal, conversation: ConversationRecord, speaker: str, text: str, *,

@@ -92,3 +92,88 @@ def test_stored_unknown_industry_falls_back_to_generic(service_store: Any, analy
     result = service.add_turn(d.agent, conv, "customer", "小区停水一整天了，到底什么时候来水？")
     assert result.created and result.live["emotion"] is not None
     assert d.store.latest_assessment(conv.id) is not None and len(d.store.list_messages(conv.id)) == 1
+
+
+def _count(monkeypatch: Any, store: Any, name: str) -> list[int]:
+    calls = [0]
+    original = getattr(store, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return original(*args, **kwargs)
+    monkeypatch.setattr(store, name, counted)
+    return calls
+
+
+def test_ingest_resolves_a_chat_once_and_upserts_its_customer_once(service_store: Any, analyzer: Any,
+                                                                    monkeypatch: Any) -> None:
+    """`POST /messages` (TurnService.ingest): the later messages of a chat do no customer upsert
+    and no conversation lookup before their turn; new customer hints are upserted again."""
+    from anfu.channels.base import CustomerHints
+
+    d = service_store
+    service = TurnService(d.store, analyzer, d.hub)
+    upserts = _count(monkeypatch, d.store, "upsert_customer")
+    lookups = _count(monkeypatch, d.store, "get_or_create_conversation")
+    hints = CustomerHints(name="王女士", phone="13912345678")
+    lines = [("customer", "宽带又断了，这都第三次了！"), ("agent", "非常抱歉，我马上为您登记加急工单。"),
+             ("customer", "再修不好我就去工信部投诉！")]
+    results = [service.ingest(d.supervisor, speaker, text, conversation_ref="chatwoot:1:77", customer=hints,
+                              client_msg_id=f"m{i}") for i, (speaker, text) in enumerate(lines)]
+    assert upserts[0] == 1 and lookups[0] == 1
+    assert len({r.conversation.id for r in results}) == 1
+    assert [r.message.seq for r in results] == [1, 2, 3] and all(r.created for r in results)
+    assert results[-1].live["escalation"]["level"] >= 1
+    # the same chat now also names the customer's e-mail: one more upsert fills it in
+    more = CustomerHints(name="王女士", phone="13912345678", email="wang@example.cn")
+    fourth = service.ingest(d.supervisor, "customer", "我的邮箱是wang@example.cn，结果发我邮箱。",
+                            conversation_ref="chatwoot:1:77", customer=more, client_msg_id="m3")
+    assert upserts[0] == 2 and fourth.conversation.id == results[0].conversation.id
+    customer = d.store.get_customer(fourth.conversation.customer_id)
+    assert customer.email is not None and customer.phone is not None
+    # a retry answers from the store and writes nothing
+    again = service.ingest(d.supervisor, "customer", "我的邮箱是wang@example.cn，结果发我邮箱。",
+                           conversation_ref="chatwoot:1:77", customer=more, client_msg_id="m3")
+    assert not again.created and again.message.id == fourth.message.id and upserts[0] == 2
+
+
+def test_ingest_after_the_conversation_was_erased_starts_a_new_one(service_store: Any, analyzer: Any) -> None:
+    """A remembered conversation that was deleted (个人信息删除请求) is resolved afresh: the
+    next message opens a new conversation and customer, as without the cache."""
+    from anfu.channels.base import CustomerHints
+    from anfu.store import Principal
+
+    d = service_store
+    service = TurnService(d.store, analyzer, d.hub)
+    hints = CustomerHints(phone="13800001111")
+    first = service.ingest(d.supervisor, "customer", "退款十天了还没到账。", conversation_ref="zammad:9",
+                           customer=hints, client_msg_id="z1")
+    admin = Principal.of_user(d.store.create_user(d.tenant.id, "admin1", "x", "admin"))
+    d.store.delete_customer_data(first.conversation.customer_id, by=admin)
+    second = service.ingest(d.supervisor, "customer", "我又来问退款的事了。", conversation_ref="zammad:9",
+                            customer=hints, client_msg_id="z2")
+    # (SQLite may hand out the freed ids again: compare what the conversation holds)
+    assert second.created and second.message.seq == 1 and second.conversation.customer_id is not None
+    assert [m.text for m in d.store.list_messages(second.conversation.id)] == ["我又来问退款的事了。"]
+
+
+def test_ingest_cache_never_widens_access(service_store: Any, analyzer: Any) -> None:
+    """An agent's remembered conversation, reassigned to another agent, is refused (AF503)
+    exactly as without the cache, and nothing is stored for the refused message."""
+    from anfu.errors import NotFoundError
+    from anfu.store import Principal
+
+    d = service_store
+    service = TurnService(d.store, analyzer, d.hub)
+    first = service.ingest(d.agent, "customer", "快递显示已签收，可我根本没收到。", conversation_ref="web:5",
+                           client_msg_id="w1")
+    other = d.store.create_user(d.tenant.id, "agent2", "x", "agent", team_id=d.team.id)
+    d.store.update_conversation(first.conversation.id, by=d.supervisor, agent_id=other.id)
+    with pytest.raises(NotFoundError) as caught:
+        service.ingest(d.agent, "customer", "到底谁来负责？", conversation_ref="web:5", client_msg_id="w2")
+    assert caught.value.code == "AF503"
+    assert [m.seq for m in d.store.list_messages(first.conversation.id)] == [1]
+    # the agent who has it now writes on as usual
+    taken = service.ingest(Principal.of_user(other), "agent", "您好，我来为您跟进，马上联系快递核实。",
+                           conversation_ref="web:5", client_msg_id="w3")
+    assert taken.conversation.id == first.conversation.id and taken.message.seq == 2

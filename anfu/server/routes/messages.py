@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from fastapi import APIRouter, Response
 
 from ...channels.base import CustomerHints
@@ -20,15 +23,19 @@ def hints(body: MessageCreate) -> CustomerHints | None:
 
 @router.post("/messages", response_model=MessageIngestPublic, status_code=201,
              responses={200: {"model": MessageIngestPublic, "description": "A retry: already stored"}})
-def ingest_message(body: MessageCreate, ctx: Ctx, auth: Authed, response: Response) -> MessageIngestPublic:
+async def ingest_message(body: MessageCreate, ctx: Ctx, auth: Authed, response: Response) -> MessageIngestPublic:
     """Store a message (on disk before the reply), analyse its conversation, store the
     assessment and emit events. A retry with the same `client_msg_id` answers 200 with the
-    stored message and changes nothing."""
-    conversation = ctx.turns.resolve(auth.principal, conversation_id=body.conversation_id,
-                                     conversation_ref=body.conversation_ref, channel=body.channel,
-                                     industry=body.industry, customer=hints(body), agent_id=body.agent_id)
-    result = ctx.turns.add_turn(auth.principal, conversation, body.speaker, body.text,
-                                client_msg_id=body.client_msg_id, sent_at=body.sent_at, channel=body.channel)
+    stored message and changes nothing.
+
+    The turn runs on the turn executor (`ctx.executor`, as the agent WebSocket's turns do), off
+    the event loop and with a bounded number of turns at once per process, so a burst of
+    requests queues there instead of holding more database connections than the pool has."""
+    turn = functools.partial(ctx.turns.ingest, auth.principal, body.speaker, body.text,
+                             conversation_id=body.conversation_id, conversation_ref=body.conversation_ref,
+                             channel=body.channel, industry=body.industry, customer=hints(body),
+                             agent_id=body.agent_id, client_msg_id=body.client_msg_id, sent_at=body.sent_at)
+    result = await asyncio.get_running_loop().run_in_executor(ctx.executor, turn)
     if not result.created:
         response.status_code = 200
     return ingest_public(result)
