@@ -146,7 +146,8 @@ def test_masked_storage_keeps_no_personal_information(db_url: str) -> None:
 def analyzer():
     import anfu
 
-    return anfu.load({"pipeline": {"components": ["anfu.normalize.v1", "anfu.emotion.v1",
+    # the threat (12398 投诉) reaches the ladder through the escalation-risk component
+    return anfu.load({"pipeline": {"components": ["anfu.normalize.v1", "anfu.risk.v1", "anfu.emotion.v1",
                                                   "anfu.trajectory.v1", "anfu.escalation.v1"]}})
 
 
