@@ -9,6 +9,7 @@ types `anfu.types.Conversation` and `anfu.types.Assessment`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -228,6 +229,12 @@ class Page(Generic[T]):
                 "pages": self.pages}
 
 
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def from_row(cls: type[T], row: Any) -> T:
-    """Copy the record's fields from an ORM row (same attribute names)."""
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
+    """Copy the record's fields from an ORM row (same attribute names). The names are looked up
+    once per record class: lists build thousands of records per page."""
+    return cls(**{name: getattr(row, name) for name in _field_names(cls)})
