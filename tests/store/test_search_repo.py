@@ -12,6 +12,8 @@ from sqlalchemy import func, select, text
 
 from anfu.store import Principal, SearchStore, Store, WorkflowStore, downgrade, make_engine, upgrade
 from anfu.store.testing import postgres_test_url
+# SQLite, and PostgreSQL in a schema of its own (other suites reset the shared one meanwhile)
+from tests.service.test_search import pg_schema, store, template  # noqa: F401
 from anfu.store.search_tables import SearchDocumentRow
 from anfu.text.segment import query_terms
 
@@ -35,7 +37,7 @@ def _ticket(number: str, summary: str, **extra: object) -> dict:
             "summary": summary, "history": [], **extra}
 
 
-def build(store: Store, slug: str, name: str) -> Centre:
+def build(store: Store, slug: str, name: str) -> Centre:  # noqa: F811
     tenant = store.create_tenant(slug, name)
     team, other = store.create_team(tenant.id, "投诉组"), store.create_team(tenant.id, "抢修组")
     users = {}
@@ -58,12 +60,12 @@ def build(store: Store, slug: str, name: str) -> Centre:
                   mine.id, theirs.id, customer.id, ticket.id)
 
 
-def found(store: Store, who: Principal, query: str, kind: str = "message") -> set[int]:
+def found(store: Store, who: Principal, query: str, kind: str = "message") -> set[int]:  # noqa: F811
     hits = SearchStore(store.engine).search(who, query_terms(query), kinds=(kind,))
     return {h.id if kind != "message" else h.conversation_id for h in hits[kind]}
 
 
-def test_messages_are_found_by_their_words_right_after_the_write(store: Store) -> None:
+def test_messages_are_found_by_their_words_right_after_the_write(store: Store) -> None:  # noqa: F811
     c = build(store, "grid-a", "甲供电公司")
     assert found(store, c.admin, "扣费") == {c.mine}
     assert found(store, c.admin, "重复扣费") == {c.mine}        # every word, anywhere in the message
@@ -74,7 +76,7 @@ def test_messages_are_found_by_their_words_right_after_the_write(store: Store) -
     assert hit.speaker == "customer" and "投诉" in hit.text and hit.status == "open"
 
 
-def test_tenant_b_never_finds_tenant_a(store: Store) -> None:
+def test_tenant_b_never_finds_tenant_a(store: Store) -> None:  # noqa: F811
     a = build(store, "grid-a", "甲供电公司")
     b = build(store, "grid-b", "乙供电公司")
     store.append_message(a.mine, "customer", "甲公司独有的暗号：紫色长颈鹿")
@@ -86,7 +88,7 @@ def test_tenant_b_never_finds_tenant_a(store: Store) -> None:
     assert found(store, a.admin, "长颈鹿") == {a.mine}
 
 
-def test_each_role_finds_only_what_it_may_open(store: Store) -> None:
+def test_each_role_finds_only_what_it_may_open(store: Store) -> None:  # noqa: F811
     c = build(store, "grid-a", "甲供电公司")
     words = "扣费"  # in the agent's conversation (team 投诉组) only
     assert found(store, c.agent, words) == {c.mine}
@@ -109,7 +111,7 @@ def test_each_role_finds_only_what_it_may_open(store: Store) -> None:
     assert found(store, c.supervisor, "峰谷电价") == {queued.id}
 
 
-def test_tickets_and_customers_follow_their_changes(store: Store) -> None:
+def test_tickets_and_customers_follow_their_changes(store: Store) -> None:  # noqa: F811
     c = build(store, "grid-a", "甲供电公司")
     workflow = WorkflowStore(store.engine)
     number = workflow.get_ticket(c.ticket).number
@@ -127,7 +129,7 @@ def test_tickets_and_customers_follow_their_changes(store: Store) -> None:
                            .where(SearchDocumentRow.kind == "customer")) == 1
 
 
-def test_a_deletion_request_leaves_nothing_to_find(store: Store) -> None:
+def test_a_deletion_request_leaves_nothing_to_find(store: Store) -> None:  # noqa: F811
     c = build(store, "grid-a", "甲供电公司")
     store.delete_customer_data(c.customer, by=c.admin)
     assert found(store, c.admin, "扣费") == set()
@@ -143,7 +145,7 @@ def test_a_deletion_request_leaves_nothing_to_find(store: Store) -> None:
                                {"w": "扣费".encode()}) == 0
 
 
-def test_reindex_rebuilds_the_documents(store: Store) -> None:
+def test_reindex_rebuilds_the_documents(store: Store) -> None:  # noqa: F811
     c = build(store, "grid-a", "甲供电公司")
     with store.engine.begin() as conn:
         conn.execute(SearchDocumentRow.__table__.delete())
@@ -154,7 +156,7 @@ def test_reindex_rebuilds_the_documents(store: Store) -> None:
     assert found(store, c.admin, "王小明", "customer") == {c.customer}
 
 
-def test_a_query_without_words_finds_nothing_and_syntax_is_inert(store: Store) -> None:
+def test_a_query_without_words_finds_nothing_and_syntax_is_inert(store: Store) -> None:  # noqa: F811
     c = build(store, "grid-a", "甲供电公司")
     search = SearchStore(store.engine)
     assert search.search(c.admin, [], kinds=("message",)) == {"message": []}
@@ -162,7 +164,7 @@ def test_a_query_without_words_finds_nothing_and_syntax_is_inert(store: Store) -
         assert found(store, c.admin, query) <= {c.mine}  # tokens only: no operator survives
 
 
-def test_the_like_scan_peer_agrees_with_the_index(store: Store) -> None:
+def test_the_like_scan_peer_agrees_with_the_index(store: Store) -> None:  # noqa: F811
     c = build(store, "grid-a", "甲供电公司")
     scan = SearchStore(store.engine).scan(c.admin, "重复扣费")
     assert {h.conversation_id for h in scan} == {c.mine} == found(store, c.admin, "重复扣费")
@@ -199,18 +201,18 @@ def private_store(request: pytest.FixtureRequest, tmp_path) -> Store:  # noqa: A
 
 
 def test_the_migration_indexes_what_was_stored_before_it(private_store: Store) -> None:
-    store = private_store
-    c = build(store, "grid-a", "甲供电公司")
-    downgrade(store.engine, "0007_search@-1")        # this branch only: no index at all
-    assert "search_documents" not in _tables(store)
-    upgrade(store.engine)                            # back to the heads: 0007_search backfills
-    assert found(store, c.admin, "扣费") == {c.mine}
-    assert found(store, c.admin, "退款", "ticket") == {c.ticket}
-    assert found(store, c.admin, "13812345678", "customer") == {c.customer}
-    assert found(store, c.other_agent, "扣费") == set()
+    own = private_store
+    c = build(own, "grid-a", "甲供电公司")
+    downgrade(own.engine, "0007_search@-1")          # this branch only: no index at all
+    assert "search_documents" not in _tables(own)
+    upgrade(own.engine)                              # back to the heads: 0007_search backfills
+    assert found(own, c.admin, "扣费") == {c.mine}
+    assert found(own, c.admin, "退款", "ticket") == {c.ticket}
+    assert found(own, c.admin, "13812345678", "customer") == {c.customer}
+    assert found(own, c.other_agent, "扣费") == set()
 
 
-def _tables(store: Store) -> set[str]:
+def _tables(own: Store) -> set[str]:
     from sqlalchemy import inspect
 
-    return set(inspect(store.engine).get_table_names())
+    return set(inspect(own.engine).get_table_names())
