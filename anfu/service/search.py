@@ -19,6 +19,7 @@ from datetime import datetime
 from ..errors import InputError
 from ..pii import mask, mask_identity
 from ..store import ConversationFilter, SearchStore, Store
+from ..store.customers_repo import normalize_email, normalize_phone
 from ..store.access import Principal, sees_identity
 from ..store.search_repo import MAX_LIMIT, SearchHit
 from ..text.normalize import normalize
@@ -130,7 +131,7 @@ class Search:
         store_kinds = tuple(_STORE_KIND[k] for k in kinds)
         # several messages of one conversation may match: ask for more, keep each conversation once
         wanted = min(MAX_LIMIT, limit * 3) if "message" in store_kinds else limit
-        hits = self.index.search(principal, terms, kinds=store_kinds, limit=wanted)
+        hits = self.index.search(principal, terms, kinds=store_kinds, limit=wanted, digests=self._digests(query or ""))
         masked = not sees_identity(principal)
         results: dict[str, list[SearchResult]] = {}
         more: dict[str, bool] = {}
@@ -145,6 +146,18 @@ class Search:
             results[kind_name] = rows[:limit]
         return SearchResults(query=query or "", terms=terms, kinds=kinds, results=results, more=more,
                              elapsed_ms=round((time.perf_counter() - started) * 1000, 1), masked=masked)
+
+    def _digests(self, query: str) -> list[str]:
+        """The query as a phone number and as an e-mail address, digested the way customers are
+        matched (`Store.pii_digest`), so any spelling of a number finds its customer."""
+        out = []
+        phone = normalize_phone(query) if 7 <= sum(ch.isdigit() for ch in query) <= 16 else None
+        email = normalize_email(query) if "@" in query else None
+        for value in (phone, email):
+            digest = self.store.pii_digest(value) if value and " " not in value else None
+            if digest:
+                out.append(digest)
+        return out
 
     def _conversations(self, principal: Principal, hits: list[SearchHit], terms: list[str],
                        masked: bool) -> list[SearchResult]:

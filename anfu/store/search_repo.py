@@ -140,9 +140,10 @@ class SearchStore(StoreBase):
                 _fts.c.rowid.desc())
 
     def search(self, visible_to: Principal, terms: list[str], *, kinds: tuple[str, ...] = KINDS,
-               limit: int = 20) -> dict[str, list[SearchHit]]:
+               limit: int = 20, digests: list[str] = ()) -> dict[str, list[SearchHit]]:
         """The newest `limit` (+1, so the caller knows there are more) matches of each kind that
-        `visible_to` may see. `terms` come from `anfu.text.segment.query_terms`."""
+        `visible_to` may see. `terms` come from `anfu.text.segment.query_terms`; `digests` are
+        `Store.pii_digest`s of the query read as a phone number or e-mail address."""
         if not terms:
             return {kind: [] for kind in kinds}
         limit = max(1, min(limit, MAX_LIMIT)) + 1
@@ -172,14 +173,26 @@ class SearchStore(StoreBase):
                                            channel=(t.data or {}).get("channel"))
                                  for (t,) in rows]
             if "customer" in kinds:
+                # a phone number or e-mail address in any spelling (+86 138-1234-5678) finds the
+                # customer by its keyed digest first, as customers are matched on ingestion
+                exact = []
+                if digests:
+                    exact = list(s.scalars(select(CustomerRow).where(
+                        CustomerRow.tenant_id == visible_to.tenant_id, access.customer_clause(visible_to),
+                        or_(CustomerRow.phone_digest.in_(digests), CustomerRow.email_digest.in_(digests)))
+                        .order_by(CustomerRow.id.desc()).limit(limit)))
                 source, matches, newest = self._matching(terms, "customer", visible_to.tenant_id)
-                rows = s.execute(
+                rows = s.scalars(
                     select(CustomerRow).select_from(source).join(CustomerRow, CustomerRow.id == doc.ref_id)
                     .where(matches, access.customer_clause(visible_to))
                     .order_by(newest).limit(limit)).all()
-                out["customer"] = [SearchHit("customer", c.id, None, customer_text(c), c.created_at,
-                                             title=c.display_name, customer=from_row(Customer, c))
-                                   for (c,) in rows]
+                seen: set[int] = set()
+                out["customer"] = []
+                for c in [*exact, *rows]:
+                    if c.id not in seen and len(seen) < limit:
+                        seen.add(c.id)
+                        out["customer"].append(SearchHit("customer", c.id, None, customer_text(c), c.created_at,
+                                                         title=c.display_name, customer=from_row(Customer, c)))
         return out
 
     def scan(self, visible_to: Principal, needle: str, *, limit: int = 20) -> list[SearchHit]:

@@ -188,3 +188,14 @@ def test_snippet_marks_the_words_in_a_window() -> None:
     assert (cut, spans) == ("退款", [(0, 2)])
     cut, spans = snippet("ＲＥＦＵＮＤ please", ["refund"])          # full-width and case folded
     assert cut[spans[0][0]:spans[0][1]] == "ＲＥＦＵＮＤ"
+
+
+def test_any_spelling_of_a_phone_number_or_e_mail_finds_the_customer(store: Store) -> None:
+    c = centre(store)
+    search = Search(store)
+    for query in ("+86 138-1234-5678", "138 1234 5678", "0086 13812345678", "WXM@Example.com"):
+        assert [r.id for r in search.search(c["agent"], query, "customer").results["customer"]] == [c["customer"]], query
+        assert search.search(c["agent2"], query, "customer").results["customer"] == []   # not theirs
+    masked = search.search(c["auditor"], "138-1234-5678", "customer").results["customer"][0]
+    assert "13812345678" not in masked.snippet and masked.title == "王**"
+    assert search.search(c["agent"], "139-0000-0000", "customer").results["customer"] == []
