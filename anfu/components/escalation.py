@@ -82,6 +82,8 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
         _check_regex(rx, f"calming_cues[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("manager_requests") or [], "manager_requests", problems)):
         _check_regex(rx, f"manager_requests[{i}]", problems)
+    for i, rx in enumerate(str_list(data.get("resolved_contacts") or [], "resolved_contacts", problems)):
+        _check_regex(rx, f"resolved_contacts[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("stated_waits"), "stated_waits", problems)):
         _check_regex(rx, f"stated_waits[{i}]", problems, groups=("n", "unit"))
     units = data.get("unit_hours")
@@ -145,12 +147,17 @@ class Ladder:
         self.wait_patterns = [t2s(rx) for rx in pack.get("stated_waits") or []]
         self.calming_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("calming_cues") or []) or "(?!)")
         self.manager_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("manager_requests") or []) or "(?!)")
+        self.resolved_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("resolved_contacts") or []) or "(?!)")
         self.unit_hours: dict[str, float] = pack["unit_hours"]
         self.negative = negative
 
     # -- facts ------------------------------------------------------------------------
     def contacts_in(self, norm: str) -> int:
+        """Contacts the customer reports in this turn (1 when none), unless they say the earlier
+        contact solved it (`resolved_contacts`: 上次打过电话，已经修好了)."""
         best = 1
+        if self.resolved_rx.search(norm):
+            return best
         for rx, default in self.contact_patterns:
             for m in re.finditer(rx, norm):
                 value = parse_number(m.group("n")) if "n" in m.re.groupindex and m.group("n") else None

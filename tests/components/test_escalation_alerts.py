@@ -29,13 +29,13 @@ def assess(turns: list[tuple[str, str]], labels: dict[int, dict[str, Any]]) -> A
 
 
 def level(doc: Assessment) -> int:
-    esc = doc.escalation
-    return esc["level"] if isinstance(esc, dict) else esc.level
+    assert doc.escalation is not None
+    return doc.escalation.level
 
 
 def reasons(doc: Assessment) -> list[str]:
-    esc = doc.escalation
-    return list(esc["reasons"] if isinstance(esc, dict) else esc.reasons)
+    assert doc.escalation is not None
+    return list(doc.escalation.reasons)
 
 
 # An outage call: the customer stays at intensity 3 for three turns while the agent works it.
@@ -140,3 +140,38 @@ def test_training_fold_of_written_conversations_floor() -> None:
     tp = sum(g and p for g, p in zip(gold, pred))
     assert tp / sum(pred) >= 0.82
     assert tp / sum(gold) >= 0.96
+
+
+# demands for a manager and repeat contacts come in many word orders; each alerts at once
+@pytest.mark.parametrize("text", [
+    "你别跟我扯了，把你们经理叫过来！",
+    "让你们主管给我回个电话，我跟你说不清楚。",
+    "我要跟你们领导谈，你这边我不想再说了。",
+    "你做不了主就换个能做主的人来。",
+    "麻烦直接转给你们值班经理。",
+])
+def test_a_demand_for_a_manager_in_other_word_orders_alerts(text: str) -> None:
+    doc = assess([("customer", "我家宽带断了两天了。"), ("agent", "您好，我帮您查一下。"), ("customer", text)],
+                 {0: {"intensity": 2}, 2: {"intensity": 3}})
+    Escalation()(doc)
+    assert level(doc) >= 1 and any("领导" in r for r in reasons(doc)), reasons(doc)
+
+
+@pytest.mark.parametrize("text", [
+    "这已经是第三次报修了，空调还是不制冷。",
+    "前天下午就打过电话，说好第二天来人，结果没人来。",
+    "这事我都反映了好几次了，到现在还没人管。",
+    "上次打过电话，说是已经修好了，结果今天又不制冷了。",
+])
+def test_repeat_contacts_said_in_passing_alert(text: str) -> None:
+    doc = assess([("customer", text), ("agent", "您好，非常抱歉，我马上帮您查一下。")], {0: {"intensity": 2}})
+    Escalation()(doc)
+    assert level(doc) >= 1 and any("联系" in r for r in reasons(doc)), reasons(doc)
+
+
+@pytest.mark.parametrize("text", ["我和你们总经理以前打过交道，人挺好的。", "领导说了下周处理，那我等通知。",
+                                  "上次打过电话，已经给我修好了，这次是想问问电费。"])
+def test_mentioning_a_manager_or_a_past_call_that_worked_is_not_an_alert(text: str) -> None:
+    doc = assess([("customer", text), ("agent", "好的，我帮您看一下。")], {0: {"intensity": 0}})
+    Escalation()(doc)
+    assert level(doc) == 0, reasons(doc)
