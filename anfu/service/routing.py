@@ -9,7 +9,8 @@
   (industry and channel; no skill of a kind set means any) and are under their cap; ties go to
   the agent idle the longest, then the lowest id (`pick_agent`). With nobody free it stays
   queued, unassigned, and is highlighted on the wallboard; it is handed out when an agent of
-  the team becomes available, closes a conversation or gets a higher cap (`drain`).
+  the team becomes available, closes a conversation or gets a higher cap (`drain`). An agent
+  who signs out (签出) hands their open conversations back to the queue (`hand_back`).
 - Supervisors and admins assign, transfer and claim by hand; agents claim an unassigned
   conversation of their team (first come, first served).
 
@@ -218,7 +219,26 @@ class Routing:
         if presence == "available" and profile.team_id is not None:
             self.drain(principal.tenant_id, profile.team_id)
             profile = self.routes.agent_profile(principal.tenant_id, principal.user_id)
+        elif presence == "offline" and profile.team_id is not None:
+            self.hand_back(principal.tenant_id, principal.user_id, profile.team_id)
+            profile = self.routes.agent_profile(principal.tenant_id, principal.user_id)
         return profile
+
+    def hand_back(self, tenant_id: int, agent_id: int, team_id: int) -> list[RouteResult]:
+        """An agent signed out (签出) of an auto-assigning team: their open conversations (not
+        those a supervisor took over) go back to the queue and on to free colleagues; what
+        nobody can take waits, highlighted on the wallboard. Each is audited."""
+        if not self.store.get_team(team_id).auto_assign:
+            return []
+        out = []
+        for conversation in self.routes.assigned_open(tenant_id, agent_id):
+            released = self.routes.release(conversation.id, agent_id)
+            if released is None:
+                continue
+            self._done(SYSTEM_ACTOR, tenant_id, released, "unassigned", None, previous_agent_id=agent_id,
+                       how="agent_offline")
+            out.append(self.dispatch(released.id))
+        return out
 
     def profiles(self, principal: Principal, *, team_id: int | None = None) -> list[AgentProfile]:
         """Agents' routing profiles: admins and auditors the tenant's, supervisors their team's,

@@ -354,6 +354,26 @@ class RoutingStore(StoreBase):
             candidates = self._profiles(s, row.tenant_id, [UserRow.team_id == team.id, UserRow.active.is_(True)])
             yield Dispatch(from_row(ConversationRecord, row), candidates, s, row, self.clock)
 
+    def release(self, conversation_id: int, agent_id: int) -> ConversationRecord | None:
+        """Take an open conversation back from `agent_id` into its queue (nobody handles it);
+        None when it is no longer theirs, closed, or taken over by a supervisor."""
+        with self._write() as s:
+            row = s.get(ConversationRow, conversation_id, with_for_update=True)
+            if row is None or row.agent_id != agent_id or row.status != "open" or row.taken_over_by is not None:
+                return None
+            row.agent_id = None
+            row.updated_at = self.clock()
+            s.flush()
+            return from_row(ConversationRecord, row)
+
+    def assigned_open(self, tenant_id: int, agent_id: int) -> list[ConversationRecord]:
+        """The agent's open conversations, oldest first."""
+        with self._read() as s:
+            rows = s.scalars(select(ConversationRow).where(
+                ConversationRow.tenant_id == tenant_id, ConversationRow.agent_id == agent_id,
+                ConversationRow.status == "open").order_by(ConversationRow.created_at, ConversationRow.id))
+            return [from_row(ConversationRecord, r) for r in rows]
+
     def queued(self, tenant_id: int, team_id: int, *, limit: int = 200) -> list[ConversationRecord]:
         """The team's open conversations nobody handles, oldest first (to hand out when an
         agent becomes available or a slot frees)."""

@@ -354,3 +354,29 @@ def test_the_cap_holds_under_concurrent_arrivals_on_postgresql(private_postgres:
     assert all(p.open_count == 2 for p in c.routing.profiles(c.admin))
     assert len(store.list_audit(c.admin, action="conversation.assigned", page_size=100).items) == 6
     engine.dispose()
+
+
+def test_an_agent_who_signs_out_hands_open_conversations_back(centre: Centre) -> None:
+    c = centre
+    wang = _agent(c, "wang", c.power, max_open=3)
+    first, second = _arrive(c), _arrive(c)
+    assert {first.agent_id, second.agent_id} == {wang.user_id}
+    li = _agent(c, "li", c.power, max_open=1)
+    supervisor = Principal.of_user(c.store.create_user(c.tenant.id, "banzhang", "x", "supervisor", team_id=c.power.id))
+    c.store.take_over(second.id, by=supervisor)            # a supervisor's take-over stays with wang
+    third = _arrive(c)                                      # li has room: li gets it
+    assert third.agent_id == li.user_id
+    c.routing.close(Principal.of_user(c.store.get_user(li.user_id)), third.id)
+    c.routing.set_presence(wang, "offline")
+    assert c.store.get_conversation(first.id).agent_id == li.user_id      # handed on to li
+    assert c.store.get_conversation(second.id).agent_id == wang.user_id   # taken over: untouched
+    entries = c.store.list_audit(c.admin, action="conversation.unassigned").items
+    assert [(e.target, e.detail["how"], e.detail["previous_agent_id"]) for e in entries] == [
+        (f"conversation:{first.id}", "agent_offline", wang.user_id)]
+    # nobody free when li signs out: the conversation waits in the queue until wang is back
+    c.routing.set_presence(wang, "busy")
+    c.routing.set_presence(Principal.of_user(c.store.get_user(li.user_id)), "offline")
+    assert c.store.get_conversation(first.id).agent_id is None
+    assert [f.unassigned for f in c.routing.figures(c.admin) if f.queue_id == first.queue_id] == [1]
+    c.routing.set_presence(wang, "available")
+    assert c.store.get_conversation(first.id).agent_id == wang.user_id
