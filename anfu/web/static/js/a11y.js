@@ -4,7 +4,16 @@
 // because whether an element scrolls depends on its content and the screen width.
 (function () {
   "use strict";
-  var FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), " +
+    "select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+
+  function reachable(el) {  // something inside that Tab can reach (shown: not in a closed dialog)
+    var found = el.querySelectorAll(FOCUSABLE);
+    for (var i = 0; i < found.length; i++) {
+      if (found[i].getClientRects().length && getComputedStyle(found[i]).visibility !== "hidden") return true;
+    }
+    return false;
+  }
 
   function scrolls(el) {
     var style = getComputedStyle(el);
@@ -19,7 +28,7 @@
         if (!scrolls(el)) { el.removeAttribute("tabindex"); delete el.dataset.a11yScroll; }
         return;
       }
-      if (el.hasAttribute("tabindex") || !scrolls(el) || el.querySelector(FOCUSABLE)) return;
+      if (el.hasAttribute("tabindex") || !scrolls(el) || reachable(el)) return;
       el.setAttribute("tabindex", "0");
       el.dataset.a11yScroll = "1";
     });
