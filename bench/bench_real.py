@@ -8,7 +8,9 @@
 - Escalation risk on real and written held-out turns.
 - The pre-send check per agent turn in context: written conversations (held-out), real helpdesk
   turns (held-out dialogues), standalone replies (held-out).
-- The ladder on held-out written conversations (`supervisor_alert`).
+- The ladder on held-out written conversations (`supervisor_alert`), and on the fresh set
+  (`corpus/fresh/ladder_fresh.jsonl`: 150 conversations written after the ladder was frozen, blind
+  to its rules, never trained or tuned on), with the two labelling passes' agreement there.
 - Quality score and 安抚成功 against the 19 annotators' satisfaction (S/A/E) of the held-out
   STC-3 dialogues, with the last turn's valence as the reference line.
 - Persona and SOP stage on held-out written conversations, when their metrics files exist.
@@ -45,13 +47,15 @@ TARGETS = {
     "presend_standalone.recall": [">=", 0.94],
     "ladder.recall": [">=", 1.0],
     "ladder.precision": [">=", 0.90],
+    "ladder_fresh.recall": [">=", 1.0],
+    "ladder_fresh.precision": [">=", 0.90],
     "outcome.quality_spearman.S": [">=", 0.55],
     "outcome.quality_spearman.A": [">=", 0.45],
     "outcome.calm_auc_upset": [">=", 0.75],
     "latency_ms.conversation_turn_p99": ["<=", 20.0],
 }
 HEADLINE = ["agreement.emotion.macro_f1", "agreement.emotion.kappa", "agreement.escalation_risk.f1",
-            "agreement.helpdesk.kappa", "emotion_real.n", "learning_curve", "outcome.last_valence_spearman.S",
+            "agreement.helpdesk.kappa", "agreement_fresh_alert", "emotion_real.n", "learning_curve", "outcome.last_valence_spearman.S",
             "outcome.last_valence_auc_upset", "persona", "sop"]
 
 
@@ -127,6 +131,34 @@ def written(analyzer: Any) -> dict[str, Any]:
             "escalation_written": _prf([bool(e.escalation_risk) for e, _ in risky],
                                        [bool(t.escalation_risk) for _, t in risky]),
             "presend_written": _prf(vio_g, vio_p), "ladder": _prf(alert_g, alert_p)}
+
+
+def fresh_ladder(analyzer: Any) -> dict[str, Any]:
+    """The ladder on the fresh set, and the agreement of its two independent labelling passes."""
+    from anfu.types import Conversation
+
+    path = ROOT / "corpus" / "fresh" / "ladder_fresh.jsonl"
+    if not path.is_file():
+        return {}
+    convs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    docs = analyzer.pipe([Conversation.from_texts([(t["speaker"], t["text"]) for t in c["turns"]], id=c["id"])
+                          for c in convs], batch_size=32)
+    gold = [bool(c["supervisor_alert"]) for c in convs]
+    pred = [doc.escalation is not None and doc.escalation.level >= 1 for doc in docs]
+    out: dict[str, Any] = {"ladder_fresh": _prf(gold, pred)}
+    second = path.with_name("ladder_fresh_second_pass.jsonl")
+    if second.is_file():
+        other = {r["id"]: bool(r["supervisor_alert"]) for r in
+                 (json.loads(line) for line in second.read_text(encoding="utf-8").splitlines() if line.strip())}
+        pairs = [(bool(c["supervisor_alert"]), other[c["id"]]) for c in convs if c["id"] in other]
+        if pairs:
+            n = len(pairs)
+            agree = sum(a == b for a, b in pairs) / n
+            pa, pb = sum(a for a, _ in pairs) / n, sum(b for _, b in pairs) / n
+            chance = pa * pb + (1 - pa) * (1 - pb)
+            out["agreement_fresh_alert"] = {"n": n, "agreement": round(agree, 3),
+                                            "kappa": round((agree - chance) / (1 - chance), 3) if chance < 1 else 1.0}
+    return out
 
 
 def standalone() -> dict[str, Any]:
@@ -213,6 +245,7 @@ def run() -> dict[str, Any]:
     result["agreement"] = json.loads(agreement.read_text(encoding="utf-8"))
     result.update(real_turns(analyzer))
     result.update(written(analyzer))
+    result.update(fresh_ladder(analyzer))
     result.update(standalone())
     result.update(smp_usual_eval(analyzer))
     result.update(outcome())
