@@ -524,8 +524,10 @@ class Store(CustomersMixin, AccountsMixin):
         conversation is simply absent)."""
         if not conversation_ids:
             return {}
+        # plain rows, not ORM objects: a fortnight of contacts is thousands of messages
         with self._read() as s:
-            rows = s.scalars(select(MessageRow).join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+            rows = s.execute(select(*MessageRow.__table__.columns)
+                             .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
                              .where(MessageRow.conversation_id.in_(conversation_ids),
                                     access.conversation_clause(visible_to))
                              .order_by(MessageRow.conversation_id, MessageRow.seq))
@@ -541,7 +543,7 @@ class Store(CustomersMixin, AccountsMixin):
         if not conversation_ids:
             return {}
         with self._read() as s:
-            rows = s.scalars(select(AssessmentRow)
+            rows = s.execute(select(*AssessmentRow.__table__.columns)
                              .join(ConversationRow, ConversationRow.id == AssessmentRow.conversation_id)
                              .where(AssessmentRow.conversation_id.in_(conversation_ids),
                                     access.conversation_clause(visible_to))
