@@ -171,3 +171,18 @@ def reset_mfa(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Au
 def set_role(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: RoleUpdate, ctx: Ctx, auth: Authed, request: Request) -> UserPublic:
     """Change a user's role (admins; audited; the user's sessions are revoked)."""
     return _user_public(ctx.auth.set_role(auth.principal, user_id, body.role, ip=client_ip(request)))
+
+
+class PasswordResetPublic(BaseModel):
+    user: UserPublic
+    temporary_password: str = Field(description="a one-time password, shown only in this reply; the user must "
+                                                "change it at the next sign-in")
+
+
+@router.post("/users/{user_id}/password", response_model=PasswordResetPublic, tags=["users"])
+def reset_password(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Ctx, auth: Authed,
+                   request: Request) -> PasswordResetPublic:
+    """Give a user a new one-time password (admins; audited `user.password_reset`; the user's
+    sessions end and a lock-out is lifted). Nobody resets their own password this way."""
+    temporary, user = ctx.auth.reset_password(auth.principal, user_id, ip=client_ip(request))
+    return PasswordResetPublic(user=_user_public(user), temporary_password=temporary)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from ...errors import AuthError
@@ -196,3 +196,13 @@ def set_peer_support(body: PeerSupportUpdate, ctx: Ctx, auth: Authed) -> PeerSup
     return PeerSupportUpdate(enabled=Care(ctx).store.set_peer_support(_user_principal(auth), body.enabled))
 
 
+@router.post("/wellbeing/requests/{request_id}/handled", response_model=SupportRequestPublic)
+def handle_support_request(request_id: Annotated[int, Path(ge=1, le=2**53)], ctx: Ctx,
+                           auth: Authed) -> SupportRequestPublic:
+    """Mark an agent's request for a peer or the team lead as handled (supervisors: their team;
+    admins: their tenant). Never the agent's self-check or note."""
+    record = Care(ctx).store.handle_request(auth.principal, request_id)
+    user = ctx.store.get_user(record.user_id)
+    return SupportRequestPublic(id=record.id, user_id=record.user_id,
+                                name=(user.display_name or user.username) if user else "—", kind=record.kind,
+                                created_at=record.created_at, handled_at=record.handled_at)
