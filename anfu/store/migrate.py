@@ -45,15 +45,41 @@ def _engine(target: Any) -> tuple[Engine, bool]:
 
 
 def _run(target: Any, fn: Any, revision: str) -> None:
+    """Run an Alembic command in one transaction. On SQLite, as its manual prescribes for schema
+    changes, foreign keys are off meanwhile (a dropped column rebuilds the table; with them on,
+    dropping the old table would cascade into its children) and checked before committing."""
     engine, owned = _engine(target)
     try:
-        with engine.begin() as connection:
-            config = _config()
-            config.attributes["connection"] = connection
-            fn(config, revision)
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:  # outside any transaction (inside one the pragma is a no-op)
+                _pragma(connection, "PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    config = _config()
+                    config.attributes["connection"] = connection
+                    fn(config, revision)
+                    if sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise StoreError("AF502", f"{revision} (foreign keys broken in {broken[0][0]})",
+                                             expected="a consistent schema; restore the backup")
+            finally:
+                if sqlite:
+                    _pragma(connection, "PRAGMA foreign_keys=ON")
     finally:
         if owned:
             engine.dispose()
+
+
+def _pragma(connection: Any, statement: str) -> None:
+    """Execute on the DB-API connection directly (autocommit mode, see anfu.store.engine), so
+    SQLAlchemy does not begin a transaction around it."""
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def upgrade(target: Any, revision: str = "heads") -> None:

@@ -72,3 +72,29 @@ def test_upgrade_accepts_settings(tmp_path: Path) -> None:
     engine = make_engine(settings)
     check_schema(engine)
     engine.dispose()
+
+
+def test_downgrading_a_branch_keeps_the_data_of_the_tables_it_rebuilds(tmp_path: Path) -> None:
+    """On SQLite a dropped column rebuilds its table (batch mode); with foreign keys on, dropping
+    the old table would cascade into its children and delete every message of every
+    conversation. Migrations run with foreign keys off and check them before committing."""
+    from sqlalchemy import text
+
+    from anfu.store import Store
+
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    engine = make_engine(url=url)
+    upgrade(engine)
+    store = Store(engine)
+    tenant = store.create_tenant("water-96116", "自来水热线")
+    conv = store.create_conversation(tenant.id, channel="call", industry="water")
+    store.append_message(conv.id, "customer", "家里停水两天了，到底什么时候来水？")
+    store.append_message(conv.id, "agent", "非常抱歉，抢修队正在更换管道，预计今晚八点前恢复供水。")
+    downgrade(engine, "0007_routing@-1")  # rebuilds conversations (drops queue_id) and teams
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM messages")).scalar() == 2
+        assert conn.execute(text("SELECT count(*) FROM conversations")).scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on for the service
+    upgrade(engine)
+    check_schema(engine)
+    engine.dispose()
