@@ -27,7 +27,15 @@ import httpx
 import pyotp
 import pytest
 
-from tests.web.test_browser import ARGS, CHROMIUM, PASSWORD, SHOTS, browser, server, sign_in  # noqa: F401
+from tests.web.test_browser import (  # noqa: F401
+    ARGS,
+    CHROMIUM,
+    PASSWORD,
+    SHOTS,
+    browser,
+    server,
+    sign_in,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -39,18 +47,18 @@ NEW_PASSWORD = "Qing-Shui-He-2025!"
 ADMIN: dict[str, str] = {}
 
 
-def post(server: Any, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def post(server: Any, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:  # noqa: F811
     response = httpx.post(server["base"] + path, json=body or {}, timeout=30,
                           headers={"Authorization": f"Bearer {server['token']}"})
     assert response.status_code in (200, 201), response.text
     return response.json()
 
 
-def chat(server: Any, text: str, ref: str, agent_id: int | None = None) -> int:
+def chat(server: Any, text: str, ref: str, agent_id: int | None = None) -> int:  # noqa: F811
     return chat_record(server, text, ref, agent_id)["id"]
 
 
-def chat_record(server: Any, text: str, ref: str, agent_id: int | None = None) -> dict[str, Any]:
+def chat_record(server: Any, text: str, ref: str, agent_id: int | None = None) -> dict[str, Any]:  # noqa: F811
     """A customer's web-chat message through the gateway; the conversation as the API answers it."""
     body: dict[str, Any] = {"speaker": "customer", "text": text, "channel": "webchat", "industry": "power",
                             "conversation_ref": f"webchat:{ref}-{time.time_ns()}",
@@ -60,7 +68,7 @@ def chat_record(server: Any, text: str, ref: str, agent_id: int | None = None) -
     return post(server, "/api/v1/messages", body)["conversation"]
 
 
-def survey_link(server: Any, conversation_id: int) -> str:
+def survey_link(server: Any, conversation_id: int) -> str:  # noqa: F811
     """The signed survey link of the conversation's ticket, taken along the SOP and resolved."""
     ticket = post(server, "/api/v1/tickets", {"conversation_id": conversation_id})["id"]
     post(server, f"/api/v1/tickets/{ticket}/respond")
@@ -77,7 +85,7 @@ def no_sideways_scroll(page: Any) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
-def new_page(browser: Any, width: int, lang: str = "zh-CN") -> Any:
+def new_page(browser: Any, width: int, lang: str = "zh-CN") -> Any:  # noqa: F811
     context = browser.new_context(viewport={"width": width, "height": 900 if width > 800 else 844}, locale=lang)
     page = context.new_page()
     errors: list[str] = []
