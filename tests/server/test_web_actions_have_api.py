@@ -55,6 +55,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # quality review: score a conversation = run the inspection, then review it
     "POST /review/{conversation_id}": ("POST /api/v1/inspection/run",
                                        "POST /api/v1/inspection/inspections/{inspection_id}/review"),
+    # the customer's CSAT answer behind the signed link (public, no sign-in, like the page)
+    "POST /survey/{token}": ("POST /api/v1/survey/{token}",),
     # 话术库 and notes
     "POST /replies": ("POST /api/v1/replies",),
     "POST /replies/{reply_id}": ("PATCH /api/v1/replies/{reply_id}",),
@@ -102,7 +104,6 @@ TICKET_ACTIONS: dict[str, tuple[str, ...]] = {
 BROWSER_ONLY: dict[str, str] = {
     "POST /signin": "the sign-in form sets the browser's session and CSRF cookies (API: POST /api/v1/auth/login)",
     "POST /signout": "ends the browser's cookie session (API: POST /api/v1/auth/logout, or drop the token)",
-    "POST /survey/{token}": "the customer's own CSAT form behind a signed link, no account (API: GET …/survey-link)",
 }
 
 # real gaps still open: a web action with no REST operation yet (named in the issue-11 report)
