@@ -132,8 +132,8 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     from .routes import saved_views, search  # search and the lists' saved views (issue 13)
     for module in (search, saved_views):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    from .routes import helpdesks, survey, tenant_settings  # the admin console's connectors and settings (issue 11)
-    for module in (helpdesks, tenant_settings, survey):
+    from .routes import helpdesks, survey, tenant_settings, training  # issue 11: what only pages did
+    for module in (helpdesks, tenant_settings, survey, training):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     from . import ws
     app.include_router(ws.router)

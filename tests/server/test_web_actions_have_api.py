@@ -71,6 +71,13 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "POST /admin/teams/{team_id}/queues": ("POST /api/v1/routing/queues",),
     "POST /admin/queues/{queue_id}/delete": ("DELETE /api/v1/routing/queues/{queue_id}",),
     "POST /admin/agents/{user_id}": ("PATCH /api/v1/routing/agents/{user_id}",),
+    # training: the simulator sessions, the trainer's assignments and scenarios, the case library
+    "POST /training/sessions": ("POST /api/v1/training/sessions",),
+    "POST /training/sessions/{session_id}/reply": ("POST /api/v1/training/sessions/{session_id}/reply",),
+    "POST /training/sessions/{session_id}/finish": ("POST /api/v1/training/sessions/{session_id}/finish",),
+    "POST /training/assignments": ("POST /api/v1/training/assignments",),
+    "POST /training/scenarios": ("POST /api/v1/training/scenarios",),
+    "POST /training/cases": ("POST /api/v1/training/cases",),
     # admin console
     "POST /admin/users": ("POST /api/v1/users",),
     "POST /admin/users/{user_id}": ("PATCH /api/v1/users/{user_id}", "PUT /api/v1/users/{user_id}/role",
@@ -107,14 +114,7 @@ BROWSER_ONLY: dict[str, str] = {
 }
 
 # real gaps still open: a web action with no REST operation yet (named in the issue-11 report)
-KNOWN_GAPS: dict[str, str] = {
-    "POST /training/sessions": "start a simulator training session",
-    "POST /training/sessions/{session_id}/reply": "the trainee's reply in a simulator session",
-    "POST /training/sessions/{session_id}/finish": "finish a simulator session (scored feedback)",
-    "POST /training/assignments": "a trainer assigns a scenario to agents",
-    "POST /training/scenarios": "a trainer writes a scenario",
-    "POST /training/cases": "add a real conversation to the training cases",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def web_actions() -> list[str]:
