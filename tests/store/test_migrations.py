@@ -90,7 +90,7 @@ def test_downgrading_a_branch_keeps_the_data_of_the_tables_it_rebuilds(tmp_path:
     conv = store.create_conversation(tenant.id, channel="call", industry="water")
     store.append_message(conv.id, "customer", "家里停水两天了，到底什么时候来水？")
     store.append_message(conv.id, "agent", "非常抱歉，抢修队正在更换管道，预计今晚八点前恢复供水。")
-    downgrade(engine, "0007_routing@-1")  # rebuilds conversations (drops queue_id) and teams
+    downgrade(engine, "0006")  # 0007_routing rebuilds conversations (drops queue_id) and teams
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM messages")).scalar() == 2
         assert conn.execute(text("SELECT count(*) FROM conversations")).scalar() == 1

@@ -203,7 +203,7 @@ def private_store(request: pytest.FixtureRequest, tmp_path) -> Store:  # noqa: A
 def test_the_migration_indexes_what_was_stored_before_it(private_store: Store) -> None:
     own = private_store
     c = build(own, "grid-a", "甲供电公司")
-    downgrade(own.engine, "0007_search@-1")          # this branch only: no index at all
+    downgrade(own.engine, "0006")                    # before the workspace branches: no index at all
     assert "search_documents" not in _tables(own)
     upgrade(own.engine)                              # back to the heads: 0007_search backfills
     assert found(own, c.admin, "扣费") == {c.mine}
