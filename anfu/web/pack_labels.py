@@ -26,8 +26,8 @@ SOP_PACK = "sop"
 PERSONA_PACK = "personas"
 RUBRIC_PACK = "quality_rubric"
 # how anfu.qa.quality words a rubric finding (zh-CN) and the same in English
-RUBRIC_FINDINGS = ((re.compile(r"整通对话（(?P<stage>[^（）]+)）：(?P<message>.+)", re.S), "Whole conversation ({stage}): {message}"),
-                   (re.compile(r"第(?P<turn>\d+)轮坐席回复（(?P<stage>[^（）]+)）：(?P<message>.+)", re.S),
+RUBRIC_FINDINGS = ((re.compile(r"整通对话（(?P<stage>[^（）]+)）：(?P<message>.+)", re.DOTALL), "Whole conversation ({stage}): {message}"),
+                   (re.compile(r"第(?P<turn>\d+)轮坐席回复（(?P<stage>[^（）]+)）：(?P<message>.+)", re.DOTALL),
                     "Agent reply {turn} ({stage}): {message}"))
 
 

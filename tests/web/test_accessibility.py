@@ -249,9 +249,9 @@ class Walk:
 
 
 # --- the walk ----------------------------------------------------------------------------------
-def page_routes(server: dict[str, Any]) -> list[str]:
+def page_routes(live: dict[str, Any]) -> list[str]:
     """The app's GET routes outside /api, from the same route walk that tests/test_docs.py uses."""
-    return [r.split(" ", 1)[1] for r in server["routes"] if r.startswith("GET ") and not r.startswith("GET /api/")]
+    return [r.split(" ", 1)[1] for r in live["routes"] if r.startswith("GET ") and not r.startswith("GET /api/")]
 
 
 def route_pattern(route: str) -> re.Pattern[str]:
@@ -384,10 +384,10 @@ def extra_urls(page: Any, base: str, role: str) -> list[str]:
     return urls
 
 
-def survey_url(server: dict[str, Any]) -> str:
+def survey_url(live: dict[str, Any]) -> str:
     """The signed link of the public survey (满意度回访) of a resolved ticket."""
-    headers = {"Authorization": f"Bearer {server['token']}"}
-    base = server["base"]
+    headers = {"Authorization": f"Bearer {live['token']}"}
+    base = live["base"]
 
     def post(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         response = httpx.post(base + path, json=body or {}, headers=headers, timeout=30)

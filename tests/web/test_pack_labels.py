@@ -12,7 +12,15 @@ import yaml
 
 from anfu.rules import RULES_ROOT, load_pack
 from anfu.types import Conversation, Utterance
-from anfu.web.pack_labels import ladder_label, pack_problems, playbook_item, reason_text, rubric_finding, sop_action, template_pattern
+from anfu.web.pack_labels import (
+    ladder_label,
+    pack_problems,
+    playbook_item,
+    reason_text,
+    rubric_finding,
+    sop_action,
+    template_pattern,
+)
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]")
 FACTS = {"intensity": 4, "peak": 4, "strong_turns": 3, "risk_turns": 2, "abusive_turns": 2, "contacts": 3,
