@@ -222,6 +222,10 @@ def test_angry_chat_end_to_end(server, browser):
     agent.wait_for_load_state("networkidle")
     assert "Agent console" in agent.inner_text("header")
     assert agent.evaluate("document.documentElement.lang") == "en"
+    # the longer English labels stay on one line each, inside the bar (they wrapped and were clipped)
+    heights = agent.evaluate("[...document.querySelectorAll('#mainnav a')].map(a => a.getBoundingClientRect().height)")
+    assert heights and max(heights) < 44, heights
+    assert agent.evaluate("document.querySelector('.topbar').getBoundingClientRect().height") <= 64
     shot(agent, "console-en")
     agent.click("#lang-zh")
     agent.wait_for_load_state("networkidle")
