@@ -60,7 +60,10 @@ def test_sigkill_of_the_server_loses_no_acknowledged_message(engine: str, tmp_pa
     port = _free_port()
     env = {**os.environ, "ANFU_ENVIRONMENT": "test", "ANFU_DATA_DIR": str(tmp_path), "ANFU_DATABASE_URL": url,
            "ANFU_SECRET_KEY": secrets.token_urlsafe(48), "ANFU_MAILBOX_POLL_S": "0.3",
-           "ANFU_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
+           "ANFU_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}", "PYTHONPATH": str(ROOT),
+           # durability, not policy: a quiet machine outruns the per-token rate limit (a 429 is
+           # a refusal, not a loss, but it would hide what this test is about)
+           "ANFU_RATE_LIMIT_PER_MINUTE": "0", "ANFU_RATE_LIMIT_IP_PER_MINUTE": "0"}
     settings = get_settings(environment="test", data_dir=tmp_path, database_url=url,
                             secret_key=env["ANFU_SECRET_KEY"])
     upgrade(settings)
