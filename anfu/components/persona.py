@@ -296,6 +296,10 @@ class Persona(Component):
         self.rules_dir = rules_dir
         self.model_ = load_model(rules_dir)
 
+    def infer(self, turns: Sequence[TurnAssessment]) -> PersonaResult:
+        """The persona of these turns (the pack's evidence; `anfu.persona.v2` adds its model)."""
+        return self.model_.infer(turns)
+
     def predict(self, docs: Sequence[Assessment]) -> list[PersonaResult | None]:
         out: list[PersonaResult | None] = []
         for doc in docs:
@@ -305,7 +309,7 @@ class Persona(Component):
             turns = [TurnAssessment(speaker=t.speaker, text=t.text, norm=t.norm or normalize(t.text), emotion=t.emotion,
                                     intensity=t.intensity, abusive=t.abusive,
                                     escalation_risk=t.escalation_risk) for t in doc.turns]
-            out.append(self.model_.infer(turns))
+            out.append(self.infer(turns))
         return out
 
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
@@ -382,18 +386,6 @@ class LearnedPersona(Persona):
         self.linear_ = load_text_dense_cached(path, PERSONAS, DENSE_FEATURES)
         stored = self.linear_.meta.get("min_probability", 0.0)
         self.threshold_ = float(stored if min_probability is None else min_probability)
-
-    def predict(self, docs: Sequence[Assessment]) -> list[PersonaResult | None]:
-        out: list[PersonaResult | None] = []
-        for doc in docs:
-            if doc.is_utterance:
-                out.append(None)
-                continue
-            turns = [TurnAssessment(speaker=t.speaker, text=t.text, norm=t.norm or normalize(t.text), emotion=t.emotion,
-                                    intensity=t.intensity, abusive=t.abusive,
-                                    escalation_risk=t.escalation_risk) for t in doc.turns]
-            out.append(self.infer(turns))
-        return out
 
     def infer(self, turns: Sequence[TurnAssessment]) -> PersonaResult:
         text, dense, clues = persona_inputs(self.model_, turns)
