@@ -35,7 +35,8 @@ def _clone(store: Any, tenant_id: int, total: int, now: datetime, seed: int = 13
     it has `total`, each copy moved to a random moment of the last 14 days."""
     from sqlalchemy import func, insert, select
 
-    from anfu.store.facts_tables import ConversationFactsRow
+    from anfu.store.facts_repo import turn_readings
+    from anfu.store.facts_tables import ConversationFactsRow, TurnFactsRow
     from anfu.store.tables import AssessmentRow, ConversationRow, MessageRow
     from anfu.store.workflow_tables import LedgerRow, TicketRow
 
@@ -89,7 +90,13 @@ def _clone(store: Any, tenant_id: int, total: int, now: datetime, seed: int = 13
                 made["messages"] += len(batch)
             a = {k: v for k, v in assessments[src["id"]].items() if k != "id"}
             a.update(conversation_id=cid, created_at=row["updated_at"])
-            conn.execute(insert(AssessmentRow).values(**a))
+            aid = conn.execute(insert(AssessmentRow).values(**a)).inserted_primary_key[0]
+            # how each customer message read (the wellbeing load's facts), as the store writes them
+            # with the (copied) assessment
+            readings = [{**values, "conversation_id": cid, "seq": seq, "tenant_id": tenant_id, "assessment_id": aid,
+                         "upto_seq": a["upto_seq"]} for seq, values in turn_readings(a["data"], a["upto_seq"]).items()]
+            if readings:
+                conn.execute(insert(TurnFactsRow), readings)
             if src["id"] in facts:  # the dashboards' facts, as the store writes them with an assessment
                 conn.execute(insert(ConversationFactsRow).values(**{**facts[src["id"]], "conversation_id": cid}))
             t = tickets.get(src["id"])
@@ -177,54 +184,69 @@ def pages(ids: dict[str, int]) -> dict[str, list[str]]:
     }
 
 
-def run() -> dict[str, Any]:
+def prepare(folder: str) -> dict[str, Any]:
+    """The seeded tenant in `folder` (seeded and cloned on first use, reused after): the app, its
+    store, the person of each role, the ids the pages need and the tenant's counts."""
     import anfu
     from anfu.security.passwords import hash_password
     from anfu.server.app import create_app
     from anfu.server.demo_data import seed_demo
-    from anfu.settings import get_settings
     from anfu.store import ConversationFilter, Principal, upgrade
 
+    settings = _settings(folder)
+    upgrade(settings)
+    app = create_app(settings, analyzer=anfu.load())
+    ctx = app.state.ctx
+    store = ctx.store
+    now = datetime.now(timezone.utc)
+    tenant = store.get_tenant_by_slug("bench")
+    seeded_s = cloned_s = 0.0
+    if tenant is None:
+        tenant = store.create_tenant("bench", "压测服务中心")
+        started = time.monotonic()
+        seed_demo(store, ctx.turns, tenant, now=now)
+        seeded_s = time.monotonic() - started
+        started = time.monotonic()
+        _clone(store, tenant.id, CONVERSATIONS, now)
+        cloned_s = time.monotonic() - started
+        store.create_user(tenant.id, "bench_admin", hash_password("Bench-Admin-2026!x"), "admin")
+    made = _counts(store, tenant.id)
+    users = {u.username: u for u in store.list_users(tenant.id)}
+    admin = store.update_user(users["bench_admin"].id, mfa_enabled=True)
+    # the agent and supervisor of a team with tickets (the demo agent may have none)
+    by_id = {u.id: u for u in users.values()}
+    ticket = next(t for t in ctx.desk.workflow.all_tickets(Principal.of_user(admin))
+                  if t.owner_id in by_id and by_id[t.owner_id].role == "agent")
+    agent = by_id[ticket.owner_id]
+    supervisor = next(u for u in users.values() if u.role == "supervisor" and u.team_id == agent.team_id)
+    people = {"agent": agent, "supervisor": supervisor, "auditor": users["demo_auditor"], "admin": admin}
+    for role, person in people.items():  # demo accounts start with a one-time password: set up
+        people[role] = store.update_user(person.id, must_change_password=False,
+                                         mfa_enabled=person.role == "admin")
+    sup_p = Principal.of_user(supervisor)
+    ids = {"agent_conversation": ticket.conversation_id,
+           "team_conversation": store.list_conversations(sup_p, ConversationFilter(status="closed"),
+                                                         page_size=1).items[0].id,
+           "agent_ticket": ticket.id, "team_ticket": ticket.id}
+    return {"app": app, "store": store, "tenant": tenant, "people": people, "ids": ids, "made": made,
+            "seeded_s": seeded_s, "cloned_s": cloned_s, "settings": settings}
+
+
+def _settings(folder: str) -> Any:
+    from anfu.settings import get_settings
+
+    return get_settings(environment="test", data_dir=folder, secret_key="bench-pages-" + "k" * 40)
+
+
+def run() -> dict[str, Any]:
     load_start = os.getloadavg()
     kept = os.environ.get("ANFU_BENCH_PAGES_DIR")  # a folder to keep (and reuse) the seeded database in
     with (nullcontext(kept) if kept else tempfile.TemporaryDirectory()) as folder:
-        settings = get_settings(environment="test", data_dir=folder, secret_key="bench-pages-" + "k" * 40)
-        upgrade(settings)
-        app = create_app(settings, analyzer=anfu.load())
-        ctx = app.state.ctx
-        store = ctx.store
-        now = datetime.now(timezone.utc)
-        tenant = store.get_tenant_by_slug("bench")
-        seeded_s = cloned_s = 0.0
-        if tenant is None:
-            tenant = store.create_tenant("bench", "压测服务中心")
-            started = time.monotonic()
-            seed_demo(store, ctx.turns, tenant, now=now)
-            seeded_s = time.monotonic() - started
-            started = time.monotonic()
-            _clone(store, tenant.id, CONVERSATIONS, now)
-            cloned_s = time.monotonic() - started
-            admin = store.create_user(tenant.id, "bench_admin", hash_password("Bench-Admin-2026!x"), "admin")
-        made = _counts(store, tenant.id)
-        users = {u.username: u for u in store.list_users(tenant.id)}
-        admin = store.update_user(users["bench_admin"].id, mfa_enabled=True)
-        # the agent and supervisor of a team with tickets (the demo agent may have none)
-        by_id = {u.id: u for u in users.values()}
-        ticket = next(t for t in ctx.desk.workflow.all_tickets(Principal.of_user(admin))
-                      if t.owner_id in by_id and by_id[t.owner_id].role == "agent")
-        agent = by_id[ticket.owner_id]
-        supervisor = next(u for u in users.values() if u.role == "supervisor" and u.team_id == agent.team_id)
-        people = {"agent": agent, "supervisor": supervisor, "auditor": users["demo_auditor"], "admin": admin}
-        for role, person in people.items():  # demo accounts start with a one-time password: set up
-            people[role] = store.update_user(person.id, must_change_password=False,
-                                             mfa_enabled=person.role == "admin")
-        sup_p = Principal.of_user(supervisor)
-        ids = {"agent_conversation": ticket.conversation_id,
-               "team_conversation": store.list_conversations(sup_p, ConversationFilter(status="closed"),
-                                                             page_size=1).items[0].id,
-               "agent_ticket": ticket.id, "team_ticket": ticket.id}
+        bench = prepare(folder)
+        app, store, people = bench["app"], bench["store"], bench["people"]
+        made, seeded_s, cloned_s = bench["made"], bench["seeded_s"], bench["cloned_s"]
         results: dict[str, Any] = {}
-        for role, paths in pages(ids).items():
+        for role, paths in pages(bench["ids"]).items():
             client = _client(app, store, people[role])
             for path in paths:
                 results[f"{role} {path}"] = _time(client, path)

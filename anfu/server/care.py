@@ -7,7 +7,7 @@ seen: an agent their own contacts, a supervisor their team's, an admin their ten
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
@@ -17,13 +17,13 @@ from ..simulator import Scenario, Simulator, build_scenario, get_scenario, load_
 from ..simulator.cases import build_case, case_title, name_map
 from ..store import CareStore, ConversationFilter, WorkflowStore
 from ..store.access import Principal
+from ..store.contact_facts_repo import ContactFactsStore
 from ..types import Conversation
-from ..wellbeing import (ContactFacts, ShiftLoad, contact_facts, is_hard, load_wellbeing_rules,
-                         rotation_suggestions, shift_load, shift_of, shifts)
+from ..wellbeing import (ContactFacts, ShiftLoad, is_hard, load_wellbeing_rules, rotation_suggestions, shift_load,
+                         shift_of, shifts)
 from .context import AppContext
 
 PROMPT_WINDOW = timedelta(hours=2)
-MAX_CONTACTS = 400
 
 
 @dataclass
@@ -45,28 +45,14 @@ class Care:
         return self.ctx.store.clock()
 
     def contacts(self, principal: Principal, *, since: datetime, agent_id: int | None = None) -> list[ContactFacts]:
-        """Contact facts of the conversations `principal` may see, active since `since`."""
-        store = self.ctx.store
-        out: list[ContactFacts] = []
-        page = 1
-        while len(out) < MAX_CONTACTS:
-            result = store.list_conversations(principal, ConversationFilter(agent_id=agent_id, updated_since=since),
-                                              page=page, page_size=200)
-            # a page's messages, assessments and CSAT in three queries (not three per conversation)
-            handled = [c for c in result.items if c.agent_id is not None]
-            ids = [c.id for c in handled]
-            messages = store.messages_of_conversations(principal, ids)
-            assessments = store.assessments_of_conversations(principal, ids)
-            scores = self._csat_of(principal, ids)
-            for conversation in handled:
-                facts = contact_facts(conversation, messages.get(conversation.id, []),
-                                      assessments.get(conversation.id, []), csat=scores.get(conversation.id))
-                if facts is not None and facts.started_at >= since - timedelta(days=1):
-                    out.append(facts)
-            if page >= result.pages:
-                break
-            page += 1
-        return out
+        """Contact facts of the conversations `principal` may see, active since `since`: summed in
+        SQL from the per-message facts (`ContactFactsStore`), plus each one's lowest CSAT."""
+        rules = load_wellbeing_rules()
+        facts = ContactFactsStore(self.ctx.store.engine).contacts(principal, since=since, rules=rules,
+                                                                  agent_id=agent_id)
+        facts = [f for f in facts if f.started_at >= since - timedelta(days=1)]
+        scores = self._csat_of(principal, [int(f.contact_id) for f in facts])
+        return [replace(f, csat=scores[int(f.contact_id)]) if int(f.contact_id) in scores else f for f in facts]
 
     def _csat_of(self, principal: Principal, conversation_ids: list[int]) -> dict[int, int]:
         """The lowest CSAT score of each conversation's tickets (those that have one)."""

@@ -15,7 +15,7 @@ from ..analytics.buckets import STRONG, AssessmentFacts
 from . import access
 from .access import Principal
 from .accounts import StoreBase
-from .facts_tables import EMOTION_COLUMNS, ConversationFactsRow
+from .facts_tables import EMOTION_COLUMNS, ConversationFactsRow, TurnFactsRow
 from .tables import ConversationRow
 
 
@@ -45,6 +45,47 @@ def write_facts(s: Session, conversation_id: int, tenant_id: int, data: Mapping[
     else:
         for key, value in values.items():
             setattr(row, key, value)
+
+
+def negative_energy_of(data: Mapping[str, Any]) -> bool:
+    """The 负能量 flag of an assessment document (kept on its row for the wellbeing sums)."""
+    ne = data.get("negative_energy")
+    return bool(isinstance(ne, dict) and ne.get("flag"))
+
+
+def turn_readings(data: Mapping[str, Any], upto_seq: int) -> dict[int, dict[str, Any]]:
+    """The reading of each customer message an assessment covers, by message seq (the
+    assessment's turns are the window of messages that ends at `upto_seq`)."""
+    turns = data.get("turns") or []
+    first = upto_seq - len(turns) + 1
+    out: dict[int, dict[str, Any]] = {}
+    for offset, turn in enumerate(turns):
+        if isinstance(turn, dict) and turn.get("speaker") == "customer" and first + offset >= 1:
+            emotion = turn.get("emotion")
+            out[first + offset] = {"emotion": emotion if isinstance(emotion, str) else None,
+                                   "intensity": int(turn.get("intensity") or 0), "abusive": bool(turn.get("abusive"))}
+    return out
+
+
+def write_turn_facts(s: Session, assessment: Any, data: Mapping[str, Any]) -> None:
+    """Give each customer message the assessment covers its reading, unless a later assessment
+    (by upto_seq, then id) already gave it one (in `s`'s transaction; `assessment` is the flushed
+    `AssessmentRow`)."""
+    readings = turn_readings(data, assessment.upto_seq)
+    if not readings:
+        return
+    source = (assessment.upto_seq, assessment.id)
+    existing = {r.seq: r for r in s.scalars(select(TurnFactsRow).where(
+        TurnFactsRow.conversation_id == assessment.conversation_id, TurnFactsRow.seq.in_(list(readings))))}
+    for seq, values in readings.items():
+        row = existing.get(seq)
+        if row is None:
+            s.add(TurnFactsRow(conversation_id=assessment.conversation_id, seq=seq, tenant_id=assessment.tenant_id,
+                               upto_seq=source[0], assessment_id=source[1], **values))
+        elif (row.upto_seq, row.assessment_id) <= source:
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.upto_seq, row.assessment_id = source
 
 
 @dataclass(frozen=True)
@@ -135,4 +176,5 @@ class FactsStore(StoreBase):
         return out
 
 
-__all__ = ["FactsStore", "FactsSums", "facts_values", "write_facts"]
+__all__ = ["FactsStore", "FactsSums", "facts_values", "negative_energy_of", "turn_readings", "write_facts",
+           "write_turn_facts"]

@@ -39,3 +39,23 @@ class ConversationFactsRow(Base):
 
 assert set(EMOTION_COLUMNS.values()) <= set(ConversationFactsRow.__table__.columns.keys()), \
     "every emotion of the glossary needs its column in conversation_facts"
+
+
+class TurnFactsRow(Base):
+    """How one customer message read (emotion, intensity, abuse): the reading of the latest stored
+    assessment that covers it, ordered by (upto_seq, assessment id). Written with each assessment,
+    so the wellbeing load sums angry and abusive minutes in SQL instead of reading every
+    assessment's JSON. Created by migration `0009_page_indexes`."""
+
+    __tablename__ = "turn_facts"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    emotion: Mapped[str | None] = mapped_column(String(32))
+    intensity: Mapped[int] = mapped_column(Integer, default=0)
+    abusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the assessment the reading comes from: a later one (by upto_seq, then id) replaces it
+    upto_seq: Mapped[int] = mapped_column(Integer)
+    assessment_id: Mapped[int] = mapped_column(Integer)

@@ -25,7 +25,7 @@ from ..types import SPEAKERS, Conversation, Utterance
 from . import access
 from .access import Principal
 from .accounts import AccountsMixin
-from .facts_repo import write_facts
+from .facts_repo import negative_energy_of, write_facts, write_turn_facts
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
 from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Event, MessageRecord, Page, from_row)
 from .search_repo import index_message
@@ -431,13 +431,14 @@ class Store(CustomersMixin, AccountsMixin):
                     now = row.received_at
                     assessed = AssessmentRow(tenant_id=conv.tenant_id, conversation_id=conv.id, upto_seq=message.seq,
                                              emotion=emotion, intensity=intensity, escalation_level=level, data=data,
-                                             created_at=now)
+                                             negative_energy=negative_energy_of(data), created_at=now)
                     conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
                     events = [EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
                                        payload=self._stored(payload), created_at=now) for name, payload in wanted]
                     s.add_all([assessed, *events])
                     write_facts(s, conv.id, conv.tenant_id, data)
                     s.flush()
+                    write_turn_facts(s, assessed, data)
                     turn.written = TurnWrite(message, True, from_row(ConversationRecord, conv), before.escalation_level,
                                              from_row(AssessmentRecord, assessed), [from_row(Event, e) for e in events])
             except IntegrityError:
@@ -621,11 +622,14 @@ class Store(CustomersMixin, AccountsMixin):
             now = self.clock()
             row = AssessmentRow(tenant_id=conv.tenant_id, conversation_id=conv.id,
                                 upto_seq=conv.last_seq if upto_seq is None else upto_seq, emotion=emotion,
-                                intensity=intensity, escalation_level=level, data=data, created_at=now)
+                                intensity=intensity, escalation_level=level, data=data,
+                                negative_energy=negative_energy_of(data), created_at=now)
             conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
             conv.updated_at = now
             s.add(row)
             write_facts(s, conv.id, conv.tenant_id, data)
+            s.flush()
+            write_turn_facts(s, row, data)
             s.flush()
             return from_row(AssessmentRecord, row)
 

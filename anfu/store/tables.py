@@ -223,6 +223,8 @@ class AssessmentRow(Base):
     emotion: Mapped[str | None] = mapped_column(String(32))
     intensity: Mapped[int | None] = mapped_column(Integer)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # the 负能量 flag of `data` (wellbeing sums it in SQL; migration 0009_page_indexes)
+    negative_energy: Mapped[bool | None] = mapped_column(Boolean)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -11,13 +11,13 @@ enforces it, `tests/wellbeing/test_privacy.py` checks it).
 from __future__ import annotations
 
 from .facts import contact_facts
-from .load import (ContactFacts, ContactLoad, CustomerMoment, Rotation, ShiftLoad, contact_loads, is_hard,
+from .load import (ContactFacts, ContactLoad, ContactSums, CustomerMoment, Rotation, ShiftLoad, contact_loads, is_hard,
                    level_of, load_index, rotation_suggestions, shift_load, shift_of, shifts)
 from .rules import WellbeingRules, load_wellbeing_rules
 
 CHECKIN_KINDS: tuple[str, ...] = ("break", "breathing", "reframe", "peer", "lead", "dismiss")
 SUPPORT_KINDS: tuple[str, ...] = ("peer", "lead")
 
-__all__ = ["CHECKIN_KINDS", "SUPPORT_KINDS", "ContactFacts", "ContactLoad", "CustomerMoment", "Rotation",
+__all__ = ["CHECKIN_KINDS", "SUPPORT_KINDS", "ContactFacts", "ContactLoad", "ContactSums", "CustomerMoment", "Rotation",
            "ShiftLoad", "WellbeingRules", "contact_facts", "contact_loads", "is_hard", "level_of", "load_index",
            "load_wellbeing_rules", "rotation_suggestions", "shift_load", "shift_of", "shifts"]

@@ -37,10 +37,33 @@ class ContactFacts:
     negative_energy: bool = False
     escalation_level: int = 0
     csat: int | None = None
+    # what the store summed in SQL instead of passing each moment (`anfu.store` under the same
+    # rules): peak intensity, any abusive moment, (angry, abusive) minutes. None: from `moments`.
+    summed: ContactSums | None = None
 
     @property
     def peak_intensity(self) -> int:
+        if self.summed is not None:
+            return self.summed.peak_intensity
         return max((m.intensity for m in self.moments), default=0)
+
+    @property
+    def abusive(self) -> bool:
+        if self.summed is not None:
+            return self.summed.abusive
+        return any(m.abusive for m in self.moments)
+
+
+@dataclass(frozen=True)
+class ContactSums:
+    """A contact's moments as the store sums them in SQL: the peak intensity, whether any moment
+    was abusive, and the minutes with an angry and with an abusive customer (`_minutes`'s rule:
+    each moment lasts until the next message, capped, and each total is capped per contact)."""
+
+    peak_intensity: int
+    abusive: bool
+    angry_minutes: float
+    abusive_minutes: float
 
 
 @dataclass(frozen=True)
@@ -95,7 +118,7 @@ def is_hard(contact: ContactFacts, rules: WellbeingRules) -> bool:
     """A contact that calls for the private after-contact prompt."""
     hard = rules["hard_contact"]
     return (contact.peak_intensity >= hard["min_peak_intensity"]
-            or (hard["abusive"] and any(m.abusive for m in contact.moments))
+            or (hard["abusive"] and contact.abusive)
             or (hard["negative_energy"] and contact.negative_energy)
             or contact.escalation_level >= hard["min_escalation_level"]
             or (contact.csat is not None and contact.csat <= hard["csat_max"]))
@@ -103,6 +126,8 @@ def is_hard(contact: ContactFacts, rules: WellbeingRules) -> bool:
 
 def _minutes(contact: ContactFacts, rules: WellbeingRules) -> tuple[float, float]:
     """Minutes with an angry customer and with an abusive one (each gap and contact capped)."""
+    if contact.summed is not None:
+        return contact.summed.angry_minutes, contact.summed.abusive_minutes
     times = sorted(set(contact.message_times) | {m.at for m in contact.moments})
     cap_gap = float(rules["max_gap_minutes"])
     last = float(rules["last_message_minutes"])
