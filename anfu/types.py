@@ -99,14 +99,39 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One generated line of an explanation as a code and its values, with its zh-CN wording.
+
+    The zh-CN `text` is what the engine has always written; `code` and `params` let a page word
+    the same line in its own language (`anfu.web.pack_labels`). Params hold labels (a persona
+    type, an emotion, a pack's zh-CN label), numbers and the customer's own words (`quote`,
+    `words`), never wording."""
+
+    code: str
+    text: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, text: str, **params: Any) -> Evidence:
+        return cls(code, text, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text,
+                "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}}
+
+
+@dataclass(frozen=True)
 class Suggestion:
     text: str
     method: str  # 说理诱导 | 行为诱导 | 利益诱导 | 情感诱导 | 前景诱导
     why: str
     score: float = 0.0
+    # `why` as its parts: the script's reason, what it fits, the situation (for other languages)
+    why_items: tuple[Evidence, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "method": self.method, "why": self.why}
+        return {"text": self.text, "method": self.method, "why": self.why,
+                "why_items": [e.to_dict() for e in self.why_items]}
 
 
 @dataclass(frozen=True)
@@ -157,14 +182,17 @@ class PersonaResult:
 
     type: str
     confidence: float
-    evidence: tuple[str, ...]
+    evidence: tuple[str, ...]  # the zh-CN lines (each item's `text`)
     playbook: Playbook
+    evidence_items: tuple[Evidence, ...] = ()  # the same lines as codes and values
 
-    def with_evidence(self, evidence: "list[str] | tuple[str, ...]") -> "PersonaResult":
-        return replace(self, evidence=tuple(evidence))
+    def with_evidence(self, evidence: "list[Evidence] | tuple[Evidence, ...]") -> "PersonaResult":
+        items = tuple(evidence)
+        return replace(self, evidence=tuple(e.text for e in items), evidence_items=items)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "confidence": self.confidence, "evidence": list(self.evidence),
+                "evidence_items": [e.to_dict() for e in self.evidence_items],
                 "playbook": self.playbook.to_dict()}
 
 

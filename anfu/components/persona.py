@@ -22,12 +22,12 @@ import numpy as np
 from .. import registry
 from ..glossary import EMOTIONS, EMOTION_VALENCE, GUIDANCE_METHODS, PERSONAS
 from ..rules import validator
-from ..rules.checked import load_checked, number, str_list
+from ..rules.checked import english, english_list, load_checked, number, str_list
 from ..text.cues import extract
 from ..text.normalize import normalize
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
 from ..text.overlap import RepeatTracker, content
-from ..types import Assessment, PersonaResult, Playbook, TurnAssessment
+from ..types import Assessment, Evidence, PersonaResult, Playbook, TurnAssessment
 from .base import Component
 from .normalize import ensure_norm
 
@@ -36,6 +36,8 @@ UNKNOWN = "unknown"
 FEATURES = ("short_reply", "repeated_demand", "emotion_swing", "abusive", "high_intensity",
             "escalation_risk", "question_run")
 NEGATORS = ("不", "没", "别")
+# how a clue that points at an earlier turn words it (the zh-CN evidence has always read so)
+_REF_TEXT = {"repeats": "重复第{}轮", "since": "较第{}轮"}
 
 
 def _feature_ok(name: Any) -> bool:
@@ -52,6 +54,8 @@ def _check_playbook(pb: Any, where: str, problems: list[str]) -> None:
         return
     str_list(pb.get("speak"), f"{where}.speak", problems)
     str_list(pb.get("avoid"), f"{where}.avoid", problems)
+    for key in ("speak", "avoid"):
+        english_list(pb.get(f"{key}_en"), pb.get(key), f"{where}.{key}_en", problems)
     if pb.get("method") not in GUIDANCE_METHODS:
         problems.append(f"{where}.method must be one of {', '.join(GUIDANCE_METHODS)}")
 
@@ -89,6 +93,7 @@ def validate_personas(data: dict[str, Any]) -> list[str]:
             if not isinstance(cue, dict) or not isinstance(cue.get("label"), str):
                 problems.append(f"{cw} needs a label")
                 continue
+            english(cue.get("label_en"), f"{cw}.label_en", problems)
             number(cue.get("weight"), f"{cw}.weight", problems, 0.01, 10)
             phrases = cue.get("phrases", [])
             regexes = cue.get("regexes", [])
@@ -104,6 +109,7 @@ def validate_personas(data: dict[str, Any]) -> list[str]:
             number(feat.get("weight"), f"{fw}.weight", problems, 0.01, 10)
             if not isinstance(feat.get("label"), str):
                 problems.append(f"{fw}.label must be a string")
+            english(feat.get("label_en"), f"{fw}.label_en", problems)
         _check_playbook(spec.get("playbook"), f"{where}.playbook", problems)
     return problems
 
@@ -124,11 +130,25 @@ class Clue:
     weight: float
     turn: int  # index in the conversation
     label: str
-    text: str = ""
+    text: str = ""  # the customer's words
+    # instead of words, the earlier customer turn it refers to: ("repeats", i) or ("since", i)
+    ref: tuple[str, int] | None = None
 
     def describe(self) -> str:
-        quote = f"「{self.text}」" if self.text else ""
-        return f"第{self.turn + 1}轮{quote}：{self.label}（{self.persona}）"
+        return self.evidence().text
+
+    def evidence(self) -> Evidence:
+        """The clue as an evidence line: 第3轮「…」：要求依据或书面答复（刚强型）."""
+        params: dict[str, Any] = {"turn": self.turn + 1, "label": self.label, "persona": self.persona}
+        quote = ""
+        if self.ref is not None:
+            kind, at = self.ref
+            params[kind] = at + 1
+            quote = f"「{_REF_TEXT[kind].format(at + 1)}」"
+        elif self.text:
+            params["quote"] = self.text
+            quote = f"「{self.text}」"
+        return Evidence.of("persona.clue", f"第{self.turn + 1}轮{quote}：{self.label}（{self.persona}）", **params)
 
 
 class PersonaModel:
@@ -167,35 +187,37 @@ class PersonaModel:
         return clues
 
     def turn_features(self, turns: Sequence[TurnAssessment], position: int, index: int,
-                      history: list[tuple[int, TurnAssessment]], repeats: RepeatTracker) -> list[tuple[str, str]]:
-        """(feature, quoted text) pairs that customer turn `index` shows given earlier
-        customer turns `history` ((index, turn) pairs, also tracked by `repeats`)."""
+                      history: list[tuple[int, TurnAssessment]],
+                      repeats: RepeatTracker) -> list[tuple[str, str, tuple[str, int] | None]]:
+        """(feature, quoted text, earlier turn referred to) triples that customer turn `index`
+        shows given earlier customer turns `history` ((index, turn) pairs, also tracked by
+        `repeats`)."""
         s = self.settings
         turn = turns[index]
         norm = turn.norm or turn.text
-        found: list[tuple[str, str]] = []
+        found: list[tuple[str, str, tuple[str, int] | None]] = []
         body = content(norm)
         if position > 0 and 0 < len(body) <= s["short_reply_max_chars"]:
             prev = history[-1][1]
             if 0 < len(content(prev.norm or prev.text)) <= s["short_reply_max_chars"]:
-                found.append(("short_reply", turn.text.strip()))
+                found.append(("short_reply", turn.text.strip(), None))
         if len(body) >= s["repeat_min_chars"]:
             at, share, _ = repeats.best(norm)
             if share >= s["repeat_containment"]:
-                found.append(("repeated_demand", f"重复第{history[at][0] + 1}轮"))
+                found.append(("repeated_demand", "", ("repeats", history[at][0])))
         if turn.emotion:
-            found.append((f"emotion:{turn.emotion}", ""))
+            found.append((f"emotion:{turn.emotion}", "", None))
         if turn.abusive:
-            found.append(("abusive", ""))
+            found.append(("abusive", "", None))
         if turn.intensity is not None and turn.intensity >= 3:
-            found.append(("high_intensity", ""))
+            found.append(("high_intensity", "", None))
         if turn.escalation_risk:
-            found.append(("escalation_risk", ""))
+            found.append(("escalation_risk", "", None))
         cues = extract(norm, turn.text)
         if cues.question_runs or norm.count("？") >= 3:
-            found.append(("question_run", ""))
+            found.append(("question_run", "", None))
         if history and self._swing(history, turn):
-            found.append(("emotion_swing", f"较第{history[-1][0] + 1}轮"))
+            found.append(("emotion_swing", "", ("since", history[-1][0])))
         return found
 
     def _swing(self, history: list[tuple[int, TurnAssessment]], after: TurnAssessment) -> bool:
@@ -223,9 +245,9 @@ class PersonaModel:
                 continue
             norm = turn.norm or turn.text
             out.extend(self.lexical_clues(index, norm, turn.text))
-            for feature, quote in self.turn_features(turns, len(history), index, history, repeats):
+            for feature, quote, ref in self.turn_features(turns, len(history), index, history, repeats):
                 for persona, weight, label in self.features.get(feature, []):
-                    out.append(Clue(persona, weight, index, label, quote))
+                    out.append(Clue(persona, weight, index, label, quote, ref))
             history.append((index, turn))
             repeats.add(norm)
         return out
@@ -251,15 +273,15 @@ class PersonaModel:
 
     def _result(self, persona: str, confidence: float, support: list[Clue]) -> PersonaResult:
         playbook = self.types[persona]["playbook"] if persona in self.types else self.default_playbook
-        evidence: list[str] = []
+        evidence: list[Evidence] = []
         for clue in support:
-            line = clue.describe()
-            if line not in evidence:
+            line = clue.evidence()
+            if all(line.text != e.text for e in evidence):
                 evidence.append(line)
-        return PersonaResult(type=persona, confidence=confidence,
-                             evidence=tuple(evidence[: self.settings["evidence_limit"]]),
+        return PersonaResult(type=persona, confidence=confidence, evidence=(),
                              playbook=Playbook(speak=tuple(playbook["speak"]), avoid=tuple(playbook["avoid"]),
-                                               method=playbook["method"]))
+                                               method=playbook["method"])
+                             ).with_evidence(evidence[: self.settings["evidence_limit"]])
 
     def infer(self, turns: Sequence[TurnAssessment]) -> PersonaResult:
         return self.decide(self.clues(turns))
@@ -391,21 +413,26 @@ class LearnedPersona(Persona):
         text, dense, clues = persona_inputs(self.model_, turns)
         chars = sum(len(content(t.norm or t.text)) for t in turns if t.speaker == "customer")
         if chars < self.min_chars and not clues:
-            return self.model_._result(UNKNOWN, 0.0, []).with_evidence([f"证据不足：客户只写了{chars}个字，没有任何性格线索"])
+            return self.model_._result(UNKNOWN, 0.0, []).with_evidence([Evidence.of(
+                "persona.thin_text", f"证据不足：客户只写了{chars}个字，没有任何性格线索", chars=chars)])
         proba = self.linear_.predict_proba([text], np.array([dense]))[0]
         best = int(proba.argmax())
         persona, p = PERSONAS[best], round(float(proba[best]), 2)
         if proba[best] < self.threshold_:
             ruled = self.model_.decide(clues)
             if ruled.type != UNKNOWN:  # the model hesitates but the pack's cues are clear
-                return ruled.with_evidence([f"规则：{ruled.type}（模型概率{float(proba[PERSONAS.index(ruled.type)]):.2f}）",
-                                            *ruled.evidence][: self.model_.settings["evidence_limit"]])
+                ruled_p = float(proba[PERSONAS.index(ruled.type)])
+                line = Evidence.of("persona.rules", f"规则：{ruled.type}（模型概率{ruled_p:.2f}）",
+                                   persona=ruled.type, probability=round(ruled_p, 2))
+                return ruled.with_evidence([line, *ruled.evidence_items][: self.model_.settings["evidence_limit"]])
             runner = PERSONAS[int(np.argsort(proba)[-2])]
-            return self.model_._result(UNKNOWN, p, []).with_evidence(
-                [f"证据不足：最可能的{persona}概率仅{p:.2f}（低于{self.threshold_:.2f}），与{runner}难以区分"])
+            return self.model_._result(UNKNOWN, p, []).with_evidence([Evidence.of(
+                "persona.unsure", f"证据不足：最可能的{persona}概率仅{p:.2f}（低于{self.threshold_:.2f}），与{runner}难以区分",
+                persona=persona, probability=p, threshold=round(self.threshold_, 2), runner_up=runner)])
         result = self.model_._result(persona, p, [c for c in clues if c.persona == persona])
         words = self.linear_.top_terms(text, best)
         summary = f"模型：{persona}概率{p:.2f}"
         if words:
             summary += "；客户用语" + "、".join(f"「{w}」" for w in words)
-        return result.with_evidence([summary, *result.evidence][: self.model_.settings["evidence_limit"]])
+        line = Evidence.of("persona.model", summary, persona=persona, probability=p, words=list(words))
+        return result.with_evidence([line, *result.evidence_items][: self.model_.settings["evidence_limit"]])

@@ -23,11 +23,11 @@ from typing import Any, Callable, Hashable, Mapping, Sequence
 from .. import registry
 from ..glossary import CAUSE_NAMES, CAUSES, EMOTION_NAMES, EMOTIONS, GUIDANCE_METHODS, PERSONAS, SOP_STAGES, display
 from ..rules import validator
-from ..rules.checked import load_checked, number, str_list
+from ..rules.checked import english, load_checked, number, str_list
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
 from ..text.normalize import normalize
 from ..text.promise import PromiseWindow, promise_text, span_text
-from ..types import Assessment, Suggestion, TurnAssessment
+from ..types import Assessment, Evidence, Suggestion, TurnAssessment
 from .base import Component
 from .negative_energy import load_model as load_negative_energy
 from .persona import load_model as load_persona
@@ -38,7 +38,7 @@ SLOTS = ("topic", "time")
 _SLOT = re.compile(r"\{(\w+)\}")
 _FITS = {"emotions", "min_intensity", "max_intensity", "causes", "personas", "prefer_personas", "stages", "actions",
          "abusive", "unreasonable_demand"}
-_RULE_KEYS = {"emotions", "min_intensity", "max_intensity", "methods", "bonus", "why"}
+_RULE_KEYS = {"emotions", "min_intensity", "max_intensity", "methods", "bonus", "why", "why_en"}
 _WEIGHTS = ("emotion", "intensity", "persona", "persona_method", "cause", "stage", "action", "signal")
 _SENTENCE_BREAK = re.compile(r"[。！？\n]")
 SAMPLE_SLOTS = {"topic": "电费", "time": "24小时内"}
@@ -96,6 +96,7 @@ def _validate_settings(s: Any, problems: list[str]) -> None:
         if not isinstance(rule, dict) or set(rule) - _RULE_KEYS or not isinstance(rule.get("why"), str):
             problems.append(f"{where} may use only {', '.join(sorted(_RULE_KEYS))} and needs a why")
             continue
+        english(rule.get("why_en"), f"{where}.why_en", problems)
         number(rule.get("bonus"), f"{where}.bonus", problems, -10, 10)
         if any(m not in GUIDANCE_METHODS for m in str_list(rule.get("methods"), f"{where}.methods", problems)):
             problems.append(f"{where}.methods must be among {', '.join(GUIDANCE_METHODS)}")
@@ -166,6 +167,7 @@ def _validate_script(script: Any, where: str, ids: set[str], problems: list[str]
             problems.append(f"{where}.text must use {{topic}} (no generic filler)")
     if not isinstance(script.get("why"), str):
         problems.append(f"{where}.why must say why the script fits")
+    english(script.get("why_en"), f"{where}.why_en", problems)
     fits = script.get("fits")
     if not isinstance(fits, dict) or set(fits) - _FITS:
         problems.append(f"{where}.fits may use only {', '.join(sorted(_FITS))}")
@@ -202,6 +204,13 @@ def validate_strategies(data: dict[str, Any]) -> list[str]:
     if missing:
         problems.append(f"scripts lack the guidance methods {', '.join(missing)}")
     return problems
+
+
+def why_text(items: Sequence[Evidence]) -> str:
+    """The zh-CN why of a suggestion from its parts: 理由（方法；适配：…。当前：…）."""
+    reason, *matched, now = items
+    return (f"{reason.text}（{dict(reason.params)['method']}；适配：{'，'.join(m.text for m in matched)}。"
+            f"当前：{now.text}）")
 
 
 @dataclass(frozen=True)
@@ -410,73 +419,84 @@ class StrategyModel:
                 "time": promised or self.time_text(cause, stamp), "cause": cause}
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, script: dict[str, Any], sit: Situation, strict: bool = True) -> tuple[float, list[str]] | None:
-        """The script's fit to the situation and what it fits (for the why); None when it
-        must not be used. `strict=False` lets emotion and intensity mismatch (a fallback
-        that keeps at least `min_suggestions`)."""
+    def fit(self, script: dict[str, Any], sit: Situation, strict: bool = True) -> tuple[float, list[Evidence]] | None:
+        """The script's fit to the situation and what it fits (for the why, one `fit.*`
+        evidence line each); None when it must not be used. `strict=False` lets emotion and
+        intensity mismatch (a fallback that keeps at least `min_suggestions`)."""
         fits = script["fits"]
         w = self.settings["weights"]
         if sit.stage not in fits["stages"]:
             return None
         total = 1.0 + w["stage"] * 2 / (1 + len(fits["stages"]))
-        matched = [f"「{sit.stage}」阶段"]
+        matched = [Evidence.of("fit.stage", f"「{sit.stage}」阶段", stage=sit.stage)]
         if sit.emotion is not None:
             if sit.emotion in fits["emotions"]:
                 total += w["emotion"] * 2 / (1 + len(fits["emotions"]))
-                matched.append(f"客户{display(sit.emotion, EMOTION_NAMES)}")
+                matched.append(Evidence.of("fit.emotion", f"客户{display(sit.emotion, EMOTION_NAMES)}",
+                                           emotion=sit.emotion))
             elif strict:
                 return None
         if sit.intensity is not None and ("min_intensity" in fits or "max_intensity" in fits):
             low, high = fits.get("min_intensity", 0), fits.get("max_intensity", 4)
             if low <= sit.intensity <= high:
                 total += w["intensity"] * (5 - (high - low)) / 5  # a narrower range fits better
-                matched.append(f"强度{sit.intensity}")
+                matched.append(Evidence.of("fit.intensity", f"强度{sit.intensity}", intensity=sit.intensity))
             elif strict:
                 return None
         if "causes" in fits:
             if sit.cause not in fits["causes"]:
                 return None
             total += w["cause"]
-            matched.append(f"{display(sit.cause, CAUSE_NAMES)}类问题")
+            matched.append(Evidence.of("fit.cause", f"{display(sit.cause, CAUSE_NAMES)}类问题", cause=sit.cause))
         for flag, label in (("abusive", "出现辱骂"), ("unreasonable_demand", "提出超出政策的要求")):
             if fits.get(flag):
                 if not getattr(sit, flag):
                     return None
                 total += w["signal"]
-                matched.append(label)
+                matched.append(Evidence.of(f"fit.{flag}", label))
         sure = sit.persona_confidence  # a tentative persona shapes the ranking less
         if "personas" in fits:
             if sit.persona not in fits["personas"]:
                 return None
             total += w["persona"] * sure
-            matched.append(f"{sit.persona}客户")
+            matched.append(Evidence.of("fit.persona", f"{sit.persona}客户", persona=sit.persona))
         elif sit.persona and sit.persona in fits.get("prefer_personas", []):
             total += w["persona"] * sure
-            matched.append(f"{sit.persona}客户")
+            matched.append(Evidence.of("fit.persona", f"{sit.persona}客户", persona=sit.persona))
         if sit.persona_method and script["method"] == sit.persona_method:
             total += w["persona_method"] * sure
-            matched.append(f"{sit.persona}宜用{sit.persona_method}")
+            matched.append(Evidence.of("fit.persona_method", f"{sit.persona}宜用{sit.persona_method}",
+                                       persona=sit.persona, method=sit.persona_method))
         done = [(sit.actions.index(a), a) for a in fits.get("actions", []) if a in sit.actions]
         done.sort()
         total += sum(w["action"] * self.settings["action_decay"] ** place for place, _ in done[:2])
         if done:
-            matched.append("下一步" + "、".join(a for _, a in done[:2]))
+            matched.append(Evidence.of("fit.actions", "下一步" + "、".join(a for _, a in done[:2]),
+                                       actions=[a for _, a in done[:2]]))
         for rule in self.settings.get("method_rules") or []:
             if script["method"] in rule["methods"] and _rule_applies(rule, sit):
                 total += rule["bonus"]
                 if rule["bonus"] > 0:
-                    matched.append(rule["why"])
+                    matched.append(Evidence.of("fit.method_rule", rule["why"], why=rule["why"]))
         return total, matched
 
-    def why(self, script: dict[str, Any], sit: Situation, matched: list[str]) -> str:
-        """The script's reason, what it fits, and the situation (stage, emotion, persona)."""
+    def why_items(self, script: dict[str, Any], sit: Situation, matched: list[Evidence]) -> tuple[Evidence, ...]:
+        """The why as its parts: the script's reason (`strategy.why`, the pack's zh-CN `why`),
+        what it fits (`fit.*`) and the situation (`strategy.now`)."""
         emotion = display(sit.emotion, EMOTION_NAMES) if sit.emotion else "情绪未明"
         if sit.intensity is not None:
             emotion += f"·强度{sit.intensity}"
         persona = sit.persona or "客户类型未明"
         cause = f"；问题：{display(sit.cause, CAUSE_NAMES)}" if sit.cause else ""
-        return (f"{script['why']}（{script['method']}；适配：{'，'.join(matched)}。"
-                f"当前：{sit.stage}阶段；{emotion}；{persona}{cause}）")
+        now = Evidence.of("strategy.now", f"{sit.stage}阶段；{emotion}；{persona}{cause}", stage=sit.stage,
+                          emotion=sit.emotion, intensity=sit.intensity, persona=sit.persona, cause=sit.cause)
+        return (Evidence.of("strategy.why", script["why"], script=script["id"], method=script["method"]),
+                *matched, now)
+
+    def why(self, script: dict[str, Any], sit: Situation, matched: list[Evidence]) -> str:
+        """The script's reason, what it fits, and the situation (stage, emotion, persona)."""
+        items = self.why_items(script, sit, matched)
+        return why_text(items)
 
     def suggest(self, sit: Situation, slots: dict[str, str | None],
                 check: Callable[..., Any] | None = None,
@@ -516,7 +536,8 @@ class StrategyModel:
                     if not rewrite or check(rewrite, context).violation:
                         continue
                     text = rewrite
-            out.append(Suggestion(text=text, method=script["method"], why=self.why(script, sit, matched),
+            items = self.why_items(script, sit, matched)
+            out.append(Suggestion(text=text, method=script["method"], why=why_text(items), why_items=items,
                                   score=round(min(max(value, 0.0) / ceiling, 1.0), 3)))
         return out
 

@@ -13,12 +13,12 @@ from typing import Any
 
 from ..errors import RulePackError
 from ..rules import DEFAULT_LOCALE, load_pack, pack_dir, validator
-from ..rules.checked import each_mapping
+from ..rules.checked import each_mapping, english
 
 FORBIDDEN_PACK = "forbidden_phrases"
 REWRITES_PACK = "rewrites"
 SEVERITIES: tuple[str, ...] = ("minor", "major", "critical")
-_RULE_KEYS = {"id", "category", "severity", "message", "phrases", "patterns", "exceptions",
+_RULE_KEYS = {"id", "category", "severity", "message", "message_en", "phrases", "patterns", "exceptions",
               "mitigations", "exemplars"}
 _LIST_KEYS = ("phrases", "patterns", "exceptions", "mitigations", "exemplars")
 
@@ -46,6 +46,12 @@ def validate_forbidden_phrases(data: dict[str, Any]) -> list[str]:
             isinstance(k, str) and isinstance(v, str) and v for k, v in categories.items()):
         problems.append("categories: expected a mapping of category id -> zh-CN name")
         categories = {}
+    names_en = data.get("categories_en")
+    if not isinstance(names_en, dict) or set(names_en) != set(categories):
+        problems.append("categories_en: expected the English name of each category of categories")
+    else:
+        for key, name in names_en.items():
+            english(name, f"categories_en.{key}", problems)
     shared = data.get("shared", {})
     if not isinstance(shared, dict):
         problems.append("shared: expected a mapping of name -> regular expression")
@@ -92,6 +98,7 @@ def validate_forbidden_phrases(data: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
         if not isinstance(rule.get("message"), str) or not rule.get("message"):
             problems.append(f"{where}: missing message (a plain zh-CN explanation)")
+        english(rule.get("message_en"), f"{where}.message_en", problems)
         for key in _LIST_KEYS:
             if key in rule and not (isinstance(rule[key], list) and all(isinstance(v, str) for v in rule[key])):
                 problems.append(f"{where}.{key}: expected a list of strings")

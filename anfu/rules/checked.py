@@ -3,6 +3,7 @@ component never runs on a pack that `anfu check-rules` would reject."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -49,3 +50,26 @@ def each_mapping(items: list[Any], name: str, problems: list[str],
             problems.append(f"{where}{complaint}")
             continue
         yield where, item
+
+
+# Chinese characters and CJK punctuation: an English field holding them would show Chinese on
+# the English pages (tests/web/test_accessibility.py checks the same range).
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff5e]")
+
+
+def english(value: Any, where: str, problems: list[str]) -> None:
+    """Check that `value` is the English of a zh-CN field (`<key>_en`): a non-empty string
+    with no Chinese character, as the English pages show it."""
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{where} must give the English (a non-empty string) for the English pages")
+    elif _CJK.search(value):
+        problems.append(f"{where} must be English: it contains Chinese ({_CJK.search(value).group(0)!r})")
+
+
+def english_list(value: Any, zh: Any, where: str, problems: list[str]) -> None:
+    """Check that `value` is the English of the list `zh`, item by item."""
+    if not isinstance(value, list) or not isinstance(zh, list) or len(value) != len(zh):
+        problems.append(f"{where} must give the English of each item, as many as the zh-CN list")
+        return
+    for i, item in enumerate(value):
+        english(item, f"{where}[{i}]", problems)

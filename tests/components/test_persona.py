@@ -8,7 +8,7 @@ from anfu.components.persona import Persona, infer_persona, load_model, persona_
 from anfu.glossary import GUIDANCE_METHODS
 from anfu.rules import load_pack
 from anfu.testing import check_component
-from anfu.types import Assessment, Conversation, Utterance
+from anfu.types import Assessment, Conversation, TurnAssessment, Utterance
 
 
 def assess(turns: list[tuple[str, str]], labels: dict[int, dict] | None = None) -> Assessment:
@@ -268,3 +268,54 @@ def test_each_type_in_other_words(expected: str) -> None:
     Persona()(doc)
     assert doc.persona.type == expected, doc.persona
     assert doc.persona.confidence >= 0.4
+
+
+def test_evidence_items_carry_codes_and_values_beside_the_zh_cn_lines() -> None:
+    """Each evidence line is also an item (code + values): the zh-CN line is unchanged, the
+    customer's words and the earlier turn a repeat points at are values, not wording."""
+    from anfu.components.persona import LearnedPersona, Persona
+
+    turns = [TurnAssessment(speaker="customer", text="我的宽带断了三天了，依据是什么？给我书面答复，我核对过每一笔。",
+                            emotion="doubtful", intensity=2),
+             TurnAssessment(speaker="agent", text="您好，我马上帮您查。"),
+             TurnAssessment(speaker="customer", text="我的宽带断了三天了，依据是什么？给我书面答复，我核对过每一笔！",
+                            emotion="angry", intensity=3)]
+    for turn in turns:
+        turn.norm = turn.text  # as anfu.normalize.v1 leaves it (the texts are already normal)
+    for component in (Persona(), LearnedPersona()):
+        result = component.infer(turns)
+        assert result.evidence and result.evidence == tuple(e.text for e in result.evidence_items)
+        assert result.to_dict()["evidence_items"][0]["code"] == result.evidence_items[0].code
+    clues = [e for e in Persona().infer(turns).evidence_items if e.code == "persona.clue"]
+    basis = next(e for e in clues if dict(e.params)["label"] == "要求依据或书面答复")
+    assert dict(basis.params) == {"turn": 1, "label": "要求依据或书面答复", "persona": "刚强型", "quote": "依据是什么"}
+    assert basis.text == "第1轮「依据是什么」：要求依据或书面答复（刚强型）"
+    # the repeat (a 顽固型 clue here) points at turn 1 by number, not by words
+    repeat = next(c.evidence() for c in Persona().model_.clues(turns) if c.label == "反复重复同一诉求")
+    assert dict(repeat.params) == {"turn": 3, "label": "反复重复同一诉求", "persona": "顽固型", "repeats": 1}
+    assert repeat.text == "第3轮「重复第1轮」：反复重复同一诉求（顽固型）"
+
+
+def test_an_abstention_says_why_as_an_item_too() -> None:
+    from anfu.components.persona import LearnedPersona
+
+    turns = [TurnAssessment(speaker="customer", text="你好", norm="你好")]
+    result = LearnedPersona().infer(turns)
+    assert result.type == "unknown"
+    [item] = result.evidence_items
+    assert item.code == "persona.thin_text" and dict(item.params) == {"chars": 2}
+    assert result.evidence == ("证据不足：客户只写了2个字，没有任何性格线索",)
+
+
+def test_a_cue_without_english_is_reported() -> None:
+    import copy
+
+    data = copy.deepcopy(load_pack("personas"))
+    assert validate_personas(data) == []
+    del data["types"]["刚强型"]["cues"][0]["label_en"]
+    data["types"]["怀疑型"]["features"][0]["label_en"] = "情绪怀疑"
+    data["types"]["沉默型"]["playbook"]["speak_en"] = data["types"]["沉默型"]["playbook"]["speak_en"][:1]
+    problems = validate_personas(data)
+    assert any("types.刚强型.cues[0].label_en must give the English" in p for p in problems), problems
+    assert any("types.怀疑型.features[0].label_en must be English" in p for p in problems), problems
+    assert any("types.沉默型.playbook.speak_en" in p for p in problems), problems

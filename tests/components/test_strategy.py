@@ -373,3 +373,46 @@ def test_topic_and_cause_prefer_the_subject_over_how_it_was_handled() -> None:
                     actions=("道歉",), abusive=False, unreasonable_demand=False)
     for s in model.suggest(sit, filled):
         assert "这件事的" not in s.text and "这件事这件事" not in s.text, s.text
+
+
+def test_why_has_its_parts_for_other_languages() -> None:
+    """A suggestion's zh-CN why is unchanged and composed from its `why_items`: the script's
+    reason (its pack `why`), one `fit.*` item per thing it fits, the situation last."""
+    from anfu.components.strategy import why_text
+
+    persona = PersonaResult(type="怀疑型", confidence=0.7, evidence=(),
+                            playbook=Playbook(speak=(), avoid=(), method="说理诱导"))
+    doc = assess([("customer", "这个月电费怎么八百多？是不是多扣了？"), ("agent", "请问您的户号是？"),
+                  ("customer", "3201009988，你们查出来的我能信吗？")],
+                 {0: {"emotion": "doubtful", "intensity": 2, "cause": "billing"},
+                  2: {"emotion": "doubtful", "intensity": 2}},
+                 persona=persona, sop_stage="确认问题", next_actions=["出示依据", "确认问题", "积极解决"])
+    whys = {s["why"]: s for s in load_pack("strategies")["scripts"]}
+    for s in suggest(doc):
+        items = s.why_items
+        assert s.why == why_text(items)
+        assert items[0].code == "strategy.why" and items[0].text in whys
+        assert s.why.startswith(items[0].text + "（" + s.method + "；适配：「确认问题」阶段")
+        assert items[-1].code == "strategy.now"
+        assert dict(items[-1].params) == {"stage": "确认问题", "emotion": "doubtful", "intensity": 2,
+                                          "persona": "怀疑型", "cause": "billing"}
+        assert {i.code for i in items[1:-1]} <= {"fit.stage", "fit.emotion", "fit.intensity", "fit.cause",
+                                                 "fit.abusive", "fit.unreasonable_demand", "fit.persona",
+                                                 "fit.persona_method", "fit.actions", "fit.method_rule"}
+        stored = s.to_dict()
+        assert stored["why"] == s.why and [i["code"] for i in stored["why_items"]] == [i.code for i in items]
+    first = suggest(doc)[0]
+    fitted = {i.code: dict(i.params) for i in first.why_items}
+    assert fitted["fit.actions"] == {"actions": ("出示依据",)} and "下一步出示依据" in first.why
+    assert fitted["fit.persona_method"] == {"persona": "怀疑型", "method": "说理诱导"}
+
+
+def test_a_why_without_english_is_reported() -> None:
+    import copy
+
+    pack = copy.deepcopy(load_pack("strategies"))
+    del pack["scripts"][2]["why_en"]
+    pack["settings"]["method_rules"][0]["why_en"] = "情绪激动时先道歉共情"
+    problems = validate_strategies(pack)
+    assert any(p.startswith("scripts[2].why_en must give the English") for p in problems), problems
+    assert any(p.startswith("settings.method_rules[0].why_en must be English") for p in problems), problems
