@@ -111,6 +111,9 @@ class Renderer:
             rubric_finding=lambda message: pack_labels.rubric_finding(message, locale),
             ladder_label=lambda level, stored=None: pack_labels.ladder_label(level, stored, locale),
             reason_text=lambda reason: pack_labels.reason_text(reason, locale),
+            persona_evidence=lambda persona: pack_labels.persona_evidence(persona, locale),
+            suggestion_why=lambda suggestion: pack_labels.suggestion_why(suggestion, locale),
+            finding_text=lambda message: pack_labels.finding_text(message, locale),
         )
         env.filters.update(
             local_time=local_time, to_json=to_json, highlight=highlight, spans=spans,

@@ -4,21 +4,26 @@ its numbers."""
 
 from __future__ import annotations
 
+import html
 import re
 import string
 from typing import Any
 
 import yaml
+from markupsafe import escape
 
 from anfu.rules import RULES_ROOT, load_pack
 from anfu.types import Conversation, Utterance
 from anfu.web.pack_labels import (
+    finding_text,
     ladder_label,
     pack_problems,
+    persona_evidence,
     playbook_item,
     reason_text,
     rubric_finding,
     sop_action,
+    suggestion_why,
     template_pattern,
 )
 
@@ -119,3 +124,103 @@ def test_every_rubric_message_has_its_english() -> None:
     assert rubric_finding(whole, "en") == f"Whole conversation (Propose): {data['items'][3]['message_en']}"
     quoted = "第3轮坐席回复：“不行”属于服务忌语（生硬拒绝）"  # a pre-send finding, not a rubric message
     assert rubric_finding(quoted, "en") == quoted
+
+
+# --- persona evidence, suggestion reasons, pre-send findings (issue 13, "English complete") ---
+USER_CONTENT = re.compile(r'<span data-user-content lang="zh-CN">[^<]*</span>')
+
+
+def chrome(html: Any) -> str:
+    """What a page shows of a line outside the user's own words (spans marked data-user-content)."""
+    return USER_CONTENT.sub("", str(html))
+
+
+def test_every_strategy_reason_and_forbidden_phrase_has_its_english() -> None:
+    strategies = load_pack("strategies")
+    for entry in [*strategies["scripts"], *strategies["settings"]["method_rules"]]:
+        assert entry["why_en"].strip() and not CJK.search(entry["why_en"]), entry.get("id", entry["why"])
+    forbidden = load_pack("forbidden_phrases")
+    for rule in forbidden["rules"]:
+        assert rule["message_en"].strip() and not CJK.search(rule["message_en"]), rule["id"]
+    assert set(forbidden["categories_en"]) == set(forbidden["categories"])
+    assert not any(CJK.search(v) for v in forbidden["categories_en"].values())
+    personas = load_pack("personas")
+    for spec in personas["types"].values():
+        for entry in [*spec.get("cues", []), *spec.get("features", [])]:
+            assert entry["label_en"].strip() and not CJK.search(entry["label_en"]), entry["label"]
+
+
+def test_a_forbidden_phrase_without_english_is_reported() -> None:
+    import copy
+
+    from anfu.qa.packs import validate_forbidden_phrases
+
+    data = copy.deepcopy(load_pack("forbidden_phrases"))
+    assert validate_forbidden_phrases(data) == []
+    del data["rules"][0]["message_en"]
+    data["rules"][1]["message_en"] = "拿价格为质量开脱"
+    del data["categories_en"]["impatience"]
+    problems = validate_forbidden_phrases(data)
+    assert any("'fp.flat_denial'.message_en must give the English" in p for p in problems), problems
+    assert any("'fp.price_excuse'.message_en must be English" in p for p in problems), problems
+    assert any(p.startswith("categories_en:") for p in problems), problems
+
+
+def test_findings_come_back_in_english_with_the_agents_words_marked() -> None:
+    from anfu.qa import check_reply
+
+    text = "这是我们公司的规定，不行就是不行。您听我说完，是您自己操作错了。"
+    findings = check_reply(text).findings
+    assert len(findings) >= 2
+    for finding in findings:
+        english = finding_text(finding.message, "en")
+        assert not CJK.search(chrome(english)), english
+        assert chrome(english).startswith("“”"), english  # the quote is the agent's words, marked
+        assert finding_text(finding.message, "zh_CN") == finding.message
+    policy = next(f for f in findings if f.rule_id == "fp.policy_wall")
+    rule = next(r for r in load_pack("forbidden_phrases")["rules"] if r["id"] == "fp.policy_wall")
+    assert str(finding_text(policy.message, "en")) == (
+        '“<span data-user-content lang="zh-CN">这是我们公司的规定</span>” is a forbidden phrase '
+        f"(Hiding behind policy): {escape(rule['message_en'])}")
+    quoted = f"第2轮坐席回复：{policy.message}"  # the rubric's finding quoting it
+    assert str(rubric_finding(quoted, "en")).startswith('Agent reply 2: “<span data-user-content')
+    # the context model's wordings and the "asked again" rule
+    consider = f"结合客户上一句来看，建议斟酌，这条回复疑似搬出规定拒绝（把握 62%）：{rule['message']}"
+    assert html.unescape(chrome(finding_text(consider, "en"))) == (
+        "Given the customer's last message, consider rewording: this reply looks like hiding behind policy "
+        f"(confidence 62%): {rule['message_en']}")
+    asked = "结合客户上一句来看，客户刚刚已经提供了订单号，不要再次索要：请直接据此查询并告诉客户结果（把握 91%）。"
+    assert "the order number" in str(finding_text(asked, "en")) and not CJK.search(str(finding_text(asked, "en")))
+    assert finding_text("坐席自定义的提示", "en") == "坐席自定义的提示"  # not the check's wording: as stored
+
+
+def test_persona_evidence_and_suggestion_reasons_come_back_in_english(analyzer: Any) -> None:
+    turns = [Utterance("这个月电费怎么五百多？依据是什么？给我书面答复，我核对过每一笔！", "customer"),
+             Utterance("这是我们公司的规定，我也不清楚。", "agent"),
+             Utterance("你们这帮废物！再不处理我就打12345投诉，还要发抖音曝光你们！", "customer"),
+             Utterance("您先别急，您听我说完，是您自己看错了。", "agent"),
+             Utterance("依据是什么？明细给我！", "customer")]
+    data = analyzer(Conversation(turns, id="c-english", channel="webchat", industry="power")).to_dict()
+    persona = data["persona"]
+    assert persona["evidence_items"] and [i["text"] for i in persona["evidence_items"]] == persona["evidence"]
+    english = persona_evidence(persona, "en")
+    assert not CJK.search(chrome(english)), english
+    assert "Turn 3 “" in str(english) and "(Combative)" in str(english)
+    assert str(persona_evidence(persona, "zh_CN")) == "；".join(persona["evidence"])
+    assert data["suggestions"]
+    for suggestion in data["suggestions"]:
+        why = suggestion_why(suggestion, "en")
+        assert not CJK.search(why), why
+        head = next(s["why_en"] for s in load_pack("strategies")["scripts"]
+                    if suggestion["why"].startswith(s["why"] + "（"))
+        assert why.startswith(head + ". Method: ") and "Now: Confirm stage" in why, why
+        assert suggestion_why(suggestion, "zh_CN") == suggestion["why"]
+        # a suggestion stored before the items existed: its script's English alone
+        assert suggestion_why({"why": suggestion["why"], "method": suggestion["method"]}, "en") == head
+    for turn in data["turns"]:
+        for finding in turn.get("findings") or []:
+            assert not CJK.search(chrome(finding_text(finding["message"], "en"))), finding["message"]
+    quoted = [f for f in data["quality_findings"] if f["rule_id"] == "quality.forbidden_phrase"]
+    assert quoted
+    for finding in quoted:
+        assert not CJK.search(chrome(rubric_finding(finding["message"], "en"))), finding["message"]
