@@ -42,15 +42,16 @@ class Alerts:
         self.store = store
 
     def _events(self, principal: Principal, names: tuple[str, ...]) -> list[Event]:
+        """The visible events of these kinds, oldest first, at most MAX_SCAN (one query per
+        thousand, whatever the number of kinds)."""
         out: list[Event] = []
-        for name in names:
-            after = 0
-            while len(out) < MAX_SCAN:
-                batch = self.store.list_events(principal, after_id=after, name=name, limit=1000)
-                out.extend(batch)
-                if len(batch) < 1000:
-                    break
-                after = batch[-1].id
+        after = 0
+        while len(out) < MAX_SCAN:
+            batch = self.store.list_events(principal, after_id=after, names=names, limit=1000)
+            out.extend(batch)
+            if len(batch) < 1000:
+                break
+            after = batch[-1].id
         return out
 
     def list(self, principal: Principal, *, state: str | None = None, conversation_id: int | None = None,

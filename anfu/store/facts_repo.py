@@ -29,7 +29,13 @@ def facts_values(data: Mapping[str, Any]) -> dict[str, Any] | None:
                               "escalation_level": facts.escalation_level, "cause": facts.cause,
                               "valence": facts.valence, "quality_score": facts.quality_score}
     values.update({EMOTION_COLUMNS[k]: v for k, v in facts.emotion_counts().items()})
+    values["violations"] = violations_of(data)
     return values
+
+
+def violations_of(data: Mapping[str, Any]) -> int:
+    """How many turns of an assessment carry a 服务忌语 violation (the 质检复核 queue's signal)."""
+    return sum(1 for t in data.get("turns") or [] if isinstance(t, dict) and t.get("violation"))
 
 
 def write_facts(s: Session, conversation_id: int, tenant_id: int, data: Mapping[str, Any]) -> None:
@@ -123,8 +129,29 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
+@dataclass(frozen=True)
+class ReviewFacts:
+    """What the 质检复核 queue reads of a conversation's newest assessment."""
+
+    conversation_id: int
+    quality_score: int | None
+    violations: int | None  # None: a row written before the column existed and not backfilled
+
+
 class FactsStore(StoreBase):
     """`FactsStore(engine)`: the dashboards' sums."""
+
+    def of_conversations(self, visible_to: Principal, conversation_ids: list[int]) -> dict[int, ReviewFacts]:
+        """The facts of these conversations that `visible_to` may see, in one query (an
+        invisible conversation, or one without facts, is absent)."""
+        if not conversation_ids:
+            return {}
+        f = ConversationFactsRow
+        with self._read() as s:
+            rows = s.execute(select(f.conversation_id, f.quality_score, f.violations)
+                             .join(ConversationRow, ConversationRow.id == f.conversation_id)
+                             .where(f.conversation_id.in_(conversation_ids), access.conversation_clause(visible_to)))
+            return {r[0]: ReviewFacts(r[0], r[1], r[2]) for r in rows}
 
     def _local_day(self, utc_offset_minutes: int) -> Any:
         minutes = int(utc_offset_minutes)
@@ -176,5 +203,5 @@ class FactsStore(StoreBase):
         return out
 
 
-__all__ = ["FactsStore", "FactsSums", "facts_values", "negative_energy_of", "turn_readings", "write_facts",
+__all__ = ["FactsStore", "FactsSums", "ReviewFacts", "facts_values", "negative_energy_of", "turn_readings", "violations_of", "write_facts",
            "write_turn_facts"]

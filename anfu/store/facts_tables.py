@@ -27,6 +27,8 @@ class ConversationFactsRow(Base):
     cause: Mapped[str | None] = mapped_column(String(32))
     valence: Mapped[float | None] = mapped_column(Float)
     quality_score: Mapped[int | None] = mapped_column(Integer)
+    # agent turns with a 服务忌语 violation (the review queue's signal; migration 0009_page_indexes)
+    violations: Mapped[int | None] = mapped_column(Integer)
     # customer turns per emotion
     emotion_neutral: Mapped[int] = mapped_column(Integer, default=0)  # (columns fixed by migration 0007_routing)
     emotion_satisfied: Mapped[int] = mapped_column(Integer, default=0)

@@ -677,12 +677,16 @@ class Store(CustomersMixin, AccountsMixin):
             return from_row(Event, row)
 
     def list_events(self, visible_to: Principal, *, after_id: int = 0, name: str | None = None,
-                    conversation_id: int | None = None, limit: int = 100) -> list[Event]:
+                    conversation_id: int | None = None, limit: int = 100,
+                    names: tuple[str, ...] | None = None) -> list[Event]:
         """Events after `after_id` in id order (poll with the last id seen). Agents see only
-        events of their visible conversations; other roles also see tenant-wide events."""
+        events of their visible conversations; other roles also see tenant-wide events.
+        `names` keeps events of any of these kinds (one query for several)."""
         where = [EventRow.tenant_id == visible_to.tenant_id, EventRow.id > after_id]
         if name is not None:
             where.append(EventRow.name == name)
+        if names is not None:
+            where.append(EventRow.name.in_(names))
         if conversation_id is not None:
             where.append(EventRow.conversation_id == conversation_id)
         visible_conv = EventRow.conversation_id.in_(

@@ -166,6 +166,7 @@ class ConversationRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "external_ref", name="uq_conversations_tenant_external_ref"),
         Index("ix_conversations_tenant_updated", "tenant_id", "updated_at"),
+        Index("ix_conversations_tenant_status_team", "tenant_id", "status", "team_id"),  # queue counts (0009)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -231,7 +232,8 @@ class AssessmentRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_tenant_id", "tenant_id", "id"),)
+    __table_args__ = (Index("ix_events_tenant_id", "tenant_id", "id"),
+                      Index("ix_events_tenant_name", "tenant_id", "name", "id"))  # alerts by kind (0009)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -22,6 +22,7 @@ class TicketRow(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "number", name="uq_tickets_tenant_number"),
         Index("ix_tickets_tenant_updated", "tenant_id", "updated_at"),
+        Index("ix_tickets_tenant_conversation", "tenant_id", "conversation_id"),  # a conversation's tickets (0009)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

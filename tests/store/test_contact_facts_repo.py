@@ -115,3 +115,76 @@ def test_sql_contact_facts_equal_the_python_computation(store: Store, analyzer: 
     assert first.negative_energy  # from the early assessment only
     assert first.summed is not None and first.summed.angry_minutes > 0
     assert sql_store.contacts(admin, since=START + timedelta(days=1), rules=rules) == []
+
+
+def _facts_tables(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+    from sqlalchemy import select
+
+    from anfu.store.facts_tables import ConversationFactsRow, TurnFactsRow
+    from anfu.store.tables import AssessmentRow
+
+    t, f, a = TurnFactsRow, ConversationFactsRow, AssessmentRow
+    with engine.connect() as conn:
+        return {"turn_facts": conn.execute(select(t.conversation_id, t.seq, t.emotion, t.intensity, t.abusive,
+                                                  t.upto_seq, t.assessment_id).order_by(t.conversation_id, t.seq)).all(),
+                "violations": conn.execute(select(f.conversation_id, f.violations).order_by(f.conversation_id)).all(),
+                "negative_energy": conn.execute(select(a.id, a.negative_energy).order_by(a.id)).all()}
+
+
+def test_migration_backfills_what_the_store_writes(tmp_path: Any, analyzer: Any) -> None:
+    """0009_page_indexes fills turn_facts, conversation_facts.violations and
+    assessments.negative_energy from the stored assessments exactly as the store writes them."""
+    from anfu.store import downgrade, make_engine, upgrade
+
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'anfu.db'}")
+    upgrade(engine)
+    s = Store(engine)
+    tenant = s.create_tenant("care-mig", "迁移租户")
+    agent = s.create_user(tenant.id, "care-mig-li", "x", "agent")
+    for n, texts in enumerate(CHATS):
+        conv = s.create_conversation(tenant.id, agent_id=agent.id)
+        for i, text in enumerate(texts):
+            s.append_message(conv.id, "customer" if i % 2 == 0 else "agent", text,
+                             sent_at=START + timedelta(minutes=i))
+        data = analyzer(Conversation.from_texts([("customer" if i % 2 == 0 else "agent", t)
+                                                 for i, t in enumerate(texts)])).to_dict()
+        s.save_assessment(conv.id, {**data, "negative_energy": {"flag": n == 0}}, upto_seq=len(texts))
+        s.save_assessment(conv.id, {"turns": [{"speaker": "customer", "emotion": "angry", "intensity": 3,
+                                               "violation": None}]}, upto_seq=1)
+    written = _facts_tables(engine)
+    assert written["turn_facts"] and any(v for _, v in written["negative_energy"])
+    assert [v for _, v in written["violations"]] == [0, 0, 0]  # the newest (short) windows have none
+    downgrade(engine, "0008")
+    upgrade(engine)
+    assert _facts_tables(engine) == written
+    engine.dispose()
+
+
+def test_review_facts_equal_the_newest_assessment(store: Store, analyzer: Any) -> None:
+    """The 质检复核 queue's quality score and violation count come from the facts row and equal
+    what the newest assessment's JSON says; another team's and tenant's conversations are absent."""
+    from anfu.store.facts_repo import FactsStore, violations_of
+
+    tenant = store.create_tenant("care-review", "质检租户")
+    other = store.create_tenant("care-review-b", "另一租户")
+    team, team2 = store.create_team(tenant.id, "一组"), store.create_team(tenant.id, "二组")
+    made = []
+    for n, texts in enumerate(CHATS):
+        for where, tid in ((tenant.id, team.id), (tenant.id, team2.id), (other.id, None)):
+            conv = store.create_conversation(where, team_id=tid)
+            for i, text in enumerate(texts):
+                store.append_message(conv.id, "customer" if i % 2 == 0 else "agent", text)
+            doc = Conversation.from_texts([("customer" if i % 2 == 0 else "agent", t) for i, t in enumerate(texts)])
+            data = analyzer(doc).to_dict()
+            if n == 1:  # a forbidden phrase marked on the agent turn
+                data["turns"][1] = {**data["turns"][1], "violation": True}
+            store.save_assessment(conv.id, data)
+            made.append((conv, tid))
+    supervisor = Principal(tenant_id=tenant.id, role="supervisor", team_id=team.id, name="sup")
+    ids = [c.id for c, _ in made]
+    facts = FactsStore(store.engine).of_conversations(supervisor, ids)
+    assert set(facts) == {c.id for c, tid in made if tid == team.id}
+    for cid, f in facts.items():
+        latest = store.latest_assessment(cid)
+        assert (f.quality_score, f.violations) == (latest.data.get("quality_score"), violations_of(latest.data))
+    assert any(f.violations for f in facts.values())

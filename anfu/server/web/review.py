@@ -17,6 +17,7 @@ from ...errors import AnfuError, AuthError
 from ...inspection.scorecard import load_scorecard
 from ...inspection.service import inspect_messages
 from ...store import ConversationFilter, InspectionStore
+from ...store.facts_repo import FactsStore, violations_of
 from ...store.inspection_repo import REVIEWERS
 from ..deps import client_ip
 from ..views import as_seen_by
@@ -40,15 +41,32 @@ def inspections(request: Request) -> InspectionStore:
 
 def _signals(data: dict[str, Any], level: int) -> list[str]:
     """Why a conversation is in the queue (codes the template names)."""
+    return _signals_of(data.get("quality_score"), violations_of(data), level)
+
+
+def _signals_of(score: Any, violations: int, level: int) -> list[str]:
     why = []
-    score = data.get("quality_score")
     if isinstance(score, (int, float)) and score < LOW_SCORE:
         why.append("low")
-    if any(t.get("violation") for t in data.get("turns") or []):
+    if violations:
         why.append("violation")
     if level >= 2:
         why.append("escalated")
     return why
+
+
+def _scores(request: Request, user: WebUser, ids: list[int]) -> dict[int, tuple[Any, int]]:
+    """(quality score, violations) of each conversation's newest assessment: from its facts row
+    (`conversation_facts`, one narrow query), and from the assessment itself only for one
+    without facts (an utterance-level result)."""
+    store = request.app.state.ctx.store
+    out = {cid: (f.quality_score, f.violations)
+           for cid, f in FactsStore(store.engine).of_conversations(user.principal, ids).items()
+           if f.violations is not None}
+    missing = [cid for cid in ids if cid not in out]
+    for cid, latest in store.latest_assessments(user.principal, missing).items():
+        out[cid] = (latest.data.get("quality_score"), violations_of(latest.data))
+    return out
 
 
 def review_queue(request: Request, user: WebUser) -> list[dict[str, Any]]:
@@ -57,19 +75,17 @@ def review_queue(request: Request, user: WebUser) -> list[dict[str, Any]]:
             inspections(request).list_inspections(user.principal, page_size=500).items}
     rows = []
     conversations = ctx.store.list_conversations(user.principal, ConversationFilter(), page_size=SCAN).items
-    latest_of = ctx.store.latest_assessments(user.principal, [c.id for c in conversations])
+    scores = _scores(request, user, [c.id for c in conversations])
     for conversation in conversations:
-        latest = latest_of.get(conversation.id)
-        data = latest.data if latest is not None else {}
-        why = _signals(data, conversation.escalation_level or 0)
+        score, violations = scores.get(conversation.id, (None, 0))
+        why = _signals_of(score, violations, conversation.escalation_level or 0)
         record = done.get(conversation.id)
         if record is not None and record.review_status == "pending":
             why.append("sampled" if record.sampled and not record.low else "inspection")
         if not why:
             continue
-        rows.append({"conversation": conversation, "why": why, "score": data.get("quality_score"),
-                     "inspection": record,
-                     "violations": sum(1 for t in data.get("turns") or [] if t.get("violation"))})
+        rows.append({"conversation": conversation, "why": why, "score": score, "inspection": record,
+                     "violations": violations})
     # not yet re-checked first, then the lowest score
     rows.sort(key=lambda r: (r["inspection"] is not None and r["inspection"].review_status == "done",
                              r["score"] if isinstance(r["score"], (int, float)) else 100))

@@ -29,14 +29,27 @@ ALERT_EVENTS = ("escalation.raised", "conversation.escalated", "supervisor.alert
 MAX_HINT = 500
 
 
+def _first_events(ctx: Any, user: WebUser, names: tuple[str, ...], limit: int) -> list[Any]:
+    """The first `limit` visible events of each kind: one query while the kinds together have
+    fewer than a thousand (the usual case), else one per kind."""
+    batch = ctx.store.list_events(user.principal, names=names, limit=1000)
+    if len(batch) >= 1000:
+        return [e for name in names for e in ctx.store.list_events(user.principal, name=name, limit=limit)]
+    taken: dict[str, int] = defaultdict(int)
+    out = []
+    for event in batch:
+        if taken[event.name] < limit:
+            taken[event.name] += 1
+            out.append(event)
+    return out
+
+
 def board(request: Request, user: WebUser) -> dict[str, Any]:
     ctx = request.app.state.ctx
     require(user.principal, "supervise")
     queue = ctx.store.list_conversations(user.principal, ConversationFilter(status="open"), page_size=200).items
     queue = sorted(queue, key=lambda c: (-(c.escalation_level or 0), -(c.intensity or 0), -c.updated_at.timestamp()))
-    events = []
-    for name in ALERT_EVENTS:
-        events += ctx.store.list_events(user.principal, name=name, limit=200)
+    events = _first_events(ctx, user, ALERT_EVENTS, 200)
     # newest first; one alert per conversation and kind is enough on a wall
     alerts, seen = [], set()
     for event in sorted(events, key=lambda e: e.id, reverse=True):

@@ -1,8 +1,11 @@
 """Pages under 300 ms for a tenant of 5,000 conversations (issue 13): the wellbeing load's facts
 (`turn_facts`: how each customer message read, from the latest assessment that covers it; and
 `assessments.negative_energy`, the 负能量 flag copied out of the document), filled here from the
-stored assessments with the functions the store writes them with, and the indexes the busiest
-pages' queries use.
+stored assessments with the functions the store writes them with; `conversation_facts.violations`
+(the newest assessment's agent turns with a 服务忌语 violation, so the 质检复核 queue reads facts
+instead of each assessment's JSON); and the indexes the busiest pages' queries need to be planned
+well without statistics (SQLite has none until ANALYZE): tickets of a conversation, a tenant's
+events by name, a tenant's conversations by status and team.
 
 Revision ID: 0009_page_indexes
 Revises: 0008
@@ -41,7 +44,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('turn_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_turn_facts_tenant_id'), ['tenant_id'], unique=False)
+    with op.batch_alter_table('conversation_facts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('violations', sa.Integer(), nullable=True))
+    op.create_index('ix_tickets_tenant_conversation', 'tickets', ['tenant_id', 'conversation_id'], unique=False)
+    op.create_index('ix_events_tenant_name', 'events', ['tenant_id', 'name', 'id'], unique=False)
+    op.create_index('ix_conversations_tenant_status_team', 'conversations', ['tenant_id', 'status', 'team_id'],
+                    unique=False)
     _backfill()
+    _backfill_violations()
 
 
 def _backfill() -> None:
@@ -74,7 +84,30 @@ def _backfill() -> None:
                      .values(negative_energy=True))
 
 
+def _backfill_violations() -> None:
+    """The violations of every conversation's newest assessment (the one its facts come from)."""
+    from anfu.store.facts_repo import violations_of
+
+    conn = op.get_bind()
+    assessments = sa.table('assessments', sa.column('id'), sa.column('conversation_id'), sa.column('data', JSON))
+    facts = sa.table('conversation_facts', sa.column('conversation_id'), sa.column('violations'))
+    newest = sa.select(sa.func.max(assessments.c.id)).group_by(assessments.c.conversation_id)
+    counts: dict[int, list[int]] = {}
+    for cid, data in conn.execute(sa.select(assessments.c.conversation_id, assessments.c.data)
+                                  .where(assessments.c.id.in_(newest))):
+        counts.setdefault(violations_of(data or {}), []).append(cid)
+    for count, ids in counts.items():
+        for start in range(0, len(ids), 500):
+            conn.execute(facts.update().where(facts.c.conversation_id.in_(ids[start:start + 500]))
+                         .values(violations=count))
+
+
 def downgrade() -> None:
+    op.drop_index('ix_conversations_tenant_status_team', table_name='conversations')
+    op.drop_index('ix_events_tenant_name', table_name='events')
+    op.drop_index('ix_tickets_tenant_conversation', table_name='tickets')
+    with op.batch_alter_table('conversation_facts', schema=None) as batch_op:
+        batch_op.drop_column('violations')
     with op.batch_alter_table('turn_facts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_turn_facts_tenant_id'))
     op.drop_table('turn_facts')
