@@ -66,12 +66,21 @@ MAX_TABS = 150  # Tab presses per page: long lists are rows of the same actions
 # Chinese chrome whose English is not written yet, with where it comes from. Each entry must still
 # match Chinese text somewhere in the walk (test_pending_translations_are_still_pending), so an
 # entry goes away when its English arrives; anything else Chinese fails the English walk.
-PENDING_ENGLISH = {
-    "#persona > p.muted": "persona evidence, written in zh-CN by anfu.persona (component code, not pack data)",
-    ".suggestion": "title: the strategy's rationale (strategies.yaml `why`, no English yet)",
-    '#rubric-findings li[data-rule="quality.forbidden_phrase"]':
-        "a rubric finding quoting a pre-send finding (forbidden_phrases.yaml explanations, no English yet)",
-    ".review-thread .msg > p.muted": "pre-send findings on agent turns (forbidden_phrases.yaml explanations, no English yet)",
+PENDING_ENGLISH: dict[str, str] = {
+    # empty: persona evidence ("#persona > p.muted"), a suggestion's why (".suggestion" title) and
+    # pre-send findings ('#rubric-findings li[data-rule="quality.forbidden_phrase"]',
+    # ".review-thread .msg > p.muted") have their English now (anfu/web/pack_labels.py), so Chinese
+    # chrome there fails test_english_pages_have_no_chinese_chrome
+}
+
+# Chrome whose English comes from the rule packs and the engine's evidence items
+# (anfu/web/pack_labels.py), with what of it shows: the English walk must meet each with content,
+# so that test_english_pages_have_no_chinese_chrome has looked at it (test_pack_english_is_walked).
+PACK_ENGLISH = {
+    "#persona > p.muted": "text",  # persona evidence (anfu.persona's evidence items)
+    ".suggestion": "title",  # a suggestion's why (strategies.yaml `why_en` + the fit's parts)
+    '#rubric-findings li[data-rule="quality.forbidden_phrase"]': "text",  # forbidden_phrases.yaml `message_en`
+    ".review-thread .msg > p.muted": "text",  # pre-send findings on agent turns (the same)
 }
 
 # --- what runs in the page ---------------------------------------------------------------------
@@ -140,6 +149,10 @@ CJK_JS = r"""(pending) => {
   }
   return found;
 }"""
+
+# Which PACK_ENGLISH places the page shows, with content.
+SEEN_JS = """(places) => places.filter(([sel, attr]) => [...document.querySelectorAll(sel)].some(
+  el => ((attr === 'text' ? el.textContent : el.getAttribute(attr)) || '').trim()))"""
 
 # Visible, enabled things a user acts on; elements with a click action that Tab cannot reach.
 ACTIONS_JS = r"""() => {
@@ -238,6 +251,7 @@ class Visit:
     skipped: str = ""
     side_by_side: list[str] = field(default_factory=list)  # cards next to each other at 390 px
     pending: list[str] = field(default_factory=list)  # PENDING_ENGLISH entries met on the page
+    seen: list[str] = field(default_factory=list)  # PACK_ENGLISH places met on the page (English)
 
 
 @dataclass
@@ -326,6 +340,7 @@ def check(page: Any, url: str, width: int, locale: str, *, axe: bool, keys: bool
         found = page.evaluate(CJK_JS, list(PENDING_ENGLISH))
         visit.chinese = [f for f in found if "pending" not in f]
         visit.pending = sorted({f["pending"] for f in found if "pending" in f})
+        visit.seen = [sel for sel, _ in page.evaluate(SEEN_JS, [list(item) for item in PACK_ENGLISH.items()])]
     if keys:
         found = page.evaluate(ACTIONS_JS)
         visit.click_only = found["clickOnly"]
@@ -488,7 +503,7 @@ def report(walks: dict[str, Walk], attr: str) -> list[str]:
     for walk in walks.values():
         for visit in walk.visits:
             value = getattr(visit, attr)
-            if value and attr not in ("seconds", "skipped", "pending"):
+            if value and attr not in ("seconds", "skipped", "pending", "seen"):
                 lines.append(f"{walk.role} {visit.locale} {visit.width}px {visit.url}: {value}")
     return lines
 
@@ -570,6 +585,14 @@ def test_pending_translations_are_still_pending(walks: dict[str, Walk]) -> None:
     met = {p for w in walks.values() for v in w.visits for p in v.pending}
     if set(ROLES) <= set(walks):
         assert set(PENDING_ENGLISH) <= met, f"translated now, drop from PENDING_ENGLISH: {set(PENDING_ENGLISH) - met}"
+
+
+def test_pack_english_is_walked(walks: dict[str, Walk]) -> None:
+    """The English walk met every place whose English comes from the packs, so the Chinese check
+    above has read them: persona evidence, a suggestion's why, pre-send findings."""
+    seen = {p for w in walks.values() for v in w.visits if v.locale == "en" for p in v.seen}
+    if set(ROLES) <= set(walks):
+        assert set(PACK_ENGLISH) <= seen, f"English pages never showed: {set(PACK_ENGLISH) - seen}"
 
 
 def test_pages_raise_no_script_error(walks: dict[str, Walk]) -> None:
