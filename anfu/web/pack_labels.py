@@ -301,7 +301,8 @@ def _fit_text(item: Any, locale: str, rules_dir: str | None) -> str:
         return (f"{_gettext(p.get('method'), locale).lower()} suits a "
                 f"{_gettext(p.get('persona'), locale).lower()} customer")
     if code == "fit.actions":
-        return "next step " + ", ".join(sop_action(a, locale, rules_dir) for a in p.get("actions") or [])
+        actions = [sop_action(a, locale, rules_dir) for a in p.get("actions") or []]
+        return ("the next steps (" if len(actions) > 1 else "the next step (") + ", ".join(actions) + ")"
     if code == "fit.method_rule":
         why = str(p.get("why") or _get(item, "text", ""))
         return strategy_reasons(rules_dir).get(why, why)
