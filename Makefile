@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench train train-emotion train-cause train-replies train-outcome train-presend check-rules clean
+.PHONY: install run test bench train train-emotion train-risk train-cause train-replies train-outcome train-presend check-rules clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,12 +24,18 @@ bench: install
 	$(BIN)/python -m bench.run
 
 # every shipped model, from the labels in corpus/ and the public sets in ../shared/data, in
-# dependency order (the outcome model reads the emotion and pre-send models' output)
-train: train-emotion train-cause train-replies train-presend train-persona train-sop
+# dependency order (the risk head reads the emotion model; the persona, SOP and outcome models
+# read the pipeline's risk; the outcome model reads the emotion and pre-send models' output)
+train: train-emotion
+	$(MAKE) train-risk
+	$(MAKE) train-cause train-replies train-presend train-persona train-sop
 	$(MAKE) train-outcome
 
 train-emotion: install
 	$(BIN)/anfu train --out anfu/backends/weights/emotion_ngram.npz
+
+train-risk: install
+	$(BIN)/anfu train-risk --out anfu/backends/weights/risk_ngram.npz
 
 train-cause: install
 	$(BIN)/anfu train-cause --out anfu/backends/weights/cause_ngram.npz

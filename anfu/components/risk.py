@@ -11,6 +11,15 @@ On real Weibo text a complaint already made to the company is history ("投诉�
 Conditions stay threats ("再不来修我就投诉"). Every
 mention becomes a trigger: `escalation` for threats, `negation` for the ones ruled out, so an
 auditor sees why.
+
+An optional learned head (`anfu.backends.risk_ngram`: `model = "default"` for the shipped
+weights or a path; `"none"`, the default, for the rules alone) re-scores the turn from its char n-grams, the rules' verdicts and the emotion model's
+reading, as `anfu train-risk` chose by cross-validation: a rule threat the head doubts becomes a
+`negation` trigger labelled `model_doubt` (same span and rule id), and a turn the head flags
+without a rule threat gets an `escalation` trigger labelled `model` on the n-gram that weighed
+most (rule id `escalation.model`). It is off by default: on the real held-out dialogues it kept
+precision (0.630 → 0.639) but lost recall (0.899 → 0.854), and the ladder's fresh-set recall fell
+(0.971 → 0.957); see the model card.
 """
 
 from __future__ import annotations
@@ -18,14 +27,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Hashable, Sequence
 
 from .. import registry
+from ..backends.ngram import load_cached as load_emotion_model
+from ..backends.ngram import model_input
+from ..backends.risk_ngram import DEFAULT_WEIGHTS as RISK_WEIGHTS
+from ..backends.risk_ngram import RiskNgramModel, dense_features
+from ..backends.risk_ngram import load_cached as load_risk_model
 from ..rules import validator
 from ..rules.checked import load_checked, number, str_list
 from ..text.matcher import Match, PhraseMatcher, clause_bounds, longest_non_overlapping
 from ..text.normalize import normalize
-from ..types import Trigger
+from ..types import Assessment, Trigger
 from .customer_flag import CustomerTurnFlag
 
 PACK = "escalation"
@@ -315,15 +329,67 @@ class EscalationRisk(CustomerTurnFlag):
     provides = ("turn.escalation_risk", "turn.triggers", "turn.norm")
     flag = "escalation_risk"
 
-    def __init__(self, rules_dir: str | Path | None = None) -> None:
+    def __init__(self, rules_dir: str | Path | None = None, model: str = "none") -> None:
         self.rules_dir = rules_dir
+        self.model = model
         self.rules_ = EscalationRules(load_checked(PACK, rules_dir=rules_dir))
+        self._head: RiskNgramModel | None = self._load_head()
 
-    def assess(self, norm: str, text: str) -> tuple[bool, list[Trigger]]:
+    def _load_head(self) -> RiskNgramModel | None:
+        if self.model == "none":
+            return None
+        return load_risk_model(RISK_WEIGHTS if self.model == "default" else Path(self.model))
+
+    @property
+    def head_(self) -> RiskNgramModel | None:
+        if self._head is None and self.model != "none":
+            self._head = self._load_head()
+        return self._head
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_head"] = None  # reloaded (and shared) in the receiving process
+        return state
+
+    def turn_key(self, doc: Assessment, i: int) -> Hashable:
+        # the head reads the emotion model, which tells a follow-up turn from an opening one
+        return doc.turns[i].follow_up if self.model != "none" else ()
+
+    def assess(self, norm: str, text: str, follow_up: bool = False) -> tuple[bool, list[Trigger]]:
         """Risk and triggers for one customer text (`norm` is its normalised form)."""
+        return self.assess_many([(norm, text, follow_up)])[0]
+
+    def assess_many(self, items: Sequence[tuple[str, str, bool]]) -> list[tuple[bool, list[Trigger]]]:
+        """Risk and triggers for customer texts given as (norm, text, follow_up), in one batch."""
+        found = [self.rules_.mentions(norm) for norm, _, _ in items]
+        head = self.head_
+        if head is None or not items:
+            return [self._rules_only(mentions, text) for mentions, (_, text, _) in zip(found, items)]
+        emotion, intensity = load_emotion_model().predict_all([model_input(n, f) for n, _, f in items])
+        dense = [dense_features([(m.channel, m.verdict, m.match.text) for m in mentions], p, ip)
+                 for mentions, p, ip in zip(found, emotion, intensity)]
+        proba = head.predict([n for n, _, _ in items], dense)
+        out = []
+        for (norm, text, _), mentions, p in zip(items, found, proba):
+            rule_threat = any(m.verdict == "threat" for m in mentions)
+            risky = head.decide(rule_threat, p)
+            _, triggers = self._rules_only(mentions, text)
+            if rule_threat and not risky:
+                # the head doubts the rules: their threats stay visible as negations
+                triggers = [Trigger("negation", "model_doubt", t.start, t.end, t.text, t.rule_id)
+                            if t.kind == "escalation" else t for t in triggers]
+            elif risky and not rule_threat:
+                span = head.strongest_span(norm) or (0, len(text))
+                triggers.append(Trigger("escalation", "model", span[0], span[1], text[span[0]:span[1]],
+                                        f"{PACK}.model"))
+            out.append((risky, triggers))
+        return out
+
+    @staticmethod
+    def _rules_only(mentions: list[Mention], text: str) -> tuple[bool, list[Trigger]]:
         triggers: list[Trigger] = []
         risky = False
-        for mention in self.rules_.mentions(norm):
+        for mention in mentions:
             m = mention.match
             if mention.verdict == "threat":
                 risky = True
@@ -333,3 +399,9 @@ class EscalationRisk(CustomerTurnFlag):
                 triggers.append(Trigger("negation", mention.verdict, m.start, m.end,
                                         text[m.start:m.end], mention.rule_id))
         return risky, triggers
+
+    def predict(self, docs: Sequence[Assessment]) -> list[list[tuple[bool, list[Trigger]] | None]]:
+        items = [(t.norm or normalize(t.text), t.text, t.follow_up)
+                 for doc in docs for t in doc.turns if t.speaker == "customer"]
+        results = iter(self.assess_many(items))
+        return [[next(results) if t.speaker == "customer" else None for t in doc.turns] for doc in docs]

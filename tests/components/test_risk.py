@@ -1,4 +1,4 @@
-"""anfu.risk.v1: escalation-risk threats with negation, tense and conditions."""
+"""anfu.risk.v1: escalation-risk threats with negation, tense and conditions; the learned head."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anfu.components.risk import EscalationRisk, validate_escalation
+from anfu.errors import ModelError
 from anfu.rules import load_pack
 from anfu.testing import check_component
 from anfu.text.normalize import normalize
@@ -19,7 +20,8 @@ CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "service"
 
 @pytest.fixture(scope="module")
 def risk() -> EscalationRisk:
-    return EscalationRisk()
+    """The rules alone (the `escalation` pack); the learned head has its own tests below."""
+    return EscalationRisk(model="none")
 
 
 def _assess(risk: EscalationRisk, text: str):  # noqa: ANN202
@@ -362,3 +364,72 @@ def test_validator_checks_third_party() -> None:
     broken = dict(pack, third_party={"mentions": ["(x"], "cues": ["诈骗"]})
     assert any("third_party.mentions[0]" in p for p in validate_escalation(broken))
     assert any("'third_party' must be a mapping" in p for p in validate_escalation(dict(pack, third_party="诈骗")))
+
+
+# --- the learned head (anfu.backends.risk_ngram, shipped weights) -------------------------------
+
+@pytest.fixture(scope="module")
+def with_head() -> EscalationRisk:
+    return EscalationRisk(model="default")
+
+
+def _head_with(component: EscalationRisk, hit: float, rest: float) -> EscalationRisk:
+    """The component with the shipped head at other thresholds (to exercise each decision path)."""
+    import copy
+
+    other = copy.copy(component)
+    head = copy.copy(component.head_)
+    head.hit_threshold, head.rest_threshold = hit, rest
+    other._head = head
+    return other
+
+
+def test_head_is_shipped_and_opt_in(with_head: EscalationRisk) -> None:
+    from anfu.backends.risk_ngram import DEFAULT_WEIGHTS
+
+    assert with_head.head_ is not None and DEFAULT_WEIGHTS.stat().st_size < 3_000_000
+    assert DEFAULT_WEIGHTS.with_suffix(".metrics.json").is_file()
+    assert EscalationRisk().head_ is None and EscalationRisk(model="none").head_ is None
+    with pytest.raises(ModelError) as missing:
+        EscalationRisk(model="/no/such/risk.npz")
+    assert missing.value.code == "AF201"
+    risky, triggers = with_head.assess(normalize("再不给我修好，我明天就打12345投诉你们！"),
+                                       "再不给我修好，我明天就打12345投诉你们！")
+    assert risky and {t.label for t in triggers if t.kind == "escalation"} >= {"regulator"}
+    calm = "请问宽带怎么办理？"
+    assert with_head.assess(normalize(calm), calm) == (False, [])
+
+
+def test_a_doubted_rule_threat_stays_visible_as_a_negation(with_head: EscalationRisk) -> None:
+    text = "我要投诉你们客服，太慢了"
+    doubting = _head_with(with_head, hit=1.01, rest=1.01)
+    risky, triggers = doubting.assess(normalize(text), text)
+    rules_risky, rules_triggers = EscalationRisk(model="none").assess(normalize(text), text)
+    assert rules_risky and not risky
+    assert [(t.start, t.end, t.rule_id) for t in triggers] == [(t.start, t.end, t.rule_id) for t in rules_triggers]
+    assert {t.kind for t in triggers} == {"negation"} and "model_doubt" in {t.label for t in triggers}
+
+
+def test_a_model_only_flag_names_its_strongest_ngram(with_head: EscalationRisk) -> None:
+    text = "这件事我会一直追究下去的"
+    assert EscalationRisk(model="none").assess(normalize(text), text) == (False, [])
+    flagging = _head_with(with_head, hit=0.0, rest=0.0)
+    risky, triggers = flagging.assess(normalize(text), text)
+    assert risky and len(triggers) == 1
+    t = triggers[0]
+    assert (t.kind, t.label, t.rule_id) == ("escalation", "model", "escalation.model")
+    assert t.text and text[t.start:t.end] == t.text
+
+
+def test_head_contract_and_batch_equals_single(with_head: EscalationRisk) -> None:
+    check_component(with_head)
+    conv = Conversation.from_texts([
+        ("customer", "宽带又断了，上次投诉的事还没解决"), ("agent", "抱歉，马上为您查询。"),
+        ("customer", "再不修好我就去工信部申诉！"), ("agent", "已为您加急。"), ("customer", "好的，谢谢。"),
+    ])
+    doc = with_head(Assessment.start(conv))
+    for turn in doc.turns:
+        if turn.speaker == "customer":
+            single = with_head.assess(normalize(turn.text), turn.text, turn.follow_up)
+            assert (turn.escalation_risk, turn.triggers) == (single[0], single[1])
+    assert doc.turns[2].escalation_risk is True and doc.turns[4].escalation_risk is False
