@@ -41,7 +41,8 @@ def violations_of(data: Mapping[str, Any]) -> int:
 
 # the columns `facts_values` fills, i.e. every column but the keys (what an upsert replaces; a
 # column added to the table and not filled there fails every write, loudly)
-FACT_COLUMNS = tuple(c.name for c in ConversationFactsRow.__table__.c if c.name not in ("conversation_id", "tenant_id"))
+FACT_COLUMNS = tuple(c.name for c in ConversationFactsRow.__table__.c
+                     if c.name not in ("conversation_id", "tenant_id"))
 _UPSERTS: dict[tuple[str, str], Any] = {}
 
 
