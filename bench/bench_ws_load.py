@@ -15,6 +15,12 @@ sentence takes 2–5 s); the default, 3 s mean (exponential) per agent, gives 20
 messages/s, far above a real 200-seat centre (agents juggle 2–3 chats of one message per
 10–30 s each). ANFU_BENCH_THINK_S=2 is the stress variant.
 
+Deployments: the default is one process on SQLite (the embedded default). With
+ANFU_BENCH_WS_PROCESSES=N (N > 1) each run is `anfu serve --workers N` on a fresh schema of
+PostgreSQL (ANFU_BENCH_DATABASE_URL or ANFU_TEST_POSTGRES_URL): the kernel spreads the agents'
+sockets over the processes, and supervisors receive the alerts of turns handled by another
+process through LISTEN/NOTIFY, so the run also checks the cross-process fan-out under load.
+
 Environment: ANFU_BENCH_SECONDS (default 60), ANFU_BENCH_AGENTS (200), ANFU_BENCH_SUPERVISORS
 (20), ANFU_BENCH_THINK_S (mean seconds between one agent's messages, default 3.0),
 ANFU_BENCH_WS_RUNS (independent runs, each on a fresh server and database, default 5).
@@ -31,6 +37,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -52,14 +59,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _database_url(data_dir: Path) -> str | None:
+    """The run's PostgreSQL URL (a schema made for it), or None for SQLite in `data_dir`."""
+    marker = data_dir / "bench_database_url"
+    return marker.read_text(encoding="utf-8") if marker.exists() else None
+
+
 def _settings(data_dir: Path, port: int) -> Any:
     from anfu.settings import get_settings
+
+    url = _database_url(data_dir)
+    extra = {"database_url": url} if url else {}
 
     secret_file = data_dir / "bench_secret"
     if not secret_file.exists():
         secret_file.write_text(secrets.token_urlsafe(48), encoding="utf-8")
     return get_settings(environment="test", data_dir=data_dir, secret_key=secret_file.read_text(encoding="utf-8"),
-                        allowed_origins=[f"http://127.0.0.1:{port}"])
+                        allowed_origins=[f"http://127.0.0.1:{port}"], **extra)
 
 
 def _seed(data_dir: Path, port: int, agents: int, supervisors: int) -> dict[str, list[str]]:
@@ -97,7 +113,10 @@ def serve(data_dir: str, port: int) -> None:
     from anfu.server import create_app
 
     logging.getLogger("anfu.server.access").setLevel(logging.WARNING)
+    from anfu.server.runner import warm_up
+
     app = create_app(_settings(Path(data_dir), port))
+    warm_up(app)  # as `anfu serve` does
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -228,28 +247,65 @@ def _stored(data_dir: Path, port: int) -> dict[str, int]:
     return {str(k): int(v) for k, v in rows}
 
 
-def _one_run(seconds: float, agents: int, supervisors: int, think: float) -> dict[str, Any]:
+def _postgres_base() -> str | None:
+    base = os.environ.get("ANFU_BENCH_DATABASE_URL") or os.environ.get("ANFU_TEST_POSTGRES_URL")
+    return base if base and base.startswith("postgresql") else None
+
+
+def _start(data_dir: Path, port: int, processes: int) -> subprocess.Popen[bytes]:
+    root = str(Path(__file__).resolve().parents[1])
+    if processes <= 1:
+        return subprocess.Popen([sys.executable, "-c", f"from bench.bench_ws_load import serve; "
+                                 f"serve({str(data_dir)!r}, {port})"], cwd=root)
+    settings = _settings(data_dir, port)
+    env = {**os.environ, "ANFU_DATABASE_URL": settings.database_url, "ANFU_DATA_DIR": str(data_dir),
+           "ANFU_SECRET_KEY": settings.secret_key.get_secret_value(), "ANFU_ENVIRONMENT": "test",
+           "ANFU_ALLOWED_ORIGINS": json.dumps(list(settings.allowed_origins)), "ANFU_LOG_LEVEL": "WARNING"}
+    anfu = str(Path(sys.executable).with_name("anfu"))
+    return subprocess.Popen([anfu, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes)],
+                            env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _one_run(seconds: float, agents: int, supervisors: int, think: float, processes: int = 1) -> dict[str, Any]:
     before = _load()
+    schema = None
     with tempfile.TemporaryDirectory(prefix="anfu-bench-ws-") as tmp:
         data_dir = Path(tmp)
         port = _free_port()
+        if processes > 1:
+            from bench.bench_api_messages import _schema
+
+            base = _postgres_base()
+            assert base is not None
+            schema = _schema(base)
+            (data_dir / "bench_database_url").write_text(
+                f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}", encoding="utf-8")
         tokens = _seed(data_dir, port, agents, supervisors)
-        proc = subprocess.Popen([sys.executable, "-c", f"from bench.bench_ws_load import serve; "
-                                 f"serve({str(data_dir)!r}, {port})"],
-                                cwd=str(Path(__file__).resolve().parents[1]))
+        proc = _start(data_dir, port, processes)
         try:
             _wait_ready(port, proc)
             started = time.monotonic()
             stats = asyncio.run(_drive(port, tokens, seconds, think))
             elapsed = time.monotonic() - started
         finally:
-            proc.terminate()
+            if processes > 1:
+                os.killpg(proc.pid, signal.SIGTERM)
+            else:
+                proc.terminate()
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                if processes > 1:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
                 proc.wait()
         stored = _stored(data_dir, port)
+        if schema is not None:
+            from bench.bench_api_messages import _drop_schema
+
+            _drop_schema(str(_postgres_base()), schema)
     acked = stats["acked"]
     lost = [m for m in acked if stored.get(m, 0) == 0]
     duplicated = [m for m, n in stored.items() if n > 1] + [m for m in set(acked) if acked.count(m) > 1]
@@ -280,13 +336,17 @@ def run() -> dict[str, Any]:
     supervisors = int(os.environ.get("ANFU_BENCH_SUPERVISORS", "20"))
     think = float(os.environ.get("ANFU_BENCH_THINK_S", "3.0"))
     count = max(1, int(os.environ.get("ANFU_BENCH_WS_RUNS", "5")))
-    runs = [_one_run(seconds, agents, supervisors, think) for _ in range(count)]
+    processes = max(1, int(os.environ.get("ANFU_BENCH_WS_PROCESSES", "1")))
+    if processes > 1 and _postgres_base() is None:
+        return {"skipped": "several processes need PostgreSQL: set ANFU_BENCH_DATABASE_URL (or ANFU_TEST_POSTGRES_URL)"}
+    runs = [_one_run(seconds, agents, supervisors, think, processes) for _ in range(count)]
     met = [r["latency_ms"]["p99"] <= TARGET_P99_MS and r["lost"] == 0 and r["duplicated"] == 0
            and r["unanswered"] == 0 and not r["agent_failures"] for r in runs]
     # the top-level figures are the worst run's (the target is every run, not the average)
     worst = max(runs, key=lambda r: r["latency_ms"]["p99"])
     return {
         "agents": agents, "supervisors": supervisors, "think_s": think, "cpus": len(os.sched_getaffinity(0)),
+        "processes": processes, "database": "postgresql" if processes > 1 else "sqlite",
         "runs": count, "runs_met": sum(met),
         "latency_ms": worst["latency_ms"], "server_turn_ms": max((r["server_turn_ms"] for r in runs),
                                                                   key=lambda t: t["p99"]),

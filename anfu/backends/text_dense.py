@@ -22,6 +22,7 @@ from .ngram import NGRAM_RANGE, WEIGHTS_DIR, NgramEmotionModel, softmax, vocab_i
 from .npz_weights import load_cached, load_npz, save_npz
 
 FORMAT_VERSION = 1
+TEXT_MEMO = 4096  # texts whose text logits `text_logits` remembers
 DEFAULT_PERSONA_WEIGHTS = WEIGHTS_DIR / "persona.npz"
 DEFAULT_SOP_WEIGHTS = WEIGHTS_DIR / "sop.npz"
 _REQUIRED_KEYS = ("format_version", "labels", "vocab", "idf", "coef", "dense_names", "dense_mean",
@@ -108,8 +109,22 @@ class TextDenseModel:
         """The text's part of the logits [n, len(labels)] (intercept included, not scaled): one
         vectorised pass over a batch of texts. Each row depends on its own text only, so a
         caller that scores one text with several dense rows computes it once
-        (`logits_with(np.repeat(row, k, axis=0), dense)` equals `predict_logits([text] * k, dense)`)."""
-        return NgramEmotionModel._linear(self.transform(norm_texts), self.coef_, self.intercept_)
+        (`logits_with(np.repeat(row, k, axis=0), dense)` equals `predict_logits([text] * k, dense)`).
+
+        Rows are remembered per text (the last TEXT_MEMO texts): a live conversation is scored
+        again at every turn over a window of its latest turns."""
+        if not len(norm_texts):
+            return NgramEmotionModel._linear(self.transform(norm_texts), self.coef_, self.intercept_)
+        memo = self.__dict__.setdefault("_text_memo", {})
+        found = {t: memo.get(t) for t in norm_texts}
+        missing = [t for t, row in found.items() if row is None]
+        if missing:
+            rows = NgramEmotionModel._linear(self.transform(missing), self.coef_, self.intercept_)
+            if len(memo) + len(missing) > TEXT_MEMO:
+                memo.clear()  # plain dict operations: safe for the turn threads without a lock
+            for text, row in zip(missing, rows):
+                found[text] = memo[text] = row
+        return np.stack([found[t] for t in norm_texts])
 
     def logits_with(self, text_logits: np.ndarray, dense: np.ndarray) -> np.ndarray:
         """Temperature-scaled logits from `text_logits` rows and their dense features."""

@@ -127,10 +127,12 @@ class SopModel:
                 for rx in item.get("regexes", []):
                     self.matcher.add_regex(rx, marker)
 
-    def step(self, stage: int, speaker: str, norm: str) -> int:
-        """The stage index after one turn."""
+    def step(self, stage: int, speaker: str, norm: str, found: Sequence[Any] | None = None) -> int:
+        """The stage index after one turn. `found`: the pack's matches in `norm` when the
+        caller already has them (they do not depend on the stage; `decode_stages` asks for
+        the same turn from every stage)."""
         forward, back = stage, None
-        for m in self.matcher.find(norm):
+        for m in (self.matcher.find(norm) if found is None else found):
             marker: _Marker = m.payload
             if marker.speaker != speaker or stage < marker.after:
                 continue
@@ -241,11 +243,11 @@ DENSE_FEATURES: tuple[str, ...] = (
 
 
 def turn_inputs(model: SopModel, stage: int, speaker: str, norm: str, index: int,
-                agent_turns_before: int) -> tuple[str, list[float]]:
+                agent_turns_before: int, found: Sequence[Any] | None = None) -> tuple[str, list[float]]:
     """What `anfu.sop.v2` reads of one turn reached at `stage` (an index of SOP_STAGES): the
     speaker-marked text and the dense features (the stage so far, where the sop pack's markers
     would take it, the speaker, the turn's position and length)."""
-    ruled = model.step(stage, speaker, norm)
+    ruled = model.step(stage, speaker, norm, found)
     move = ruled - stage
     dense = [0.0] * len(DENSE_FEATURES)
     n = len(SOP_STAGES)
@@ -263,11 +265,12 @@ def turn_inputs(model: SopModel, stage: int, speaker: str, norm: str, index: int
     return (_AGENT if speaker == "agent" else _CUSTOMER) + norm, dense
 
 
-def target(model: SopModel, stage: int, move: int, speaker: str, norm: str) -> int:
+def target(model: SopModel, stage: int, move: int, speaker: str, norm: str,
+           found: Sequence[Any] | None = None) -> int:
     """The stage after a turn from `stage` that makes `move` (an index of MOVES); a setback goes
     where the pack's setback sends it, else one stage back."""
     if move == 0:
-        ruled = model.step(stage, speaker, norm)
+        ruled = model.step(stage, speaker, norm, found)
         return ruled if ruled < stage else max(stage - 1, 0)
     return min(stage + move - 1, len(SOP_STAGES) - 1)
 
@@ -284,8 +287,9 @@ def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment])
                                 for t, n in zip(turns, norms)]) if turns else None
     for index, turn in enumerate(turns):
         norm = norms[index]
+        found = model.matcher.find(norm)  # the same for every state
         states = sorted(best)
-        inputs = [turn_inputs(model, s, turn.speaker, norm, index, agents) for s in states]
+        inputs = [turn_inputs(model, s, turn.speaker, norm, index, agents, found) for s in states]
         logits = linear.logits_with(np.repeat(texts[index:index + 1], len(states), axis=0),
                                     np.array([d for _, d in inputs]))
         logp = np.log(softmax(logits) + 1e-9)
@@ -295,7 +299,7 @@ def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment])
             for move in range(len(MOVES)):
                 if move == 0 and stage == 0:
                     continue
-                after = target(model, stage, move, turn.speaker, norm)
+                after = target(model, stage, move, turn.speaker, norm, found)
                 total = score + float(logp[row, move])
                 if after not in nxt or total > nxt[after][0]:
                     nxt[after] = (total, path + [after])

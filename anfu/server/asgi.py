@@ -12,5 +12,8 @@ from typing import Any
 def app_from_env() -> Any:
     from ..settings import get_settings
     from .app import create_app
+    from .runner import warm_up
 
-    return create_app(get_settings())
+    app = create_app(get_settings())
+    warm_up(app)
+    return app

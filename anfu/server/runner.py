@@ -19,6 +19,27 @@ class Prepared:
     demo: DemoSeed | None
 
 
+# a short exchange that takes every lazily built part of the analysis through its first use
+_WARM_UP = (("customer", "停电三天了还没人来修，你们到底管不管？我要投诉！"),
+            ("agent", "非常抱歉给您带来不便，我马上为您查询抢修进度。"),
+            ("customer", "好的，请尽快。"))
+
+
+def warm_up(app: Any) -> None:
+    """Build what the first live turns would otherwise build while customers wait (pattern
+    automata, jieba's dictionary, the models' vocabularies): `anfu serve` calls it in every
+    server process before the process takes requests."""
+    from ..qa import check_reply
+    from ..text.segment import index_terms
+    from ..types import Conversation, Utterance
+
+    turns = tuple(Utterance(text=text, speaker=speaker, id=str(i))  # type: ignore[arg-type]
+                  for i, (speaker, text) in enumerate(_WARM_UP))
+    app.state.ctx.analyzer(Conversation(turns=turns, id="warm-up", channel="webchat"))
+    check_reply(_WARM_UP[1][1])
+    index_terms(_WARM_UP[0][1])
+
+
 def prepare(settings: Settings, demo: bool = False) -> Prepared:
     """Migrate the database, create the first admin on an empty one, build the app and, with
     `demo`, load the demo team and conversations."""
@@ -28,6 +49,7 @@ def prepare(settings: Settings, demo: bool = False) -> Prepared:
     store = Store.from_settings(settings)
     admin = bootstrap_admin(store)
     app = create_app(settings, store=store, mailbox_poll_s=settings.mailbox_poll_s)
+    warm_up(app)
     seeded = None
     if demo:
         tenant = admin.tenant if admin else store.get_tenant_by_slug("default") or store.list_tenants()[0]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from sqlalchemy import Integer, case, cast, func, literal_column, select
+from sqlalchemy import Integer, and_, case, cast, delete, func, literal_column, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..analytics.buckets import STRONG, AssessmentFacts
@@ -38,19 +39,51 @@ def violations_of(data: Mapping[str, Any]) -> int:
     return sum(1 for t in data.get("turns") or [] if isinstance(t, dict) and t.get("violation"))
 
 
+# the columns `facts_values` fills, i.e. every column but the keys (what an upsert replaces; a
+# column added to the table and not filled there fails every write, loudly)
+FACT_COLUMNS = tuple(c.name for c in ConversationFactsRow.__table__.c
+                     if c.name not in ("conversation_id", "tenant_id"))
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(s: Session, kind: str) -> Any:
+    """The upsert statement of `kind` for the session's dialect, built once (INSERT … ON CONFLICT
+    DO UPDATE: one statement on the live turn path instead of a SELECT and an UPDATE; executed
+    with a list of rows, and compiled once per dialect)."""
+    dialect = s.get_bind().dialect.name
+    key = (dialect, kind)
+    stmt = _UPSERTS.get(key)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        if kind == "conversation":
+            table = ConversationFactsRow.__table__
+            base = insert(table)
+            stmt = base.on_conflict_do_update(
+                index_elements=[table.c.conversation_id],
+                set_={name: base.excluded[name] for name in FACT_COLUMNS})
+        else:
+            table = TurnFactsRow.__table__
+            base = insert(table)
+            new = base.excluded
+            stmt = base.on_conflict_do_update(
+                index_elements=[table.c.conversation_id, table.c.seq],
+                # a later assessment (by upto_seq, then id) keeps its reading
+                where=or_(table.c.upto_seq < new.upto_seq,
+                          and_(table.c.upto_seq == new.upto_seq, table.c.assessment_id <= new.assessment_id)),
+                set_={k: new[k] for k in ("emotion", "intensity", "abusive", "upto_seq", "assessment_id")})
+        _UPSERTS[key] = stmt
+    return stmt
+
+
 def write_facts(s: Session, conversation_id: int, tenant_id: int, data: Mapping[str, Any]) -> None:
-    """Replace the conversation's facts with those of its newest assessment (in `s`'s transaction)."""
+    """Replace the conversation's facts with those of its newest assessment (in `s`'s
+    transaction): one upsert statement."""
     values = facts_values(data)
-    row = s.get(ConversationFactsRow, conversation_id)
     if values is None:
-        if row is not None:
-            s.delete(row)
+        s.execute(delete(ConversationFactsRow).where(ConversationFactsRow.conversation_id == conversation_id))
         return
-    if row is None:
-        s.add(ConversationFactsRow(conversation_id=conversation_id, tenant_id=tenant_id, **values))
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
+    s.connection().execute(_upsert(s, "conversation"),
+                           [{"conversation_id": conversation_id, "tenant_id": tenant_id, **values}])
 
 
 def negative_energy_of(data: Mapping[str, Any]) -> bool:
@@ -80,18 +113,10 @@ def write_turn_facts(s: Session, assessment: Any, data: Mapping[str, Any]) -> No
     readings = turn_readings(data, assessment.upto_seq)
     if not readings:
         return
-    source = (assessment.upto_seq, assessment.id)
-    existing = {r.seq: r for r in s.scalars(select(TurnFactsRow).where(
-        TurnFactsRow.conversation_id == assessment.conversation_id, TurnFactsRow.seq.in_(list(readings))))}
-    for seq, values in readings.items():
-        row = existing.get(seq)
-        if row is None:
-            s.add(TurnFactsRow(conversation_id=assessment.conversation_id, seq=seq, tenant_id=assessment.tenant_id,
-                               upto_seq=source[0], assessment_id=source[1], **values))
-        elif (row.upto_seq, row.assessment_id) <= source:
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.upto_seq, row.assessment_id = source
+    rows = [{"conversation_id": assessment.conversation_id, "seq": seq, "tenant_id": assessment.tenant_id,
+             "upto_seq": assessment.upto_seq, "assessment_id": assessment.id, **values}
+            for seq, values in readings.items()]
+    s.connection().execute(_upsert(s, "turn"), rows)
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,23 @@ runs one listener thread with its own autocommit connection that hands each mess
 another process to a callback. A message over NOTIFY's 8,000-byte limit goes through the
 `live_spill` table (its id is notified). The listener reconnects after a lost connection; what
 was published while it was away is not replayed (clients catch up from `GET /api/v1/events`).
+
+Publishing is off the caller's path: `publish` queues the message and one sender thread per
+process sends what has queued, in order, in one autocommit statement (a live turn does not wait
+for a database round trip after its commit, and a burst of turns costs one statement). Each
+message carries a per-process number, so two equal messages are never folded into one (a
+transaction's equal notifications are delivered once). Live fan-out is best effort: a message
+the database refused is logged and dropped, never raised into the turn that already committed.
 Only for PostgreSQL: on SQLite the hub stays in memory (one process).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -29,6 +38,17 @@ from .tables import utcnow
 log = logging.getLogger("anfu.live")
 MAX_PAYLOAD = 7900
 SPILL_TTL_S = 300
+SEND_BATCH = 64  # messages one statement sends at most
+# the queued messages of one batch, notified in their order
+_NOTIFY_MANY = text("SELECT pg_notify(:channel, body) FROM unnest(CAST(:bodies AS text[])) "
+                    "WITH ORDINALITY AS m(body, n) ORDER BY n")
+
+
+class _Marker:
+    """Put in the outbox by `flush`: set once everything queued before it was sent."""
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -48,28 +68,80 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._last_cleanup = 0.0
+        self._outbox: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._numbers = itertools.count()
+        self._sender: threading.Thread | None = None
+        self._sender_guard = threading.Lock()
         # the app's engine going away (tests, shutdown) stops the listener with it
         event.listen(engine, "engine_disposed", lambda _engine: self._stop.set())
 
     # publishing ------------------------------------------------------------------------------
     def publish(self, message: dict[str, Any]) -> None:
-        body = json.dumps({"origin": self.origin, **message}, ensure_ascii=False, default=str)
-        if len(body.encode("utf-8")) <= MAX_PAYLOAD:
-            # the common case, once per live turn: one statement in autocommit (no BEGIN and
-            # COMMIT round trips around it); the notification is sent when it runs
+        """Queue `message` for the other processes (sent by the sender thread, in order)."""
+        body = json.dumps({"origin": self.origin, "n": next(self._numbers), **message},
+                          ensure_ascii=False, default=str)
+        if self._sender is None:
+            with self._sender_guard:
+                if self._sender is None:
+                    self._sender = threading.Thread(target=self._send_loop, name="anfu-live-send", daemon=True)
+                    self._sender.start()
+        self._outbox.put(body)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued so far was sent (tests, shutdown); False on timeout."""
+        done = threading.Event()
+        self._outbox.put(_Marker(done))  # type: ignore[arg-type]
+        if self._sender is None:
+            with self._sender_guard:
+                if self._sender is None:
+                    self._sender = threading.Thread(target=self._send_loop, name="anfu-live-send", daemon=True)
+                    self._sender.start()
+        return done.wait(timeout)
+
+    def _send_loop(self) -> None:
+        while True:
+            first = self._outbox.get()
+            if first is None:
+                return
+            batch: list[Any] = [first]
+            while len(batch) < SEND_BATCH:
+                try:
+                    batch.append(self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            markers = [b for b in batch if isinstance(b, _Marker)]
+            bodies = [b for b in batch if isinstance(b, str)]
+            try:
+                if bodies:
+                    self._send(bodies)
+            except Exception:  # noqa: BLE001 - best effort: the turn is committed, clients catch up
+                log.exception("live fan-out: %d message(s) not sent", len(bodies))
+            for marker in markers:
+                marker.done.set()
+            if stop:
+                return
+
+    def _send(self, bodies: list[str]) -> None:
+        small = [b for b in bodies if len(b.encode("utf-8")) <= MAX_PAYLOAD]
+        if len(small) == len(bodies):
+            # the common case: one statement in autocommit (no BEGIN and COMMIT round trips)
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": self.channel, "body": body})
+                conn.execute(_NOTIFY_MANY, {"channel": self.channel, "bodies": bodies})
             return
         with self.engine.begin() as conn:
-            if len(body.encode("utf-8")) > MAX_PAYLOAD:
-                spill = conn.execute(insert(LiveSpillRow).values(payload=json.loads(body), created_at=utcnow())
-                                     .returning(LiveSpillRow.id)).scalar_one()
-                body = json.dumps({"origin": self.origin, "spill": spill})
-                if time.monotonic() - self._last_cleanup > 60:
-                    self._last_cleanup = time.monotonic()
-                    conn.execute(delete(LiveSpillRow).where(
-                        LiveSpillRow.created_at < utcnow() - timedelta(seconds=SPILL_TTL_S)))
-            conn.execute(text("SELECT pg_notify(:channel, :body)"), {"channel": self.channel, "body": body})
+            out = []
+            for body in bodies:
+                if len(body.encode("utf-8")) > MAX_PAYLOAD:
+                    spill = conn.execute(insert(LiveSpillRow).values(payload=json.loads(body), created_at=utcnow())
+                                         .returning(LiveSpillRow.id)).scalar_one()
+                    body = json.dumps({"origin": self.origin, "spill": spill})
+                out.append(body)
+            if time.monotonic() - self._last_cleanup > 60:
+                self._last_cleanup = time.monotonic()
+                conn.execute(delete(LiveSpillRow).where(
+                    LiveSpillRow.created_at < utcnow() - timedelta(seconds=SPILL_TTL_S)))
+            conn.execute(_NOTIFY_MANY, {"channel": self.channel, "bodies": out})
 
     # listening -------------------------------------------------------------------------------
     def start(self, callback: Callable[[dict[str, Any]], None]) -> None:
@@ -116,6 +188,10 @@ class Notifier:
             log.exception("live message from another process could not be delivered")
 
     def close(self) -> None:
+        if self._sender is not None:
+            self.flush()
+            self._outbox.put(None)
+            self._sender.join(timeout=5)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -411,10 +411,11 @@ class Store(CustomersMixin, AccountsMixin):
                     before = from_row(ConversationRecord, conv)
                     row = self._insert_message(s, conv, speaker, text, channel, client_msg_id, sent_at, by)
                     message = from_row(MessageRecord, row)
-                    earlier = s.scalars(select(MessageRow).where(MessageRow.conversation_id == conv.id,
-                                                                 MessageRow.seq > conv.last_seq - window,
-                                                                 MessageRow.seq < conv.last_seq)
-                                        .order_by(MessageRow.seq)).all() if window > 1 else []
+                    # plain rows (not ORM objects: the window is only read, and copied once)
+                    m = MessageRow.__table__.c
+                    earlier = s.execute(select(m).where(m.conversation_id == conv.id,
+                                                        m.seq > conv.last_seq - window, m.seq < conv.last_seq)
+                                        .order_by(m.seq)).all() if window > 1 else []
                     turn = OpenTurn(before=before, message=message,
                                     window=[*(from_row(MessageRecord, m) for m in earlier), message], created=True)
                     yielded = True

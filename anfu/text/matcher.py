@@ -7,6 +7,10 @@ Speed: most texts match few of a matcher's regexes, so `find` runs only those wh
 required literals (`anfu.text.prefilter`) occur in the text, found in the same Aho-Corasick
 pass as the phrases; a text without them cannot match, so the results are the same as
 running every regex.
+
+A live conversation is analysed again at every turn over a window of its latest turns, so
+the same turn text meets the same matcher many times: `find` remembers the matches of the
+last `MEMO_SIZE` texts (per matcher; forgotten whenever a pattern is added).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import ahocorasick
 
 from .normalize import normalize, t2s
 from .prefilter import literal_index
+
+MEMO_SIZE = 4096  # texts whose matches one matcher remembers
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class PhraseMatcher:
         self._automaton: ahocorasick.Automaton | None = None
         self._always: list[int] = []  # regexes without known literals: run on every text
         self._ready = False  # automaton and `_always` built for the current phrases and regexes
+        self._memo: dict[str, tuple[Match, ...]] = {}
 
     def add(self, phrase: str, payload: Any) -> None:
         phrase = normalize(phrase)
@@ -80,10 +87,21 @@ class PhraseMatcher:
 
     def find(self, norm: str) -> list[Match]:
         """All matches in `norm` (already normalised), sorted by start then longest first."""
-        out: list[Match] = []
         if not self._ready:
             self._automaton = self._build()
+            self._memo = {}
             self._ready = True
+        known = self._memo.get(norm)
+        if known is not None:
+            return list(known)
+        out = self._find(norm)
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo = {}  # plain dict operations only: safe for the turn threads without a lock
+        self._memo[norm] = tuple(out)
+        return out
+
+    def _find(self, norm: str) -> list[Match]:
+        out: list[Match] = []
         wanted: set[int] | None = None  # regexes whose literals occur
         if self._automaton is not None and norm:
             for end_idx, (length, payloads, regex_ids) in self._automaton.iter(norm):
@@ -110,10 +128,12 @@ class PhraseMatcher:
         state = self.__dict__.copy()
         state["_automaton"] = None
         state["_ready"] = False
+        state["_memo"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("_always", [])  # pickled by an older version
+        state["_memo"] = {}
         state["_ready"] = False
         self.__dict__.update(state)
 

@@ -52,3 +52,33 @@ def test_serve_reports_bad_settings_with_a_code(tmp_path: Path, monkeypatch: pyt
     _register_commands()
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2 and "AF401" in result.output
+
+
+def test_serve_warms_every_server_process_before_it_takes_requests(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`anfu serve` (and each `--workers` process, through `anfu.server.asgi`) runs the analysis,
+    the pre-send check and jieba once before taking requests, so the first customers of a
+    fresh process do not wait for what is built on first use."""
+    import anfu.server.asgi as asgi
+    import anfu.server.runner as runner
+
+    warmed: list[Any] = []
+    real = runner.warm_up
+
+    def spy(app_: Any) -> None:
+        real(app_)
+        warmed.append(app_)
+
+    monkeypatch.setattr(runner, "warm_up", spy)
+    monkeypatch.setattr(runner, "run", lambda prepared, host, port, echo: None)
+    monkeypatch.setenv("ANFU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ANFU_ENVIRONMENT", "development")
+    _register_commands()
+    result = CliRunner().invoke(app, ["serve", "--port", "8766"])
+    assert result.exit_code == 0, result.output
+    assert len(warmed) == 1
+    worker_app = asgi.app_from_env()
+    assert len(warmed) == 2 and warmed[1] is worker_app
+    from anfu.text import segment
+
+    assert segment._TOKENIZER is not None  # jieba's dictionary is loaded
