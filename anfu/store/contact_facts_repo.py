@@ -45,8 +45,7 @@ class ContactFactsStore(StoreBase):
                  c.agent_id.is_not(None), c.updated_at >= since]
         if agent_id is not None:
             where.append(c.agent_id == agent_id)
-        m, later, first, last, t, a = (MessageRow, aliased(MessageRow), aliased(MessageRow), aliased(MessageRow),
-                                       TurnFactsRow, AssessmentRow)
+        m, first, last, t, a = MessageRow, aliased(MessageRow), aliased(MessageRow), TurnFactsRow, AssessmentRow
 
         bounds = (select(m.conversation_id.label("cid"), func.min(m.seq).label("first_seq"),
                          func.max(m.seq).label("last_seq"))
@@ -56,15 +55,18 @@ class ContactFactsStore(StoreBase):
                          .join(first, and_(first.conversation_id == c.id, first.seq == bounds.c.first_seq))
                          .join(last, and_(last.conversation_id == c.id, last.seq == bounds.c.last_seq)))
 
+        later = aliased(MessageRow)
         next_at = (select(func.min(later.sent_at))
                    .where(later.conversation_id == m.conversation_id, later.sent_at > m.sent_at)
                    .correlate(m).scalar_subquery())
+        # OFFSET 0 keeps the subquery from being merged into the sums below, where each
+        # reference to its column would run the correlated subquery again (SQLite and PostgreSQL)
         moments = (select(m.conversation_id.label("cid"), m.sent_at.label("at"), next_at.label("next_at"),
                           t.emotion, func.coalesce(t.intensity, 0).label("intensity"),
                           case((t.abusive.is_(True), 1), else_=0).label("abusive"))
                    .join(c, c.id == m.conversation_id)
                    .outerjoin(t, and_(t.conversation_id == m.conversation_id, t.seq == m.seq))
-                   .where(*where, m.speaker == "customer").subquery())
+                   .where(*where, m.speaker == "customer").offset(0).subquery())
         gap = self._seconds_between(moments.c.at, moments.c.next_at) / 60.0
         cap_gap, last_minutes = float(rules["max_gap_minutes"]), float(rules["last_message_minutes"])
         span = case((moments.c.next_at.is_(None), last_minutes), (gap < cap_gap, gap), else_=cap_gap)
