@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -139,6 +139,69 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+_HIDDEN_KEYS = ("hidden_w1", "hidden_scale", "hidden_b1", "hidden_w2", "hidden_b2", "hidden_temperature", "hidden_mix")
+
+
+@dataclass(frozen=True)
+class HiddenLayer:
+    """An optional second emotion head: one ReLU layer over the same TF-IDF features,
+    logits = relu(x · w1 + b1) · w2 + b2, scaled by its own temperature. The emotion logits are
+    (1 − mix) · linear + mix · network (a product of the two calibrated distributions).
+    `w1` is stored as int8 with one scale per hidden unit (`scale`); in memory it is float32."""
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    temperature: float
+    mix: float
+
+    @property
+    def size(self) -> int:
+        return int(self.b1.shape[0])
+
+    def fits(self, vocab_size: int) -> bool:
+        h = self.size
+        return (self.w1.shape == (vocab_size, h) and self.w2.shape == (h, len(EMOTIONS))
+                and self.b2.shape == (len(EMOTIONS),) and self.temperature > 0
+                and math.isfinite(self.temperature) and 0.0 <= self.mix <= 1.0)
+
+    def mix_logits(self, linear: np.ndarray, pre_activation: np.ndarray) -> np.ndarray:
+        net = (np.maximum(pre_activation, 0.0) @ self.w2 + self.b2) / self.temperature
+        return ((1.0 - self.mix) * linear + self.mix * net).astype(np.float32)
+
+    @staticmethod
+    def quantize(w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """int8 weights and one float32 scale per column (max |w| / 127)."""
+        scale = np.maximum(np.abs(w1).max(axis=0), 1e-12).astype(np.float32) / 127.0
+        return np.clip(np.rint(w1 / scale), -127, 127).astype(np.int8), scale
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        q, scale = self.quantize(self.w1)
+        return {"hidden_w1": q, "hidden_scale": scale, "hidden_b1": self.b1.astype(np.float32),
+                "hidden_w2": self.w2.astype(np.float32), "hidden_b2": self.b2.astype(np.float32),
+                "hidden_temperature": np.float32(self.temperature), "hidden_mix": np.float32(self.mix)}
+
+    def arrays_f32(self) -> tuple[np.ndarray, ...]:
+        return (self.w1, self.b1, self.w2, self.b2)
+
+    @classmethod
+    def from_arrays(cls, data: Any) -> "HiddenLayer | None":
+        """The layer stored in a weight file; None when the file has none (a linear model)."""
+        present = [k for k in _HIDDEN_KEYS if k in data.files]
+        if not present:
+            return None
+        if len(present) != len(_HIDDEN_KEYS):
+            missing = ", ".join(k for k in _HIDDEN_KEYS if k not in present)
+            raise ModelError("AF204", f"incomplete hidden layer (missing {missing})")
+        scale = np.asarray(data["hidden_scale"], dtype=np.float32)
+        return cls(w1=np.asarray(data["hidden_w1"], dtype=np.float32) * scale,
+                   b1=np.asarray(data["hidden_b1"], dtype=np.float32),
+                   w2=np.asarray(data["hidden_w2"], dtype=np.float32),
+                   b2=np.asarray(data["hidden_b2"], dtype=np.float32),
+                   temperature=float(data["hidden_temperature"]), mix=float(data["hidden_mix"]))
+
+
 @registry.emotion_models.register("anfu.ngram_emotion.v1")
 class NgramEmotionModel:
     """Linear emotion + intensity classifier over TF-IDF char n-grams.
@@ -151,7 +214,8 @@ class NgramEmotionModel:
 
     def __init__(self, vocab: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
                  int_coef: np.ndarray, int_intercept: np.ndarray, temperature: float = 1.0,
-                 ngram_range: tuple[int, int] = NGRAM_RANGE, meta: dict[str, Any] | None = None) -> None:
+                 ngram_range: tuple[int, int] = NGRAM_RANGE, meta: dict[str, Any] | None = None,
+                 hidden: HiddenLayer | None = None) -> None:
         self.vocab_, self._order, self._keys = vocab_index(vocab)
         self.idf_ = np.asarray(idf, dtype=np.float32)
         self.coef_ = np.asarray(coef, dtype=np.float32)
@@ -162,12 +226,18 @@ class NgramEmotionModel:
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
         self.meta = dict(meta or {})
         self.labels = EMOTIONS
+        self.hidden_ = hidden
         self._check_shapes()
-        # both heads side by side, so one gather over the features serves both (the learned
-        # arrays become views into it)
-        self._heads = np.concatenate([self.coef_, self.int_coef_], axis=1)
-        self._biases = np.concatenate([self.intercept_, self.int_intercept_])
-        self.coef_, self.int_coef_ = self._heads[:, :len(EMOTIONS)], self._heads[:, len(EMOTIONS):]
+        # every head side by side (emotion, intensity, then the hidden layer's input weights), so
+        # one gather over the features serves them all (the learned arrays become views into it)
+        blocks = [self.coef_, self.int_coef_] + ([hidden.w1] if hidden is not None else [])
+        biases = [self.intercept_, self.int_intercept_] + ([hidden.b1] if hidden is not None else [])
+        self._heads = np.concatenate(blocks, axis=1)
+        self._biases = np.concatenate(biases)
+        k, j = len(EMOTIONS), len(EMOTIONS) + len(INTENSITIES)
+        self.coef_, self.int_coef_ = self._heads[:, :k], self._heads[:, k:j]
+        if hidden is not None:  # one copy of the hidden layer's input weights in memory
+            self.hidden_ = replace(hidden, w1=self._heads[:, j:])
 
     # ------------------------------------------------------------------ shapes and files
     def _check_shapes(self, source: str = "model") -> None:
@@ -178,7 +248,8 @@ class NgramEmotionModel:
               and self.int_intercept_.shape == (len(INTENSITIES),)
               and self.temperature_ > 0 and math.isfinite(self.temperature_)
               and 1 <= self.ngram_range[0] <= self.ngram_range[1] <= 3
-              and all(1 <= len(term) <= 3 for term in self.vocab_))
+              and all(1 <= len(term) <= 3 for term in self.vocab_)
+              and (self.hidden_ is None or self.hidden_.fits(size)))
         if not ok:
             raise ModelError("AF204", f"{source} (array shapes do not match a {size}-term vocabulary)")
 
@@ -197,6 +268,7 @@ class NgramEmotionModel:
             int_intercept=self.int_intercept_.astype(np.float32),
             ngram_range=np.array(self.ngram_range, dtype=np.int32),
             meta=np.array(json.dumps(self.meta, ensure_ascii=False)),
+            **(self.hidden_.arrays() if self.hidden_ is not None else {}),
         )
 
     @classmethod
@@ -211,8 +283,10 @@ class NgramEmotionModel:
                 int_intercept=data["int_intercept"], temperature=float(data["temperature"]),
                 ngram_range=tuple(int(x) for x in data["ngram_range"]),
                 meta=json.loads(str(data["meta"])),
+                hidden=HiddenLayer.from_arrays(data),
             ),
-            weights=lambda model: (model.idf_, model.coef_, model.int_coef_),
+            weights=lambda model: (model.idf_, model.coef_, model.int_coef_)
+            + (model.hidden_.arrays_f32() if model.hidden_ is not None else ()),
         )
 
     # ------------------------------------------------------------------ inference
@@ -254,9 +328,23 @@ class NgramEmotionModel:
         return out
 
     def predict_logits(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Temperature-scaled emotion logits [n, 7] and intensity logits [n, 5]."""
-        both = self._linear(self.transform(norm_texts), self._heads, self._biases)
-        return both[:, :len(EMOTIONS)] / self.temperature_, both[:, len(EMOTIONS):]
+        """Temperature-scaled emotion logits [n, 7] and intensity logits [n, 5]. With a hidden
+        layer, the emotion logits mix the linear head's and the network's (each calibrated)."""
+        k, j = len(EMOTIONS), len(EMOTIONS) + len(INTENSITIES)
+        out = self._linear(self.transform(norm_texts), self._heads, self._biases)
+        emotion = out[:, :k] / self.temperature_
+        if self.hidden_ is not None:
+            emotion = self.hidden_.mix_logits(emotion, out[:, j:])
+        return emotion, out[:, k:j]
+
+    def head_logits(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The emotion heads' logits before any temperature: the linear head's [n, 7] and the
+        hidden layer's [n, 7] (None without one); what training fits the temperatures on."""
+        k, j = len(EMOTIONS), len(EMOTIONS) + len(INTENSITIES)
+        out = self._linear(self.transform(norm_texts), self._heads, self._biases)
+        if self.hidden_ is None:
+            return out[:, :k], None
+        return out[:, :k], np.maximum(out[:, j:], 0.0) @ self.hidden_.w2 + self.hidden_.b2
 
     def predict_proba(self, norm_texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities [n, 7] in the order of `glossary.EMOTIONS`."""
@@ -284,7 +372,8 @@ class NgramEmotionModel:
         return [EMOTIONS[i] for i in proba.argmax(axis=1)]
 
     def __repr__(self) -> str:
-        return f"<NgramEmotionModel {len(self.vocab_)} terms, T={self.temperature_:.2f}>"
+        net = f", hidden {self.hidden_.size}" if self.hidden_ is not None else ""
+        return f"<NgramEmotionModel {len(self.vocab_)} terms{net}, T={self.temperature_:.2f}>"
 
 
 _CACHE: dict[tuple[str, float], NgramEmotionModel] = {}

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
-from ..backends.ngram import INTENSITIES, NGRAM_RANGE, NgramEmotionModel, char_ngrams, model_input, softmax
+from ..backends.ngram import INTENSITIES, NGRAM_RANGE, HiddenLayer, NgramEmotionModel, char_ngrams, model_input, softmax
 from ..errors import ModelError
 from ..glossary import EMOTIONS
 from ..text.normalize import normalize
@@ -26,6 +26,13 @@ DEV_MODULUS = 8  # one non-held-out example in eight calibrates the temperature
 MAX_FEATURES = 60000
 C_EMOTION = 2.0
 C_INTENSITY = 4.0
+# The hidden layer beside the linear emotion head (chosen by 4-fold cross-validation on the
+# training folds, scripts/emotion_cv.py): units, Adam epochs, its share of the mixed logits,
+# and the fewest training rows for which it is fitted at all (below, the model stays linear).
+HIDDEN_UNITS = 64
+HIDDEN_EPOCHS = 4
+HIDDEN_MIX = 0.5
+HIDDEN_MIN_ROWS = 2000
 E = TypeVar("E")  # a labelled example (with .id, .text and .source)
 M = TypeVar("M")  # a fitted model
 
@@ -63,6 +70,26 @@ def _fit_head(x: Any, y: np.ndarray, weights: np.ndarray, n_classes: int, c: flo
     return coef, intercept
 
 
+def _fit_hidden(x: Any, y: np.ndarray, weights: np.ndarray, units: int = HIDDEN_UNITS,
+                epochs: int = HIDDEN_EPOCHS, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """One ReLU layer and a softmax output over the sparse features (scikit-learn's MLP, Adam,
+    mini-batches of 128, L2 1e-4), `epochs` passes in a fixed shuffled order: (w1, b1, w2, b2)."""
+    from sklearn.neural_network import MLPClassifier
+
+    w = weights / weights.mean()
+    clf = MLPClassifier(hidden_layer_sizes=(units,), alpha=1e-4, batch_size=128, random_state=seed)
+    rng = np.random.default_rng(seed)
+    classes = np.arange(len(EMOTIONS))
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        for start in range(0, len(y), 4096):
+            idx = order[start:start + 4096]
+            clf.batch_size = min(128, len(idx))  # what scikit-learn clips a short last chunk to, unwarned
+            clf.partial_fit(x[idx], y[idx], classes=classes, sample_weight=w[idx])
+    return (clf.coefs_[0].astype(np.float32), clf.intercepts_[0].astype(np.float32),
+            clf.coefs_[1].astype(np.float32), clf.intercepts_[1].astype(np.float32))
+
+
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     """Temperature minimising the dev negative log-likelihood (1.0 when dev is too small)."""
     if len(y) < 20:
@@ -87,7 +114,8 @@ def example_input(e: Example) -> str:
     return model_input(normalize(e.text), e.follow_up)
 
 
-def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any]) -> NgramEmotionModel:
+def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any],
+               hidden_temperature: float = 1.0) -> NgramEmotionModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = [example_input(e) for e in train]
@@ -98,6 +126,13 @@ def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any
     y = np.array([EMOTIONS.index(e.emotion) for e in train])
     w = np.array([e.weight for e in train], dtype=np.float64)
     coef, intercept = _fit_head(x, y, balanced(y.tolist(), w), len(EMOTIONS), C_EMOTION)
+    hidden = None
+    if len(train) >= HIDDEN_MIN_ROWS:
+        w1, b1, w2, b2 = _fit_hidden(x, y, balanced(y.tolist(), w))
+        # the file stores w1 as int8 (one scale per unit): predict with what will be stored
+        q, scale = HiddenLayer.quantize(w1)
+        hidden = HiddenLayer(w1=q.astype(np.float32) * scale, b1=b1, w2=w2, b2=b2,
+                             temperature=hidden_temperature, mix=HIDDEN_MIX)
 
     rated = [i for i, e in enumerate(train) if e.intensity is not None]
     if rated:
@@ -109,19 +144,33 @@ def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any
     vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
     return NgramEmotionModel(vocab=vocab, idf=vectorizer.idf_, coef=coef, intercept=intercept,
                              int_coef=int_coef, int_intercept=int_intercept,
-                             temperature=temperature, ngram_range=NGRAM_RANGE, meta=meta)
+                             temperature=temperature, ngram_range=NGRAM_RANGE, meta=meta, hidden=hidden)
 
 
 def fit(examples: Sequence[Example]) -> NgramEmotionModel:
-    """Fit on the non-held-out `examples`: temperature from a dev slice, then a refit on all."""
+    """Fit on the non-held-out `examples`: temperatures from a dev slice (one for the linear
+    head, one for the hidden layer when there is one), then a refit on all."""
     train = [e for e in examples if not e.heldout]
     if not train:
         raise ModelError("AF202", "(every row falls in the held-out split; add more rows)")
     if len({e.emotion for e in train}) < 2:
         raise ModelError("AF202", "(it needs at least two different emotion labels)")
-    return calibrated_fit(train, _fit_model, label=lambda e: EMOTIONS.index(e.emotion),
-                          dev_logits=lambda draft, inputs: draft.predict_logits(inputs)[0],
-                          model_text=example_input)
+    temperatures: dict[str, float] = {}
+
+    def fit_model(rows: Sequence[Example], temperature: float, meta: dict[str, Any]) -> NgramEmotionModel:
+        if meta:  # the final refit: the hidden layer's temperature comes from the same dev slice
+            meta["hidden_temperature"] = round(temperatures.get("hidden", 1.0), 4)
+        return _fit_model(rows, temperature, meta, temperatures.get("hidden", 1.0))
+
+    def dev_logits(draft: NgramEmotionModel, inputs: list[str]) -> np.ndarray:
+        linear, net = draft.head_logits(inputs)
+        if net is not None:
+            y = np.array([EMOTIONS.index(e.emotion) for e in train if is_dev(e.id)])
+            temperatures["hidden"] = _fit_temperature(net, y)
+        return linear
+
+    return calibrated_fit(train, fit_model, label=lambda e: EMOTIONS.index(e.emotion),
+                          dev_logits=dev_logits, model_text=example_input)
 
 
 def calibrated_fit(train: Sequence[E], fit_model: Callable[[Sequence[E], float, dict[str, Any]], M], *,

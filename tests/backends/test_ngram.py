@@ -120,3 +120,78 @@ def test_shipped_weights_are_compact_and_sensible() -> None:
         "你们这什么破服务，气死我了！！！",
     )])
     assert labels == ["satisfied", "neutral", "angry"]
+
+
+def _tfidf_and_mlp(hidden: int = 8):  # noqa: ANN202
+    """A scikit-learn TF-IDF + one-hidden-layer MLP fitted on ROWS (the reference for numpy inference)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.neural_network import MLPClassifier
+
+    texts = [normalize(t) for t, _, _ in ROWS]
+    vec = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, dtype=np.float32)
+    x = vec.fit_transform(texts)
+    y = np.array([EMOTIONS.index(e) for _, e, _ in ROWS])
+    with warnings.catch_warnings():  # a reference fit: it need not converge to the last digit
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=2000, tol=1e-6, random_state=0).fit(x, y)
+    return vec, clf, texts
+
+
+def test_hidden_layer_numpy_matches_scikit_learn() -> None:
+    from anfu.backends.ngram import HiddenLayer
+
+    vec, clf, texts = _tfidf_and_mlp()
+    vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+    size = len(vocab)
+    net = HiddenLayer(w1=clf.coefs_[0], b1=clf.intercepts_[0], w2=clf.coefs_[1], b2=clf.intercepts_[1],
+                      temperature=1.0, mix=1.0)
+    model = NgramEmotionModel(vocab, vec.idf_, np.zeros((size, 7)), np.zeros(7), np.zeros((size, 5)), np.zeros(5),
+                              hidden=net)
+    queries = texts + [normalize("师傅很快就修好了，谢谢"), normalize("到底管不管！！")]
+    np.testing.assert_allclose(model.predict_proba(queries), clf.predict_proba(vec.transform(queries)), atol=1e-5)
+
+    # mixed with a linear head: the product of the two calibrated distributions, renormalised
+    rng = np.random.default_rng(0)
+    coef = rng.normal(size=(size, 7)).astype(np.float32)
+    half = HiddenLayer(w1=net.w1, b1=net.b1, w2=net.w2, b2=net.b2, temperature=2.0, mix=0.5)
+    mixed = NgramEmotionModel(vocab, vec.idf_, coef, np.zeros(7), np.zeros((size, 5)), np.zeros(5),
+                              temperature=1.5, hidden=half)
+    linear = np.asarray(vec.transform(queries) @ coef) / 1.5
+    network = np.log(clf.predict_proba(vec.transform(queries))) / 2.0
+    expected = np.exp(0.5 * linear + 0.5 * network)
+    np.testing.assert_allclose(mixed.predict_proba(queries), expected / expected.sum(axis=1, keepdims=True),
+                               atol=1e-4)
+    lin_logits, net_logits = mixed.head_logits(queries)
+    np.testing.assert_allclose(lin_logits, linear * 1.5, atol=1e-4)
+    assert net_logits is not None and net_logits.shape == (len(queries), 7)
+
+
+def test_hidden_layer_round_trip_and_incomplete_file_af204(tmp_path) -> None:  # noqa: ANN001
+    from anfu.backends.ngram import HiddenLayer
+
+    vec, clf, texts = _tfidf_and_mlp()
+    vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+    size = len(vocab)
+    q, scale = HiddenLayer.quantize(clf.coefs_[0])
+    assert q.dtype == np.int8 and scale.shape == (8,)
+    net = HiddenLayer(w1=q.astype(np.float32) * scale, b1=clf.intercepts_[0], w2=clf.coefs_[1],
+                      b2=clf.intercepts_[1], temperature=1.3, mix=0.4)
+    model = NgramEmotionModel(vocab, vec.idf_, np.zeros((size, 7)), np.zeros(7), np.zeros((size, 5)), np.zeros(5),
+                              hidden=net)
+    path = model.save(tmp_path / "net.npz")
+    loaded = NgramEmotionModel.load(path)
+    assert loaded.hidden_ is not None and loaded.hidden_.mix == pytest.approx(0.4)
+    assert loaded.hidden_.temperature == pytest.approx(1.3)
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-4)
+    assert "hidden 8" in repr(loaded)
+
+    arrays = dict(np.load(path))
+    np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != "hidden_w2"})
+    np.savez(tmp_path / "wrong.npz", **{**arrays, "hidden_w2": np.zeros((3, 7), dtype=np.float32)})
+    for name in ("partial.npz", "wrong.npz"):
+        with pytest.raises(ModelError) as err:
+            NgramEmotionModel.load(tmp_path / name)
+        assert err.value.code == "AF204"

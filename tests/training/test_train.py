@@ -154,3 +154,40 @@ def test_shipped_component_floor_on_heldout_service_split() -> None:
     Emotion().pipe(docs)
     scores = classification_scores([e.emotion for e in held], [d.turns[0].emotion for d in docs])
     assert scores["macro_f1"] >= 0.7
+
+
+def test_fit_adds_the_hidden_layer_with_its_own_temperature(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Past HIDDEN_MIN_ROWS rows the model gains the hidden layer (mixed with the linear head);
+    below it the model stays linear (a centre's small file)."""
+    import anfu.training.train as training
+
+    data = tmp_path / "centre.jsonl"
+    write_jsonl(data, ROWS, copies=12)
+    examples = load_labelled_file(data)
+    assert NgramEmotionModel.load(train(examples, tmp_path / "small.npz")["weights"]).hidden_ is None
+    monkeypatch.setattr(training, "HIDDEN_MIN_ROWS", 50)
+    metrics = train(examples, tmp_path / "net.npz")
+    model = NgramEmotionModel.load(tmp_path / "net.npz")
+    assert model.hidden_ is not None and model.hidden_.size == training.HIDDEN_UNITS
+    assert model.hidden_.mix == pytest.approx(training.HIDDEN_MIX)
+    assert model.meta["hidden_temperature"] == pytest.approx(model.hidden_.temperature, abs=1e-3)
+    assert metrics["heldout"]["ours"]["n"] > 0
+    texts = [normalize("气死我了！！！到底管不管"), normalize("谢谢师傅，电已经来了")]
+    assert model.predict(texts) == ["angry", "satisfied"]
+
+
+def test_hidden_layer_fit_is_reproducible() -> None:
+    """`make train` reproduces the shipped weights: the hidden layer's fit is seeded end to end."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from anfu.backends.ngram import char_ngrams
+    from anfu.glossary import EMOTIONS
+    from anfu.training.train import _fit_hidden
+
+    x = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True).fit_transform([normalize(t) for t, _, _ in ROWS] * 3)
+    y = np.array([EMOTIONS.index(e) for _, e, _ in ROWS] * 3)
+    first = _fit_hidden(x, y, np.ones(len(y)), units=8, epochs=3)
+    second = _fit_hidden(x, y, np.ones(len(y)), units=8, epochs=3)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert first[0].shape == (x.shape[1], 8) and first[2].shape == (8, len(EMOTIONS))
