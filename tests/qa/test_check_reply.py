@@ -143,6 +143,15 @@ def test_good_replies_sharing_words_are_not_flagged(text: str) -> None:
     assert result.findings == [] and result.rewrite is None
 
 
+def test_weibo_smiley_is_no_sarcasm_but_the_word_is() -> None:
+    """[呵呵] is Weibo's plain smile emoticon in a helpdesk post; a bare 呵呵 in the text stays sarcasm."""
+    checker = default_checker(model="none")
+    smiley = "您好，已经为您重新开通了，请您重启手机后再试一下[呵呵]"
+    assert not [f for f in checker.check(smiley).findings if f.category == "impatience"]
+    sarcastic = checker.check("呵呵，您自己看着办吧。")
+    assert any(f.rule_id == "fp.impatience" and f.start == 0 for f in sarcastic.findings)
+
+
 def test_reworded_violation_is_caught_by_similarity() -> None:
     """No pattern lists this wording; the n-gram layer finds it near an exemplar."""
     text = "这么简单的事也要打电话来问吗"
