@@ -17,9 +17,8 @@ weights or a path; `"none"`, the default, for the rules alone) re-scores the tur
 reading, as `anfu train-risk` chose by cross-validation: a rule threat the head doubts becomes a
 `negation` trigger labelled `model_doubt` (same span and rule id), and a turn the head flags
 without a rule threat gets an `escalation` trigger labelled `model` on the n-gram that weighed
-most (rule id `escalation.model`). It is off by default: on the real held-out dialogues it kept
-precision (0.630 → 0.639) but lost recall (0.899 → 0.854), and the ladder's fresh-set recall fell
-(0.971 → 0.957); see the model card.
+most (rule id `escalation.model`). It is off by default: on the real held-out dialogues it barely
+moved precision (0.630 → 0.636) and lost recall (0.899 → 0.865); see the model card.
 """
 
 from __future__ import annotations
