@@ -91,6 +91,7 @@ def test_negated_and_past_mentions_explain_themselves(risk: EscalationRisk, text
     "#北京联通乱扣费# 不告知就自动充值500块",  # a topic naming the grievance is no call to spread
     "我会告诉我认识的朋友都别用你们的宽带",  # word of mouth to friends: a private intention
     "客服表示让负责人回电话，结果又被放鸽子",  # a promise reported, not a demand for a manager
+    "请领导一定给她记上一笔",  # praise for the agent, not a demand for a manager
 ])
 def test_lookalikes_are_not_threats(risk: EscalationRisk, text: str) -> None:
     assert _assess(risk, text) == (False, [])
@@ -168,6 +169,7 @@ def test_corpus_heldout_escalation_scores(risk: EscalationRisk) -> None:
     ("用这家宽带的朋友们都要注意了，千万别续约", "media"),
     ("明天不给我答复，我就去找你们分行行长", "superior"),
     ("这件事我会向你们上级反映", "superior"),
+    ("让主管给我回电话，今天必须解决", "superior"),  # 让 + a manager + a demand on the customer's behalf
     ("再推脱我就去315平台曝光你们", "regulator"),
 ])
 def test_generalised_threats(risk: EscalationRisk, text: str, channel: str) -> None:
