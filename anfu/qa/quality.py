@@ -157,6 +157,8 @@ class QualityRubric:
         total += self.violation_weight_
         lost = 0.0
         for i in agents:
+            if not turns[i].violation:
+                continue  # "consider" hints of the in-context check are no violation (as in anfu.qa.outcome)
             for f in turns[i].findings:
                 lost += self.penalty_.get(f.severity, 0.0)
                 findings.append(Finding(rule_id=self.violation_id_, category=f.category, start=f.start,

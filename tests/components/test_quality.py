@@ -98,3 +98,23 @@ def test_rubric_in_a_config_pipeline() -> None:
     good, bad = analyzer(GOOD), analyzer(BAD)
     assert good.quality_score > bad.quality_score
     assert isinstance(good.to_dict()["quality_score"], int)
+
+
+def test_a_consider_hint_is_no_quality_violation() -> None:
+    """An in-context "consider" hint (not a violation) costs no points; the same finding as must-fix does."""
+    from anfu.qa.quality import QualityRubric
+    from anfu.types import Finding, TurnAssessment
+
+    reply = "您好，请问您家的户号是多少？我马上为您查询抢修进度。"
+    hint = Finding("context.dismissing", "dismissing", 0, len(reply), "建议斟酌", "minor", 0.35, "consider")
+    must = Finding("context.dismissing", "dismissing", 0, len(reply), "疑似敷衍打发", "major", 0.8, "must_fix")
+
+    def turns(violation: bool, finding: Finding) -> list[TurnAssessment]:
+        return [TurnAssessment(speaker="customer", text="停电三天了！你们到底管不管？", norm="停电三天了！你们到底管不管？"),
+                TurnAssessment(speaker="agent", text=reply, norm=reply, violation=violation, findings=[finding])]
+
+    rubric = QualityRubric()
+    hinted, flagged = rubric.score(turns(False, hint)), rubric.score(turns(True, must))
+    assert hinted is not None and flagged is not None
+    assert not [f for f in hinted[1] if f.rule_id == rubric.violation_id_]
+    assert [f for f in flagged[1] if f.rule_id == rubric.violation_id_] and flagged[0] < hinted[0]
