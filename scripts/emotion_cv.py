@@ -162,7 +162,7 @@ def _features(train: list[Example], max_features: int = 60000) -> tuple[Any, Cal
 
 
 def fit_mlp(train: list[Example], hidden: int = 64, epochs: int = 4, max_features: int = 60000,
-            seed: int = 0) -> Callable[[list[Example]], np.ndarray]:
+            seed: int = 0, scale: dict[str, float] | None = None) -> Callable[[list[Example]], np.ndarray]:
     """The hidden layer alone (`anfu.training.train._fit_hidden`: one ReLU layer over the TF-IDF
     char n-grams, Adam, class-balanced source weights), with its own temperature."""
     from anfu.backends.ngram import softmax
@@ -171,7 +171,8 @@ def fit_mlp(train: list[Example], hidden: int = 64, epochs: int = 4, max_feature
     core, dev = [e for e in train if not is_dev(e.id)], [e for e in train if is_dev(e.id)]
     x, transform = _features(core, max_features)
     y = np.array([EMOTIONS.index(e.emotion) for e in core])
-    w1, b1, w2, b2 = _fit_hidden(x, y, balanced(y.tolist(), np.array([e.weight for e in core])),
+    weights = np.array([e.weight * (scale or {}).get(e.source, 1.0) for e in core])
+    w1, b1, w2, b2 = _fit_hidden(x, y, balanced(y.tolist(), weights),
                                  units=hidden, epochs=epochs, seed=seed)
 
     def logits(rows: list[Example]) -> np.ndarray:
@@ -203,6 +204,7 @@ CANDIDATES: dict[str, Fit] = {
     "mlp64_30k": lambda train: fit_mlp(train, max_features=30000),
     "mlp64_s1": lambda train: fit_mlp(train, seed=1),
     "mlp64_e3": lambda train: fit_mlp(train, epochs=3),
+    "mlp64_stc8": lambda train: fit_mlp(train, scale={"stc3": 2.0}),
     "mlp128_30k": lambda train: fit_mlp(train, hidden=128, max_features=30000),
     "smp_head": fit_smp_head,
 }
