@@ -90,8 +90,7 @@ class PreSend(Component):
                 results.append((found, checker.rewrite(found, _context(customer)) if found else None, bool(found)))
             out.append(results)
         if pending and model is not None:
-            scored = model.predict([p[2] for p in pending], [p[3] for p in pending],
-                                   [[f.category for f in p[4]] for p in pending])
+            scored = model.predict([p[2] for p in pending], [p[3] for p in pending], [len(p[4]) for p in pending])
             for (d, i, norm, ctx, found, customer), (prob, category) in zip(pending, scored):
                 given = asked_again_for(norm, ctx.customer)
                 if given is not None and prob < model.threshold_:

@@ -2,13 +2,10 @@
 
 Phrase rules read the reply alone; real quality inspection (质检) judges it against the customer's
 previous turn: did it answer the question, take ownership, give a concrete path or time, or is a
-canned request repeated after the customer already answered it. `dense_features` and
-`stack_features` turn a reply and its conversation into named features; `ContextReplyModel`
-(weights learned by `anfu train-presend`, numpy at run time) gives the probability that the reply
-is a violation and its most likely category, in two stages: a logistic regression over char
-n-grams and the dense features, then boosted trees (`Trees`) over its probability, the customer
-turn's situation and the phrase rules' findings by category. The pre-send component uses it on
-agent turns that answer a customer.
+canned request repeated after the customer already answered it. `reply_context_features` turns a
+reply and its conversation into named features; `ContextReplyModel` (weights learned by
+`anfu train-presend`, numpy at run time) gives the probability that the reply is a violation and
+its most likely category. The pre-send component uses it on agent turns that answer a customer.
 """
 
 from __future__ import annotations
@@ -36,12 +33,6 @@ _CANNED = re.compile(r"(已经|已)(记录|反馈|转达|提交|上报|登记|�
 _ACTION = re.compile(r"(已经|已|现已)(为|帮|给|替)您|(为|帮|给)您(处理|办理|申请|安排|跟进|核实|查询|催促|加急|登记|补发|退)|专人|工程师|上门|(\d+|[一二两三四五六七八九十半])(个)?(分钟|小时|工作日|天)(内|之内|以内)")
 _REFERRAL = re.compile(r"拨打|致电|营业厅|官网|热线|100[0-9]{2}|95[0-9]{3}|前往|网点|联系.{0,6}(客服|售后|商家|快递)")
 _CONTENT = re.compile(r"[\u4e00-\u9fff]")
-_REPEATED = re.compile(r"又|还是|再次|多次|第[二三四五六七八九十0-9n]+次|几次|\d+次|一直|至今|仍然|依然|好几天|多少天|到现在")
-_URGENT = re.compile(r"！|!|急|投诉|垃圾|坑|骗|退钱|赔|什么服务")
-_THANKS = re.compile(r"谢谢|感谢|好的|已经好了|解决了|正常了|收到|嗯")
-_APOLOGY = re.compile(r"抱歉|对不起|不好意思|歉意|不便")
-_GREETING = re.compile(r"^(您好|你好|亲)")
-_SENTENCE_END = re.compile(r"[。！？.!?]")
 
 #: dense features, in order; the sparse part is char n-grams of the reply and of the customer turn
 DENSE: tuple[str, ...] = (
@@ -49,16 +40,6 @@ DENSE: tuple[str, ...] = (
     "repeats_earlier_reply", "asks_again", "canned", "action", "referral", "reply_chars",
     "customer_chars",
 )
-
-
-#: rule categories the second stage counts apart (the others are summed as `rule_other`)
-RULE_CATEGORIES: tuple[str, ...] = ("empty_promise", "impatience", "bare_refusal", "flat_denial")
-
-#: second-stage features, in order: the first stage's probability, `DENSE`, then these
-STACK: tuple[str, ...] = ("text_score",) + DENSE + (
-    "customer_repeated", "customer_urgent", "customer_thanks", "apologises", "private_message", "sentences",
-    "earlier_agent_turns", "earlier_customer_turns", "greeting",
-) + tuple(f"rule_{c}" for c in RULE_CATEGORIES) + ("rule_other", "asks_again_rule")
 
 
 # details a reply may ask for (name shown to the agent, regex in the reply and the customer's turn)
@@ -138,48 +119,6 @@ def dense_features(reply: str, ctx: ReplyContext, rule_hits: int) -> list[float]
     ]
 
 
-def stack_features(reply: str, ctx: ReplyContext, rule_categories: Sequence[str], text_score: float) -> list[float]:
-    """The second stage's feature vector (`STACK` order): the first stage's probability, the dense
-    features, the customer turn's situation (repeated, urgent, thanks), the reply's moves, the
-    rules' findings by category and the asked-again rule."""
-    customer = ctx.customer
-    cats = list(rule_categories)
-    return [text_score, *dense_features(reply, ctx, len(cats)),
-            float(bool(_REPEATED.search(customer))), float(bool(_URGENT.search(customer))),
-            float(bool(_THANKS.search(customer)) and len(customer) < 20), float(bool(_APOLOGY.search(reply))),
-            float("私信" in reply), float(len(_SENTENCE_END.findall(reply))), float(len(ctx.earlier_agent)),
-            float(len(ctx.earlier_customer)), float(bool(_GREETING.search(reply))),
-            *(float(cats.count(c)) for c in RULE_CATEGORIES),
-            float(sum(c not in RULE_CATEGORIES for c in cats)), float(asked_again_for(reply, customer) is not None)]
-
-
-@dataclass(frozen=True)
-class Trees:
-    """A boosted-tree ensemble (second stage) as padded numpy arrays: one row per tree, one column
-    per node; a leaf's `value` is its contribution to the logit."""
-
-    feature: np.ndarray    # (trees, nodes) int
-    threshold: np.ndarray  # (trees, nodes) float: go left when x <= threshold
-    left: np.ndarray       # (trees, nodes) int
-    right: np.ndarray      # (trees, nodes) int
-    leaf: np.ndarray       # (trees, nodes) bool
-    value: np.ndarray      # (trees, nodes) float
-    baseline: float
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        """Raw scores of the rows of `x` (n, features)."""
-        rows = np.arange(self.feature.shape[0])
-        node = np.zeros((x.shape[0], self.feature.shape[0]), dtype=np.int64)
-        for _ in range(self.feature.shape[1]):
-            done = self.leaf[rows, node]
-            if done.all():
-                break
-            f = self.feature[rows, node]
-            go_left = np.take_along_axis(x, f, axis=1) <= self.threshold[rows, node]
-            node = np.where(done, node, np.where(go_left, self.left[rows, node], self.right[rows, node]))
-        return self.baseline + self.value[rows, node].sum(axis=1)
-
-
 def sparse_terms(reply: str, ctx: ReplyContext) -> list[str]:
     """Char n-grams of the reply, and (prefixed) char 1–2-grams of the customer's turn."""
     terms = char_ngrams(reply, (1, 3))
@@ -194,7 +133,7 @@ class ContextReplyModel:
     def __init__(self, vocab: Sequence[str], idf: np.ndarray, coef: np.ndarray, dense_coef: np.ndarray,
                  intercept: float, dense_mean: np.ndarray, dense_scale: np.ndarray,
                  categories: Sequence[str], cat_coef: np.ndarray, cat_intercept: np.ndarray,
-                 threshold: float, consider: float, meta: dict[str, Any], trees: Trees) -> None:
+                 threshold: float, consider: float, meta: dict[str, Any]) -> None:
         self.vocab_ = list(vocab)
         self.index_ = {t: i for i, t in enumerate(self.vocab_)}
         self.idf_ = np.asarray(idf, dtype=np.float32)
@@ -209,7 +148,6 @@ class ContextReplyModel:
         self.threshold_ = float(threshold)
         self.consider_ = float(consider)
         self.meta = meta
-        self.trees_ = trees
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
@@ -220,31 +158,21 @@ class ContextReplyModel:
                             categories=np.array(self.categories_, dtype=object), cat_coef=self.cat_coef_,
                             cat_intercept=self.cat_intercept_, threshold=np.float32(self.threshold_),
                             consider=np.float32(self.consider_), dense=np.array(list(DENSE), dtype=object),
-                            meta=np.array(json.dumps(self.meta, ensure_ascii=False)),
-                            stack=np.array(list(STACK), dtype=object), tree_feature=self.trees_.feature,
-                            tree_threshold=self.trees_.threshold, tree_left=self.trees_.left,
-                            tree_right=self.trees_.right, tree_leaf=self.trees_.leaf, tree_value=self.trees_.value,
-                            tree_baseline=np.float64(self.trees_.baseline))
+                            meta=np.array(json.dumps(self.meta, ensure_ascii=False)))
         return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_CONTEXT_WEIGHTS) -> "ContextReplyModel":
         try:
             with np.load(path, allow_pickle=True) as data:
-                if tuple(data["dense"].tolist()) != DENSE or "stack" not in data or \
-                        tuple(data["stack"].tolist()) != STACK:
+                if tuple(data["dense"].tolist()) != DENSE:
                     raise ModelError("AF201", f"{path} (trained on other features; run `anfu train-presend`)")
                 return cls(vocab=data["vocab"].tolist(), idf=data["idf"], coef=data["coef"],
                            dense_coef=data["dense_coef"], intercept=float(data["intercept"]),
                            dense_mean=data["dense_mean"], dense_scale=data["dense_scale"],
                            categories=data["categories"].tolist(), cat_coef=data["cat_coef"],
                            cat_intercept=data["cat_intercept"], threshold=float(data["threshold"]),
-                           consider=float(data["consider"]), meta=json.loads(str(data["meta"])),
-                           trees=Trees(feature=data["tree_feature"].astype(np.int64),
-                                       threshold=data["tree_threshold"].astype(np.float64),
-                                       left=data["tree_left"].astype(np.int64), right=data["tree_right"].astype(np.int64),
-                                       leaf=data["tree_leaf"].astype(bool), value=data["tree_value"].astype(np.float64),
-                                       baseline=float(data["tree_baseline"])))
+                           consider=float(data["consider"]), meta=json.loads(str(data["meta"])))
         except ModelError:
             raise
         except (OSError, KeyError, ValueError) as exc:
@@ -266,9 +194,11 @@ class ContextReplyModel:
         vals = (1.0 + np.log(tf)) * self.idf_[cols]
         return cols, vals / (np.sqrt(float(vals @ vals)) or 1.0)
 
-    def text_scores(self, replies: Sequence[str], contexts: Sequence[ReplyContext],
-                    rule_hits: Sequence[int]) -> list[tuple[float, str]]:
-        """First stage: (probability from the n-grams and dense features, most likely category)."""
+    def predict(self, replies: Sequence[str], contexts: Sequence[ReplyContext],
+                rule_hits: Sequence[int]) -> list[tuple[float, str]]:
+        """(violation probability, most likely category) for each normalised reply."""
+        if not replies:
+            return []
         dense = np.array([dense_features(r, c, h) for r, c, h in zip(replies, contexts, rule_hits)],
                          dtype=np.float32).reshape(len(replies), len(DENSE))
         dense = (dense - self.dense_mean_) / self.dense_scale_
@@ -277,25 +207,9 @@ class ContextReplyModel:
             cols, vals = self._terms(reply, ctx)
             logit = self.intercept_ + float(d @ self.dense_coef_) + float(vals @ self.coef_[cols])
             cat = self.cat_intercept_ + vals @ self.cat_coef_[cols]
-            out.append((_sigmoid(logit), self.categories_[int(np.argmax(cat))]))
+            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+            out.append((p, self.categories_[int(np.argmax(cat))]))
         return out
-
-    def predict(self, replies: Sequence[str], contexts: Sequence[ReplyContext],
-                rule_categories: Sequence[Sequence[str]]) -> list[tuple[float, str]]:
-        """(violation probability, most likely category) for each normalised reply, given the
-        categories of the phrase rules' findings on it: the first stage's probability and the
-        features of the reply in its context go through the boosted trees (second stage)."""
-        if not replies:
-            return []
-        first = self.text_scores(replies, contexts, [len(c) for c in rule_categories])
-        x = np.array([stack_features(r, c, cats, p) for r, c, cats, (p, _) in
-                      zip(replies, contexts, rule_categories, first)], dtype=np.float64)
-        probs = 1.0 / (1.0 + np.exp(-np.clip(self.trees_.logits(x), -30.0, 30.0)))
-        return [(float(p), cat) for p, (_, cat) in zip(probs, first)]
-
-
-def _sigmoid(logit: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
 
 
 @lru_cache(maxsize=4)

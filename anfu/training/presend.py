@@ -20,29 +20,16 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ModelError
-from ..qa.context import (
-    DENSE,
-    ContextReplyModel,
-    ReplyContext,
-    Trees,
-    context_before,
-    dense_features,
-    sparse_terms,
-    stack_features,
-)
+from ..qa.context import DENSE, ContextReplyModel, ReplyContext, context_before, dense_features, sparse_terms
 from ..text.normalize import normalize
 from .data import CORPUS_DIR, STC3_HELPDESK_LABELS, is_heldout, public_data_dir
 from .replies import fold_of
 
-C_VIOLATION = 2.0
+C_VIOLATION = 1.0
 C_CATEGORY = 4.0
 FOLDS = 5
 CONSIDER_PRECISION = 0.5
-SOURCE_WEIGHTS = {"stc3": 2.0, "written": 1.0, "replies": 0.25}
-#: the second stage (boosted trees over the first stage's probability and the context features)
-TREES = {"max_iter": 300, "learning_rate": 0.05, "max_depth": 3, "min_samples_leaf": 40}
-#: the `must_fix` threshold is the highest whose cross-validated recall reaches these per source
-RECALL_FLOOR = {"stc3": 0.65, "written": 0.90}
+SOURCE_WEIGHTS = {"stc3": 1.0, "written": 1.0, "replies": 0.5}
 
 
 @dataclass(frozen=True)
@@ -108,18 +95,18 @@ def all_examples(corpus_dir: str | Path = CORPUS_DIR, data_dir: str | Path | Non
         written_examples(corpus_dir) + standalone_examples(corpus_dir)
 
 
-def rule_categories(examples: Sequence[ContextExample]) -> list[list[str]]:
-    """Categories of the findings of the phrase rules and exemplars alone (no learned model) per reply."""
+def rule_hits(examples: Sequence[ContextExample]) -> list[int]:
+    """Findings of the phrase rules and exemplars alone (no learned model) per reply."""
     from ..qa import default_checker
 
     checker = default_checker(model="none")
-    return [[f.category for f in checker.scan(e.reply, e.reply)] for e in examples]
+    return [len(checker.scan(e.reply, e.reply)) for e in examples]
 
 
 class _Design:
     """Vectoriser + dense scaler fitted on training rows."""
 
-    def __init__(self, examples: Sequence[ContextExample], hits: Sequence[int]) -> None:  # hits: rule findings
+    def __init__(self, examples: Sequence[ContextExample], hits: Sequence[int]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, min_df=2,
@@ -151,71 +138,18 @@ def _fit(examples: Sequence[ContextExample], hits: Sequence[int]) -> tuple[_Desi
     return design, clf
 
 
-def _unit(e: ContextExample) -> str:
-    """The fold unit: a dialogue or conversation, or a standalone reply."""
-    return e.id.rsplit("-", 1)[0] if e.source != "replies" else e.id
-
-
 def cv_scores(examples: Sequence[ContextExample], hits: Sequence[int]) -> np.ndarray:
     """Out-of-fold violation probabilities of the training rows (folds by dialogue/conversation)."""
-    folds = np.array([fold_of(_unit(e), FOLDS) for e in examples])
+    def unit(e: ContextExample) -> str:
+        return e.id.rsplit("-", 1)[0] if e.source != "replies" else e.id
+
+    folds = np.array([fold_of(unit(e), FOLDS) for e in examples])
     out = np.zeros(len(examples))
     for k in range(FOLDS):
         tr, te = np.where(folds != k)[0], np.where(folds == k)[0]
         design, clf = _fit([examples[i] for i in tr], [hits[i] for i in tr])
         out[te] = clf.predict_proba(design.matrix([examples[i] for i in te], [hits[i] for i in te]))[:, 1]
     return out
-
-
-def stack_matrix(examples: Sequence[ContextExample], cats: Sequence[Sequence[str]], scores: np.ndarray) -> np.ndarray:
-    return np.array([stack_features(e.reply, e.context, c, float(p)) for e, c, p in zip(examples, cats, scores)],
-                    dtype=np.float64)
-
-
-def _fit_trees(x: np.ndarray, examples: Sequence[ContextExample]) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    trees = HistGradientBoostingClassifier(**TREES, class_weight="balanced", random_state=0)
-    trees.fit(x, np.array([e.violation for e in examples]),
-              sample_weight=np.array([SOURCE_WEIGHTS[e.source] for e in examples]))
-    return trees
-
-
-def cv_stack(examples: Sequence[ContextExample], x: np.ndarray) -> np.ndarray:
-    """Out-of-fold probabilities of the second stage, fitted on the first stage's out-of-fold scores."""
-    folds = np.array([fold_of(_unit(e), FOLDS) for e in examples])
-    out = np.zeros(len(examples))
-    for k in range(FOLDS):
-        tr, te = np.where(folds != k)[0], np.where(folds == k)[0]
-        out[te] = _fit_trees(x[tr], [examples[i] for i in tr]).predict_proba(x[te])[:, 1]
-    return out
-
-
-def to_trees(clf: Any) -> Trees:
-    """The fitted boosted trees as padded numpy arrays (numpy inference, no sklearn at run time)."""
-    nodes = [p[0].nodes for p in clf._predictors]
-    width = max(len(n) for n in nodes)
-
-    def pad(field: str, dtype: Any) -> np.ndarray:
-        out = np.zeros((len(nodes), width), dtype=dtype)
-        for i, n in enumerate(nodes):
-            out[i, :len(n)] = n[field]
-        return out
-
-    return Trees(feature=pad("feature_idx", np.int64), threshold=pad("num_threshold", np.float64),
-                 left=pad("left", np.int64), right=pad("right", np.int64),
-                 leaf=pad("is_leaf", bool) | (np.arange(width) >= np.array([len(n) for n in nodes])[:, None]),
-                 value=pad("value", np.float64), baseline=float(np.ravel(clf._baseline_prediction)[0]))
-
-
-def _recall_floor_threshold(scores: np.ndarray, gold: np.ndarray, sources: np.ndarray) -> float | None:
-    """The highest threshold whose recall reaches `RECALL_FLOOR` on every source; None if none does."""
-    for t in np.linspace(0.95, 0.05, 91):
-        pred = scores >= t
-        if all((pred & gold & (sources == s)).sum() >= floor * (gold & (sources == s)).sum()
-               for s, floor in RECALL_FLOOR.items()):
-            return float(t)
-    return None
 
 
 def _best_f1_threshold(scores: np.ndarray, gold: np.ndarray) -> float:
@@ -246,7 +180,7 @@ def prf(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, Any]:
 
 
 def to_model(design: _Design, clf: Any, cat_clf: Any, categories: Sequence[str], threshold: float,
-             consider: float, meta: dict[str, Any], trees: Trees) -> ContextReplyModel:
+             consider: float, meta: dict[str, Any]) -> ContextReplyModel:
     n_terms = len(design.vectorizer.vocabulary_)
     vocab = sorted(design.vectorizer.vocabulary_, key=design.vectorizer.vocabulary_.get)
     coef = clf.coef_[0]
@@ -258,18 +192,13 @@ def to_model(design: _Design, clf: Any, cat_clf: Any, categories: Sequence[str],
                              dense_coef=coef[n_terms:], intercept=float(clf.intercept_[0]),
                              dense_mean=design.mean, dense_scale=design.scale, categories=categories,
                              cat_coef=cat_coef, cat_intercept=cat_intercept, threshold=threshold,
-                             consider=consider, meta=meta, trees=trees)
+                             consider=consider, meta=meta)
 
 
 def train_presend(out: str | Path, corpus_dir: str | Path = CORPUS_DIR,
                   data_dir: str | Path | None = None) -> dict[str, Any]:
     """Fit on the training rows, pick thresholds by cross-validation, report the held-out rows
-    per source, write the weights (.npz) and a metrics JSON beside them.
-
-    Two stages: a logistic regression over the n-grams and dense features (its out-of-fold
-    probabilities, folds by dialogue), then boosted trees over that probability and the context
-    features (`anfu.qa.context.STACK`), fitted on the out-of-fold probabilities; the thresholds
-    come from the second stage's out-of-fold probabilities."""
+    per source, write the weights (.npz) and a metrics JSON beside them."""
     from sklearn.linear_model import LogisticRegression
 
     from ..qa.packs import FORBIDDEN_PACK
@@ -281,39 +210,27 @@ def train_presend(out: str | Path, corpus_dir: str | Path = CORPUS_DIR,
     held = [e for e in examples if e.heldout]
     if len({e.violation for e in train}) < 2:
         raise ModelError("AF202", "(the pre-send training rows need both violations and compliant replies)")
-    cats_train, cats_held = rule_categories(train), rule_categories(held)
-    hits_train = [len(c) for c in cats_train]
+    hits_train, hits_held = rule_hits(train), rule_hits(held)
     gold = np.array([e.violation for e in train])
-    sources = np.array([e.source for e in train])
-    first_oof = cv_scores(train, hits_train)
-    x_train = stack_matrix(train, cats_train, first_oof)
-    oof = cv_stack(train, x_train)
-    in_context = sources != "replies"
-    threshold = _recall_floor_threshold(oof[in_context], gold[in_context], sources[in_context])
-    if threshold is None:
-        threshold = _best_f1_threshold(oof[in_context], gold[in_context])
+    oof = cv_scores(train, hits_train)
+    in_context = np.array([e.source != "replies" for e in train])
+    threshold = _best_f1_threshold(oof[in_context], gold[in_context])
     consider = min(threshold, _precision_threshold(oof[in_context], gold[in_context], CONSIDER_PRECISION))
     design, clf = _fit(train, hits_train)
-    trees_clf = _fit_trees(x_train, train)
     categories = list(load_pack(FORBIDDEN_PACK)["categories"])
     bad = [e for e in train if e.violation and e.category in categories]
     cat_clf = LogisticRegression(C=C_CATEGORY, max_iter=3000)
     cat_clf.fit(design.vectorizer.transform([sparse_terms(e.reply, e.context) for e in bad]), [e.category for e in bad])
     meta = {"trained_at": time.strftime("%Y-%m-%d"), "train_rows": dict(Counter(e.source for e in train)),
             "threshold": round(threshold, 3), "consider": round(consider, 3)}
-    model = to_model(design, clf, cat_clf, categories, threshold, consider, meta, to_trees(trees_clf))
-    check = x_train[:200]
-    if not np.allclose(model.trees_.logits(check), trees_clf._raw_predict(check)[:, 0], atol=1e-6):
-        raise ModelError("AF202", "(the exported trees do not reproduce the fitted ones; report this as a bug)")
-    held_scores = np.array([p for p, _ in model.predict([e.reply for e in held], [e.context for e in held],
-                                                         cats_held)]) if held else np.zeros(0)
+    model = to_model(design, clf, cat_clf, categories, threshold, consider, meta)
+    held_scores = clf.predict_proba(design.matrix(held, hits_held))[:, 1] if held else np.zeros(0)
     metrics: dict[str, Any] = {
         "model": "reply_context", "weights": str(out), "threshold": round(threshold, 3),
         "consider": round(consider, 3), "train_rows": meta["train_rows"],
-        "cv_in_context": {src: prf(gold[sources == src], (oof >= threshold)[sources == src])
+        "cv_in_context": {src: prf(gold[[e.source == src for e in train]],
+                                   (oof >= threshold)[[e.source == src for e in train]])
                           for src in ("stc3", "written")},
-        "cv_first_stage": {src: prf(gold[sources == src], (first_oof >= threshold)[sources == src])
-                           for src in ("stc3", "written")},
         "heldout_model": {src: prf([e.violation for e in held if e.source == src],
                                    [s >= threshold for e, s in zip(held, held_scores) if e.source == src])
                           for src in ("stc3", "written", "replies")},

@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 
 import anfu
-from anfu.qa.context import (
-    DENSE,
-    STACK,
-    ContextReplyModel,
-    ReplyContext,
-    Trees,
-    dense_features,
-    stack_features,
-)
+from anfu.qa.context import DENSE, ContextReplyModel, ReplyContext, dense_features
 from anfu.service.presend import check_draft
 from anfu.training.data import public_data_dir
 from anfu.types import Conversation
@@ -117,47 +109,6 @@ def test_dense_features_read_the_context() -> None:
     assert x["first_reply"] == 0 and x["answers_customer"] == 1
 
 
-def test_stack_features_read_the_customer_turn_and_the_rules() -> None:
-    ctx = ReplyContext(customer="第三次报修了！订单号是608812345501，到现在还没人来", earlier_agent=("您好，请问有什么可以帮您？",),
-                       earlier_customer=("宽带又断了", "第三次报修了！订单号是608812345501，到现在还没人来"))
-    reply = "您好，很抱歉给您带来不便，麻烦您提供一下订单号，我们会尽快处理。"
-    x = dict(zip(STACK, stack_features(reply, ctx, ["empty_promise", "empty_promise", "policy_wall"], 0.42)))
-    assert len(STACK) == len(set(STACK)) and x["text_score"] == 0.42 and x["rule_hits"] == 3
-    assert x["customer_repeated"] == 1 and x["customer_urgent"] == 1 and x["customer_thanks"] == 0
-    assert x["apologises"] == 1 and x["greeting"] == 1 and x["private_message"] == 0
-    assert x["rule_empty_promise"] == 2 and x["rule_other"] == 1 and x["rule_impatience"] == 0
-    assert x["asks_again_rule"] == 1 and x["earlier_agent_turns"] == 1 and x["earlier_customer_turns"] == 2
-    thanks = dict(zip(STACK, stack_features("不客气。", ReplyContext(customer="好的，谢谢"), [], 0.1)))
-    assert thanks["customer_thanks"] == 1 and thanks["customer_repeated"] == 0 and thanks["asks_again_rule"] == 0
-
-
-def test_trees_walk_to_the_right_leaves() -> None:
-    import numpy as np
-
-    # tree 0: x0 <= 0.5 ? (x1 <= 2 ? 1.0 : 2.0) : -1.0 ; tree 1: a single leaf 0.25
-    trees = Trees(feature=np.array([[0, 1, 0, 0, 0], [0, 0, 0, 0, 0]]),
-                  threshold=np.array([[0.5, 2.0, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=float),
-                  left=np.array([[1, 2, 0, 0, 0], [0, 0, 0, 0, 0]]), right=np.array([[4, 3, 0, 0, 0], [0, 0, 0, 0, 0]]),
-                  leaf=np.array([[False, False, True, True, True], [True, True, True, True, True]]),
-                  value=np.array([[0, 0, 1.0, 2.0, -1.0], [0.25, 0, 0, 0, 0]]), baseline=-0.5)
-    got = trees.logits(np.array([[0.0, 1.0], [0.5, 3.0], [0.9, 0.0]]))
-    assert got.tolist() == [0.75, 1.75, -1.25]
-
-
-def test_exported_trees_reproduce_the_fitted_ones() -> None:
-    np = pytest.importorskip("numpy")
-    pytest.importorskip("sklearn")
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    from anfu.training.presend import to_trees
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(400, 5))
-    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int)
-    clf = HistGradientBoostingClassifier(max_iter=30, max_depth=3, random_state=0).fit(x, y)
-    assert np.allclose(to_trees(clf).logits(x), clf._raw_predict(x)[:, 0])
-
-
 def test_weights_for_other_features_are_refused(tmp_path) -> None:  # noqa: ANN001
     model = ContextReplyModel.load()
     path = model.save(tmp_path / "w.npz")
@@ -170,11 +121,6 @@ def test_weights_for_other_features_are_refused(tmp_path) -> None:  # noqa: ANN0
     np.savez(tmp_path / "other.npz", **arrays)
     with pytest.raises(anfu.AnfuError):
         ContextReplyModel.load(tmp_path / "other.npz")
-    arrays["dense"] = np.array(list(DENSE), dtype=object)
-    arrays["stack"] = np.array(list(STACK[:-1]), dtype=object)  # weights of an earlier second stage
-    np.savez(tmp_path / "older.npz", **arrays)
-    with pytest.raises(anfu.AnfuError):
-        ContextReplyModel.load(tmp_path / "older.npz")
 
 
 STC3 = public_data_dir() / "stc3" / "train_data_cn.json"
@@ -183,12 +129,12 @@ STC3 = public_data_dir() / "stc3" / "train_data_cn.json"
 @pytest.mark.slow
 @pytest.mark.skipif(not STC3.is_file(), reason="needs ../shared/data/stc3 (the STC-3 dialogues)")
 def test_heldout_agent_turns_in_context() -> None:
-    from anfu.training.presend import all_examples, prf, rule_categories
+    from anfu.training.presend import all_examples, prf, rule_hits
 
     model = ContextReplyModel.load()
     held = [e for e in all_examples() if e.heldout and e.source != "replies"]
-    scores = model.predict([e.reply for e in held], [e.context for e in held], rule_categories(held))
-    for source, floor in (("written", (0.95, 0.89)), ("stc3", (0.59, 0.67))):
+    scores = model.predict([e.reply for e in held], [e.context for e in held], rule_hits(held))
+    for source, floor in (("written", (0.93, 0.85)), ("stc3", (0.55, 0.63))):
         rows = [(e.violation, s[0] >= model.threshold_) for e, s in zip(held, scores) if e.source == source]
         got = prf([g for g, _ in rows], [p for _, p in rows])
         # the figures reached on the held-out splits (README); real replies stay below the targets
