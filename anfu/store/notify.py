@@ -80,22 +80,21 @@ class Notifier:
         """Queue `message` for the other processes (sent by the sender thread, in order)."""
         body = json.dumps({"origin": self.origin, "n": next(self._numbers), **message},
                           ensure_ascii=False, default=str)
+        self._ensure_sender()
+        self._outbox.put(body)
+
+    def _ensure_sender(self) -> None:
         if self._sender is None:
             with self._sender_guard:
                 if self._sender is None:
                     self._sender = threading.Thread(target=self._send_loop, name="anfu-live-send", daemon=True)
                     self._sender.start()
-        self._outbox.put(body)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far was sent (tests, shutdown); False on timeout."""
         done = threading.Event()
         self._outbox.put(_Marker(done))  # type: ignore[arg-type]
-        if self._sender is None:
-            with self._sender_guard:
-                if self._sender is None:
-                    self._sender = threading.Thread(target=self._send_loop, name="anfu-live-send", daemon=True)
-                    self._sender.start()
+        self._ensure_sender()
         return done.wait(timeout)
 
     def _send_loop(self) -> None:

@@ -59,3 +59,24 @@ def test_messages_reach_the_other_process_small_and_spilled(schema_url: str) -> 
     finally:
         sender_engine.dispose()
         receiver_engine.dispose()
+
+
+def test_a_burst_arrives_whole_and_in_order_equal_messages_included(schema_url: str) -> None:
+    """Publishing only queues: the sender thread sends a burst in batches, in order, and two
+    equal messages (a customer who sends "在吗？" twice) both arrive: PostgreSQL folds equal
+    notifications of one transaction, so each message carries its own number."""
+    sender_engine, receiver_engine = make_engine(url=schema_url), make_engine(url=schema_url)
+    try:
+        sender, receiver = Notifier(sender_engine), Notifier(receiver_engine)
+        got: queue.Queue[dict[str, Any]] = queue.Queue()
+        receiver.start(got.put)
+        texts = ["在吗？", "在吗？", *(f"第{i}次催单，订单号6088{i:04d}还没发货" for i in range(150)), "在吗？"]
+        for text_ in texts:
+            sender.publish({"type": "turn", "text": text_})
+        assert sender.flush(10)
+        received = [got.get(timeout=10)["text"] for _ in texts]
+        assert received == texts
+        assert got.empty()
+    finally:
+        sender_engine.dispose()
+        receiver_engine.dispose()
