@@ -121,3 +121,19 @@ def test_text_scores_once_equal_per_row_logits(sop: LearnedSop) -> None:
     for i, text in enumerate(texts):
         rows = np.repeat(batch[i:i + 1], len(dense), axis=0)
         assert np.array_equal(linear.logits_with(rows, dense), linear.predict_logits([text] * len(dense), dense))
+
+
+def test_remembered_text_rows_equal_a_fresh_computation(sop: LearnedSop) -> None:
+    """`text_logits` remembers each text's row (a live window scores the same turns at every
+    turn): a batch mixing remembered and new texts equals the linear model computed afresh."""
+    import numpy as np
+
+    from anfu.backends.ngram import NgramEmotionModel
+
+    linear = sop.linear_
+    seen = ["\x06宽带又断了，这都第三次了！", "\x05非常抱歉，我马上为您登记加急工单。"]
+    linear.text_logits(seen)
+    mixed = [seen[1], "\x06师傅明天上午能来吗？", seen[0], seen[1]]
+    fresh = NgramEmotionModel._linear(linear.transform(mixed), linear.coef_, linear.intercept_)
+    assert np.array_equal(linear.text_logits(mixed), fresh)
+    assert linear.text_logits([]).shape == (0, len(linear.labels))

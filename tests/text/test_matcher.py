@@ -30,3 +30,18 @@ def test_pickle_and_overlaps() -> None:
 def test_clause_bounds() -> None:
     text = "我不是要投诉，就想问问电费"
     assert text[slice(*clause_bounds(text, 4, 6))] == "我不是要投诉"
+
+
+def test_remembered_texts_give_the_same_matches_and_a_new_pattern_forgets_them() -> None:
+    """A live window meets the same turns at every turn: `find` remembers their matches, hands
+    each caller its own list, and forgets them when a pattern is added."""
+    m = PhraseMatcher()
+    m.add("投诉", "complaint")
+    text = normalize("停电三天了，再不修我就投诉到12345")
+    first = m.find(text)
+    first.append("a caller's own change")
+    again = m.find(text)
+    assert [(x.payload, x.text) for x in again] == [("complaint", "投诉")]
+    m.add_regex(r"12345", "hotline")
+    assert {x.payload for x in m.find(text)} == {"complaint", "hotline"}
+    assert pickle.loads(pickle.dumps(m)).find(text) == m.find(text)
