@@ -16,6 +16,7 @@ service's job (`anfu.service.search`), as for every other read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import cast
 
+from ..text.normalize import normalize
 from ..text.segment import index_terms
 from . import access
 from .access import Principal
@@ -68,8 +70,28 @@ def customer_text(row: Any) -> str:
     return " ".join(str(v) for v in (row.display_name, row.external_ref, row.email, row.phone) if v)
 
 
-def _put(s: Session, tenant_id: int, kind: str, ref_id: int, conversation_id: int | None, body: str) -> None:
-    terms = index_terms(body)
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_DIGIT = re.compile(r"\d")
+PHONE_TAIL = 4  # the digits an agent asks a caller for (手机尾号)
+
+
+def customer_terms(display_name: str | None, external_ref: str | None, email: str | None,
+                   phone: str | None) -> str:
+    """What a customer is found by, as the index stores it: the words of the name, reference,
+    e-mail and phone, and what an agent types to find a caller. A Chinese name is indexed by
+    each character and each pair of characters too (王小明 is found by 小明; jieba keeps an
+    unknown name whole or cuts it differently), and a phone number by its last four digits
+    (尾号5678 is asked for far more often than the whole number)."""
+    words = index_terms(" ".join(str(v) for v in (display_name, external_ref, email, phone) if v)).split()
+    for run in _HAN.findall(normalize(display_name or "")):
+        words += [*run, *(run[i:i + 2] for i in range(len(run) - 1))]
+    digits = "".join(_DIGIT.findall(phone or ""))
+    if len(digits) >= 7:
+        words.append(digits[-PHONE_TAIL:])
+    return " ".join(dict.fromkeys(words))
+
+
+def _put(s: Session, tenant_id: int, kind: str, ref_id: int, conversation_id: int | None, terms: str) -> None:
     row = s.scalar(select(SearchDocumentRow).where(SearchDocumentRow.kind == kind,
                                                    SearchDocumentRow.ref_id == ref_id))
     if row is None:
@@ -92,12 +114,13 @@ def index_message(s: Session, row: MessageRow) -> None:
 
 def index_ticket(s: Session, row: TicketRow) -> None:
     """Index a created or changed ticket in the caller's transaction."""
-    _put(s, row.tenant_id, "ticket", row.id, row.conversation_id, ticket_text(row.number, row.data or {}))
+    _put(s, row.tenant_id, "ticket", row.id, row.conversation_id, index_terms(ticket_text(row.number, row.data or {})))
 
 
 def index_customer(s: Session, row: CustomerRow) -> None:
     """Index a created or changed customer in the caller's transaction."""
-    _put(s, row.tenant_id, "customer", row.id, None, customer_text(row))
+    _put(s, row.tenant_id, "customer", row.id, None,
+         customer_terms(row.display_name, row.external_ref, row.email, row.phone))
 
 
 def forget(s: Session, *, conversation_ids: Any, customer_ids: list[int], ticket_ids: Any) -> None:

@@ -216,3 +216,26 @@ def _tables(own: Store) -> set[str]:
     from sqlalchemy import inspect
 
     return set(inspect(own.engine).get_table_names())
+
+
+def test_a_caller_is_found_by_part_of_the_name_or_the_phone_tail(store: Store) -> None:  # noqa: F811
+    """What an agent types to find a caller: 小明 (or 王) for 王小明, and 5678 — the 手机尾号 —
+    for 138 1234 5678; only within what the role may see."""
+    c = build(store, "grid-a", "甲供电公司")
+    for query in ("小明", "王小明", "王", "5678", "13812345678"):
+        assert found(store, c.admin, query, "customer") == {c.customer}, query
+    assert found(store, c.agent, "5678", "customer") == {c.customer}
+    assert found(store, c.other_agent, "5678", "customer") == set()   # not a customer of theirs
+    assert found(store, c.admin, "1234", "customer") == set()         # a tail, not any four digits
+    assert found(store, c.admin, "小红", "customer") == set()
+
+
+def test_the_customer_terms_migration_rewrites_older_documents(private_store: Store) -> None:
+    own = private_store
+    c = build(own, "grid-a", "甲供电公司")
+    downgrade(own.engine, "0009_page_indexes")      # documents as the store wrote them before
+    assert found(own, c.admin, "5678", "customer") == set()
+    assert found(own, c.admin, "13812345678", "customer") == {c.customer}
+    upgrade(own.engine)
+    assert found(own, c.admin, "5678", "customer") == {c.customer}
+    assert found(own, c.admin, "小明", "customer") == {c.customer}
