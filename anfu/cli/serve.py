@@ -23,7 +23,7 @@ def serve(
     The first run creates an admin with a one-time password, printed here once. With --demo a
     demo agent, supervisor and quality auditor (one-time passwords printed) and the demo conversations are added.
     """
-    from ..server.runner import prepare, run
+    from ..server.runner import prepare, run, warm_up
     from ..settings import get_settings
 
     try:
@@ -45,4 +45,5 @@ def serve(
                                               "(on SQLite run one process)"))
         run_workers(prepared, host, port, workers, echo=typer.echo)
         return
+    warm_up(prepared.app)
     run(prepared, host, port, echo=typer.echo)

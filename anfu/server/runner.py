@@ -28,7 +28,8 @@ _WARM_UP = (("customer", "停电三天了还没人来修，你们到底管不管
 def warm_up(app: Any) -> None:
     """Build what the first live turns would otherwise build while customers wait (pattern
     automata, jieba's dictionary, the models' vocabularies): `anfu serve` calls it in every
-    server process before the process takes requests."""
+    server process before the process takes requests (the single process in `anfu serve`, each
+worker in `anfu.server.asgi`; not the parent of `--workers`, which serves nothing)."""
     from ..qa import check_reply
     from ..text.segment import index_terms
     from ..types import Conversation, Utterance
@@ -49,7 +50,6 @@ def prepare(settings: Settings, demo: bool = False) -> Prepared:
     store = Store.from_settings(settings)
     admin = bootstrap_admin(store)
     app = create_app(settings, store=store, mailbox_poll_s=settings.mailbox_poll_s)
-    warm_up(app)
     seeded = None
     if demo:
         tenant = admin.tenant if admin else store.get_tenant_by_slug("default") or store.list_tenants()[0]

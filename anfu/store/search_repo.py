@@ -67,7 +67,11 @@ def ticket_text(number: str, data: dict[str, Any]) -> str:
 
 def customer_text(row: Any) -> str:
     """What a customer is found by: name, reference, e-mail and phone (as stored)."""
-    return " ".join(str(v) for v in (row.display_name, row.external_ref, row.email, row.phone) if v)
+    return _joined(row.display_name, row.external_ref, row.email, row.phone)
+
+
+def _joined(*fields: str | None) -> str:
+    return " ".join(str(v) for v in fields if v)
 
 
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
@@ -82,7 +86,7 @@ def customer_terms(display_name: str | None, external_ref: str | None, email: st
     each character and each pair of characters too (王小明 is found by 小明; jieba keeps an
     unknown name whole or cuts it differently), and a phone number by its last four digits
     (尾号5678 is asked for far more often than the whole number)."""
-    words = index_terms(" ".join(str(v) for v in (display_name, external_ref, email, phone) if v)).split()
+    words = index_terms(_joined(display_name, external_ref, email, phone)).split()
     for run in _HAN.findall(normalize(display_name or "")):
         words += [*run, *(run[i:i + 2] for i in range(len(run) - 1))]
     digits = "".join(_DIGIT.findall(phone or ""))
