@@ -47,6 +47,10 @@ _CLAUSE_BREAK = re.compile(r"[。！？；，,.!?;\n…～]")
 # how far before a mention an `intent` cue is looked for (Weibo posts run clauses together
 # with spaces, so the clause alone can be a whole story)
 _INTENT_REACH = 12
+# how many turns back a police mention looks for a third party or the agent's advice
+POLICE_CONTEXT_TURNS = 8
+# a cheap test on the raw text before the context is read (the channel's words, both scripts)
+_POLICE_HINT = re.compile("报警|報警|报案|報案|110|派出所|警察|公安|警方")
 
 
 def _alternation(words: list[str]) -> str:
@@ -106,11 +110,12 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
     if not isinstance(third, dict):
         problems.append("'third_party' must be a mapping with 'mentions', 'cues' and 'against'")
     else:
-        for key in ("cues", "against"):
+        for key in ("cues", "against", "context_cues"):
             str_list(third.get(key, []), f"third_party.{key}", problems, allow_empty=True)
-        for i, pattern in enumerate(str_list(third.get("mentions", []), "third_party.mentions", problems,
-                                             allow_empty=True)):
-            _check_regex(pattern, f"third_party.mentions[{i}]", problems)
+        for key in ("mentions", "advice", "no_advice"):
+            for i, pattern in enumerate(str_list(third.get(key, []), f"third_party.{key}", problems,
+                                                 allow_empty=True)):
+                _check_regex(pattern, f"third_party.{key}[{i}]", problems)
     query = data.get("query")
     if not isinstance(query, dict):
         problems.append("'query' must be a mapping")
@@ -148,6 +153,10 @@ def _check_regex(pattern: str, where: str, problems: list[str]) -> None:
 
 def _optional_rx(words: list[str] | None, prefix: str = "") -> re.Pattern[str] | None:
     return re.compile(f"{prefix}(?:{_alternation(words)})") if words else None
+
+
+def _patterns_rx(patterns: list[str] | None) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
 @dataclass(frozen=True)
@@ -212,14 +221,40 @@ class EscalationRules:
         self.third_mentions = [re.compile(p) for p in third.get("mentions", [])]
         self.third_cues = _optional_rx(third.get("cues"))
         self.third_against = _optional_rx(third.get("against"))
+        # earlier turns of the conversation that make a police mention a report about someone
+        # else: the agent advised reporting (`advice`, unless it said not to: `no_advice`), or the
+        # customer named a third-party wrongdoer (`cues`, `context_cues`) without accusing the company
+        self.third_context_cues = _optional_rx([*third.get("cues", []), *third.get("context_cues", [])])
+        self.police_advice = _patterns_rx(third.get("advice"))
+        self.police_no_advice = _patterns_rx(third.get("no_advice"))
 
-    def mentions(self, norm: str) -> list[Mention]:
+    def police_context(self, earlier: Sequence[tuple[str, str]]) -> bool:
+        """Whether earlier turns, as (speaker, norm), make a police mention now a report about a
+        third party ("我可能被骗了…" … "我现在就打110"; the agent's "请您马上报警" … "行，我这就去派出所")."""
+        advised = named = accused = False
+        for speaker, norm in earlier:
+            if speaker == "agent":
+                if self.police_advice is not None and self.police_advice.search(norm) and not (
+                        self.police_no_advice is not None and self.police_no_advice.search(norm)):
+                    advised = True
+            else:
+                named = named or bool(self.third_context_cues is not None and self.third_context_cues.search(norm))
+                accused = accused or bool(self.third_against is not None and self.third_against.search(norm))
+        return (advised or named) and not accused
+
+    def mentions(self, norm: str, police_context: bool = False) -> list[Mention]:
+        """Channel mentions in one customer text, judged; `police_context` (from
+        `police_context`) turns a police threat into a report about a third party."""
         found = longest_non_overlapping(self.matcher.find(norm))
-        return [self._judge(norm, m) for m in found]
+        return [self._judge(norm, m, police_context) for m in found]
 
-    def _judge(self, norm: str, m: Match) -> Mention:
+    def _judge(self, norm: str, m: Match, police_context: bool = False) -> Mention:
         channel, rule_id, _ = m.payload
-        return Mention(m, channel, rule_id, self._verdict(norm, m, rule_id))
+        verdict = self._verdict(norm, m, rule_id)
+        if verdict == "threat" and channel == "police" and police_context and not (
+                self.third_against is not None and self.third_against.search(norm)):
+            verdict = "third_party"
+        return Mention(m, channel, rule_id, verdict)
 
     def _verdict(self, norm: str, m: Match, rule_id: str) -> str:
         channel, _, intent_only = m.payload
@@ -351,16 +386,36 @@ class EscalationRisk(CustomerTurnFlag):
         return state
 
     def turn_key(self, doc: Assessment, i: int) -> Hashable:
-        # the head reads the emotion model, which tells a follow-up turn from an opening one
-        return doc.turns[i].follow_up if self.model != "none" else ()
+        # the head reads the emotion model, which tells a follow-up turn from an opening one; a
+        # police mention reads the turns before it
+        return (doc.turns[i].follow_up if self.model != "none" else None, self._police_context(doc, i))
 
-    def assess(self, norm: str, text: str, follow_up: bool = False) -> tuple[bool, list[Trigger]]:
+    def turn_context(self, doc: Assessment, i: int) -> int:
+        # a turn that mentions the police reads the turns before it (`_police_context`)
+        return max(0, i - POLICE_CONTEXT_TURNS) if self._mentions_police(doc, i) else i
+
+    @staticmethod
+    def _mentions_police(doc: Assessment, i: int) -> bool:
+        return (not doc.is_utterance and i > 0 and doc.turns[i].speaker == "customer"
+                and _POLICE_HINT.search(doc.turns[i].text) is not None)
+
+    def _police_context(self, doc: Assessment, i: int) -> bool:
+        if not self._mentions_police(doc, i):
+            return False
+        earlier = doc.turns[max(0, i - POLICE_CONTEXT_TURNS):i]
+        return self.rules_.police_context([(t.speaker, t.norm or normalize(t.text)) for t in earlier])
+
+    def assess(self, norm: str, text: str, follow_up: bool = False,
+               police_context: bool = False) -> tuple[bool, list[Trigger]]:
         """Risk and triggers for one customer text (`norm` is its normalised form)."""
-        return self.assess_many([(norm, text, follow_up)])[0]
+        return self.assess_many([(norm, text, follow_up)], [police_context])[0]
 
-    def assess_many(self, items: Sequence[tuple[str, str, bool]]) -> list[tuple[bool, list[Trigger]]]:
-        """Risk and triggers for customer texts given as (norm, text, follow_up), in one batch."""
-        found = [self.rules_.mentions(norm) for norm, _, _ in items]
+    def assess_many(self, items: Sequence[tuple[str, str, bool]],
+                    police_context: Sequence[bool] | None = None) -> list[tuple[bool, list[Trigger]]]:
+        """Risk and triggers for customer texts given as (norm, text, follow_up), in one batch;
+        `police_context` per text (default False): see `EscalationRules.police_context`."""
+        contexts = police_context if police_context is not None else [False] * len(items)
+        found = [self.rules_.mentions(norm, ctx) for (norm, _, _), ctx in zip(items, contexts)]
         head = self.head_
         if head is None or not items:
             return [self._rules_only(mentions, text) for mentions, (_, text, _) in zip(found, items)]
@@ -402,5 +457,7 @@ class EscalationRisk(CustomerTurnFlag):
     def predict(self, docs: Sequence[Assessment]) -> list[list[tuple[bool, list[Trigger]] | None]]:
         items = [(t.norm or normalize(t.text), t.text, t.follow_up)
                  for doc in docs for t in doc.turns if t.speaker == "customer"]
-        results = iter(self.assess_many(items))
+        contexts = [self._police_context(doc, i) for doc in docs for i, t in enumerate(doc.turns)
+                    if t.speaker == "customer"]
+        results = iter(self.assess_many(items, contexts))
         return [[next(results) if t.speaker == "customer" else None for t in doc.turns] for doc in docs]

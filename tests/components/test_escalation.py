@@ -122,10 +122,18 @@ def test_waiting_time_from_timestamps_and_from_the_text() -> None:
     assert any("35分钟" in r for r in doc.escalation.reasons)
 
     stated = assess([("customer", "报修等了两天了还没人来，家里一直没电。"), ("agent", "请您耐心等待。")],
-                    {1: {"violation": True}})
+                    {0: {"intensity": 2}, 1: {"violation": True}})
     Escalation()(stated)
     assert stated.escalation.level == 1
     assert any("48小时" in r for r in stated.escalation.reasons)
+
+
+def test_a_calm_customer_who_reports_a_long_wait_is_the_agents_to_handle() -> None:
+    # the same missed reply to a polite customer (intensity 1): no team-lead alert
+    calm = assess([("customer", "您好……我报的瑜伽课取消了，说会退款……两个星期了还没收到……不好意思问一下"),
+                   ("agent", "会尽快给您处理的。")], {0: {"intensity": 1}, 1: {"violation": True}})
+    Escalation()(calm)
+    assert calm.escalation.level == 0
 
 
 def test_negative_energy_signals_raise_the_level() -> None:

@@ -83,7 +83,8 @@ def test_extreme_anger_alerts_once_a_reply_has_missed_and_always_when_it_persist
 
 
 @pytest.mark.parametrize("text", ["我预售的礼服到现在还没发！叫你们店长来跟我说", "我要找你们领导，你处理不了",
-                                  "让你们老板出来说话", "换个能做主的人来"])
+                                  "让你们老板出来说话", "换个能做主的人来",
+                                  "我要求查看表决记录和备案文件，请安排负责人答复。"])
 def test_a_demand_for_a_manager_alerts_the_team_lead(text: str) -> None:
     doc = assess([("customer", text)], {0: {"intensity": 2}})
     Escalation()(doc)
@@ -115,8 +116,14 @@ def test_a_stated_wait_alerts_only_once_a_reply_has_missed() -> None:
     doc = assess(turns, {0: {"intensity": 1}, 1: {"violation": False}})
     Escalation()(doc)
     assert level(doc) == 0
+    # a missed reply to a customer still at ease is the agent's to mend
     doc = assess(turns + [("customer", "那大概是什么时候呢")],
                  {0: {"intensity": 1}, 1: {"violation": True}, 2: {"intensity": 1}})
+    Escalation()(doc)
+    assert level(doc) == 0
+    # once the customer is upset it needs the team lead
+    doc = assess(turns + [("customer", "尽快是多快？都五天了，到底还寄不寄？")],
+                 {0: {"intensity": 1}, 1: {"violation": True}, 2: {"intensity": 2}})
     Escalation()(doc)
     assert level(doc) == 1 and any("等待" in r for r in reasons(doc))
 

@@ -45,6 +45,8 @@ THREATS = [
     ("问题是解决了，但我还是要投诉你们的态度", {"complaint"}),
     ("我要去消協反映，你們等著吧", {"regulator"}),  # Traditional characters
     ("你们不冻结的话我马上去派出所报案", {"police"}),
+    ("你们不给我个说法，我今天就发视频，我几十万粉丝可都看着呢", {"media"}),
+    ("我打10000号投诉", {"complaint"}),
 ]
 
 
@@ -59,6 +61,8 @@ def test_threats(risk: EscalationRisk, text: str, channels: set[str]) -> None:
 
 
 NOT_THREATS = [
+    ("我不管什么人民银行，我的钱我想什么时候取就什么时候取", "negated"),
+    ("我打10000号投诉，客服说要等三天", "narrated"),
     ("我不是要投诉，就是想问问什么时候来电", "negated"),
     ("放心，我不会给差评的", "negated"),
     ("我没打算投诉，只是想快点修好", "negated"),
@@ -435,3 +439,59 @@ def test_head_contract_and_batch_equals_single(with_head: EscalationRisk) -> Non
             single = with_head.assess(normalize(turn.text), turn.text, turn.follow_up)
             assert (turn.escalation_risk, turn.triggers) == (single[0], single[1])
     assert doc.turns[2].escalation_risk is True and doc.turns[4].escalation_risk is False
+
+
+def _conversation(turns: list[tuple[str, str]]) -> Assessment:
+    return Assessment.start(Conversation.from_texts(turns, id="risk-context"))
+
+
+def _last_turn(risk: EscalationRisk, turns: list[tuple[str, str]]):  # noqa: ANN202
+    doc = _conversation(turns)
+    risk(doc)
+    return doc.turns[-1]
+
+
+SCAM = [("customer", "您好……我可能被骗了……刚才有人说是快递理赔，让我转了5000块"),
+        ("agent", "收到。我们先抓紧时间：请问是从哪张卡转出的？")]
+
+
+def test_a_police_report_about_a_scammer_named_earlier_is_no_threat(risk: EscalationRisk) -> None:
+    turn = _last_turn(risk, SCAM + [("customer", "好……我现在就打110")])
+    assert turn.escalation_risk is False
+    assert [(t.kind, t.label) for t in turn.triggers] == [("negation", "third_party")]
+    # the same words alone, or opening a conversation, stay a threat
+    assert _assess(risk, "好……我现在就打110")[0] is True
+    assert _last_turn(risk, [("customer", "好……我现在就打110")]).escalation_risk is True
+
+
+def test_following_the_agents_advice_to_report_is_no_threat(risk: EscalationRisk) -> None:
+    advised = [("customer", "手机银行被人转走了五万！你们的安全系统是干什么吃的？"),
+               ("agent", "我已经启动了紧急止付，同时请您马上报警，有了报案回执我们可以配合公安冻结对方账户。"),
+               ("customer", "行，我现在就去派出所。你们这次动作还算快")]
+    assert _last_turn(risk, advised).escalation_risk is False
+    # an agent who says there is no need gives no such context
+    told_not = [("customer", "我在你们网点门口被人抢了包，你们保安呢？"),
+                ("agent", "先不用报警，我们先查监控。"),
+                ("customer", "不给我个说法我就报警")]
+    assert _last_turn(risk, told_not).escalation_risk is True
+
+
+def test_a_customer_who_accuses_the_company_keeps_the_police_threat(risk: EscalationRisk) -> None:
+    accused = [("customer", "我名下多了一张卡，我根本没办过！是不是你们把我信息泄露了？有人冒名办的"),
+               ("agent", "您好，我马上帮您查。"),
+               ("customer", "查不清楚我就去报警")]
+    assert _last_turn(risk, accused).escalation_risk is True
+
+
+def test_the_turn_memo_keeps_the_context_apart() -> None:
+    """The same words after a scam and at the start of another conversation, through the
+    shipped Analyzer's turn memo: each keeps its own verdict."""
+    from anfu import load
+
+    analyzer = load()
+    after_scam = analyzer(Conversation.from_texts(SCAM + [("customer", "好……我现在就打110")], id="memo-a"))
+    alone = analyzer(Conversation.from_texts([("customer", "好……我现在就打110")], id="memo-b"))
+    again = analyzer(Conversation.from_texts(SCAM + [("customer", "好……我现在就打110")], id="memo-c"))
+    assert after_scam.turns[-1].escalation_risk is False
+    assert alone.turns[-1].escalation_risk is True
+    assert again.turns[-1].escalation_risk is False
