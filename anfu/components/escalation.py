@@ -26,12 +26,13 @@ from .negative_energy import load_model as load_negative_energy
 
 PACK = "escalation_ladder"
 INT_CONDITIONS = ("current_intensity_at_least", "peak_intensity_at_least", "strong_turns_at_least",
-                  "escalation_risk_turns_at_least",
+                  "escalation_risk_turns_at_least", "outside_risk_turns_at_least",
                   "abusive_turns_at_least", "repeat_contacts_at_least", "response_wait_minutes_at_least",
                   "stated_wait_hours_at_least", "agent_violations_at_least", "manager_request_turns_at_least")
 CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least", "calming")
 STRONG = 3  # intensity of a "strong" turn (glossary.INTENSITY_NAMES)
-SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "abusive_turns": 2, "contacts": 3,
+SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "outside_risk_turns": 1,
+                "abusive_turns": 2, "contacts": 3,
                 "wait_minutes": 15, "stated_wait_hours": 48, "agent_violations": 2, "manager_requests": 1}
 
 
@@ -78,6 +79,7 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
                                     " must be a mapping with regex and count"):
         _check_regex(item.get("regex"), where, problems)
         number(item.get("count"), f"{where}.count", problems, 1, 1000)
+    str_list(data.get("internal_channels") or [], "internal_channels", problems, allow_empty=True)
     for i, rx in enumerate(str_list(data.get("calming_cues") or [], "calming_cues", problems)):
         _check_regex(rx, f"calming_cues[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("manager_requests") or [], "manager_requests", problems)):
@@ -114,6 +116,9 @@ class Facts:
     peak: int | None = None
     strong_turns: int = 0
     risk_turns: int = 0
+    # risk turns that name a body outside the company (a regulator, the media, a court, the
+    # police): every threat channel but the pack's `internal_channels` (投诉, 差评, a manager)
+    outside_risk_turns: int = 0
     abusive_turns: int = 0
     contacts: int = 1
     wait_minutes: int = 0
@@ -131,7 +136,8 @@ class Facts:
         return {"intensity": self.intensity if self.intensity is not None else "未知",
                 "peak": self.peak if self.peak is not None else "未知",
                 "strong_turns": self.strong_turns,
-                "risk_turns": self.risk_turns, "abusive_turns": self.abusive_turns,
+                "risk_turns": self.risk_turns, "outside_risk_turns": self.outside_risk_turns,
+                "abusive_turns": self.abusive_turns,
                 "contacts": self.contacts, "wait_minutes": self.wait_minutes,
                 "stated_wait_hours": self.stated_wait_hours, "agent_violations": self.agent_violations,
                 "manager_requests": self.manager_requests}
@@ -149,6 +155,7 @@ class Ladder:
         self.manager_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("manager_requests") or []) or "(?!)")
         self.resolved_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("resolved_contacts") or []) or "(?!)")
         self.unit_hours: dict[str, float] = pack["unit_hours"]
+        self.internal_channels = frozenset(pack.get("internal_channels") or ())
         self.negative = negative
 
     # -- facts ------------------------------------------------------------------------
@@ -163,6 +170,14 @@ class Ladder:
                 value = parse_number(m.group("n")) if "n" in m.re.groupindex and m.group("n") else None
                 best = max(best, int(value) if value else default)
         return best
+
+    def names_outside_body(self, turn: Any) -> bool:
+        """A risk turn whose threat goes outside the company: one of its escalation triggers names
+        a channel that is not internal (a risk turn without triggers counts as outside)."""
+        if not turn.escalation_risk:
+            return False
+        channels = {t.label for t in turn.triggers if t.kind == "escalation"}
+        return not channels or bool(channels - self.internal_channels)
 
     def stated_wait_in(self, norm: str) -> float:
         best = 0.0
@@ -206,6 +221,7 @@ class Ladder:
                 f.calming = bool((f.peak is not None and f.intensity is not None and f.intensity <= f.peak - 2)
                                  or self.calming_rx.search(norm))
                 f.risk_turns += bool(turn.escalation_risk)
+                f.outside_risk_turns += self.names_outside_body(turn)
                 f.abusive_turns += bool(turn.abusive)
                 f.manager_requests += bool(self.manager_rx.search(norm))
                 f.contacts = max(f.contacts, self.contacts_in(norm))
@@ -223,7 +239,8 @@ class Ladder:
     def holds(when: dict[str, Any], f: Facts) -> bool:
         values = {"current_intensity_at_least": f.intensity, "peak_intensity_at_least": f.peak,
                   "strong_turns_at_least": f.strong_turns,
-                  "escalation_risk_turns_at_least": f.risk_turns, "abusive_turns_at_least": f.abusive_turns,
+                  "escalation_risk_turns_at_least": f.risk_turns,
+                  "outside_risk_turns_at_least": f.outside_risk_turns, "abusive_turns_at_least": f.abusive_turns,
                   "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
                   "stated_wait_hours_at_least": f.stated_wait_hours,
                   "agent_violations_at_least": f.agent_violations,

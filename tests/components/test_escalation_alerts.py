@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from anfu.components.escalation import Escalation, load_ladder
-from anfu.types import Assessment, Conversation
+from anfu.types import Assessment, Conversation, Trigger
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,3 +182,45 @@ def test_mentioning_a_manager_or_a_past_call_that_worked_is_not_an_alert(text: s
     doc = assess([("customer", text), ("agent", "好的，我帮您看一下。")], {0: {"intensity": 0}})
     Escalation()(doc)
     assert level(doc) == 0, reasons(doc)
+
+
+def test_a_complaint_to_the_company_is_the_agents_while_the_replies_work() -> None:
+    """A threat to complain to the company itself (投诉 a staff member) alerts the team lead only
+    once a reply misses, the customer is extremely agitated, or the threat comes again; a threat to
+    go to an outside body (a regulator, the media, the police, a court) alerts at once."""
+    opening = [("customer", "我要投诉你们服务大厅3号窗口那个人！排了一个小时队，她连哪里不对都不说"),
+               ("agent", "排了一个小时，结果连哪里不对都不告诉您，确实不对，我先代她向您道歉。您办的是什么业务？")]
+    internal = [Trigger("escalation", "complaint", 1, 3, "投诉", "escalation.complaint:投诉")]
+    handled = assess(opening, {0: {"intensity": 3, "escalation_risk": True, "triggers": internal},
+                               1: {"violation": False}})
+    Escalation()(handled)
+    assert level(handled) == 0
+    missed = assess(opening, {0: {"intensity": 3, "escalation_risk": True, "triggers": internal},
+                              1: {"violation": True}})
+    Escalation()(missed)
+    assert level(missed) == 1 and any("未见成效" in r for r in reasons(missed))
+    extreme = assess(opening, {0: {"intensity": 4, "escalation_risk": True, "triggers": internal},
+                               1: {"violation": False}})
+    Escalation()(extreme)
+    assert level(extreme) == 1
+    outside = [Trigger("escalation", "media", 0, 3, "找记者", "escalation.media.pattern2")]
+    media = assess([("customer", "你们再不赔，我就找记者来评评理"), ("agent", "您别急，我马上给您查。")],
+                   {0: {"intensity": 3, "escalation_risk": True, "triggers": outside}, 1: {"violation": False}})
+    Escalation()(media)
+    assert level(media) == 1 and reasons(media) == ["客户表示要投诉或向外部反映"]
+
+
+def test_the_shipped_pipeline_tells_a_complaint_from_an_outside_threat() -> None:
+    from anfu import load
+
+    analyzer = load()
+    reply = "非常抱歉，这样确实不对，我马上帮您核实并登记投诉，请问您的订单号是多少？"
+    complaint = analyzer(Conversation.from_texts([
+        ("customer", "我要投诉你们那个安装师傅，约好上午来，到下午都没人，电话也不接。"),
+        ("agent", reply), ("customer", "12345678")], id="esc-internal"))
+    assert complaint.turns[0].escalation_risk is True and complaint.turns[0].intensity == 3
+    assert complaint.escalation.level == 0
+    regulator = analyzer(Conversation.from_texts([
+        ("customer", "我三天前报的漏水，到现在没人来！你们再不来我就打市长热线，还要找电视台来拍！"),
+        ("agent", "非常抱歉让您等了三天，我马上联系抢修班组。")], id="esc-outside"))
+    assert regulator.escalation.level >= 1
