@@ -140,17 +140,29 @@ class TextDenseModel:
         """The `k` n-grams of `norm_text` (at least `min_len` characters) that raise `label`'s
         logit most: the words behind a decision, for its evidence."""
         off, idx, vals = self.transform([norm_text])
-        scored = sorted(((float(self.coef_[i, label] * v), self.terms_[i]) for i, v in zip(idx, vals)),
-                        reverse=True)
+        scores = self.coef_[idx, label] * vals
+        positive = np.flatnonzero(scores > 0)
+        # highest score first, equal scores by their term, highest first (the order of the
+        # (score, term) pairs sorted in reverse), in one vectorised sort
+        order = positive[np.lexsort((self._term_rank()[idx[positive]], scores[positive]))[::-1]]
         out: list[str] = []
-        for score, term in scored:
-            term = term.strip("\x02\x03 ")
-            if score <= 0 or len(term) < min_len or any(term in t or t in term for t in out):
+        for j in order:
+            term = self.terms_[idx[j]].strip("\x02\x03 ")
+            if len(term) < min_len or any(term in t or t in term for t in out):
                 continue
             out.append(term)
             if len(out) == k:
                 break
         return out
+
+    def _term_rank(self) -> np.ndarray:
+        """Each term's rank in sorted order (computed once, on first use)."""
+        rank = self.__dict__.get("_term_rank_")
+        if rank is None:
+            rank = np.empty(len(self.terms_), dtype=np.int64)
+            rank[np.argsort(np.asarray(self.terms_, dtype=object), kind="stable")] = np.arange(len(self.terms_))
+            self.__dict__["_term_rank_"] = rank
+        return rank
 
     def __repr__(self) -> str:
         return f"<TextDenseModel {len(self.labels)} labels, {len(self.vocab_)} terms, {len(self.dense_names)} dense>"
