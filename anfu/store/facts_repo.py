@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from sqlalchemy import Integer, and_, case, cast, delete, func, literal_column, or_, select
+from sqlalchemy import Connection, Integer, and_, case, cast, delete, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -46,11 +46,16 @@ FACT_COLUMNS = tuple(c.name for c in ConversationFactsRow.__table__.c
 _UPSERTS: dict[tuple[str, str], Any] = {}
 
 
-def _upsert(s: Session, kind: str) -> Any:
-    """The upsert statement of `kind` for the session's dialect, built once (INSERT … ON CONFLICT
-    DO UPDATE: one statement on the live turn path instead of a SELECT and an UPDATE; executed
-    with a list of rows, and compiled once per dialect)."""
-    dialect = s.get_bind().dialect.name
+def _connection(s: Session | Connection) -> Connection:
+    """The connection of the caller's transaction (the live turn passes its connection)."""
+    return s.connection() if isinstance(s, Session) else s
+
+
+def _upsert(conn: Connection, kind: str) -> Any:
+    """The upsert statement of `kind` for the connection's dialect, built once (INSERT … ON
+    CONFLICT DO UPDATE: one statement on the live turn path instead of a SELECT and an UPDATE;
+    executed with a list of rows, and compiled once per dialect)."""
+    dialect = conn.dialect.name
     key = (dialect, kind)
     stmt = _UPSERTS.get(key)
     if stmt is None:
@@ -75,15 +80,15 @@ def _upsert(s: Session, kind: str) -> Any:
     return stmt
 
 
-def write_facts(s: Session, conversation_id: int, tenant_id: int, data: Mapping[str, Any]) -> None:
+def write_facts(s: Session | Connection, conversation_id: int, tenant_id: int, data: Mapping[str, Any]) -> None:
     """Replace the conversation's facts with those of its newest assessment (in `s`'s
-    transaction): one upsert statement."""
+    transaction; a session or its connection): one upsert statement."""
+    conn = _connection(s)
     values = facts_values(data)
     if values is None:
-        s.execute(delete(ConversationFactsRow).where(ConversationFactsRow.conversation_id == conversation_id))
+        conn.execute(delete(ConversationFactsRow).where(ConversationFactsRow.conversation_id == conversation_id))
         return
-    s.connection().execute(_upsert(s, "conversation"),
-                           [{"conversation_id": conversation_id, "tenant_id": tenant_id, **values}])
+    conn.execute(_upsert(conn, "conversation"), [{"conversation_id": conversation_id, "tenant_id": tenant_id, **values}])
 
 
 def negative_energy_of(data: Mapping[str, Any]) -> bool:
@@ -106,17 +111,18 @@ def turn_readings(data: Mapping[str, Any], upto_seq: int) -> dict[int, dict[str,
     return out
 
 
-def write_turn_facts(s: Session, assessment: Any, data: Mapping[str, Any]) -> None:
+def write_turn_facts(s: Session | Connection, assessment: Any, data: Mapping[str, Any]) -> None:
     """Give each customer message the assessment covers its reading, unless a later assessment
     (by upto_seq, then id) already gave it one (in `s`'s transaction; `assessment` is the flushed
-    `AssessmentRow`)."""
+    `AssessmentRow` or an `AssessmentRecord`)."""
     readings = turn_readings(data, assessment.upto_seq)
     if not readings:
         return
     rows = [{"conversation_id": assessment.conversation_id, "seq": seq, "tenant_id": assessment.tenant_id,
              "upto_seq": assessment.upto_seq, "assessment_id": assessment.id, **values}
             for seq, values in readings.items()]
-    s.connection().execute(_upsert(s, "turn"), rows)
+    conn = _connection(s)
+    conn.execute(_upsert(conn, "turn"), rows)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 import threading
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from ..pii import mask, mask_data
 from ..types import SPEAKERS, Conversation, Utterance
 from . import access
 from .access import Principal
-from .accounts import AccountsMixin
+from .accounts import AccountsMixin, _out_of_range
 from .facts_repo import negative_energy_of, write_facts, write_turn_facts
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
 from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Event, MessageRecord, Page, from_row)
@@ -46,6 +47,43 @@ def _turn_lock(engine: Any) -> Any:
     with _LOCKS_GUARD:
         return _SQLITE_TURN_LOCKS.setdefault(key, threading.Lock())
 MAX_TEXT_CHARS = 20_000
+
+
+# The live turn's statements, built once per dialect (the turn runs them all on every message;
+# SQLAlchemy caches their compiled form by these objects' cache keys).
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(conn: Any, kind: str) -> Any:
+    dialect = conn.dialect.name
+    stmt = _STATEMENTS.get((dialect, kind))
+    if stmt is not None:
+        return stmt
+    c, m = ConversationRow.__table__, MessageRow.__table__
+    if kind == "conversation_locked":
+        stmt = select(c).where(c.c.id == bindparam("id")).with_for_update()
+    elif kind == "message":
+        # idempotency by client_msg_id in the INSERT itself: a retry's insert does nothing and
+        # returns no id (the unique constraint uq_messages_tenant_client_msg_id decides)
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (insert(m).on_conflict_do_nothing(index_elements=[m.c.tenant_id, m.c.client_msg_id])
+                .returning(m.c.id))
+    elif kind == "window":
+        stmt = (select(m).where(m.c.conversation_id == bindparam("conversation_id"),
+                                m.c.seq > bindparam("after"), m.c.seq < bindparam("before")).order_by(m.c.seq))
+    elif kind == "assessment":
+        stmt = AssessmentRow.__table__.insert().returning(AssessmentRow.__table__.c.id)
+    elif kind == "events":
+        stmt = EventRow.__table__.insert().returning(EventRow.__table__.c.id, sort_by_parameter_order=True)
+    elif kind in ("conversation_seq", "conversation_turn"):
+        # bound names differ from the columns' (SQLAlchemy reserves those for the SET clause)
+        names = ("last_seq", "updated_at") + (("emotion", "intensity", "escalation_level")
+                                               if kind == "conversation_turn" else ())
+        stmt = update(c).where(c.c.id == bindparam("conv_id")).values({n: bindparam(f"new_{n}") for n in names})
+    else:
+        raise ValueError(kind)
+    _STATEMENTS[(dialect, kind)] = stmt
+    return stmt
 EVENT_NAME = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+")
 _UNSET: Any = object()
 
@@ -329,47 +367,77 @@ class Store(CustomersMixin, AccountsMixin):
         """
         self._check_message(speaker, text)
         client_msg_id = _no_nul(client_msg_id)
-        if client_msg_id is not None:
-            existing = self._existing_message(conversation_id, client_msg_id)
-            if existing is not None:
-                return existing, False
         try:
-            with self._write() as s:
-                # FOR UPDATE serialises appends to one conversation on PostgreSQL; SQLite's
-                # BEGIN IMMEDIATE already serialises every write.
-                conv = s.get(ConversationRow, conversation_id, with_for_update=True)
-                if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
-                    raise NotFoundError("AF503", conversation_id, kind="conversation")
-                row = self._insert_message(s, conv, speaker, text, channel, client_msg_id, sent_at, by)
-                record = from_row(MessageRecord, row)
-            return record, True
+            with _out_of_range(), self._writer.begin() as conn:
+                conv = self._locked_conversation(conn, conversation_id, by)
+                message = self._add_message(conn, conv, speaker, text, channel, client_msg_id, sent_at, by)
+                if message is None:
+                    return self._message_of(conn, conv, client_msg_id or ""), False
+                conn.execute(_statement(conn, "conversation_seq"),
+                             {"conv_id": conv.id, "new_last_seq": message.seq, "new_updated_at": message.received_at})
+            return message, True
         except IntegrityError:
             existing = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
             if existing is None:
                 raise
             return existing, False
 
-    def _insert_message(self, s: Session, conv: ConversationRow, speaker: str, text: str,
-                        channel: str | None, client_msg_id: str | None, sent_at: datetime | None,
-                        by: Principal | None) -> MessageRow:
-        """Check write access, take the next sequence number and add the message row (flushed)."""
+    @staticmethod
+    def _locked_conversation(conn: Any, conversation_id: int, by: Principal | None) -> Any:
+        """The conversation's row (a plain row), locked for the rest of the transaction
+        (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already serialises every write);
+        AF503 when it is missing or `by` may not see it."""
+        conv = conn.execute(_statement(conn, "conversation_locked"), {"id": conversation_id}).first()
+        if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
+            raise NotFoundError("AF503", conversation_id, kind="conversation")
+        return conv
+
+    def _add_message(self, conn: Any, conv: Any, speaker: str, text: str, channel: str | None,
+                     client_msg_id: str | None, sent_at: datetime | None,
+                     by: Principal | None) -> MessageRecord | None:
+        """Insert the conversation's next message and its search document (Core statements in
+        the caller's transaction; the caller moves `last_seq` on). None when the tenant already
+        has a message with this `client_msg_id` (a retry: nothing is written). Write access is
+        checked first, except that a principal who may only read still gets a retry answered,
+        as before: the stored message is theirs to see."""
         if by is not None:
-            access.require(by, "conversation.write", conv)
-            if speaker == "agent":
-                access.require(by, "conversation.reply_as_agent", conv)
+            allowed = access.can(by, "conversation.write", conv) and (
+                speaker != "agent" or access.can(by, "conversation.reply_as_agent", conv))
+            if not allowed:
+                if client_msg_id is not None and self._message_row(conn, conv.tenant_id, client_msg_id) is not None:
+                    return None
+                access.require(by, "conversation.write", conv)
+                if speaker == "agent":
+                    access.require(by, "conversation.reply_as_agent", conv)
         now = self.clock()
-        conv.last_seq += 1
-        conv.updated_at = now
         text = _no_nul(text)
         stored = mask(text) if self.mask_text else text
-        row = MessageRow(tenant_id=conv.tenant_id, conversation_id=conv.id, seq=conv.last_seq,
-                         speaker=speaker, text=stored, masked=stored != text,
-                         channel=channel or conv.channel, client_msg_id=client_msg_id,
-                         sent_at=sent_at or now, received_at=now)
-        s.add(row)
-        s.flush()
-        index_message(s, row)
-        return row
+        values = {"tenant_id": conv.tenant_id, "conversation_id": conv.id, "seq": conv.last_seq + 1,
+                  "speaker": speaker, "text": stored, "masked": stored != text, "channel": channel or conv.channel,
+                  "client_msg_id": client_msg_id, "sent_at": sent_at or now, "received_at": now}
+        message_id = conn.execute(_statement(conn, "message"), values).scalar()
+        if message_id is None:
+            return None
+        message = MessageRecord(id=message_id, **values)
+        index_message(conn, message)
+        return message
+
+    @staticmethod
+    def _message_row(conn: Any, tenant_id: int, client_msg_id: str) -> Any:
+        m = MessageRow.__table__.c
+        return conn.execute(select(MessageRow.__table__).where(m.tenant_id == tenant_id,
+                                                               m.client_msg_id == client_msg_id)).first()
+
+    def _message_of(self, conn: Any, conv: Any, client_msg_id: str) -> MessageRecord:
+        """The stored message a retry names (AF505 when it belongs to another conversation)."""
+        row = self._message_row(conn, conv.tenant_id, client_msg_id)
+        if row is None:  # the conflicting insert was rolled back meanwhile: the caller retries
+            raise StoreError("AF505", f"client_msg_id {client_msg_id!r} was taken and released; send it again",
+                             kind="message")
+        if row.conversation_id != conv.id:
+            raise StoreError("AF505", f"client_msg_id {client_msg_id!r} is already used by another "
+                                      "conversation; use a new id per message", kind="message")
+        return from_row(MessageRecord, row)
 
     @contextmanager
     def open_turn(self, conversation_id: int, speaker: str, text: str, *, client_msg_id: str | None = None,
@@ -395,27 +463,21 @@ class Store(CustomersMixin, AccountsMixin):
         yielded = False
         with _turn_lock(self.engine):
             try:
-                with self._write() as s:
-                    conv = s.get(ConversationRow, conversation_id, with_for_update=True)
-                    if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
-                        raise NotFoundError("AF503", conversation_id, kind="conversation")
-                    existing = None
-                    if client_msg_id is not None:
-                        existing = s.scalar(select(MessageRow).where(MessageRow.tenant_id == conv.tenant_id,
-                                                                     MessageRow.client_msg_id == client_msg_id))
-                    if existing is not None:
-                        retried = OpenTurn.retried(self._retried_turn(s, conv, existing, client_msg_id or ""))
+                # Core statements in a plain transaction: the rows are only copied into records, so
+                # an ORM session's identity map and unit of work would be pure overhead
+                with _out_of_range(), self._writer.begin() as conn:
+                    conv = self._locked_conversation(conn, conversation_id, by)
+                    message = self._add_message(conn, conv, speaker, text, channel, client_msg_id, sent_at, by)
+                    if message is None:
+                        existing = self._message_of(conn, conv, client_msg_id or "")
+                        retried = OpenTurn.retried(self._retried_turn(conn, conv, existing, client_msg_id or ""))
                         yielded = True
                         yield retried
                         return
                     before = from_row(ConversationRecord, conv)
-                    row = self._insert_message(s, conv, speaker, text, channel, client_msg_id, sent_at, by)
-                    message = from_row(MessageRecord, row)
-                    # plain rows (not ORM objects: the window is only read, and copied once)
-                    m = MessageRow.__table__.c
-                    earlier = s.execute(select(m).where(m.conversation_id == conv.id,
-                                                        m.seq > conv.last_seq - window, m.seq < conv.last_seq)
-                                        .order_by(m.seq)).all() if window > 1 else []
+                    earlier = conn.execute(_statement(conn, "window"),
+                                           {"conversation_id": conv.id, "after": message.seq - window,
+                                            "before": message.seq}).all() if window > 1 else []
                     turn = OpenTurn(before=before, message=message,
                                     window=[*(from_row(MessageRecord, m) for m in earlier), message], created=True)
                     yielded = True
@@ -423,25 +485,7 @@ class Store(CustomersMixin, AccountsMixin):
                     if turn.pending is None:
                         raise StoreError("AF505", "a new turn was left without its assessment (call "
                                                   "turn.record(data, level=…, events=…))", kind="turn")
-                    data, level, wanted = turn.pending
-                    for name, _ in wanted:
-                        self._check_event_name(name)
-                    if self.mask_text:
-                        data = mask_data(data)
-                    emotion, intensity, _ = _summary(data)
-                    now = row.received_at
-                    assessed = AssessmentRow(tenant_id=conv.tenant_id, conversation_id=conv.id, upto_seq=message.seq,
-                                             emotion=emotion, intensity=intensity, escalation_level=level, data=data,
-                                             negative_energy=negative_energy_of(data), created_at=now)
-                    conv.emotion, conv.intensity, conv.escalation_level = emotion, intensity, level
-                    events = [EventRow(tenant_id=conv.tenant_id, conversation_id=conv.id, name=name,
-                                       payload=self._stored(payload), created_at=now) for name, payload in wanted]
-                    s.add_all([assessed, *events])
-                    write_facts(s, conv.id, conv.tenant_id, data)
-                    s.flush()
-                    write_turn_facts(s, assessed, data)
-                    turn.written = TurnWrite(message, True, from_row(ConversationRecord, conv), before.escalation_level,
-                                             from_row(AssessmentRecord, assessed), [from_row(Event, e) for e in events])
+                    turn.written = self._record_turn(conn, before, message, *turn.pending)
             except IntegrityError:
                 # a concurrent insert of the same client_msg_id (PostgreSQL) won: report it
                 existing_message = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
@@ -452,6 +496,37 @@ class Store(CustomersMixin, AccountsMixin):
                     found = s.get(MessageRow, existing_message.id)
                     retried = OpenTurn.retried(self._retried_turn(s, conv, found, client_msg_id or ""))
                 yield retried
+
+    def _record_turn(self, conn: Any, before: ConversationRecord, message: MessageRecord, data: dict[str, Any],
+                     level: int, wanted: list[tuple[str, dict[str, Any]]]) -> TurnWrite:
+        """Store what a new turn's analysis found (in the turn's transaction): the assessment,
+        the events, the conversation's new state (one UPDATE: sequence number, time, emotion,
+        escalation level) and the analytics facts."""
+        for name, _ in wanted:
+            self._check_event_name(name)
+        if self.mask_text:
+            data = mask_data(data)
+        emotion, intensity, _ = _summary(data)
+        now = message.received_at
+        values = {"tenant_id": before.tenant_id, "conversation_id": before.id, "upto_seq": message.seq,
+                  "emotion": emotion, "intensity": intensity, "escalation_level": level, "data": data,
+                  "negative_energy": negative_energy_of(data), "created_at": now}
+        assessed = AssessmentRecord(id=conn.execute(_statement(conn, "assessment"), values).scalar_one(),
+                                    **{k: v for k, v in values.items() if k != "negative_energy"})
+        events: list[Event] = []
+        if wanted:
+            rows = [{"tenant_id": before.tenant_id, "conversation_id": before.id, "name": name,
+                     "payload": self._stored(payload), "created_at": now} for name, payload in wanted]
+            ids = conn.execute(_statement(conn, "events"), rows).scalars().all()
+            events = [Event(id=i, **row) for i, row in zip(ids, rows)]
+        conn.execute(_statement(conn, "conversation_turn"),
+                     {"conv_id": before.id, "new_last_seq": message.seq, "new_updated_at": now,
+                      "new_emotion": emotion, "new_intensity": intensity, "new_escalation_level": level})
+        write_facts(conn, before.id, before.tenant_id, data)
+        write_turn_facts(conn, assessed, data)
+        after = replace(before, last_seq=message.seq, updated_at=now, emotion=emotion, intensity=intensity,
+                        escalation_level=level)
+        return TurnWrite(message, True, after, before.escalation_level, assessed, events)
 
     def append_turn(self, conversation_id: int, speaker: str, text: str, assess: Assess, *,
                     client_msg_id: str | None = None, channel: str | None = None,
@@ -468,13 +543,13 @@ class Store(CustomersMixin, AccountsMixin):
         assert turn.written is not None
         return turn.written
 
-    def _retried_turn(self, s: Session, conv: ConversationRow, existing: MessageRow, client_msg_id: str) -> TurnWrite:
+    def _retried_turn(self, s: Session | Connection, conv: Any, existing: Any, client_msg_id: str) -> TurnWrite:
         if existing.conversation_id != conv.id:
             raise StoreError("AF505", f"client_msg_id {client_msg_id!r} is already used by another "
                                       "conversation; use a new id per message", kind="message")
-        stored = s.scalar(select(AssessmentRow).where(AssessmentRow.conversation_id == conv.id,
-                                                      AssessmentRow.upto_seq == existing.seq)
-                          .order_by(AssessmentRow.id.desc()).limit(1))
+        a = AssessmentRow.__table__.c
+        stored = s.execute(select(AssessmentRow.__table__).where(a.conversation_id == conv.id, a.upto_seq == existing.seq)
+                           .order_by(a.id.desc()).limit(1)).first()
         record = from_row(ConversationRecord, conv)
         return TurnWrite(from_row(MessageRecord, existing), False, record, record.escalation_level,
                          None if stored is None else from_row(AssessmentRecord, stored), [])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, column, delete, func, insert, or_, select, table, text
+from sqlalchemy import Connection, Engine, and_, column, delete, func, insert, or_, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import cast
@@ -38,6 +38,7 @@ from .workflow_tables import TicketRow
 
 MAX_LIMIT = 50
 _fts = table(FTS_TABLE, column("rowid"), column("terms"))
+_INSERT_DOCUMENT = SearchDocumentRow.__table__.insert()
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,11 @@ def message_document(row: Any) -> dict[str, Any]:
             "terms": index_terms(row.text)}
 
 
-def index_message(s: Session, row: MessageRow) -> None:
-    """Index a new message in the caller's transaction."""
-    s.add(SearchDocumentRow(**message_document(row)))
+def index_message(s: Session | Connection, row: Any) -> None:
+    """Index a new message (a flushed row or a `MessageRecord`) in the caller's transaction (a
+    session or its connection): one INSERT, at once."""
+    conn = s.connection() if isinstance(s, Session) else s
+    conn.execute(_INSERT_DOCUMENT, message_document(row))
 
 
 def index_ticket(s: Session, row: TicketRow) -> None:

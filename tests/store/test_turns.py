@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from anfu.errors import AuthError, InputError, NotFoundError
+from anfu.errors import AuthError, InputError, NotFoundError, StoreError
 from anfu.store import Principal, Store
 
 
@@ -86,3 +86,106 @@ def test_access_is_checked_in_the_transaction(store: Store) -> None:
     with pytest.raises(AuthError):
         store.append_turn(conv.id, "customer", "喂？", _assess(0, []), by=Principal.of_user(auditor))
     assert store.list_messages(conv.id) == []
+
+
+def _statements(store: Store) -> list[str]:
+    """Every SQL statement the store's engine sends from now on (first words, normalised)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _sent(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = " ".join(statement.split())
+        if not words.upper().startswith(("BEGIN", "PRAGMA")):
+            sent.append(words)
+
+    return sent
+
+
+def _kind(statement: str) -> str:
+    words = statement.replace('"', "").split()
+    verb = words[0].upper()
+    if verb == "INSERT":
+        return f"INSERT {words[2]}"
+    if verb == "UPDATE":
+        return f"UPDATE {words[1]}"
+    return f"SELECT {words[words.index('FROM') + 1]}" if "FROM" in words else statement
+
+
+def test_a_turn_is_eight_statements_and_a_retry_writes_nothing(store: Store) -> None:
+    """The live turn's statements (issue 15): the locked conversation, the message (its INSERT
+    is the idempotency check: ON CONFLICT DO NOTHING on the tenant's client_msg_id), its search
+    document, the window, the assessment, ONE update of the conversation and the two facts
+    upserts, plus one INSERT for the events when there are any. No read of what the turn wrote."""
+    _, conv, agent = _setup(store)
+    store.append_turn(conv.id, "customer", "停电三个小时了，到底什么时候来电？", _assess(0, []),
+                      client_msg_id="s-1", by=agent)
+    sent = _statements(store)
+    written = store.append_turn(conv.id, "customer", "你们就是在敷衍我！再不来人我就投诉到12398！",
+                                _assess(0, []), client_msg_id="s-2", by=agent)
+    assert written.created and written.events == []
+    assert [_kind(s) for s in sent] == [
+        "SELECT conversations", "INSERT messages", "INSERT search_documents", "SELECT messages",
+        "INSERT assessments", "UPDATE conversations", "INSERT conversation_facts", "INSERT turn_facts"]
+    assert "FOR UPDATE" in sent[0] or store.engine.dialect.name == "sqlite"
+    assert "ON CONFLICT" in sent[1]
+    sent.clear()
+    raised = store.append_turn(conv.id, "customer", "我要投诉你们！叫你们领导来！", _assess(2, []),
+                               client_msg_id="s-3", by=agent)
+    assert [e.name for e in raised.events] == ["escalation.raised"]
+    assert [_kind(s) for s in sent].count("INSERT events") == 1 and len(sent) == 9
+    sent.clear()
+    again = store.append_turn(conv.id, "customer", "你们就是在敷衍我！再不来人我就投诉到12398！",
+                              _assess(3, []), client_msg_id="s-2", by=agent)
+    assert not again.created and again.message.id == written.message.id and again.events == []
+    assert not any(_kind(s).startswith(("UPDATE", "INSERT search", "INSERT assess", "INSERT ev", "INSERT conv",
+                                        "INSERT turn")) for s in sent)
+    assert [m.seq for m in store.list_messages(conv.id)] == [1, 2, 3]
+    assert store.get_conversation(conv.id).last_seq == 3
+
+
+def test_what_a_turn_returns_is_what_it_stored(store: Store) -> None:
+    """The records a turn returns are built from what it wrote (no read back): they equal the
+    stored rows: conversation after the turn, message, assessment and events with their ids."""
+    _, conv, agent = _setup(store)
+    store.append_turn(conv.id, "customer", "宽带断了两天了，报修三次都没人来。", _assess(1, []),
+                      client_msg_id="w-1", by=agent)
+    written = store.append_turn(conv.id, "customer", "今天再不修好我就去工信部投诉！", _assess(3, []),
+                                client_msg_id="w-2", by=agent)
+    assert written.conversation == store.get_conversation(conv.id)
+    assert written.conversation.escalation_level == 3 and written.previous_level == 1
+    assert written.conversation.updated_at == written.message.received_at
+    assert written.message == store.list_messages(conv.id)[-1]
+    assert written.assessment == store.list_assessments(conv.id)[-1]
+    stored_events = store.list_events(agent, conversation_id=conv.id)
+    assert [(e.id, e.name, e.payload) for e in written.events] == \
+        [(e.id, e.name, e.payload) for e in stored_events if e.id in {w.id for w in written.events}]
+
+
+def test_a_read_only_retry_is_answered_and_a_new_message_refused(store: Store) -> None:
+    """An auditor may not write, but a retry of a stored message still gets it back (the
+    idempotency answer does not depend on the write check), as before issue 15."""
+    tenant, conv, agent = _setup(store)
+    store.append_turn(conv.id, "customer", "我的快递显示签收了，但我根本没收到！", _assess(0, []),
+                      client_msg_id="a-1", by=agent)
+    auditor = Principal.of_user(store.create_user(tenant.id, "audit", "x", "auditor"))
+    again = store.append_turn(conv.id, "customer", "我的快递显示签收了，但我根本没收到！", _assess(0, []),
+                              client_msg_id="a-1", by=auditor)
+    assert not again.created and again.message.seq == 1
+    with pytest.raises(AuthError):
+        store.append_turn(conv.id, "customer", "喂？", _assess(0, []), client_msg_id="a-2", by=auditor)
+    message, created = store.append_message(conv.id, "customer", "我的快递显示签收了，但我根本没收到！",
+                                            client_msg_id="a-1", by=auditor)
+    assert not created and message.seq == 1
+    assert len(store.list_messages(conv.id)) == 1
+
+
+def test_a_client_msg_id_of_another_conversation_is_refused(store: Store) -> None:
+    tenant, conv, agent = _setup(store)
+    other = store.create_conversation(tenant.id, channel="webchat", team_id=conv.team_id, agent_id=agent.user_id)
+    store.append_turn(conv.id, "customer", "退款什么时候到？", _assess(0, []), client_msg_id="x-1", by=agent)
+    with pytest.raises(StoreError) as refused:
+        store.append_turn(other.id, "customer", "退款什么时候到？", _assess(0, []), client_msg_id="x-1", by=agent)
+    assert refused.value.code == "AF505"
+    assert store.list_messages(other.id) == [] and store.get_conversation(other.id).last_seq == 0
