@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from ..errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
+# a pooled PostgreSQL connection idle for longer than this is pinged before use (`_ping_when_idle`)
+PING_AFTER_IDLE_S = 5.0
+_LAST_USED = "anfu_last_used"
 WRITE_OPTION = "anfu_write"
 
 
@@ -43,9 +47,37 @@ def make_engine(settings: Any = None, *, url: str | None = None, echo: bool = Fa
     if backend == "postgresql":
         if parsed.drivername != "postgresql+psycopg":
             raise StoreError("AF501", f"{parsed.drivername}:// (use postgresql+psycopg://)")
-        return create_engine(raw, echo=echo, pool_pre_ping=True, json_serializer=_json_dumps,
-                             pool_size=10, max_overflow=20)
+        engine = create_engine(raw, echo=echo, json_serializer=_json_dumps, pool_size=10, max_overflow=20)
+        _ping_when_idle(engine)
+        return engine
     raise StoreError("AF501", f"{parsed.drivername}://")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use when it has been idle for more than
+    `PING_AFTER_IDLE_S` (a restarted server, a firewall that dropped the socket): a dead one is
+    replaced before the request uses it, as `pool_pre_ping` would. A connection that was in use
+    moments ago is not pinged: SQLAlchemy's `pool_pre_ping` sends a `SELECT 1` round trip on
+    every checkout, i.e. on every request (issue 15), and a connection that breaks while in use
+    fails its statement either way (the pool then drops every connection older than the error)."""
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, float("-inf")) <= PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure of the ping means: use another connection
+            raise DisconnectionError(f"pooled connection is dead ({type(exc).__name__})") from exc
 
 
 def _sqlite_engine(raw: str, database: str | None, echo: bool) -> Engine:

@@ -34,3 +34,32 @@ def test_postgres_url_uses_psycopg3(postgres_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     engine.dispose()
+
+
+def test_postgres_pings_only_connections_that_were_idle(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: a connection used moments ago is not pinged (no `SELECT 1` round trip per
+    request); one idle for longer than PING_AFTER_IDLE_S is, and a dead one is replaced before
+    the caller sees it (the server was restarted, a firewall dropped the socket)."""
+    from anfu.store import engine as engine_module
+
+    engine = make_engine(url=postgres_url)
+    pings: list[int] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(1) or real_ping(c))
+    try:
+        for _ in range(5):
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        assert pings == []  # busy: reused at once, never pinged
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        killer = make_engine(url=postgres_url)
+        with killer.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar() is True
+        killer.dispose()
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)  # every pooled connection is "idle" now
+        with engine.connect() as conn:  # the dead connection fails its ping and is replaced
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+        assert len(pings) >= 1
+    finally:
+        engine.dispose()
