@@ -14,7 +14,7 @@ from typing import Any
 import hashlib
 import hmac
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,9 @@ from .engine import writer
 from .records import ApiToken, AuthSession, Team, Tenant, User, from_row
 from .tables import ROLES, ApiTokenRow, SessionRow, TeamRow, TenantRow, UserRow, utcnow
 
+_TOKEN_BY_HASH = (select(ApiTokenRow.__table__)
+                  .where(ApiTokenRow.__table__.c.token_hash == bindparam("token_hash"),
+                         ApiTokenRow.__table__.c.revoked_at.is_(None)))
 USER_FIELDS = frozenset({"team_id", "display_name", "role", "password_hash", "must_change_password",
                          "totp_secret", "totp_pending", "totp_last_step", "mfa_enabled", "active", "failed_logins",
                          "locked_until"})
@@ -283,10 +286,10 @@ class AccountsMixin(StoreBase):
             return from_row(ApiToken, row)
 
     def get_api_token(self, token_hash: str) -> ApiToken | None:
-        """The unrevoked token with this hash."""
-        with self._read() as s:
-            row = s.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash,
-                                                     ApiTokenRow.revoked_at.is_(None)))
+        """The unrevoked token with this hash (read on every request an integration makes: one
+        Core statement on a pooled connection, no ORM session)."""
+        with _out_of_range(), self.engine.connect() as conn:
+            row = conn.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
             return None if row is None else from_row(ApiToken, row)
 
     def list_api_tokens(self, tenant_id: int) -> list[ApiToken]:
