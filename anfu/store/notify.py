@@ -3,8 +3,9 @@
 `Notifier(engine)` publishes JSON messages on a channel named after the database and schema
 (`anfu_live_<hash>`: every process on the same schema shares it, test schemas never cross) and
 runs one listener thread with its own autocommit connection that hands each message from
-another process to a callback. A message over NOTIFY's 8,000-byte limit goes through the
-`live_spill` table (its id is notified). The listener reconnects after a lost connection; what
+another process to a callback. A message over NOTIFY's 8,000-byte limit is sent compressed
+(zlib, base64: a live turn's message is about 9 KB of JSON, 4-5 KB so), and one still over it
+goes through the `live_spill` table (its id is notified). The listener reconnects after a lost connection; what
 was published while it was away is not replayed (clients catch up from `GET /api/v1/events`).
 
 Publishing is off the caller's path: `publish` queues the message and one sender thread per
@@ -18,6 +19,7 @@ Only for PostgreSQL: on SQLite the hub stays in memory (one process).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -26,6 +28,7 @@ import queue
 import threading
 import time
 import uuid
+import zlib
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -121,21 +124,31 @@ class Notifier:
             if stop:
                 return
 
+    def _fit(self, body: str) -> str | None:
+        """`body` as one NOTIFY payload: as it is when small, else compressed (zlib, base64 in a
+        small envelope: a live turn's ~9 KB of JSON fits in about half of it); None when even that
+        is over the limit (the spill table takes it)."""
+        raw = body.encode("utf-8")
+        if len(raw) <= MAX_PAYLOAD:
+            return body
+        packed = json.dumps({"origin": self.origin, "z": base64.b64encode(zlib.compress(raw, 6)).decode("ascii")})
+        return packed if len(packed) <= MAX_PAYLOAD else None
+
     def _send(self, bodies: list[str]) -> None:
-        small = [b for b in bodies if len(b.encode("utf-8")) <= MAX_PAYLOAD]
-        if len(small) == len(bodies):
+        fitted = [self._fit(b) for b in bodies]
+        if all(f is not None for f in fitted):
             # the common case: one statement in autocommit (no BEGIN and COMMIT round trips)
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(_NOTIFY_MANY, {"channel": self.channel, "bodies": bodies})
+                conn.execute(_NOTIFY_MANY, {"channel": self.channel, "bodies": fitted})
             return
         with self.engine.begin() as conn:
             out = []
-            for body in bodies:
-                if len(body.encode("utf-8")) > MAX_PAYLOAD:
+            for body, fit in zip(bodies, fitted):
+                if fit is None:
                     spill = conn.execute(insert(LiveSpillRow).values(payload=json.loads(body), created_at=utcnow())
                                          .returning(LiveSpillRow.id)).scalar_one()
-                    body = json.dumps({"origin": self.origin, "spill": spill})
-                out.append(body)
+                    fit = json.dumps({"origin": self.origin, "spill": spill})
+                out.append(fit)
             if time.monotonic() - self._last_cleanup > 60:
                 self._last_cleanup = time.monotonic()
                 conn.execute(delete(LiveSpillRow).where(
@@ -176,6 +189,8 @@ class Notifier:
             message = json.loads(raw)
             if message.get("origin") == self.origin:
                 return
+            if "z" in message:
+                message = json.loads(zlib.decompress(base64.b64decode(message["z"])))
             if "spill" in message:
                 with self.engine.connect() as conn:
                     payload = conn.execute(select(LiveSpillRow.payload).where(LiveSpillRow.id == message["spill"])).scalar()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import queue
+import random
 import secrets
 from typing import Any
 
@@ -43,11 +45,15 @@ def test_messages_reach_the_other_process_small_and_spilled(schema_url: str) -> 
         receiver.start(got_there.put)
         sender.start(got_here.put)
         small = {"type": "turn", "text": "停电三天了还没人来修，你们到底管不管？"}
-        big = {"type": "turn", "text": "我要投诉！" * (MAX_PAYLOAD // 5)}
+        # random characters do not compress: this one must go through the spill table
+        rng = random.Random(15)
+        big = {"type": "turn", "text": "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(MAX_PAYLOAD))}
         sender.publish(small)
         sender.publish(big)
         first, second = got_there.get(timeout=10), got_there.get(timeout=10)
         assert (first["text"], second["text"]) == (small["text"], big["text"])
+        with sender_engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM live_spill")).scalar() == 1
         assert got_here.empty()  # a process does not hear itself
         # the connection the small message used went back to the pool as a normal one: a
         # transaction on it still rolls back
@@ -77,6 +83,40 @@ def test_a_burst_arrives_whole_and_in_order_equal_messages_included(schema_url: 
         received = [got.get(timeout=10)["text"] for _ in texts]
         assert received == texts
         assert got.empty()
+    finally:
+        sender_engine.dispose()
+        receiver_engine.dispose()
+
+
+def test_a_live_turn_over_the_limit_travels_compressed_not_spilled(schema_url: str) -> None:
+    """Issue 15: a live turn's message is about 9 KB of JSON (the assessment with its 话术), over
+    NOTIFY's limit; it is sent compressed in the one NOTIFY statement, without the spill table's
+    transaction, INSERT and the receivers' SELECT, and arrives equal."""
+    sender_engine, receiver_engine = make_engine(url=schema_url), make_engine(url=schema_url)
+    try:
+        sender, receiver = Notifier(sender_engine), Notifier(receiver_engine)
+        got: queue.Queue[dict[str, Any]] = queue.Queue()
+        receiver.start(got.put)
+        suggestions = [{"text": f"非常理解您的心情，给您带来不便真的很抱歉。我马上为您查询订单{i}的物流进度，"
+                                f"二十分钟内给您回电，请您保持电话畅通。", "why": ["先共情", "给出时限"], "score": 0.9 - i / 100}
+                       for i in range(40)]
+        turn = {"type": "turn", "message": {"text": "快递五天了还没到，你们到底管不管？"},
+                "assessment": {"emotion": "angry", "intensity": 3, "suggestions": suggestions}}
+        assert len(json.dumps(turn, ensure_ascii=False).encode("utf-8")) > MAX_PAYLOAD
+        sent: list[str] = []
+        original = sender._send
+
+        def spy(bodies: list[str]) -> None:
+            sent.extend(bodies)
+            original(bodies)
+
+        sender._send = spy  # type: ignore[method-assign]
+        sender.publish(turn)
+        arrived = got.get(timeout=10)
+        assert {k: arrived[k] for k in turn} == turn
+        assert len(sent) == 1 and sender._fit(sent[0]) is not None and sender._fit(sent[0]) != sent[0]
+        with sender_engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM live_spill")).scalar() == 0
     finally:
         sender_engine.dispose()
         receiver_engine.dispose()
