@@ -226,6 +226,7 @@ class AssessmentRow(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     # the 负能量 flag of `data` (wellbeing sums it in SQL; migration 0009_page_indexes)
     negative_energy: Mapped[bool | None] = mapped_column(Boolean)
+    # PostgreSQL compresses it with lz4 (migration 0011_turn_path: every live turn writes one)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

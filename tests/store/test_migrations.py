@@ -98,3 +98,28 @@ def test_downgrading_a_branch_keeps_the_data_of_the_tables_it_rebuilds(tmp_path:
     upgrade(engine)
     check_schema(engine)
     engine.dispose()
+
+
+def test_turn_path_stores_assessments_with_lz4_and_downgrades(empty_url: str) -> None:
+    """0011_turn_path (issue 15): PostgreSQL compresses each live turn's assessment with lz4
+    (about half the database CPU of pglz on a 20 KB assessment); the downgrade puts pglz back.
+    SQLite has nothing to change and migrates through it."""
+    from sqlalchemy import text
+
+    engine = make_engine(url=empty_url)
+    upgrade(engine)
+    if engine.dialect.name == "sqlite":
+        assert current_revision(engine) == head_revision()
+        downgrade(engine, "0010_customer_search_terms")
+        upgrade(engine)
+        engine.dispose()
+        return
+    column = text("SELECT attcompression FROM pg_attribute WHERE attrelid = 'assessments'::regclass "
+                  "AND attname = 'data'")
+    with engine.connect() as conn:
+        assert conn.execute(column).scalar() == "l"
+    downgrade(engine, "0010_customer_search_terms")
+    with engine.connect() as conn:
+        assert conn.execute(column).scalar() == "p"
+    upgrade(engine)
+    engine.dispose()
