@@ -197,6 +197,35 @@ def fit_smp_head(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
     return lambda rows: softmax(logits(rows) / t)
 
 
+def fit_words(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
+    """A word head: logistic regression over TF-IDF jieba word 1-2-grams of the same model input
+    (a third member for the ensemble: `mix baseline,mlp64 words 0.15`)."""
+    from functools import lru_cache
+
+    import jieba
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from anfu.backends.ngram import softmax
+    from anfu.training.train import C_EMOTION, _fit_head, balanced, example_input, is_dev
+
+    jieba.setLogLevel(60)
+
+    @lru_cache(maxsize=None)
+    def words(norm: str) -> list[str]:
+        tokens = [t for t in jieba.lcut(norm) if t.strip()]
+        return tokens + [a + "_" + b for a, b in zip(tokens, tokens[1:])]
+
+    core, dev = [e for e in train if not is_dev(e.id)], [e for e in train if is_dev(e.id)]
+    vec = TfidfVectorizer(analyzer=words, sublinear_tf=True, min_df=2, max_features=60000, dtype=np.float32)
+    x = vec.fit_transform([example_input(e) for e in core])
+    y = np.array([EMOTIONS.index(e.emotion) for e in core])
+    coef, intercept = _fit_head(x, y, balanced(y.tolist(), np.array([e.weight for e in core])), len(EMOTIONS),
+                                C_EMOTION)
+    logits = lambda rows: vec.transform([example_input(e) for e in rows]) @ coef + intercept  # noqa: E731
+    t = _temperature(logits, dev)
+    return lambda rows: softmax(logits(rows) / t)
+
+
 CANDIDATES: dict[str, Fit] = {
     "baseline": fit_baseline,
     "mlp64": fit_mlp,
@@ -207,6 +236,7 @@ CANDIDATES: dict[str, Fit] = {
     "mlp64_stc8": lambda train: fit_mlp(train, scale={"stc3": 2.0}),
     "mlp128_30k": lambda train: fit_mlp(train, hidden=128, max_features=30000),
     "smp_head": fit_smp_head,
+    "words": fit_words,
 }
 
 
