@@ -43,7 +43,13 @@ def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-Ctx = Annotated[AppContext, Depends(get_ctx)]
+async def _ctx_dependency(request: Request) -> AppContext:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a thread hop per request
+    # for an attribute read
+    return get_ctx(request)
+
+
+Ctx = Annotated[AppContext, Depends(_ctx_dependency)]
 
 
 def client_ip(request: Any) -> str | None:
