@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: SecretStr = SecretStr("")
     session_ttl_minutes: int = Field(480, ge=5, le=7 * 24 * 60)
+    # seconds a process keeps an API token it has looked up (0: every request reads the database);
+    # a token revoked in another process stops working after at most this long
+    api_token_cache_seconds: float = Field(2.0, ge=0, le=60)
     login_max_attempts: int = Field(5, ge=1, le=100)
     lockout_minutes: int = Field(15, ge=1, le=24 * 60)
     login_ip_max_attempts: int = Field(30, ge=1, le=10_000)

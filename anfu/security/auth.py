@@ -11,6 +11,7 @@ object-level checks of `anfu.store.access`.
 from __future__ import annotations
 
 from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -52,6 +53,10 @@ def _restriction(user: User, session: AuthSession | None) -> str | None:
     return None
 
 
+#: most API tokens a process remembers at once (then it starts over)
+TOKEN_CACHE_MAX = 4096
+
+
 class Authenticator:
     def __init__(self, store: Store, settings: Any, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
@@ -59,6 +64,10 @@ class Authenticator:
         self.clock = clock
         self.ttl = timedelta(minutes=settings.session_ttl_minutes)
         self.guard = LoginGuard(store, settings, clock)
+        # API tokens looked up recently: token hash -> (monotonic deadline, identity); one
+        # owner (this object), plain dict operations (safe for the request threads)
+        self.token_cache_s = float(getattr(settings, "api_token_cache_seconds", 0.0) or 0.0)
+        self._tokens: dict[str, tuple[float, Identity]] = {}
 
     # sign-in ------------------------------------------------------------------------------
     def login(self, username: str, password: str, *, totp_code: str | None = None, ip: str | None = None,
@@ -134,10 +143,33 @@ class Authenticator:
     def authenticate_api_token(self, token: str | None) -> Identity | None:
         if not token or not token.startswith(tokens.API_TOKEN_PREFIX):
             return None
-        record = self.store.get_api_token(tokens.hash_token(token))
+        token_hash = tokens.hash_token(token)
+        record = self.store.get_api_token(token_hash)
         if record is None:
+            self._tokens.pop(token_hash, None)
             return None
-        return Identity(Principal.of_token(record), api_token=record)
+        identity = Identity(Principal.of_token(record), api_token=record)
+        if self.token_cache_s > 0:
+            if len(self._tokens) >= TOKEN_CACHE_MAX:
+                self._tokens.clear()
+            self._tokens[token_hash] = (time.monotonic() + self.token_cache_s, identity)
+        return identity
+
+    def cached_api_token(self, token: str | None) -> Identity | None:
+        """The identity of a valid API token this process looked up less than
+        `api_token_cache_seconds` ago, without reading the database; None otherwise (the caller
+        then calls `authenticate_api_token`). A token revoked through this object is forgotten at
+        once; one revoked by another process works here for at most that long."""
+        if not token or self.token_cache_s <= 0 or not token.startswith(tokens.API_TOKEN_PREFIX):
+            return None
+        token_hash = tokens.hash_token(token)
+        entry = self._tokens.get(token_hash)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            self._tokens.pop(token_hash, None)
+            return None
+        return entry[1]
 
     def logout(self, token: str | None, *, ip: str | None = None) -> bool:
         identity = self.authenticate_session(token)
@@ -293,6 +325,7 @@ class Authenticator:
     def revoke_api_token(self, by: Principal, token_id: int, *, ip: str | None = None) -> bool:
         access.require(by, "tokens.manage")
         revoked = self.store.revoke_api_token(token_id, tenant_id=by.tenant_id)
+        self._tokens.clear()  # the revoked token's hash is not at hand: forget them all
         if revoked:
             self.store.audit(by.tenant_id, by.actor, "token.revoked", target=f"token:{token_id}", ip=ip)
         return revoked

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Mapping
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..security import RESTRICTED_CHANGE_PASSWORD, Identity
@@ -116,8 +117,14 @@ def _authenticate(request: Request, allow_restricted: bool) -> Auth:
     return auth
 
 
-def authenticate(request: Request) -> Auth:
-    return _authenticate(request, allow_restricted=False)
+async def authenticate(request: Request) -> Auth:
+    """Who is asking (API token or session cookie). An API token this process looked up a moment
+    ago (`Authenticator.cached_api_token`) is answered on the event loop; everything else reads
+    the database in the thread pool."""
+    identity = get_ctx(request).auth.cached_api_token(bearer(request.headers))
+    if identity is not None and not identity.restricted:
+        return Auth(identity, "token")
+    return await run_in_threadpool(_authenticate, request, False)
 
 
 def authenticate_account(request: Request) -> Auth:

@@ -134,3 +134,41 @@ def test_admin_manages_users_and_tokens_within_the_tenant(auth, store, tenant, a
         auth.create_user(Principal(tenant_id=tenant.id, role="supervisor"), "x.y", "Initial-password-88", "agent")
     roles = {e.action for e in store.list_audit(admin, page_size=100).items}
     assert {"user.created", "user.role_changed", "token.created", "token.revoked"} <= roles
+
+
+def test_api_tokens_are_remembered_briefly_and_forgotten_when_revoked(store, settings, clock, tenant,
+                                                                     monkeypatch) -> None:
+    """A token just looked up is answered without the database for `api_token_cache_seconds`;
+    revoking it here forgets it at once; a revocation by another process (another Authenticator
+    over the same database) takes effect when the entry runs out; unknown tokens are never kept."""
+    from anfu.security import auth as auth_module
+
+    now = [1000.0]
+    monkeypatch.setattr(auth_module.time, "monotonic", lambda: now[0])
+    here = Authenticator(store, settings.model_copy(update={"api_token_cache_seconds": 2.0}), clock=clock)
+    elsewhere = Authenticator(store, settings.model_copy(update={"api_token_cache_seconds": 2.0}), clock=clock)
+    admin = Principal(tenant_id=tenant.id, role="admin", user_id=None, name="ops")
+    raw, record = here.issue_api_token(admin, "工单系统", "agent")
+    assert here.cached_api_token(raw) is None  # never looked up yet
+    assert here.authenticate_api_token(raw).api_token == record
+    reads = []
+    monkeypatch.setattr(store, "get_api_token", lambda h: reads.append(h))
+    assert here.cached_api_token(raw).api_token == record and reads == []
+    now[0] += 2.5
+    assert here.cached_api_token(raw) is None  # ran out: the caller reads the database again
+    monkeypatch.undo()
+    monkeypatch.setattr(auth_module.time, "monotonic", lambda: now[0])
+    assert here.authenticate_api_token(raw) is not None
+    assert elsewhere.revoke_api_token(admin, record.id)
+    assert elsewhere.cached_api_token(raw) is None and elsewhere.authenticate_api_token(raw) is None
+    assert here.cached_api_token(raw) is not None  # the other process's revocation: at most 2 s late
+    now[0] += 2.5
+    assert here.cached_api_token(raw) is None and here.authenticate_api_token(raw) is None
+    raw2, record2 = here.issue_api_token(admin, "呼叫中心", "agent")
+    assert here.authenticate_api_token(raw2) is not None
+    assert here.revoke_api_token(admin, record2.id)
+    assert here.cached_api_token(raw2) is None  # revoked here: forgotten at once
+    assert here.cached_api_token("anfu_" + "x" * 40) is None and here.authenticate_api_token("anfu_" + "x" * 40) is None
+    off = Authenticator(store, settings.model_copy(update={"api_token_cache_seconds": 0}), clock=clock)
+    raw3, _ = here.issue_api_token(admin, "质检", "agent")
+    assert off.authenticate_api_token(raw3) is not None and off.cached_api_token(raw3) is None
