@@ -189,3 +189,46 @@ def test_a_client_msg_id_of_another_conversation_is_refused(store: Store) -> Non
         store.append_turn(other.id, "customer", "退款什么时候到？", _assess(0, []), client_msg_id="x-1", by=agent)
     assert refused.value.code == "AF505"
     assert store.list_messages(other.id) == [] and store.get_conversation(other.id).last_seq == 0
+
+
+def test_concurrent_retries_store_one_message(store: Store) -> None:
+    """Issue 15: the INSERT … ON CONFLICT DO NOTHING is the idempotency check, also under
+    concurrency: eight deliveries of the same client_msg_id at once (a helpdesk retrying on a
+    timeout) and one with the same id in another conversation store ONE message, ONE assessment,
+    and every other delivery gets that message back (or AF505 in the other conversation)."""
+    import threading
+
+    tenant, conv, agent = _setup(store)
+    other = store.create_conversation(tenant.id, channel="webchat", team_id=conv.team_id, agent_id=agent.user_id)
+    text = "我已经等了四十分钟了，你们的客服电话一直打不通！"
+    start = threading.Barrier(9)
+    results: list[Any] = []
+    lock = threading.Lock()
+
+    def deliver(conversation_id: int) -> None:
+        start.wait()
+        try:
+            outcome: Any = store.append_turn(conversation_id, "customer", text, _assess(1, []),
+                                             client_msg_id="dup-1", by=agent)
+        except StoreError as exc:
+            outcome = exc
+        with lock:
+            results.append((conversation_id, outcome))
+
+    threads = [threading.Thread(target=deliver, args=(conv.id,)) for _ in range(8)]
+    threads.append(threading.Thread(target=deliver, args=(other.id,)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 9
+    written = [r for _, r in results if not isinstance(r, StoreError)]
+    refused = [(c, r) for c, r in results if isinstance(r, StoreError)]
+    assert sum(1 for r in written if r.created) == 1
+    winner = next(r for r in written if r.created)
+    assert all(r.message.id == winner.message.id for r in written)
+    assert all(r.code == "AF505" and c != winner.message.conversation_id for c, r in refused)
+    stored = store.list_messages(conv.id) + store.list_messages(other.id)
+    assert [m.id for m in stored] == [winner.message.id]
+    assert len(store.list_assessments(winner.message.conversation_id)) == 1
+    assert store.get_conversation(conv.id).last_seq + store.get_conversation(other.id).last_seq == 1
