@@ -21,8 +21,15 @@ def test_ingest_is_durable_idempotent_and_assessed(world: Any) -> None:
     conv_id = data["conversation"]["id"]
     assert data["conversation"]["agent_id"] == world.users["agent_a1"].id
 
+    # the body (serialised once by the route) is exactly the documented model, validated
+    from anfu.server.schemas import MessageIngestPublic
+
+    assert first.headers["content-type"] == "application/json"
+    assert MessageIngestPublic.model_validate(data).model_dump(mode="json") == data
+
     again = client.post("/api/v1/messages", json=body)
     assert again.status_code == 200 and again.json()["created"] is False
+    assert MessageIngestPublic.model_validate(again.json()).model_dump(mode="json") == again.json()
     assert again.json()["message"]["id"] == data["message"]["id"] and again.json()["events"] == []
 
     reply = client.post("/api/v1/messages", json={

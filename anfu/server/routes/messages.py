@@ -23,7 +23,7 @@ def hints(body: MessageCreate) -> CustomerHints | None:
 
 @router.post("/messages", response_model=MessageIngestPublic, status_code=201,
              responses={200: {"model": MessageIngestPublic, "description": "A retry: already stored"}})
-async def ingest_message(body: MessageCreate, ctx: Ctx, auth: Authed, response: Response) -> MessageIngestPublic:
+async def ingest_message(body: MessageCreate, ctx: Ctx, auth: Authed) -> Response:
     """Store a message (on disk before the reply), analyse its conversation, store the
     assessment and emit events. A retry with the same `client_msg_id` answers 200 with the
     stored message and changes nothing.
@@ -36,6 +36,7 @@ async def ingest_message(body: MessageCreate, ctx: Ctx, auth: Authed, response: 
                              channel=body.channel, industry=body.industry, customer=hints(body),
                              agent_id=body.agent_id, client_msg_id=body.client_msg_id, sent_at=body.sent_at)
     result = await asyncio.get_running_loop().run_in_executor(ctx.executor, turn)
-    if not result.created:
-        response.status_code = 200
-    return ingest_public(result)
+    # serialised once here (FastAPI would validate the model again against `response_model`,
+    # which documents the shape)
+    return Response(ingest_public(result).model_dump_json(), status_code=201 if result.created else 200,
+                    media_type="application/json")
