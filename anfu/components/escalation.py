@@ -235,16 +235,32 @@ class Ladder:
         return out
 
     # -- decision ---------------------------------------------------------------------
+    def _compiled(self) -> list[tuple[dict[str, Any], tuple[tuple[str, Any], ...], dict[str, Any]]]:
+        """Each rule with its integer conditions split out (checked inline by `fired`) from the
+        others (flags, signals: `holds`); built once."""
+        compiled = self.__dict__.get("_compiled_rules")
+        if compiled is None:
+            compiled = [(rule, tuple((k, t) for k, t in rule["when"].items() if k in INT_CONDITIONS),
+                         {k: t for k, t in rule["when"].items() if k not in INT_CONDITIONS})
+                        for rule in self.rules]
+            self.__dict__["_compiled_rules"] = compiled
+        return compiled
+
     @staticmethod
-    def holds(when: dict[str, Any], f: Facts) -> bool:
-        values = {"current_intensity_at_least": f.intensity, "peak_intensity_at_least": f.peak,
-                  "strong_turns_at_least": f.strong_turns,
-                  "escalation_risk_turns_at_least": f.risk_turns,
-                  "outside_risk_turns_at_least": f.outside_risk_turns, "abusive_turns_at_least": f.abusive_turns,
-                  "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
-                  "stated_wait_hours_at_least": f.stated_wait_hours,
-                  "agent_violations_at_least": f.agent_violations,
-                  "manager_request_turns_at_least": f.manager_requests}
+    def values(f: Facts) -> dict[str, Any]:
+        """The integer conditions' values for `f` (computed once per turn for all rules)."""
+        return {"current_intensity_at_least": f.intensity, "peak_intensity_at_least": f.peak,
+                "strong_turns_at_least": f.strong_turns,
+                "escalation_risk_turns_at_least": f.risk_turns,
+                "outside_risk_turns_at_least": f.outside_risk_turns, "abusive_turns_at_least": f.abusive_turns,
+                "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
+                "stated_wait_hours_at_least": f.stated_wait_hours,
+                "agent_violations_at_least": f.agent_violations,
+                "manager_request_turns_at_least": f.manager_requests}
+
+    @staticmethod
+    def holds(when: dict[str, Any], f: Facts, values: dict[str, Any] | None = None) -> bool:
+        values = Ladder.values(f) if values is None else values
         for key, threshold in when.items():
             if key in ("negative_flag", "calming"):
                 if getattr(f, key) != threshold:
@@ -259,8 +275,20 @@ class Ladder:
     def fired(self, f: Facts) -> list[tuple[int, str, tuple[str, ...]]]:
         """(level, reason, family) of every rule that holds, in pack order; a rule's family
         is the set of conditions it reads, so "intensity ≥ 3" and "intensity ≥ 4" compete."""
-        return [(rule["level"], rule["reason"].format(**f.fields()), tuple(sorted(rule["when"])))
-                for rule in self.rules if self.holds(rule["when"], f)]
+        values = self.values(f)
+        held = []
+        for rule, ints, rest in self._compiled():
+            for key, threshold in ints:
+                value = values[key]
+                if value is None or value < threshold:
+                    break
+            else:
+                if not rest or self.holds(rest, f, values):
+                    held.append(rule)
+        if not held:
+            return []
+        fields = f.fields()
+        return [(rule["level"], rule["reason"].format(**fields), tuple(sorted(rule["when"]))) for rule in held]
 
     def run(self, doc: Assessment, signals: Sequence[Signal]) -> tuple[EscalationResult, list[EscalationRaised]]:
         """Walk the conversation turn by turn; the level only goes up. Reasons keep the
