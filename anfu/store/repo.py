@@ -30,6 +30,7 @@ from .facts_repo import negative_energy_of, write_facts, write_turn_facts
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
 from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Event, MessageRecord, Page, from_row)
 from .search_repo import index_message
+from .windows import RecentWindows
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
 
@@ -168,6 +169,15 @@ def _summary(data: dict[str, Any]) -> tuple[str | None, int | None, int]:
 
 class Store(CustomersMixin, AccountsMixin):
     """Repository over one engine. `Store(make_engine(settings), mask_text=settings.store_masked_text)`."""
+
+    @property
+    def recent(self) -> RecentWindows:
+        """The latest messages of the conversations this store's live turns wrote (see
+        `anfu.store.windows`; one per store, created on first use)."""
+        windows = self.__dict__.get("_recent")
+        if windows is None:
+            windows = self.__dict__.setdefault("_recent", RecentWindows())
+        return windows
 
     @classmethod
     def from_settings(cls, settings: Any) -> "Store":
@@ -475,17 +485,23 @@ class Store(CustomersMixin, AccountsMixin):
                         yield retried
                         return
                     before = from_row(ConversationRecord, conv)
-                    earlier = conn.execute(_statement(conn, "window"),
-                                           {"conversation_id": conv.id, "after": message.seq - window,
-                                            "before": message.seq}).all() if window > 1 else []
-                    turn = OpenTurn(before=before, message=message,
-                                    window=[*(from_row(MessageRecord, m) for m in earlier), message], created=True)
+                    # the window: as this process remembers it when that provably equals the
+                    # table (`anfu.store.windows`: same newest seq under the row lock), else read
+                    earlier = () if conv.last_seq == 0 else self.recent.get(conv.id, conv.created_at, conv.last_seq,
+                                                                             window - 1)
+                    if earlier is None:
+                        earlier = tuple(from_row(MessageRecord, m) for m in conn.execute(
+                            _statement(conn, "window"), {"conversation_id": conv.id, "after": message.seq - window,
+                                                         "before": message.seq})) if window > 1 else ()
+                    turn = OpenTurn(before=before, message=message, window=[*earlier, message], created=True)
                     yielded = True
                     yield turn
                     if turn.pending is None:
                         raise StoreError("AF505", "a new turn was left without its assessment (call "
                                                   "turn.record(data, level=…, events=…))", kind="turn")
                     turn.written = self._record_turn(conn, before, message, *turn.pending)
+                # committed: the window ending with this message is the table's
+                self.recent.put(conv.id, conv.created_at, turn.window, window)
             except IntegrityError:
                 # a concurrent insert of the same client_msg_id (PostgreSQL) won: report it
                 existing_message = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
