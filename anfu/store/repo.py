@@ -8,7 +8,6 @@ other tenants or teams leak nothing. Methods without a principal are for the sys
 
 from __future__ import annotations
 
-import re
 import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -26,9 +25,10 @@ from ..types import SPEAKERS, Conversation, Utterance
 from . import access
 from .access import Principal
 from .accounts import AccountsMixin, _out_of_range
+from .events_repo import EVENT_NAME, EventsMixin
 from .facts_repo import negative_energy_of, write_facts, write_turn_facts
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
-from .records import (AssessmentRecord, AuditEntry, ConversationRecord, Event, MessageRecord, Page, from_row)
+from .records import (AssessmentRecord, ConversationRecord, Event, MessageRecord, Page, from_row)
 from .search_repo import index_message
 from .windows import RecentWindows
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
@@ -85,7 +85,6 @@ def _statement(conn: Any, kind: str) -> Any:
         raise ValueError(kind)
     _STATEMENTS[(dialect, kind)] = stmt
     return stmt
-EVENT_NAME = re.compile(r"[a-z][a-z_]*(\.[a-z][a-z_]*)+")
 _UNSET: Any = object()
 
 
@@ -167,7 +166,7 @@ def _summary(data: dict[str, Any]) -> tuple[str | None, int | None, int]:
             int(level) if level is not None else 0)
 
 
-class Store(CustomersMixin, AccountsMixin):
+class Store(EventsMixin, CustomersMixin, AccountsMixin):
     """Repository over one engine. `Store(make_engine(settings), mask_text=settings.store_masked_text)`."""
 
     @property
@@ -750,89 +749,6 @@ class Store(CustomersMixin, AccountsMixin):
             rows = s.scalars(select(AssessmentRow).where(AssessmentRow.conversation_id == conversation_id)
                              .order_by(AssessmentRow.id))
             return [from_row(AssessmentRecord, r) for r in rows]
-
-    # events -------------------------------------------------------------------------------
-    def add_event(self, tenant_id: int, name: str, payload: dict[str, Any] | None = None, *,
-                  conversation_id: int | None = None) -> Event:
-        """Record a workflow event (`noun.verb`, e.g. `escalation.raised`). Events about a
-        customer must carry their `conversation_id`, so that a deletion request removes them."""
-        if not EVENT_NAME.fullmatch(name):
-            raise InputError("AF505", f"event name {name!r} (use noun.verb, e.g. escalation.raised)",
-                             kind="event")
-        with self._write() as s:
-            self._get(s, TenantRow, tenant_id, "tenant")
-            self._same_tenant(s, tenant_id, ConversationRow, conversation_id, "conversation")
-            row = EventRow(tenant_id=tenant_id, conversation_id=conversation_id, name=name,
-                           payload=self._stored(payload or {}), created_at=self.clock())
-            s.add(row)
-            s.flush()
-            return from_row(Event, row)
-
-    def list_events(self, visible_to: Principal, *, after_id: int = 0, name: str | None = None,
-                    conversation_id: int | None = None, limit: int = 100,
-                    names: tuple[str, ...] | None = None) -> list[Event]:
-        """Events after `after_id` in id order (poll with the last id seen). Agents see only
-        events of their visible conversations; other roles also see tenant-wide events.
-        `names` keeps events of any of these kinds (one query for several)."""
-        where = [EventRow.tenant_id == visible_to.tenant_id, EventRow.id > after_id]
-        if name is not None:
-            where.append(EventRow.name == name)
-        if names is not None:
-            where.append(EventRow.name.in_(names))
-        if conversation_id is not None:
-            where.append(EventRow.conversation_id == conversation_id)
-        visible_conv = EventRow.conversation_id.in_(
-            select(ConversationRow.id).where(access.conversation_clause(visible_to)))
-        if visible_to.role == "agent":
-            where.append(visible_conv)
-        else:
-            where.append(EventRow.conversation_id.is_(None) | visible_conv)
-        with self._read() as s:
-            rows = s.scalars(select(EventRow).where(*where).order_by(EventRow.id).limit(min(limit, 1000)))
-            return [from_row(Event, r) for r in rows]
-
-    # audit log ----------------------------------------------------------------------------
-    def audit(self, tenant_id: int | None, actor: str, action: str, *, target: str | None = None,
-              detail: dict[str, Any] | None = None, ip: str | None = None) -> AuditEntry:
-        """Append to the audit log (sign-ins, exports, role changes, take-overs…). Personal
-        information in `detail` is masked before it is written."""
-        with self._write() as s:
-            row = AuditRow(tenant_id=tenant_id, actor=actor, action=action, target=target,
-                           detail=mask_data(detail or {}), ip=ip, at=self.clock())
-            s.add(row)
-            s.flush()
-            return from_row(AuditEntry, row)
-
-    def list_audit(self, visible_to: Principal, *, action: str | None = None, page: int = 1,
-                   page_size: int = 50, actor: str | None = None, target: str | None = None,
-                   since: datetime | None = None, until: datetime | None = None) -> Page[AuditEntry]:
-        """The tenant's audit log, newest first (admins and auditors); `action` ending in `.`
-        (e.g. `alert.`) matches every action of that family; `since <= at < until`."""
-        access.require(visible_to, "audit.view")
-        page, page_size = _page_args(page, page_size)
-        where = [AuditRow.tenant_id == visible_to.tenant_id]
-        if action is not None:
-            where.append(AuditRow.action.startswith(action, autoescape=True) if action.endswith(".")
-                         else AuditRow.action == action)
-        if actor is not None:
-            where.append(AuditRow.actor == actor)
-        if target is not None:
-            where.append(AuditRow.target == target)
-        if since is not None:
-            where.append(AuditRow.at >= since)
-        if until is not None:
-            where.append(AuditRow.at < until)
-        counted = list(where)
-        if action is not None and action.endswith(".") and self.engine.dialect.name == "sqlite":
-            # SQLite's LIKE reads no index: the count also takes the family as a range of
-            # ix_audit_log_tenant_action (bytes compare: `alert.` <= action < `alert/`), while the
-            # page walks the tenant's log newest first and stops after it (no sort of the family)
-            counted += [AuditRow.action >= action, AuditRow.action < action[:-1] + "/"]
-        with self._read() as s:
-            total = s.scalar(select(func.count()).select_from(AuditRow).where(*counted)) or 0
-            rows = s.scalars(select(AuditRow).where(*where).order_by(AuditRow.id.desc())
-                             .offset((page - 1) * page_size).limit(page_size))
-            return Page([from_row(AuditEntry, r) for r in rows], total, page, page_size)
 
 
 __all__ = ["ConversationFilter", "OpenTurn", "Store", "TurnWrite", "normalize_email", "normalize_phone"]
