@@ -8,6 +8,11 @@ On real Weibo text a complaint already made to the company is history ("投诉�
 "我都投诉了一周了", the pack's `narrative.acts`), posting words count only with intent
 ("明天就发微博" yes, "我还发微博抱怨？" no: `intent_only`, verdict `descriptive`), and a tag
 (@account, #topic#, 【tag】) is addressed now, never narrated.
+The pack's `frames` read the grammar around a mention before any intent word counts: habitual
+or generic talk ("每次都要靠投诉才能解决吗": `generic`), someone else speaking or acting ("客服说
+不满意可以去12315投诉": `reported`), a regulator named as a topic or a source rather than the goal
+of an appeal ("工信部早就规定了", "去工信部网站问问标准": `topic`). A tag on a report about a
+third-party crime ("收到冒充银行的诈骗短信 @南京晨报") is `third_party`.
 Conditions stay threats ("再不来修我就投诉"). Every
 mention becomes a trigger: `escalation` for threats, `negation` for the ones ruled out, so an
 auditor sees why.
@@ -44,6 +49,7 @@ from .customer_flag import CustomerTurnFlag
 PACK = "escalation"
 _SENTENCE_END = re.compile(r"[。！？\n]")
 _CLAUSE_BREAK = re.compile(r"[。！？；，,.!?;\n…～]")
+_LAST_SEGMENT = re.compile(r"(?<=\s)\S*$")
 # how far before a mention an `intent` cue is looked for (Weibo posts run clauses together
 # with spaces, so the clause alone can be a whole story)
 _INTENT_REACH = 12
@@ -110,12 +116,13 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
     if not isinstance(third, dict):
         problems.append("'third_party' must be a mapping with 'mentions', 'cues' and 'against'")
     else:
-        for key in ("cues", "against", "context_cues"):
+        for key in ("cues", "against", "context_cues", "grievance", "tag_cues"):
             str_list(third.get(key, []), f"third_party.{key}", problems, allow_empty=True)
         for key in ("mentions", "advice", "no_advice"):
             for i, pattern in enumerate(str_list(third.get(key, []), f"third_party.{key}", problems,
                                                  allow_empty=True)):
                 _check_regex(pattern, f"third_party.{key}[{i}]", problems)
+    _validate_frames(data.get("frames", {}), problems)
     query = data.get("query")
     if not isinstance(query, dict):
         problems.append("'query' must be a mapping")
@@ -144,6 +151,29 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+_FRAME_KEYS = {"generic": ("before", "future"), "reported": ("before", "previous"),
+               "topic": ("appeal_before", "appeal_after", "source_after")}
+
+
+def _validate_frames(frames: Any, problems: list[str]) -> None:
+    if not isinstance(frames, dict):
+        problems.append("'frames' must be a mapping with 'generic', 'reported' and/or 'topic'")
+        return
+    for name, spec in frames.items():
+        if name not in _FRAME_KEYS:
+            problems.append(f"frames.{name} is not a frame (use {', '.join(_FRAME_KEYS)})")
+            continue
+        if not isinstance(spec, dict):
+            problems.append(f"frames.{name} must be a mapping of regex lists")
+            continue
+        for key in _FRAME_KEYS[name]:
+            for i, pattern in enumerate(str_list(spec.get(key, []), f"frames.{name}.{key}", problems,
+                                                 allow_empty=True)):
+                _check_regex(pattern, f"frames.{name}.{key}[{i}]", problems)
+        if name == "topic":
+            str_list(spec.get("channels", []), "frames.topic.channels", problems, allow_empty=True)
+
+
 def _check_regex(pattern: str, where: str, problems: list[str]) -> None:
     try:
         re.compile(pattern)
@@ -166,7 +196,9 @@ class Mention:
     match: Match
     channel: str
     rule_id: str
-    verdict: str  # threat | negated | past_resolved | narrated | descriptive | neutral_query | third_party
+    # threat | negated | past_resolved | narrated | descriptive | neutral_query | third_party
+    # | generic | reported | topic
+    verdict: str
 
 
 class EscalationRules:
@@ -217,8 +249,20 @@ class EscalationRules:
         self.act_after = [re.compile(p) for p in acts.get("after", [])]
         self.act_before = [re.compile(p) for p in acts.get("before", [])]
         self.act_next = [re.compile(p) for p in acts.get("next", [])]
+        frames = pack.get("frames", {})
+        generic, reported, topic = (frames.get(k, {}) for k in ("generic", "reported", "topic"))
+        self.generic_before = _patterns_rx(generic.get("before"))
+        self.generic_future = _patterns_rx(generic.get("future"))
+        self.reported_before = _patterns_rx(reported.get("before"))
+        self.reported_previous = _patterns_rx(reported.get("previous"))
+        self.topic_channels = frozenset(topic.get("channels", []))
+        self.topic_appeal_before = _patterns_rx(topic.get("appeal_before"))
+        self.topic_appeal_after = _patterns_rx(topic.get("appeal_after"))
+        self.topic_source_after = _patterns_rx(topic.get("source_after"))
         third = pack.get("third_party", {})
         self.third_mentions = [re.compile(p) for p in third.get("mentions", [])]
+        self.third_tag_cues = _optional_rx(third.get("tag_cues"))
+        self.third_grievance = _optional_rx(third.get("grievance"))
         self.third_cues = _optional_rx(third.get("cues"))
         self.third_against = _optional_rx(third.get("against"))
         # earlier turns of the conversation that make a police mention a report about someone
@@ -261,7 +305,7 @@ class EscalationRules:
         c_start, c_end = clause_bounds(norm, m.start, m.end)
         prefix = norm[max(c_start, m.start - self.window - 6):m.start]
         after = self.after_rx is not None and self.after_rx.search(norm[m.end:c_end])
-        tag = m.text[:1] in "@#【"
+        tag = m.text[:1] in "@#【" or _inside_tag(norm, m.start)
         # a tag is addressed now: only a negation right in front of it counts ("我分享了@新浪科技 的文章"
         # yes, "不能携号转网@工信部" no)
         negated = self._negated(prefix, adjacent_only=tag)
@@ -272,23 +316,70 @@ class EscalationRules:
         if self._resolved(norm, m, c_start, c_end):
             return "past_resolved"
         head = norm[c_start:m.start]
+        if not tag:
+            frame = self._frame(norm, m, channel, rule_id, c_start, c_end)
+            if frame is not None:
+                return frame
         if intent_only and not self._intends(head):
             return "descriptive"
         # a tag (@account, #topic#, 【tag】) is addressed now, never told as part of the story
         following = norm[m.end:_next_clause_end(norm, c_end)]
+        # a habit announced for the future ("以后每次断网我都去工信部投诉") is not the story so far
         if not tag and self._narrated(head, norm[m.end:c_end], channel, following,
-                                                    query=".query" in rule_id, mention=m.text):
+                                      query=".query" in rule_id, mention=m.text,
+                                      future=self._future(norm, c_start, m.start)):
             return "narrated"
         if ".query" in rule_id and self.calm_rx.search(norm):
             return "neutral_query"
         return "threat"
 
+    def _frame(self, norm: str, m: Match, channel: str, rule_id: str, c_start: int,
+               c_end: int) -> str | None:
+        """The pack's `frames`: `generic` (habitual or generic talk), `reported` (someone else
+        speaks or acts) or `topic` (a body named, not appealed to); None when no frame holds."""
+        head, tail = norm[c_start:m.start], norm[m.end:c_end]
+        # spoken and Weibo text runs clauses together with spaces: a frame reads the last one
+        spoken = _LAST_SEGMENT.search(head)
+        segment = spoken.group(0) if spoken else head
+        if self.reported_before is not None and self.reported_before.search(segment):
+            return "reported"
+        if self.reported_previous is not None and c_start > 0 and segment == head:
+            s_start = _sentence_start(norm, c_start)
+            previous = norm[s_start:c_start].rstrip("，,；; ")
+            if previous and self.reported_previous.search(previous):
+                return "reported"
+        if (self.generic_before is not None and self.generic_before.search(segment)
+                and not self._future(norm, c_start, m.start)):
+            return "generic"
+        if channel in self.topic_channels and ":" in rule_id:  # a phrase, not a number or a tag
+            if self.topic_appeal_after is not None and self.topic_appeal_after.search(tail):
+                return None
+            if self.topic_source_after is not None and self.topic_source_after.search(tail):
+                return "topic"
+            if self.topic_appeal_before is not None and self.topic_appeal_before.search(head):
+                return None
+            return "topic"
+        return None
+
+    def _future(self, norm: str, c_start: int, start: int) -> bool:
+        """A future frame (`frames.generic.future`: "以后", "下次") earlier in the sentence."""
+        return bool(self.generic_future is not None
+                    and self.generic_future.search(norm[_sentence_start(norm, c_start):start]))
+
     def _third_party(self, norm: str, m: Match) -> bool:
-        """A report about a scammer, spammer or thief (the pack's `third_party`), not the company."""
-        if self.third_cues is None or not any(rx.search(m.text) for rx in self.third_mentions):
+        """A report about a scammer, spammer or thief (the pack's `third_party`), not the company:
+        a mention of `mentions` in a turn that names such a wrongdoer (`cues`), or any other tag
+        (or a hotline inside one, "@北京12345") in a turn that tells such a crime (`tag_cues`), when
+        the turn neither accuses the company (`against`) nor holds a grievance against it
+        (`grievance`: "你们不给挂失")."""
+        if any(rx.search(m.text) for rx in self.third_mentions):
+            cues = self.third_cues
+        elif m.text[:1] in "@#【" or _inside_tag(norm, m.start):
+            cues = self.third_tag_cues
+        else:
             return False
-        return bool(self.third_cues.search(norm)) and not (self.third_against is not None
-                                                           and self.third_against.search(norm))
+        return bool(cues is not None and cues.search(norm)) and not any(
+            rx is not None and rx.search(norm) for rx in (self.third_against, self.third_grievance))
 
     def _negated(self, prefix: str, adjacent_only: bool = False) -> bool:
         if self.exception_rx is not None and self.exception_rx.search(prefix):
@@ -302,20 +393,25 @@ class EscalationRules:
 
     def _intends(self, head: str) -> bool:
         """Intent in the clause before a mention: right in front of it ("我要投诉", "就去"), or an
-        `intent` cue anywhere in the clause ("我明天打12345投诉", "这是第三次投诉了")."""
+        `intent` cue anywhere in the clause ("我明天打12345投诉", "这是第三次投诉了"). Weibo posts
+        run clauses together with spaces: intent is read in the last of them ("网络差的要命 投诉一年多
+        无人解决" has none)."""
+        spoken = _LAST_SEGMENT.search(head)
+        if spoken is not None:
+            head = spoken.group(0)
         return bool(self.intent_rx.search(head)
                     or re.search(r"(?:(?<![必需只重主])要|想|准备|打算|会|就(?!是)|只能|必须)[^，。！？]{0,3}$", head)
                     or (self.intent_any is not None
                         and self.intent_any.search(head[-_INTENT_REACH:])))
 
     def _narrated(self, head: str, tail: str, channel: str, following: str = "", query: bool = False,
-                  mention: str = "") -> bool:
+                  mention: str = "", future: bool = False) -> bool:
         """Told as part of the story ("多次投诉后", "投诉了三次都没用", "投诉客服却告诉我…"),
         unless intent comes first."""
         # (a question about a channel, "你们的投诉电话是多少", is not the channel's noun use)
         if not query and any(rx.search(head) for rx in self.story_channel.get(channel, ())):
             return True
-        if self._intends(head):
+        if future or self._intends(head):
             return False
         if mention and any(rx.search(mention) for rx in self.act_mentions) and (
                 any(rx.search(tail) for rx in self.act_after)
@@ -341,6 +437,22 @@ class EscalationRules:
         rest = norm[m.end:]
         return past and bool(self.resolved_rx.search(rest) or self.retracted_rx.search(rest)
                              or self.settled_rx.search(rest))
+
+
+def _sentence_start(norm: str, i: int) -> int:
+    """Start of the sentence holding position `i`."""
+    j = i
+    while j > 0 and not _SENTENCE_END.match(norm[j - 1]):
+        j -= 1
+    return j
+
+
+def _inside_tag(norm: str, start: int) -> bool:
+    """Whether the text at `start` continues an @account ("@北京12345")."""
+    j = start - 1
+    while j >= 0 and start - j <= 12 and not norm[j].isspace() and norm[j] not in "，。！？@":
+        j -= 1
+    return j >= 0 and norm[j] == "@"
 
 
 def _next_clause_end(norm: str, c_end: int) -> int:

@@ -356,7 +356,7 @@ def test_police_tags_and_tags_after_a_negation_are_threats(risk: EscalationRisk,
     ("#举报垃圾短信# 已举报该号码，大家收到这种中奖短信直接删", "third_party"),
     ("最近老收到垃圾短信 @12321举报中心 你们管吗？", "third_party"),
     ("美滋滋地准备照个相发微博，结果相机打不开了", "narrated"),
-    ("客服说明天八点以后请打10018找客服经理办理", "narrated"),
+    ("客服说明天八点以后请打10018找客服经理办理", "reported"),  # frames.reported
     ("我分享了@新浪科技 的文章，联通的信号越来越差", "negated"),
 ])
 def test_reports_photos_and_suggestions_are_not_threats(risk: EscalationRisk, text: str, reason: str) -> None:
@@ -495,3 +495,254 @@ def test_the_turn_memo_keeps_the_context_apart() -> None:
     assert after_scam.turns[-1].escalation_risk is False
     assert alone.turns[-1].escalation_risk is True
     assert again.turns[-1].escalation_risk is False
+
+
+# --- issue 9, precision on real turns: the kinds of mention a careful annotator excludes, each a
+# pattern class judged by its grammar (aspect, who acts, the role of the body named, the target),
+# with threats of the same shape beside them. Our own sentences, not taken from the data.
+
+# Habitual or generic talk about complaining (`frames.generic`, verdict `generic`): a periodic or
+# generic frame (每次/每个月/年年/一年到头/一般都得/靠…) describes how things go, not what the customer
+# will do now. A future frame (以后, 下次, 从今天起) or a new clause announcing a step keeps the
+# threat. (非要/非得 … 才 is left alone: the labellers read "非要微博曝光你才拎得清啊" as a threat.)
+HABITUAL_NOT_THREATS = [
+    "每次宽带出问题都得打电话投诉才有人来修",
+    "每个月都要为话费的事投诉一回，累不累",
+    "是不是每回都要靠投诉才能办成事？",
+    "一年到头总要投诉个两三次",
+    "每半年就得找一回你们领导，才有人管",
+    "每次都靠找经理才能解决问题，普通客服什么都做不了",
+    "这种事一般都得投诉才有用",
+    "为什么每次都要我投诉了你们才动？",
+    "每回停电我都要打95598投诉，真是心累",
+    "年年给你们差评，年年没变化",
+    "每年续约都得找你们经理吵一架才给优惠",
+    "每次换套餐都要打三四个电话投诉才办得下来",
+    "年年涨价，年年有人投诉，你们也不改",
+    "一到夏天就停电，每回都是打12345才有人管",
+    "每个季度都要找一次经理，烦不烦",
+    "动不动就得投诉，这服务真让人无语",
+    "每当网络卡顿我都得给你们客服打电话投诉，习惯了",
+    "每逢节假日快递就慢，每次都要靠投诉才能送到",
+]
+HABITUAL_THREATS = [
+    "以后每次断网我都去工信部投诉",
+    "从今天起，每断一次网我就投诉一次",
+    "下次再这样，我每次都给差评",
+    "每次都这样，这次我一定要投诉",
+    "每个月都乱扣费，我要去12315举报你们",
+    "你们每次都推，我现在就要投诉",
+    "每次都说马上处理，我要找你们领导",
+    "每回都是这套说辞，我明天就去消协",
+    "每次都让我等，再不来我就投诉",
+    "以后每个月扣一次费，我就打一次12345",
+    "每次都这样敷衍，这次我直接去12315",
+    "以后每次停电我都打12398投诉",
+    "每个月乱扣费，我要找你们领导",
+    "每回都推给别人，我要投诉你们",
+    "下次再断网，我每次都投诉",
+    "每次都说在处理，再拖我就去消协",
+    "从现在起每次送错我都给差评",
+    "每年都这么收费，我要起诉你们",
+]
+
+# Someone else acts or speaks (`frames.reported`, verdict `reported`): the agent's or another person's suggestion, other users' complaints
+# ("客服说可以去12315投诉", "有人反映去工信部投诉也没用") report what others said or did. The
+# customer's own words ("我说我要投诉") stay the customer's.
+REPORTED_NOT_THREATS = [
+    "客服说如果不满意可以去12315投诉",
+    "营业厅的人居然叫我自己去消协申诉",
+    "接线员建议我打12345反映一下",
+    "你们工作人员说有意见就去投诉他好了",
+    "听邻居说他们楼里有人去工信部投诉了",
+    "网上很多用户反映去12315投诉也没用",
+    "小区里别的住户都去投诉过物业",
+    "他们说投诉也没用，让我等通知",
+    "我同事说他投诉了三次才给退",
+    "对方表示要是嫌慢可以找市长热线",
+    "你们经理亲口说的，不服就去法院告",
+    "装维师傅说让我直接去通管局反映，他也没办法",
+    "客服跟我说嫌慢可以自己去投诉",
+    "你们那个店员说有本事去消协告他",
+    "快递员说让我找他们经理，他做不了主",
+    "营业员建议我去12315问问",
+    "邻居说他上个月找了市长热线",
+    "对方说不服可以去法院起诉",
+    "师傅说要投诉就投诉吧，反正配件没到",
+    "朋友说他们公司的人都去工信部投诉过",
+]
+REPORTED_THREATS = [
+    "客服说要等一周，我不接受，我要投诉",
+    "你们说让我去投诉，那我就去12315投诉",
+    "你们客服说我去投诉也没用？那我直接找12345",
+    "别人投诉都有用，我也要投诉",
+    "客服一直推，我要投诉这个客服",
+    "我跟客服说了，再不处理我就投诉",
+    "我已经和你们说过，不退款我就起诉",
+    "我说我要投诉你们，你们当耳旁风？",
+    "我告诉你们，我要去消协",
+    "客服让我等通知，等不了了，明天直接打市长热线",
+    "客服说没办法，那我就去12315投诉",
+    "你们说等三天，我等不了，我要投诉",
+    "他们让我自己想办法，我只能找记者了",
+    "我说了我要投诉，你们听见没有",
+    "经理说他做不了主，那我要找你们总经理",
+    "客服让我等通知，我现在就去消协",
+    "我跟你们说清楚，再不退钱我就起诉",
+    "店员说不能退，行，我去市场监管局",
+]
+
+# A regulator named as a topic or a source of information (its rules, data, website, its staff
+# judged) is not the goal of an appeal (`frames.topic`, verdict `topic`, or `negated` by the older
+# `negation.after` words such as 规定); the same bodies as the goal of going, calling, telling
+# or asking ("去工信部", "打市长热线", "让市场监管局来评评理", "消协见") are.
+TOPIC_NOT_THREATS = [
+    "工信部早就规定了提速降费，你们怎么还这么贵",
+    "我在工信部网站上查了标准，确实是这么规定的",
+    "你们以为自己是市场监管局啊，还要我出示证明？",
+    "工信部那些官员也不作为",
+    "听说市场监管局最近在查虚假宣传",
+    "这个政策是发改委定的还是你们定的？",
+    "按照能源局的文件，应该先通知再停电",
+    "消协的文章我看了，说的就是你们这种情况",
+    "去工信部官网看看标准就知道你们不达标",
+    "通管局的数据显示这一片信号覆盖率很低",
+    "人民银行那边的政策我懂，但你们执行得太死板了",
+    "物价局定的电价我没意见，问题是你们多收了",
+    "发改委的文件里写得清清楚楚，峰谷电价要提前公示",
+    "我查了市场监管局公布的名单，你们家在上面",
+    "能源局的标准是电压偏差不超过7%",
+    "你们当自己是工商局啊，还要查我户口本？",
+    "工信部那套提速降费的说法，到你们这就变味了",
+    "根据银保监会的规定，保险公司应该在十天内赔付",
+    "通管局去年出台的文件说过不能强制捆绑",
+    "消协的报告我看过，里面点名了好几家快递公司",
+]
+TOPIC_THREATS = [
+    "我要去工信部申诉",
+    "这件事我会找消协",
+    "那就市场监管局见吧",
+    "你们再这样我就打市长热线",
+    "请工信部管管这些乱扣费的运营商",
+    "向能源局反映你们随意停电",
+    "消协那边我明天就去",
+    "不给退就去消费者协会",
+    "让市场监管局来评评理",
+    "这事必须让监管部门知道",
+    "你们等着通管局的电话吧",
+    "我去工信部告你们",
+    "那就消协见",
+    "我要打市长热线",
+    "明天我就去市场监管局举报",
+    "让能源局来管管你们",
+    "我会向通管局申诉",
+    "这事我找消协评理",
+    "你们等着工商局来查吧",
+]
+
+# A tag (@account, #topic#) on a report about a third-party wrongdoer (`third_party.tag_cues`,
+# verdict `third_party`) (a scammer, a spammer, a
+# thief) warns or asks for help; it is no threat against the company, unless the turn accuses the
+# company itself. A tag on a grievance against the company stays a threat.
+THIRD_PARTY_NOT_THREATS = [
+    "收到冒充银行的诈骗短信，链接千万别点 @平安南京 @南京晨报",
+    "有人冒充快递员上门推销假货 @都市快报",
+    "这个号码天天打骚扰电话推销贷款 @北京12345",
+    "中奖短信又来了 @工信微报 管管这些骗子吧",
+    "@江苏新闻 今天在地铁站看到小偷偷手机，被抓了",
+    "又是冒充客服要验证码的钓鱼电话 @新闻晨报",
+    "有骗子假冒你们的客服号发退款链接 @广州日报",
+    "@浙江新闻 小区群里有人发传销广告",
+    "家里老人接到诈骗电话差点转账 @成都商报",
+    "又收到冒充客服的诈骗短信了 @新京报",
+    "小区里有小偷专偷电动车电瓶 @城市快报",
+    "@长沙晚报 有人冒充电力公司上门收费，大家注意",
+    "陌生号码一天打五次骚扰电话 @北京12345",
+    "骗子假冒银行发短信让点链接 @南方都市报",
+    "中大奖的短信又来了，都是骗人的 @工信微报",
+    "朋友的微信被盗了，到处借钱 @平安广州",
+    "有人在地铁口搞传销拉人头 @深圳晚报",
+]
+THIRD_PARTY_THREATS = [
+    "你们泄露了我的号码，天天接到诈骗电话 @北京晚报",
+    "乱扣费三个月没人管 @北京晚报",
+    "宽带断了一周没人修 @都市快报 @杭州日报",
+    "#投诉# 你们客服承诺的退款到现在没到",
+    "@工信微报 你们这样乱收费还有没有人管",
+    "客服态度恶劣，挂我电话 @新闻晨报",
+    "是不是你们内部倒卖了我的信息，现在诈骗电话不断 @成都商报",
+    "手机被偷了你们不给挂失，还要我跑三个营业厅 @广州日报",
+    "说好的赔偿不兑现 @浙江新闻",
+    "@央视新闻 这家公司卖的手机用三天就坏",
+    "你们泄露了我的信息，现在天天接到诈骗电话 @新京报",
+    "乱扣费半年没人管 @城市快报",
+    "你们不给我解冻银行卡 @南方都市报",
+    "#投诉# 你们的快递员把我的包裹弄丢了",
+    "被盗刷了你们却说不归你们管 @新京报",
+    "宽带装了一个月还没通 @长沙晚报",
+    "@工信微报 运营商乱收费谁来管",
+    "客服态度太差了 @深圳晚报",
+]
+
+# Questions about where or how to complain: in an aggrieved turn they announce the step (the
+# labellers mark "怎么投诉呢", "请问我该找谁维权" true); after a fix, in a calm turn, they are a
+# neutral question (the pack's `query`). Kept as it is; pinned here.
+QUERY_THREATS = [
+    "修了三次都修不好，你们投诉电话到底是多少？",
+    "乱扣我的钱，我该去哪里投诉？",
+    "这种霸王条款有地方举报吗",
+    "等了半个月还没人上门，请问投诉渠道是什么？",
+    "你们这样乱收费，我想知道怎么向上级部门举报",
+]
+QUERY_NOT_THREATS = [
+    "问题已经解决了，顺便问一下你们的投诉和建议入口在哪",
+    "不是要投诉，就是想了解一下投诉流程",
+    "师傅态度很好，已经修好了，想问下表扬走投诉和建议渠道可以吗",
+    "谢谢，已经解决了。顺便问下你们的投诉电话是多少，以后好找",
+]
+
+NON_THREATS_BY_CLASS = ([(t, "generic") for t in HABITUAL_NOT_THREATS]
+                        + [(t, "reported") for t in REPORTED_NOT_THREATS]
+                        + [(t, "topic") for t in TOPIC_NOT_THREATS]
+                        + [(t, "third_party") for t in THIRD_PARTY_NOT_THREATS]
+                        + [(t, "neutral_query") for t in QUERY_NOT_THREATS])
+
+
+@pytest.mark.parametrize("text, reason", NON_THREATS_BY_CLASS)
+def test_non_threat_mentions_by_class(risk: EscalationRisk, text: str, reason: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
+    reasons = {t.label for t in triggers if t.kind == "negation"}  # the mention is explained
+    assert reason in reasons or (reason == "topic" and reasons == {"negated"}), (text, reasons)
+
+
+@pytest.mark.parametrize("text", HABITUAL_THREATS + REPORTED_THREATS + TOPIC_THREATS
+                         + THIRD_PARTY_THREATS + QUERY_THREATS)
+def test_threats_of_the_same_shape(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert risky, (text, triggers)
+
+
+def test_intent_is_read_in_the_last_spoken_segment(risk: EscalationRisk) -> None:
+    """Weibo and spoken text run clauses together with spaces: an intent word in an earlier one
+    ("差得要命") does not make a narrated complaint a threat; intent in the same one still does."""
+    risky, triggers = _assess(risk, "信号差得要命 投诉两个月没人理")
+    assert not risky and {t.label for t in triggers} == {"narrated"}
+    assert _assess(risk, "信号差得要命 我要投诉")[0]
+
+
+def test_a_hotline_inside_a_tag_is_part_of_the_tag(risk: EscalationRisk) -> None:
+    # the hotline in "@北京12345" is a tag: on a report about a spammer it is no threat, on a
+    # grievance against the company it is one
+    assert not _assess(risk, "这个号码天天打骚扰电话 @北京12345")[0]
+    assert _assess(risk, "停电三天了没人管 @北京12345")[0]
+
+
+def test_validator_checks_frames() -> None:
+    pack = dict(load_pack("escalation"))
+    broken = dict(pack, frames={"generic": {"before": ["(x"]}})
+    assert any("frames.generic.before[0]" in p for p in validate_escalation(broken))
+    assert any("frames.habit is not a frame" in p for p in validate_escalation(dict(pack, frames={"habit": {}})))
+    assert any("'frames' must be a mapping" in p for p in validate_escalation(dict(pack, frames=["x"])))
+    broken = dict(pack, third_party=dict(pack["third_party"], tag_cues="诈骗"))
+    assert validate_escalation(broken) != []
