@@ -341,9 +341,11 @@ class EscalationRules:
         # spoken and Weibo text runs clauses together with spaces: a frame reads the last one
         spoken = _LAST_SEGMENT.search(head)
         segment = spoken.group(0) if spoken else head
-        if self.reported_before is not None and self.reported_before.search(segment):
+        # (a question about where to complain is the customer's own: "你告诉我哪里可以投诉")
+        query = ".query" in rule_id
+        if not query and self.reported_before is not None and self.reported_before.search(segment):
             return "reported"
-        if self.reported_previous is not None and c_start > 0 and segment == head:
+        if not query and self.reported_previous is not None and c_start > 0 and segment == head:
             s_start = _sentence_start(norm, c_start)
             previous = norm[s_start:c_start].rstrip("，,；; ")
             if previous and self.reported_previous.search(previous):
@@ -352,6 +354,8 @@ class EscalationRules:
                 and not self._future(norm, c_start, m.start)):
             return "generic"
         if channel in self.topic_channels and ":" in rule_id:  # a phrase, not a number or a tag
+            if not segment.strip() and not tail.strip():
+                return None  # the body alone is the clause: an appeal by ellipsis ("再不退款，消协！")
             if self.topic_appeal_after is not None and self.topic_appeal_after.search(tail):
                 return None
             if self.topic_source_after is not None and self.topic_source_after.search(tail):

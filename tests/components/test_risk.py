@@ -590,6 +590,7 @@ REPORTED_THREATS = [
     "客服让我等通知，我现在就去消协",
     "我跟你们说清楚，再不退钱我就起诉",
     "店员说不能退，行，我去市场监管局",
+    "你告诉我哪里可以投诉",
 ]
 
 # A regulator named as a topic or a source of information (its rules, data, website, its staff
@@ -638,6 +639,7 @@ TOPIC_THREATS = [
     "我会向通管局申诉",
     "这事我找消协评理",
     "你们等着工商局来查吧",
+    "再不给退款，消协！",
 ]
 
 # A tag (@account, #topic#) on a report about a third-party wrongdoer (`third_party.tag_cues`,
