@@ -378,7 +378,8 @@ class EscalationRules:
         (`grievance`: "你们不给挂失")."""
         if any(rx.search(m.text) for rx in self.third_mentions):
             cues = self.third_cues
-        elif m.text[:1] in "@#【" or _inside_tag(norm, m.start):
+        elif m.text[:1] in "@#【" or _inside_tag(norm, m.start) or m.payload[0] == "media":
+            # a tag, or a public warning or call to spread ("有人冒充抄表员上门骗钱，大家小心")
             cues = self.third_tag_cues
         else:
             return False
