@@ -28,12 +28,14 @@ PACK = "escalation_ladder"
 INT_CONDITIONS = ("current_intensity_at_least", "peak_intensity_at_least", "strong_turns_at_least",
                   "escalation_risk_turns_at_least", "outside_risk_turns_at_least",
                   "abusive_turns_at_least", "repeat_contacts_at_least", "response_wait_minutes_at_least",
-                  "stated_wait_hours_at_least", "agent_violations_at_least", "manager_request_turns_at_least")
+                  "stated_wait_hours_at_least", "agent_violations_at_least", "manager_request_turns_at_least",
+                  "agent_replies_at_least", "vulnerable_turns_at_least")
 CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least", "calming")
 STRONG = 3  # intensity of a "strong" turn (glossary.INTENSITY_NAMES)
 SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "outside_risk_turns": 1,
                 "abusive_turns": 2, "contacts": 3,
-                "wait_minutes": 15, "stated_wait_hours": 48, "agent_violations": 2, "manager_requests": 1}
+                "wait_minutes": 15, "stated_wait_hours": 48, "agent_violations": 2, "manager_requests": 1,
+                "agent_replies": 1, "vulnerable_turns": 1}
 
 
 @validator(PACK)
@@ -84,6 +86,8 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
         _check_regex(rx, f"calming_cues[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("manager_requests") or [], "manager_requests", problems)):
         _check_regex(rx, f"manager_requests[{i}]", problems)
+    for i, rx in enumerate(str_list(data.get("vulnerable_cues") or [], "vulnerable_cues", problems)):
+        _check_regex(rx, f"vulnerable_cues[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("resolved_contacts") or [], "resolved_contacts", problems)):
         _check_regex(rx, f"resolved_contacts[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("stated_waits"), "stated_waits", problems)):
@@ -131,6 +135,12 @@ class Facts:
     agent_violations: int = 0
     # customer turns that demand a manager, a team lead or someone in charge (`manager_requests`)
     manager_requests: int = 0
+    # agent replies before the latest customer turn: the agent has had a chance to handle the
+    # customer's state that the conditions read (0 on a customer's opening turns)
+    agent_replies: int = 0
+    # customer turns that say someone vulnerable depends on the service (`vulnerable_cues`: an
+    # elderly or bedridden person, medical equipment, a baby)
+    vulnerable_turns: int = 0
 
     def fields(self) -> dict[str, Any]:
         return {"intensity": self.intensity if self.intensity is not None else "未知",
@@ -140,7 +150,8 @@ class Facts:
                 "abusive_turns": self.abusive_turns,
                 "contacts": self.contacts, "wait_minutes": self.wait_minutes,
                 "stated_wait_hours": self.stated_wait_hours, "agent_violations": self.agent_violations,
-                "manager_requests": self.manager_requests}
+                "manager_requests": self.manager_requests, "agent_replies": self.agent_replies,
+                "vulnerable_turns": self.vulnerable_turns}
 
 
 class Ladder:
@@ -153,6 +164,7 @@ class Ladder:
         self.wait_patterns = [t2s(rx) for rx in pack.get("stated_waits") or []]
         self.calming_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("calming_cues") or []) or "(?!)")
         self.manager_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("manager_requests") or []) or "(?!)")
+        self.vulnerable_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("vulnerable_cues") or []) or "(?!)")
         self.resolved_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("resolved_contacts") or []) or "(?!)")
         self.unit_hours: dict[str, float] = pack["unit_hours"]
         self.internal_channels = frozenset(pack.get("internal_channels") or ())
@@ -201,11 +213,13 @@ class Ladder:
             by_turn.setdefault(sig.turn, []).append(sig)
         seen: list[Signal] = []
         pending: float | None = None  # timestamp of the first unanswered customer turn
+        replies = 0  # agent turns so far
         out: list[Facts] = []
         for i, turn in enumerate(doc.turns):
             stamp = conv.turns[i].timestamp if i < len(conv.turns) else None
             if turn.speaker == "agent":
                 f.agent_violations += bool(turn.violation)
+                replies += 1
                 if pending is not None and stamp is not None:
                     f.wait_minutes = max(f.wait_minutes, int((stamp - pending) // 60))
                 pending = None
@@ -213,6 +227,7 @@ class Ladder:
                 if pending is None and stamp is not None:
                     pending = stamp
                 norm = turn.norm or normalize(turn.text)
+                f.agent_replies = replies
                 if turn.intensity is not None:
                     f.intensity = turn.intensity
                     f.peak = turn.intensity if f.peak is None else max(f.peak, turn.intensity)
@@ -224,6 +239,7 @@ class Ladder:
                 f.outside_risk_turns += self.names_outside_body(turn)
                 f.abusive_turns += bool(turn.abusive)
                 f.manager_requests += bool(self.manager_rx.search(norm))
+                f.vulnerable_turns += bool(self.vulnerable_rx.search(norm))
                 f.contacts = max(f.contacts, self.contacts_in(norm))
                 f.stated_wait_hours = max(f.stated_wait_hours, int(self.stated_wait_in(norm)))
             if i in by_turn:
@@ -256,19 +272,18 @@ class Ladder:
                 "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
                 "stated_wait_hours_at_least": f.stated_wait_hours,
                 "agent_violations_at_least": f.agent_violations,
-                "manager_request_turns_at_least": f.manager_requests}
+                "manager_request_turns_at_least": f.manager_requests,
+                "agent_replies_at_least": f.agent_replies,
+                "vulnerable_turns_at_least": f.vulnerable_turns}
 
     @staticmethod
-    def holds(when: dict[str, Any], f: Facts, values: dict[str, Any] | None = None) -> bool:
-        values = Ladder.values(f) if values is None else values
-        for key, threshold in when.items():
-            if key in ("negative_flag", "calming"):
-                if getattr(f, key) != threshold:
-                    return False
-            elif key == "signals_at_least":
+    def holds(rest: dict[str, Any], f: Facts) -> bool:
+        """A rule's flag and signal conditions (its integer ones are checked inline by `fired`)."""
+        for key, threshold in rest.items():
+            if key == "signals_at_least":
                 if any((f.signals or {}).get(kind, 0) < n for kind, n in threshold.items()):
                     return False
-            elif values[key] is None or values[key] < threshold:
+            elif getattr(f, key) != threshold:  # negative_flag, calming
                 return False
         return True
 
@@ -283,7 +298,7 @@ class Ladder:
                 if value is None or value < threshold:
                     break
             else:
-                if not rest or self.holds(rest, f, values):
+                if not rest or self.holds(rest, f):
                     held.append(rule)
         if not held:
             return []

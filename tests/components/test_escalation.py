@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import re
 
-from anfu.components.escalation import Escalation, validate_ladder
+from anfu.components.escalation import Escalation, load_ladder, validate_ladder
 from anfu.components.negative_energy import load_model as load_negative_energy
 from anfu.rules import load_pack
 from anfu.testing import check_component
@@ -97,10 +97,23 @@ def test_repeated_contacts_from_the_text_and_from_metadata() -> None:
     assert third.escalation.level == 2
     assert "客户已3次联系，问题仍未解决" in third.escalation.reasons
 
+    # a calm second contact is the agent's while the replies work; a reply that misses brings the
+    # team lead in
     again = assess([("customer", "我又打电话来问了，电表什么时候换？")])
     Escalation()(again)
-    assert again.escalation.level == 1
-    assert "客户称已是第2次联系，问题仍未解决" in again.escalation.reasons
+    assert again.escalation.level == 0
+    missed = assess([("customer", "我又打电话来问了，电表什么时候换？"), ("agent", "请您耐心等待。")],
+                    {1: {"violation": True}})
+    Escalation()(missed)
+    assert missed.escalation.level == 1
+    assert "客户称已是第2次联系，问题仍未解决" in missed.escalation.reasons
+    angry = assess([("customer", "我又打电话来问了，电表到底什么时候换？！")], {0: {"intensity": 3}})
+    Escalation()(angry)
+    assert angry.escalation.level == 1
+    # "跟上两次一样" names two earlier contacts: a third contact alerts at once
+    third_again = assess([("customer", "宽带又断了，跟上两次一样。")])
+    Escalation()(third_again)
+    assert third_again.escalation.level >= 1
 
     meta = assess([("customer", "电表什么时候换？")])
     meta.contact_count = 4
@@ -178,3 +191,37 @@ def test_no_alert_while_the_customer_is_coming_down() -> None:
     assert [t.intensity for t in calming.customer_turns] == [3, 3]  # two strong turns in both
     assert calming.escalation.level == 0, calming.escalation
     assert sustained.escalation.level >= 1
+
+
+def test_a_vulnerable_customer_whose_replies_miss_alerts_even_when_polite() -> None:
+    turns = [("customer", "不好意思打扰一下……我们家从中午就停电了，请问什么时候能来电？"),
+             ("agent", "您那片线路故障，正在抢修中。"),
+             ("customer", "我爸在家用制氧机，他肺不好，备用电池只能撑两三个小时……"),
+             ("agent", "具体时间我们这边没有，请您耐心等待。"),
+             ("customer", "电池快没电了，能不能帮忙问一下抢修的师傅？对不起，我知道你们也忙……"),
+             ("agent", "抢修人员在现场我们联系不上。")]
+    failing = assess(turns, {0: {"intensity": 0}, 2: {"intensity": 2}, 3: {"violation": True},
+                             4: {"intensity": 2}, 5: {"violation": True}})
+    Escalation()(failing)
+    assert failing.escalation.level == 1
+    assert any(r.startswith("弱势客户") for r in failing.escalation.reasons)
+    assert [e["turn"] for e in raised(failing)] == [5]
+    # the same customer answered with a plan: no alert
+    handled = assess(turns[:4] + [("customer", "好的，那我等你们电话。")],
+                     {0: {"intensity": 0}, 2: {"intensity": 2}, 4: {"intensity": 1}})
+    Escalation()(handled)
+    assert handled.escalation.level == 0
+    # no one vulnerable: two weak replies to a calm customer are not an alert by themselves
+    plain = assess([("customer", "我家停电了，什么时候来电？"), ("agent", "正在抢修中，请耐心等待。"),
+                    ("customer", "大概要多久？"), ("agent", "具体时间没有。")],
+                   {0: {"intensity": 1}, 1: {"violation": True}, 2: {"intensity": 1}, 3: {"violation": True}})
+    Escalation()(plain)
+    assert plain.escalation.level == 0
+
+
+def test_agent_replies_count_the_replies_before_the_latest_customer_turn() -> None:
+    ladder = load_ladder()
+    doc = assess([("customer", "我要投诉！"), ("customer", "听见没有？"), ("agent", "您好，我在听。"),
+                  ("customer", "那你说怎么办。")])
+    facts = ladder.timeline(doc, [])
+    assert [f.agent_replies for f in facts] == [0, 0, 0, 1]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from anfu.components.escalation import Escalation, load_ladder
+from anfu.text.normalize import normalize
 from anfu.types import Assessment, Conversation, Trigger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +106,8 @@ def test_a_repeat_contact_in_passing_counts() -> None:
     assert ladder.contacts_in("之前已经反映过，到现在也没人管") == 2
     assert ladder.contacts_in("我上次买的那台挺好的") == 1
     doc = assess([("customer", "报装的事"), ("agent", "那您想好了再打过来吧。"),
-                  ("customer", "上个礼拜打过一次了，也是这样")], {0: {"intensity": 0}, 2: {"intensity": 2}})
+                  ("customer", "上个礼拜打过一次了，也是这样")],
+                 {0: {"intensity": 0}, 1: {"violation": True}, 2: {"intensity": 2}})
     Escalation()(doc)
     assert level(doc) == 1 and any("联系" in r for r in reasons(doc))
 
@@ -171,7 +173,9 @@ def test_a_demand_for_a_manager_in_other_word_orders_alerts(text: str) -> None:
     "上次打过电话，说是已经修好了，结果今天又不制冷了。",
 ])
 def test_repeat_contacts_said_in_passing_alert(text: str) -> None:
-    doc = assess([("customer", text), ("agent", "您好，非常抱歉，我马上帮您查一下。")], {0: {"intensity": 2}})
+    # counted from the words; a repeat contact alerts once a reply misses (a third one at once)
+    assert load_ladder().contacts_in(normalize(text)) >= 2
+    doc = assess([("customer", text), ("agent", "请您耐心等待。")], {0: {"intensity": 2}, 1: {"violation": True}})
     Escalation()(doc)
     assert level(doc) >= 1 and any("联系" in r for r in reasons(doc)), reasons(doc)
 
