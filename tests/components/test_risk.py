@@ -308,10 +308,11 @@ def test_validator_checks_the_new_keys() -> None:
 
 
 # Reached on the STC-3 held-out fold (dialogue id % 5 == 0) when the rules were last changed
-# (issue 9: police tags, third-party reports, photos, reported suggestions): P 0.620 (from 0.604),
-# R 0.899 (from 0.910: 80 of 89, one turn fewer) (scripts/eval_escalation.py). The floors sit one
-# turn below.
-STC3_HELDOUT_FLOOR = {"precision": 0.61, "recall": 0.89}
+# (issue 9, the grammar frames generic / reported / topic and third-party tags, read once after
+# the change): turns alone, as here, P 0.650 (78 of 120 flagged), R 0.876 (78 of 89: two threats
+# fewer than the 80 before, 0.899; five false alarms fewer). The floors sit one turn below. The
+# recall loss is reported in the model card, not tuned away on this fold.
+STC3_HELDOUT_FLOOR = {"precision": 0.64, "recall": 0.86}
 
 
 def test_stc3_heldout_escalation_scores(risk: EscalationRisk) -> None:
