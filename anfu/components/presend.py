@@ -22,6 +22,7 @@ from ..qa.context import (
     asked_again_for,
     context_before,
     load_context_cached,
+    rule_evidence,
 )
 from ..text.normalize import normalize
 from ..types import Assessment, Finding, TurnAssessment
@@ -90,9 +91,10 @@ class PreSend(Component):
                 results.append((found, checker.rewrite(found, _context(customer)) if found else None, bool(found)))
             out.append(results)
         if pending and model is not None:
-            scored = model.predict([p[2] for p in pending], [p[3] for p in pending], [len(p[4]) for p in pending])
+            scored = model.predict([p[2] for p in pending], [p[3] for p in pending],
+                                   [rule_evidence(f.rule_id for f in p[4]) for p in pending])
             for (d, i, norm, ctx, found, customer), (prob, category) in zip(pending, scored):
-                given = asked_again_for(norm, ctx.customer)
+                given = asked_again_for(norm, ctx.customer, ctx.earlier_agent[-1] if ctx.earlier_agent else "")
                 if given is not None and prob < model.threshold_:
                     out[d][i] = self._asked_again(docs[d].turns[i].text, given, prob, model, customer)
                     continue

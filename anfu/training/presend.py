@@ -20,7 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ModelError
-from ..qa.context import DENSE, ContextReplyModel, ReplyContext, context_before, dense_features, sparse_terms
+from ..qa.context import (DENSE, ContextReplyModel, ReplyContext, context_before, dense_features, rule_evidence,
+                          sparse_terms)
 from ..text.normalize import normalize
 from .data import CORPUS_DIR, STC3_HELPDESK_LABELS, is_heldout, public_data_dir
 from .replies import fold_of
@@ -95,38 +96,39 @@ def all_examples(corpus_dir: str | Path = CORPUS_DIR, data_dir: str | Path | Non
         written_examples(corpus_dir) + standalone_examples(corpus_dir)
 
 
-def rule_hits(examples: Sequence[ContextExample]) -> list[int]:
-    """Findings of the phrase rules and exemplars alone (no learned model) per reply."""
+def rule_hits(examples: Sequence[ContextExample]) -> list[tuple[int, int]]:
+    """Findings of the phrase rules and exemplars alone (no learned model) per reply, as
+    `rule_evidence` counts them (other rules, behaviour rules)."""
     from ..qa import default_checker
 
     checker = default_checker(model="none")
-    return [len(checker.scan(e.reply, e.reply)) for e in examples]
+    return [rule_evidence(f.rule_id for f in checker.scan(e.reply, e.reply)) for e in examples]
 
 
 class _Design:
     """Vectoriser + dense scaler fitted on training rows."""
 
-    def __init__(self, examples: Sequence[ContextExample], hits: Sequence[int]) -> None:
+    def __init__(self, examples: Sequence[ContextExample], hits: Sequence[tuple[int, int]]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, min_df=2,
                                           max_features=60000, dtype=np.float32)
         self.vectorizer.fit([sparse_terms(e.reply, e.context) for e in examples])
-        dense = np.array([dense_features(e.reply, e.context, h) for e, h in zip(examples, hits)], dtype=np.float32)
+        dense = np.array([dense_features(e.reply, e.context, *h) for e, h in zip(examples, hits)], dtype=np.float32)
         self.mean = dense.mean(0)
         self.scale = dense.std(0)
         self.scale[self.scale == 0] = 1.0
 
-    def matrix(self, examples: Sequence[ContextExample], hits: Sequence[int]) -> Any:
+    def matrix(self, examples: Sequence[ContextExample], hits: Sequence[tuple[int, int]]) -> Any:
         from scipy.sparse import csr_matrix, hstack
 
         x = self.vectorizer.transform([sparse_terms(e.reply, e.context) for e in examples])
-        dense = np.array([dense_features(e.reply, e.context, h) for e, h in zip(examples, hits)],
+        dense = np.array([dense_features(e.reply, e.context, *h) for e, h in zip(examples, hits)],
                          dtype=np.float32).reshape(len(examples), len(DENSE))
         return hstack([x, csr_matrix((dense - self.mean) / self.scale)]).tocsr()
 
 
-def _fit(examples: Sequence[ContextExample], hits: Sequence[int]) -> tuple[_Design, Any]:
+def _fit(examples: Sequence[ContextExample], hits: Sequence[tuple[int, int]]) -> tuple[_Design, Any]:
     from sklearn.linear_model import LogisticRegression
 
     design = _Design(examples, hits)
@@ -138,7 +140,7 @@ def _fit(examples: Sequence[ContextExample], hits: Sequence[int]) -> tuple[_Desi
     return design, clf
 
 
-def cv_scores(examples: Sequence[ContextExample], hits: Sequence[int]) -> np.ndarray:
+def cv_scores(examples: Sequence[ContextExample], hits: Sequence[tuple[int, int]]) -> np.ndarray:
     """Out-of-fold violation probabilities of the training rows (folds by dialogue/conversation)."""
     def unit(e: ContextExample) -> str:
         return e.id.rsplit("-", 1)[0] if e.source != "replies" else e.id

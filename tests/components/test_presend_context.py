@@ -139,3 +139,73 @@ def test_heldout_agent_turns_in_context() -> None:
         got = prf([g for g, _ in rows], [p for _, p in rows])
         # the figures reached on the held-out splits (README); real replies stay below the issue's targets
         assert got["precision"] >= floor[0] and got["recall"] >= floor[1], (source, got)
+
+
+@pytest.mark.parametrize("earlier,customer,reply,detail", [
+    # the agent asked, the customer answered, the agent asks the same again
+    ("请问您的洗衣机是什么型号？买了多久？", "xqg80 前年买的", "请问洗衣机的型号是什么，购买多久了？", "型号"),
+    ("麻烦提供一下您的户号。", "0213779410", "请您提供一下户号，我这边查询。", "户号"),
+    # the customer says they have said it before, and the reply asks them to say it all again
+    ("请问是什么问题？", "前两次打电话都说过了！", "不好意思，系统里没有记录，麻烦您再说一遍。", "这些信息"),
+])
+def test_asking_again_after_the_customer_answered_is_must_fix(analyzer, earlier: str, customer: str, reply: str,  # noqa: ANN001
+                                                               detail: str) -> None:
+    from anfu.qa.context import asked_again_for
+    from anfu.text.normalize import normalize
+
+    assert asked_again_for(normalize(reply), normalize(customer), normalize(earlier)) == detail
+    turn = _last_agent(analyzer, [("customer", "你好，有个问题"), ("agent", earlier), ("customer", customer),
+                                  ("agent", reply)])
+    # must fix: the model's own finding when it scores the reply above the threshold, else the rule's
+    assert turn.violation is True and turn.findings[0].level == "must_fix"
+
+
+@pytest.mark.parametrize("earlier,customer,reply", [
+    ("您好，请问要改地址的运单号是？", "sf2210938574", "查到了，这件还没派送，可以改。请问新地址是哪里？"),   # a new value
+    ("请问是什么型号的？", "不知道型号，标签磨掉了", "没关系，请问是什么型号您可以看一下说明书封面吗？"),  # not given
+    ("麻烦您说一下上次反映的问题。", "我上次说过了，还要再说一遍？", "您说得对，不该让您再讲一遍，我已经查到了上次的工单。"),
+])
+def test_a_new_value_or_a_detail_not_given_is_not_asking_again(earlier: str, customer: str, reply: str) -> None:
+    from anfu.qa.context import asked_again_for
+    from anfu.text.normalize import normalize
+
+    assert asked_again_for(normalize(reply), normalize(customer), normalize(earlier)) is None
+
+
+def test_behaviour_rules_are_their_own_evidence() -> None:
+    """The issue-10 behaviour rules count apart from the other rules (`behaviour_hits`)."""
+    from anfu.qa import default_checker
+    from anfu.qa.context import BEHAVIOUR_RULES, rule_evidence
+
+    checker = default_checker(model="none")
+    pack_ids = {r.id for r in checker.rules_}
+    assert BEHAVIOUR_RULES <= pack_ids
+    found = checker.scan("快递在路上难免有磕碰，这不是我们的问题。")
+    other, behaviour = rule_evidence(f.rule_id for f in found)
+    assert behaviour == 1 and other >= 1
+    ctx = ReplyContext(customer="箱子被摔坏了", earlier_customer=("箱子被摔坏了",))
+    x = dict(zip(DENSE, dense_features("快递在路上难免有磕碰。", ctx, 0, 1)))
+    assert x["behaviour_hits"] == 1 and x["rule_hits"] == 0
+
+
+@pytest.mark.parametrize("customer,reply,rule_id", [
+    ("我寄的花瓶到了碎成三块，你们怎么包装的？", "运输过程中难免会有磕碰，易碎品本来就有风险。", "fp.self_defence.normalising"),
+    ("相册说好两周做好，现在一个月了还没到！", "旺季订单多，大家都这样。", "fp.self_defence.normalising"),
+    ("新买的冰箱门上有一道划痕，我要换货。", "就一道小划痕，不影响使用的。", "fp.belittling.minimising"),
+    ("我会员密码忘了，登不上去，能帮我看看吗？", "忘记密码的话您自己在登录页重置一下就行。", "fp.impatience.do_it_yourself"),
+    ("耳机坏了，寄修的运费谁出？", "这个价位的耳机我们不包来回运费。", "fp.price_excuse.cheap_so"),
+])
+def test_reworded_defences_and_belittling_are_flagged_in_context(analyzer, customer: str, reply: str,  # noqa: ANN001
+                                                                 rule_id: str) -> None:
+    """Issue 10: the written misses were reworded defences and belittling no rule named."""
+    turn = _last_agent(analyzer, [("customer", customer), ("agent", reply)])
+    assert turn.violation is True and turn.rewrite
+    assert rule_id in {f.rule_id for f in turn.findings} and all(f.level == "must_fix" for f in turn.findings)
+
+
+def test_the_same_words_with_a_fix_are_not_flagged_in_context(analyzer) -> None:  # noqa: ANN001
+    turn = _last_agent(analyzer, [
+        ("customer", "我的件压坏了，你们要赔！"),
+        ("agent", "非常抱歉，运输中确实难免有磕碰，但这是我们的责任，我现在就为您申请理赔，今天下午给您回复。"),
+    ])
+    assert turn.violation is False, [f.message for f in turn.findings]

@@ -248,3 +248,51 @@ def test_heldout_regression() -> None:
     report = evaluate(rows)
     assert report["recall"] >= 0.9, report
     assert report["precision"] >= 0.9, report
+
+
+# issue 10: behaviour rules for reworded defences, belittling, impatience and price excuses, each
+# with the same words used kindly or factually. (reply, rule id, whether the rule must fire)
+BEHAVIOUR_RULES = [
+    ("夏天用电高峰，线路跳闸难免会发生。", "fp.self_defence.normalising", True),
+    ("易碎品寄送本来就有破损的风险。", "fp.self_defence.normalising", True),
+    ("双十一期间发货都慢，大家都这样。", "fp.self_defence.normalising", True),
+    ("您担心是正常的，我马上为您申请免费校验，两天内给您结果。", "fp.self_defence.normalising", False),
+    ("您有这个疑问很正常，我帮您把明细调出来一项一项核对。", "fp.self_defence.normalising", False),
+    ("如果是刚充完电，机身有点热是正常的，要是一直发烫请告诉我。", "fp.self_defence.normalising", False),
+    ("麻烦您看一下光猫上的指示灯是否正常？", "fp.self_defence.normalising", False),
+    ("晚高峰网速有些波动是正常的，但您说的完全断网就不正常了，我今天安排师傅上门。",
+     "fp.self_defence.normalising", False),
+    ("就一个小划痕，不影响使用的。", "fp.belittling.minimising", True),
+    ("每月才3块钱也不贵，您就保留着吧。", "fp.belittling.minimising", True),
+    ("这个划痕虽然不影响使用，但是我们可以给您换一台新的。", "fp.belittling.minimising", False),
+    ("改装后插座会低两厘米，不影响使用，您看可以吗？", "fp.belittling.minimising", False),
+    ("密码忘了的话，您自己在登录页点找回就行。", "fp.impatience.do_it_yourself", True),
+    ("您能把问题一次说清楚吗？", "fp.impatience.do_it_yourself", True),
+    ("您想好要办哪个套餐再打过来吧。", "fp.impatience.do_it_yourself", True),
+    ("我这边已经帮您重置了密码，您自己登录试一下就知道了。", "fp.impatience.do_it_yourself", False),
+    ("您慢慢说，我一项一项帮您记下来。", "fp.impatience.do_it_yourself", False),
+    ("这个价格的套餐不含免费上门服务。", "fp.price_excuse.cheap_so", True),
+    ("数据线很便宜的，您再买一根就行了。", "fp.price_excuse.cheap_so", True),
+    ("这个价位的耳机同样享受一年保修，我现在就帮您登记寄修。", "fp.price_excuse.cheap_so", False),
+    ("虽然是特价款，但保修一样，我这就帮您换新的。", "fp.price_excuse.cheap_so", False),
+    # exceptions added to older rules: "normal" said of feelings, the customer's words quoted back
+    ("您担心是正常的", "fp.flat_denial", False),
+    ("这种情况属于正常现象。", "fp.flat_denial", True),
+    ("您说以前一直都是这么办的，我明白", "fp.policy_wall", False),
+    ("我们一直都是这么办的。", "fp.policy_wall", True),
+]
+
+
+@pytest.mark.parametrize("text,rule_id,fires", BEHAVIOUR_RULES)
+def test_issue10_behaviour_rules_and_their_exceptions(text: str, rule_id: str, fires: bool) -> None:
+    found = default_checker(model="none").check(text).findings
+    assert (rule_id in {f.rule_id for f in found}) is fires, [(f.rule_id, text[f.start:f.end]) for f in found]
+
+
+@pytest.mark.parametrize("text", ["收到。", "我这边记下了。", "没问题。", "您现在身体还好吗？", "您担心是正常的",
+                                  "我不清楚您家里出了这样的事…您节哀", "检测机构由您来定", "换还是修，都听您的",
+                                  "您说以前一直都是这么办的，我明白"])
+def test_issue10_kind_replies_have_no_rule_finding(text: str) -> None:
+    """The kind replies issue 10 names: no phrase rule flags them (the in-context verdict is
+    tested in tests/components/test_presend_context.py)."""
+    assert default_checker(model="none").check(text).findings == []

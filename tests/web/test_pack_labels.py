@@ -191,6 +191,11 @@ def test_findings_come_back_in_english_with_the_agents_words_marked() -> None:
         f"(confidence 62%): {rule['message_en']}")
     asked = "结合客户上一句来看，客户刚刚已经提供了订单号，不要再次索要：请直接据此查询并告诉客户结果（把握 91%）。"
     assert "the order number" in str(finding_text(asked, "en")) and not CJK.search(str(finding_text(asked, "en")))
+    from anfu.qa.context import DETAILS, REPEATED
+
+    for detail in [name for name, _ in DETAILS] + [REPEATED]:  # every detail the rule can name has its English
+        text = str(finding_text(asked.replace("订单号", detail), "en"))
+        assert not CJK.search(text), text
     assert finding_text("坐席自定义的提示", "en") == "坐席自定义的提示"  # not the check's wording: as stored
 
 
