@@ -107,13 +107,16 @@ def test_upstream_risk_triggers_explain_intensity(emotion: Emotion) -> None:
 def test_agent_turns_untouched(emotion: Emotion) -> None:
     conv = Conversation.from_texts([("customer", "宽带断了两天了，怎么还没人来修"),
                                     ("agent", "非常抱歉，我马上为您催办"),
-                                    ("customer", "好的，谢谢")])
+                                    ("customer", "好的，谢谢"),
+                                    ("agent", "师傅刚给您修好了，您试一下"),
+                                    ("customer", "好了，能上网了，谢谢")])
     doc = Assessment.start(conv)
     Normalizer()(doc)
     emotion(doc)
-    agent = doc.turns[1]
-    assert agent.emotion is None and agent.scores is None and agent.intensity is None and not agent.triggers
-    assert doc.turns[0].emotion == "dissatisfied" and doc.turns[2].emotion == "satisfied"
+    for agent in (doc.turns[1], doc.turns[3]):
+        assert agent.emotion is None and agent.scores is None and agent.intensity is None and not agent.triggers
+    # LABELS.md: "好的，谢谢" after a promise is neutral; thanks after a fix is satisfied
+    assert [doc.turns[i].emotion for i in (0, 2, 4)] == ["dissatisfied", "neutral", "satisfied"]
 
 
 def test_traditional_and_fullwidth_text(emotion: Emotion) -> None:
