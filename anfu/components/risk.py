@@ -53,6 +53,9 @@ _LAST_SEGMENT = re.compile(r"(?<=\s)\S*$")
 # how far before a mention an `intent` cue is looked for (Weibo posts run clauses together
 # with spaces, so the clause alone can be a whole story)
 _INTENT_REACH = 12
+# a resolution reported or doubted ("你们说已经处理好了", "处理好了？", "…可还是不行") settles nothing
+_RESOLVED_DOUBT_BEFORE = re.compile(r"说|称|以为|号称|据说|显示|告诉我|难道|不是")
+_RESOLVED_DOUBT_AFTER = re.compile(r"[？?吗]|可是|但是|但|还是|仍|依然|却|又|没用|不行")
 # how many turns back a police mention looks for a third party or the agent's advice
 POLICE_CONTEXT_TURNS = 8
 # a cheap test on the raw text before the context is read (the channel's words, both scripts)
@@ -152,7 +155,8 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
 
 
 _FRAME_KEYS = {"generic": ("before", "future"), "reported": ("before", "previous"),
-               "topic": ("appeal_before", "appeal_after", "source_after")}
+               "topic": ("appeal_before", "appeal_after", "source_after"),
+               "blocked": ("after", "before"), "ask": ("before", "after", "question", "why")}
 
 
 def _validate_frames(frames: Any, problems: list[str]) -> None:
@@ -170,8 +174,8 @@ def _validate_frames(frames: Any, problems: list[str]) -> None:
             for i, pattern in enumerate(str_list(spec.get(key, []), f"frames.{name}.{key}", problems,
                                                  allow_empty=True)):
                 _check_regex(pattern, f"frames.{name}.{key}[{i}]", problems)
-        if name == "topic":
-            str_list(spec.get("channels", []), "frames.topic.channels", problems, allow_empty=True)
+        if name in ("topic", "blocked", "ask"):
+            str_list(spec.get("channels", []), f"frames.{name}.channels", problems, allow_empty=True)
 
 
 def _check_regex(pattern: str, where: str, problems: list[str]) -> None:
@@ -259,6 +263,15 @@ class EscalationRules:
         self.topic_appeal_before = _patterns_rx(topic.get("appeal_before"))
         self.topic_appeal_after = _patterns_rx(topic.get("appeal_after"))
         self.topic_source_after = _patterns_rx(topic.get("source_after"))
+        blocked, ask = frames.get("blocked", {}), frames.get("ask", {})
+        self.blocked_channels = frozenset(blocked.get("channels", []))
+        self.blocked_after = _patterns_rx(blocked.get("after"))
+        self.blocked_before = _patterns_rx(blocked.get("before"))
+        self.ask_channels = frozenset(ask.get("channels", []))
+        self.ask_before = _patterns_rx(ask.get("before"))
+        self.ask_after = _patterns_rx(ask.get("after"))
+        self.ask_question = _patterns_rx(ask.get("question"))
+        self.ask_why = _patterns_rx(ask.get("why"))
         third = pack.get("third_party", {})
         self.third_mentions = [re.compile(p) for p in third.get("mentions", [])]
         self.third_tag_cues = _optional_rx(third.get("tag_cues"))
@@ -304,8 +317,14 @@ class EscalationRules:
         channel, _, intent_only = m.payload
         c_start, c_end = clause_bounds(norm, m.start, m.end)
         prefix = norm[max(c_start, m.start - self.window - 6):m.start]
+        # a negation does not reach across a space into the next spoken segment ("我不想跟你说了
+        # 让你们主管来接")
+        spoken = _LAST_SEGMENT.search(prefix)
+        if spoken is not None:
+            prefix = spoken.group(0)
         after = self.after_rx is not None and self.after_rx.search(norm[m.end:c_end])
-        tag = m.text[:1] in "@#【" or _inside_tag(norm, m.start)
+        # (a title "投诉：…" heads the post like a 【投诉】 tag)
+        tag = m.text[:1] in "@#【" or m.text[-1:] in "：:" or _inside_tag(norm, m.start)
         # a tag is addressed now: only a negation right in front of it counts ("我分享了@新浪科技 的文章"
         # yes, "不能携号转网@工信部" no)
         negated = self._negated(prefix, adjacent_only=tag)
@@ -318,6 +337,9 @@ class EscalationRules:
         head = norm[c_start:m.start]
         if not tag:
             frame = self._frame(norm, m, channel, rule_id, c_start, c_end)
+            if frame in ("blocked", "ask"):
+                # a blocked attempt or a question about complaining: weighed now, never the story
+                return "neutral_query" if ".query" in rule_id and self.calm_rx.search(norm) else "threat"
             if frame is not None:
                 return frame
         if intent_only and not self._intends(head):
@@ -343,6 +365,8 @@ class EscalationRules:
         segment = spoken.group(0) if spoken else head
         # (a question about where to complain is the customer's own: "你告诉我哪里可以投诉")
         query = ".query" in rule_id
+        if self._blocked(norm, channel, segment, tail, c_end):
+            return "blocked"
         if not query and self.reported_before is not None and self.reported_before.search(segment):
             return "reported"
         if not query and self.reported_previous is not None and c_start > 0 and segment == head:
@@ -350,6 +374,8 @@ class EscalationRules:
             previous = norm[s_start:c_start].rstrip("，,；; ")
             if previous and self.reported_previous.search(previous):
                 return "reported"
+        if self._asks(norm, m, channel, segment, tail, c_start):
+            return "ask"
         if (self.generic_before is not None and self.generic_before.search(segment)
                 and not self._future(norm, c_start, m.start)):
             return "generic"
@@ -364,6 +390,36 @@ class EscalationRules:
                 return None
             return "topic"
         return None
+
+    def _blocked(self, norm: str, channel: str, segment: str, tail: str, c_end: int) -> bool:
+        """`frames.blocked`: the customer tried or wants to complain and the way is shut ("打10000
+        投诉没人接", "想投诉，热线一直占线", "不让我投诉")."""
+        if channel not in self.blocked_channels:
+            return False
+        if self.blocked_before is not None and self.blocked_before.search(segment):
+            return True
+        if self.blocked_after is None:
+            return False
+        if self.blocked_after.search(tail):
+            return True
+        # the next clause of the sentence, when the mention ends its own after a wish or an intent
+        # ("想投诉，热线一直占线")
+        wants = self._intends(segment) or re.search(r"想[^，。！？]{0,4}$", segment) is not None
+        return wants and not tail.strip() and bool(self.blocked_after.search(norm[c_end:_next_clause_end(norm, c_end)]
+                                                                   .lstrip("，,；; ")))
+
+    def _asks(self, norm: str, m: Match, channel: str, segment: str, tail: str, c_start: int) -> bool:
+        """`frames.ask`: a question whether, how or where to complain ("非得投诉才可以吗？", "投诉有用
+        吗？"), not a "why" about what happened ("为什么每次都要我投诉了你们才动？")."""
+        if channel not in self.ask_channels or self.ask_question is None:
+            return False
+        c_end = m.end + len(tail)
+        if not self.ask_question.search(norm[m.end:min(len(norm), _next_clause_end(norm, c_end) + 1)]):
+            return False
+        if self.ask_why is not None and self.ask_why.search(norm[_sentence_start(norm, c_start):m.start]):
+            return False
+        return bool((self.ask_before is not None and self.ask_before.search(segment))
+                    or (self.ask_after is not None and self.ask_after.search(tail)))
 
     def _future(self, norm: str, c_start: int, start: int) -> bool:
         """A future frame (`frames.generic.future`: "以后", "下次") earlier in the sentence."""
@@ -413,8 +469,11 @@ class EscalationRules:
                   mention: str = "", future: bool = False) -> bool:
         """Told as part of the story ("多次投诉后", "投诉了三次都没用", "投诉客服却告诉我…"),
         unless intent comes first."""
-        # (a question about a channel, "你们的投诉电话是多少", is not the channel's noun use)
-        if not query and any(rx.search(head) for rx in self.story_channel.get(channel, ())):
+        # (a question about a channel, "你们的投诉电话是多少", is not the channel's noun use; spoken
+        # text runs clauses together with spaces: the last one is read, "我不跟你说了 你让你们主管来接")
+        spoken = _LAST_SEGMENT.search(head)
+        segment = spoken.group(0) if spoken else head
+        if not query and any(rx.search(segment) for rx in self.story_channel.get(channel, ())):
             return True
         if future or self._intends(head):
             return False
@@ -431,6 +490,8 @@ class EscalationRules:
         clause or the next one of its sentence ("上次投诉的事已经解决了"), or a past marker
         before the mention and a settling cue later on ("本来想打12363的…问题也解决了，谢谢")."""
         head = norm[c_start:m.start]
+        if self._ends_resolved(norm, m.end):
+            return True
         past = bool(self.past_rx.search(head))
         scope = norm[m.end:_next_clause_end(norm, c_end)]
         if self.retracted_rx.search(scope):
@@ -442,6 +503,20 @@ class EscalationRules:
         rest = norm[m.end:]
         return past and bool(self.resolved_rx.search(rest) or self.retracted_rx.search(rest)
                              or self.settled_rx.search(rest))
+
+
+    def _ends_resolved(self, norm: str, end: int) -> bool:
+        """The turn escalates and then, in a later sentence, says it is resolved ("我要投诉！……刚刚
+        已经给我处理好了"): labelled where it ends (LABELS.md). Not a claim reported or questioned
+        ("你们说已经处理好了？", "说是处理好了，还是上不了网") nor one that the turn goes on to deny."""
+        rest = norm[end:]
+        found = None
+        for found in self.resolved_rx.finditer(rest):
+            pass
+        if found is None or not _SENTENCE_END.search(rest, 0, found.start()):
+            return False
+        before = rest[_sentence_start(rest, found.start()):found.start()]
+        return not (_RESOLVED_DOUBT_BEFORE.search(before) or _RESOLVED_DOUBT_AFTER.search(rest[found.end():]))
 
 
 def _sentence_start(norm: str, i: int) -> int:

@@ -254,7 +254,7 @@ def test_real_text_threats(risk: EscalationRisk, text: str, channel: str) -> Non
     "刚投诉10010，客服说给我营业厅电话",
     "打10000号投诉 接线员无精打采",
     "我等着你们在承诺期限内的回复！投诉电话已提醒他录音！",
-    "投诉电话总是没人接",
+    # ("投诉电话总是没人接" moved: a blocked attempt is a threat under the clarified guide)
     "流量被偷跑了，投诉，客服还怀疑我是故意用流量",
     # nouns and generic remarks
     "根本不认真对待我们的投诉！",
@@ -272,7 +272,7 @@ def test_real_text_threats(risk: EscalationRisk, text: str, channel: str) -> Non
     "我和这个bug死磕了一晚上",
     "FDD频段需等待工信部许可",
     "要是领导来了怎么办，呵呵",
-    "请问我该怎么继续维护权益？",
+    # ("请问我该怎么继续维护权益？" moved: asking how to complain is a threat under the clarified guide)
     # posting words without intent
     "私信你们叫我自己查询，我还发微博抱怨？",
     "昨天拍了三张照片发朋友圈，结果有一张不见了",
@@ -418,7 +418,7 @@ def test_a_doubted_rule_threat_stays_visible_as_a_negation(with_head: Escalation
 
 
 def test_a_model_only_flag_names_its_strongest_ngram(with_head: EscalationRisk) -> None:
-    text = "这件事我会一直追究下去的"
+    text = "这件事我记下了，咱们慢慢来"
     assert EscalationRisk(model="none").assess(normalize(text), text) == (False, [])
     flagging = _head_with(with_head, hit=0.0, rest=0.0)
     risky, triggers = flagging.assess(normalize(text), text)
@@ -509,7 +509,8 @@ def test_the_turn_memo_keeps_the_context_apart() -> None:
 HABITUAL_NOT_THREATS = [
     "每次宽带出问题都得打电话投诉才有人来修",
     "每个月都要为话费的事投诉一回，累不累",
-    "是不是每回都要靠投诉才能办成事？",
+    # ("是不是每回都要靠投诉才能办成事？" moved to ASK_THREATS: asking whether one has to complain is
+    # a threat under the clarified guide)
     "一年到头总要投诉个两三次",
     "每半年就得找一回你们领导，才有人管",
     "每次都靠找经理才能解决问题，普通客服什么都做不了",
@@ -759,3 +760,252 @@ def test_validator_checks_frames() -> None:
     assert any("'frames' must be a mapping" in p for p in validate_escalation(dict(pack, frames=["x"])))
     broken = dict(pack, third_party=dict(pack["third_party"], tag_cues="诈骗"))
     assert validate_escalation(broken) != []
+
+
+# --- issue 9, the clarified labelling guide (LABELS.md, "Escalation risk, settled by the full second
+# pass"): one class per bullet, read from the grammar (who is addressed, tense and modality, question
+# vs statement), with lookalikes of the same shape beside the threats. Our own sentences, written
+# before the rules were changed, not taken from the data.
+
+# A complaint header (【投诉】, #投诉#, a title "投诉：…") lodges the complaint now, even over a
+# story; a topic hashtag naming the company or the fault is no header.
+HEADER_THREATS = [
+    "【投诉】小区停水三天没人管",
+    "#投诉# 宽带又断了一整天",
+    "投诉：装机预约了五天还没人来",
+    "【投诉】上个月就报修过，到现在没人处理",
+    "#投诉#去年办的套餐，今年突然涨价",
+    "【投诉某某快递】包裹丢了没人认",
+    "投诉: 营业员态度恶劣",
+]
+HEADER_NOT_THREATS = [
+    "#某某宽带# 今天又断了",
+    "#信号# 地下室一格都没有",
+    "【求助】宽带账号忘了怎么办",
+    "#双十一# 订单什么时候发货",
+    "【咨询】套餐可以改吗",
+]
+
+# A blocked attempt to complain: the intent stands, only the way is shut (true); a complaint
+# already made and waiting for an answer is history (false).
+BLOCKED_THREATS = [
+    "想投诉，热线一直占线",
+    "打10000投诉没人接",
+    "投诉无门，只能在这里说了",
+    "营业员不让我投诉，还把我往外推",
+    "为什么连个投诉的地方都没有",
+    "投诉电话根本打不通",
+    "想投诉找不到人",
+    "要投诉都找不到电话",
+    "投诉电话总是占线，你们是怕人投诉吧",
+    "想打12315投诉，一直没人接",
+]
+BLOCKED_NOT_THREATS = [
+    "昨天已经投诉了，等你们回复",
+    "投诉了三次都没人理",
+    "上周投诉过，说五个工作日回复",
+    "投诉后一直没有下文",
+    "投诉电话打了很多次，都说在处理",
+]
+
+# Asking how, where or whether to complain weighs a complaint now (true); looking up a rule, or
+# a "why" about how things went, is not.
+ASK_THREATS = [
+    "非得投诉才可以吗？",
+    "是不是每回都要靠投诉才能办成事？",
+    "每次都要靠投诉才能解决吗？",
+    "该怎么维权？",
+    "请问我该怎么继续维护权益？",
+    "求维权方法",
+    "是不是只有投诉才能解决？",
+    "要投诉才给办是吗？",
+    "找消协有用吗？",
+    "投诉有用吗？",
+    "难道要我去12315你们才肯退？",
+    "去哪里投诉你们？",
+    "到底要找谁维权？",
+]
+ASK_NOT_THREATS = [
+    "我去查查有没有赔偿标准，没有就算了",
+    "工信部有没有这方面的规定？",
+    "客服说可以去12315投诉，是真的吗？",
+]
+
+# Venting a wish is no intent (false); a decision or a condition is (true).
+WISH_NOT_THREATS = [
+    "真想报警",
+    "真想报警抓你们",
+    "恨不得把他送派出所",
+    "真想投诉你们，不过我也不急",
+    "好想去消协告你们啊",
+    "巴不得把你们告上法庭",
+    "真恨不得给你们打个差评",
+]
+WISH_THREATS = [
+    "再不退钱我就报警",
+    "我现在就报警",
+    "不处理我就去消协",
+    "我决定去法院起诉你们",
+    "真想不通，我要投诉",
+]
+
+# Implied threats without a channel word: an open promise to keep fighting, defiance of a warning.
+IMPLIED_THREATS = [
+    "咱们走着瞧",
+    "我会一直闹下去",
+    "别想吓住我",
+    "你们吓不倒我",
+    "这事我跟你们耗到底",
+    "我跟你们死磕到底",
+    "我一定会追究到底",
+    "我奉陪到底",
+    "我会一直告下去",
+    "这事没完",
+]
+IMPLIED_NOT_THREATS = [
+    "五个工作日，我就等着",
+    "好的，我等着你们回电话",
+    "我一直等到现在",
+    "走着去营业厅要半小时",
+]
+
+# 差评: a rating the customer will give or post (true); a verdict word in the post (false).
+REVIEW_THREATS = [
+    "不解决就给差评",
+    "我去商城打差评",
+    "必须给你们差评",
+    "等着收差评吧",
+    "我要给这个客服打一星",
+    "差评伺候",
+    "我会在网上写差评",
+    "回头给你们刷满屏差评",
+    "差评我是给定了",
+    "这条差评我已经写好了",
+    "差评我会如实写的",
+]
+REVIEW_NOT_THREATS = [
+    "差评！",
+    "服务差评",
+    "这售后，差评",
+    "差评烦！",
+    "物流差评，客服差评",
+    "差评的一大原因是慢",
+    "差评太多了，你们也不看看",
+    "好评差评都看过了",
+]
+
+# Hashtags: a hashtag that calls for action or spreading (true); a topic or verdict one (false).
+HASHTAG_THREATS = [
+    "#抵制某某家电# 质量太差",
+    "#扩散# 这家店卖假货",
+    "#求转发# 宽带乱收费",
+    "#反对霸王条款# 预存话费不退",
+    "#拒绝某某快递# 丢件不赔",
+    "#声讨某某银行# 乱扣年费",
+    "#曝光某某物业# 电梯坏了一个月",
+]
+HASHTAG_NOT_THREATS = [
+    "#某某家电太差了# 又坏了",
+    "#某某售后# 等了一周",
+    "#联通黑心# 又扣费了",
+    "#坑人的套餐# 说好的不限量",
+    "#无良商家# 发货太慢",
+]
+
+# Warnings and appeals to readers in the post itself (曝光, true); a private or future intention,
+# or the agent addressed, is not.
+WARNING_THREATS = [
+    "提醒各位，这家店的充值卡千万别买",
+    "以我的经历提醒各位同学，别用这个客户端",
+    "大家一定要注意，这个套餐有陷阱",
+    "千万别买他们家的路由器",
+    "各位注意，使用这个宽带的时候别图便宜",
+    "用某某宽带的朋友都小心点",
+    "建议大家远离这家公司",
+    "请各位亲远离这家运营商",
+    "大家携号转网一定要慎重",
+    "买这款的注意了",
+    "大家来评评理",
+    "各位住在这个小区的朋友，你们的网络也这么慢吗？",
+]
+WARNING_NOT_THREATS = [
+    "以后我会提醒朋友的",
+    "打算换运营商",
+    "大家都知道你们的服务不好",
+    "各位客服辛苦了，请尽快处理",
+    "我千万别再忘记交费了",
+]
+
+# Tags of media-like accounts (local news and city accounts, exposé and consumer-rights accounts,
+# TV hosts) are true; friends, staff, the company's own accounts are not.
+MEDIA_TAG_THREATS = [
+    "宽带三天没修好 @某城生活网",
+    "装机拖了半个月 @直播某城",
+    "乱扣费没人管 @某城生活助手",
+    "看看这家公司 @某城晚报 @某某爆料",
+    "售后推来推去 @某城全攻略",
+    "话费乱扣 @某城人不知道的某城事儿",
+    "@某城新闻 这家营业厅态度太差",
+]
+MEDIA_TAG_NOT_THREATS = [
+    "@我同事 你看看这家公司",
+    "宽带又断了 @某某宽带客服 @某某宽带",
+    "@中国联通网上营业厅 充值没到账",
+    "@去哪儿网 订单取消了怎么回事",
+]
+
+# Appeals to leaders to look, judge, step in or answer (true); a bare CEO tag or a mocking
+# rhetorical question (false).
+LEADER_THREATS = [
+    "请你们领导看看这几张截图，该不该赔偿",
+    "我要问问营业厅经理，你们是怎么服务的",
+    "你们公司的人出来解释一下？",
+    "让你们领导评评理",
+    "请你们老总管管这事",
+    "你们负责人出来给个说法",
+    "领导们看看你们的客服",
+    "麻烦经理看一下这件事",
+    "能不能帮我找一下你们值班领导",
+    "把你们店长叫出来",
+    "我要见你们售后经理",
+    "我不想跟你说了 让你们主管来接",
+]
+LEADER_NOT_THREATS = [
+    "你们董事长知道吗？",
+    "经理说明天处理",
+    "客服说领导在开会",
+    "我们经理也用你们的宽带",
+]
+
+# Escalation followed by resolution in the same turn: labelled where the turn ends.
+RESOLVED_NOT_THREATS = [
+    "我要投诉！……刚刚已经给我处理好了",
+    "本来要打12315，现在已经解决了",
+    "我要投诉！为我的损失得到解决！ 已经处理好了！",
+    "之前说要给差评，现在不会了",
+]
+RESOLVED_THREATS = [
+    "你们说已经处理好了，可还是不行，我要投诉",
+    "已经解决了？根本没解决，我要投诉",
+    "说是处理好了，还是上不了网，我要去12315",
+]
+
+GUIDE_THREATS = (HEADER_THREATS + BLOCKED_THREATS + ASK_THREATS + WISH_THREATS + IMPLIED_THREATS
+                 + REVIEW_THREATS + HASHTAG_THREATS + WARNING_THREATS + MEDIA_TAG_THREATS
+                 + LEADER_THREATS + RESOLVED_THREATS)
+GUIDE_NOT_THREATS = (HEADER_NOT_THREATS + BLOCKED_NOT_THREATS + ASK_NOT_THREATS + WISH_NOT_THREATS
+                     + IMPLIED_NOT_THREATS + REVIEW_NOT_THREATS + HASHTAG_NOT_THREATS
+                     + WARNING_NOT_THREATS + MEDIA_TAG_NOT_THREATS + LEADER_NOT_THREATS
+                     + RESOLVED_NOT_THREATS)
+
+
+@pytest.mark.parametrize("text", GUIDE_THREATS)
+def test_guide_threats(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert risky, (text, triggers)
+
+
+@pytest.mark.parametrize("text", GUIDE_NOT_THREATS)
+def test_guide_lookalikes_are_not_threats(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
