@@ -494,7 +494,10 @@ class EscalationRules:
             return True
         past = bool(self.past_rx.search(head))
         scope = norm[m.end:_next_clause_end(norm, c_end)]
-        if self.retracted_rx.search(scope):
+        retracted = self.retracted_rx.search(scope)
+        # ("X就算了，Y": "let alone X", not a retraction: "流量用完不提醒就算了，直接扣到欠费")
+        if retracted and not (retracted.group(0) == "算了" and scope[:retracted.start()].endswith("就")
+                              and norm[m.end + retracted.end():m.end + retracted.end() + 1] in ("，", ",")):
             return True
         if not past and self.intent_rx.search(head):
             return False

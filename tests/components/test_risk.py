@@ -927,6 +927,9 @@ WARNING_THREATS = [
     "买这款的注意了",
     "大家来评评理",
     "各位住在这个小区的朋友，你们的网络也这么慢吗？",
+    "有同感的都转发吧",
+    "大家办宽带的时候，一定要看清合同",
+    "实在忍不住要发微博说说，乱扣费不提醒就算了，还停我的机",
 ]
 WARNING_NOT_THREATS = [
     "以后我会提醒朋友的",
@@ -934,6 +937,8 @@ WARNING_NOT_THREATS = [
     "大家都知道你们的服务不好",
     "各位客服辛苦了，请尽快处理",
     "我千万别再忘记交费了",
+    "大家都说好，我也买了",
+    "投诉就算了，下次注意",
 ]
 
 # Tags of media-like accounts (local news and city accounts, exposé and consumer-rights accounts,
