@@ -910,6 +910,7 @@ HASHTAG_NOT_THREATS = [
     "#联通黑心# 又扣费了",
     "#坑人的套餐# 说好的不限量",
     "#无良商家# 发货太慢",
+    "#转发抽奖# 我中了吗",
 ]
 
 # Warnings and appeals to readers in the post itself (曝光, true); a private or future intention,
@@ -938,6 +939,9 @@ WARNING_NOT_THREATS = [
     "各位客服辛苦了，请尽快处理",
     "我千万别再忘记交费了",
     "大家都说好，我也买了",
+    "各位亲，我的快递什么时候到？",
+    "亲们一定要记得给我开发票",
+    "各位客服，你们什么时候上班？",
     "投诉就算了，下次注意",
 ]
 
@@ -980,6 +984,9 @@ LEADER_NOT_THREATS = [
     "经理说明天处理",
     "客服说领导在开会",
     "我们经理也用你们的宽带",
+    "老板看看我的订单发了没",
+    "请问我的客户经理电话是多少",
+    "我想问问客户经理这个套餐怎么样",
 ]
 
 # Escalation followed by resolution in the same turn: labelled where the turn ends.
