@@ -307,12 +307,14 @@ def test_validator_checks_the_new_keys() -> None:
     assert any("narrative.acts must be a mapping" in p for p in validate_escalation(broken))
 
 
-# Reached on the STC-3 held-out fold (dialogue id % 5 == 0) when the rules were last changed
-# (issue 9, the grammar frames generic / reported / topic and third-party tags, read once after
-# the change): turns alone, as here, P 0.650 (78 of 120 flagged), R 0.876 (78 of 89: two threats
-# fewer than the 80 before, 0.899; five false alarms fewer). The floors sit one turn below. The
-# recall loss is reported in the model card, not tuned away on this fold.
-STC3_HELDOUT_FLOOR = {"precision": 0.64, "recall": 0.86}
+# Reached on the STC-3 held-out fold (dialogue id % 5 == 0) with the adjudicated labels of the second
+# full pass, read once after the rules followed the clarified guide (issue 9: blocked attempts,
+# questions about complaining, wishes, implied threats, 差评 as a rating, action hashtags, warnings
+# to readers, city and news tags, appeals to leaders): turns alone, as here, P 0.669 (81 of 121
+# flagged), R 0.827 (81 of 98; the rules before these changes: 80 of 120, 80 of 98, 0.667 / 0.816).
+# The floors sit one turn below. The recall gain on the training dialogues (0.863 -> 0.933) did not
+# carry; reported in the model card, not tuned on this fold.
+STC3_HELDOUT_FLOOR = {"precision": 0.66, "recall": 0.81}
 
 
 def test_stc3_heldout_escalation_scores(risk: EscalationRisk) -> None:
