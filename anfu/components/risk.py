@@ -12,7 +12,9 @@ The pack's `frames` read the grammar around a mention before any intent word cou
 or generic talk ("每次都要靠投诉才能解决吗": `generic`), someone else speaking or acting ("客服说
 不满意可以去12315投诉": `reported`), a regulator named as a topic or a source rather than the goal
 of an appeal ("工信部早就规定了", "去工信部网站问问标准": `topic`). A tag on a report about a
-third-party crime ("收到冒充银行的诈骗短信 @南京晨报") is `third_party`.
+third-party crime ("收到冒充银行的诈骗短信 @南京晨报") is `third_party`. Two frames keep a mention a
+threat whatever the story around it: a blocked attempt to complain ("打10000投诉没人接", "不让我投诉":
+`blocked`) and a question whether, how or where to complain ("非得投诉才可以吗？": `ask`).
 Conditions stay threats ("再不来修我就投诉"). Every
 mention becomes a trigger: `escalation` for threats, `negation` for the ones ruled out, so an
 auditor sees why.
