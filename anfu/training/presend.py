@@ -165,31 +165,6 @@ def _best_f1_threshold(scores: np.ndarray, gold: np.ndarray) -> float:
     return best
 
 
-# issue 10's operating point: the most precise threshold whose out-of-fold recall still meets
-# these floors on each source of in-context replies (real helpdesk turns, written conversations)
-RECALL_FLOORS = {"stc3": 0.65, "written": 0.90}
-
-
-def _recall_threshold(scores: np.ndarray, gold: np.ndarray, target: float) -> float:
-    """The highest threshold whose recall on these rows is at least `target`."""
-    positives = float(gold.sum())
-    for t in np.linspace(0.95, 0.05, 91):
-        if positives and float(((scores >= t) & gold).sum()) / positives >= target:
-            return float(t)
-    return 0.05
-
-
-def operating_threshold(scores: np.ndarray, gold: np.ndarray, sources: np.ndarray) -> float:
-    """The best-F1 threshold over the in-context rows, lowered until each source's recall meets
-    its floor (`RECALL_FLOORS`)."""
-    threshold = _best_f1_threshold(scores, gold)
-    for source, floor in RECALL_FLOORS.items():
-        rows = sources == source
-        if rows.any():
-            threshold = min(threshold, _recall_threshold(scores[rows], gold[rows], floor))
-    return threshold
-
-
 def _precision_threshold(scores: np.ndarray, gold: np.ndarray, target: float) -> float:
     for t in np.linspace(0.05, 0.95, 91):
         pred = scores >= t
@@ -241,8 +216,7 @@ def train_presend(out: str | Path, corpus_dir: str | Path = CORPUS_DIR,
     gold = np.array([e.violation for e in train])
     oof = cv_scores(train, hits_train)
     in_context = np.array([e.source != "replies" for e in train])
-    sources = np.array([e.source for e in train])
-    threshold = operating_threshold(oof[in_context], gold[in_context], sources[in_context])
+    threshold = _best_f1_threshold(oof[in_context], gold[in_context])
     consider = min(threshold, _precision_threshold(oof[in_context], gold[in_context], CONSIDER_PRECISION))
     design, clf = _fit(train, hits_train)
     categories = list(load_pack(FORBIDDEN_PACK)["categories"])
