@@ -145,3 +145,23 @@ def test_progress_per_agent_and_skill_over_time() -> None:
     assert out[1]["skills"] == {"empathy": 0.5, "compliance": 1.0}
     assert [row[2] for row in out[1]["timeline"]] == [30, 50, 70, 90]
     assert out[2]["trend"] == 0 and out[2]["skills"] == {"empathy": 1.0}
+
+
+def test_a_case_page_in_english_shows_the_findings_in_english(web) -> None:
+    first = web.customer_says("停电三天了！报修两次都没人来，你们到底管不管？", None)
+    conversation_id = first["conversation"]["id"]
+    li = web.client("li")
+    reply = li.post("/api/v1/messages", json={"conversation_id": conversation_id, "speaker": "agent",
+                                               "text": "这不归我们管，你自己去找物业。"})
+    assert reply.status_code == 201, reply.text
+    web.customer_says("你们这是什么态度？我要投诉！", conversation_id)
+    assert li.patch(f"/api/v1/conversations/{conversation_id}", json={"status": "closed"}).status_code == 200
+    made = web.client("wang").post("/training/cases", data={"conversation_id": str(conversation_id)})
+    assert made.status_code == 303
+    hurt_zh = li.get(made.headers["location"]).text.split('id="hurt"', 1)[1].split("</ul>", 1)[0]
+    assert "这不归我们管" in hurt_zh and "<small>" in hurt_zh  # the reply and why it hurt
+    hurt_en = web.client("li", lang="en").get(made.headers["location"]).text.split('id="hurt"', 1)[1]
+    why_en = hurt_en.split("</ul>", 1)[0].split("<small>", 1)[1].split("</small>", 1)[0]
+    # the agent's own words stay quoted; the frame and the advice are English
+    assert "属于服务忌语" not in why_en and "is a forbidden phrase" in why_en, why_en
+    assert not re.search(r"[\u4e00-\u9fff]", why_en.rsplit("”", 1)[-1]), why_en
