@@ -38,6 +38,16 @@ SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "
                 "agent_replies": 1, "vulnerable_turns": 1}
 
 
+# regex lists of the pack, each matched as one alternation over the customer's normalised turn
+CUE_LISTS = ("calming_cues", "manager_requests", "vulnerable_cues", "resolved_contacts")
+
+
+def _any_cue(pack: dict[str, Any], key: str) -> re.Pattern[str]:
+    """One regex for the pack's list `key` (Traditional folded to Simplified); never matches
+    when the list is empty."""
+    return re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get(key) or []) or "(?!)")
+
+
 @validator(PACK)
 def validate_ladder(data: dict[str, Any]) -> list[str]:
     problems: list[str] = []
@@ -82,14 +92,9 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
         _check_regex(item.get("regex"), where, problems)
         number(item.get("count"), f"{where}.count", problems, 1, 1000)
     str_list(data.get("internal_channels") or [], "internal_channels", problems, allow_empty=True)
-    for i, rx in enumerate(str_list(data.get("calming_cues") or [], "calming_cues", problems)):
-        _check_regex(rx, f"calming_cues[{i}]", problems)
-    for i, rx in enumerate(str_list(data.get("manager_requests") or [], "manager_requests", problems)):
-        _check_regex(rx, f"manager_requests[{i}]", problems)
-    for i, rx in enumerate(str_list(data.get("vulnerable_cues") or [], "vulnerable_cues", problems)):
-        _check_regex(rx, f"vulnerable_cues[{i}]", problems)
-    for i, rx in enumerate(str_list(data.get("resolved_contacts") or [], "resolved_contacts", problems)):
-        _check_regex(rx, f"resolved_contacts[{i}]", problems)
+    for key in CUE_LISTS:
+        for i, rx in enumerate(str_list(data.get(key) or [], key, problems)):
+            _check_regex(rx, f"{key}[{i}]", problems)
     for i, rx in enumerate(str_list(data.get("stated_waits"), "stated_waits", problems)):
         _check_regex(rx, f"stated_waits[{i}]", problems, groups=("n", "unit"))
     units = data.get("unit_hours")
@@ -162,10 +167,10 @@ class Ladder:
         self.rules: list[dict[str, Any]] = pack["rules"]
         self.contact_patterns = [(t2s(item["regex"]), int(item["count"])) for item in pack.get("repeat_contacts") or []]
         self.wait_patterns = [t2s(rx) for rx in pack.get("stated_waits") or []]
-        self.calming_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("calming_cues") or []) or "(?!)")
-        self.manager_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("manager_requests") or []) or "(?!)")
-        self.vulnerable_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("vulnerable_cues") or []) or "(?!)")
-        self.resolved_rx = re.compile("|".join(f"(?:{t2s(rx)})" for rx in pack.get("resolved_contacts") or []) or "(?!)")
+        self.calming_rx = _any_cue(pack, "calming_cues")
+        self.manager_rx = _any_cue(pack, "manager_requests")
+        self.vulnerable_rx = _any_cue(pack, "vulnerable_cues")
+        self.resolved_rx = _any_cue(pack, "resolved_contacts")
         self.unit_hours: dict[str, float] = pack["unit_hours"]
         self.internal_channels = frozenset(pack.get("internal_channels") or ())
         self.negative = negative

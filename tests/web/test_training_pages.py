@@ -102,14 +102,21 @@ def test_trainers_write_scenarios_validated_like_packs(web) -> None:
     assert "本中心情景" in web.client("li").get(f"/training/sessions/{session_id}").text
 
 
-def test_case_library_from_a_closed_conversation(web) -> None:
-    first = web.customer_says("我叫张伟，手机13912345678，电费怎么突然翻倍了？你们是不是搞错了！")
-    conversation_id = first["conversation"]["id"]
-    li = web.client("li")
-    reply = li.post("/api/v1/messages", json={"conversation_id": conversation_id, "speaker": "agent",
-                                               "text": "张先生您好，非常抱歉让您着急了，我是李强，我马上为您核对电表读数，今天下午5点前回复您。"})
+def _exchange(web, customer: str, agent: str, follow_up: str) -> int:
+    """A customer turn, li's reply and the customer's next turn; the conversation's id."""
+    conversation_id = web.customer_says(customer)["conversation"]["id"]
+    reply = web.client("li").post("/api/v1/messages", json={"conversation_id": conversation_id,
+                                                            "speaker": "agent", "text": agent})
     assert reply.status_code == 201, reply.text
-    web.customer_says("好的，谢谢，那我等你电话。", conversation_id)
+    web.customer_says(follow_up, conversation_id)
+    return conversation_id
+
+
+def test_case_library_from_a_closed_conversation(web) -> None:
+    conversation_id = _exchange(web, "我叫张伟，手机13912345678，电费怎么突然翻倍了？你们是不是搞错了！",
+                                "张先生您好，非常抱歉让您着急了，我是李强，我马上为您核对电表读数，今天下午5点前回复您。",
+                                "好的，谢谢，那我等你电话。")
+    li = web.client("li")
     wang = web.client("wang")
     open_case = wang.post("/training/cases", data={"conversation_id": str(conversation_id)})
     assert open_case.status_code == 404  # only closed conversations become cases
@@ -148,13 +155,9 @@ def test_progress_per_agent_and_skill_over_time() -> None:
 
 
 def test_a_case_page_in_english_shows_the_findings_in_english(web) -> None:
-    first = web.customer_says("停电三天了！报修两次都没人来，你们到底管不管？", None)
-    conversation_id = first["conversation"]["id"]
+    conversation_id = _exchange(web, "停电三天了！报修两次都没人来，你们到底管不管？", "这不归我们管，你自己去找物业。",
+                                "你们这是什么态度？我要投诉！")
     li = web.client("li")
-    reply = li.post("/api/v1/messages", json={"conversation_id": conversation_id, "speaker": "agent",
-                                               "text": "这不归我们管，你自己去找物业。"})
-    assert reply.status_code == 201, reply.text
-    web.customer_says("你们这是什么态度？我要投诉！", conversation_id)
     assert li.patch(f"/api/v1/conversations/{conversation_id}", json={"status": "closed"}).status_code == 200
     made = web.client("wang").post("/training/cases", data={"conversation_id": str(conversation_id)})
     assert made.status_code == 303
