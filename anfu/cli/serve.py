@@ -43,7 +43,10 @@ def serve(
         if not is_postgres(prepared.app.state.ctx.store.engine):
             raise fail(SettingsError("AF402", "--workers > 1 needs PostgreSQL (ANFU_DATABASE_URL=postgresql+psycopg://…) "
                                               "(on SQLite run one process)"))
-        run_workers(prepared, host, port, workers, echo=typer.echo)
+        try:
+            run_workers(prepared, host, port, workers, echo=typer.echo)
+        except AnfuError as exc:
+            raise fail(exc) from None
         return
     warm_up(prepared.app)
     run(prepared, host, port, echo=typer.echo)

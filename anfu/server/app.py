@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     ctx = AppContext(settings=settings, store=store, analyzer=analyzer, auth=Authenticator(store, settings),
                      hub=hub, turns=services.turns,
                      executor=ThreadPoolExecutor(max_workers=turn_workers, thread_name_prefix="anfu-turn"),
-                     desk=services.desk, services=services)
+                     desk=services.desk, services=services, turn_workers=turn_workers)
     _install_log_masking()
 
     @asynccontextmanager

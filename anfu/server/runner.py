@@ -36,9 +36,31 @@ worker in `anfu.server.asgi`; not the parent of `--workers`, which serves nothin
 
     turns = tuple(Utterance(text=text, speaker=speaker, id=str(i))  # type: ignore[arg-type]
                   for i, (speaker, text) in enumerate(_WARM_UP))
-    app.state.ctx.analyzer(Conversation(turns=turns, id="warm-up", channel="webchat"))
+    ctx = app.state.ctx
+    ctx.analyzer(Conversation(turns=turns, id="warm-up", channel="webchat"))
     check_reply(_WARM_UP[1][1])
     index_terms(_WARM_UP[0][1])
+    warm_pool(ctx.store.engine, ctx.turn_workers + 2)  # the turn threads and two request handlers
+
+
+def warm_pool(engine: Any, connections: int) -> int:
+    """Open `connections` pooled database connections before the process takes requests (the
+    turn workers' and the request handlers' at once): a restart during a shift is followed by every
+    agent's next message within seconds, and each new PostgreSQL connection (TCP, SCRAM sign-in,
+    type set-up) would otherwise be paid by a waiting turn. Returns how many the pool now keeps
+    idle. SQLite opens its file per connection cheaply: nothing to do."""
+    if engine.dialect.name == "sqlite":
+        return 0
+    opened = []
+    try:
+        for _ in range(max(0, min(connections, engine.pool.size()))):
+            conn = engine.connect()
+            opened.append(conn)
+            conn.exec_driver_sql("SELECT 1")
+    finally:
+        for conn in opened:
+            conn.close()
+    return engine.pool.checkedin()
 
 
 def prepare(settings: Settings, demo: bool = False) -> Prepared:
@@ -85,16 +107,30 @@ def run(prepared: Prepared, host: str, port: int, echo: Callable[[str], None] = 
 
 
 def run_workers(prepared: Prepared, host: str, port: int, workers: int, echo: Callable[[str], None] = print) -> None:
-    """`workers` uvicorn processes, each building its own app (`anfu.server.asgi`); the database
-    was migrated and bootstrapped by `prepare` in this process."""
+    """`workers` uvicorn processes, each building its own app (`anfu.server.asgi`) and, on Linux,
+    listening on its own `SO_REUSEPORT` socket so that the kernel spreads connections evenly
+    (`anfu.server.workers`); the database was migrated and bootstrapped by `prepare` in this
+    process."""
     import os
 
     import uvicorn
+
+    from .workers import balanced_sockets, run_balanced
 
     settings = prepared.app.state.ctx.settings
     echo(sign_in_help(f"http://{host}:{port}", prepared) + f"\n  进程 processes: {workers}")
     os.environ["ANFU_ALLOWED_ORIGINS"] = ",".join(settings.allowed_origins)
     prepared.app.state.ctx.store.engine.dispose()
-    uvicorn.run("anfu.server.asgi:app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level="info", ws_max_size=1_000_000, server_header=False, proxy_headers=False,
-                access_log=False)
+    options = dict(factory=True, workers=workers, host=host, port=port, log_level="info", ws_max_size=1_000_000,
+                   server_header=False, proxy_headers=False, access_log=False)
+    try:
+        sockets = balanced_sockets(host, port, workers)
+    except OSError as exc:
+        from ..errors import SettingsError
+
+        raise SettingsError("AF402", f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}; "
+                                     "another program may hold the port: pick another --port)") from None
+    if sockets is None:
+        uvicorn.run("anfu.server.asgi:app_from_env", **options)  # type: ignore[arg-type]
+        return
+    run_balanced(uvicorn.Config("anfu.server.asgi:app_from_env", **options), sockets)  # type: ignore[arg-type]
