@@ -187,11 +187,11 @@ def fit_smp_head(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
     from anfu.backends.ngram import softmax
     from anfu.training.train import C_EMOTION, _fit_head, balanced, is_dev
 
-    smp = [e for e in train if e.source == "smp2020_mapped"]
+    smp = [e for e in train if e.source in GENERAL_SOURCES]
     core, dev = [e for e in smp if not is_dev(e.id)], [e for e in smp if is_dev(e.id)]
     x, transform = _features(core)
     y = np.array([EMOTIONS.index(e.emotion) for e in core])
-    coef, intercept = _fit_head(x, y, balanced(y.tolist(), np.ones(len(y))), len(EMOTIONS), C_EMOTION)
+    coef, intercept = _fit_head(x, y, balanced(y.tolist(), source_shares(core)), len(EMOTIONS), C_EMOTION)
     logits = lambda rows: transform(rows) @ coef + intercept  # noqa: E731
     t = _temperature(logits, dev)
     return lambda rows: softmax(logits(rows) / t)
@@ -226,7 +226,57 @@ def fit_words(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
     return lambda rows: softmax(logits(rows) / t)
 
 
+GENERAL_SOURCES = ("smp2020_mapped", "general")  # general talk: SMP's own labels (mapped), our posts
+SERVICE_SOURCES = ("stc3", "service")  # customers writing to a service (real and written)
+
+
+def with_general_posts(train: list[Example]) -> list[Example]:
+    """`train` plus our general-talk posts (corpus/general, not held out) of the same folds: the
+    scored rows stay the same, the general head and the gate see everyday talk too."""
+    from anfu.training.data import load_general
+
+    folds = {fold_of(e) for e in train}
+    return train + [e for e in load_general() if not e.heldout and fold_of(e) in folds]
+
+
+def source_shares(rows: list[Example]) -> np.ndarray:
+    """Each general source the same total weight (as `anfu.training.train._fit_general`)."""
+    from collections import Counter
+
+    counts = Counter(e.source for e in rows)
+    return np.array([len(rows) / (len(counts) * counts[e.source]) for e in rows])
+
+
+def fit_gate(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
+    """A domain gate: logistic regression over the same char n-grams, general Weibo talk (1)
+    against customers writing to a service (0), classes balanced; predicts P(general) in column 0
+    (the other six columns are zero, so the file has the candidates' shape)."""
+    from anfu.training.train import _fit_head
+
+    general = [e for e in train if e.source in GENERAL_SOURCES]
+    rows = general + [e for e in train if e.source in SERVICE_SOURCES]
+    x, transform = _features(rows)
+    y = np.array([int(e.source in GENERAL_SOURCES) for e in rows])
+    share = np.r_[source_shares(general), np.ones(len(rows) - len(general))]
+    coef, intercept = _fit_head(x, y, balanced_binary(y) * share, 2, 1.0)
+
+    def predict(rows: list[Example]) -> np.ndarray:
+        logits = transform(rows) @ coef + intercept
+        out = np.zeros((len(rows), len(EMOTIONS)))
+        out[:, 0] = 1 / (1 + np.exp(-(logits[:, 1] - logits[:, 0])))
+        return out
+    return predict
+
+
+def balanced_binary(y: np.ndarray) -> np.ndarray:
+    counts = np.bincount(y, minlength=2)
+    return np.array([len(y) / (2 * counts[v]) for v in y])
+
+
 CANDIDATES: dict[str, Fit] = {
+    "gate": fit_gate,
+    "gate_g": lambda train: fit_gate(with_general_posts(train)),
+    "smp_head_g": lambda train: fit_smp_head(with_general_posts(train)),
     "baseline": fit_baseline,
     "mlp64": fit_mlp,
     "mlp32": lambda train: fit_mlp(train, hidden=32),
@@ -281,6 +331,17 @@ def main(argv: list[str]) -> None:
         p = np.exp(logp - logp.max(axis=1, keepdims=True))
         return p / p.sum(axis=1, keepdims=True)
 
+    if argv[0] == "gated":  # gated MAIN GENERAL GATE_NAME powers: p = (1 - g^k) p_main + g^k p_general
+        main_p, general, gate = oof(argv[1]), oof(argv[2]), np.load(CV_DIR / f"oof_{argv[3]}.npy")[:, :1]
+        for k in (float(x) for x in argv[4].split(",")):
+            g = gate ** k
+            p = (1 - g) * main_p + g * general
+            print("gated", k, "pooled", scores(rows, p, ctx), "mean gate stc3 %.3f svc %.3f smp %.3f" % tuple(
+                float(np.mean(g[[i for i, e in enumerate(rows) if e.source == src]])) for src in
+                ("stc3", "service", "smp2020_mapped")))
+            for f in (1, 2, 3, 4):
+                print("   fold", f, scores([e for e, ff in zip(rows, folds) if ff == f], p[folds == f], ctx))
+        return
     a, b = oof(argv[1]), oof(argv[2])
     for m in (float(x) for x in argv[3].split(",")):
         if argv[0] == "mix":

@@ -139,6 +139,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def _stored(data: Any, keys: Sequence[str], what: str) -> bool:
+    """Whether a weight file holds an optional block: all of `keys` (True), none (False), or some
+    (AF204: a damaged or hand-edited file)."""
+    present = [k for k in keys if k in data.files]
+    if present and len(present) != len(keys):
+        missing = ", ".join(k for k in keys if k not in present)
+        raise ModelError("AF204", f"incomplete {what} (missing {missing})")
+    return bool(present)
+
+
 _HIDDEN_KEYS = ("hidden_w1", "hidden_scale", "hidden_b1", "hidden_w2", "hidden_b2", "hidden_temperature", "hidden_mix")
 
 
@@ -188,18 +198,75 @@ class HiddenLayer:
     @classmethod
     def from_arrays(cls, data: Any) -> "HiddenLayer | None":
         """The layer stored in a weight file; None when the file has none (a linear model)."""
-        present = [k for k in _HIDDEN_KEYS if k in data.files]
-        if not present:
+        if not _stored(data, _HIDDEN_KEYS, "hidden layer"):
             return None
-        if len(present) != len(_HIDDEN_KEYS):
-            missing = ", ".join(k for k in _HIDDEN_KEYS if k not in present)
-            raise ModelError("AF204", f"incomplete hidden layer (missing {missing})")
         scale = np.asarray(data["hidden_scale"], dtype=np.float32)
         return cls(w1=np.asarray(data["hidden_w1"], dtype=np.float32) * scale,
                    b1=np.asarray(data["hidden_b1"], dtype=np.float32),
                    w2=np.asarray(data["hidden_w2"], dtype=np.float32),
                    b2=np.asarray(data["hidden_b2"], dtype=np.float32),
                    temperature=float(data["hidden_temperature"]), mix=float(data["hidden_mix"]))
+
+
+_GENERAL_KEYS = ("general_coef", "general_scale", "general_intercept", "general_temperature", "gate_coef", "gate_intercept",
+                 "gate_power")
+
+
+@dataclass(frozen=True)
+class GeneralHead:
+    """An optional head for general talk (posts about one's own life rather than to a service),
+    and the domain gate that says how much of it to use (issue 9: general Weibo text).
+
+    `coef`/`intercept`: a linear emotion head fitted on general posts only, with its own
+    temperature. `gate_coef`/`gate_intercept`: logistic regression over the same features,
+    general talk (1) against customers writing to a service (0). The model's distribution is
+    (1 − g) · p_service + g · p_general with g = P(general) ** `gate_power`: a customer's turn
+    (g ≈ 0.01 on real service turns) keeps the service heads' answer, a general post gets the
+    general head's. `coef` is stored as int8 with one scale per label, like the hidden layer's
+    input weights."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    temperature: float
+    gate_coef: np.ndarray
+    gate_intercept: float
+    gate_power: float
+
+    def fits(self, vocab_size: int) -> bool:
+        return (self.coef.shape == (vocab_size, len(EMOTIONS)) and self.intercept.shape == (len(EMOTIONS),)
+                and self.gate_coef.shape == (vocab_size,) and self.temperature > 0
+                and math.isfinite(self.temperature) and self.gate_power > 0 and math.isfinite(self.gate_power)
+                and math.isfinite(self.gate_intercept))
+
+    def gate(self, gate_logit: np.ndarray) -> np.ndarray:
+        """The general head's share [n, 1] from the gate's logit [n]."""
+        return (1.0 / (1.0 + np.exp(-gate_logit.astype(np.float64)))) ** self.gate_power
+
+    def blend(self, service_logits: np.ndarray, general_logit: np.ndarray, gate_logit: np.ndarray) -> np.ndarray:
+        """Log-probabilities of the blended distribution (softmax of them gives it back)."""
+        g = self.gate(gate_logit)[:, None]
+        p = (1.0 - g) * softmax(service_logits.astype(np.float64)) + g * softmax(
+            general_logit.astype(np.float64) / self.temperature)
+        return np.log(np.maximum(p, 1e-12)).astype(np.float32)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        q, scale = HiddenLayer.quantize(self.coef)
+        return {"general_coef": q, "general_scale": scale, "general_intercept": self.intercept.astype(np.float32),
+                "general_temperature": np.float32(self.temperature),
+                "gate_coef": self.gate_coef.astype(np.float16), "gate_intercept": np.float32(self.gate_intercept),
+                "gate_power": np.float32(self.gate_power)}
+
+    @classmethod
+    def from_arrays(cls, data: Any) -> "GeneralHead | None":
+        """The head stored in a weight file; None when the file has none."""
+        if not _stored(data, _GENERAL_KEYS, "general head"):
+            return None
+        return cls(coef=np.asarray(data["general_coef"], dtype=np.float32)
+                   * np.asarray(data["general_scale"], dtype=np.float32),
+                   intercept=np.asarray(data["general_intercept"], dtype=np.float32),
+                   temperature=float(data["general_temperature"]),
+                   gate_coef=np.asarray(data["gate_coef"], dtype=np.float32),
+                   gate_intercept=float(data["gate_intercept"]), gate_power=float(data["gate_power"]))
 
 
 @registry.emotion_models.register("anfu.ngram_emotion.v1")
@@ -215,7 +282,7 @@ class NgramEmotionModel:
     def __init__(self, vocab: Sequence[str], idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray,
                  int_coef: np.ndarray, int_intercept: np.ndarray, temperature: float = 1.0,
                  ngram_range: tuple[int, int] = NGRAM_RANGE, meta: dict[str, Any] | None = None,
-                 hidden: HiddenLayer | None = None) -> None:
+                 hidden: HiddenLayer | None = None, general: GeneralHead | None = None) -> None:
         self.vocab_, self._order, self._keys = vocab_index(vocab)
         self.idf_ = np.asarray(idf, dtype=np.float32)
         self.coef_ = np.asarray(coef, dtype=np.float32)
@@ -227,17 +294,26 @@ class NgramEmotionModel:
         self.meta = dict(meta or {})
         self.labels = EMOTIONS
         self.hidden_ = hidden
+        self.general_ = general
         self._check_shapes()
-        # every head side by side (emotion, intensity, then the hidden layer's input weights), so
-        # one gather over the features serves them all (the learned arrays become views into it)
+        # every head side by side (emotion, intensity, the hidden layer's input weights, the
+        # general head and its gate), so one gather over the features serves them all (the
+        # learned arrays become views into it)
         blocks = [self.coef_, self.int_coef_] + ([hidden.w1] if hidden is not None else [])
         biases = [self.intercept_, self.int_intercept_] + ([hidden.b1] if hidden is not None else [])
-        self._heads = np.concatenate(blocks, axis=1)
-        self._biases = np.concatenate(biases)
+        if general is not None:
+            blocks += [general.coef, general.gate_coef[:, None]]
+            biases += [general.intercept, np.array([general.gate_intercept], dtype=np.float32)]
+        self._heads = np.concatenate([np.asarray(b, dtype=np.float32) for b in blocks], axis=1)
+        self._biases = np.concatenate([np.asarray(b, dtype=np.float32) for b in biases])
         k, j = len(EMOTIONS), len(EMOTIONS) + len(INTENSITIES)
+        self._hidden_end = j + (hidden.size if hidden is not None else 0)
         self.coef_, self.int_coef_ = self._heads[:, :k], self._heads[:, k:j]
         if hidden is not None:  # one copy of the hidden layer's input weights in memory
-            self.hidden_ = replace(hidden, w1=self._heads[:, j:])
+            self.hidden_ = replace(hidden, w1=self._heads[:, j:self._hidden_end])
+        if general is not None:
+            g = self._hidden_end
+            self.general_ = replace(general, coef=self._heads[:, g:g + k], gate_coef=self._heads[:, g + k])
 
     # ------------------------------------------------------------------ shapes and files
     def _check_shapes(self, source: str = "model") -> None:
@@ -249,7 +325,8 @@ class NgramEmotionModel:
               and self.temperature_ > 0 and math.isfinite(self.temperature_)
               and 1 <= self.ngram_range[0] <= self.ngram_range[1] <= 3
               and all(1 <= len(term) <= 3 for term in self.vocab_)
-              and (self.hidden_ is None or self.hidden_.fits(size)))
+              and (self.hidden_ is None or self.hidden_.fits(size))
+              and (self.general_ is None or self.general_.fits(size)))
         if not ok:
             raise ModelError("AF204", f"{source} (array shapes do not match a {size}-term vocabulary)")
 
@@ -269,6 +346,7 @@ class NgramEmotionModel:
             ngram_range=np.array(self.ngram_range, dtype=np.int32),
             meta=np.array(json.dumps(self.meta, ensure_ascii=False)),
             **(self.hidden_.arrays() if self.hidden_ is not None else {}),
+            **(self.general_.arrays() if self.general_ is not None else {}),
         )
 
     @classmethod
@@ -284,9 +362,11 @@ class NgramEmotionModel:
                 ngram_range=tuple(int(x) for x in data["ngram_range"]),
                 meta=json.loads(str(data["meta"])),
                 hidden=HiddenLayer.from_arrays(data),
+                general=GeneralHead.from_arrays(data),
             ),
             weights=lambda model: (model.idf_, model.coef_, model.int_coef_)
-            + (model.hidden_.arrays_f32() if model.hidden_ is not None else ()),
+            + (model.hidden_.arrays_f32() if model.hidden_ is not None else ())
+            + ((model.general_.coef, model.general_.gate_coef) if model.general_ is not None else ()),
         )
 
     # ------------------------------------------------------------------ inference
@@ -329,13 +409,23 @@ class NgramEmotionModel:
 
     def predict_logits(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Temperature-scaled emotion logits [n, 7] and intensity logits [n, 5]. With a hidden
-        layer, the emotion logits mix the linear head's and the network's (each calibrated)."""
-        k, j = len(EMOTIONS), len(EMOTIONS) + len(INTENSITIES)
+        layer, the emotion logits mix the linear head's and the network's (each calibrated); with
+        a general head, they are the log-probabilities of its gated blend (`GeneralHead`)."""
+        k, j, h = len(EMOTIONS), len(EMOTIONS) + len(INTENSITIES), self._hidden_end
         out = self._linear(self.transform(norm_texts), self._heads, self._biases)
         emotion = out[:, :k] / self.temperature_
         if self.hidden_ is not None:
-            emotion = self.hidden_.mix_logits(emotion, out[:, j:])
+            emotion = self.hidden_.mix_logits(emotion, out[:, j:h])
+        if self.general_ is not None:
+            emotion = self.general_.blend(emotion, out[:, h:h + k], out[:, h + k])
         return emotion, out[:, k:j]
+
+    def general_share(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """The general head's share g [n] of each text's distribution (zeros without one)."""
+        if self.general_ is None:
+            return np.zeros(len(norm_texts))
+        out = self._linear(self.transform(norm_texts), self._heads, self._biases)
+        return self.general_.gate(out[:, self._hidden_end + len(EMOTIONS)])
 
     def head_logits(self, norm_texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """The emotion heads' logits before any temperature: the linear head's [n, 7] and the
@@ -344,7 +434,14 @@ class NgramEmotionModel:
         out = self._linear(self.transform(norm_texts), self._heads, self._biases)
         if self.hidden_ is None:
             return out[:, :k], None
-        return out[:, :k], np.maximum(out[:, j:], 0.0) @ self.hidden_.w2 + self.hidden_.b2
+        return out[:, :k], np.maximum(out[:, j:self._hidden_end], 0.0) @ self.hidden_.w2 + self.hidden_.b2
+
+    def general_logits(self, norm_texts: Sequence[str]) -> np.ndarray:
+        """The general head's logits [n, 7] before its temperature (training fits it on them)."""
+        if self.general_ is None:
+            raise ValueError("this model has no general head")
+        out = self._linear(self.transform(norm_texts), self._heads, self._biases)
+        return out[:, self._hidden_end:self._hidden_end + len(EMOTIONS)]
 
     def predict_proba(self, norm_texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities [n, 7] in the order of `glossary.EMOTIONS`."""
@@ -372,7 +469,8 @@ class NgramEmotionModel:
         return [EMOTIONS[i] for i in proba.argmax(axis=1)]
 
     def __repr__(self) -> str:
-        net = f", hidden {self.hidden_.size}" if self.hidden_ is not None else ""
+        net = (f", hidden {self.hidden_.size}" if self.hidden_ is not None else "") + (
+            ", general head" if self.general_ is not None else "")
         return f"<NgramEmotionModel {len(self.vocab_)} terms{net}, T={self.temperature_:.2f}>"
 
 

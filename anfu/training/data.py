@@ -43,6 +43,7 @@ STC3_HELPDESK_LABELS = CORPUS_DIR / "real" / "stc3_helpdesk.jsonl"
 # reviews widen the vocabulary; SMP2020's own labels (mapped) keep general Weibo usage in view.
 SOURCE_WEIGHTS: dict[str, float] = {
     "service": 3.0, "user": 3.0, "stc3": 4.0, "smp2020": 0.5, "reviews": 0.5, "smp2020_mapped": 1.0,
+    "general": 1.0,
 }
 
 
@@ -141,6 +142,15 @@ def load_service(corpus_dir: str | Path = CORPUS_DIR) -> list[Example]:
     out: list[Example] = []
     for path in sorted(Path(corpus_dir, "service").glob("*.jsonl")):
         out.extend(load_labelled_file(path, source="service"))
+    return out
+
+
+def load_general(corpus_dir: str | Path = CORPUS_DIR) -> list[Example]:
+    """Our own labelled general-talk posts (corpus/general/*.jsonl: first-person posts about one's
+    own life, addressed to no service), for the emotion model's general head and domain gate."""
+    out: list[Example] = []
+    for path in sorted(Path(corpus_dir, "general").glob("*.jsonl")):
+        out.extend(load_labelled_file(path, source="general"))
     return out
 
 
@@ -287,10 +297,10 @@ def load_relabelled(kind: str, corpus_dir: str | Path = CORPUS_DIR,
 
 def default_examples(public: bool = True, corpus_dir: str | Path = CORPUS_DIR,
                      data_dir: str | Path | None = None) -> list[Example]:
-    """The shipped training set: our service corpus, plus (when `public`) every STC-3 customer turn
-    we labelled, our relabels of SMP2020 virus_train + virus_eval and of 12,000 product reviews,
-    and SMP2020's own labels mapped to ours."""
-    examples = load_service(corpus_dir)
+    """The shipped training set: our service corpus and general-talk posts, plus (when `public`)
+    every STC-3 customer turn we labelled, our relabels of SMP2020 virus_train + virus_eval and of
+    12,000 product reviews, and SMP2020's own labels mapped to ours."""
+    examples = load_service(corpus_dir) + load_general(corpus_dir)
     if public:
         examples += load_stc3(Path(corpus_dir) / "real" / "stc3_customer.jsonl", data_dir)
         examples += load_relabelled("smp2020", corpus_dir, data_dir)

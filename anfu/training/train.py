@@ -16,7 +16,8 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
-from ..backends.ngram import INTENSITIES, NGRAM_RANGE, HiddenLayer, NgramEmotionModel, char_ngrams, model_input, softmax
+from ..backends.ngram import (INTENSITIES, NGRAM_RANGE, GeneralHead, HiddenLayer, NgramEmotionModel, char_ngrams,
+                              model_input, softmax)
 from ..errors import ModelError
 from ..glossary import EMOTIONS
 from ..text.normalize import normalize
@@ -33,6 +34,16 @@ HIDDEN_UNITS = 64
 HIDDEN_EPOCHS = 4
 HIDDEN_MIX = 0.5
 HIDDEN_MIN_ROWS = 2000
+# The general head and its domain gate (issue 9, general Weibo talk; scripts/emotion_cv.py
+# `gated`): fitted on the general-talk source against the service sources, the gate's
+# probability raised to GATE_POWER, and only when each side has GENERAL_MIN_ROWS rows.
+GENERAL_SOURCES = ("smp2020_mapped",)  # the general head's labels: SMP2020's own annotators (mapped)
+GATE_SOURCES = ("smp2020_mapped", "general")  # the gate's general side: SMP's posts and our everyday posts
+SERVICE_SOURCES = ("stc3", "service")
+GENERAL_ONLY = ("general",)  # sources read by the gate only, never by the service heads
+GATE_POWER = 2.0
+C_GATE = 1.0
+GENERAL_MIN_ROWS = 500
 E = TypeVar("E")  # a labelled example (with .id, .text and .source)
 M = TypeVar("M")  # a fitted model
 
@@ -114,15 +125,46 @@ def example_input(e: Example) -> str:
     return model_input(normalize(e.text), e.follow_up)
 
 
+def _fit_general(x: Any, train: Sequence[Example], temperature: float) -> GeneralHead | None:
+    """The general head (multinomial LR on the GENERAL_SOURCES rows, labels balanced) and the domain
+    gate (binary LR, GATE_SOURCES rows against SERVICE_SOURCES rows, both sides the same total
+    weight, each general source the same share of its side: our everyday posts as much as SMP's
+    epidemic posts, so the gate learns the register rather than the topic); None when either side
+    has fewer than GENERAL_MIN_ROWS rows (a centre's own file)."""
+    labelled = [i for i, e in enumerate(train) if e.source in GENERAL_SOURCES]
+    general = [i for i, e in enumerate(train) if e.source in GATE_SOURCES]
+    service = [i for i, e in enumerate(train) if e.source in SERVICE_SOURCES]
+    if len(labelled) < GENERAL_MIN_ROWS or len(service) < GENERAL_MIN_ROWS:
+        return None
+    y = np.array([EMOTIONS.index(train[i].emotion) for i in labelled])
+    coef, intercept = _fit_head(x[labelled], y, balanced(y.tolist(), np.ones(len(y))), len(EMOTIONS), C_EMOTION)
+    per_source = Counter(train[i].source for i in general)
+    share = np.array([len(general) / (len(per_source) * per_source[train[i].source]) for i in general])
+    rows = general + service
+    side = np.array([1] * len(general) + [0] * len(service))
+    gate_coef, gate_intercept = _fit_head(x[rows], side, balanced(side.tolist(), np.r_[share, np.ones(len(service))]),
+                                          2, C_GATE)
+    q, scale = HiddenLayer.quantize(coef)  # predict with what the file will store (int8)
+    return GeneralHead(coef=q.astype(np.float32) * scale, intercept=intercept, temperature=temperature,
+                       gate_coef=gate_coef[:, 1] - gate_coef[:, 0],
+                       gate_intercept=float(gate_intercept[1] - gate_intercept[0]), gate_power=GATE_POWER)
+
+
 def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any],
-               hidden_temperature: float = 1.0) -> NgramEmotionModel:
+               hidden_temperature: float = 1.0, general_temperature: float = 1.0,
+               extra: Sequence[Example] = ()) -> NgramEmotionModel:
+    """The heads on `train`; `extra` rows (general-talk only) feed the gate and nothing else: the
+    vocabulary and its weights are fitted on `train` alone, so the service heads are the same with
+    or without them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    texts = [example_input(e) for e in train]
+    every = list(train) + list(extra)
+    texts = [example_input(e) for e in every]
     min_df = 2 if len(train) >= 500 else 1
     vectorizer = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True, min_df=min_df,
                                  max_features=MAX_FEATURES, dtype=np.float32)
-    x = vectorizer.fit_transform(texts)
+    x = vectorizer.fit_transform(texts[:len(train)])
+    x_all = vectorizer.transform(texts) if extra else x
     y = np.array([EMOTIONS.index(e.emotion) for e in train])
     w = np.array([e.weight for e in train], dtype=np.float64)
     coef, intercept = _fit_head(x, y, balanced(y.tolist(), w), len(EMOTIONS), C_EMOTION)
@@ -144,13 +186,17 @@ def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any
     vocab = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
     return NgramEmotionModel(vocab=vocab, idf=vectorizer.idf_, coef=coef, intercept=intercept,
                              int_coef=int_coef, int_intercept=int_intercept,
-                             temperature=temperature, ngram_range=NGRAM_RANGE, meta=meta, hidden=hidden)
+                             temperature=temperature, ngram_range=NGRAM_RANGE, meta=meta, hidden=hidden,
+                             general=_fit_general(x_all, every, general_temperature))
 
 
 def fit(examples: Sequence[Example]) -> NgramEmotionModel:
     """Fit on the non-held-out `examples`: temperatures from a dev slice (one for the linear
-    head, one for the hidden layer when there is one), then a refit on all."""
-    train = [e for e in examples if not e.heldout]
+    head, one for the hidden layer and one for the general head when there are), then a refit
+    on all. General-talk-only rows (GENERAL_ONLY) go to the gate only."""
+    every = [e for e in examples if not e.heldout]
+    extra = [e for e in every if e.source in GENERAL_ONLY]
+    train = [e for e in every if e.source not in GENERAL_ONLY]
     if not train:
         raise ModelError("AF202", "(every row falls in the held-out split; add more rows)")
     if len({e.emotion for e in train}) < 2:
@@ -158,15 +204,25 @@ def fit(examples: Sequence[Example]) -> NgramEmotionModel:
     temperatures: dict[str, float] = {}
 
     def fit_model(rows: Sequence[Example], temperature: float, meta: dict[str, Any]) -> NgramEmotionModel:
-        if meta:  # the final refit: the hidden layer's temperature comes from the same dev slice
+        if meta:  # the final refit: the other heads' temperatures come from the same dev slice
             meta["hidden_temperature"] = round(temperatures.get("hidden", 1.0), 4)
-        return _fit_model(rows, temperature, meta, temperatures.get("hidden", 1.0))
+            meta["general_temperature"] = round(temperatures.get("general", 1.0), 4)
+            if extra:
+                meta["train_rows"] = dict(sorted({**meta["train_rows"], **Counter(e.source for e in extra)}.items()))
+        rows_extra = extra if meta else [e for e in extra if not is_dev(e.id)]  # the draft: no dev rows
+        return _fit_model(rows, temperature, meta, temperatures.get("hidden", 1.0), temperatures.get("general", 1.0),
+                          extra=rows_extra)
 
     def dev_logits(draft: NgramEmotionModel, inputs: list[str]) -> np.ndarray:
+        dev = [e for e in train if is_dev(e.id)]
         linear, net = draft.head_logits(inputs)
+        y = np.array([EMOTIONS.index(e.emotion) for e in dev])
         if net is not None:
-            y = np.array([EMOTIONS.index(e.emotion) for e in train if is_dev(e.id)])
             temperatures["hidden"] = _fit_temperature(net, y)
+        if draft.general_ is not None:
+            general = [e for e in dev if e.source in GENERAL_SOURCES]
+            temperatures["general"] = _fit_temperature(draft.general_logits([example_input(e) for e in general]),
+                                                       np.array([EMOTIONS.index(e.emotion) for e in general]))
         return linear
 
     return calibrated_fit(train, fit_model, label=lambda e: EMOTIONS.index(e.emotion),

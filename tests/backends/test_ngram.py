@@ -195,3 +195,72 @@ def test_hidden_layer_round_trip_and_incomplete_file_af204(tmp_path) -> None:  #
         with pytest.raises(ModelError) as err:
             NgramEmotionModel.load(tmp_path / name)
         assert err.value.code == "AF204"
+
+
+def _general_model(gate_intercept: float, gate_power: float = 2.0):  # noqa: ANN202
+    """A model whose service head says `neutral` and whose general head says `satisfied`, with a
+    constant gate logit (no gate weights): the blend can be computed by hand."""
+    from anfu.backends.ngram import GeneralHead
+
+    vec, _, texts = _tfidf_and_mlp()
+    vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+    size = len(vocab)
+    service_bias = np.zeros(7, dtype=np.float32)
+    service_bias[EMOTIONS.index("neutral")] = 2.0
+    general_bias = np.zeros(7, dtype=np.float32)
+    general_bias[EMOTIONS.index("satisfied")] = 3.0
+    head = GeneralHead(coef=np.zeros((size, 7)), intercept=general_bias, temperature=1.5,
+                       gate_coef=np.zeros(size), gate_intercept=gate_intercept, gate_power=gate_power)
+    model = NgramEmotionModel(vocab, vec.idf_, np.zeros((size, 7)), service_bias, np.zeros((size, 5)), np.zeros(5),
+                              general=head)
+    return model, texts, service_bias, general_bias
+
+
+def test_general_head_blends_by_the_domain_gate() -> None:
+    """p = (1 - g) p_service + g p_general, g = sigmoid(gate) ** power (issue 9: general Weibo talk
+    gets the general head, a customer's turn keeps the service heads)."""
+    from anfu.backends.ngram import softmax
+
+    for gate_intercept in (-8.0, 0.0, 8.0):
+        model, texts, service_bias, general_bias = _general_model(gate_intercept)
+        g = (1 / (1 + np.exp(-gate_intercept))) ** 2.0
+        expected = (1 - g) * softmax(service_bias[None, :]) + g * softmax(general_bias[None, :] / 1.5)
+        proba = model.predict_proba(texts[:3])
+        np.testing.assert_allclose(proba, np.repeat(expected, 3, axis=0), atol=1e-5)
+        np.testing.assert_allclose(model.general_share(texts[:3]), [g] * 3, atol=1e-6)
+        assert model.predict(texts[:1]) == (["satisfied"] if gate_intercept > 0 else ["neutral"])
+    assert "general head" in repr(model)
+
+
+def test_general_head_round_trip_and_incomplete_file_af204(tmp_path) -> None:  # noqa: ANN001
+    model, texts, _, _ = _general_model(0.5, gate_power=3.0)
+    path = model.save(tmp_path / "general.npz")
+    loaded = NgramEmotionModel.load(path)
+    assert loaded.general_ is not None and loaded.general_.gate_power == pytest.approx(3.0)
+    assert loaded.general_.temperature == pytest.approx(1.5)
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-4)
+    arrays = dict(np.load(path))
+    np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != "gate_coef"})
+    np.savez(tmp_path / "wrong.npz", **{**arrays, "general_coef": np.zeros((3, 7), dtype=np.float16)})
+    for name in ("partial.npz", "wrong.npz"):
+        with pytest.raises(ModelError) as err:
+            NgramEmotionModel.load(tmp_path / name)
+        assert err.value.code == "AF204"
+
+
+def test_the_shipped_gate_tells_a_customer_turn_from_general_talk() -> None:
+    """Customers writing to a service keep the service heads (g near 0); a post about one's own
+    day gets the general head (issue 9: SMP2020 usual_eval is general Weibo talk)."""
+    model = NgramEmotionModel.load(DEFAULT_WEIGHTS)
+    assert model.general_ is not None
+    service = model.general_share([normalize(t) for t in (
+        "停电三天了还没人来修，你们到底管不管？",
+        "@中国移动 我的宽带又断了，报修两次都没人上门",
+        "快递显示签收了但我根本没收到，请尽快核实",
+    )])
+    general = model.general_share([normalize(t) for t in (
+        "今天和闺蜜去看电影，开心死了哈哈哈",
+        "又到周末了，躺在床上什么都不想干",
+        "想念家乡的妈妈做的红烧肉了",
+    )])
+    assert service.max() < 0.2 and general.min() > 0.5, (service, general)

@@ -58,6 +58,11 @@ def test_merged_heads_equal_the_separate_heads() -> None:
     if model.hidden_ is not None:  # the shipped model mixes in its hidden layer, gathered with the heads
         net = model.hidden_
         linear = net.mix_logits(linear, NgramEmotionModel._linear(x, np.ascontiguousarray(net.w1), net.b1))
+    if model.general_ is not None:  # and its general head behind the domain gate
+        head = model.general_
+        linear = head.blend(linear, NgramEmotionModel._linear(x, np.ascontiguousarray(head.coef), head.intercept),
+                            NgramEmotionModel._linear(x, np.ascontiguousarray(head.gate_coef[:, None]),
+                                                      np.array([head.gate_intercept], dtype=np.float32))[:, 0])
     assert np.array_equal(emotion, linear)
     assert np.array_equal(intensity, NgramEmotionModel._linear(x, np.ascontiguousarray(model.int_coef_),
                                                                 model.int_intercept_))

@@ -191,3 +191,30 @@ def test_hidden_layer_fit_is_reproducible() -> None:
     second = _fit_hidden(x, y, np.ones(len(y)), units=8, epochs=3)
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     assert first[0].shape == (x.shape[1], 8) and first[2].shape == (8, len(EMOTIONS))
+
+
+GENERAL_ROWS = [
+    ("今天和闺蜜去看电影，开心死了", "satisfied"), ("周末终于可以睡懒觉啦", "satisfied"),
+    ("想家了，好久没见到妈妈", "disappointed"), ("考试又没过，好难过", "disappointed"),
+    ("晚上一个人走夜路好害怕", "anxious"), ("疫情又严重了，好担心家人", "anxious"),
+    ("今天天气不错", "neutral"), ("刚吃完午饭", "neutral"),
+]
+
+
+def test_a_general_head_and_its_gate_are_fitted_from_enough_general_and_service_rows() -> None:
+    """`fit` adds the general head (issue 9) when the general-talk source and the service sources
+    each have GENERAL_MIN_ROWS rows; a centre's small file stays without one."""
+    from anfu.training.train import GENERAL_MIN_ROWS, fit
+
+    copies = 2 * GENERAL_MIN_ROWS // len(GENERAL_ROWS)  # one row in five is held out
+    general = [Example(id=f"g{i}-{k}", text=text, emotion=emotion, intensity=None, source="smp2020_mapped",
+                       weight=1.0) for k in range(copies) for i, (text, emotion) in enumerate(GENERAL_ROWS)]
+    copies = 2 * GENERAL_MIN_ROWS // len(ROWS)
+    service = [Example(id=f"s{i}-{k}", text=text, emotion=emotion, intensity=intensity, source="service",
+                       weight=1.0) for k in range(copies) for i, (text, emotion, intensity) in enumerate(ROWS)]
+    model = fit(general + service)
+    assert model.general_ is not None and model.meta["general_temperature"] > 0
+    share = model.general_share([normalize("周末和闺蜜去看电影"), normalize("说好的下午上门，人呢，太慢了")])
+    assert share[0] > 0.5 > share[1]
+    assert model.predict([normalize("说好的下午上门，人呢")]) == ["dissatisfied"]
+    assert fit(service).general_ is None
