@@ -123,8 +123,9 @@ def run_workers(prepared: Prepared, host: str, port: int, workers: int, echo: Ca
     prepared.app.state.ctx.store.engine.dispose()
     options = dict(factory=True, workers=workers, host=host, port=port, log_level="info", ws_max_size=1_000_000,
                    server_header=False, proxy_headers=False, access_log=False)
+    config = uvicorn.Config("anfu.server.asgi:app_from_env", **options)  # type: ignore[arg-type]
     try:
-        sockets = balanced_sockets(host, port, workers)
+        sockets = balanced_sockets(host, port, workers, backlog=config.backlog)
     except OSError as exc:
         from ..errors import SettingsError
 
@@ -133,4 +134,4 @@ def run_workers(prepared: Prepared, host: str, port: int, workers: int, echo: Ca
     if sockets is None:
         uvicorn.run("anfu.server.asgi:app_from_env", **options)  # type: ignore[arg-type]
         return
-    run_balanced(uvicorn.Config("anfu.server.asgi:app_from_env", **options), sockets)  # type: ignore[arg-type]
+    run_balanced(config, sockets)
