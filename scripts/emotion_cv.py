@@ -191,7 +191,8 @@ def fit_smp_head(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
     core, dev = [e for e in smp if not is_dev(e.id)], [e for e in smp if is_dev(e.id)]
     x, transform = _features(core)
     y = np.array([EMOTIONS.index(e.emotion) for e in core])
-    coef, intercept = _fit_head(x, y, balanced(y.tolist(), source_shares(core)), len(EMOTIONS), C_EMOTION)
+    coef, intercept = _fit_head(x, y, balanced(y.tolist(), balanced([e.source for e in core], np.ones(len(core)))),
+                                len(EMOTIONS), C_EMOTION)
     logits = lambda rows: transform(rows) @ coef + intercept  # noqa: E731
     t = _temperature(logits, dev)
     return lambda rows: softmax(logits(rows) / t)
@@ -239,26 +240,19 @@ def with_general_posts(train: list[Example]) -> list[Example]:
     return train + [e for e in load_general() if not e.heldout and fold_of(e) in folds]
 
 
-def source_shares(rows: list[Example]) -> np.ndarray:
-    """Each general source the same total weight (as `anfu.training.train._fit_general`)."""
-    from collections import Counter
-
-    counts = Counter(e.source for e in rows)
-    return np.array([len(rows) / (len(counts) * counts[e.source]) for e in rows])
-
-
 def fit_gate(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
     """A domain gate: logistic regression over the same char n-grams, general Weibo talk (1)
     against customers writing to a service (0), classes balanced; predicts P(general) in column 0
     (the other six columns are zero, so the file has the candidates' shape)."""
-    from anfu.training.train import _fit_head
+    from anfu.training.train import _fit_head, balanced
 
     general = [e for e in train if e.source in GENERAL_SOURCES]
     rows = general + [e for e in train if e.source in SERVICE_SOURCES]
     x, transform = _features(rows)
     y = np.array([int(e.source in GENERAL_SOURCES) for e in rows])
-    share = np.r_[source_shares(general), np.ones(len(rows) - len(general))]
-    coef, intercept = _fit_head(x, y, balanced_binary(y) * share, 2, 1.0)
+    # each general source the same share of its side (as anfu.training.train._fit_general)
+    share = np.r_[balanced([e.source for e in general], np.ones(len(general))), np.ones(len(rows) - len(general))]
+    coef, intercept = _fit_head(x, y, balanced(y.tolist(), np.ones(len(y))) * share, 2, 1.0)
 
     def predict(rows: list[Example]) -> np.ndarray:
         logits = transform(rows) @ coef + intercept
@@ -266,11 +260,6 @@ def fit_gate(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
         out[:, 0] = 1 / (1 + np.exp(-(logits[:, 1] - logits[:, 0])))
         return out
     return predict
-
-
-def balanced_binary(y: np.ndarray) -> np.ndarray:
-    counts = np.bincount(y, minlength=2)
-    return np.array([len(y) / (2 * counts[v]) for v in y])
 
 
 CANDIDATES: dict[str, Fit] = {

@@ -106,6 +106,9 @@ def run(prepared: Prepared, host: str, port: int, echo: Callable[[str], None] = 
                 server_header=False, proxy_headers=False, access_log=False)
 
 
+WORKER_APP = "anfu.server.asgi:app_from_env"  # the factory each `--workers` process calls
+
+
 def run_workers(prepared: Prepared, host: str, port: int, workers: int, echo: Callable[[str], None] = print) -> None:
     """`workers` uvicorn processes, each building its own app (`anfu.server.asgi`) and, on Linux,
     listening on its own `SO_REUSEPORT` socket so that the kernel spreads connections evenly
@@ -123,7 +126,7 @@ def run_workers(prepared: Prepared, host: str, port: int, workers: int, echo: Ca
     prepared.app.state.ctx.store.engine.dispose()
     options = dict(factory=True, workers=workers, host=host, port=port, log_level="info", ws_max_size=1_000_000,
                    server_header=False, proxy_headers=False, access_log=False)
-    config = uvicorn.Config("anfu.server.asgi:app_from_env", **options)  # type: ignore[arg-type]
+    config = uvicorn.Config(WORKER_APP, **options)  # type: ignore[arg-type]
     try:
         sockets = balanced_sockets(host, port, workers, backlog=config.backlog)
     except OSError as exc:
@@ -132,6 +135,6 @@ def run_workers(prepared: Prepared, host: str, port: int, workers: int, echo: Ca
         raise SettingsError("AF402", f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}; "
                                      "another program may hold the port: pick another --port)") from None
     if sockets is None:
-        uvicorn.run("anfu.server.asgi:app_from_env", **options)  # type: ignore[arg-type]
+        uvicorn.run(WORKER_APP, **options)  # type: ignore[arg-type]
         return
     run_balanced(config, sockets)

@@ -138,8 +138,7 @@ def _fit_general(x: Any, train: Sequence[Example], temperature: float) -> Genera
         return None
     y = np.array([EMOTIONS.index(train[i].emotion) for i in labelled])
     coef, intercept = _fit_head(x[labelled], y, balanced(y.tolist(), np.ones(len(y))), len(EMOTIONS), C_EMOTION)
-    per_source = Counter(train[i].source for i in general)
-    share = np.array([len(general) / (len(per_source) * per_source[train[i].source]) for i in general])
+    share = balanced([train[i].source for i in general], np.ones(len(general)))
     rows = general + service
     side = np.array([1] * len(general) + [0] * len(service))
     gate_coef, gate_intercept = _fit_head(x[rows], side, balanced(side.tolist(), np.r_[share, np.ones(len(service))]),
