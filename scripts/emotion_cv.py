@@ -227,8 +227,8 @@ def fit_words(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
     return lambda rows: softmax(logits(rows) / t)
 
 
-GENERAL_SOURCES = ("smp2020_mapped", "general")  # general talk: SMP's own labels (mapped), our posts
-SERVICE_SOURCES = ("stc3", "service")  # customers writing to a service (real and written)
+# general talk (SMP's own labels, mapped; our posts) against customers writing to a service
+from anfu.training.train import GATE_SOURCES as GENERAL_SOURCES, SERVICE_SOURCES  # noqa: E402
 
 
 def with_general_posts(train: list[Example]) -> list[Example]:

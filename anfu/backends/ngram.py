@@ -239,7 +239,7 @@ class GeneralHead:
                 and math.isfinite(self.gate_intercept))
 
     def gate(self, gate_logit: np.ndarray) -> np.ndarray:
-        """The general head's share [n, 1] from the gate's logit [n]."""
+        """The general head's share g [n] from the gate's logits [n]."""
         return (1.0 / (1.0 + np.exp(-gate_logit.astype(np.float64)))) ** self.gate_power
 
     def blend(self, service_logits: np.ndarray, general_logit: np.ndarray, gate_logit: np.ndarray) -> np.ndarray:

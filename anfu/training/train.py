@@ -218,10 +218,9 @@ def fit(examples: Sequence[Example]) -> NgramEmotionModel:
         y = np.array([EMOTIONS.index(e.emotion) for e in dev])
         if net is not None:
             temperatures["hidden"] = _fit_temperature(net, y)
-        if draft.general_ is not None:
-            general = [e for e in dev if e.source in GENERAL_SOURCES]
-            temperatures["general"] = _fit_temperature(draft.general_logits([example_input(e) for e in general]),
-                                                       np.array([EMOTIONS.index(e.emotion) for e in general]))
+        if draft.general_ is not None:  # its temperature on the dev rows it reads (`inputs` are the dev rows')
+            general = [i for i, e in enumerate(dev) if e.source in GENERAL_SOURCES]
+            temperatures["general"] = _fit_temperature(draft.general_logits([inputs[i] for i in general]), y[general])
         return linear
 
     return calibrated_fit(train, fit_model, label=lambda e: EMOTIONS.index(e.emotion),
