@@ -128,6 +128,11 @@ def validate_escalation(data: dict[str, Any]) -> list[str]:
                                                  allow_empty=True)):
                 _check_regex(pattern, f"third_party.{key}[{i}]", problems)
     _validate_frames(data.get("frames", {}), problems)
+    forwarded = data.get("forwarded", {})
+    if not isinstance(forwarded, dict):
+        problems.append("'forwarded' must be a mapping with 'markers'")
+    else:
+        str_list(forwarded.get("markers", []), "forwarded.markers", problems, allow_empty=True)
     query = data.get("query")
     if not isinstance(query, dict):
         problems.append("'query' must be a mapping")
@@ -203,7 +208,7 @@ class Mention:
     channel: str
     rule_id: str
     # threat | negated | past_resolved | narrated | descriptive | neutral_query | third_party
-    # | generic | reported | topic
+    # | generic | reported | topic | forwarded
     verdict: str
 
 
@@ -286,6 +291,7 @@ class EscalationRules:
         self.third_context_cues = _optional_rx([*third.get("cues", []), *third.get("context_cues", [])])
         self.police_advice = _patterns_rx(third.get("advice"))
         self.police_no_advice = _patterns_rx(third.get("no_advice"))
+        self.forwarded_rx = _optional_rx(pack.get("forwarded", {}).get("markers"))
 
     def police_context(self, earlier: Sequence[tuple[str, str]]) -> bool:
         """Whether earlier turns, as (speaker, norm), make a police mention now a report about a
@@ -305,7 +311,13 @@ class EscalationRules:
         """Channel mentions in one customer text, judged; `police_context` (from
         `police_context`) turns a police threat into a report about a third party."""
         found = longest_non_overlapping(self.matcher.find(norm))
-        return [self._judge(norm, m, police_context) for m in found]
+        # a forwarded post ("//@account:…") is someone else's: the writer's own words come before it
+        # and are judged by themselves
+        forwarded = self.forwarded_rx.search(norm) if self.forwarded_rx is not None else None
+        own_end = forwarded.start() if forwarded is not None else len(norm)
+        own = norm[:own_end]
+        return [self._judge(own, m, police_context) if m.end <= own_end
+                else Mention(m, m.payload[0], m.payload[1], "forwarded") for m in found]
 
     def _judge(self, norm: str, m: Match, police_context: bool = False) -> Mention:
         channel, rule_id, _ = m.payload
@@ -318,7 +330,7 @@ class EscalationRules:
     def _verdict(self, norm: str, m: Match, rule_id: str) -> str:
         channel, _, intent_only = m.payload
         c_start, c_end = clause_bounds(norm, m.start, m.end)
-        prefix = norm[max(c_start, m.start - self.window - 6):m.start]
+        prefix = raw_prefix = norm[max(c_start, m.start - self.window - 6):m.start]
         # a negation does not reach across a space into the next spoken segment ("我不想跟你说了
         # 让你们主管来接")
         spoken = _LAST_SEGMENT.search(prefix)
@@ -329,7 +341,8 @@ class EscalationRules:
         tag = m.text[:1] in "@#【" or m.text[-1:] in "：:" or _inside_tag(norm, m.start)
         # a tag is addressed now: only a negation right in front of it counts ("我分享了@新浪科技 的文章"
         # yes, "不能携号转网@工信部" no)
-        negated = self._negated(prefix, adjacent_only=tag)
+        # (a tag's credit may stand a space before it: "分享自 @新浪财经")
+        negated = self._negated(raw_prefix.rstrip() if tag else prefix, adjacent_only=tag)
         if negated or after:
             return "negated"
         if self._third_party(norm, m):
@@ -533,9 +546,10 @@ def _sentence_start(norm: str, i: int) -> int:
 
 
 def _inside_tag(norm: str, start: int) -> bool:
-    """Whether the text at `start` continues an @account ("@北京12345")."""
+    """Whether the text at `start` continues an @account ("@北京12345"); a handle ends at a colon
+    ("//@某某:记者…" quotes the account's post)."""
     j = start - 1
-    while j >= 0 and start - j <= 12 and not norm[j].isspace() and norm[j] not in "，。！？@":
+    while j >= 0 and start - j <= 12 and not norm[j].isspace() and norm[j] not in "，。！？：@":
         j -= 1
     return j >= 0 and norm[j] == "@"
 

@@ -1023,3 +1023,120 @@ def test_guide_threats(risk: EscalationRisk, text: str) -> None:
 def test_guide_lookalikes_are_not_threats(risk: EscalationRisk, text: str) -> None:
     risky, triggers = _assess(risk, text)
     assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
+
+
+# --- generalising beyond the training dialogues (real general Weibo posts and product reviews) ---
+# Our own sentences in the style of the real posts the pack over-fired on.
+
+# Someone else's post forwarded after "//@account:" is not the writer's threat; the writer's
+# own words before it are judged by themselves.
+FORWARDED = [
+    ("医护人员辛苦了//@协和医生:这是最新医院名单，恳请转发出去，我们真的需要支援", "forwarded"),
+    ("说的对//@央视新闻:记者从市疾控中心获悉，我市新增1例确诊病例", "forwarded"),
+    ("//@某律师:这个案例值得大家看看//@小王:我已经找律师了", "forwarded"),
+]
+FORWARDED_THREATS = [
+    "这家酒店疫情期间订单一分钱都不退，麻烦大家转发出去！//@小王:我也是这家",
+    "差评差评，投诉到底//@小李:预定的房间不给退，还要发烧证明",
+]
+
+
+@pytest.mark.parametrize("text, reason", FORWARDED)
+def test_a_forwarded_post_is_not_the_writers_threat(risk: EscalationRisk, text: str, reason: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
+    assert reason in {t.label for t in triggers if t.kind == "negation"}, triggers
+
+
+@pytest.mark.parametrize("text", FORWARDED_THREATS)
+def test_the_writers_own_words_before_a_forwarded_post_count(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert risky, (text, triggers)
+    assert all(t.start < text.index("//@") for t in triggers if t.kind == "escalation"), triggers
+
+
+# News talk, well-wishes, recommendations, credits and substrings: no appeal to anyone
+GENERAL_NOT_THREATS = [
+    "回复@中年懒散少女:记者辛苦了，一直在路上",  # a handle ends at the colon
+    "记者也辛苦了，大过年的还在一线",
+    "记者从市疾控中心获悉，我市新增1例确诊病例",
+    "据人民日报报道，武汉将再建一所医院",
+    "每天打开微博热搜就是肺炎，看了心慌",
+    "没想到我们这个小城市以这样的方式上热搜了",
+    "整个舆论导向都在歌颂医护人员",
+    "工厂终于运转起来了，机器也转起来了",
+    "大家一定要注意安全，保护好自己和家人",
+    "各位注意身体，出门记得戴口罩",
+    "大家都要小心防护！",
+    "这部纪录片拍得很好，建议大家观看",
+    "提醒大家出门戴口罩、勤洗手",
+    "裤子质量很好，穿着特别舒服，建议大家购买哦",
+    "春运外出，这份防护手册请收好 来自@腾讯新闻",
+    "看看虹桥火车站做了哪些措施 (分享自 @澎湃新闻)",
+    "我参与了@财经网 发起的投票，你也快来表态吧",
+    "本来大家已经很忙了，非要有人散布谣言",
+    "两个主要领导必须被问责！",
+    "位置非常好，酒店就在市政府对面，出行方便",
+    "@魔法师的黑猫 你家猫咪好可爱",
+]
+GENERAL_THREATS = [
+    "本地电视台的记者我已经约好了，明天带着去你们店里",
+    "你们再不退钱，等着上热搜吧",
+    "我要让你们上热搜，让所有人都知道",
+    "#帮联通爽约上头条# 装个宽带约了三次都不来",
+    "你们不解决，我会到处散布你们的恶行",
+    "提醒大家千万别办这个套餐，扣费扣到欠费",
+    "建议大家远离这家店，售后根本没人管",
+    "奉劝大家还是去别家吧，这家酒店前台态度极差",
+    "大家一定要注意这家店的赠品，下单后就自动删掉了",
+    "@黑猫投诉 商家收了钱不发货",
+]
+
+
+@pytest.mark.parametrize("text", GENERAL_NOT_THREATS)
+def test_general_posts_without_an_appeal_are_not_threats(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
+
+
+@pytest.mark.parametrize("text", GENERAL_THREATS)
+def test_appeals_of_the_same_shape_stay_threats(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert risky, (text, triggers)
+
+
+# 差评 as the rating given now, named as an act (LABELS.md, "差评"); the verdict word stays an opinion
+REVIEW_ACT_THREATS = [
+    "东西还行，但这个差评是给快递的，电话催我下楼又让我等了二十分钟",
+    "京东第一次差评，苹果一半是烂的",
+    "首个差评就给这家店了，衣服掉色严重",
+    "客服态度太差，果断差评！",
+    "坏了一个还不给换，差评是一定的",
+    "只想给最大最大的差评，水果四天了还没送到",
+    "降价不给保价，买的商品全部差评送上",
+]
+REVIEW_VERDICT_NOT_THREATS = [
+    "差评！充电的时候特别烫",
+    "服务差评，别的还行",
+    "年年对你们差评，真叫人心累",
+]
+
+
+@pytest.mark.parametrize("text", REVIEW_ACT_THREATS)
+def test_a_bad_rating_given_now_is_a_threat(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert risky, (text, triggers)
+    assert "review" in {t.label for t in triggers if t.kind == "escalation"}, triggers
+
+
+@pytest.mark.parametrize("text", REVIEW_VERDICT_NOT_THREATS)
+def test_the_bad_rating_verdict_word_is_an_opinion(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
+
+
+def test_validator_checks_forwarded() -> None:
+    pack = dict(load_pack("escalation"))
+    assert not validate_escalation(pack)
+    assert any("'forwarded' must be a mapping" in p
+               for p in validate_escalation(dict(pack, forwarded=["//@"])))
