@@ -48,8 +48,10 @@ def test_environment_variables_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("ANFU_SECRET_KEY", STRONG)
     monkeypatch.setenv("ANFU_DATABASE_URL", "postgresql+psycopg://anfu:pw@db.internal:5432/anfu")
     monkeypatch.setenv("ANFU_ALLOWED_ORIGINS", "https://kefu.example.cn, https://ops.example.cn:8443")
-    (tmp_path / ".env").write_text("ANFU_STORE_MASKED_TEXT=true\nANFU_LOGIN_MAX_ATTEMPTS=3\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("ANFU_STORE_MASKED_TEXT=true\nANFU_LOGIN_MAX_ATTEMPTS=3\nANFU_TURN_WORKERS=2\n",
+                                   encoding="utf-8")
     s = get_settings()
+    assert s.turn_workers == 2 and get_settings(turn_workers=6).turn_workers == 6
     assert s.secret_key.get_secret_value() == STRONG and not s.is_sqlite
     assert s.allowed_origins == ["https://kefu.example.cn", "https://ops.example.cn:8443"]
     assert s.store_masked_text and s.login_max_attempts == 3
@@ -58,7 +60,7 @@ def test_environment_variables_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp
 
 @pytest.mark.parametrize("bad", [{"database_url": "mysql://x/y"}, {"session_ttl_minutes": 0},
                                  {"allowed_origins": "kefu.example.cn"}, {"environment": "staging"},
-                                 {"port": 70000}])
+                                 {"port": 70000}, {"turn_workers": 0}])
 def test_malformed_values_get_af402(bad: dict) -> None:
     with pytest.raises(SettingsError) as err:
         get_settings(**bad)

@@ -58,7 +58,7 @@ async def _schedule(services: Services, interval_s: float, lease: Any = None) ->
 
 def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: Store | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               check_schema: bool = True, turn_workers: int = 4, mailbox_poll_s: float | None = None,
+               check_schema: bool = True, turn_workers: int | None = None, mailbox_poll_s: float | None = None,
                scheduler: bool = True) -> FastAPI:
     """Build the service for `settings`. The analyzer is loaded once here (`anfu.load()`)
     unless one is given; the database must be migrated (`anfu serve` does it). With
@@ -68,6 +68,8 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     alert and the outgoing webhook deliveries (`anfu.service.container.Services.run_scheduled`)."""
     from .. import load
     from ..store.migrate import check_schema as _check
+
+    turn_workers = settings.turn_workers if turn_workers is None else turn_workers
 
     store = store or Store.from_settings(settings)
     if check_schema:

@@ -193,17 +193,18 @@ def test_workers_need_postgresql(tmp_path: Path) -> None:
 
 def test_a_server_process_opens_its_database_connections_before_requests(postgres_schema: Any,
                                                                           tmp_path: Path) -> None:
-    """`warm_up` fills the pool (turn threads + 2) so the first burst of turns after a restart
-    does not pay a PostgreSQL sign-in each; SQLite has nothing to open."""
+    """`warm_up` fills the pool (turn threads, `ANFU_TURN_WORKERS`, + 2) so the first burst of turns
+    after a restart does not pay a PostgreSQL sign-in each; SQLite has nothing to open."""
     from anfu.server.app import create_app
     from anfu.server.runner import warm_pool, warm_up
     from anfu.settings import get_settings
     from anfu.store import make_engine, upgrade
 
     settings = get_settings(database_url=postgres_schema("warm"), secret_key=secrets.token_urlsafe(48),
-                            data_dir=tmp_path, environment="test", scheduler_interval_s=0)
+                            data_dir=tmp_path, environment="test", scheduler_interval_s=0, turn_workers=3)
     upgrade(settings)
-    app = create_app(settings, turn_workers=3)
+    app = create_app(settings)
+    assert app.state.ctx.turn_workers == 3 and app.state.ctx.executor._max_workers == 3
     engine = app.state.ctx.store.engine
     engine.dispose()
     assert engine.pool.checkedin() == 0
