@@ -2,9 +2,10 @@
 
 Training rows are agent turns labelled violation / compliant (with a category) in the context
 of the customer's previous turn: every helpdesk turn of the STC-3 dialogues (real replies,
-labelled by us), the agent turns of our written conversations, and our standalone replies
-(no context). Splits: STC-3 by dialogue (id % 5 == 0 held out), written conversations and
-standalone replies by `is_heldout(id)`. The threshold is chosen on cross-validated scores of the
+labelled by us), the agent turns of our written conversations, the agent turns of the
+conversations written for this check alone (corpus/presend/, training rows only) and our
+standalone replies (no context). Splits: STC-3 by dialogue (id % 5 == 0 held out), written
+conversations and standalone replies by `is_heldout(id)`. The threshold is chosen on cross-validated scores of the
 training rows, never on the held-out ones. `anfu train-presend` wraps `train_presend`.
 """
 
@@ -15,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -30,7 +31,10 @@ C_VIOLATION = 1.0
 C_CATEGORY = 4.0
 FOLDS = 5
 CONSIDER_PRECISION = 0.5
-SOURCE_WEIGHTS = {"stc3": 1.0, "written": 1.0, "replies": 0.5}
+# conversations written for this check alone (corpus/presend/) count a quarter: chosen by 5-fold CV
+# among 1 / 0.5 / 0.25 as the weight that raises written recall at precision 0.93 without lowering
+# real precision at recall 0.65 by more than 0.005
+SOURCE_WEIGHTS = {"stc3": 1.0, "written": 1.0, "presend": 0.25, "replies": 0.5}
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class ContextExample:
     context: ReplyContext      # normalised texts
     violation: bool
     category: str | None
-    source: str                # stc3 | written | replies
+    source: str                # stc3 | written | presend | replies
     heldout: bool
 
 
@@ -65,9 +69,11 @@ def stc3_examples(labels: str | Path = STC3_HELPDESK_LABELS, data_dir: str | Pat
     return out
 
 
-def written_examples(corpus_dir: str | Path = CORPUS_DIR) -> list[ContextExample]:
+def _conversation_examples(files: Iterable[Path], heldout: Callable[[str], bool],
+                           source: str = "written") -> list[ContextExample]:
+    """The agent turns of the conversations in these JSONL files, each in its context."""
     out = []
-    for path in sorted(Path(corpus_dir, "conversations").glob("*.jsonl")):
+    for path in sorted(files):
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
@@ -76,8 +82,21 @@ def written_examples(corpus_dir: str | Path = CORPUS_DIR) -> list[ContextExample
             for i, t in enumerate(conv["turns"]):
                 if t["speaker"] == "agent":
                     out.append(ContextExample(f"{conv['id']}-{i}", turns[i][1], context_before(turns, i), bool(t["violation"]),
-                                              t.get("category"), "written", is_heldout(conv["id"])))
+                                              t.get("category"), source, heldout(conv["id"])))
     return out
+
+
+def written_examples(corpus_dir: str | Path = CORPUS_DIR) -> list[ContextExample]:
+    """Our written conversations (`corpus/conversations/`), split by `is_heldout(id)`."""
+    return _conversation_examples(Path(corpus_dir, "conversations").glob("*.jsonl"), is_heldout)
+
+
+def presend_conversation_examples(corpus_dir: str | Path = CORPUS_DIR) -> list[ContextExample]:
+    """Conversations written for this check alone (`corpus/presend/conversations_*.jsonl`: only the agent turns are
+    labelled, violation / category against the customer's previous turn). Training rows only, so
+    the held-out written conversations stay the same set."""
+    return _conversation_examples(Path(corpus_dir, "presend").glob("conversations_*.jsonl"), lambda _id: False,
+                                  "presend")
 
 
 def standalone_examples(corpus_dir: str | Path = CORPUS_DIR) -> list[ContextExample]:
@@ -93,7 +112,7 @@ def standalone_examples(corpus_dir: str | Path = CORPUS_DIR) -> list[ContextExam
 
 def all_examples(corpus_dir: str | Path = CORPUS_DIR, data_dir: str | Path | None = None) -> list[ContextExample]:
     return stc3_examples(Path(corpus_dir) / "real" / "stc3_helpdesk.jsonl", data_dir) + \
-        written_examples(corpus_dir) + standalone_examples(corpus_dir)
+        written_examples(corpus_dir) + presend_conversation_examples(corpus_dir) + standalone_examples(corpus_dir)
 
 
 def rule_hits(examples: Sequence[ContextExample]) -> list[tuple[int, int]]:
@@ -215,7 +234,11 @@ def train_presend(out: str | Path, corpus_dir: str | Path = CORPUS_DIR,
     hits_train, hits_held = rule_hits(train), rule_hits(held)
     gold = np.array([e.violation for e in train])
     oof = cv_scores(train, hits_train)
-    in_context = np.array([e.source != "replies" for e in train])
+    # the thresholds are chosen on the rows that occur as they do in a centre (real helpdesk turns and
+    # whole written conversations): corpus/presend/ was written to be hard (a third violations, many of
+    # them subtle), and letting it pick the threshold lowered it until the simulator's plain empathy
+    # opener to an angry customer was must-fix (5-fold CV, MODEL_CARD.md)
+    in_context = np.array([e.source in ("stc3", "written") for e in train])
     threshold = _best_f1_threshold(oof[in_context], gold[in_context])
     consider = min(threshold, _precision_threshold(oof[in_context], gold[in_context], CONSIDER_PRECISION))
     design, clf = _fit(train, hits_train)
@@ -232,7 +255,7 @@ def train_presend(out: str | Path, corpus_dir: str | Path = CORPUS_DIR,
         "consider": round(consider, 3), "train_rows": meta["train_rows"],
         "cv_in_context": {src: prf(gold[[e.source == src for e in train]],
                                    (oof >= threshold)[[e.source == src for e in train]])
-                          for src in ("stc3", "written")},
+                          for src in ("stc3", "written", "presend")},
         "heldout_model": {src: prf([e.violation for e in held if e.source == src],
                                    [s >= threshold for e, s in zip(held, held_scores) if e.source == src])
                           for src in ("stc3", "written", "replies")},

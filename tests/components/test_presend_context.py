@@ -134,8 +134,9 @@ def test_heldout_agent_turns_in_context() -> None:
     model = ContextReplyModel.load()
     held = [e for e in all_examples() if e.heldout and e.source != "replies"]
     scores = model.predict([e.reply for e in held], [e.context for e in held], rule_hits(held))
-    # stc3 on the adjudicated second-pass labels (the model alone read 0.591 / 0.607 there)
-    for source, floor in (("written", (0.93, 0.85)), ("stc3", (0.57, 0.59))):
+    # stc3 on the adjudicated second-pass labels; with the conversations of corpus/presend/ the model
+    # alone reads written 0.971 / 0.886 and real 0.588 / 0.599
+    for source, floor in (("written", (0.93, 0.88)), ("stc3", (0.57, 0.59))):
         rows = [(e.violation, s[0] >= model.threshold_) for e, s in zip(held, scores) if e.source == source]
         got = prf([g for g, _ in rows], [p for _, p in rows])
         # the figures reached on the held-out splits (README); real replies stay below the targets
