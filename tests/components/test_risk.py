@@ -1093,16 +1093,11 @@ GENERAL_THREATS = [
 ]
 
 
-@pytest.mark.parametrize("text", GENERAL_NOT_THREATS)
-def test_general_posts_without_an_appeal_are_not_threats(risk: EscalationRisk, text: str) -> None:
+@pytest.mark.parametrize("text,threat", [(t, False) for t in GENERAL_NOT_THREATS] + [(t, True) for t in GENERAL_THREATS])
+def test_general_posts_are_threats_only_with_an_appeal(risk: EscalationRisk, text: str, threat: bool) -> None:
+    """General posts without an appeal are no threat; appeals of the same shape stay threats."""
     risky, triggers = _assess(risk, text)
-    assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
-
-
-@pytest.mark.parametrize("text", GENERAL_THREATS)
-def test_appeals_of_the_same_shape_stay_threats(risk: EscalationRisk, text: str) -> None:
-    risky, triggers = _assess(risk, text)
-    assert risky, (text, triggers)
+    assert risky == threat, (text, [t for t in triggers if t.kind == "escalation"])
 
 
 # 差评 as the rating given now, named as an act (LABELS.md, "差评"); the verdict word stays an opinion
@@ -1122,17 +1117,13 @@ REVIEW_VERDICT_NOT_THREATS = [
 ]
 
 
-@pytest.mark.parametrize("text", REVIEW_ACT_THREATS)
-def test_a_bad_rating_given_now_is_a_threat(risk: EscalationRisk, text: str) -> None:
+@pytest.mark.parametrize("text,threat", [(t, True) for t in REVIEW_ACT_THREATS] +
+                         [(t, False) for t in REVIEW_VERDICT_NOT_THREATS])
+def test_a_bad_rating_given_now_is_a_threat_the_verdict_word_an_opinion(risk: EscalationRisk, text: str,
+                                                                        threat: bool) -> None:
     risky, triggers = _assess(risk, text)
-    assert risky, (text, triggers)
-    assert "review" in {t.label for t in triggers if t.kind == "escalation"}, triggers
-
-
-@pytest.mark.parametrize("text", REVIEW_VERDICT_NOT_THREATS)
-def test_the_bad_rating_verdict_word_is_an_opinion(risk: EscalationRisk, text: str) -> None:
-    risky, triggers = _assess(risk, text)
-    assert not risky, (text, [t for t in triggers if t.kind == "escalation"])
+    labels = {t.label for t in triggers if t.kind == "escalation"}
+    assert risky == threat and (("review" in labels) if threat else True), (text, triggers)
 
 
 def test_validator_checks_forwarded() -> None:
