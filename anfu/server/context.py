@@ -29,4 +29,4 @@ class AppContext:
     executor: ThreadPoolExecutor
     desk: TicketDesk
     services: Services
-    turn_workers: int = 2  # the executor's threads (each may hold a pooled database connection)
+    turn_workers: int  # the executor's threads (`ANFU_TURN_WORKERS`; each may hold a pooled database connection)

@@ -188,9 +188,14 @@ def test_hidden_layer_round_trip_and_incomplete_file_af204(tmp_path) -> None:  #
     np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-4)
     assert "hidden 8" in repr(loaded)
 
+    _assert_damaged_files_refused(tmp_path, path, "hidden_w2", "hidden_w2", np.float32)
+
+
+def _assert_damaged_files_refused(tmp_path, path, missing: str, misshapen: str, dtype) -> None:  # noqa: ANN001
+    """A weights file without `missing`, or with `misshapen` of the wrong shape, is refused (AF204)."""
     arrays = dict(np.load(path))
-    np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != "hidden_w2"})
-    np.savez(tmp_path / "wrong.npz", **{**arrays, "hidden_w2": np.zeros((3, 7), dtype=np.float32)})
+    np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != missing})
+    np.savez(tmp_path / "wrong.npz", **{**arrays, misshapen: np.zeros((3, 7), dtype=dtype)})
     for name in ("partial.npz", "wrong.npz"):
         with pytest.raises(ModelError) as err:
             NgramEmotionModel.load(tmp_path / name)
@@ -239,13 +244,7 @@ def test_general_head_round_trip_and_incomplete_file_af204(tmp_path) -> None:  #
     assert loaded.general_ is not None and loaded.general_.gate_power == pytest.approx(3.0)
     assert loaded.general_.temperature == pytest.approx(1.5)
     np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-4)
-    arrays = dict(np.load(path))
-    np.savez(tmp_path / "partial.npz", **{k: v for k, v in arrays.items() if k != "gate_coef"})
-    np.savez(tmp_path / "wrong.npz", **{**arrays, "general_coef": np.zeros((3, 7), dtype=np.float16)})
-    for name in ("partial.npz", "wrong.npz"):
-        with pytest.raises(ModelError) as err:
-            NgramEmotionModel.load(tmp_path / name)
-        assert err.value.code == "AF204"
+    _assert_damaged_files_refused(tmp_path, path, "gate_coef", "general_coef", np.float16)
 
 
 def test_the_shipped_gate_tells_a_customer_turn_from_general_talk() -> None:
