@@ -31,7 +31,7 @@ from ..events import EscalationRaised
 from ..events import Event as AnalysisEvent
 from ..pipeline import Analyzer
 from ..store import Store
-from ..store.access import Principal, require
+from ..store.access import Principal, can, require
 from ..store.records import ConversationRecord, Event, MessageRecord
 from ..types import Conversation, Utterance
 from .live import Hub
@@ -151,14 +151,6 @@ class TurnService:
         self.resolved = ConnectionCache(RESOLVED_CACHE_SIZE)
 
     # conversations --------------------------------------------------------------------
-    def customer_id(self, principal: Principal, hints: CustomerHints | None) -> int | None:
-        if hints is None or not (hints.external_id or hints.phone or hints.email):
-            return None
-        customer, _ = self.store.upsert_customer(principal.tenant_id, external_ref=hints.external_id,
-                                                 phone=hints.phone, email=hints.email,
-                                                 display_name=hints.name, by=principal)
-        return customer.id
-
     def resolve(self, principal: Principal, *, conversation_id: int | None = None,
                 conversation_ref: str | None = None, channel: str = "webchat", industry: str | None = None,
                 customer: CustomerHints | None = None, agent_id: int | None = None,
@@ -187,22 +179,19 @@ class TurnService:
         require(principal, "conversation.create")
         if principal.role == "agent":
             agent_id = principal.user_id
-        team_id = principal.team_id
-        if agent_id is not None:
-            self.store.check_assignable(principal, agent_id)
-        if agent_id is not None and team_id is None:
-            team_id = self.store.get_user(agent_id).team_id
-        fields_ = dict(channel=channel, industry=industry, customer_id=self.customer_id(principal, customer),
-                       team_id=team_id, agent_id=agent_id)
-        if conversation_ref is None:
-            conversation, created = self.store.create_conversation(principal.tenant_id, **fields_), True
-        else:
-            conversation, created = self.store.get_or_create_conversation(principal.tenant_id, conversation_ref,
-                                                                          **fields_)
+        hints = None
+        if customer is not None and (customer.external_id or customer.phone or customer.email):
+            hints = dict(external_ref=customer.external_id, phone=customer.phone, email=customer.email,
+                         display_name=customer.name)
+        # one transaction: the agent checked, the customer matched, the conversation found or created
+        conversation, created = self.store.open_conversation(principal, external_ref=conversation_ref, channel=channel,
+                                                             industry=industry, agent_id=agent_id, customer=hints)
         if created and conversation.agent_id is None and self.route is not None:
             conversation = self.route(principal, conversation)
-        # Visibility is checked after creation too: a reference that names somebody else's
-        # conversation is reported as missing.
+        elif can(principal, "conversation.view", conversation):
+            return conversation
+        # Visibility is checked after creation and routing too: a conversation its creator may
+        # not see (a routed one) is reported as missing.
         return self.store.get_conversation(conversation.id, visible_to=principal)
 
     def ingest(self, principal: Principal, speaker: str, text: str, *, conversation_id: int | None = None,

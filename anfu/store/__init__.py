@@ -49,6 +49,9 @@ Customers (one timeline across channels)
 Conversations and messages
     create_conversation(tenant_id, *, channel, customer_id, team_id, agent_id, industry,
                         external_ref, status) / get_or_create_conversation(tenant_id, external_ref, **kw)
+    open_conversation(by, *, external_ref, channel, industry, agent_id, customer) -> (record, created)
+        a new message's conversation in one transaction: agent checked, customer upserted,
+        conversation found (visible to `by`, else AF503 and nothing written) or created
     get_conversation(id, visible_to) / update_conversation(id, *, by, status, agent_id, team_id, industry)
     take_over(id, *, by, release=False, ip)   (event conversation.taken_over/released + audit)
     list_conversations(visible_to, ConversationFilter(status, channel, industry, team_id,

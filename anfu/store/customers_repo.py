@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..errors import InputError, NotFoundError, StoreError
 from ..pii import mask_identity
@@ -68,6 +69,25 @@ class CustomersMixin(StoreBase):
         Phone and e-mail are matched on keyed digests; under ANFU_STORE_MASKED_TEXT the
         stored values (and the display name) are masked.
         """
+        for attempt in range(2):
+            try:
+                with self._write() as s:
+                    self._get(s, TenantRow, tenant_id, "tenant")
+                    row, created = self._upsert_customer_row(s, tenant_id, external_ref=external_ref, phone=phone,
+                                                             email=email, display_name=display_name, by=by)
+                    return from_row(Customer, row), created
+            except IntegrityError:
+                if attempt:  # a concurrent insert won twice: a real conflict
+                    raise StoreError("AF504", external_ref, kind="customer") from None
+        raise AssertionError("unreachable")
+
+    def _upsert_customer_row(self, s: Session, tenant_id: int, *, external_ref: str | None = None,
+                             phone: str | None = None, email: str | None = None,
+                             display_name: str | None = None,
+                             by: Principal | None = None) -> tuple[CustomerRow, bool]:
+        """`upsert_customer` inside the caller's transaction (the tenant already checked); a
+        concurrent insert of the same customer surfaces as IntegrityError, for the caller to retry.
+        A matched customer whose fields do not change is not written (nor indexed) again."""
         external_ref, display_name = _no_nul(external_ref), _no_nul(display_name)
         phone, email = normalize_phone(phone), normalize_email(_no_nul(email))
         if not (external_ref or phone or email):
@@ -76,47 +96,41 @@ class CustomersMixin(StoreBase):
         stored_phone, stored_email = self._stored(phone), self._stored(email)
         # a name is no pattern `mask` finds: under ANFU_STORE_MASKED_TEXT keep its first character
         stored_name = mask_identity("display_name", display_name or "") if self.mask_text else display_name or ""
-        for attempt in range(2):
-            try:
-                with self._write() as s:
-                    self._get(s, TenantRow, tenant_id, "tenant")
-                    row = None
-                    ref_taken = False
-                    for kind, clause, value in (
-                            ("ref", CustomerRow.external_ref == external_ref, external_ref),
-                            ("phone", or_(CustomerRow.phone_digest == phone_digest, CustomerRow.phone == phone), phone),
-                            ("email", or_(CustomerRow.email_digest == email_digest, CustomerRow.email == email), email)):
-                        if value and row is None:
-                            stmt = select(CustomerRow).where(CustomerRow.tenant_id == tenant_id, clause)
-                            found = s.scalar(stmt.order_by(CustomerRow.id))
-                            if found is not None and by is not None:
-                                # someone else's customer: not matched; its ref stays theirs
-                                ref_taken = ref_taken or kind == "ref"
-                                found = s.scalar(stmt.where(access.customer_clause(by)).order_by(CustomerRow.id))
-                            row = found
-                    created = row is None
-                    if row is None:
-                        row = CustomerRow(tenant_id=tenant_id, external_ref=None if ref_taken else external_ref,
-                                          phone=stored_phone, email=stored_email, phone_digest=phone_digest,
-                                          email_digest=email_digest, display_name=stored_name,
-                                          created_at=self.clock())
-                        s.add(row)
-                    else:
-                        row.external_ref = row.external_ref or (None if ref_taken else external_ref)
-                        if not row.phone and phone:
-                            row.phone, row.phone_digest = stored_phone, phone_digest
-                        if not row.email and email:
-                            row.email, row.email_digest = stored_email, email_digest
-                        row.phone_digest = row.phone_digest or (phone_digest if row.phone == phone else None)
-                        row.email_digest = row.email_digest or (email_digest if row.email == email else None)
-                        row.display_name = row.display_name or stored_name
-                    s.flush()
-                    index_customer(s, row)
-                    return from_row(Customer, row), created
-            except IntegrityError:
-                if attempt:  # a concurrent insert won twice: a real conflict
-                    raise StoreError("AF504", external_ref, kind="customer") from None
-        raise AssertionError("unreachable")
+        row = None
+        ref_taken = False
+        for kind, clause, value in (
+                ("ref", CustomerRow.external_ref == external_ref, external_ref),
+                ("phone", or_(CustomerRow.phone_digest == phone_digest, CustomerRow.phone == phone), phone),
+                ("email", or_(CustomerRow.email_digest == email_digest, CustomerRow.email == email), email)):
+            if value and row is None:
+                stmt = select(CustomerRow).where(CustomerRow.tenant_id == tenant_id, clause)
+                found = s.scalar(stmt.order_by(CustomerRow.id))
+                if found is not None and by is not None:
+                    # someone else's customer: not matched; its ref stays theirs
+                    ref_taken = ref_taken or kind == "ref"
+                    found = s.scalar(stmt.where(access.customer_clause(by)).order_by(CustomerRow.id))
+                row = found
+        created = row is None
+        if row is None:
+            row = CustomerRow(tenant_id=tenant_id, external_ref=None if ref_taken else external_ref,
+                              phone=stored_phone, email=stored_email, phone_digest=phone_digest,
+                              email_digest=email_digest, display_name=stored_name,
+                              created_at=self.clock())
+            s.add(row)
+        else:
+            row.external_ref = row.external_ref or (None if ref_taken else external_ref)
+            if not row.phone and phone:
+                row.phone, row.phone_digest = stored_phone, phone_digest
+            if not row.email and email:
+                row.email, row.email_digest = stored_email, email_digest
+            row.phone_digest = row.phone_digest or (phone_digest if row.phone == phone else None)
+            row.email_digest = row.email_digest or (email_digest if row.email == email else None)
+            row.display_name = row.display_name or stored_name
+            if not s.is_modified(row):
+                return row, False
+        s.flush()
+        index_customer(s, row)
+        return row, created
 
     def get_customer(self, customer_id: int, visible_to: Principal | None = None) -> Customer:
         with self._read() as s:

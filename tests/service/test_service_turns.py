@@ -113,8 +113,8 @@ def test_ingest_resolves_a_chat_once_and_upserts_its_customer_once(service_store
 
     d = service_store
     service = TurnService(d.store, analyzer, d.hub)
-    upserts = _count(monkeypatch, d.store, "upsert_customer")
-    lookups = _count(monkeypatch, d.store, "get_or_create_conversation")
+    upserts = _count(monkeypatch, d.store, "_upsert_customer_row")
+    lookups = _count(monkeypatch, d.store, "open_conversation")
     hints = CustomerHints(name="王女士", phone="13912345678")
     lines = [("customer", "宽带又断了，这都第三次了！"), ("agent", "非常抱歉，我马上为您登记加急工单。"),
              ("customer", "再修不好我就去工信部投诉！")]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -275,3 +276,105 @@ def test_latest_assessments_in_one_query_respect_visibility(tmp_path) -> None:  
     assert set(latest) == {mine.id} and latest[mine.id].data["quality_score"] == 70
     assert store.latest_assessments(sup, []) == {}
     store.engine.dispose()
+
+
+def _desk(store: Store) -> tuple[Any, Principal, Principal, Principal]:
+    tenant = store.create_tenant("open", "开单租户")
+    team = store.create_team(tenant.id, "客服一组")
+    other_team = store.create_team(tenant.id, "客服二组")
+    zhang = Principal.of_user(store.create_user(tenant.id, "zhang", "x", "agent", team_id=team.id))
+    li = Principal.of_user(store.create_user(tenant.id, "li", "x", "agent", team_id=team.id))
+    boss = Principal.of_user(store.create_user(tenant.id, "wang", "x", "supervisor", team_id=other_team.id))
+    return tenant, zhang, li, boss
+
+
+def test_open_conversation_matches_customer_and_conversation_in_one_transaction(store: Store) -> None:
+    """Issue 15: the first message of a chat opens its conversation in one transaction (the
+    agent checked, the customer matched or created, the conversation found or created); the
+    later uses of the same reference find it and create no second customer."""
+    tenant, zhang, _, _ = _desk(store)
+    hints = {"phone": "139 1234 5678", "display_name": "王女士"}
+    first, created = store.open_conversation(zhang, external_ref="chatwoot:1:77", agent_id=zhang.user_id,
+                                             customer=hints)
+    assert created and first.agent_id == zhang.user_id and first.team_id == zhang.team_id
+    again, created_again = store.open_conversation(zhang, external_ref="chatwoot:1:77", agent_id=zhang.user_id,
+                                                   customer={**hints, "email": "wang@example.cn"})
+    assert not created_again and again.id == first.id and again.customer_id == first.customer_id
+    customer = store.get_customer(first.customer_id)
+    assert customer.phone == "13912345678" and customer.email == "wang@example.cn"
+    assert store.list_customers(zhang).total == 1
+    # no reference: a new conversation every time, for the same customer
+    fresh, created_fresh = store.open_conversation(zhang, agent_id=zhang.user_id, customer=hints)
+    assert created_fresh and fresh.id != first.id and fresh.customer_id == first.customer_id
+
+
+def test_open_conversation_refuses_other_peoples_references_and_writes_nothing(store: Store) -> None:
+    """A reference naming a conversation the caller may not see is missing (AF503), like an
+    unknown id, and the refused request leaves no customer behind; an agent of another team or
+    tenant cannot be assigned (AF417 / AF505), and nothing is created either."""
+    tenant, zhang, li, boss = _desk(store)
+    mine, _ = store.open_conversation(zhang, external_ref="zammad:9", agent_id=zhang.user_id,
+                                      customer={"phone": "13800001111"})
+    with pytest.raises(NotFoundError) as missing:
+        store.open_conversation(li, external_ref="zammad:9", agent_id=li.user_id,
+                                customer={"phone": "13922223333"})
+    assert missing.value.code == "AF503"
+    assert store.list_customers(li).total == 0
+    with pytest.raises(AuthError):
+        store.open_conversation(boss, external_ref="zammad:10", agent_id=zhang.user_id,
+                                customer={"phone": "13944445555"})
+    stranger = store.create_tenant("other", "别家")
+    outsider = store.create_user(stranger.id, "zhao", "x", "agent")
+    with pytest.raises(InputError) as foreign:
+        store.open_conversation(boss, external_ref="zammad:11", agent_id=outsider.id)
+    assert foreign.value.code == "AF505"
+    admin = Principal.of_user(store.create_user(tenant.id, "root", "x", "admin"))
+    assert store.list_customers(admin).total == 1
+    assert [c.id for c in store.list_conversations(admin).items] == [mine.id]
+
+
+def test_open_conversation_concurrent_first_use_makes_one_conversation(store: Store) -> None:
+    """Eight first messages of the same chat at once (a helpdesk retrying on a timeout): one
+    conversation and one customer, every caller gets that conversation."""
+    import threading
+
+    _, zhang, _, _ = _desk(store)
+    start = threading.Barrier(8)
+    results: list[Any] = []
+    lock = threading.Lock()
+
+    def first_message() -> None:
+        start.wait()
+        try:
+            outcome: Any = store.open_conversation(zhang, external_ref="chatwoot:3:5", agent_id=zhang.user_id,
+                                                   customer={"external_ref": "cw-contact-5", "phone": "13700007777"})
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure below
+            outcome = exc
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=first_message) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 8 and not [r for r in results if isinstance(r, Exception)]
+    assert len({record.id for record, _ in results}) == 1 and sum(created for _, created in results) == 1
+    assert store.list_customers(zhang).total == 1
+
+
+def test_unchanged_customer_is_not_written_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matched customer whose fields do not change is neither updated nor re-indexed (the
+    turn path writes nothing when nothing changed); a new e-mail is."""
+    from anfu.store import customers_repo
+
+    tenant = store.create_tenant("same", "同一客户")
+    indexed: list[int] = []
+    original = customers_repo.index_customer
+    monkeypatch.setattr(customers_repo, "index_customer", lambda s, row: (indexed.append(row.id), original(s, row)))
+    first, created = store.upsert_customer(tenant.id, phone="13912345678", display_name="王女士")
+    again, created_again = store.upsert_customer(tenant.id, phone="139-1234-5678", display_name="王女士")
+    assert created and not created_again and again.id == first.id and indexed == [first.id]
+    store.upsert_customer(tenant.id, phone="13912345678", email="wang@example.cn")
+    assert indexed == [first.id, first.id]
+    assert store.get_customer(first.id).email == "wang@example.cn"
