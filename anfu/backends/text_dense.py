@@ -23,6 +23,7 @@ from .npz_weights import load_cached, load_npz, save_npz
 
 FORMAT_VERSION = 1
 TEXT_MEMO = 4096  # texts whose text logits `text_logits` remembers
+SPARSE_MEMO = 64  # texts whose sparse rows `top_terms` finds without transforming them again
 DEFAULT_PERSONA_WEIGHTS = WEIGHTS_DIR / "persona.npz"
 DEFAULT_SOP_WEIGHTS = WEIGHTS_DIR / "sop.npz"
 _REQUIRED_KEYS = ("format_version", "labels", "vocab", "idf", "coef", "dense_names", "dense_mean",
@@ -119,7 +120,8 @@ class TextDenseModel:
         found = {t: memo.get(t) for t in norm_texts}
         missing = [t for t, row in found.items() if row is None]
         if missing:
-            rows = NgramEmotionModel._linear(self.transform(missing), self.coef_, self.intercept_)
+            sparse = self._sparse(missing[0]) if len(missing) == 1 else self.transform(missing)
+            rows = NgramEmotionModel._linear(sparse, self.coef_, self.intercept_)
             if len(memo) + len(missing) > TEXT_MEMO:
                 memo.clear()  # plain dict operations: safe for the turn threads without a lock
             for text, row in zip(missing, rows):
@@ -139,7 +141,7 @@ class TextDenseModel:
     def top_terms(self, norm_text: str, label: int, k: int = 3, min_len: int = 2) -> list[str]:
         """The `k` n-grams of `norm_text` (at least `min_len` characters) that raise `label`'s
         logit most: the words behind a decision, for its evidence."""
-        off, idx, vals = self.transform([norm_text])
+        off, idx, vals = self._sparse(norm_text)
         scores = self.coef_[idx, label] * vals
         positive = np.flatnonzero(scores > 0)
         # highest score first, equal scores by their term, highest first (the order of the
@@ -154,6 +156,18 @@ class TextDenseModel:
             if len(out) == k:
                 break
         return out
+
+    def _sparse(self, norm_text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`transform([norm_text])`, remembered for the last SPARSE_MEMO texts: a live turn
+        scores a text (`text_logits`) and then names its words (`top_terms`)."""
+        memo = self.__dict__.setdefault("_sparse_memo", {})
+        found = memo.get(norm_text)
+        if found is None:
+            found = self.transform([norm_text])
+            if len(memo) >= SPARSE_MEMO:
+                memo.clear()  # plain dict operations: safe for the turn threads without a lock
+            memo[norm_text] = found
+        return found
 
     def _term_rank(self) -> np.ndarray:
         """Each term's rank in sorted order (computed once, on first use)."""

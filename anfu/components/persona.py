@@ -33,6 +33,7 @@ from .normalize import ensure_norm
 
 PACK = "personas"
 UNKNOWN = "unknown"
+PERSONA_MEMO = 1024  # conversations whose persona `Persona.predict` remembers
 FEATURES = ("short_reply", "repeated_demand", "emotion_swing", "abusive", "high_intensity",
             "escalation_risk", "question_run")
 NEGATORS = ("不", "没", "别")
@@ -331,8 +332,23 @@ class Persona(Component):
             turns = [TurnAssessment(speaker=t.speaker, text=t.text, norm=t.norm or normalize(t.text), emotion=t.emotion,
                                     intensity=t.intensity, abusive=t.abusive,
                                     escalation_risk=t.escalation_risk) for t in doc.turns]
-            out.append(self.infer(turns))
+            out.append(self._remembered(turns))
         return out
+
+    def _remembered(self, turns: list[TurnAssessment]) -> PersonaResult:
+        """`infer(turns)`, remembered (the last PERSONA_MEMO answers) by what it reads: the
+        customer's turns, their positions and the upstream fields. An agent's reply adds
+        nothing to that, so the live turn after it answers from here."""
+        key = tuple((i, t.text, t.norm, t.emotion, t.intensity, t.abusive, t.escalation_risk)
+                    for i, t in enumerate(turns) if t.speaker == "customer")
+        memo = self.__dict__.setdefault("_memo", {})
+        found = memo.get(key)
+        if found is None:
+            found = self.infer(turns)
+            if len(memo) >= PERSONA_MEMO:
+                memo.clear()  # plain dict operations: safe for the turn threads without a lock
+            memo[key] = found
+        return found
 
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
         for doc, result in zip(docs, outputs):

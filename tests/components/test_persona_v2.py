@@ -76,8 +76,29 @@ def test_agent_turns_do_not_decide(persona: LearnedPersona) -> None:
     """Only the customer's words count: a forceful agent does not make a forceful customer."""
     calm = [("customer", "你好，我想问一下宽带什么时候能修好，不着急，辛苦了。")]
     a = persona(assess(calm + [("agent", "好的，请稍等。")])).persona
-    b = persona(assess(calm + [("agent", "少废话，你给我等着，信不信我不给你修！")])).persona
+    b = LearnedPersona()(assess(calm + [("agent", "少废话，你给我等着，信不信我不给你修！")])).persona
     assert a.type == b.type
+
+
+def test_memo_answers_as_a_fresh_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: the persona is remembered by what it reads (the customer's turns, their
+    positions, the upstream fields). Every live window of a chat gets exactly the fresh
+    answer; an agent's reply is answered from the memo; a changed customer turn is not."""
+    remembering = LearnedPersona()
+    calls: list[int] = []
+    infer = remembering.infer
+    monkeypatch.setattr(remembering, "infer", lambda turns: (calls.append(len(turns)), infer(turns))[1])
+    for turns in AT_ONCE.values():
+        for end in range(1, len(turns) + 1):
+            before = len(calls)
+            got = remembering(assess(turns[:end])).persona
+            assert got == LearnedPersona()(assess(turns[:end])).persona
+            assert len(calls) == before + (turns[end - 1][0] == "customer")
+    doc = assess(AT_ONCE["顽固型"])
+    doc.turns[0].intensity = 4  # an upstream field changed: a new answer, not the remembered one
+    before = len(calls)
+    remembering(doc)
+    assert len(calls) == before + 1
 
 
 def test_inputs_match_the_weights() -> None:
