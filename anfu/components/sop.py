@@ -235,6 +235,7 @@ class Sop(Component):
 #: what one turn does to the stage: back (a setback), stay, one stage on, two stages on
 MOVES: tuple[str, ...] = ("back", "stay", "next", "skip")
 _AGENT, _CUSTOMER = "\x05", "\x06"  # speaker marks in front of the turn's n-gram text
+SOP_MEMO = 2048  # windows whose decoder state `anfu.sop.v2` remembers (see `decode_stages`)
 #: the dense features of `turn_inputs`, in order (stored with the weights and checked on load)
 DENSE_FEATURES: tuple[str, ...] = (
     *(f"from:{s}" for s in SOP_STAGES), *(f"rules_to:{s}" for s in SOP_STAGES),
@@ -275,22 +276,35 @@ def target(model: SopModel, stage: int, move: int, speaker: str, norm: str,
     return min(stage + move - 1, len(SOP_STAGES) - 1)
 
 
-def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment]) -> list[int]:
+def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment],
+                  memo: dict[Any, Any] | None = None) -> list[int]:
     """The most probable stage after each turn (Viterbi over the stages, each turn's move
-    scored by the linear model given the stage before it)."""
+    scored by the linear model given the stage before it).
+
+    With a `memo` (a dict the caller owns), the decoder's state after these turns is remembered
+    (the last SOP_MEMO windows) by their speakers and texts, and a window that extends a
+    remembered one by a turn (a live chat's next turn) starts from there: the same answer
+    without scoring the earlier turns again."""
     best: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
     agents = 0
     norms = [turn.norm or normalize(turn.text) for turn in turns]
+    keys = tuple((turn.speaker, n) for turn, n in zip(turns, norms))
+    start = 0
+    if memo is not None and len(turns) > 1:
+        known = memo.get(keys[:-1])
+        if known is not None:
+            best, agents = known
+            start = len(turns) - 1
     # the text's part of every turn's scores, in one pass over the window (it does not depend on
     # the stage); each state then adds its dense features
     texts = linear.text_logits([(_AGENT if t.speaker == "agent" else _CUSTOMER) + n
-                                for t, n in zip(turns, norms)]) if turns else None
-    for index, turn in enumerate(turns):
-        norm = norms[index]
+                                for t, n in zip(turns[start:], norms[start:])]) if turns[start:] else None
+    for index in range(start, len(turns)):
+        turn, norm = turns[index], norms[index]
         found = model.matcher.find(norm)  # the same for every state
         states = sorted(best)
         inputs = [turn_inputs(model, s, turn.speaker, norm, index, agents, found) for s in states]
-        logits = linear.logits_with(np.repeat(texts[index:index + 1], len(states), axis=0),
+        logits = linear.logits_with(np.repeat(texts[index - start:index - start + 1], len(states), axis=0),
                                     np.array([d for _, d in inputs]))
         logp = np.log(softmax(logits) + 1e-9)
         nxt: dict[int, tuple[float, list[int]]] = {}
@@ -307,6 +321,10 @@ def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment])
         agents += turn.speaker == "agent"
     if not turns:
         return []
+    if memo is not None:
+        if len(memo) >= SOP_MEMO:
+            memo.clear()  # plain dict operations: safe for the turn threads without a lock
+        memo[keys] = (best, agents)  # never changed in place: each turn builds new paths
     return max(best.values(), key=lambda v: (v[0], -v[1][-1]))[1]
 
 
@@ -329,7 +347,8 @@ class LearnedSop(Sop):
 
     def stages(self, turns: Sequence[TurnAssessment]) -> list[str]:
         """The stage after each turn."""
-        return [SOP_STAGES[i] for i in decode_stages(self.model_, self.linear_, turns)]
+        return [SOP_STAGES[i] for i in decode_stages(self.model_, self.linear_, turns,
+                                                      self.__dict__.setdefault("_memo", {}))]
 
     def predict(self, docs: Sequence[Assessment]) -> list[tuple[str, list[str]] | None]:
         out: list[tuple[str, list[str]] | None] = []

@@ -137,3 +137,33 @@ def test_remembered_text_rows_equal_a_fresh_computation(sop: LearnedSop) -> None
     fresh = NgramEmotionModel._linear(linear.transform(mixed), linear.coef_, linear.intercept_)
     assert np.array_equal(linear.text_logits(mixed), fresh)
     assert linear.text_logits([]).shape == (0, len(linear.labels))
+
+
+def test_remembered_decoder_state_gives_the_same_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: a live chat's window grows by one turn at a time; with the memo the decoder
+    starts from the state it reached on the window before (scoring only the new turn) and gives
+    exactly the stages of a fresh decode, for every window, also when a window repeats or
+    changes an earlier turn (then it decodes afresh)."""
+    from anfu.components import sop as sop_module
+
+    chat = REFUND + [("customer", "行，那就退吧。"),
+                     ("agent", "好的，已经为您提交退货申请，取件单号SF1234567，明天上午快递员会联系您。"),
+                     ("customer", "快递员没来，你们到底靠不靠谱？"),
+                     ("agent", "非常抱歉，我马上联系快递站点，半小时内给您回电。")]
+    remembering, fresh = LearnedSop(), LearnedSop()
+    scored: list[int] = []
+    original = sop_module.turn_inputs
+    monkeypatch.setattr(sop_module, "turn_inputs", lambda *a, **k: (scored.append(a[4]), original(*a, **k))[1])
+    for end in range(1, len(chat) + 1):
+        window = assess(chat[:end]).turns
+        scored.clear()
+        got = remembering.stages(window)
+        assert set(scored) == {end - 1}  # only the new turn was scored
+        assert got == [SOP_STAGES[i] for i in sop_module.decode_stages(fresh.model_, fresh.linear_, window)]
+    changed = [*chat[:-1], ("agent", "这是快递的问题，您自己找快递吧。")]
+    window = assess(changed).turns
+    assert remembering.stages(window) == [SOP_STAGES[i] for i in sop_module.decode_stages(fresh.model_, fresh.linear_, window)]
+    slid = assess(chat[1:]).turns
+    scored.clear()
+    assert remembering.stages(slid) == [SOP_STAGES[i] for i in sop_module.decode_stages(fresh.model_, fresh.linear_, slid)]
+    assert set(scored) == set(range(len(chat) - 1))  # a slid window is decoded afresh
