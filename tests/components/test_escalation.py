@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 import re
 
 from anfu.components.escalation import Escalation, load_ladder, validate_ladder
@@ -225,3 +227,84 @@ def test_agent_replies_count_the_replies_before_the_latest_customer_turn() -> No
                   ("customer", "那你说怎么办。")])
     facts = ladder.timeline(doc, [])
     assert [f.agent_replies for f in facts] == [0, 0, 0, 1]
+
+
+def test_a_vulnerable_customer_who_gives_up_politely_still_alerts() -> None:
+    """Issue 10 (ladder): a polite give-up after replies that missed ("好吧…我再问问邻居能不能帮忙。
+    谢谢。") reads as acceptance, but the guide counts a vulnerable customer left without a plan as an
+    alert, so `calming` does not veto `vulnerable_unanswered`; the same words after a plan do not alert."""
+    turns = [("customer", "你好，我是12楼的住户，电梯停了两天了，我母亲腿脚不好，坐轮椅，明天上午要去医院做透析。"),
+             ("agent", "您好，电梯正在维修，修好后会第一时间通知大家。"),
+             ("customer", "请问大概什么时候能修好？明天上午八点就要出门，透析不能不去的。"),
+             ("agent", "维修是电梯公司负责的，具体时间我们这边也不清楚。"),
+             ("customer", "好吧…我再问问邻居能不能帮忙。谢谢。")]
+    failing = assess(turns, {0: {"intensity": 2}, 1: {"violation": True}, 2: {"intensity": 2},
+                             3: {"violation": True}, 4: {"intensity": 0}})
+    Escalation()(failing)
+    assert failing.escalation.level == 1
+    assert any(r.startswith("弱势客户") for r in failing.escalation.reasons)
+    handled = assess(turns[:2] + [("customer", "好吧…那我等通知。谢谢。")],
+                     {0: {"intensity": 2}, 2: {"intensity": 0}})
+    Escalation()(handled)
+    assert handled.escalation.level == 0
+
+
+@pytest.mark.parametrize("text", [
+    "我今年81了，前阵子摔了一跤，腰不好，一个人住，走不到银行去啊。",
+    "我一个人，八十二了，屋里冷得很……",
+    "我腿不好，营业厅远……",
+    "明天的唐筛。孕16周。",
+    "我这周要去产检，卡锁了挂不了号。",
+])
+def test_vulnerable_cues_cover_ages_in_digits_and_pregnancy(text: str) -> None:
+    ladder = load_ladder()
+    facts = ladder.timeline(assess([("customer", text)]), [])
+    assert facts[-1].vulnerable_turns == 1, text
+
+
+@pytest.mark.parametrize("text", ["我家那只猫今年12岁了。", "我腿有点酸，走路多了。", "等了60分钟了还没人接。"])
+def test_vulnerable_cues_do_not_fire_on_lookalikes(text: str) -> None:
+    ladder = load_ladder()
+    facts = ladder.timeline(assess([("customer", text)]), [])
+    assert facts[-1].vulnerable_turns == 0, text
+
+
+@pytest.mark.parametrize("text,demand", [
+    ("天气？那天全国都是大晴天。你们主管在吗？我这个量级的客户，想直接跟主管谈。", True),
+    ("能不能让我跟你们经理说几句？", True),
+    ("我和你们经理是老同学，不过这事我就想问问进度。", False),
+    ("你们经理上次说会回电话，我就是问问。", False),
+])
+def test_manager_asked_for_politely_counts(text: str, demand: bool) -> None:
+    ladder = load_ladder()
+    facts = ladder.timeline(assess([("customer", text)]), [])
+    assert (facts[-1].manager_requests >= 1) is demand, text
+
+
+def test_a_repeat_report_counts_as_a_second_contact() -> None:
+    ladder = load_ladder()
+    facts = ladder.timeline(assess([("customer", "上周报过一次，厨房总觉得有股燃气味，今天味儿又有了，比上次还大。")]), [])
+    assert facts[-1].contacts >= 2
+
+
+def test_replies_that_keep_failing_alert_while_the_customer_stays_upset() -> None:
+    """Issue 10 (ladder): three replies the pre-send check judged violations and a customer still
+    upset (intensity >= 2) and not coming down is no progress, even with no threat word and an
+    intensity read below 3; a mild customer who gives up quietly after them is not an alert."""
+    turns = [("customer", "退货寄回去十天了，退款还没到，我这个月房租就指着它呢。"),
+             ("agent", "退款会在仓库验货完成后处理，请您耐心等待。"),
+             ("customer", "验货要验十天吗？能不能给个时间？"),
+             ("agent", "已经为您催促仓库加快处理，请您留意退款通知。"),
+             ("customer", "留意留意，我都留意十天了！你们是不是根本没在处理？"),
+             ("agent", "退款都是按流程处理的，请您再耐心等待一下。"),
+             ("customer", "按流程按流程……我就问一句，哪天到账？")]
+    labels = {0: {"intensity": 2}, 1: {"violation": True}, 2: {"intensity": 2}, 3: {"violation": True},
+              4: {"intensity": 2}, 5: {"violation": True}, 6: {"intensity": 2}}
+    failing = assess(turns, labels)
+    Escalation()(failing)
+    assert failing.escalation.level == 1 and any("次回复未见成效" in r for r in failing.escalation.reasons)
+    # a mild customer (intensity 1) who then gives up quietly: the agent's, by the guide
+    mild = {i: ({"intensity": 1} if "intensity" in v else v) for i, v in labels.items()}
+    quiet = assess(turns[:6] + [("customer", "那算了，我再等等看吧。")], mild)
+    Escalation()(quiet)
+    assert quiet.escalation.level == 0

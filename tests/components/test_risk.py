@@ -1131,3 +1131,31 @@ def test_validator_checks_forwarded() -> None:
     assert not validate_escalation(pack)
     assert any("'forwarded' must be a mapping" in p
                for p in validate_escalation(dict(pack, forwarded=["//@"])))
+
+
+# --- issue 10, the ladder's boundary conversations (corpus/ladder/ladder_dev_*): our own sentences
+# of the shapes that the dev set showed, each beside a threat of the same shape ---
+LADDER_DEV_NOT_THREATS = [
+    # a third person would act, against the customer ("她要打12315投诉我"): reported
+    "好嘞！我老婆说我再这么买下去，她要打12315投诉我了哈哈哈",
+    "我妈说她要去12345反映楼道灯的事，跟你们没关系，我就问问电费。",
+    # past, and it came right afterwards
+    "去年我为这个事投诉到工信部，后来你们加了个基站，好了一年，我就想问问是不是基站出问题了。",
+    "我楼下老李上礼拜为这个打了12345，你们过来冲了管子就好了，结果我家这两天又黄了。",
+]
+LADDER_DEV_THREATS = [
+    "他们再不处理，我就打12315投诉你们。",
+    "去年我为这个事投诉到工信部，到现在也没好，这次我还要去。",
+    "上礼拜打了12345，说三天就好了，到今天还黑着，我明天直接找电视台。",
+    # the media as where the matter goes
+    "我们好几户已经说好了，明天把账单和新表都拍下来发给电视台的《帮帮团》，让他们来查查。",
+    "这事我已经写好了材料，寄给报社。",
+]
+
+
+@pytest.mark.parametrize("text,threat", [(t, False) for t in LADDER_DEV_NOT_THREATS] + [(t, True) for t in LADDER_DEV_THREATS])
+def test_ladder_boundary_sentences(risk: EscalationRisk, text: str, threat: bool) -> None:
+    """Someone else who would act, a past complaint that was settled right after, and a matter
+    sent to a TV programme or a paper (issue 10's boundary conversations)."""
+    risky, triggers = _assess(risk, text)
+    assert risky == threat, (text, [t for t in triggers if t.kind == "escalation"])
