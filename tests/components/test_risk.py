@@ -1093,11 +1093,6 @@ GENERAL_THREATS = [
 ]
 
 
-@pytest.mark.parametrize("text,threat", [(t, False) for t in GENERAL_NOT_THREATS] + [(t, True) for t in GENERAL_THREATS])
-def test_general_posts_are_threats_only_with_an_appeal(risk: EscalationRisk, text: str, threat: bool) -> None:
-    """General posts without an appeal are no threat; appeals of the same shape stay threats."""
-    risky, triggers = _assess(risk, text)
-    assert risky == threat, (text, [t for t in triggers if t.kind == "escalation"])
 
 
 # 差评 as the rating given now, named as an act (LABELS.md, "差评"); the verdict word stays an opinion
@@ -1153,9 +1148,18 @@ LADDER_DEV_THREATS = [
 ]
 
 
-@pytest.mark.parametrize("text,threat", [(t, False) for t in LADDER_DEV_NOT_THREATS] + [(t, True) for t in LADDER_DEV_THREATS])
-def test_ladder_boundary_sentences(risk: EscalationRisk, text: str, threat: bool) -> None:
-    """Someone else who would act, a past complaint that was settled right after, and a matter
-    sent to a TV programme or a paper (issue 10's boundary conversations)."""
+# lookalikes beside threats of the same shape, by where they came from
+SAME_SHAPE = {
+    # general posts without an appeal are no threat; appeals of the same shape stay threats
+    "general": (GENERAL_NOT_THREATS, GENERAL_THREATS),
+    # issue 10's boundary conversations: someone else who would act, a past complaint settled right
+    # after, a matter sent to a TV programme or a paper
+    "ladder_dev": (LADDER_DEV_NOT_THREATS, LADDER_DEV_THREATS),
+}
+
+
+@pytest.mark.parametrize("group,text,threat", [(g, t, False) for g, (no, _) in SAME_SHAPE.items() for t in no]
+                         + [(g, t, True) for g, (_, yes) in SAME_SHAPE.items() for t in yes])
+def test_lookalikes_and_threats_of_the_same_shape(risk: EscalationRisk, group: str, text: str, threat: bool) -> None:
     risky, triggers = _assess(risk, text)
-    assert risky == threat, (text, [t for t in triggers if t.kind == "escalation"])
+    assert risky == threat, (group, text, [t for t in triggers if t.kind == "escalation"])
