@@ -24,6 +24,22 @@ from ..types import Utterance
 PACK = "channels"
 
 
+HINT_MAX_CHARS = 200  # a customer hint's longest text (the REST schema's cap on name and reference)
+
+
+EMAIL_MAX_CHARS = 254  # the longest e-mail address (RFC 5321; the customers column)
+
+
+def _hint(value: Any, limit: int = HINT_MAX_CHARS) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:limit] or None
+
+
 @dataclass(frozen=True)
 class CustomerHints:
     """What a channel tells us about who the customer is (for one-timeline matching)."""
@@ -32,6 +48,15 @@ class CustomerHints:
     phone: str | None = None
     email: str | None = None
     external_id: str | None = None
+
+    @classmethod
+    def of_payload(cls, *, name: Any = None, phone: Any = None, email: Any = None,
+                   external_id: Any = None) -> "CustomerHints":
+        """Hints from an integration's untyped JSON (a helpdesk webhook): text stripped and cut to
+        HINT_MAX_CHARS (the REST schema's cap), a number as its digits (a mobile sent as 13912345678),
+        anything else (a list, an object, true) ignored rather than refused: the message still counts."""
+        return cls(name=_hint(name), phone=_hint(phone), email=_hint(email, EMAIL_MAX_CHARS),
+                   external_id=_hint(external_id))
 
     def is_empty(self) -> bool:
         return not (self.name or self.phone or self.email or self.external_id)

@@ -51,9 +51,9 @@ class ChatwootConnector(HelpdeskClient):
     def _conversation(self, account_id: int, conversation_id: int, contact: dict[str, Any] | None) -> Any:
         hints = None
         if contact:
-            hints = CustomerHints(external_id=f"chatwoot:{account_id}:{contact['id']}" if contact.get("id") else None,
-                                  phone=contact.get("phone_number") or None, email=contact.get("email") or None,
-                                  name=contact.get("name") or None)
+            hints = CustomerHints.of_payload(
+                external_id=f"chatwoot:{account_id}:{contact['id']}" if contact.get("id") else None,
+                phone=contact.get("phone_number"), email=contact.get("email"), name=contact.get("name"))
         return self.turns.resolve(self.principal, conversation_ref=f"{CHANNEL}:{account_id}:{conversation_id}",
                                   channel=CHANNEL, customer=hints)
 

@@ -52,10 +52,11 @@ class ZammadConnector(HelpdeskClient):
         if not isinstance(ticket_id, int) or not 1 <= ticket_id <= 2**53:
             raise _bad("ticket.id must be a positive integer")
         customer = ticket.get("customer") if isinstance(ticket.get("customer"), dict) else {}
-        name = " ".join(str(customer.get(k) or "") for k in ("lastname", "firstname")).strip() or None
-        hints = CustomerHints(external_id=f"zammad:{customer['id']}" if customer.get("id") else None,
-                              phone=customer.get("mobile") or customer.get("phone") or None,
-                              email=customer.get("email") or None, name=name)
+        name = " ".join(part for part in (CustomerHints.of_payload(name=customer.get(k)).name
+                                          for k in ("lastname", "firstname")) if part) or None
+        hints = CustomerHints.of_payload(external_id=f"zammad:{customer['id']}" if customer.get("id") else None,
+                                         phone=customer.get("mobile") or customer.get("phone"),
+                                         email=customer.get("email"), name=name)
         record = self.turns.resolve(self.principal, conversation_ref=f"{CHANNEL}:{ticket_id}", channel=CHANNEL,
                                     customer=None if hints.is_empty() else hints)
         state = ticket.get("state")

@@ -83,8 +83,13 @@ def _sees(principal: Principal, conversation: Any) -> bool:
 def can(principal: Principal, action: str, conversation: Any = None, *, tenant_id: int | None = None) -> bool:
     """May `principal` do `action` (on `conversation`, or in `tenant_id` for tenant actions)?"""
     if action in TENANT_ACTIONS:
-        return (tenant_id is None or tenant_id == principal.tenant_id) and \
-            principal.role in TENANT_ACTIONS[action]
+        allowed = (tenant_id is None or tenant_id == principal.tenant_id) and principal.role in TENANT_ACTIONS[action]
+        if action == "conversation.create":
+            # a principal that could never see the conversation it opens (a supervisor token without a
+            # team, an agent-role token without a user) opens none: refused before anything is written
+            allowed = allowed and (principal.role in TENANT_WIDE or (
+                principal.team_id is not None if principal.role == "supervisor" else principal.user_id is not None))
+        return allowed
     if action not in CONVERSATION_ACTIONS:
         raise ValueError(f"unknown action {action!r}; known: {sorted(TENANT_ACTIONS) + list(CONVERSATION_ACTIONS)}")
     if conversation is None or not _sees(principal, conversation):

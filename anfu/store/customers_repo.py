@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
@@ -29,11 +30,20 @@ def _no_nul(value: Any) -> Any:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
+_PHONE_RUN = re.compile(r"\+?[0-9][0-9 \-().]*[0-9]")
+PHONE_MAX_DIGITS = 20  # longer than any phone number, well inside the column (customers.phone, 32)
+
+
 def normalize_phone(phone: str | None) -> str | None:
-    """Digits only, without the +86 / 0086 country prefix (for matching a customer)."""
+    """ASCII digits only, without the +86 / 0086 country prefix (for matching a customer): digits
+    typed full width with a Chinese IME ("１３９ １２３４ ５６７８") are the same number."""
     if not phone:
         return None
-    digits = re.sub(r"\D", "", phone)
+    text = unicodedata.normalize("NFKC", phone)
+    # a field listing several numbers ("13912345678 / 010-88886666") names the customer by its first
+    # (an extension, "分机8001", is no number of its own)
+    runs = [re.sub(r"[^0-9]", "", m.group(0)) for m in _PHONE_RUN.finditer(text)]
+    digits = next((run for run in runs if len(run) >= 7), re.sub(r"[^0-9]", "", text))[:PHONE_MAX_DIGITS]
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:
@@ -81,6 +91,18 @@ class CustomersMixin(StoreBase):
                     raise StoreError("AF504", external_ref, kind="customer") from None
         raise AssertionError("unreachable")
 
+    def _names(self, row: CustomerRow | None, *, external_ref: str | None = None, phone: str | None = None,
+               email: str | None = None, display_name: str | None = None) -> bool:
+        """Whether these hints (keyword arguments of `upsert_customer`) name customer `row`: its
+        reference, phone or e-mail (matched on the keyed digests, as `upsert_customer` matches)."""
+        if row is None:
+            return False
+        ref = (_no_nul(external_ref) or "").strip() or None
+        phone_digest = self.pii_digest(normalize_phone(phone))
+        email_digest = self.pii_digest(normalize_email(_no_nul(email)))
+        return any(mine is not None and mine == theirs for mine, theirs in (
+            (ref, row.external_ref), (phone_digest, row.phone_digest), (email_digest, row.email_digest)))
+
     def _upsert_customer_row(self, s: Session, tenant_id: int, *, external_ref: str | None = None,
                              phone: str | None = None, email: str | None = None,
                              display_name: str | None = None,
@@ -88,12 +110,17 @@ class CustomersMixin(StoreBase):
         """`upsert_customer` inside the caller's transaction (the tenant already checked); a
         concurrent insert of the same customer surfaces as IntegrityError, for the caller to retry.
         A matched customer whose fields do not change is not written (nor indexed) again."""
-        external_ref, display_name = _no_nul(external_ref), _no_nul(display_name)
+        # an empty or blank reference is no reference (stored, it would hold "" for one customer)
+        external_ref, display_name = (_no_nul(external_ref) or "").strip() or None, _no_nul(display_name)
         phone, email = normalize_phone(phone), normalize_email(_no_nul(email))
         if not (external_ref or phone or email):
             raise InputError("AF505", "give external_ref, phone or email", kind="customer")
         phone_digest, email_digest = self.pii_digest(phone), self.pii_digest(email)
-        stored_phone, stored_email = self._stored(phone), self._stored(email)
+        # under ANFU_STORE_MASKED_TEXT a number the free-text masker does not recognise (a landline
+        # such as 01088886666) is masked as an identity field all the same
+        stored_phone, stored_email = ((mask_identity("phone", phone) if phone else phone,
+                                       mask_identity("email", email) if email else email)
+                                      if self.mask_text else (phone, email))
         # a name is no pattern `mask` finds: under ANFU_STORE_MASKED_TEXT keep its first character
         stored_name = mask_identity("display_name", display_name or "") if self.mask_text else display_name or ""
         row = None

@@ -334,6 +334,7 @@ class Store(EventsMixin, CustomersMixin, AccountsMixin):
         when None). Returns (conversation, created). A reference naming a conversation `by` may not
         see is missing (AF503) and nothing is written; a concurrent first use of the same
         reference or customer is retried and finds the winner's rows."""
+        access.require(by, "conversation.create")
         external_ref = _no_nul(external_ref)
         for attempt in range(3):
             try:
@@ -343,16 +344,17 @@ class Store(EventsMixin, CustomersMixin, AccountsMixin):
                     if agent_id is not None:
                         agent = self._assignable(s, by, agent_id)
                         team_id = agent.team_id if team_id is None else team_id
+                    row = None if external_ref is None else s.scalar(select(ConversationRow).where(
+                        ConversationRow.tenant_id == by.tenant_id, ConversationRow.external_ref == external_ref))
+                    if row is not None:
+                        if not access.can(by, "conversation.view", row):
+                            raise NotFoundError("AF503", external_ref, kind="conversation")
+                        if customer:
+                            self._hints_on_open_chat(s, row, by, customer)
+                        return from_row(ConversationRecord, row), False
                     customer_id = None
                     if customer:
                         customer_id = self._upsert_customer_row(s, by.tenant_id, by=by, **customer)[0].id
-                    if external_ref is not None:
-                        row = s.scalar(select(ConversationRow).where(ConversationRow.tenant_id == by.tenant_id,
-                                                                     ConversationRow.external_ref == external_ref))
-                        if row is not None:
-                            if not access.can(by, "conversation.view", row):
-                                raise NotFoundError("AF503", external_ref, kind="conversation")
-                            return from_row(ConversationRecord, row), False
                     self._same_tenant(s, by.tenant_id, TeamRow, team_id, "team")
                     now = self.clock()
                     row = ConversationRow(tenant_id=by.tenant_id, customer_id=customer_id, team_id=team_id,
@@ -363,9 +365,27 @@ class Store(EventsMixin, CustomersMixin, AccountsMixin):
                     s.flush()
                     return from_row(ConversationRecord, row), True
             except IntegrityError:
+                # a concurrent first message of the same chat (or customer) committed first: the retry
+                # finds its rows (the conversation is looked up before any customer is written)
                 if attempt == 2:
                     raise StoreError("AF504", external_ref, kind="conversation") from None
         raise AssertionError("unreachable")
+
+    def _hints_on_open_chat(self, s: Session, row: ConversationRow, by: Principal,
+                            customer: dict[str, str | None]) -> None:
+        """Customer hints on a chat that already exists: a chat that named nobody yet is linked to
+        the customer they name (matched or created; unlinked, that customer would stay invisible to
+        `by` and every later message make another); hints naming the chat's own customer fill its
+        gaps (a new e-mail); hints naming someone else are ignored: the chat keeps its customer, so
+        neither its history moves to another person (whose erasure would then miss it) nor a copy
+        of that person is left behind on every message."""
+        if row.customer_id is None:
+            found, _ = self._upsert_customer_row(s, row.tenant_id, by=by, **customer)
+            row.customer_id = found.id
+            row.updated_at = self.clock()
+            s.flush()
+        elif self._names(s.get(CustomerRow, row.customer_id), **customer):
+            self._upsert_customer_row(s, row.tenant_id, by=by, **customer)
 
     def take_over(self, conversation_id: int, *, by: Principal, release: bool = False,
                   ip: str | None = None) -> ConversationRecord:

@@ -378,3 +378,16 @@ def test_unchanged_customer_is_not_written_again(store: Store, monkeypatch: pyte
     store.upsert_customer(tenant.id, phone="13912345678", email="wang@example.cn")
     assert indexed == [first.id, first.id]
     assert store.get_customer(first.id).email == "wang@example.cn"
+
+
+@pytest.mark.parametrize("typed,digits", [
+    ("１３９ １２３４ ５６７８", "13912345678"),             # full width, from a Chinese IME
+    ("+86 139-1234-5678", "13912345678"),
+    ("13912345678 / 13812345678 / 010-88886666", "13912345678"),  # several numbers: the first
+    ("分机8001 / 139 1234 5678", "13912345678"),              # an extension is no number of its own
+    ("010-8888 6666", "01088886666"),
+])
+def test_phone_numbers_as_people_type_them_match_one_customer(typed: str, digits: str) -> None:
+    from anfu.store.customers_repo import normalize_phone
+
+    assert normalize_phone(typed) == digits
