@@ -114,6 +114,10 @@ def sees_identity(principal: Principal) -> bool:
 def require(principal: Principal, action: str, conversation: Any = None, *, tenant_id: int | None = None) -> None:
     """Raise `AuthError` AF417 unless `can(...)`."""
     if not can(principal, action, conversation, tenant_id=tenant_id):
+        if action == "conversation.create" and principal.role in TENANT_ACTIONS[action]:
+            raise AuthError("AF417", "open conversations with a supervisor token that has no team or an agent "
+                                     "token without a user (it could never see them): issue the token with a "
+                                     "team_id, or with the admin role")
         raise AuthError("AF417", action.replace(".", " "))
 
 
