@@ -31,7 +31,7 @@ from ..events import EscalationRaised
 from ..events import Event as AnalysisEvent
 from ..pipeline import Analyzer
 from ..store import Store
-from ..store.access import Principal, can, require
+from ..store.access import Principal, can
 from ..store.records import ConversationRecord, Event, MessageRecord
 from ..types import Conversation, Utterance
 from .live import Hub
@@ -174,9 +174,8 @@ class TurnService:
                  agent_id: int | None) -> ConversationRecord:
         if conversation_id is not None:
             return self.store.get_conversation(conversation_id, visible_to=principal)
-        # Refuse before anything is written: a read-only auditor creates no customer or
-        # conversation on the way to a 403.
-        require(principal, "conversation.create")
+        # (`Store.open_conversation` refuses, before anything is written, a principal that may not
+        # create conversations: a read-only auditor, a token that could never see what it opens)
         if principal.role == "agent":
             agent_id = principal.user_id
         hints = None
