@@ -91,15 +91,22 @@ class CustomersMixin(StoreBase):
                     raise StoreError("AF504", external_ref, kind="customer") from None
         raise AssertionError("unreachable")
 
+    def _customer_keys(self, external_ref: str | None, phone: str | None,
+                       email: str | None) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+        """What a customer is matched on: (reference, phone, e-mail, phone digest, e-mail digest),
+        normalised (an empty or blank reference is no reference: stored, it would hold "" for one
+        customer)."""
+        ref = (_no_nul(external_ref) or "").strip() or None
+        phone, email = normalize_phone(phone), normalize_email(_no_nul(email))
+        return ref, phone, email, self.pii_digest(phone), self.pii_digest(email)
+
     def _names(self, row: CustomerRow | None, *, external_ref: str | None = None, phone: str | None = None,
                email: str | None = None, display_name: str | None = None) -> bool:
         """Whether these hints (keyword arguments of `upsert_customer`) name customer `row`: its
         reference, phone or e-mail (matched on the keyed digests, as `upsert_customer` matches)."""
         if row is None:
             return False
-        ref = (_no_nul(external_ref) or "").strip() or None
-        phone_digest = self.pii_digest(normalize_phone(phone))
-        email_digest = self.pii_digest(normalize_email(_no_nul(email)))
+        ref, _, _, phone_digest, email_digest = self._customer_keys(external_ref, phone, email)
         return any(mine is not None and mine == theirs for mine, theirs in (
             (ref, row.external_ref), (phone_digest, row.phone_digest), (email_digest, row.email_digest)))
 
@@ -110,12 +117,10 @@ class CustomersMixin(StoreBase):
         """`upsert_customer` inside the caller's transaction (the tenant already checked); a
         concurrent insert of the same customer surfaces as IntegrityError, for the caller to retry.
         A matched customer whose fields do not change is not written (nor indexed) again."""
-        # an empty or blank reference is no reference (stored, it would hold "" for one customer)
-        external_ref, display_name = (_no_nul(external_ref) or "").strip() or None, _no_nul(display_name)
-        phone, email = normalize_phone(phone), normalize_email(_no_nul(email))
+        external_ref, phone, email, phone_digest, email_digest = self._customer_keys(external_ref, phone, email)
+        display_name = _no_nul(display_name)
         if not (external_ref or phone or email):
             raise InputError("AF505", "give external_ref, phone or email", kind="customer")
-        phone_digest, email_digest = self.pii_digest(phone), self.pii_digest(email)
         # under ANFU_STORE_MASKED_TEXT a number the free-text masker does not recognise (a landline
         # such as 01088886666) is masked as an identity field all the same
         stored_phone, stored_email = ((mask_identity("phone", phone) if phone else phone,
