@@ -15,6 +15,7 @@ fold by fold:
     .venv/bin/python scripts/emotion_cv.py run baseline mlp64  # candidates (see CANDIDATES)
     .venv/bin/python scripts/emotion_cv.py mix baseline mlp64 0.3,0.5,0.7  # p ∝ p_a^(1-m) p_b^m
     .venv/bin/python scripts/emotion_cv.py blend baseline,mlp64 smp_head 0.1,0.2  # (1-c) p + c p_b
+    .venv/bin/python scripts/emotion_cv.py general_share 0,0.15,0.3,0.5  # our posts' share, general head
 
 The held-out rows are never read. Results go to $ANFU_CV_DIR (default /tmp/anfu_emotion_cv).
 """
@@ -298,8 +299,66 @@ def run(name: str, fit: Fit, rows: list[Example], ctx: dict[str, Any]) -> dict[s
     return result
 
 
+def general_share(shares: list[float]) -> None:
+    """Our everyday posts' share of the general head's weight (`GENERAL_HEAD_SHARE`), out of fold
+    on training rows only: SMP2020 virus posts with SMP's labels in 4 folds by sha1(id), our posts
+    (corpus/general) leaving one writer's file out at a time. Features, service heads and gate are
+    the shipped model's; each fold refits the general head alone. Macro-F1 on SMP's 5 classes, the
+    head alone and blended as the model blends it."""
+    import scipy.sparse as sp
+
+    from anfu.backends.ngram import load_cached, softmax
+    from anfu.training.data import load_general, load_smp2020
+    from anfu.training.train import C_EMOTION, _fit_head, balanced, classification_scores, example_input, source_shares
+
+    model, k = load_cached(), len(EMOTIONS)
+
+    def features(rows: list[Example]) -> tuple[Any, np.ndarray, np.ndarray]:
+        off, idx, vals = model.transform([example_input(e) for e in rows])
+        out = model._linear((off, idx, vals), model._heads, model._biases)
+        h = model._hidden_end
+        service = out[:, :k] / model.temperature_
+        if model.hidden_ is not None:
+            service = model.hidden_.mix_logits(service, out[:, k + 5:h])
+        return (sp.csr_matrix((vals, idx, off), shape=(len(rows), len(model._keys))),
+                softmax(service.astype(np.float64)), model.general_.gate(out[:, h + k])[:, None])
+
+    def f1(rows: list[Example], p: np.ndarray) -> float:
+        return classification_scores([SMP5.get(e.emotion, e.emotion) for e in rows],
+                                     [SMP5.get(EMOTIONS[i], EMOTIONS[i]) for i in p.argmax(1)])["macro_f1"]
+
+    smp = [e for e in load_smp2020() if not e.heldout]
+    ours = [e for e in load_general() if not e.heldout]
+    rows = smp + ours
+    x, service, gate = features(rows)
+    y = np.array([EMOTIONS.index(e.emotion) for e in rows])
+    is_ours = np.array([e.source == "general" for e in rows])
+    group = np.array([f"smp{int(hashlib.sha1(e.id.encode()).hexdigest(), 16) % 4}" if e.source != "general"
+                      else e.id.split("-")[0] for e in rows])
+    t = model.general_.temperature
+    for share in shares:
+        head, blended = np.zeros((len(rows), k)), np.zeros((len(rows), k))
+        for g in sorted(set(group)):
+            test = group == g
+            train = ~test & (~is_ours if share == 0 else True)
+            w = source_shares([rows[i].source for i in np.flatnonzero(train)],
+                              balanced(y[train].tolist(), np.ones(int(train.sum()))), {"general": share})
+            coef, intercept = _fit_head(x[train], y[train], w, k, C_EMOTION)
+            p = softmax((x[test] @ coef + intercept) / t)
+            head[test], blended[test] = p, (1 - gate[test]) * service[test] + gate[test] * p
+        smp_rows, our_rows = np.flatnonzero(~is_ours), np.flatnonzero(is_ours)
+        writers = " ".join(f"{w_} {f1([rows[i] for i in np.flatnonzero(group == w_)], blended[group == w_]):.3f}"
+                           for w_ in sorted(set(group[is_ours])))
+        print(f"share {share:.2f}  SMP virus head {f1(smp, head[smp_rows]):.3f} blended "
+              f"{f1(smp, blended[smp_rows]):.3f} | our posts, writer out: head {f1(ours, head[our_rows]):.3f} "
+              f"blended {f1(ours, blended[our_rows]):.3f} ({writers})", flush=True)
+
+
 def main(argv: list[str]) -> None:
     CV_DIR.mkdir(parents=True, exist_ok=True)
+    if argv[0] == "general_share":
+        general_share([float(v) for v in argv[1].split(",")])
+        return
     if argv[0] == "context":
         ctx = build_context()
         (CV_DIR / "context.pkl").write_bytes(pickle.dumps(ctx))

@@ -37,10 +37,14 @@ HIDDEN_MIN_ROWS = 2000
 # The general head and its domain gate (issue 9, general Weibo talk; scripts/emotion_cv.py
 # `gated`): fitted on the general-talk source against the service sources, the gate's
 # probability raised to GATE_POWER, and only when each side has GENERAL_MIN_ROWS rows.
-GENERAL_SOURCES = ("smp2020_mapped",)  # the general head's labels: SMP2020's own annotators (mapped)
+GENERAL_SOURCES = ("smp2020_mapped", "general")  # the general head's labels: SMP2020's annotators (mapped), ours
+# each general source's share of the general head's total weight (the rest goes to the others):
+# SMP's posts are all about the epidemic, so our everyday posts carry half (scripts/emotion_cv.py
+# `general_share`: leave-one-writer-out on our posts, 4 folds of SMP's)
+GENERAL_HEAD_SHARE = {"general": 0.5}
 GATE_SOURCES = ("smp2020_mapped", "general")  # the gate's general side: SMP's posts and our everyday posts
 SERVICE_SOURCES = ("stc3", "service")
-GENERAL_ONLY = ("general",)  # sources read by the gate only, never by the service heads
+GENERAL_ONLY = ("general",)  # sources read by the general head and the gate only, never by the service heads
 GATE_POWER = 2.0
 C_GATE = 1.0
 GENERAL_MIN_ROWS = 500
@@ -121,6 +125,24 @@ def balanced(labels: Sequence[Any], weights: np.ndarray) -> np.ndarray:
     return weights * np.array([len(labels) / (len(counts) * counts[v]) for v in labels])
 
 
+def source_shares(sources: Sequence[str], weights: np.ndarray, shares: dict[str, float]) -> np.ndarray:
+    """`weights` rescaled so each source named in `shares` carries that share of the total and
+    the other sources the rest, in their own proportions (the total is unchanged). A named
+    source without rows gives its share back to the others."""
+    src = np.array(sources)
+    total = float(weights.sum())
+    present = {name: share for name, share in shares.items() if (src == name).any()}
+    rest = ~np.isin(src, list(present))
+    if not present or not rest.any():
+        return weights
+    out = weights.astype(np.float64).copy()
+    for name, share in present.items():
+        mask = src == name
+        out[mask] *= share * total / out[mask].sum()
+    out[rest] *= (1.0 - sum(present.values())) * total / out[rest].sum()
+    return out
+
+
 def example_input(e: Example) -> str:
     return model_input(normalize(e.text), e.follow_up)
 
@@ -137,7 +159,9 @@ def _fit_general(x: Any, train: Sequence[Example], temperature: float) -> Genera
     if len(labelled) < GENERAL_MIN_ROWS or len(service) < GENERAL_MIN_ROWS:
         return None
     y = np.array([EMOTIONS.index(train[i].emotion) for i in labelled])
-    coef, intercept = _fit_head(x[labelled], y, balanced(y.tolist(), np.ones(len(y))), len(EMOTIONS), C_EMOTION)
+    weights = source_shares([train[i].source for i in labelled], balanced(y.tolist(), np.ones(len(y))),
+                            GENERAL_HEAD_SHARE)
+    coef, intercept = _fit_head(x[labelled], y, weights, len(EMOTIONS), C_EMOTION)
     share = balanced([train[i].source for i in general], np.ones(len(general)))
     rows = general + service
     side = np.array([1] * len(general) + [0] * len(service))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from anfu.backends.ngram import DEFAULT_WEIGHTS, NgramEmotionModel
 from anfu.errors import ModelError
+from anfu.glossary import EMOTIONS
 from anfu.text.normalize import normalize
 from anfu.training.data import (Example, is_heldout, load_labelled_file, load_service, load_stc3, map_smp_label,
                                  stc3_turn_text)
@@ -218,3 +220,42 @@ def test_a_general_head_and_its_gate_are_fitted_from_enough_general_and_service_
     assert share[0] > 0.5 > share[1]
     assert model.predict([normalize("说好的下午上门，人呢")]) == ["dissatisfied"]
     assert fit(service).general_ is None
+
+
+def test_source_shares_give_each_named_source_its_share_of_the_total_weight() -> None:
+    """`source_shares` (the general head's GENERAL_HEAD_SHARE): a named source carries its share,
+    the others the rest in their own proportions; a missing source gives its share back."""
+    from anfu.training.train import source_shares
+
+    weights = np.array([1.0, 3.0, 2.0, 2.0, 2.0])
+    out = source_shares(["smp", "smp", "ours", "ours", "ours"], weights, {"ours": 0.5})
+    assert out.sum() == pytest.approx(weights.sum())
+    assert out[2:].sum() == pytest.approx(5.0) and out[0] * 3 == pytest.approx(out[1])
+    assert np.array_equal(source_shares(["smp", "smp"], weights[:2], {"ours": 0.5}), weights[:2])
+
+
+def test_our_everyday_posts_teach_the_general_head_but_never_the_service_heads() -> None:
+    """General-talk-only rows (`general`, corpus/general) reach the general head with their share
+    and the gate, while the vocabulary and the service heads stay those of a fit without them."""
+    from anfu.training.train import GENERAL_MIN_ROWS, fit
+
+    copies = 2 * GENERAL_MIN_ROWS // len(GENERAL_ROWS)
+    smp = [Example(id=f"g{i}-{k}", text=text, emotion=emotion, intensity=None, source="smp2020_mapped",
+                   weight=1.0) for k in range(copies) for i, (text, emotion) in enumerate(GENERAL_ROWS)]
+    # everyday posts whose words SMP's rows never use for the feeling they carry
+    ours = [Example(id=f"o{i}-{k}", text=text, emotion=emotion, intensity=None, source="general", weight=1.0)
+            for k in range(copies) for i, (text, emotion) in enumerate([
+                ("蚌埠住了，猫主子又把花瓶推下去了哈哈", "satisfied"), ("emo了，一个人过生日", "disappointed"),
+                ("明天面试，紧张到睡不着", "anxious"), ("真的会谢，楼上又在装修", "dissatisfied")])]
+    copies = 2 * GENERAL_MIN_ROWS // len(ROWS)
+    service = [Example(id=f"s{i}-{k}", text=text, emotion=emotion, intensity=intensity, source="service",
+                       weight=1.0) for k in range(copies) for i, (text, emotion, intensity) in enumerate(ROWS)]
+    without, with_ours = fit(smp + service), fit(smp + service + ours)
+    assert without.vocab_ == with_ours.vocab_
+    assert np.array_equal(without._heads[:, :7], with_ours._heads[:, :7])
+    post = [normalize("明天面试，紧张到睡不着")]
+    assert with_ours.general_share(post)[0] > 0.5
+    assert with_ours.predict(post) == ["anxious"]
+    anxious = EMOTIONS.index("anxious")
+    assert with_ours.general_logits(post)[0].argmax() == anxious
+    assert with_ours.general_logits(post)[0, anxious] > without.general_logits(post)[0, anxious]
