@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ..errors import AnfuError
 from ..glossary import EMOTION_NAMES, display
 from ..store.access import Principal
 
@@ -81,9 +82,25 @@ def labels_for(live: dict[str, Any]) -> list[str]:
     return out
 
 
-def plain_text(body: str, content_type: str | None) -> str:
+MAX_DELIVERY_ID = 100
+
+
+def delivery_id(channel: str, scope: int, value: Any) -> str | None:
+    """The idempotency key (`client_msg_id`) of a helpdesk message: `<channel>:<scope>:<id>`, or
+    None when the payload has no usable id. An id too long for a message id is refused (AF677)
+    rather than stored past the column or refused by the database."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    value = str(value)
+    if len(value) > MAX_DELIVERY_ID:
+        raise AnfuError("AF677", channel.capitalize(),
+                        why=f"the message id is longer than {MAX_DELIVERY_ID} characters")
+    return f"{channel}:{scope}:{value}"
+
+
+def plain_text(body: str, content_type: Any) -> str:
     """The text of an HTML article body (Zammad sends text/html)."""
-    if not content_type or "html" not in content_type:
+    if not isinstance(content_type, str) or "html" not in content_type:
         return body.strip()
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", body)
     text = re.sub(r"(?s)<(script|style)\b.*?</\1>", "", text)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..channels.base import CustomerHints
 from ..errors import AnfuError
-from .base import HelpdeskClient, LABEL_PREFIX, Handled, labels_for, note_text
+from .base import HelpdeskClient, LABEL_PREFIX, Handled, delivery_id, labels_for, note_text
 
 CHANNEL = "chatwoot"
 
@@ -83,12 +83,11 @@ class ChatwootConnector(HelpdeskClient):
         if not isinstance(content, str) or not content.strip():
             return Handled("ignored", "no text (attachment or empty message)")
         account_id, conversation_id, conversation = self._ids(payload)
+        client_id = delivery_id(CHANNEL, account_id, payload.get("id"))  # checked before anything is written
         sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else {}
         contact = sender if kind == "incoming" else None
         record = self._conversation(account_id, conversation_id, contact)
         speaker = "customer" if kind == "incoming" else "agent"
-        message_id = payload.get("id")
-        client_id = f"{CHANNEL}:{account_id}:{message_id}" if isinstance(message_id, (int, str)) else None
         result = self.turns.add_turn(self.principal, record, speaker, content[:20_000], client_msg_id=client_id,
                                      channel=CHANNEL)
         live = result.live or {}
@@ -98,7 +97,9 @@ class ChatwootConnector(HelpdeskClient):
             return handled
         handled.note = note_text(live)
         handled.labels = labels_for(live)
-        existing = [str(x) for x in conversation.get("labels") or [] if not str(x).startswith(f"{LABEL_PREFIX}-")]
+        labels = conversation.get("labels")
+        existing = [x for x in labels if isinstance(x, str) and not x.startswith(f"{LABEL_PREFIX}-")] \
+            if isinstance(labels, list) else []
         base = f"/api/v1/accounts/{account_id}/conversations/{conversation_id}"
         with self._client() as client:
             note = client.post(f"{base}/messages", json={"content": handled.note, "message_type": "outgoing",

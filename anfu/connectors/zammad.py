@@ -24,7 +24,7 @@ from typing import Any
 
 from ..channels.base import CustomerHints
 from ..errors import AnfuError
-from .base import HelpdeskClient, Handled, labels_for, note_text, plain_text
+from .base import HelpdeskClient, Handled, delivery_id, labels_for, note_text, plain_text
 
 CHANNEL = "zammad"
 CLOSED_STATES = ("closed", "merged", "removed")
@@ -51,6 +51,9 @@ class ZammadConnector(HelpdeskClient):
         ticket_id = ticket.get("id")
         if not isinstance(ticket_id, int) or not 1 <= ticket_id <= 2**53:
             raise _bad("ticket.id must be a positive integer")
+        article = payload.get("article")
+        # checked before anything is written
+        client_id = delivery_id(CHANNEL, ticket_id, article.get("id")) if isinstance(article, dict) else None
         customer = ticket.get("customer") if isinstance(ticket.get("customer"), dict) else {}
         name = " ".join(part for part in (CustomerHints.of_payload(name=customer.get(k)).name
                                           for k in ("lastname", "firstname")) if part) or None
@@ -61,12 +64,21 @@ class ZammadConnector(HelpdeskClient):
                                     customer=None if hints.is_empty() else hints)
         state = ticket.get("state")
         state = state.get("name") if isinstance(state, dict) else state
-        article = payload.get("article")
+        closing = state in CLOSED_STATES and record.status != "closed"
         if not isinstance(article, dict) or not article:
-            if state in CLOSED_STATES and record.status != "closed":
+            if closing:
                 self.turns.store.update_conversation(record.id, by=self.principal, status="closed")
                 return Handled("closed", conversation_id=record.id)
             return Handled("stored", "ticket without article", conversation_id=record.id)
+        handled = self._article(record, ticket_id, article, client_id)
+        if closing:  # a closing trigger may carry the last article (the agent's final answer): stored first
+            self.turns.store.update_conversation(record.id, by=self.principal, status="closed")
+            handled.why = f"{handled.why}; ticket closed" if handled.why else "ticket closed"
+        return handled
+
+    def _article(self, record: Any, ticket_id: int, article: dict[str, Any], client_id: str | None) -> Handled:
+        """One ticket article: a customer's is analysed and written back (note, tags), an agent's
+        stored; internal, unknown-sender and empty articles are ignored."""
         if article.get("internal"):
             return Handled("ignored", "internal article", conversation_id=record.id)
         sender = article.get("sender")
@@ -80,8 +92,6 @@ class ZammadConnector(HelpdeskClient):
         if not text:
             return Handled("ignored", "empty article", conversation_id=record.id)
         speaker = "customer" if sender == "Customer" else "agent"
-        article_id = article.get("id")
-        client_id = f"{CHANNEL}:{ticket_id}:{article_id}" if isinstance(article_id, (int, str)) else None
         result = self.turns.add_turn(self.principal, record, speaker, text, client_msg_id=client_id, channel=CHANNEL)
         live = result.live or {}
         handled = Handled("analysed" if speaker == "customer" else "stored", conversation_id=record.id,

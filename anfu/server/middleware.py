@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from typing import Any, Awaitable, Callable
+from urllib.parse import unquote_plus
 
 from .errors import ApiError, error_body, status_of
 
@@ -132,6 +133,37 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+# Query parameters that carry credentials (the Chatwoot webhook's `token`, signed links): their
+# values never reach the access log.
+SECRET_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "secret", "signature", "sig", "password"})
+
+
+# Path segments that are capabilities (a survey link's signed token answers the survey without
+# sign-in): the segment after these prefixes never reaches the access log.
+SECRET_PATH_PREFIXES = ("/survey/", "/api/v1/survey/")
+
+
+def _redacted_path(path: str) -> str:
+    """`path` with a capability segment (a survey link's token) replaced by `***`."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            rest = path[len(prefix):]
+            _, slash, tail = rest.partition("/")
+            return f"{prefix}***{slash}{tail}"
+    return path
+
+
+def _redacted(query: str) -> str:
+    """`query` with the values of credential parameters replaced by `***`."""
+    if not query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, eq, _ = part.partition("=")
+        parts.append(f"{name}=***" if eq and unquote_plus(name).lower() in SECRET_PARAMS else part)
+    return "&".join(parts)
+
+
 class RequestLog:
     """One access-log line per request: method, path with query, status, duration. The logger
     carries the PII-masking filter, so a phone number in a query string is masked."""
@@ -154,7 +186,7 @@ class RequestLog:
         try:
             await self.app(scope, receive, watch)
         finally:
-            query = scope.get("query_string", b"").decode("latin-1")
-            path = scope["path"] + (f"?{query}" if query else "")
+            query = _redacted(scope.get("query_string", b"").decode("latin-1"))
+            path = _redacted_path(scope["path"]) + (f"?{query}" if query else "")
             access_log.info("%s %s %s %.1fms", scope.get("method", "WS"), path,
                             status["code"] or "-", (time.perf_counter() - started) * 1000)

@@ -3,7 +3,8 @@
 Metrics (prometheus-client, one registry per app so two apps in one process never mix):
 - `anfu_http_requests_total{method, route, status}` and `anfu_http_request_duration_seconds`
   (histogram) per route template (`/api/v1/conversations/{conversation_id}`, never the raw
-  path: no ids, no personal data, bounded label sets);
+  path: no ids, no personal data, bounded label sets; a method HTTP does not define is
+  `other`);
 - `anfu_turns_analysed_total`, `anfu_alerts_raised_total` (supervisor alert deliveries of the
   ladder, counted per alert raised, not per recipient);
 - `anfu_ws_subscribers` (connected WebSockets), `anfu_live_queue_depth` (messages waiting in
@@ -33,6 +34,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# the `method` label: HTTP's methods; anything a caller invents counts as "other", so no caller
+# can add time series
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -112,6 +116,7 @@ class MetricsMiddleware:
             else:
                 template = "/static" if scope["path"].startswith("/static/") else "unmatched"
             method = scope.get("method", "GET")
+            method = method if method in METHODS else "other"
             self.metrics.requests.labels(method, template, str(status["code"])).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
 

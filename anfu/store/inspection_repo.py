@@ -247,7 +247,7 @@ class InspectionStore(StoreBase):
         if not isinstance(reason, str) or not reason.strip():
             raise InspectionError("AF803", "reason", length=0, limit=MAX_TEXT)
         with self._write() as s:
-            finding = s.get(InspectionFindingRow, finding_id)
+            finding = s.get(InspectionFindingRow, finding_id, with_for_update=True)  # one appeal per finding
             inspection = s.get(InspectionRow, finding.inspection_id) if finding is not None else None
             if inspection is None or inspection.tenant_id != principal.tenant_id or inspection.agent_id != principal.user_id:
                 raise NotFoundError("AF503", finding_id, kind="finding")
@@ -277,8 +277,10 @@ class InspectionStore(StoreBase):
         if decision not in DECISIONS:
             raise InspectionError("AF801", repr(decision)[:40], allowed=", ".join(DECISIONS))
         with self._write() as s:
+            # locked (PostgreSQL): two auditors deciding at once decide once, the other gets AF802
             appeal = s.scalars(select(InspectionAppealRow).where(
-                InspectionAppealRow.id == appeal_id, InspectionAppealRow.tenant_id == principal.tenant_id)).first()
+                InspectionAppealRow.id == appeal_id, InspectionAppealRow.tenant_id == principal.tenant_id)
+                .with_for_update()).first()
             if appeal is None:
                 raise NotFoundError("AF503", appeal_id, kind="appeal")
             if appeal.status != "open":

@@ -57,6 +57,18 @@ class World:
             client.headers[CSRF_HEADER] = csrf_token(self.ctx, token)
         return client
 
+    def conversation(self, who: str, ref: str, turns: list[tuple[str, str]]) -> int:
+        """Post `turns` ((speaker, text), …) as `who` into a new conversation `ref`; its id."""
+        client, cid = self.client(who), None
+        for speaker, text in turns:
+            body: dict[str, Any] = {"speaker": speaker, "text": text}
+            body.update({"conversation_id": cid} if cid else {"conversation_ref": ref})
+            reply = client.post("/api/v1/messages", json=body)
+            assert reply.status_code == 201, reply.text
+            cid = reply.json()["conversation"]["id"]
+        assert cid is not None, "no turns"
+        return cid
+
     def token_client(self, who: str, role: str | None = None) -> TestClient:
         """A client with an API token of `who`'s tenant and team (role defaults to theirs)."""
         from anfu.security import tokens

@@ -180,6 +180,27 @@ def test_zammad_article_is_analysed_and_written_back(helpdesk: Any) -> None:
     assert anon.post("/api/v1/connectors/zammad", content=body, headers=headers).json()["action"] == "closed"
 
 
+def test_zammad_closing_trigger_with_the_last_article_stores_it_and_closes(helpdesk: Any) -> None:
+    """A trigger fired by closing the ticket carries the agent's last answer: the answer is
+    stored as the agent's turn and the conversation is closed (before, only a trigger without
+    an article closed it, so tickets closed with a final reply stayed open in Anfu)."""
+    world, _ = helpdesk
+    anon = world.client()
+    body, headers = _signed(zammad_payload(701, "<p>电表昨天坏了，到现在还没人来修</p>"))
+    opened = anon.post("/api/v1/connectors/zammad", content=body, headers=headers).json()
+    body, headers = _signed(zammad_payload(702, "<p>师傅已上门更换电表，工单已关闭，如有问题请随时联系。</p>",
+                                           sender="Agent", state="closed"))
+    closed = anon.post("/api/v1/connectors/zammad", content=body, headers=headers).json()
+    assert closed["action"] == "stored" and closed["why"] == "ticket closed"
+    seen = world.client("sup_a1").get(f"/api/v1/conversations/{opened['conversation_id']}").json()
+    assert seen["conversation"]["status"] == "closed"
+    assert seen["messages"][-1]["speaker"] == "agent" and seen["messages"][-1]["text"].startswith("师傅已上门更换电表")
+    # the same delivery replayed stores nothing twice and the conversation stays closed
+    again = anon.post("/api/v1/connectors/zammad", content=body, headers=headers).json()
+    assert again["why"] == ""
+    assert len(world.client("sup_a1").get(f"/api/v1/conversations/{opened['conversation_id']}").json()["messages"]) == 2
+
+
 def test_zammad_signature_and_configuration(helpdesk: Any, make_world: Any) -> None:
     world, fake = helpdesk
     body, headers = _signed(zammad_payload(601, "<p>停电了</p>"), secret="wrong")

@@ -10,29 +10,18 @@ from typing import Any
 import pytest
 
 
-def _conversation(world: Any, who: str, ref: str, turns: list[tuple[str, str]]) -> int:
-    client = world.client(who)
-    cid = None
-    for speaker, text in turns:
-        body: dict[str, Any] = {"speaker": speaker, "text": text}
-        body.update({"conversation_id": cid} if cid else {"conversation_ref": ref})
-        r = client.post("/api/v1/messages", json=body)
-        assert r.status_code == 201, r.text
-        cid = r.json()["conversation"]["id"]
-    return cid
-
 
 @pytest.fixture(scope="module")
 def inspected(world: Any) -> Any:
-    bad = _conversation(world, "agent_a1", "qa-bad", [
+    bad = world.conversation("agent_a1", "qa-bad", [
         ("customer", "停电三天了还没人来修！！！再不来我就打12345投诉！"),
         ("agent", "这不归我们管，你自己去找供电所。"),
         ("customer", "你们什么态度？气死我了！")])
-    good = _conversation(world, "agent_a1", "qa-good", [
+    good = world.conversation("agent_a1", "qa-good", [
         ("customer", "你好，想问下电费怎么交"),
         ("agent", "您好，很高兴为您服务，可以在网上营业厅交费，我今天下午把链接发给您。"),
         ("customer", "好的，谢谢")])
-    other_team = _conversation(world, "agent_a2", "qa-other", [("customer", "快递一周都没到，太气人了！"),
+    other_team = world.conversation("agent_a2", "qa-other", [("customer", "快递一周都没到，太气人了！"),
                                                                ("agent", "您好，非常抱歉，我马上查，一小时内回复您。")])
     r = world.client("sup_a1").post("/api/v1/inspection/run", json={"conversation_ids": [bad, good]})
     assert r.status_code == 200, r.text

@@ -89,14 +89,23 @@ def _public(handled: Handled) -> HandledPublic:
     return HandledPublic(**handled.to_dict())
 
 
-async def _json(request: Request) -> tuple[bytes, Any]:
+async def _body(request: Request) -> bytes:
     body = await request.body()
     if len(body) > MAX_PAYLOAD:
         raise AnfuError("AF677", "webhook", why="the payload is larger than 1 MB")
+    return body
+
+
+def _parse(body: bytes) -> Any:
     try:
-        return body, json.loads(body)
+        return json.loads(body)
     except (ValueError, RecursionError):
         raise AnfuError("AF677", "webhook", why="the body is not JSON") from None
+
+
+async def _json(request: Request) -> tuple[bytes, Any]:
+    body = await _body(request)
+    return body, _parse(body)
 
 
 @router.post("/connectors/chatwoot", response_model=HandledPublic)
@@ -141,9 +150,11 @@ async def zammad(request: Request, ctx: Ctx,
                                                         "ANFU_ZAMMAD_WEBHOOK_SECRET and ANFU_ZAMMAD_TENANT")
         target = _Target(s.zammad_url, _secret(s.zammad_api_token) or "", secret,
                          _principal(ctx, "zammad", s.zammad_tenant))
-    body, payload = await _json(request)
+    body = await _body(request)
+    # authenticate the raw body before parsing anything an unknown caller sent
     if not signature_ok(target.secret, body, x_hub_signature):
         raise AnfuError("AF676", "Zammad", why="missing or wrong X-Hub-Signature")
+    payload = _parse(body)
     connector = ZammadConnector(ctx.turns, target.principal, target.base_url, target.api_token,
                                 transport=getattr(request.app.state, "connector_transport", None))
     from starlette.concurrency import run_in_threadpool

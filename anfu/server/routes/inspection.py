@@ -16,10 +16,13 @@ from pydantic import BaseModel, Field
 from ...errors import AuthError
 from ...inspection.scorecard import PACK_FOLDER, load_scorecard
 from ...inspection.service import correction_rows, inspect_messages, trend_report
+from ...pii import mask, mask_data
 from ...rules import pack_dir
 from ...store import ConversationFilter, InspectionStore
 from ...store.inspection_repo import MAX_TEXT, RUNNERS
 from ..deps import Authed, Ctx
+from ..schemas import _In
+from ..views import _masked_for
 
 router = APIRouter(tags=["inspection"])
 MAX_RUN = 500
@@ -42,7 +45,7 @@ class ScorecardPublic(BaseModel):
     items: list[ScorecardItemPublic]
 
 
-class InspectionRun(BaseModel):
+class InspectionRun(_In):
     scorecard: str = Field("default", pattern=r"^[A-Za-z0-9_]{1,64}$")
     conversation_ids: list[Annotated[int, Field(ge=1, le=2**53)]] | None = Field(None, max_length=MAX_RUN)
     since: datetime | None = Field(None, description="inspect conversations active since (when no ids are given)")
@@ -95,12 +98,12 @@ class RunResult(BaseModel):
     items: list[InspectionPublic]
 
 
-class ReviewCreate(BaseModel):
+class ReviewCreate(_In):
     final_score: float = Field(ge=0, le=100)
     note: str | None = Field(None, max_length=MAX_TEXT)
 
 
-class AppealCreate(BaseModel):
+class AppealCreate(_In):
     reason: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
@@ -116,7 +119,7 @@ class AppealPublic(BaseModel):
     decided_at: datetime | None
 
 
-class DecisionCreate(BaseModel):
+class DecisionCreate(_In):
     decision: Literal["upheld", "overturned"]
     note: str | None = Field(None, max_length=MAX_TEXT)
 
@@ -125,12 +128,25 @@ def _store(ctx: Any) -> InspectionStore:
     return InspectionStore(ctx.store.engine, mask_text=ctx.store.mask_text, clock=ctx.store.clock)
 
 
-def _public(record: Any) -> InspectionPublic:
-    return InspectionPublic(**{k: getattr(record, k) for k in InspectionPublic.model_fields})
+def _seen(value: Any, masked: bool) -> Any:
+    """`value` (text or JSON) as the reader may see it: masked for the roles that do not handle
+    the case (admins, auditors), as messages are everywhere else."""
+    if not masked or value is None:
+        return value
+    return mask(value) if isinstance(value, str) else mask_data(value)
 
 
-def _appeal(record: Any) -> AppealPublic:
-    return AppealPublic(**{k: getattr(record, k) for k in AppealPublic.model_fields})
+def _public(record: Any, principal: Any = None) -> InspectionPublic:
+    data = {k: getattr(record, k) for k in InspectionPublic.model_fields}
+    data["review_note"] = _seen(data["review_note"], _masked_for(principal))
+    return InspectionPublic(**data)
+
+
+def _appeal(record: Any, principal: Any = None) -> AppealPublic:
+    data = {k: getattr(record, k) for k in AppealPublic.model_fields}
+    masked = _masked_for(principal)
+    data["reason"], data["decision_note"] = _seen(data["reason"], masked), _seen(data["decision_note"], masked)
+    return AppealPublic(**data)
 
 
 @router.get("/inspection/scorecards", response_model=list[ScorecardPublic])
@@ -177,7 +193,7 @@ def run_inspection(body: InspectionRun, ctx: Ctx, auth: Authed) -> RunResult:
                                           upto_seq=conversation.last_seq, review=review, sampled=drawn,
                                           pass_score=card.pass_score))
     return RunResult(inspected=len(done), pending_review=sum(1 for r in done if r.review_status == "pending"),
-                     items=[_public(r) for r in done])
+                     items=[_public(r, principal) for r in done])
 
 
 @router.get("/inspection/inspections", response_model=InspectionPage)
@@ -190,15 +206,17 @@ def list_inspections(ctx: Ctx, auth: Authed,
     """Inspections you may see, lowest final score first; `review_status=pending` is the 复核 queue."""
     result = _store(ctx).list_inspections(auth.principal, review_status=review_status, agent_id=agent_id, low=low,
                                           page=page, page_size=page_size)
-    return InspectionPage(items=[_public(r) for r in result.items], total=result.total, page=result.page,
-                          page_size=result.page_size)
+    return InspectionPage(items=[_public(r, auth.principal) for r in result.items], total=result.total,
+                          page=result.page, page_size=result.page_size)
 
 
 def _detail(store: InspectionStore, principal: Any, inspection_id: int) -> InspectionDetail:
     record = store.get_inspection(principal, inspection_id)
     findings = store.findings(principal, inspection_id)
-    return InspectionDetail(**_public(record).model_dump(), items=record.result["items"],
-                            findings=[FindingPublic(**{k: getattr(f, k) for k in FindingPublic.model_fields})
+    masked = _masked_for(principal)
+    return InspectionDetail(**_public(record, principal).model_dump(), items=_seen(record.result["items"], masked),
+                            findings=[FindingPublic(**{k: _seen(getattr(f, k), masked) if k == "evidence"
+                                                       else getattr(f, k) for k in FindingPublic.model_fields})
                                       for f in findings])
 
 
@@ -221,14 +239,14 @@ def review_inspection(inspection_id: Annotated[int, Path(ge=1, le=2**53)], body:
 def appeal_finding(finding_id: Annotated[int, Path(ge=1, le=2**53)], body: AppealCreate, ctx: Ctx,
                    auth: Authed) -> AppealPublic:
     """申诉: the agent of the conversation appeals an open finding with a reason."""
-    return _appeal(_store(ctx).appeal(auth.principal, finding_id, body.reason))
+    return _appeal(_store(ctx).appeal(auth.principal, finding_id, body.reason), auth.principal)
 
 
 @router.get("/inspection/appeals", response_model=list[AppealPublic])
 def list_appeals(ctx: Ctx, auth: Authed,
                  status: Annotated[Literal["open", "upheld", "overturned"] | None, Query()] = None) -> list[AppealPublic]:
     """Appeals you may see (agents: your own; supervisors: your team's; admins, auditors: the tenant's)."""
-    return [_appeal(a) for a in _store(ctx).list_appeals(auth.principal, status=status)]
+    return [_appeal(a, auth.principal) for a in _store(ctx).list_appeals(auth.principal, status=status)]
 
 
 @router.post("/inspection/appeals/{appeal_id}/decision", response_model=AppealPublic)
@@ -236,7 +254,7 @@ def decide_appeal(appeal_id: Annotated[int, Path(ge=1, le=2**53)], body: Decisio
                   auth: Authed) -> AppealPublic:
     """The auditor (or an admin) upholds or overturns an appeal; an overturned finding counts as
     passed and the final score is recomputed."""
-    return _appeal(_store(ctx).decide(auth.principal, appeal_id, body.decision, body.note))
+    return _appeal(_store(ctx).decide(auth.principal, appeal_id, body.decision, body.note), auth.principal)
 
 
 @router.get("/inspection/corrections", response_class=Response,
@@ -244,8 +262,11 @@ def decide_appeal(appeal_id: Annotated[int, Path(ge=1, le=2**53)], body: Decisio
 def export_corrections(ctx: Ctx, auth: Authed) -> Response:
     """Decided appeals as labelled replies, one JSON object per line (`text`, `violation`,
     `category`): what `anfu train-replies --data` reads. Overturned findings are labelled
-    compliant, upheld ones violations of their pre-send category."""
+    compliant, upheld ones violations of their pre-send category. Admins and auditors get the
+    replies masked (personal data replaced, lengths kept), as they read messages."""
     rows = correction_rows(_store(ctx).corrections(auth.principal))
+    if _masked_for(auth.principal):
+        rows = [dict(r, text=mask(r["text"])) for r in rows]
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     return Response(body, media_type="application/x-ndjson",
                     headers={"Content-Disposition": 'attachment; filename="inspection-corrections.jsonl"'})
