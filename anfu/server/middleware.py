@@ -133,9 +133,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-# Query parameters that carry credentials (the Chatwoot webhook's `token`, signed links): their
-# values never reach the access log.
-SECRET_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "secret", "signature", "sig", "password"})
+# Query parameters that carry credentials (the Chatwoot webhook's `token`, signed links) or free
+# text: their values never reach the access log.
+SECRET_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "secret", "signature", "sig", "password",
+                           # free text a user typed (a search for a customer's name or address): personal
+                           # data no masking pattern recognises
+                           "q"})
 
 
 # Path segments that are capabilities (a survey link's signed token answers the survey without

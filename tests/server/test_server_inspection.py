@@ -46,6 +46,16 @@ def test_run_scores_with_evidence_and_queues_low_scores(inspected: Any) -> None:
     assert bad["id"] in [i["id"] for i in queue["items"]]
 
 
+def test_an_id_named_twice_in_one_run_is_inspected_once(inspected: Any) -> None:
+    """A clumsy integrator's list with repeats: one item per conversation, in the caller's order
+    (before, each repeat was scored and returned again)."""
+    bad, good = inspected.qa["bad"], inspected.qa["good"]
+    r = inspected.client("sup_a1").post("/api/v1/inspection/run", json={"conversation_ids": [good, bad, good, good]})
+    assert r.status_code == 200, r.text
+    assert r.json()["inspected"] == 2
+    assert [i["conversation_id"] for i in r.json()["items"]] == [good, bad]
+
+
 def test_who_sees_and_runs_inspections(inspected: Any) -> None:
     bad = next(i for i in inspected.qa["run"]["items"] if i["conversation_id"] == inspected.qa["bad"])
     url = f"/api/v1/inspection/inspections/{bad['id']}"

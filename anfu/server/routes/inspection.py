@@ -175,7 +175,9 @@ def run_inspection(body: InspectionRun, ctx: Ctx, auth: Authed) -> RunResult:
     card = load_scorecard(body.scorecard)
     store = _store(ctx)
     if body.conversation_ids:
-        conversations = [ctx.store.get_conversation(cid, visible_to=principal) for cid in body.conversation_ids]
+        # an id named twice is inspected once (dict.fromkeys keeps the caller's order)
+        conversations = [ctx.store.get_conversation(cid, visible_to=principal)
+                         for cid in dict.fromkeys(body.conversation_ids)]
     else:
         since = body.since or (ctx.store.clock() - timedelta(hours=24))
         if since.tzinfo is None:
