@@ -135,10 +135,10 @@ class SecurityHeaders:
 
 # Query parameters that carry credentials (the Chatwoot webhook's `token`, signed links) or free
 # text: their values never reach the access log.
-SECRET_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "secret", "signature", "sig", "password",
-                           # free text a user typed (a search for a customer's name or address): personal
-                           # data no masking pattern recognises
-                           "q"})
+REDACTED_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "secret", "signature", "sig", "password",
+                             # free text a user typed (a search for a customer's name or address): personal
+                             # data no masking pattern recognises
+                             "q"})
 
 
 # Path segments that are capabilities (a survey link's signed token answers the survey without
@@ -157,13 +157,13 @@ def _redacted_path(path: str) -> str:
 
 
 def _redacted(query: str) -> str:
-    """`query` with the values of credential parameters replaced by `***`."""
+    """`query` with the values of `REDACTED_PARAMS` (credentials, free text) replaced by `***`."""
     if not query:
         return query
     parts = []
     for part in query.split("&"):
         name, eq, _ = part.partition("=")
-        parts.append(f"{name}=***" if eq and unquote_plus(name).lower() in SECRET_PARAMS else part)
+        parts.append(f"{name}=***" if eq and unquote_plus(name).lower() in REDACTED_PARAMS else part)
     return "&".join(parts)
 
 

@@ -148,7 +148,8 @@ def example_input(e: Example) -> str:
 
 
 def _fit_general(x: Any, train: Sequence[Example], temperature: float) -> GeneralHead | None:
-    """The general head (multinomial LR on the GENERAL_SOURCES rows, labels balanced) and the domain
+    """The general head (multinomial LR on the GENERAL_SOURCES rows, labels balanced, each source its
+    GENERAL_HEAD_SHARE of the weight) and the domain
     gate (binary LR, GATE_SOURCES rows against SERVICE_SOURCES rows, both sides the same total
     weight, each general source the same share of its side: our everyday posts as much as SMP's
     epidemic posts, so the gate learns the register rather than the topic); None when either side
@@ -176,7 +177,7 @@ def _fit_general(x: Any, train: Sequence[Example], temperature: float) -> Genera
 def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any],
                hidden_temperature: float = 1.0, general_temperature: float = 1.0,
                extra: Sequence[Example] = ()) -> NgramEmotionModel:
-    """The heads on `train`; `extra` rows (general-talk only) feed the gate and nothing else: the
+    """The heads on `train`; `extra` rows (general-talk only) feed the general head and the gate: the
     vocabulary and its weights are fitted on `train` alone, so the service heads are the same with
     or without them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -216,7 +217,7 @@ def _fit_model(train: Sequence[Example], temperature: float, meta: dict[str, Any
 def fit(examples: Sequence[Example]) -> NgramEmotionModel:
     """Fit on the non-held-out `examples`: temperatures from a dev slice (one for the linear
     head, one for the hidden layer and one for the general head when there are), then a refit
-    on all. General-talk-only rows (GENERAL_ONLY) go to the gate only."""
+    on all. General-talk-only rows (GENERAL_ONLY) go to the general head and the gate only."""
     every = [e for e in examples if not e.heldout]
     extra = [e for e in every if e.source in GENERAL_ONLY]
     train = [e for e in every if e.source not in GENERAL_ONLY]
