@@ -45,6 +45,8 @@ MESSAGES: dict[str, str] = {
     "AF036": "Conversation {detail} comes back after other conversations; a table read by `anfu batch` must "
              "keep each conversation's rows together. Sort the export by conversation id.",
     "AF037": "Cannot resume: {detail}. Run again without --resume to start over, or restore the original input.",
+    "AF038": "The output file {detail} would overwrite the input file {input}. Write the results "
+             "elsewhere, e.g. -o results.jsonl outside the archive.",
     # configuration and registries
     "AF101": "No {registry} is registered as {detail}. Registered: {allowed}.",
     "AF102": "Bad pipeline configuration: {detail}. See anfu/default_config.toml for every key.",

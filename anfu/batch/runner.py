@@ -19,6 +19,7 @@ end.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,12 +29,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..errors import InputError
+from ..errors import ExportError, InputError
 from .sources import Item, fingerprint, input_files, iter_items
 from .summary import Summary
 from .work import MODES, ChunkResult
 
 FORMATS = ("jsonl", "parquet")
+SUFFIX_FORMATS = {"": "jsonl", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 CHECKPOINT_EVERY_S = 2.0
 PARQUET_PART_ROWS = 50_000
 
@@ -49,7 +51,14 @@ class RunStats:
 
 
 def output_format(path: str | Path, fmt: str | None = None) -> str:
-    fmt = fmt or ("parquet" if str(path).lower().endswith(".parquet") else "jsonl")
+    """`fmt`, or the format the output's suffix names; AF012 for any other suffix (results.csv
+    or results.xlsx would get JSON Lines under a misleading name)."""
+    if fmt is None:
+        suffix = Path(path).suffix.lower()
+        if suffix not in SUFFIX_FORMATS:
+            raise InputError("AF012", f"{suffix!r} (the suffix of the output {Path(path).name})",
+                             allowed="jsonl, parquet: name the output .jsonl or .parquet, or pass --format")
+        fmt = SUFFIX_FORMATS[suffix]
     if fmt not in FORMATS:
         raise InputError("AF012", repr(fmt), allowed=", ".join(FORMATS))
     return fmt
@@ -58,7 +67,63 @@ def output_format(path: str | Path, fmt: str | None = None) -> str:
 def side_paths(output: str | Path) -> dict[str, Path]:
     out = Path(output)
     return {"errors": Path(f"{out}.errors.jsonl"), "summary": Path(f"{out}.summary.json"),
-            "progress": Path(f"{out}.progress.json"), "parts": Path(f"{out}.parts")}
+            "progress": Path(f"{out}.progress.json"), "parts": Path(f"{out}.parts"),
+            "report_xlsx": Path(f"{out}.report.xlsx"), "report_pdf": Path(f"{out}.report.pdf")}
+
+
+def run_files(output: str | Path) -> list[Path]:
+    """Every file a run writing `output` creates: never read as input (an output written inside
+    the archive folder), never allowed to be an input file."""
+    return [Path(output), *side_paths(output).values()]
+
+
+def _refuse_overwrite(files: list[Path], output: Path) -> None:
+    """AF038 when writing the run's files would destroy an input file."""
+    inputs = {os.path.realpath(f): f for f in files}
+    for own in run_files(output):
+        hit = inputs.get(os.path.realpath(own))
+        if hit is not None:
+            raise InputError("AF038", str(own), input=str(hit))
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _settings(backend: Any) -> dict[str, Any]:
+    """What besides the input decides the output, for `--resume` to compare: the Analyzer's
+    configuration and the scorecard."""
+    card = getattr(backend, "scorecard", None)
+    return {"config": _digest(getattr(getattr(backend, "analyzer", None), "config", None)),
+            "scorecard": None if card is None else [getattr(card, "name", None), _digest(getattr(card, "data", None))]}
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if not (isinstance(saved, dict) and isinstance(saved.get("identity"), dict)
+                and isinstance(saved.get("state"), dict)
+                and all(isinstance(saved["state"].get(k), int) for k in ("items", "written", "out_bytes",
+                                                                       "err_bytes", "parts"))):
+            raise ValueError("not a checkpoint")
+    except (OSError, ValueError) as exc:
+        raise InputError("AF037", f"the checkpoint {path} is damaged ({type(exc).__name__})") from None
+    return saved
+
+
+def _check_written(state: dict[str, Any], out: Path, paths: dict[str, Path], fmt: str) -> None:
+    """AF037 when the data the checkpoint describes is no longer there (deleted or cut files)."""
+    need = [(paths["errors"], state["err_bytes"])] + ([(out, state["out_bytes"])] if fmt == "jsonl" else [])
+    for path, size in need:
+        have = path.stat().st_size if path.is_file() else None
+        if size and (have is None or have < size):
+            raise InputError("AF037", f"{path} holds {'no file' if have is None else f'{have} bytes'} where the "
+                                      f"checkpoint recorded {size} bytes (it was deleted or cut)")
+    missing = [i for i in range(state["parts"]) if not (paths["parts"] / f"part-{i:06d}.parquet").is_file()]
+    if missing:
+        raise InputError("AF037", f"{len(missing)} of the {state['parts']} Parquet parts under {paths['parts']} "
+                                  "are missing")
 
 
 def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
@@ -69,15 +134,19 @@ def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def count_items(path: str | Path) -> int | None:
+def count_items(path: str | Path, output: str | Path | None = None) -> int | None:
     """How many records the input holds, when that is cheap to know (JSONL lines, transcript
-    files); None for tables (rows are not records)."""
+    files); None for tables (rows are not records). The files of a run writing `output` are
+    not counted; an unreadable file is one (error) record."""
     total = 0
-    for f in input_files(path):
+    for f in input_files(path, exclude=run_files(output) if output is not None else ()):
         suffix = f.suffix.lower()
         if suffix == ".jsonl":
-            with f.open("rb") as fh:
-                total += sum(1 for line in fh if line.strip())
+            try:
+                with f.open("rb") as fh:
+                    total += sum(1 for line in fh if line.strip())
+            except OSError:
+                total += 1
         elif suffix in (".csv", ".xlsx"):
             return None
         else:
@@ -181,21 +250,25 @@ def run_batch(input_path: str | Path, output: str | Path, backend: Any, mode: st
     out = Path(output)
     fmt = output_format(out, fmt)
     paths = side_paths(out)
-    files = input_files(input_path)
-    identity = {"input": fingerprint(files), "mode": mode, "format": fmt}
+    own = run_files(out)
+    files = input_files(input_path, exclude=own)
+    _refuse_overwrite(files, out)
+    identity = {"input": fingerprint(files), "mode": mode, "format": fmt, **_settings(backend)}
     state: dict[str, Any] = {"items": 0, "written": 0, "out_bytes": 0, "err_bytes": 0, "parts": 0,
                              "summary": None}
+    if out.is_dir():
+        raise ExportError("AF661", str(out), reason="it is a folder; name a results file such as results.jsonl")
     if resume and paths["progress"].is_file():
-        saved = json.loads(paths["progress"].read_text(encoding="utf-8"))
-        if saved.get("identity") != identity:
-            changed = [k for k in identity if saved.get("identity", {}).get(k) != identity[k]]
+        saved = _read_checkpoint(paths["progress"])
+        if saved["identity"] != identity:
+            changed = [k for k in identity if saved["identity"].get(k) != identity[k]]
             raise InputError("AF037", f"the {', '.join(changed) or 'run'} differs from the interrupted run's")
         state.update(saved["state"])
+        _check_written(state, out, paths, fmt)
     elif paths["parts"].exists():
         shutil.rmtree(paths["parts"])
     resumed_from = state["items"]
     summary = Summary(state["summary"])
-    out.parent.mkdir(parents=True, exist_ok=True)
 
     def open_append(path: Path, size: int) -> Any:
         fh = path.open("a+b" if resume and path.exists() else "w+b")
@@ -203,9 +276,13 @@ def run_batch(input_path: str | Path, output: str | Path, backend: Any, mode: st
         fh.seek(size)
         return fh
 
-    err_fh = open_append(paths["errors"], state["err_bytes"])
-    out_fh = open_append(out, state["out_bytes"]) if fmt == "jsonl" else None
-    parts = _ParquetParts(paths["parts"], state["parts"]) if fmt == "parquet" else None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        err_fh = open_append(paths["errors"], state["err_bytes"])
+        out_fh = open_append(out, state["out_bytes"]) if fmt == "jsonl" else None
+        parts = _ParquetParts(paths["parts"], state["parts"]) if fmt == "parquet" else None
+    except OSError as exc:
+        raise ExportError("AF661", str(out), reason=exc.strerror or type(exc).__name__) from None
     started = time.perf_counter()
     last = 0.0
 
@@ -232,7 +309,7 @@ def run_batch(input_path: str | Path, output: str | Path, backend: Any, mode: st
     finished = False
     pending_items = state["items"]  # items covered by data written but not yet checkpointed
     try:
-        items = islice(iter_items(input_path), state["items"], None)
+        items = islice(iter_items(input_path, exclude=own), state["items"], None)
         for n, result in enumerate(backend.map(_chunks(items, chunk_size)), start=1):
             result: ChunkResult
             if result.lines:

@@ -13,13 +13,15 @@ error for those rows, never a silent merge that would need the whole file in mem
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 from ..errors import AnfuError, InputError
 
@@ -31,6 +33,9 @@ META_COLUMNS = {
     "team": ("team", "group", "班组", "组别", "团队", "班组名称"),
     "industry": ("industry", "行业"),
 }
+# A CSV field up to this many characters is read (and then refused as too long, AF005, as one
+# bad record); the csv module's default of 131,072 would make the rest of the file unreadable.
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,20 +47,28 @@ class Item:
     payload: bytes | dict[str, Any] | AnfuError
 
 
-def input_files(path: str | Path) -> list[Path]:
+def input_files(path: str | Path, exclude: Collection[str | Path] = ()) -> list[Path]:
     """The files a run reads, in a fixed order: the file itself, or every supported file under
-    a folder (sorted by relative path, hidden files skipped). AF011 when there is nothing."""
+    a folder (sorted by relative path, hidden files skipped). AF011 when there is nothing.
+
+    In a folder, the files in `exclude` (a run's own output, errors file and report, when they
+    are written inside the archive) and anything that is not a regular file or a link (pipes,
+    sockets) are skipped; a link that leads nowhere (or to itself) is listed, so that it is an
+    AF011 error of the run instead of a silent gap."""
     p = Path(path)
     if p.is_file():
         if p.suffix.lower() not in SUFFIXES:
             raise InputError("AF012", repr(p.suffix or p.name), allowed=", ".join(SUFFIXES))
         return [p]
     if p.is_dir():
+        skip = {os.path.realpath(e) for e in exclude}
         found = []
         for root, dirs, files in os.walk(p):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             found += [Path(root) / f for f in sorted(files)
-                      if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES]
+                      if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES
+                      and ((Path(root) / f).is_file() or (Path(root) / f).is_symlink())
+                      and os.path.realpath(Path(root) / f) not in skip]
         found.sort(key=lambda f: f.relative_to(p).as_posix())
         if not found:
             raise InputError("AF011", f"{path} (no {', '.join(SUFFIXES)} files in the folder)")
@@ -64,14 +77,27 @@ def input_files(path: str | Path) -> list[Path]:
 
 
 def fingerprint(files: list[Path]) -> list[list[Any]]:
-    """What `--resume` compares: each file's path, size and modification time."""
-    return [[f.as_posix(), f.stat().st_size, int(f.stat().st_mtime)] for f in files]
+    """What `--resume` compares: each file's path, size and modification time (None for a file
+    that cannot be read, e.g. a broken link)."""
+    out: list[list[Any]] = []
+    for f in files:
+        try:
+            st = f.stat()
+            out.append([f.as_posix(), st.st_size, int(st.st_mtime)])
+        except OSError:
+            out.append([f.as_posix(), None, None])
+    return out
 
 
-def iter_items(path: str | Path, encoding: str = "utf-8") -> Iterator[Item]:
+def unreadable(name: str, exc: OSError) -> InputError:
+    """AF011 for a file of the archive that cannot be opened (no permission, broken link, loop)."""
+    return InputError("AF011", f"{name} ({exc.strerror or type(exc).__name__})")
+
+
+def iter_items(path: str | Path, encoding: str = "utf-8", exclude: Collection[str | Path] = ()) -> Iterator[Item]:
     """Every record of the archive at `path`, in order (see the module docstring)."""
     root = Path(path)
-    for f in input_files(path):
+    for f in input_files(path, exclude):
         name = f.name if f == root else f.relative_to(root).as_posix()
         suffix = f.suffix.lower()
         if suffix == ".jsonl":
@@ -85,7 +111,12 @@ def iter_items(path: str | Path, encoding: str = "utf-8") -> Iterator[Item]:
 
 
 def _jsonl(f: Path, name: str) -> Iterator[Item]:
-    with f.open("rb") as fh:
+    try:
+        fh = f.open("rb")
+    except OSError as exc:
+        yield Item(name, 0, unreadable(name, exc))
+        return
+    with fh:
         for lineno, raw in enumerate(fh, start=1):
             if raw.strip():
                 yield Item(name, lineno, raw)
@@ -96,15 +127,22 @@ def _norm(value: Any) -> str:
     return re.sub(r"[\s_\-]+", "", str(value or "")).lower()
 
 
-def _table(rows: Iterator[tuple[int, list[Any]]], name: str) -> Iterator[Item]:
-    """Group contiguous rows of one conversation id into a record dict."""
+def _blank(cells: list[Any]) -> bool:
+    return not any(c is not None and str(c).strip() for c in cells)
+
+
+def _table(rows: Iterator[tuple[int, list[Any]]], name: str, empty_ok: bool = False) -> Iterator[Item]:
+    """Group contiguous rows of one conversation id into a record dict. The header is the first
+    row that is not blank; a table without one is AF035 (nothing at all when `empty_ok`)."""
     from ..channels.base import clean_text, parse_time, speaker_of
     from ..channels.table import map_columns
 
-    try:
-        first, header = next(rows)
-    except StopIteration:
-        yield Item(name, 0, InputError("AF035", name))
+    for first, header in rows:
+        if not _blank(header):
+            break
+    else:
+        if not empty_ok:
+            yield Item(name, 0, InputError("AF035", name))
         return
     try:
         cols = map_columns(header)
@@ -123,7 +161,7 @@ def _table(rows: Iterator[tuple[int, list[Any]]], name: str) -> Iterator[Item]:
         return Item(name, start, bad if bad is not None else current)
 
     for n, cells in rows:
-        if not any(c is not None and str(c).strip() for c in cells):
+        if _blank(cells):
             continue
 
         def cell(index: int | None) -> Any:
@@ -162,6 +200,28 @@ def _table(rows: Iterator[tuple[int, list[Any]]], name: str) -> Iterator[Item]:
         raise InputError("AF032", f"{name}: more than 5,000,000 conversations in one table; split it")
 
 
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, limit))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _gb18030_hint(f: Path, encoding: str) -> str:
+    """"; it reads as GB18030" when a file that is not UTF-8 starts as valid GB18030 text."""
+    if not encoding.lower().replace("_", "-").startswith("utf"):
+        return ""
+    try:
+        with f.open("rb") as fh:
+            codecs.getincrementaldecoder("gb18030")().decode(fh.read(1 << 16), final=False)
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return "; it reads as GB18030"
+
+
 def _csv(f: Path, name: str, encoding: str) -> Iterator[Item]:
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
@@ -169,12 +229,16 @@ def _csv(f: Path, name: str, encoding: str) -> Iterator[Item]:
     except LookupError:
         yield Item(name, 0, InputError("AF012", repr(encoding), allowed="utf-8, gb18030, gbk, big5"))
         return
-    with fh:
+    except OSError as exc:
+        yield Item(name, 0, unreadable(name, exc))
+        return
+    with fh, _csv_field_limit(CSV_FIELD_LIMIT):
         try:
             sample = fh.read(4096)
             fh.seek(0)
         except UnicodeDecodeError as exc:
-            yield Item(name, 0, InputError("AF031", f"{name} (byte {exc.start})", encoding=encoding))
+            hint = _gb18030_hint(f, encoding)
+            yield Item(name, 0, InputError("AF031", f"{name} (byte {exc.start}{hint})", encoding=encoding))
             return
         try:
             dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
@@ -210,13 +274,23 @@ def _xlsx(f: Path, name: str) -> Iterator[Item]:
     try:
         book = openpyxl.load_workbook(f, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        yield Item(name, 0, InputError("AF030", f"{name}: not a readable .xlsx workbook ({type(exc).__name__})",
-                                       channel="Excel"))
+        if isinstance(exc, OSError) and not f.is_file():  # a broken link, not a damaged workbook
+            yield Item(name, 0, unreadable(name, exc))
+        else:
+            yield Item(name, 0, InputError("AF030", f"{name}: not a readable .xlsx workbook "
+                                                    f"({type(exc).__name__})", channel="Excel"))
         return
-    try:
-        sheet = book.worksheets[0]
-        rows = ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1))
-        yield from _table(rows, name)
+    try:  # every sheet, in workbook order; a blank sheet of several holds nothing to read
+        sheets = book.worksheets
+        found = False
+        for sheet in sheets:
+            source = name if len(sheets) == 1 else f"{name}[{sheet.title}]"
+            rows = ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1))
+            for item in _table(rows, source, empty_ok=len(sheets) > 1):
+                found = True
+                yield item
+        if not found and len(sheets) > 1:
+            yield Item(name, 0, InputError("AF035", name))
     finally:
         book.close()
 

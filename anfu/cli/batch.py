@@ -48,7 +48,7 @@ def _run(mode: str, input: str, output: str, workers: Optional[int], backend: st
         if backend == "ray":
             kwargs["address"] = ray_address
         runner = registry.batch_backends.get(backend)(analyzer, mode=mode, scorecard=card, **kwargs)
-        total = count_items(input)
+        total = count_items(input, output)
         show = progress and err.is_terminal
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=not show) as bar:

@@ -22,6 +22,15 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F5597")
 TITLE_FONT = Font(bold=True, size=14)
 MAX_TITLE = 31  # Excel's sheet-name limit
+# Text that a spreadsheet would run as a formula when it starts with one of these: agent, team and
+# customer names and phrases come from the data (an attacker's agent name "=HYPERLINK(…)"), so such
+# text is written with a leading ' (the OWASP advice, which also holds once the sheet is saved as CSV).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: str) -> str:
+    """`value` as a spreadsheet shows it as text, never as a formula."""
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 @registry.exporters.register("anfu.xlsx.v1")
@@ -75,7 +84,7 @@ class XlsxExporter:
         if value is None:
             return "—"
         if isinstance(value, str):
-            return mask(value)
+            return as_text(mask(value))
         cell = WriteOnlyCell(sheet, value=value)
         if kind in NUMBER_FORMATS:
             cell.number_format = NUMBER_FORMATS[kind]

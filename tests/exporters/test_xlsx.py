@@ -76,3 +76,28 @@ def test_unwritable_target_gives_a_coded_error(report, tmp_path: Path) -> None:
     with pytest.raises(ExportError) as err:
         XlsxExporter().write(report, tmp_path / "no-such-folder" / "r.xlsx")
     assert err.value.code == "AF661"
+
+
+def test_text_from_the_data_never_becomes_a_formula(report) -> None:
+    """A customer's comment or an agent's name that starts like a formula ("=HYPERLINK(…)", "@SUM",
+    "+1", "-1") reaches the workbook as text with a leading ' (before, "=…" was written as a live
+    formula: a link to an attacker's site in every exported report)."""
+    from anfu.analytics.report import TEXT, Table
+
+    evil = ('=HYPERLINK("http://evil.example/x","点此查看")', "@SUM(1+1)", "+86 1381234", "-2 分")
+    table = Table(key="comments", title="评价", headers=("评价", "坐席"), kinds=(TEXT, TEXT),
+                  rows=tuple((text, "王芳") for text in evil))
+
+    class Injected:
+        filters, generated_at = report.filters, report.generated_at
+
+        @staticmethod
+        def tables() -> list[Table]:
+            return [table]
+
+    book = load_workbook(io.BytesIO(XlsxExporter().to_bytes(Injected())))  # type: ignore[arg-type]
+    cells = [c for row in book["评价"].iter_rows(min_row=3) for c in row]
+    assert not [c.value for c in cells if c.data_type == "f"]
+    texts = [c.value for c in cells[::2]]
+    assert texts[0].startswith("'=HYPERLINK(") and texts[1] == "'@SUM(1+1)"
+    assert all(t.startswith("'") for t in texts)
