@@ -16,6 +16,7 @@ fold by fold:
     .venv/bin/python scripts/emotion_cv.py mix baseline mlp64 0.3,0.5,0.7  # p ∝ p_a^(1-m) p_b^m
     .venv/bin/python scripts/emotion_cv.py blend baseline,mlp64 smp_head 0.1,0.2  # (1-c) p + c p_b
     .venv/bin/python scripts/emotion_cv.py general_share 0,0.15,0.3,0.5  # our posts' share, general head
+    .venv/bin/python scripts/emotion_cv.py inertia baseline 0,0.5,1,1.5  # previous customer turn as a prior
 
 The held-out rows are never read. Results go to $ANFU_CV_DIR (default /tmp/anfu_emotion_cv).
 """
@@ -354,6 +355,39 @@ def general_share(shares: list[float]) -> None:
               f"blended {f1(ours, blended[our_rows]):.3f} ({writers})", flush=True)
 
 
+def inertia(rows: list[Example], ctx: dict[str, Any], proba: np.ndarray, strengths: list[float],
+            recursive: bool = True) -> None:
+    """Emotional inertia on the STC-3 follow-up turns, out of fold: a turn's probabilities times
+    (p_prev · A / marginal) ** strength, A the customer-to-customer label transitions of the other
+    three folds' dialogues, p_prev the previous customer turn's (already adjusted when `recursive`)."""
+    k = len(EMOTIONS)
+    folds = np.array([fold_of(e) for e in rows])
+    y = np.array([EMOTIONS.index(e.emotion) for e in rows])
+    where = {e.id: i for i, e in enumerate(rows)}
+    prev = np.full(len(rows), -1)
+    for i, e in enumerate(rows):
+        if e.source == "stc3":
+            _, dialogue, turn = e.id.split("-")
+            prev[i] = next((where[f"stc3-{dialogue}-{t}"] for t in range(int(turn) - 1, -1, -1)
+                            if f"stc3-{dialogue}-{t}" in where), -1)
+    order = sorted(np.flatnonzero(prev >= 0), key=lambda i: (rows[i].id.split("-")[1], int(rows[i].id.split("-")[2])))
+    for strength in strengths:
+        q = proba.copy()
+        for fold in (1, 2, 3, 4):
+            train = (folds != fold) & (prev >= 0)
+            a = np.ones((k, k))
+            np.add.at(a, (y[prev[train]], y[train]), 1.0)
+            a /= a.sum(axis=1, keepdims=True)
+            marginal = (np.bincount(y[train], minlength=k) + 1.0) / (train.sum() + k)
+            for i in (i for i in order if folds[i] == fold):
+                p = (q if recursive else proba)[prev[i]] @ a / marginal
+                q[i] = proba[i] * p ** strength
+                q[i] /= q[i].sum()
+        per = [scores([rows[i] for i in np.flatnonzero(folds == f)], q[folds == f], ctx)["stc3_pipe"] for f in (1, 2, 3, 4)]
+        print(f"inertia {strength:.2f} pooled {scores(rows, q, ctx)} folds " + " ".join(f"{v:.4f}" for v in per),
+              flush=True)
+
+
 def main(argv: list[str]) -> None:
     CV_DIR.mkdir(parents=True, exist_ok=True)
     if argv[0] == "general_share":
@@ -366,6 +400,10 @@ def main(argv: list[str]) -> None:
         return
     ctx = pickle.loads((CV_DIR / "context.pkl").read_bytes())
     rows = [e for e in training_rows() if e.id in ctx]
+    if argv[0] == "inertia":  # inertia CANDIDATE STRENGTHS [flat]
+        inertia(rows, ctx, np.load(CV_DIR / f"oof_{argv[1]}.npy"), [float(v) for v in argv[2].split(",")],
+                recursive=argv[3:] != ["flat"])
+        return
     if argv[0] == "run":
         for name in argv[1:]:
             run(name, CANDIDATES[name], rows, ctx)
