@@ -24,15 +24,19 @@ def _masked_for(principal: Any) -> bool:
     return principal is not None and not sees_identity(principal)
 
 
+def seen_by(principal: Any, value: Any) -> Any:
+    """`value` (text, JSON or None) as `principal` may read it: masked when the role does not
+    handle cases (admin, auditor). Masking keeps lengths, so highlighted spans stay in place."""
+    return mask_data(value) if _masked_for(principal) else value
+
+
 def as_seen_by(principal: Any, record: Any, field: str) -> Any:
-    """`record` with its `field` (text or JSON) masked when `principal`'s role does not handle
-    cases (admin, auditor): the pages show them what the API shows them. Masking keeps lengths,
-    so highlighted spans stay in place."""
+    """`record` with its `field` as `seen_by` gives it: the pages show what the API shows."""
     if not _masked_for(principal):
         return record
     from dataclasses import replace
 
-    return replace(record, **{field: mask_data(getattr(record, field))})
+    return replace(record, **{field: seen_by(principal, getattr(record, field))})
 
 
 def message_public(record: Any, principal: Any = None) -> MessagePublic:

@@ -16,13 +16,12 @@ from pydantic import BaseModel, Field
 from ...errors import AuthError
 from ...inspection.scorecard import PACK_FOLDER, load_scorecard
 from ...inspection.service import correction_rows, inspect_messages, trend_report
-from ...pii import mask, mask_data
 from ...rules import pack_dir
 from ...store import ConversationFilter, InspectionStore
 from ...store.inspection_repo import MAX_TEXT, RUNNERS
 from ..deps import Authed, Ctx
 from ..schemas import _In
-from ..views import _masked_for
+from ..views import seen_by
 
 router = APIRouter(tags=["inspection"])
 MAX_RUN = 500
@@ -128,24 +127,15 @@ def _store(ctx: Any) -> InspectionStore:
     return InspectionStore(ctx.store.engine, mask_text=ctx.store.mask_text, clock=ctx.store.clock)
 
 
-def _seen(value: Any, masked: bool) -> Any:
-    """`value` (text or JSON) as the reader may see it: masked for the roles that do not handle
-    the case (admins, auditors), as messages are everywhere else."""
-    if not masked or value is None:
-        return value
-    return mask(value) if isinstance(value, str) else mask_data(value)
-
-
 def _public(record: Any, principal: Any = None) -> InspectionPublic:
     data = {k: getattr(record, k) for k in InspectionPublic.model_fields}
-    data["review_note"] = _seen(data["review_note"], _masked_for(principal))
+    data["review_note"] = seen_by(principal, data["review_note"])
     return InspectionPublic(**data)
 
 
 def _appeal(record: Any, principal: Any = None) -> AppealPublic:
     data = {k: getattr(record, k) for k in AppealPublic.model_fields}
-    masked = _masked_for(principal)
-    data["reason"], data["decision_note"] = _seen(data["reason"], masked), _seen(data["decision_note"], masked)
+    data["reason"], data["decision_note"] = seen_by(principal, data["reason"]), seen_by(principal, data["decision_note"])
     return AppealPublic(**data)
 
 
@@ -215,9 +205,8 @@ def list_inspections(ctx: Ctx, auth: Authed,
 def _detail(store: InspectionStore, principal: Any, inspection_id: int) -> InspectionDetail:
     record = store.get_inspection(principal, inspection_id)
     findings = store.findings(principal, inspection_id)
-    masked = _masked_for(principal)
-    return InspectionDetail(**_public(record, principal).model_dump(), items=_seen(record.result["items"], masked),
-                            findings=[FindingPublic(**{k: _seen(getattr(f, k), masked) if k == "evidence"
+    return InspectionDetail(**_public(record, principal).model_dump(), items=seen_by(principal, record.result["items"]),
+                            findings=[FindingPublic(**{k: seen_by(principal, getattr(f, k)) if k == "evidence"
                                                        else getattr(f, k) for k in FindingPublic.model_fields})
                                       for f in findings])
 
@@ -266,9 +255,8 @@ def export_corrections(ctx: Ctx, auth: Authed) -> Response:
     `category`): what `anfu train-replies --data` reads. Overturned findings are labelled
     compliant, upheld ones violations of their pre-send category. Admins and auditors get the
     replies masked (personal data replaced, lengths kept), as they read messages."""
-    rows = correction_rows(_store(ctx).corrections(auth.principal))
-    if _masked_for(auth.principal):
-        rows = [dict(r, text=mask(r["text"])) for r in rows]
+    rows = [dict(r, text=seen_by(auth.principal, r["text"]))
+            for r in correction_rows(_store(ctx).corrections(auth.principal))]
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     return Response(body, media_type="application/x-ndjson",
                     headers={"Content-Disposition": 'attachment; filename="inspection-corrections.jsonl"'})
