@@ -35,7 +35,7 @@ MESSAGES: dict[str, str] = {
     # channel intake (anfu/channels/)
     "AF030": "Malformed {channel} payload: {detail}. See the adapter's docstring in anfu/channels/ for the expected shape.",
     "AF031": "{detail} is not valid {encoding}. Re-save it as UTF-8, or declare its encoding "
-             "(encoding=gb18030; on the API ?encoding=gb18030).",
+             "(anfu batch --encoding gb18030; on the API ?encoding=gb18030).",
     "AF032": "Cannot read {detail}. Fix that value and import again.",
     "AF033": "The import lacks the columns {detail}; required: conversation_id, speaker, text "
              "(optional: timestamp, customer; Chinese headers such as 会话ID, 角色, 内容 also work).",

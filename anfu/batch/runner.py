@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import ExportError, InputError
-from .sources import Item, fingerprint, input_files, iter_items
+from .sources import Item, encoding_name, fingerprint, input_files, iter_items
 from .summary import Summary
 from .work import MODES, ChunkResult
 
@@ -241,19 +241,25 @@ def parquet_table(lines: list[str]) -> Any:
 def run_batch(input_path: str | Path, output: str | Path, backend: Any, mode: str = "analyze",
               resume: bool = False, chunk_size: int = 1000, fmt: str | None = None,
               on_progress: Callable[[int, int], None] | None = None,
-              stop_after: int | None = None) -> RunStats:
+              stop_after: int | None = None, encoding: str = "utf-8") -> RunStats:
     """Run `backend` over every record of `input_path` (see the module docstring).
-    `on_progress(items_done, results_written)` is called after each chunk; `stop_after` stops
-    after that many chunks (tests)."""
+    `encoding` is that of the archive's CSV and transcript files (JSONL is UTF-8, Excel carries
+    its own). `on_progress(items_done, results_written)` is called after each chunk;
+    `stop_after` stops after that many chunks (tests)."""
     if mode not in MODES:
         raise InputError("AF012", repr(mode), allowed=", ".join(MODES))
+    encoding = encoding_name(encoding)
     out = Path(output)
     fmt = output_format(out, fmt)
     paths = side_paths(out)
     own = run_files(out)
     files = input_files(input_path, exclude=own)
     _refuse_overwrite(files, out)
+    # the encoding is part of the run: resuming with another would mix two readings of one file
+    # (UTF-8, the default, is left out so that checkpoints written before the option still match)
     identity = {"input": fingerprint(files), "mode": mode, "format": fmt, **_settings(backend)}
+    if encoding != "utf-8":
+        identity["encoding"] = encoding
     state: dict[str, Any] = {"items": 0, "written": 0, "out_bytes": 0, "err_bytes": 0, "parts": 0,
                              "summary": None}
     if out.is_dir():
@@ -261,7 +267,8 @@ def run_batch(input_path: str | Path, output: str | Path, backend: Any, mode: st
     if resume and paths["progress"].is_file():
         saved = _read_checkpoint(paths["progress"])
         if saved["identity"] != identity:
-            changed = [k for k in identity if saved["identity"].get(k) != identity[k]]
+            changed = [k for k in dict.fromkeys([*identity, *saved["identity"]])
+                       if saved["identity"].get(k) != identity.get(k)]
             raise InputError("AF037", f"the {', '.join(changed) or 'run'} differs from the interrupted run's")
         state.update(saved["state"])
         _check_written(state, out, paths, fmt)
@@ -309,7 +316,7 @@ def run_batch(input_path: str | Path, output: str | Path, backend: Any, mode: st
     finished = False
     pending_items = state["items"]  # items covered by data written but not yet checkpointed
     try:
-        items = islice(iter_items(input_path, exclude=own), state["items"], None)
+        items = islice(iter_items(input_path, encoding=encoding, exclude=own), state["items"], None)
         for n, result in enumerate(backend.map(_chunks(items, chunk_size)), start=1):
             result: ChunkResult
             if result.lines:

@@ -94,6 +94,18 @@ def unreadable(name: str, exc: OSError) -> InputError:
     return InputError("AF011", f"{name} ({exc.strerror or type(exc).__name__})")
 
 
+ENCODINGS_HINT = "utf-8, gb18030, gbk, big5"
+
+
+def encoding_name(encoding: str) -> str:
+    """Python's canonical name of `encoding` (utf8 → utf-8, GB18030 → gb18030); AF012 when no
+    codec has that name, before any file is read."""
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError, ValueError):
+        raise InputError("AF012", repr(encoding), allowed=ENCODINGS_HINT) from None
+
+
 def iter_items(path: str | Path, encoding: str = "utf-8", exclude: Collection[str | Path] = ()) -> Iterator[Item]:
     """Every record of the archive at `path`, in order (see the module docstring)."""
     root = Path(path)
@@ -227,7 +239,7 @@ def _csv(f: Path, name: str, encoding: str) -> Iterator[Item]:
     try:
         fh = f.open("r", encoding=enc, newline="")
     except LookupError:
-        yield Item(name, 0, InputError("AF012", repr(encoding), allowed="utf-8, gb18030, gbk, big5"))
+        yield Item(name, 0, InputError("AF012", repr(encoding), allowed=ENCODINGS_HINT))
         return
     except OSError as exc:
         yield Item(name, 0, unreadable(name, exc))

@@ -30,7 +30,7 @@ class RateColumn(ProgressColumn):
 
 def _run(mode: str, input: str, output: str, workers: Optional[int], backend: str, ray_address: Optional[str],
          resume: bool, chunk_size: int, fmt: Optional[str], config: Optional[str], scorecard: str,
-         rules: Optional[str], report: bool, progress: bool) -> None:
+         rules: Optional[str], report: bool, progress: bool, encoding: str = "utf-8") -> None:
     from .. import load, registry
     from ..batch.backends.local import default_workers
     from ..batch.report import write_pdf, write_xlsx
@@ -54,7 +54,7 @@ def _run(mode: str, input: str, output: str, workers: Optional[int], backend: st
                       TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=not show) as bar:
             task = bar.add_task("质检" if mode == "qa" else "分析", total=total)
             stats = run_batch(input, output, runner, mode=mode, resume=resume, chunk_size=chunk_size, fmt=fmt,
-                              on_progress=lambda done, _w: bar.update(task, completed=done))
+                              on_progress=lambda done, _w: bar.update(task, completed=done), encoding=encoding)
         figures = stats.summary
         if report:
             write_xlsx(figures, f"{output}.report.xlsx")
@@ -80,6 +80,8 @@ _CHUNK = typer.Option(1000, "--chunk-size", min=1, help="Records per chunk sent 
 _FORMAT = typer.Option(None, "--format", help="jsonl or parquet (default: from the output suffix).")
 _CONFIG = typer.Option(None, "--config", help="Pipeline config TOML (default: the shipped one).")
 _REPORT = typer.Option(True, "--report/--no-report", help="Write OUT.report.xlsx and OUT.report.pdf.")
+_ENCODING = typer.Option("utf-8", "--encoding", help="Encoding of the CSV and transcript files, e.g. gb18030 "
+                                                     "(JSONL is UTF-8; Excel carries its own).")
 _PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bar with rate and ETA on a terminal.")
 
 
@@ -89,11 +91,11 @@ def batch_analyze(
     output: str = _OUT, workers: Optional[int] = _WORKERS, backend: str = _BACKEND,
     ray_address: Optional[str] = _ADDRESS, resume: bool = _RESUME, chunk_size: int = _CHUNK,
     format: Optional[str] = _FORMAT, config: Optional[str] = _CONFIG, report: bool = _REPORT,
-    progress: bool = _PROGRESS,
+    progress: bool = _PROGRESS, encoding: str = _ENCODING,
 ) -> None:
     """Analyse every record of an archive: one `anfu analyze` object per good record."""
     _run("analyze", input, output, workers, backend, ray_address, resume, chunk_size, format, config,
-         "default", None, report, progress)
+         "default", None, report, progress, encoding)
 
 
 @batch_app.command("qa")
@@ -104,8 +106,8 @@ def batch_qa(
     format: Optional[str] = _FORMAT, config: Optional[str] = _CONFIG,
     scorecard: str = typer.Option("default", "--scorecard", help="Scorecard pack scorecards/<name>.yaml."),
     rules: Optional[str] = typer.Option(None, "--rules", help="Rule-pack folder holding scorecards/ (default: shipped)."),
-    report: bool = _REPORT, progress: bool = _PROGRESS,
+    report: bool = _REPORT, progress: bool = _PROGRESS, encoding: str = _ENCODING,
 ) -> None:
     """Inspect (质检) every conversation of an archive with a scorecard, evidence spans included."""
     _run("qa", input, output, workers, backend, ray_address, resume, chunk_size, format, config,
-         scorecard, rules, report, progress)
+         scorecard, rules, report, progress, encoding)

@@ -95,6 +95,45 @@ def test_gbk_csv_and_txt_are_coded_and_say_how_to_fix(tmp_path: Path) -> None:
         assert "UTF-8" in message and "GB18030" in message
 
 
+def test_encoding_option_reads_a_gb18030_archive(tmp_path: Path) -> None:
+    """AF031 says to declare the encoding: `--encoding gb18030` reads the GBK CSV and the GB18030
+    transcript as text (their words reach the analysis), while JSONL stays UTF-8."""
+    root = tmp_path / "archive"
+    root.mkdir()
+    (root / "a_gbk.csv").write_bytes("会话ID,角色,内容\nk1,客户,电费怎么这么高，我要投诉！\n".encode("gbk"))
+    (root / "b_gb18030.txt").write_bytes("客户：宽带又断了，烦死了\n坐席：您好，抱歉\n".encode("gb18030"))
+    (root / "c.jsonl").write_text('{"id": "u1", "text": "快递一周都没到"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert batch(root, "-o", out, "--encoding", "GB18030").exit_code == 0
+    assert errors(out) == []
+    recs = {r["id"]: r for r in strict_lines(out)}
+    assert set(recs) == {"k1", "b_gb18030", "u1"}
+    assert "投诉" in json.dumps(recs["k1"], ensure_ascii=False)
+    assert "宽带" in json.dumps(recs["b_gb18030"], ensure_ascii=False)
+
+
+def test_unknown_encoding_is_af012_before_anything_is_written(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", 3)
+    out = tmp_path / "out.jsonl"
+    result = batch(src, "-o", out, "--encoding", "gb-2312-x")
+    coded(result, "AF012")
+    assert "gb18030" in result.output and not out.exists()
+
+
+def test_resume_with_another_encoding_is_af037(tmp_path: Path, analyzer) -> None:  # noqa: ANN001
+    src = tmp_path / "in.csv"
+    rows = "".join(f"k{i},客户,第{i}次停电了\n" for i in range(40))
+    src.write_bytes(("会话ID,角色,内容\n" + rows).encode("gb18030"))
+    out = tmp_path / "out.jsonl"
+    backend = LocalBackend(analyzer, workers=1)
+    run_batch(src, out, backend, chunk_size=5, stop_after=2, encoding="gb18030")
+    with pytest.raises(InputError) as exc:
+        run_batch(src, out, backend, chunk_size=5, resume=True)
+    assert exc.value.code == "AF037" and "encoding" in str(exc.value)
+    stats = run_batch(src, out, backend, chunk_size=5, resume=True, encoding="GB18030")
+    assert stats.items == 40 and ids(out) == [f"k{i}" for i in range(40)]
+
+
 def test_csv_text_column_renamed_or_missing(tmp_path: Path) -> None:
     (tmp_path / "alias.csv").write_text("conversation,role,message\nk1,customer,网又断了\n", encoding="utf-8")
     (tmp_path / "missing.csv").write_text("会话ID,角色,留言\nk2,客户,网又断了\n", encoding="utf-8")
