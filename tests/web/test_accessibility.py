@@ -87,7 +87,7 @@ PACK_ENGLISH = {
 SETTLE_JS = """async () => {
   const quiet = () => !document.querySelector('.htmx-request') && document.readyState === 'complete';
   for (let i = 0; i < 50 && !quiet(); i++) await new Promise(r => setTimeout(r, 100));
-  await new Promise(r => setTimeout(r, 250));
+  await new Promise(r => setTimeout(r, 150));  // htmx issues its load-triggered requests before "load"
   return true;
 }"""
 
@@ -148,6 +148,14 @@ CJK_JS = r"""(pending) => {
     }
   }
   return found;
+}"""
+
+# After a viewport change: two frames for layout and the charts' resize handlers.
+RESIZED_JS = """async () => {
+  window.dispatchEvent(new Event('resize'));
+  for (let i = 0; i < 2; i++) await new Promise(r => requestAnimationFrame(() => r()));
+  await new Promise(r => setTimeout(r, 150));
+  return true;
 }"""
 
 # Which PACK_ENGLISH places the page shows, with content.
@@ -314,29 +322,34 @@ def keyboard(page: Any, visit: Visit, actions: list[str]) -> None:
     visit.unreachable = [a for i, a in enumerate(actions[:last]) if i not in reached]
 
 
-def check(page: Any, url: str, width: int, locale: str, *, axe: bool, keys: bool) -> Visit:
+def load(page: Any, url: str, width: int, locale: str) -> Visit:
+    """Open `url` at `width`; the visit says `skipped` when the answer is not a page."""
     page.set_viewport_size({"width": width, "height": 900 if width > 800 else 844})
-    seen = len(page.errors)
+    page.a11y_seen = len(page.errors)  # type: ignore[attr-defined]
     response = page.goto(url, wait_until="domcontentloaded")
     visit = Visit(url=url, final=page.url, width=width, locale=locale)
     kind = (response.headers.get("content-type", "") if response else "")
     if response is not None and not kind.startswith("text/html"):
         # not a page for this role (a coded JSON error such as AF417): nothing to look at
         visit.skipped = f"{response.status} {kind}"
-        return visit
-    if not page.evaluate("() => !!document.doctype"):
+    elif not page.evaluate("() => !!document.doctype"):
         # an HTMX fragment (no <!doctype>, no <html lang>): checked inside the page that loads it
         visit.skipped = "fragment"
-        return visit
-    settle(page)
+    else:
+        settle(page)
+    return visit
+
+
+def inspect(page: Any, visit: Visit, *, axe: bool, keys: bool) -> Visit:
+    """Run the checks on the page as it is shown now."""
     started = time.monotonic()
     if axe:
         visit.violations = [v for v in page.evaluate(AXE_JS) if v["impact"] in BLOCKING]
     visit.overflow = page.evaluate(OVERFLOW_JS)
     visit.unnamed_charts = page.evaluate(CHARTS_JS)
-    if width < 800:
+    if visit.width < 800:
         visit.side_by_side = page.evaluate(COLUMNS_JS)
-    if locale == "en":
+    if visit.locale == "en":
         found = page.evaluate(CJK_JS, list(PENDING_ENGLISH))
         visit.chinese = [f for f in found if "pending" not in f]
         visit.pending = sorted({f["pending"] for f in found if "pending" in f})
@@ -345,9 +358,29 @@ def check(page: Any, url: str, width: int, locale: str, *, axe: bool, keys: bool
         found = page.evaluate(ACTIONS_JS)
         visit.click_only = found["clickOnly"]
         keyboard(page, visit, found["actions"])
-    visit.errors = page.errors[seen:]
+    visit.errors = page.errors[page.a11y_seen:]
     visit.seconds = round(time.monotonic() - started, 2)
     return visit
+
+
+def check(page: Any, url: str, width: int, locale: str, *, axe: bool, keys: bool) -> Visit:
+    visit = load(page, url, width, locale)
+    return visit if visit.skipped else inspect(page, visit, axe=axe, keys=keys)
+
+
+def check_both_widths(page: Any, url: str, *, keys: bool) -> list[Visit]:
+    """One load, two widths: opened at 390 px as a phone opens it (charts sized for it), checked,
+    then widened to 1440 px and checked again, with the keyboard walk when `keys`. Reloading for
+    the second width doubled the walk's time (CI budget) and checked nothing more."""
+    narrow = load(page, url, 390, "zh_CN")
+    if narrow.skipped:
+        return [narrow]
+    visits = [inspect(page, narrow, axe=True, keys=False)]
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.evaluate(RESIZED_JS)
+    page.a11y_seen = len(page.errors)  # type: ignore[attr-defined]
+    visits.append(inspect(page, Visit(url=url, final=page.url, width=1440, locale="zh_CN"), axe=True, keys=keys))
+    return visits
 
 
 def sign_in_as(page: Any, base: str, role: str, secrets: dict[str, str]) -> None:
@@ -432,32 +465,50 @@ def walk_role(browser: Any, server: dict[str, Any], role: str, secrets: dict[str
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     result = Walk(role)
+
+    def walk(route: str, url: str, n: int) -> bool:
+        """Check `url` at both widths; False when it is not this role's page."""
+        for visit in check_both_widths(page, base + url, keys=n == 0):
+            if visit.skipped == "fragment":
+                result.fragments.add(route)
+            if visit.skipped or (visit.final.startswith(base + "/signin") and role != "public"):
+                return False  # not a page, or not this role's page
+            result.visits.append(visit)
+            result.routes.add(route)
+        return True
+
     if role == "public":
         targets = {"/signin": ["/signin"], "/survey/{token}": [survey_url(server)]}
+        for route, urls in targets.items():
+            for n, url in enumerate(urls):
+                walk(route, url, n)
     else:
         sign_in_as(page, base, role, secrets)
         targets = {r: [r] for r in patterns if "{" not in r}
         found: dict[str, list[str]] = {r: [] for r in patterns if "{" in r}
-        for url in [*[r for r in targets], *extra_urls(page, base, role)]:
-            page.goto(base + url, wait_until="domcontentloaded")
-            settle(page)
+        extra = extra_urls(page, base, role)
+
+        def collect(url: str) -> None:
+            """The page now shown links to instances of the routes with a parameter."""
             for href in [url, *links(page)]:
                 path = href.split("?")[0]
                 for route, pattern in patterns.items():
                     if "{" in route and pattern.match(path) and href not in found[route] \
                             and len(found[route]) < PER_ROUTE.get(route, PER_ROUTE_DEFAULT):
                         found[route].append(href)
+
+        # the pages without a parameter are checked where their links are collected
+        for route in list(targets):
+            walk(route, route, 0)
+            collect(route)
+        for url in extra:  # pages reached by a form: links only (they are instances found here)
+            page.goto(base + url, wait_until="domcontentloaded")
+            settle(page)
+            collect(url)
+        for route, hrefs in found.items():
+            for n, url in enumerate(hrefs):
+                walk(route, url, n)
         targets.update({r: hrefs for r, hrefs in found.items() if hrefs})
-    for route, urls in targets.items():
-        for n, url in enumerate(urls):
-            for width in WIDTHS:
-                visit = check(page, base + url, width, "zh_CN", axe=True, keys=width == 1440 and n == 0)
-                if visit.skipped == "fragment":
-                    result.fragments.add(route)
-                if visit.skipped or (visit.final.startswith(base + "/signin") and role != "public"):
-                    continue  # not a page, or not this role's page
-                result.visits.append(visit)
-                result.routes.add(route)
     # the same pages in English, at 390 px (the longest words on the narrowest screen)
     page.goto(base + "/lang/en?next=/signin" if role == "public" else base + "/lang/en?next=/account")
     for route, urls in targets.items():
