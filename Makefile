@@ -18,7 +18,7 @@ run: install
 	$(BIN)/anfu serve --demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25  # the slowest, to keep CI under 30 minutes
 
 bench: install
 	$(BIN)/python -m bench.run
