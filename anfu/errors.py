@@ -31,6 +31,8 @@ MESSAGES: dict[str, str] = {
              "anfu/rules/zh_CN/industries/).",
     "AF015": "Line {detail} could not be analysed ({reason}); the other lines were. Report the line to the "
              "Anfu maintainers if it is valid input.",
+    "AF016": "\"id\" must be a string or an integer, got {detail}. Give every record and turn a text or "
+             "number id, e.g. {{\"id\": \"u1\"}}, or leave it out.",
     "AF020": "Unknown workflow event {detail}. Known events: {allowed}.",
     # channel intake (anfu/channels/)
     "AF030": "Malformed {channel} payload: {detail}. See the adapter's docstring in anfu/channels/ for the expected shape.",

@@ -4,6 +4,7 @@ with a coded error for every way a record can be wrong."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, BinaryIO, Iterator
 
 from .errors import AnfuError, InputError
@@ -14,8 +15,7 @@ def parse_record(obj: Any, max_chars: int = 20000) -> Utterance | Conversation:
     """A dict `{"id", "text"}` or `{"id", "turns": [{"speaker", "text"}]}` → document."""
     if not isinstance(obj, dict):
         raise InputError("AF009", type(obj).__name__)
-    rid = obj.get("id")
-    rid = None if rid is None else str(rid)
+    rid = record_id(obj.get("id"))
     if "turns" in obj:
         turns = obj["turns"]
         if not isinstance(turns, list) or not turns:
@@ -28,7 +28,7 @@ def parse_record(obj: Any, max_chars: int = 20000) -> Utterance | Conversation:
             if speaker not in SPEAKERS:
                 raise InputError("AF007", repr(speaker))
             parsed.append(Utterance(text=_text(turn.get("text"), max_chars), speaker=speaker,
-                                    id=None if turn.get("id") is None else str(turn.get("id")),
+                                    id=record_id(turn.get("id")),
                                     timestamp=turn.get("timestamp") if isinstance(turn.get("timestamp"), (int, float)) else None))
         return Conversation(turns=tuple(parsed), id=rid,
                             channel=obj.get("channel") if isinstance(obj.get("channel"), str) else None,
@@ -36,6 +36,23 @@ def parse_record(obj: Any, max_chars: int = 20000) -> Utterance | Conversation:
     if "text" in obj:
         return Utterance(text=_text(obj["text"], max_chars), id=rid)
     raise InputError("AF002", sorted(obj)[:8])
+
+
+def record_id(value: Any) -> str | None:
+    """A record's or turn's id as text: a string, an integer, or a number with an integral value
+    (12.0 → "12", as spreadsheets write ids); AF016 for anything else (an object, a list, true,
+    NaN), which would otherwise become an id such as "{'a': 1}" or "nan"."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise InputError("AF016", "true" if value else "false")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    kind = {dict: "an object", list: "a list"}.get(type(value), repr(value) if isinstance(value, float)
+                                                   else type(value).__name__)
+    raise InputError("AF016", kind)
 
 
 def _text(value: Any, max_chars: int) -> str:
@@ -73,6 +90,17 @@ def _problem(value: Any) -> str | None:
     return None
 
 
+def line_id(obj: Any) -> str | None:
+    """The id an output or error line of `obj` carries: its valid id (see `record_id`), written
+    back as UTF-8; None when it has none or a bad one (whose AF016 the line reports)."""
+    if not isinstance(obj, dict):
+        return None
+    try:
+        return safe_id(record_id(obj.get("id")))
+    except InputError:
+        return None
+
+
 def safe_id(value: Any) -> str | None:
     """A record id that can always be written back as UTF-8 JSON."""
     if value is None:
@@ -105,8 +133,7 @@ def json_lines(stream: BinaryIO) -> Iterator[tuple[int, Any]]:
         problem = _problem(obj)
         if problem is not None:
             code = "AF001" if problem.startswith("nested") else "AF006"
-            rid = safe_id(obj.get("id")) if isinstance(obj, dict) and not isinstance(obj.get("id"), (dict, list)) else None
-            yield lineno, _Bad(rid, InputError(code, f"line {lineno}: {problem}"))
+            yield lineno, _Bad(line_id(obj), InputError(code, f"line {lineno}: {problem}"))
             continue
         yield lineno, obj
 
@@ -135,7 +162,7 @@ def read_jsonl(stream: BinaryIO, max_chars: int = 20000) -> Iterator[tuple[int, 
         if bad is not None:
             yield lineno, bad[0], bad[1]
             continue
-        rid = safe_id(obj["id"]) if isinstance(obj, dict) and obj.get("id") is not None else None
+        rid = line_id(obj)
         try:
             yield lineno, rid, parse_record(obj, max_chars=max_chars)
         except AnfuError as exc:

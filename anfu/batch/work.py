@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import AnfuError, InputError
-from ..intake import MAX_DEPTH, _problem, parse_record, safe_id
+from ..intake import MAX_DEPTH, _problem, line_id, parse_record
 from .sources import Item
 from .summary import Summary
 
@@ -68,8 +68,7 @@ def process_chunk(analyzer: Any, items: Sequence[Item], mode: str = "analyze", s
                 obj = _decode(payload, item.line)
             else:
                 obj = payload
-            if isinstance(obj, dict) and obj.get("id") is not None and not isinstance(obj.get("id"), (dict, list)):
-                rid = safe_id(obj["id"])
+            rid = line_id(obj)
             doc = parse_record(obj, max_chars=max_chars)
             parsed.append((item, rid, doc, _meta(obj)))
         except AnfuError as exc:

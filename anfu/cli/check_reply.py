@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, Iterator, Optional
 import typer
 
 from ..errors import AnfuError, InputError
-from ..intake import error_record, json_lines, line_error, safe_id
+from ..intake import error_record, json_lines, line_error, line_id, record_id
 from . import app
 from .common import dumps_line, fail, open_input, open_output
 
@@ -27,7 +27,12 @@ def read_replies(stream: BinaryIO) -> Iterator[tuple[str | None, Any]]:
         if not isinstance(obj, dict):
             yield None, InputError("AF009", type(obj).__name__)
             continue
-        rid = safe_id(obj.get("id"))
+        rid = line_id(obj)
+        try:
+            record_id(obj.get("id"))
+        except InputError as exc:
+            yield rid, exc
+            continue
         if "text" not in obj:
             yield rid, InputError("AF002", sorted(obj)[:8])
             continue

@@ -182,8 +182,8 @@ def test_hostile_jsonl_lines(tmp_path: Path) -> None:
     src.write_bytes(b'{"id": "u1", "text": "a\\u0000b\xe5\x81\x9c\xe7\x94\xb5"}\n'   # 1 NUL escape: fine
                     b"\x00\x00\x00\n"                                              # 2 NUL bytes
                     b'{"id": "u\\ud800", "text": "x"}\n'                           # 3 lone surrogate
-                    b'{"id": NaN, "text": "\xe5\x81\x9c\xe7\x94\xb5"}\n'          # 4 NaN id
-                    b'{"id": {"a": 1}, "text": "\xe5\x81\x9c"}\n'                  # 5 object id
+                    b'{"id": NaN, "text": "\xe5\x81\x9c\xe7\x94\xb5"}\n'          # 4 NaN id: AF016, not "nan"
+                    b'{"id": {"a": 1}, "text": "\xe5\x81\x9c"}\n'                  # 5 object id: AF016
                     b'{"id": 7, "text": "\xe7\xbd\x91\xe6\x96\xad\xe4\xba\x86"}\n'  # 6 number id
                     b'{"id": "7", "text": "\xe7\xbd\x91\xe6\x96\xad\xe4\xba\x86"}\n'  # 7 same id as a string
                     + b"[" * 100 + b"]" * 100 + b"\n"                               # 8 deep nesting
@@ -194,8 +194,9 @@ def test_hostile_jsonl_lines(tmp_path: Path) -> None:
     out = tmp_path / "o.jsonl"
     for mode in ("analyze", "qa"):
         assert batch(src, "-o", out, mode=mode).exit_code == 0
-        assert len(ids(out)) == 5 and ids(out)[-2:] == ["7", "7"]  # duplicates are both kept
-        assert errors(out) == [("evil.jsonl", 2, "AF001"), ("evil.jsonl", 3, "AF006"), ("evil.jsonl", 8, "AF001"),
+        assert ids(out) == ["u1", "7", "7"]  # duplicates are both kept
+        assert errors(out) == [("evil.jsonl", 2, "AF001"), ("evil.jsonl", 3, "AF006"), ("evil.jsonl", 4, "AF016"),
+                               ("evil.jsonl", 5, "AF016"), ("evil.jsonl", 8, "AF001"),
                                ("evil.jsonl", 9, "AF003"), ("evil.jsonl", 10, "AF007"), ("evil.jsonl", 11, "AF009"),
                                ("evil.jsonl", 12, "AF006")]
 

@@ -61,12 +61,18 @@ def test_bad_lines_get_coded_errors_and_the_run_goes_on(tmp_path: Path) -> None:
         _j({"id": "keys", "message": "你好"}),
         _j(["not", "an", "object"]),
         "电费太贵了".encode("gb18030"),
+        b'{"id": NaN, "text": "\xe7\x94\xb5\xe8\xb4\xb9\xe5\xa4\xaa\xe8\xb4\xb5"}',  # not an id: AF016, not "nan"
+        _j({"id": {"ticket": 7}, "text": "电费太贵了"}),
+        _j({"id": "turn-ids", "turns": [{"speaker": "customer", "text": "你好", "id": True}]}),
+        _j({"id": 12.0, "text": "电费太贵了"}),  # a spreadsheet's number: "12"
         _j({"id": "ok", "text": "谢谢你们，问题解决了"}),
     ], tmp_path)
     codes = [r.get("error", {}).get("code") for r in rows]
-    assert codes == ["AF001", "AF004", "AF003", "AF005", "AF007", "AF008", "AF002", "AF009", "AF006", None]
+    assert codes == ["AF001", "AF004", "AF003", "AF005", "AF007", "AF008", "AF002", "AF009", "AF006",
+                     "AF016", "AF016", "AF016", None, None]
+    assert [r.get("id") for r in rows[9:]] == [None, None, "turn-ids", "12", "ok"]
     assert rows[1]["id"] == "empty" and rows[-1]["id"] == "ok" and rows[-1]["emotion"] in EMOTIONS
-    for row in rows[:-1]:
+    for row in rows[:-2]:
         assert row["error"]["message"]
 
 

@@ -46,13 +46,14 @@ def test_bad_lines_become_errors_and_the_run_continues(tmp_path: Path) -> None:
         '{"id": "e", "text": "不行", "context": "billing"}',
         "[1, 2]",
         '{"id": "f", "text": "总会有办法的。"}',
+        '{"id": {"reply": 9}, "text": "好的，我马上为您查询。"}',
     ]).encode("utf-8") + b"\n\xff\xfe\n")
     result = runner.invoke(app, ["check-reply", str(src), "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = _lines(out.read_text(encoding="utf-8"))
-    assert [r.get("id") for r in rows] == ["a", None, "b", "c", "d", "e", None, "f", None]
+    assert [r.get("id") for r in rows] == ["a", None, "b", "c", "d", "e", None, "f", None, None]
     codes = [r["error"]["code"] for r in rows if "error" in r]
-    assert codes == ["AF001", "AF002", "AF004", "AF003", "AF013", "AF009", "AF006"]
+    assert codes == ["AF001", "AF002", "AF004", "AF003", "AF013", "AF009", "AF016", "AF006"]
     assert rows[0]["violation"] and rows[7]["violation"]
 
 
