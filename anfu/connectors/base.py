@@ -3,7 +3,9 @@ view of a turn (`anfu.service.turns.live_view`)."""
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -85,12 +87,19 @@ def labels_for(live: dict[str, Any]) -> list[str]:
 MAX_DELIVERY_ID = 100
 
 
-def delivery_id(channel: str, scope: int, value: Any) -> str | None:
-    """The idempotency key (`client_msg_id`) of a helpdesk message: `<channel>:<scope>:<id>`, or
-    None when the payload has no usable id. An id too long for a message id is refused (AF677)
-    rather than stored past the column or refused by the database."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
+def delivery_id(channel: str, scope: int, value: Any, created_at: Any = None, *content: Any) -> str | None:
+    """The idempotency key (`client_msg_id`) of a helpdesk message: `<channel>:<scope>:<id>`.
+    A payload without a usable id (a relay or a custom trigger that drops it) is keyed by its
+    creation time and content instead, `<channel>:<scope>:t<digest>`, so that a redelivery is
+    still stored once; with neither, None (two equal messages such as "好的" may both be real).
+    An id too long for a message id is refused (AF677) rather than stored past the column or
+    refused by the database."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+        if isinstance(created_at, bool) or not isinstance(created_at, (int, float, str)) or created_at == "":
+            return None
+        digest = hashlib.sha256(json.dumps([created_at, *content], ensure_ascii=False, default=str)
+                                .encode("utf-8")).hexdigest()[:32]
+        return f"{channel}:{scope}:t{digest}"
     value = str(value)
     if len(value) > MAX_DELIVERY_ID:
         raise AnfuError("AF677", channel.capitalize(),

@@ -83,7 +83,9 @@ class ChatwootConnector(HelpdeskClient):
         if not isinstance(content, str) or not content.strip():
             return Handled("ignored", "no text (attachment or empty message)")
         account_id, conversation_id, conversation = self._ids(payload)
-        client_id = delivery_id(CHANNEL, account_id, payload.get("id"))  # checked before anything is written
+        # checked before anything is written
+        client_id = delivery_id(CHANNEL, account_id, payload.get("id"), payload.get("created_at"),
+                                conversation_id, kind, content)
         sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else {}
         contact = sender if kind == "incoming" else None
         record = self._conversation(account_id, conversation_id, contact)

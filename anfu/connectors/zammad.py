@@ -53,7 +53,8 @@ class ZammadConnector(HelpdeskClient):
             raise _bad("ticket.id must be a positive integer")
         article = payload.get("article")
         # checked before anything is written
-        client_id = delivery_id(CHANNEL, ticket_id, article.get("id")) if isinstance(article, dict) else None
+        client_id = delivery_id(CHANNEL, ticket_id, article.get("id"), article.get("created_at"),
+                                article.get("sender"), article.get("body")) if isinstance(article, dict) else None
         customer = ticket.get("customer") if isinstance(ticket.get("customer"), dict) else {}
         name = " ".join(part for part in (CustomerHints.of_payload(name=customer.get(k)).name
                                           for k in ("lastname", "firstname")) if part) or None

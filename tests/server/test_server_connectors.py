@@ -214,3 +214,39 @@ def test_zammad_signature_and_configuration(helpdesk: Any, make_world: Any) -> N
     assert r.status_code == 404 and r.json()["error"]["code"] == "AF675"
     r = off.client().post("/api/v1/connectors/chatwoot", params={"token": "x"}, json={"event": "x"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "AF675"
+
+
+def test_deliveries_without_a_message_id_are_stored_once(helpdesk: Any) -> None:
+    """A relay or a hand-made trigger may drop the message id. A redelivery of the same message
+    (same creation time and content) is still stored once, and nothing is written back twice; a
+    different message at the same time is its own turn; with neither id nor time, both copies
+    are kept (two "好的" may both be real)."""
+    world, fake = helpdesk
+    anon = world.client()
+    sup = world.client("sup_a1")
+
+    def chatwoot(content: str, **changes: Any) -> dict[str, Any]:
+        payload = chatwoot_message(0, content)
+        del payload["id"]
+        payload.update(changes)
+        r = anon.post("/api/v1/connectors/chatwoot", params={"token": CHATWOOT_TOKEN}, json=payload)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = chatwoot("停电三天了还没人来修，再不来我就打12345投诉！")
+    calls = len(fake.calls)
+    assert chatwoot("停电三天了还没人来修，再不来我就打12345投诉！")["conversation_id"] == first["conversation_id"]
+    assert len(fake.calls) == calls  # the redelivery wrote no second note
+    chatwoot("停电三天了还没人来修，再不来我就打12345投诉！", id="")  # an empty id is no id
+    chatwoot("我家里还有老人，热得受不了了")  # another message, same second
+    chatwoot("好的", created_at=None)
+    chatwoot("好的", created_at=None)
+    texts = [m["text"] for m in sup.get(f"/api/v1/conversations/{first['conversation_id']}").json()["messages"]]
+    assert texts == ["停电三天了还没人来修，再不来我就打12345投诉！", "我家里还有老人，热得受不了了", "好的", "好的"]
+
+    payload = zammad_payload(0, "<p>电费怎么突然翻倍了？我要投诉</p>")
+    del payload["article"]["id"]
+    body, headers = _signed(payload)
+    opened = anon.post("/api/v1/connectors/zammad", content=body, headers=headers).json()
+    anon.post("/api/v1/connectors/zammad", content=body, headers=headers)
+    assert len(sup.get(f"/api/v1/conversations/{opened['conversation_id']}").json()["messages"]) == 1
