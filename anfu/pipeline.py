@@ -14,8 +14,6 @@ use it.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Iterator, Sequence
@@ -24,12 +22,17 @@ from . import registry
 from .components.base import Component
 from .config import load_config
 from .errors import ConfigError, InputError
+from .lru import Lru
 from .types import Assessment, Conversation, SPEAKERS, TurnAssessment, Utterance
 
 Doc = str | Utterance | Conversation
 DEFAULT_TURN_MEMO = 4096
 MEMO_MAX_CHARS = 4_000_000  # and at most this much text in it (long texts must not bloat it)
 _COPIED = tuple(f.name for f in fields(TurnAssessment) if f.name in ("scores", "triggers", "findings", "cause_scores"))
+
+
+def _turn_chars(turn: TurnAssessment) -> int:
+    return len(turn.text)
 
 
 def _copy_turn(turn: TurnAssessment) -> TurnAssessment:
@@ -74,27 +77,22 @@ class Analyzer:
         self.config = config or {}
         limits = self.config.get("limits", {})
         self.max_chars: int = limits.get("max_chars", 20000)
-        self.turn_memo: int = limits.get("turn_memo", DEFAULT_TURN_MEMO)
-        self._memo: OrderedDict[Hashable, TurnAssessment] = OrderedDict()
-        self._memo_chars = 0
-        self._memo_lock = threading.Lock()
+        self.turn_memo = limits.get("turn_memo", DEFAULT_TURN_MEMO)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_memo"] = OrderedDict()  # a fresh, empty memo in the receiving process
-        state["_memo_chars"] = 0
-        del state["_memo_lock"]
-        return state
+    @property
+    def turn_memo(self) -> int:
+        """How many turns the memo keeps (0: no memo)."""
+        return self._memo.size
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._memo_lock = threading.Lock()
+    @turn_memo.setter
+    def turn_memo(self, size: int) -> None:
+        # remembered turns, bounded in number and in characters; a new bound is a new, empty
+        # memo, and a pickled analyzer arrives with an empty one (lru.py)
+        self._memo: Lru[Hashable, TurnAssessment] = Lru(size, weight=_turn_chars, max_weight=MEMO_MAX_CHARS)
 
     def clear_memo(self) -> None:
-        """Forget every remembered turn (a new, empty memo)."""
-        with self._memo_lock:
-            self._memo = OrderedDict()
-            self._memo_chars = 0
+        """Forget every remembered turn (a new, empty memo: a copy of this analyzer keeps its own)."""
+        self.turn_memo = self.turn_memo
 
     @property
     def memo_size(self) -> int:
@@ -154,14 +152,12 @@ class Analyzer:
         turns = doc.turns
         keys = [(t.speaker, t.text, tuple(c.turn_key(doc, i) for c in stage)) for i, t in enumerate(turns)]
         missing: list[int] = []
-        with self._memo_lock:
-            for i, key in enumerate(keys):
-                known = self._memo.get(key)
-                if known is None:
-                    missing.append(i)
-                else:
-                    self._memo.move_to_end(key)
-                    turns[i] = _copy_turn(known)
+        for i, key in enumerate(keys):
+            known = self._memo.get(key)
+            if known is None:
+                missing.append(i)
+            else:
+                turns[i] = _copy_turn(known)
         if missing:
             # the missing turns themselves, plus blank copies of the turns they look back at
             start = min(min(c.turn_context(doc, i) for c in stage) for i in missing)
@@ -174,14 +170,8 @@ class Analyzer:
                              is_utterance=doc.is_utterance)
             for component in stage:
                 component(sub)
-            with self._memo_lock:
-                for i in missing:
-                    if keys[i] not in self._memo:
-                        self._memo_chars += len(turns[i].text)
-                    self._memo[keys[i]] = _copy_turn(turns[i])
-                while self._memo and (len(self._memo) > self.turn_memo or self._memo_chars > MEMO_MAX_CHARS):
-                    _, dropped = self._memo.popitem(last=False)
-                    self._memo_chars -= len(dropped.text)
+            for i in missing:
+                self._memo.put(keys[i], _copy_turn(turns[i]))
         for component in stage:
             component.conclude(doc)
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from .. import registry
 from ..glossary import CAUSE_NAMES, CAUSES, EMOTION_NAMES, EMOTIONS, GUIDANCE_METHODS, PERSONAS, SOP_STAGES, display
+from ..lru import Lru
 from ..rules import validator
 from ..rules.checked import english, load_checked, number, str_list
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
@@ -273,9 +273,9 @@ class CheckMemo:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._verdicts: OrderedDict[Hashable, Any] = OrderedDict()
+        self._verdicts: Lru[Hashable, Any] = Lru(size)
         self._check: Callable[..., Any] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards `_check`
 
     def __getstate__(self) -> dict[str, Any]:
         return {"size": self.size}
@@ -298,17 +298,12 @@ class CheckMemo:
         if context is not None and not all(v is None or isinstance(v, str) for v in context.values()):
             return check(text, context)  # a context the check refuses (AF013): let it say so
         with_context = (text, tuple(sorted(context.items())) if context else ())
-        with self._lock:
-            for key in (text, with_context):
-                verdict = self._verdicts.get(key)
-                if verdict is not None:
-                    self._verdicts.move_to_end(key)
-                    return verdict
+        for key in (text, with_context):
+            verdict = self._verdicts.get(key)
+            if verdict is not None:
+                return verdict
         verdict = check(text, context)
-        with self._lock:
-            self._verdicts[with_context if verdict.violation else text] = verdict
-            while len(self._verdicts) > self.size:
-                self._verdicts.popitem(last=False)
+        self._verdicts.put(with_context if verdict.violation else text, verdict)
         return verdict
 
 

@@ -21,9 +21,9 @@ import hashlib
 import math
 import threading
 import time
-from collections import OrderedDict
 from typing import Any, Callable
 
+from ..lru import Lru
 from .errors import ApiError
 from .middleware import ASGIApp, Receive, Scope, Send, _header, _send_error
 
@@ -40,15 +40,15 @@ class Buckets:
         self.rate = per_minute / 60.0
         self.capacity = max(1.0, self.rate * BURST_SECONDS)
         self.clock = clock
-        self._state: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._state: Lru[str, tuple[float, float]] = Lru(MAX_KEYS)
+        self._lock = threading.Lock()  # a bucket's read and update are one step
 
     @property
     def enabled(self) -> bool:
         return self.rate > 0
 
     def _level(self, key: str, now: float) -> float:
-        level, at = self._state.get(key, (self.capacity, now))
+        level, at = self._state.peek(key, (self.capacity, now))
         return min(self.capacity, level + (now - at) * self.rate)
 
     def wait(self, key: str) -> float:
@@ -67,12 +67,9 @@ class Buckets:
             now = self.clock()
             level = self._level(key, now)
             if level < 1:
-                self._state[key] = (level, now)
+                self._state.put(key, (level, now))
                 return (1 - level) / self.rate
-            self._state[key] = (level - 1, now)
-            self._state.move_to_end(key)
-            while len(self._state) > MAX_KEYS:
-                self._state.popitem(last=False)
+            self._state.put(key, (level - 1, now))
             return 0.0
 
 

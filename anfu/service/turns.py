@@ -18,9 +18,7 @@ ladder never goes down, even when the threat has left the analysed window), and
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -29,6 +27,7 @@ from ..channels.base import CustomerHints, Thread
 from ..errors import NotFoundError
 from ..events import EscalationRaised
 from ..events import Event as AnalysisEvent
+from ..lru import Lru
 from ..pipeline import Analyzer
 from ..store import Store
 from ..store.access import Principal, can
@@ -56,7 +55,7 @@ class TurnResult:
     server_ms: float = 0.0
 
 
-class ConnectionCache:
+class ConnectionCache(Lru[tuple[Any, ...], ConversationRecord]):
     """The conversations one connection (an agent WebSocket) already resolved, by who asked
     and what the frame named (id or channel reference, channel, industry, customer hints,
     agent). Only the conversation id is reused: access is checked again in each turn's
@@ -64,27 +63,10 @@ class ConnectionCache:
     (`TurnService.ingest`)."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[Any, ...], ConversationRecord] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> ConversationRecord | None:
-        with self._lock:
-            record = self._items.get(key)
-            if record is not None:
-                self._items.move_to_end(key)
-            return record
-
-    def put(self, key: tuple[Any, ...], record: ConversationRecord) -> None:
-        with self._lock:
-            self._items[key] = record
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        super().__init__(size)
 
     def forget(self, conversation_id: int) -> None:
-        with self._lock:
-            for key in [k for k, v in self._items.items() if v.id == conversation_id]:
-                del self._items[key]
+        self.discard_where(lambda _key, record: record.id == conversation_id)
 
 
 def live_view(data: dict[str, Any], presend: dict[str, Any] | None = None) -> dict[str, Any]:

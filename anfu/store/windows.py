@@ -15,11 +15,10 @@ Bounded (`size` conversations, least recently used dropped), thread-safe.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Sequence
 
+from ..lru import Lru
 from .records import MessageRecord
 
 RECENT_CONVERSATIONS = 1024
@@ -28,22 +27,16 @@ RECENT_CONVERSATIONS = 1024
 class RecentWindows:
     def __init__(self, size: int = RECENT_CONVERSATIONS) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[int, datetime], tuple[int, tuple[MessageRecord, ...]]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: Lru[tuple[int, datetime], tuple[int, tuple[MessageRecord, ...]]] = Lru(size)
 
     def get(self, conversation_id: int, created_at: datetime, last_seq: int,
             need: int) -> tuple[MessageRecord, ...] | None:
         """The latest `need` messages (fewer when the conversation has fewer) of a conversation
         whose newest message is `last_seq`, or None when they are not known here."""
-        key = (conversation_id, created_at)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != last_seq:
-                return None
-            messages = entry[1]
-            if len(messages) < min(need, last_seq):
-                return None
-            self._entries.move_to_end(key)
+        entry = self._entries.get((conversation_id, created_at))
+        if entry is None or entry[0] != last_seq or len(entry[1]) < min(need, last_seq):
+            return None
+        messages = entry[1]
         return messages[-need:] if need > 0 else ()
 
     def put(self, conversation_id: int, created_at: datetime, messages: Sequence[MessageRecord], keep: int) -> None:
@@ -51,9 +44,4 @@ class RecentWindows:
         latest `keep` messages, or all of its messages when it has fewer)."""
         if not messages or keep <= 0:
             return
-        key = (conversation_id, created_at)
-        with self._lock:
-            self._entries[key] = (messages[-1].seq, tuple(messages[-keep:]))
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._entries.put((conversation_id, created_at), (messages[-1].seq, tuple(messages[-keep:])))
