@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import registry
 from ..glossary import EMOTIONS, EMOTION_VALENCE, GUIDANCE_METHODS, PERSONAS
+from ..lru import Lru
 from ..rules import validator
 from ..rules.checked import english, english_list, load_checked, number, str_list
 from ..text.cues import extract
@@ -336,18 +337,18 @@ class Persona(Component):
         return out
 
     def _remembered(self, turns: list[TurnAssessment]) -> PersonaResult:
-        """`infer(turns)`, remembered (the last PERSONA_MEMO answers) by what it reads: the
+        """`infer(turns)`, remembered (the PERSONA_MEMO answers used last) by what it reads: the
         customer's turns, their positions and the upstream fields. An agent's reply adds
         nothing to that, so the live turn after it answers from here."""
         key = tuple((i, t.text, t.norm, t.emotion, t.intensity, t.abusive, t.escalation_risk)
                     for i, t in enumerate(turns) if t.speaker == "customer")
-        memo = self.__dict__.setdefault("_memo", {})
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = self.__dict__.setdefault("_memo", Lru(PERSONA_MEMO))
         found = memo.get(key)
         if found is None:
             found = self.infer(turns)
-            if len(memo) >= PERSONA_MEMO:
-                memo.clear()  # plain dict operations: safe for the turn threads without a lock
-            memo[key] = found
+            memo.put(key, found)
         return found
 
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 from .. import registry
 from ..backends.ngram import softmax
 from ..glossary import EMOTIONS, SOP_STAGES
+from ..lru import Lru
 from ..rules import validator
 from ..rules.checked import each_mapping, load_checked, number, str_list
 from ..text.cues import extract
@@ -277,12 +278,12 @@ def target(model: SopModel, stage: int, move: int, speaker: str, norm: str,
 
 
 def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment],
-                  memo: dict[Any, Any] | None = None) -> list[int]:
+                  memo: Lru[Any, Any] | None = None) -> list[int]:
     """The most probable stage after each turn (Viterbi over the stages, each turn's move
     scored by the linear model given the stage before it).
 
-    With a `memo` (a dict the caller owns), the decoder's state after these turns is remembered
-    (the last SOP_MEMO windows) by their speakers and texts, and a window that extends a
+    With a `memo` (an `Lru` the caller owns), the decoder's state after these turns is remembered
+    (the SOP_MEMO windows used last) by their speakers and texts, and a window that extends a
     remembered one by a turn (a live chat's next turn) starts from there: the same answer
     without scoring the earlier turns again."""
     best: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
@@ -322,9 +323,7 @@ def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment],
     if not turns:
         return []
     if memo is not None:
-        if len(memo) >= SOP_MEMO:
-            memo.clear()  # plain dict operations: safe for the turn threads without a lock
-        memo[keys] = (best, agents)  # never changed in place: each turn builds new paths
+        memo.put(keys, (best, agents))  # never changed in place: each turn builds new paths
     return max(best.values(), key=lambda v: (v[0], -v[1][-1]))[1]
 
 
@@ -347,8 +346,10 @@ class LearnedSop(Sop):
 
     def stages(self, turns: Sequence[TurnAssessment]) -> list[str]:
         """The stage after each turn."""
-        return [SOP_STAGES[i] for i in decode_stages(self.model_, self.linear_, turns,
-                                                      self.__dict__.setdefault("_memo", {}))]
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = self.__dict__.setdefault("_memo", Lru(SOP_MEMO))
+        return [SOP_STAGES[i] for i in decode_stages(self.model_, self.linear_, turns, memo)]
 
     def predict(self, docs: Sequence[Assessment]) -> list[tuple[str, list[str]] | None]:
         out: list[tuple[str, list[str]] | None] = []
