@@ -16,7 +16,8 @@
 - Persona and SOP stage on held-out written conversations, when their metrics files exist.
 - Speed: full-pipeline conversation latency per new turn (live, memo on) p50/p99.
 
-Peers in the same run: the label agreement (ceiling) and the reference lines above.
+Peers in the same run: the label agreement (ceiling), the reference lines above, and on usual_eval
+a plain char TF-IDF + logistic regression trained on the SMP2020 posts we have (the issue's peer).
 """
 
 from __future__ import annotations
@@ -184,7 +185,28 @@ def smp_usual_eval(analyzer: Any) -> dict[str, Any]:
     gold = [SMP5.get(e.emotion, e.emotion) for e in rows]
     pred = [SMP5.get(t.emotion, t.emotion) for t in turns]
     scores = classification_scores(gold, pred)
-    return {"smp_usual_eval_5": {"n": scores["n"], "macro_f1": scores["macro_f1"], "f1": scores["f1"]}}
+    return {"smp_usual_eval_5": {"n": scores["n"], "macro_f1": scores["macro_f1"], "f1": scores["f1"],
+                                 "peer_tfidf_lr": smp_usual_peer(rows)}}
+
+
+def smp_usual_peer(rows: list[Any]) -> dict[str, Any]:
+    """The peer the issue names: a plain char TF-IDF + logistic regression trained on the SMP2020
+    posts in ../shared/data (virus_train + virus_eval, mapped as ours are) and scored on the same
+    usual_eval rows. Three plain settings were tried once (char 1–3 grams, 1–3 balanced, 1–2
+    balanced: 0.518 / 0.528 / 0.540 on 2026-12-07); the strongest is the peer."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from anfu.training.data import load_smp2020
+    from anfu.training.train import classification_scores
+
+    train = load_smp2020()
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+    model = LogisticRegression(max_iter=2000, C=4, class_weight="balanced")
+    model.fit(vectorizer.fit_transform([e.text for e in train]), [SMP5.get(e.emotion, e.emotion) for e in train])
+    pred = model.predict(vectorizer.transform([e.text for e in rows]))
+    scores = classification_scores([SMP5.get(e.emotion, e.emotion) for e in rows], [str(p) for p in pred])
+    return {"n_train": len(train), "n": scores["n"], "macro_f1": scores["macro_f1"], "f1": scores["f1"]}
 
 
 def outcome() -> dict[str, Any]:
