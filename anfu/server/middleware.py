@@ -40,10 +40,24 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+# U+0000 as a form field or a page's query parameter carries it (percent-encoded or raw)
+_NUL_FORMS = (b"%00", b"\x00")
+FORM_TYPE = "application/x-www-form-urlencoded"
+NUL_REFUSED = "a form field or query parameter holds U+0000 (NUL): remove it"
+
+
+def _has_nul(raw: bytes) -> bool:
+    return any(nul in raw for nul in _NUL_FORMS)
+
+
 class BodyLimit:
     """Refuse bodies over the limit (AF432, 413) before the app reads them, and JSON bodies that
     are not UTF-8 (AF433, 400) or declare another charset. Uploads under `upload_prefix` get
-    the larger `upload_limit`; their encoding is the channel adapter's business."""
+    the larger `upload_limit`; their encoding is the channel adapter's business.
+
+    The web pages' form posts and query strings with U+0000 are refused (AF505, 422): a NUL in
+    a note was stored as is on SQLite and failed on PostgreSQL, which cannot store it in text.
+    (The API's JSON schemas replace it with U+FFFD instead, `anfu.server.schemas._In`.)"""
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_prefix: str) -> None:
         self.app = app
@@ -52,6 +66,10 @@ class BodyLimit:
         self.upload_prefix = upload_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"%00" in scope.get("query_string", b"") \
+                and not scope["path"].startswith("/api/"):
+            await _send_error(send, ApiError("AF505", NUL_REFUSED, status=422, kind="request"))
+            return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
@@ -76,6 +94,9 @@ class BodyLimit:
                 break
         body = b"".join(chunks)
         ctype = (_header(scope, b"content-type") or "").lower()
+        if ctype.startswith(FORM_TYPE) and _has_nul(body):
+            await _send_error(send, ApiError("AF505", NUL_REFUSED, status=422, kind="form"))
+            return
         if "json" in ctype and body:
             charset = ctype.split("charset=", 1)[1].split(";")[0].strip(' "') if "charset=" in ctype else "utf-8"
             if charset not in ("utf-8", "utf8"):

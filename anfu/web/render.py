@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -97,6 +97,12 @@ class Renderer:
         env = Environment(loader=FileSystemLoader(self.templates_dir), autoescape=select_autoescape(["html"]),
                           extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
         env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+        # `_(x)` is trusted markup in Jinja: `_(team.name)` with a team named "<script>…" ran it
+        # (stored XSS). Our messages hold no markup, so every message is escaped before the
+        # variables are put in (which Markup escapes too): `_()` of anything is text.
+        env.globals.update(gettext=_escaping_gettext(translations(locale).gettext),
+                           ngettext=_escaping_ngettext(translations(locale).ngettext))
+        env.globals["_"] = env.globals["gettext"]
         env.globals.update(
             locale=locale, html_lang=HTML_LANG[locale], chart_locale=CHART_LOCALE[locale], labels=labels,
             locales=LOCALES,
@@ -126,3 +132,18 @@ class Renderer:
 
     def fragment(self, template: str, block: str, locale: str, **context: Any) -> str:
         return render_block(self.environments[locale], template, block, **context)
+
+
+def _escaping_gettext(func: Callable[[str], str]) -> Callable[..., Markup]:
+    def gettext(__string: str, **variables: Any) -> Markup:
+        return escape(func(str(__string))) % variables
+
+    return gettext
+
+
+def _escaping_ngettext(func: Callable[[str, str, int], str]) -> Callable[..., Markup]:
+    def ngettext(__singular: str, __plural: str, __num: int, **variables: Any) -> Markup:
+        variables.setdefault("num", __num)
+        return escape(func(str(__singular), str(__plural), __num)) % variables
+
+    return ngettext

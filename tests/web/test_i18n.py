@@ -61,3 +61,19 @@ def test_consider_hints_are_not_marked_as_forbidden() -> None:
                 {"start": 10, "end": 12}]  # rule findings from before levels existed
     assert spans(findings) == [(0, 4), (10, 12)]
     assert str(highlight("这不归我们管，您再等等。", [(0, 6)])).startswith('<mark class="forbidden">')
+
+
+def test_gettext_of_data_is_escaped_text() -> None:
+    """`_(x)` is trusted markup in stock Jinja, so `_(team.name)` ran a team named "<script>…"
+    (found by tests/security/test_probe_web.py). The workspace's `_` and `ngettext` escape every
+    message, in both languages, and still translate and format."""
+    from anfu.web.render import Renderer
+
+    environments = Renderer().environments
+    for locale, env in environments.items():
+        page = env.from_string('<p>{{ _(name) }}</p><p>{{ _("班组") }}</p>'
+                               '<p>{{ ngettext("%(num)s 条", "%(num)s 条", 2) }}</p>')
+        html = page.render(name='<img src=x onerror="alert(1)">客服一组')
+        assert "<img" not in html and '&lt;img src=x onerror=&#34;alert(1)&#34;&gt;客服一组' in html, locale
+        assert ("<p>Team</p>" if locale == "en" else "<p>班组</p>") in html
+        assert "<p>2 条</p>" in html

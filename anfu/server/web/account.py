@@ -22,8 +22,12 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths: `next=https://evil.example` or `//evil.example` go home instead."""
+    """Only local paths: `next=https://evil.example` or `//evil.example` go home instead. So do
+    control characters: browsers drop tabs and newlines from a URL, so `/<TAB>/evil`
+    in a link or the sign-in form's hidden field would become `//evil`."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     return target
 

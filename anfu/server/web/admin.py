@@ -21,7 +21,7 @@ from ...store.access import can, require
 from ...store.tables import ROLES
 from ...web.render import DISPLAY_TZ
 from ..deps import client_ip
-from .common import WebUser, render, web_form_user, web_user
+from .common import WebUser, as_id, render, web_form_user, web_user
 
 router = APIRouter()
 AUDIT_PAGE = 50
@@ -93,7 +93,7 @@ def admin_users(request: Request, user: WebUser = Depends(admin_user)) -> HTMLRe
 
 
 def _team(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() and len(value.strip()) < 16 else None
+    return as_id(value)
 
 
 @router.post("/admin/users", include_in_schema=False)

@@ -15,7 +15,7 @@ from ...glossary import INDUSTRIES
 from ...store.access import require
 from ...web.labels import CHANNELS, N_
 from ..deps import client_ip
-from .common import WebUser, render, web_form_user, web_user
+from .common import WebUser, as_id, render, web_form_user, web_user
 
 router = APIRouter()
 INDUSTRY_NAMES = {"power": N_("电力"), "telecom": N_("通信"), "ecommerce": N_("电商"), "after_sales": N_("售后"),
@@ -113,17 +113,18 @@ def admin_update_agent(user_id: int, request: Request, team_id: str = Form(""), 
         unknown = [i for i in industries if i not in INDUSTRIES]
         if unknown:
             raise AnfuError("AF505", f"industry {unknown[0]!r}", kind="agent")
-        if not max_open.strip().isdigit():
-            raise AnfuError("AF505", f"cap {max_open!r} (a whole number 0..100)", kind="agent")
+        cap = as_id(max_open)
+        if cap is None:
+            raise AnfuError("AF505", f"cap {max_open[:20]!r} (a whole number 0..100)", kind="agent")
         profile = ctx.services.routing.profiles(user.principal)
         current: Any = next((p for p in profile if p.user_id == user_id), None)
         if current is None:
             raise AnfuError("AF503", user_id, kind="agent")
-        team = int(team_id) if team_id.strip().isdigit() else None
+        team = as_id(team_id)
         if team != current.team_id:
             ctx.services.staff.update(user.principal, user_id, team_id=team, ip=ip)
         ctx.services.routing.set_profile(user.principal, user_id, industries=industries, channels=channels,
-                                         max_open=int(max_open), ip=ip)
+                                         max_open=cap, ip=ip)
     except AnfuError as exc:
         return _failed(request, user, exc)
     return _after(request, user, "agent")

@@ -18,6 +18,7 @@ from ...web.i18n import LANG_COOKIE, pick_locale
 from ...web.render import Renderer
 from ..context import AppContext
 from ..deps import CSRF_COOKIE, SESSION_COOKIE, csrf_token, csrf_valid
+from ..errors import ApiError
 
 CSRF_FIELD = "csrf_token"
 
@@ -117,8 +118,22 @@ async def web_form_user(request: Request) -> WebUser:
         value = form.get(CSRF_FIELD)
         supplied = value if isinstance(value, str) else None
     if not csrf_valid(request.app.state.ctx, user.session_token, supplied):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+        # the API's code for the same refusal (a bare HTTPException answered AF431, "schema")
+        raise ApiError("AF436", "missing or wrong csrf_token form field or X-CSRF-Token header", status=403)
     return user
+
+
+MAX_ID_DIGITS = 18  # ids are 64-bit; a longer number names no row
+
+
+def as_id(value: Any) -> int | None:
+    """A form or query value as a row id (or a small count), or None. Only ASCII digits:
+    `"²".isdigit()` is true but `int("²")` raises, and `int()` refuses over 4,300 digits —
+    both were 500s (AF440) on the pages."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > MAX_ID_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def render(request: Request, template: str, *, user: WebUser | None = None, block: str | None = None,
@@ -136,5 +151,5 @@ def render(request: Request, template: str, *, user: WebUser | None = None, bloc
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store", "Vary": "Cookie"})
 
 
-__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "WebState", "WebUser", "is_htmx", "locale_of", "render", "signed_in",
-           "state", "web_form_user", "web_user"]
+__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "WebState", "WebUser", "as_id", "is_htmx", "locale_of", "render",
+           "signed_in", "state", "web_form_user", "web_user"]

@@ -227,6 +227,8 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
     except AnfuError as exc:
         if exc.code == "AF417":  # taken over meanwhile: show the locked composer, not a failed send
             view = conversation_view(request, user, conversation_id)
+            if not view["taken_over"]:  # not a take-over: this role may not reply at all (403)
+                raise
             response = render(request, "console.html", block="composer_region", user=user, view=view)
             response.headers.update({"HX-Retarget": "#composer", "HX-Reswap": "outerHTML"})
             return response

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from ...errors import AnfuError
-from .common import render, state
+from .common import as_id, render, state
 from ...service.desk import TicketDesk
 
 router = APIRouter()
@@ -32,7 +32,9 @@ def survey(token: str, request: Request) -> Response:
 def survey_answer(token: str, request: Request, score: str = Form(""), comment: str = Form("", max_length=2000)) -> Response:
     desk = _desk(request)
     try:
-        value = int(score) if score.isdigit() else score
+        # "²" is a digit to isdigit() but not to int(): such a score goes on as text (AF6xx)
+        number = as_id(score)
+        value = number if number is not None else score
         record, low = desk.answer_survey(token[:500], value, comment)
     except AnfuError as exc:
         try:

@@ -19,7 +19,7 @@ from ...workflow.ledger import FEEDBACK_REPLIES, STEPS, repeated_causes
 from ...workflow.tickets import PRIORITIES, STATUSES
 from ..deps import client_ip
 from ..views import as_seen_by
-from .common import WebUser, render, state, web_form_user, web_user
+from .common import WebUser, as_id, render, state, web_form_user, web_user
 from .notes import ticket_notes
 from ...service.desk import SLA_STATES, TICKET_SORTS, TicketDesk, TicketFilter, ledger_entry
 
@@ -67,7 +67,7 @@ def tickets_view(request: Request, user: WebUser, *, status: str | None = None, 
                  sla: str | None = None, cause: str | None = None, sort: str = "updated") -> dict[str, Any]:
     d = desk(request)
     chosen = status if status in STATUSES else None
-    owner_id = user.principal.user_id if owner == "me" else (int(owner) if owner and owner.isdigit() else None)
+    owner_id = user.principal.user_id if owner == "me" else as_id(owner)
     filters = TicketFilter(status=chosen, owner_id=owner_id, sla=sla if sla in SLA_STATES else None,
                            cause=cause if cause in CAUSES else None)
     sort = sort if sort in TICKET_SORTS else "updated"
@@ -101,17 +101,17 @@ async def tickets_bulk(request: Request, user: WebUser = Depends(web_form_user))
     ticked tickets (`ticket_ids`), supervisors and admins; all are checked before any changes,
     each change is audited. The list is shown again with the outcome (or the refusal's code)."""
     form = await request.form()
-    ids = [int(v) for v in form.getlist("ticket_ids") if isinstance(v, str) and v.isdigit()][:MAX_BULK]
+    ids = [i for i in (as_id(v) for v in form.getlist("ticket_ids")) if i is not None][:MAX_BULK]
     action = str(form.get("action") or "")
     note = str(form.get("note") or "")[:2000]
-    owner_raw = str(form.get("owner_id") or "")
+    owner = as_id(form.get("owner_id"))
     d = desk(request)
     outcome: dict[str, Any] = {"action": action, "count": 0, "error": None}
     try:
         if not ids:
             raise InputError("AF505", "no ticket ticked", kind="bulk action")
-        if action == "assign" and owner_raw.isdigit():
-            outcome["count"] = len(d.assign_many(user.principal, ids, int(owner_raw), note, ip=client_ip(request)))
+        if action == "assign" and owner is not None:
+            outcome["count"] = len(d.assign_many(user.principal, ids, owner, note, ip=client_ip(request)))
         elif action == "close":
             outcome["count"] = len(d.close_many(user.principal, ids, note, ip=client_ip(request)))
         else:
@@ -138,7 +138,7 @@ def ticket_fields(ticket_id: int, request: Request, priority: str = Form("", max
     error = None
     try:
         desk(request).update(user.principal, ticket_id, priority=priority or None, cause=cause or None,
-                             owner_id=int(owner_id) if owner_id.isdigit() else None, note=note.strip())
+                             owner_id=as_id(owner_id), note=note.strip())
     except AnfuError as exc:
         if exc.code in ("AF503", "AF417"):
             raise

@@ -21,7 +21,7 @@ from ...simulator import SKILLS, parse_scenario_yaml
 from ...store import ConversationFilter
 from ...store.care_repo import CASE_WRITERS, is_trainer
 from ..care import SKILL_NAMES, Care, progress
-from .common import WebUser, locale_of, render, web_form_user, web_user
+from .common import WebUser, as_id, locale_of, render, web_form_user, web_user
 
 router = APIRouter()
 MAX_REPLY = 2000
@@ -55,10 +55,11 @@ async def start(request: Request, user: WebUser = Depends(web_form_user)) -> Res
     care = _care(request)
     assignment = str(form.get("assignment_id") or "")
     scenario_id = str(form.get("scenario_id") or "")
-    if not assignment:
+    assignment_id = as_id(assignment)
+    if assignment_id is None:  # no (usable) assignment: the scenario must exist
         care.scenario(user.principal, scenario_id)  # AF702 for an unknown id
     record = care.store.start_session(user.principal, scenario_id, secrets.randbelow(1_000_000),
-                                      assignment_id=int(assignment) if assignment.isdigit() else None)
+                                      assignment_id=assignment_id)
     return RedirectResponse(f"/training/sessions/{record.id}", status_code=303)
 
 
@@ -89,7 +90,7 @@ async def reply(session_id: int, request: Request, user: WebUser = Depends(web_f
         try:
             sim.reply(text[:MAX_REPLY])  # a reply the simulator refuses is not stored
         except AnfuError as exc:
-            return render(request, "training_session.html", user=user, error=exc.message, status_code=422,
+            return render(request, "training_session.html", user=user, error=str(exc), status_code=422,
                           **_session_view(request, user, session_id))
         care.store.add_reply(user.principal, session_id, text[:MAX_REPLY])
     return RedirectResponse(f"/training/sessions/{session_id}", status_code=303)
@@ -145,7 +146,8 @@ async def assign(request: Request, user: WebUser = Depends(web_form_user)) -> Re
     scenario_id = str(form.get("scenario_id") or "")
     care.scenario(user.principal, scenario_id)
     agent = str(form.get("agent_id") or "")
-    care.store.assign(user.principal, int(agent) if agent.isdigit() else -1, scenario_id)
+    agent_id = as_id(agent)
+    care.store.assign(user.principal, agent_id if agent_id is not None else -1, scenario_id)
     return RedirectResponse("/training/trainer", status_code=303)
 
 
@@ -197,7 +199,8 @@ def cases(request: Request, user: WebUser = Depends(web_user)) -> HTMLResponse:
 async def add_case(request: Request, user: WebUser = Depends(web_form_user)) -> Response:
     form = await request.form()
     conversation = str(form.get("conversation_id") or "")
-    record = _care(request).make_case(user.principal, int(conversation) if conversation.isdigit() else -1)
+    conversation_id = as_id(conversation)
+    record = _care(request).make_case(user.principal, conversation_id if conversation_id is not None else -1)
     return RedirectResponse(f"/training/cases/{record.id}", status_code=303)
 
 

@@ -18,6 +18,7 @@ from ...store import ConversationFilter
 from ...store.access import require
 from .. import supervision
 from ..deps import client_ip
+from ..views import as_seen_by
 from .common import WebUser, is_htmx, render, web_form_user, web_user
 from ...service.supervision import WHISPER_DELIVERED
 from .console import WHISPER_EVENT
@@ -49,7 +50,8 @@ def board(request: Request, user: WebUser) -> dict[str, Any]:
     require(user.principal, "supervise")
     queue = ctx.store.list_conversations(user.principal, ConversationFilter(status="open"), page_size=200).items
     queue = sorted(queue, key=lambda c: (-(c.escalation_level or 0), -(c.intensity or 0), -c.updated_at.timestamp()))
-    events = _first_events(ctx, user, ALERT_EVENTS, 200)
+    # alerts quote the customer (reasons, detail): masked for admins, as on the API
+    events = [as_seen_by(user.principal, e, "payload") for e in _first_events(ctx, user, ALERT_EVENTS, 200)]
     # newest first; one alert per conversation and kind is enough on a wall
     alerts, seen = [], set()
     for event in sorted(events, key=lambda e: e.id, reverse=True):
@@ -71,6 +73,8 @@ def board(request: Request, user: WebUser) -> dict[str, Any]:
     staff = [{"user": u, **team[u.id]} for u in sorted(members, key=lambda u: u.username)]
     by_id = {c.id: c for c in queue}
     states = {a.event.id: a for a in ctx.services.alerts.list(user.principal, limit=200)}
+    for alert in states.values():  # the title badge quotes the newest urgent alert's reason
+        alert.event = as_seen_by(user.principal, alert.event, "payload")
     queue = sorted(queue, key=lambda c: c.agent_id is not None)  # the stranded ones first
     urgent = sorted(a.event.id for a in states.values() if a.state in ("open", "assigned")
                     and isinstance(a.event.payload.get("level"), int) and a.event.payload["level"] >= URGENT_LEVEL)
@@ -109,7 +113,9 @@ def whisper_states(ctx: Any, user: WebUser, conversations: set[int], since_id: i
     delivered: dict[int, Any] = {}
     for event in _events_since(ctx, user, WHISPER_DELIVERED, min(e.id for e in newest.values())):
         delivered.setdefault(event.payload.get("whisper_id"), event.created_at)
-    return {cid: {"event": e, "delivered_at": delivered.get(e.id)} for cid, e in newest.items()}
+    # a whisper may quote the customer (先给138…回电): masked for admins, as on the API
+    return {cid: {"event": as_seen_by(user.principal, e, "payload"), "delivered_at": delivered.get(e.id)}
+            for cid, e in newest.items()}
 
 
 @router.get("/wallboard", include_in_schema=False)

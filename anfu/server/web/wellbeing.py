@@ -16,7 +16,7 @@ from ...store.care_repo import sees_team
 from ...wellbeing import load_wellbeing_rules
 from ..care import Care
 from ..routes.wellbeing import me_view, team_view
-from .common import WebUser, render, web_form_user, web_user
+from .common import WebUser, as_id, render, web_form_user, web_user
 
 router = APIRouter()
 
@@ -61,7 +61,10 @@ async def checkin(request: Request, user: WebUser = Depends(web_form_user)) -> R
     form = await request.form()
     kind = str(form.get("kind") or "")
     answers = [form.get(f"q{i}") for i in range(10)]
-    self_check = [int(a) for a in answers if isinstance(a, str) and a.isdigit()] or None
+    # an answer that looks like digits but is no usable number ("²", thousands of digits) is
+    # kept as -1, so that the store refuses it (AF712) instead of int() failing (AF440)
+    self_check = [v if (v := as_id(a)) is not None else -1
+                  for a in answers if isinstance(a, str) and a.isdigit()] or None
     note = str(form.get("note") or "").strip() or None
     conversation_id = _int_or_none(form.get("conversation_id"))
     care = Care(request.app.state.ctx)
@@ -69,7 +72,7 @@ async def checkin(request: Request, user: WebUser = Depends(web_form_user)) -> R
         care.store.add_checkin(user.principal, kind, conversation_id=conversation_id, self_check=self_check, note=note)
     except AnfuError as exc:
         return render(request, "wellbeing.html", user=user, view=me_view(request.app.state.ctx, user.principal),
-                      supervises=sees_team(user.principal), error=exc.message, status_code=422,
+                      supervises=sees_team(user.principal), error=str(exc), status_code=422,
                       **_prompt_context(load_wellbeing_rules()))
     if request.headers.get("hx-request") == "true":
         return render(request, "wellbeing.html", block="prompt", user=user, pending=None, done=kind,
