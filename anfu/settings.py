@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     mailbox_poll_s: float = Field(5.0, ge=0, le=3600)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # the workspace's public address for links that leave it (survey links sent to customers,
+    # the webhook addresses shown to admins); unset: the request's own, from its Host header
+    public_url: str = ""
     rate_limit_per_minute: int = Field(600, ge=0, le=1_000_000)
     rate_limit_ip_per_minute: int = Field(3000, ge=0, le=10_000_000)
     rate_limit_auth_failures_per_minute: int = Field(30, ge=0, le=1_000_000)
@@ -120,6 +123,19 @@ class Settings(BaseSettings):
 
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+                    or parts.username or parts.password:
+                raise ValueError(f"public URL {value!r} must look like https://host[:port][/path]")
         return value
 
     @field_validator("allowed_origins")

@@ -53,6 +53,14 @@ async def _ctx_dependency(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(_ctx_dependency)]
 
 
+def public_base(request: Any) -> str:
+    """The base of links that leave the workspace (a customer's survey link, the webhook address
+    an admin copies into a helpdesk), ending in "/": `ANFU_PUBLIC_URL` when set, so that a
+    request with a forged Host header cannot make them point elsewhere; else the request's own."""
+    configured = request.app.state.ctx.settings.public_url
+    return f"{configured}/" if configured else str(request.base_url)
+
+
 def client_ip(request: Any) -> str | None:
     return request.client.host if request.client else None
 

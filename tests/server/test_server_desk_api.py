@@ -152,3 +152,40 @@ def test_ledger_overview(world: Any, ticket: dict[str, Any]) -> None:
                                       .json()["items"]})
     agent_ids = {i["ticket_id"] for i in world.client("agent_a2").get("/api/v1/ledger").json()["items"]}
     assert ticket["id"] not in agent_ids
+
+
+def test_links_that_leave_the_workspace_use_the_public_url(make_world: Any) -> None:
+    """A survey link is sent to the customer: with ANFU_PUBLIC_URL set, a request carrying a
+    forged Host header cannot make it (or the ticket page's link, or the webhook address on the
+    connectors page) point at another site. Found by tests/security/test_probe_web.py."""
+    world = make_world(public_url="https://anfu.example-95598.cn/")
+    conv = _escalated(world, "agent_a1", "desk-public-url")
+    agent = world.client("agent_a1")
+    t = agent.post("/api/v1/tickets", json={"conversation_id": conv}).json()
+    url = f"/api/v1/tickets/{t['id']}"
+    agent.post(f"{url}/respond", json={"note": "已致电客户"})
+    for stage in ("确认问题", "提供方案", "执行方案"):
+        agent.post(f"{url}/stage", json={"to": stage})
+    assert agent.post(f"{url}/resolve", json={"note": "已恢复供电"}).status_code == 200
+    forged = {"Host": "evil.example"}
+    link = agent.get(f"{url}/survey-link", headers=forged).json()["url"]
+    assert link.startswith("https://anfu.example-95598.cn/survey/")
+    page = agent.get(f"/tickets/{t['id']}", headers=forged).text
+    assert "https://anfu.example-95598.cn/survey/" in page and "evil.example" not in page
+    saved = world.client("admin_a").put("/api/v1/admin/connectors/chatwoot", json={
+        "base_url": "https://chat.example-95598.cn", "account": "9", "api_token": "cw-api-token-1"})
+    assert saved.status_code == 200, saved.text
+    admin = world.client("admin_a").get("/admin/connectors", headers=forged)
+    assert admin.status_code == 200 and "https://anfu.example-95598.cn/api/v1/connectors/chatwoot?tenant=" in admin.text
+    assert "evil.example" not in admin.text
+
+
+@pytest.mark.parametrize("bad", ["ftp://anfu.example", "anfu.example", "https://anfu.example/?next=x",
+                                 "https://user:pw@anfu.example"])
+def test_public_url_must_be_a_plain_http_address(bad: str) -> None:
+    from pydantic import ValidationError
+
+    from anfu.settings import Settings
+
+    with pytest.raises(ValidationError, match="public URL"):
+        Settings(public_url=bad)

@@ -19,7 +19,7 @@ from ...service.desk import SLA_STATES, TicketFilter, sla_state
 from ...store import TicketRecord
 from ...workflow.ledger import FEEDBACK_REPLIES
 from ...workflow.tickets import PRIORITIES, STATUSES
-from ..deps import Authed, Ctx, client_ip
+from ..deps import Authed, Ctx, client_ip, public_base
 from ..schemas import MAX_ID, Id, Paged, _In
 from ..views import _masked_for
 
@@ -350,7 +350,7 @@ def complete_followup(ticket_id: TicketId, body: FollowUpComplete, ctx: Ctx, aut
 @router.get("/tickets/{ticket_id}/survey-link", response_model=SurveyLinkPublic)
 def survey_link(ticket_id: TicketId, ctx: Ctx, auth: Authed, request: Request) -> SurveyLinkPublic:
     """The signed CSAT survey link of a resolved ticket not rated yet (AF608 otherwise)."""
-    record, url = ctx.desk.survey_link(auth.principal, ticket_id, str(request.base_url))
+    record, url = ctx.desk.survey_link(auth.principal, ticket_id, public_base(request))
     return SurveyLinkPublic(ticket_id=record.id, url=url)
 
 

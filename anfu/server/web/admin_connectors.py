@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
 from ...errors import AnfuError
-from ..deps import client_ip
+from ..deps import client_ip, public_base
 from .admin import admin_form_user, admin_user, error_status
 from .common import WebUser, render
 
@@ -24,7 +24,7 @@ def _page(request: Request, user: WebUser, *, error: AnfuError | None = None, er
     views = ctx.services.helpdesks.overview(user.principal)
     tenant = ctx.store.get_tenant(user.principal.tenant_id)
     return render(request, "admin_connectors.html", user=user, connectors=views, tenant=tenant, error=error,
-                  error_kind=error_kind, saved=saved, tested=tested, base_url=str(request.base_url).rstrip("/"),
+                  error_kind=error_kind, saved=saved, tested=tested, base_url=public_base(request).rstrip("/"),
                   tab="connectors", status_code=status_code)
 
 

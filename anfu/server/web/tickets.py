@@ -17,7 +17,7 @@ from ...glossary import CAUSES, SOP_STAGES
 from ...store.access import can
 from ...workflow.ledger import FEEDBACK_REPLIES, STEPS, repeated_causes
 from ...workflow.tickets import PRIORITIES, STATUSES
-from ..deps import client_ip
+from ..deps import client_ip, public_base
 from ..views import as_seen_by
 from .common import WebUser, as_id, render, state, web_form_user, web_user
 from .notes import ticket_notes
@@ -48,7 +48,7 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
             "clock_basis": clock_basis,
             "entry": d.ledger(record), "stages": SOP_STAGES, "stage_index": SOP_STAGES.index(ticket.stage),
             "steps": STEPS, "feedback_replies": FEEDBACK_REPLIES, "dept_name": d.departments.display,
-            "survey_url": d.survey_url(record, str(request.base_url)) if show_link else None,
+            "survey_url": d.survey_url(record, public_base(request)) if show_link else None,
             "next_stage": SOP_STAGES[SOP_STAGES.index(ticket.stage) + 1]
             if SOP_STAGES.index(ticket.stage) + 1 < SOP_STAGES.index("跟进回访") else None}
 
