@@ -34,7 +34,8 @@ Every setting, with its environment variable:
 - `ANFU_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`: failed authentications (401) a minute per client
   address before its requests with credentials are refused for a while (default 30; 0 = off).
 - `ANFU_SCHEDULER_INTERVAL_S`: seconds between two runs of the service's scheduler (the
-  on-time "customer waiting" alert and outgoing webhook deliveries; default 15; 0 = off).
+  on-time "customer waiting" alert, ticket SLA warnings and breaches, and outgoing webhook
+  deliveries; default 15; 0 = off).
 - `ANFU_WEBHOOK_ALLOW_PRIVATE`: let admins register webhooks on private or loopback addresses
   (default false).
 - `ANFU_CHATWOOT_URL`, `ANFU_CHATWOOT_API_TOKEN`, `ANFU_CHATWOOT_WEBHOOK_TOKEN`,

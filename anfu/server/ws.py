@@ -15,7 +15,9 @@ Agent frames in → out:
     {"type": "ping"} → {"type": "pong"}
 and, unasked, {"type": "taken_over" | "released" | "supervisor_joined", "conversation_id", "by"} and a
 supervisor's {"type": "whisper", "conversation_id", "by", "text", "event_id"}: once an agent's socket
-has sent a whisper on, a `supervisor.whisper_delivered` event (`whisper_id`, `to`) records it.
+has sent a whisper on, a `supervisor.whisper_delivered` event (`whisper_id`, `to`) records it. With
+several server processes, {"type": "resync", "catch_up": "/api/v1/events"} says the fan-out between
+them was interrupted (`anfu.service.fanout`): catch up from GET /api/v1/events.
 
 Supervisor frames in → out: `join` / `leave` / `take_over` / `release` with a
 `conversation_id`, `message` (as the agent's), `ping`; unasked: `alert` (escalation level ≥ 1

@@ -1,6 +1,6 @@
 """Every service of one running app, wired together once (`Services.build`): the turn
 service and the complaint desk tell the webhooks about their events; the scheduler job runs
-the on-time waiting alert and the webhook deliveries."""
+the on-time waiting alert, the tickets' SLA warnings and breaches, and the webhook deliveries."""
 
 from __future__ import annotations
 
@@ -68,7 +68,18 @@ class Services:
                    tenant_settings=TenantSettings(store))
 
     def run_scheduled(self) -> dict[str, Any]:
-        """One scheduler tick (a worker thread calls it): waiting alerts, then due deliveries."""
-        raised = self.waiting.check()
-        delivered = self.webhooks.deliver_due()
-        return {"raised": len(raised), "deliveries": len(delivered)}
+        """One scheduler tick (a worker thread calls it): waiting alerts, SLA warnings and
+        breaches of open tickets, then due deliveries. Each job runs even when another fails (a
+        broken waiting rule must not hold back the webhooks); the first failure is raised after
+        all ran, for the tick's log."""
+        counts: dict[str, Any] = {}
+        failure: Exception | None = None
+        for key, job in (("raised", self.waiting.check), ("sla", self.desk.sweep_sla),
+                         ("deliveries", self.webhooks.deliver_due)):
+            try:
+                counts[key] = len(job())
+            except Exception as exc:  # noqa: BLE001 - raised below, once every job had its turn
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return counts

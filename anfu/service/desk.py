@@ -9,6 +9,7 @@ and the REST API (`/api/v1/tickets…`) both call this class.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from functools import cached_property
@@ -22,7 +23,7 @@ from ..workflow.csat import SurveyLinks, submit_survey
 from ..events import Event
 from ..workflow.followup import FollowUp, complete_followup, schedule_followup
 from ..workflow.ledger import Departments, Ledger, LedgerEntry
-from ..workflow.sla import SlaPolicies, SlaStatus, sla_status
+from ..workflow.sla import SlaPolicies, SlaStatus, alert_key, sla_alerts, sla_status
 from ..workflow.tickets import Ticket
 from .live import Hub
 
@@ -93,6 +94,7 @@ class TicketDesk:
         self.secret = secret
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.listeners: list[Listener] = listeners if listeners is not None else []
+        self._sla_cursor = 0  # the last ticket id the SLA sweep reached (it goes on from there)
 
     @cached_property
     def policies(self) -> SlaPolicies:
@@ -204,13 +206,52 @@ class TicketDesk:
             payload = {k: v for k, v in event.to_dict().items() if k != "name"}
             stored = self.store.add_event(record.tenant_id, event.name, payload,
                                           conversation_id=record.conversation_id)
-            self._notify(record, event.name, {**payload, "event_id": stored.id})
-            if event.name == "supervisor.alerted" and record.conversation_id is not None:
-                conversation = self.store.get_conversation(record.conversation_id)
-                self.hub.publish_alert(conversation, {
-                    "type": "alert", "name": event.name, "event_id": stored.id,
-                    "conversation": conversation.to_dict(), "level": conversation.escalation_level,
-                    "reasons": [payload.get("detail", "")], "ticket": record.number})
+            self._announce(record, event.name, payload, stored.id)
+
+    def sweep_sla(self, budget_s: float = 10.0) -> list[Any]:
+        """The scheduler's SLA sweep (once per cluster, under the scheduler lease): every open
+        ticket of every tenant whose response or resolution target is near (`sla.warned`) or past
+        (`sla.breached`, with `supervisor.alerted`) gets that alert recorded, told to the
+        listeners (webhooks) and, for a breach, to the supervisors' live stream — each alert once
+        per ticket and target, even when two sweeps run at once. A sweep stops after `budget_s`
+        and the next one goes on from there (a tick stays short however many tickets are open).
+        Returns the recorded events."""
+        now = self.clock()
+        started = time.monotonic()
+        out: list[Any] = []
+        after = self._sla_cursor
+        while time.monotonic() - started < budget_s:
+            page = self.workflow.sla_candidates(after_id=after, limit=500)
+            if not page:
+                after = 0  # the whole list was swept: the next sweep starts again from the first
+                break
+            after = page[-1].id
+            for record in page:
+                ticket = self.ticket(record)
+                groups: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = []
+                for event in sla_alerts(ticket, sla_status(ticket, now, self.policies)):
+                    payload = {k: v for k, v in event.to_dict().items() if k != "name"}
+                    if event.name == "supervisor.alerted" and groups:
+                        groups[-1][1].append((event.name, payload))  # goes with the breach before it
+                    else:
+                        groups.append((alert_key(event), [(event.name, payload)]))
+                if not groups:
+                    continue
+                for stored in self.workflow.record_sla_alerts(record.id, groups):
+                    self._announce(record, stored.name, stored.payload, stored.id)
+                    out.append(stored)
+        self._sla_cursor = after
+        return out
+
+    def _announce(self, record: TicketRecord, name: str, payload: dict[str, Any], event_id: int) -> None:
+        """Tell the listeners about a recorded event, and the supervisors about an alert."""
+        self._notify(record, name, {**payload, "event_id": event_id})
+        if name == "supervisor.alerted" and record.conversation_id is not None:
+            conversation = self.store.get_conversation(record.conversation_id)
+            self.hub.publish_alert(conversation, {
+                "type": "alert", "name": name, "event_id": event_id,
+                "conversation": conversation.to_dict(), "level": conversation.escalation_level,
+                "reasons": [payload.get("detail", "")], "ticket": record.number})
 
     def _notify(self, record: TicketRecord, name: str, payload: dict[str, Any]) -> None:
         body = {**payload, "ticket_number": record.number, "ticket": record.id,
@@ -403,12 +444,23 @@ class TicketDesk:
 
     def answer_survey(self, token: str, score: Any, comment: str) -> tuple[TicketRecord, bool]:
         """Store the customer's answer; a low score reopens the ticket, alerts the supervisor
-        and tells the listeners (`csat.low`)."""
-        record = self.survey_ticket(token)
-        ticket = self.ticket(record)
-        now = max(self.clock(), ticket.last_change_at)
-        answer, events = submit_survey(ticket, token, score=score, comment=comment, at=now, links=self.links)
-        saved = self._save(record, ticket, events)
+        and tells the listeners (`csat.low`). The link is public and may be answered twice at
+        the same moment (a double tap, a gateway's retry): the answer is saved only over the
+        version of the ticket it was checked against, so one wins and the other, read again,
+        is AF633 (no second score, no second alert)."""
+        for _attempt in range(5):
+            record = self.survey_ticket(token)
+            ticket = self.ticket(record)
+            now = max(self.clock(), ticket.last_change_at)
+            answer, events = submit_survey(ticket, token, score=score, comment=comment, at=now, links=self.links)
+            saved = self.workflow.save_ticket_if_unchanged(record.id, ticket.to_dict(), record.updated_at)
+            if saved is not None:
+                break
+            # saved by someone else since it was read: read again (an answer there is AF633 now)
+        else:
+            raise WorkflowError("AF633", record.number)
+        self.workflow.save_ledger_entry(saved.id, self._ledger(saved, ticket).entry(ticket.id).to_dict())
+        self._record(saved, events)
         if answer.low:
             self._notify(saved, "csat.low", {"score": answer.score, "at": now.isoformat()})
         return saved, answer.low

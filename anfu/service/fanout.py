@@ -1,7 +1,9 @@
 """The live hub of several server processes: `ClusterHub` delivers to this process's WebSockets
 like `Hub` and also publishes every alert, turn and control notice through PostgreSQL
 LISTEN/NOTIFY (`anfu.store.notify`); the other processes deliver it to theirs with the same
-access rules (a supervisor hears only about their team's conversations). `make_hub` picks it
+access rules (a supervisor hears only about their team's conversations); after the listener's
+connection was lost and re-established, every local client gets a `resync` frame (catch up from
+`GET /api/v1/events`). `make_hub` picks it
 when the database is PostgreSQL; on SQLite (one process) the hub stays in memory."""
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class ClusterHub(Hub):
     def __init__(self, notifier: Any) -> None:
         super().__init__()
         self.notifier = notifier
-        notifier.start(self._receive)
+        notifier.start(self._receive, self._gap)
 
     def _publish(self, kind: str, conversation: Any, message: dict[str, Any]) -> None:
         self.notifier.publish({"kind": kind, "message": message,
@@ -57,6 +59,16 @@ class ClusterHub(Hub):
             return
         conversation = RemoteConversation(**{f: envelope["conversation"].get(f) for f in CONVERSATION_FIELDS})
         getattr(Hub, f"publish_{kind}")(self, conversation, envelope["message"])
+
+    def _gap(self) -> None:
+        """The listener lost its connection and listens again: alerts, turns and notices of the
+        other processes sent meanwhile are gone. Every client connected here is told so (a
+        `resync` frame) and catches up from GET /api/v1/events instead of missing them silently."""
+        with self._lock:
+            targets = list(self._subs)
+        for sub in targets:
+            self._deliver(sub, {"type": "resync", "catch_up": "/api/v1/events", "hub_seq": next(self._seq),
+                                "reason": "live fan-out between server processes was interrupted"})
 
     def close(self) -> None:
         self.notifier.close()

@@ -129,7 +129,8 @@ class Helpdesks:
         if len(base_url) > 1000:
             raise _bad("base URL", "at most 1000 characters")
         try:
-            check_url(base_url, self.allow_private)
+            # resolve=True: a name that resolves to a private address is refused when saved too
+            check_url(base_url, self.allow_private, resolve=True)
         except InputError as exc:
             raise _bad("base URL", exc.message) from None
         account = account.strip()

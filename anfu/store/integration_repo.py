@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..errors import NotFoundError
 from .accounts import StoreBase
@@ -169,14 +169,33 @@ class IntegrationStore(StoreBase):
                              .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id).limit(limit)).all()
             return [from_row(WebhookDelivery, r) for r in rows]
 
+    def claim_delivery(self, delivery_id: int, now: datetime, until: datetime) -> WebhookDelivery | None:
+        """Take a due delivery for sending until `until`, in one conditional UPDATE that also
+        counts the attempt: of several processes that found it due, exactly one gets the
+        delivery (the others None, and skip it). A claimer that dies leaves the delivery due
+        again at `until` (sent again then, never lost) with the attempt counted, so a delivery
+        that kills its sender is not retried forever."""
+        with self._write() as s:
+            taken = s.execute(update(WebhookDeliveryRow).where(
+                WebhookDeliveryRow.id == delivery_id, WebhookDeliveryRow.state == "pending",
+                WebhookDeliveryRow.next_attempt_at <= now)
+                .values(next_attempt_at=until, attempts=WebhookDeliveryRow.attempts + 1)
+                .execution_options(synchronize_session=False)).rowcount
+            if taken != 1:
+                return None
+            row = s.get(WebhookDeliveryRow, delivery_id, populate_existing=True)
+            return from_row(WebhookDelivery, row)
+
     def record_attempt(self, delivery_id: int, *, state: str, status: int | None, error: str | None,
-                       next_attempt_at: datetime | None) -> WebhookDelivery:
+                       next_attempt_at: datetime | None, counted: bool = False) -> WebhookDelivery:
+        """The outcome of an attempt; `counted`: the attempt was counted when it was claimed."""
         with self._write() as s:
             row = s.get(WebhookDeliveryRow, delivery_id)
             if row is None:
                 raise NotFoundError("AF503", delivery_id, kind="webhook delivery")
             now = self.clock()
-            row.attempts += 1
+            if not counted:
+                row.attempts += 1
             row.state = state
             row.last_status = status
             row.last_error = (error or None) and error[:1000]

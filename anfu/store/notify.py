@@ -5,8 +5,13 @@
 runs one listener thread with its own autocommit connection that hands each message from
 another process to a callback. A message over NOTIFY's 8,000-byte limit is sent compressed
 (zlib, base64: a live turn's message is about 9 KB of JSON, 4-5 KB so), and one still over it
-goes through the `live_spill` table (its id is notified). The listener reconnects after a lost connection; what
-was published while it was away is not replayed (clients catch up from `GET /api/v1/events`).
+goes through the `live_spill` table (its id is notified; every listener deletes rows older than
+`SPILL_TTL_S` about once a minute). The listener reconnects after a lost connection; what
+was published while it was away is not replayed, but `on_gap` is called once it listens again
+(the hub tells its clients to catch up from `GET /api/v1/events`), so nothing is lost silently.
+
+A batch the database refused is dropped (logged); the next batch that goes out starts with a
+`gap` notice, on which the other processes call `on_gap` as well.
 
 Publishing is off the caller's path: `publish` queues the message and one sender thread per
 process sends what has queued, in order, in one autocommit statement (a live turn does not wait
@@ -41,6 +46,7 @@ from .tables import utcnow
 log = logging.getLogger("anfu.live")
 MAX_PAYLOAD = 7900
 SPILL_TTL_S = 300
+SPILL_SWEEP_S = 60.0  # how often each listener deletes spill rows older than SPILL_TTL_S
 SEND_BATCH = 64  # messages one statement sends at most
 # the queued messages of one batch, notified in their order
 _NOTIFY_MANY = text("SELECT pg_notify(:channel, body) FROM unnest(CAST(:bodies AS text[])) "
@@ -71,10 +77,12 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._last_cleanup = 0.0
+        self._last_sweep = 0.0
         self._outbox: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._numbers = itertools.count()
         self._sender: threading.Thread | None = None
         self._sender_guard = threading.Lock()
+        self._dropped = False  # a batch was refused: the next one starts with a "gap" notice
         # the app's engine going away (tests, shutdown) stops the listener with it
         event.listen(engine, "engine_disposed", lambda _engine: self._stop.set())
 
@@ -114,10 +122,15 @@ class Notifier:
             stop = None in batch
             markers = [b for b in batch if isinstance(b, _Marker)]
             bodies = [b for b in batch if isinstance(b, str)]
+            if bodies and self._dropped:
+                # messages were dropped before: the other processes tell their clients to catch up
+                bodies.insert(0, json.dumps({"origin": self.origin, "n": next(self._numbers), "kind": "gap"}))
             try:
                 if bodies:
                     self._send(bodies)
+                    self._dropped = False
             except Exception:  # noqa: BLE001 - best effort: the turn is committed, clients catch up
+                self._dropped = True
                 log.exception("live fan-out: %d message(s) not sent", len(bodies))
             for marker in markers:
                 marker.done.set()
@@ -156,7 +169,10 @@ class Notifier:
             conn.execute(_NOTIFY_MANY, {"channel": self.channel, "bodies": out})
 
     # listening -------------------------------------------------------------------------------
-    def start(self, callback: Callable[[dict[str, Any]], None]) -> None:
+    def start(self, callback: Callable[[dict[str, Any]], None], on_gap: Callable[[], None] | None = None) -> None:
+        """Hand each message of another process to `callback`; call `on_gap` each time the
+        listener listens again after a lost connection (messages may have been missed)."""
+        self._on_gap = on_gap
         self._thread = threading.Thread(target=self._listen, args=(callback,), name="anfu-live-listen", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -168,15 +184,20 @@ class Notifier:
         import psycopg
 
         backoff = 0.5
+        listened = False
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo(), autocommit=True) as conn:
                     conn.execute(f'LISTEN "{self.channel}"')
                     self._ready.set()
                     backoff = 0.5
+                    if listened:
+                        self._gap()  # listening again: what was sent meanwhile never reaches us
+                    listened = True
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             self._handle(note.payload, callback)
+                        self._sweep_spill()
             except Exception as exc:  # noqa: BLE001 - a lost connection: wait and listen again
                 if self._stop.is_set():
                     return
@@ -184,10 +205,36 @@ class Notifier:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    def _sweep_spill(self) -> None:
+        """Delete spilled messages older than SPILL_TTL_S. Every listening process does it now and
+        then, not only a process that spills again: a spilled turn holds the customer's words,
+        which must not stay in the database indefinitely (nor outlive their erasure by long)."""
+        if time.monotonic() - self._last_sweep < SPILL_SWEEP_S:
+            return
+        self._last_sweep = time.monotonic()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(LiveSpillRow).where(
+                    LiveSpillRow.created_at < utcnow() - timedelta(seconds=SPILL_TTL_S)))
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.warning("live listener: old spilled messages not deleted", exc_info=True)
+
+    def _gap(self) -> None:
+        on_gap = getattr(self, "_on_gap", None)
+        if on_gap is None:
+            return
+        try:
+            on_gap()
+        except Exception:  # noqa: BLE001 - the listener keeps listening whatever the hub does
+            log.exception("live listener: telling the clients about the gap failed")
+
     def _handle(self, raw: str, callback: Callable[[dict[str, Any]], None]) -> None:
         try:
             message = json.loads(raw)
             if message.get("origin") == self.origin:
+                return
+            if message.get("kind") == "gap":  # the sender dropped messages: clients must catch up
+                self._gap()
                 return
             if "z" in message:
                 message = json.loads(zlib.decompress(base64.b64decode(message["z"])))

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from ..errors import NotFoundError, StoreError
 from .access import Principal, scope_clause
 from .accounts import StoreBase
-from .records import Page, _Record, from_row
+from .records import Event, Page, _Record, from_row
 from .repo import MAX_PAGE_SIZE, _page_args
 from .search_repo import index_ticket
+from .tables import EventRow
 from .workflow_tables import FollowUpRow, LedgerRow, TicketRow, TicketSequenceRow
 
 
@@ -155,18 +156,76 @@ class WorkflowStore(StoreBase):
                     visible_to: Principal | None = None) -> TicketRecord:
         """Replace the ticket's data after a change (the number never changes)."""
         with self._write() as s:
-            row = self._visible(s, ticket_id, visible_to)
-            if data.get("id") != row.number:
-                raise StoreError("AF505", f"ticket number {data.get('id')!r} != {row.number!r}", kind="ticket")
-            for key, value in _columns(data).items():
-                setattr(row, key, value)
-            if owner_id is not ...:
-                row.owner_id = owner_id
-            row.data = self._stored(data)
-            row.updated_at = self.clock()
-            s.flush()
-            index_ticket(s, row)
-            return from_row(TicketRecord, row)
+            return self._save_row(s, self._visible(s, ticket_id, visible_to), data, owner_id)
+
+    def save_ticket_if_unchanged(self, ticket_id: int, data: dict[str, Any], since: datetime) -> TicketRecord | None:
+        """`save_ticket`, but only if nobody saved the ticket after `since` (its `updated_at`
+        when the caller read it); None otherwise, and nothing is written. The row is locked while
+        it is compared (PostgreSQL: FOR UPDATE; SQLite serialises writers), so of two writers that
+        read the same version exactly one saves: the public survey link, answered twice at the
+        same moment, counts once."""
+        with self._write() as s:
+            row = s.scalars(select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()).first()
+            if row is None:
+                raise NotFoundError("AF503", ticket_id, kind="ticket")
+            if row.updated_at != since:
+                return None
+            return self._save_row(s, row, data, ...)
+
+    # SLA sweep (the scheduler) ------------------------------------------------------------------
+    def sla_candidates(self, *, after_id: int = 0, limit: int = 500) -> list[TicketRecord]:
+        """Tickets of every tenant whose SLA may still warn or breach (not resolved or closed),
+        in id order after `after_id`: the scheduler's SLA sweep, a page at a time."""
+        with self._read() as s:
+            rows = s.scalars(select(TicketRow).where(TicketRow.status.not_in(("resolved", "closed")),
+                                                     TicketRow.id > after_id)
+                             .order_by(TicketRow.id).limit(limit)).all()
+            return [from_row(TicketRecord, r) for r in rows]
+
+    def record_sla_alerts(self, ticket_id: int, alerts: list[tuple[str, list[tuple[str, dict[str, Any]]]]]
+                          ) -> list[Event]:
+        """Record the SLA alerts of one ticket that were not recorded before: `alerts` holds
+        (key, [(event name, payload), …]) groups, the key being `anfu.workflow.sla.alert_key` of
+        the group's first event. Under the ticket row's lock (PostgreSQL: FOR UPDATE; SQLite
+        serialises writers) the keys already in the event log are skipped, so two sweeps at once
+        (two scheduler processes) record each warning and breach once. Returns the new events."""
+        with self._write() as s:
+            row = s.scalars(select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()).first()
+            if row is None:
+                return []
+            names = {name for _key, group in alerts for name, _payload in group[:1]}
+            where = [EventRow.tenant_id == row.tenant_id, EventRow.name.in_(names)]
+            where.append(EventRow.conversation_id == row.conversation_id if row.conversation_id is not None
+                         else EventRow.conversation_id.is_(None))
+            sent = {f"{e.name}:{(e.payload or {}).get('target', '')}"
+                    for e in s.scalars(select(EventRow).where(*where))
+                    if (e.payload or {}).get("ticket_id") == row.number}
+            out: list[Event] = []
+            now = self.clock()
+            for key, group in alerts:
+                if key in sent:
+                    continue
+                sent.add(key)
+                for name, payload in group:
+                    event = EventRow(tenant_id=row.tenant_id, conversation_id=row.conversation_id, name=name,
+                                     payload=self._stored(payload), created_at=now)
+                    s.add(event)
+                    s.flush()
+                    out.append(from_row(Event, event))
+            return out
+
+    def _save_row(self, s: Session, row: TicketRow, data: dict[str, Any], owner_id: Any) -> TicketRecord:
+        if data.get("id") != row.number:
+            raise StoreError("AF505", f"ticket number {data.get('id')!r} != {row.number!r}", kind="ticket")
+        for key, value in _columns(data).items():
+            setattr(row, key, value)
+        if owner_id is not ...:
+            row.owner_id = owner_id
+        row.data = self._stored(data)
+        row.updated_at = self.clock()
+        s.flush()
+        index_ticket(s, row)
+        return from_row(TicketRecord, row)
 
     def list_tickets(self, visible_to: Principal, *, status: str | None = None, conversation_id: int | None = None,
                      page: int = 1, page_size: int = 50) -> Page[TicketRecord]:

@@ -38,5 +38,5 @@ def test_scheduler_off(make_world: Any) -> None:
         time.sleep(0.5)
     assert world.store.get_conversation(conv).escalation_level == 0
     # one tick by hand does what the scheduler would
-    assert world.ctx.services.run_scheduled() == {"raised": 1, "deliveries": 0}
+    assert world.ctx.services.run_scheduled() == {"raised": 1, "sla": 0, "deliveries": 0}
     assert world.store.get_conversation(conv).escalation_level == 1
