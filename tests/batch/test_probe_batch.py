@@ -81,11 +81,17 @@ def test_jsonl_with_bom_and_crlf_is_read(tmp_path: Path) -> None:
     assert ids(out) == ["u1", "u2"] and errors(out) == []
 
 
-def test_gbk_csv_and_txt_are_coded_and_say_how_to_fix(tmp_path: Path) -> None:
+def _gbk_archive(tmp_path: Path, complaint: str) -> Path:
+    """A GBK table and a GB18030 transcript beside one UTF-8 file."""
     root = tmp_path / "archive"
     root.mkdir()
-    (root / "a_gbk.csv").write_bytes("会话ID,角色,内容\nk1,客户,电费怎么这么高\n".encode("gbk"))
+    (root / "a_gbk.csv").write_bytes(f"会话ID,角色,内容\nk1,客户,{complaint}\n".encode("gbk"))
     (root / "b_gb18030.txt").write_bytes("客户：宽带又断了，烦死了\n坐席：您好，抱歉\n".encode("gb18030"))
+    return root
+
+
+def test_gbk_csv_and_txt_are_coded_and_say_how_to_fix(tmp_path: Path) -> None:
+    root = _gbk_archive(tmp_path, "电费怎么这么高")
     (root / "c.txt").write_text("客户：快递一周都没到\n坐席：您好，我马上为您查询\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert batch(root, "-o", out).exit_code == 0
@@ -98,10 +104,7 @@ def test_gbk_csv_and_txt_are_coded_and_say_how_to_fix(tmp_path: Path) -> None:
 def test_encoding_option_reads_a_gb18030_archive(tmp_path: Path) -> None:
     """AF031 says to declare the encoding: `--encoding gb18030` reads the GBK CSV and the GB18030
     transcript as text (their words reach the analysis), while JSONL stays UTF-8."""
-    root = tmp_path / "archive"
-    root.mkdir()
-    (root / "a_gbk.csv").write_bytes("会话ID,角色,内容\nk1,客户,电费怎么这么高，我要投诉！\n".encode("gbk"))
-    (root / "b_gb18030.txt").write_bytes("客户：宽带又断了，烦死了\n坐席：您好，抱歉\n".encode("gb18030"))
+    root = _gbk_archive(tmp_path, "电费怎么这么高，我要投诉！")
     (root / "c.jsonl").write_text('{"id": "u1", "text": "快递一周都没到"}\n', encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert batch(root, "-o", out, "--encoding", "GB18030").exit_code == 0

@@ -115,17 +115,9 @@ def _sign_in(world: Any, username: str, password: str, next_url: str = "/", http
 
 def _server() -> Any:
     """tests/server/conftest.py (loaded once by tests/security/conftest.py)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from tests.security.conftest import _server_fixtures
 
-    name = "anfu_tests_server_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "server" / "conftest.py")
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
+    return _server_fixtures()
 
 
 @pytest.fixture(scope="module")
