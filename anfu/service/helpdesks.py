@@ -24,7 +24,7 @@ from ..security import secretbox
 from ..store import ConnectorConfig, ConnectorStore
 from ..store.access import Principal, require
 from ..store.connector_tables import CONNECTOR_KINDS
-from .webhooks import check_url
+from .webhooks import check_url, network_transport
 
 LABELS = {"chatwoot": "Chatwoot", "zammad": "Zammad"}
 # the call that proves the token works: the token owner's own profile
@@ -183,7 +183,9 @@ class Helpdesks:
     def _probe(self, config: ConnectorConfig, token: str) -> tuple[bool, str]:
         try:
             check_url(config.base_url, self.allow_private)
-            with httpx.Client(transport=self.transport, timeout=self.timeout, follow_redirects=False) as client:
+            # the address is checked again where the connection is made (a name rebound since)
+            with httpx.Client(transport=self.transport or network_transport(self.allow_private), timeout=self.timeout,
+                              follow_redirects=False, trust_env=False) as client:
                 response = client.get(config.base_url + PROBES[config.kind], headers=self._headers(config.kind, token))
         except InputError as exc:
             return False, f"URL refused: {exc.message}"

@@ -247,9 +247,11 @@ class _GuardedBackend(httpcore.SyncBackend):
         raise error
 
 
-def _network_transport(allow_private: bool) -> httpx.HTTPTransport:
-    # trust_env=False: no proxy from the environment (a proxy would resolve the name itself, past
-    # the address check)
+def network_transport(allow_private: bool) -> httpx.HTTPTransport:
+    """The transport for every request Anfu makes to an address a tenant admin chose (webhook
+    deliveries, a tenant's helpdesk connector): it connects only to addresses it checked at
+    connection time. trust_env=False: no proxy from the environment (a proxy would resolve the
+    name itself, past the address check)."""
     transport = httpx.HTTPTransport(trust_env=False)
     transport._pool._network_backend = _GuardedBackend(allow_private)  # type: ignore[attr-defined]
     return transport
@@ -337,7 +339,7 @@ class Webhooks:
         logged on the delivery and the next one is sent."""
         done = []
         started = time.monotonic()
-        transport = self.transport or _network_transport(self.allow_private)
+        transport = self.transport or network_transport(self.allow_private)
         with httpx.Client(transport=transport, timeout=self.timeout, follow_redirects=False,
                           trust_env=False) as client:
             for delivery in self.store.due_deliveries(self.clock(), limit):

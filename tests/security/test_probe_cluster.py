@@ -1018,3 +1018,32 @@ def test_the_scheduler_raises_an_overdue_tickets_sla_breach_once(make_world: Any
     assert events == ["sla.breached", "sla.breached"], events  # response and resolution, once each
     assert {state for _e, state, _n in _deliveries(world, hook_id)} == {"delivered"}
     assert _count(world, "SELECT count(*) FROM events WHERE name = 'supervisor.alerted'") == 2
+
+
+def test_a_tenants_helpdesk_rebound_to_an_internal_address_gets_no_write_back(
+        make_world: Any, fake_dns: dict[str, list[str]], local_server: LocalServer) -> None:
+    """A tenant admin's Chatwoot connector names a host that resolved to a public address when it
+    was saved; later it resolves to 127.0.0.1, where an internal service listens. The customer's
+    message is still stored, but the write-back (note and labels) reaches nothing: the connector
+    connects only to addresses it checked, as webhook deliveries do. Before, it posted the note,
+    with the customer's words, to the internal service."""
+    world = make_world(scheduler_interval_s=0)
+    name = "chat.partner.example"
+    fake_dns[name] = [PUBLIC_IP]
+    admin = world.client("admin_a")
+    saved = admin.put("/api/v1/admin/connectors/chatwoot", json={
+        "base_url": f"http://{name}:{local_server.port}", "account": "9", "api_token": "cw-api-token-1"})
+    assert saved.status_code == 200, saved.text
+    secret = saved.json()["new_webhook_secret"]
+    fake_dns[name] = ["127.0.0.1"]  # rebound
+    payload = {"event": "message_created", "id": 8101, "content": CUSTOMER, "message_type": "incoming",
+               "created_at": "2026-12-07T08:00:00Z", "private": False,
+               "sender": {"id": 42, "name": "王先生", "type": "contact"},
+               "conversation": {"id": 17, "labels": [], "meta": {"sender": {"id": 42, "name": "王先生"}}},
+               "account": {"id": 9}}
+    slug = world.tenants["a"].slug
+    reply = world.client().post("/api/v1/connectors/chatwoot", params={"tenant": slug, "token": secret}, json=payload)
+    assert local_server.hits == []
+    assert reply.status_code < 500 and reply.json()["error"]["code"] == "AF671", reply.text
+    stored = world.client("admin_a").get("/api/v1/conversations", params={"channel": "chatwoot"}).json()
+    assert stored["total"] == 1  # the customer's message itself was kept

@@ -21,6 +21,7 @@ from ...connectors.base import Handled, connector_principal
 from ...connectors.chatwoot import ChatwootConnector
 from ...connectors.zammad import ZammadConnector, signature_ok
 from ...errors import AnfuError
+from ...service.webhooks import network_transport
 from ..deps import Ctx
 
 router = APIRouter(tags=["connectors"])
@@ -64,6 +65,17 @@ class _Target:
     secret: str
     principal: Any
     account: str | None = None  # the Chatwoot account a tenant's connector serves
+    guarded: bool = False  # a tenant admin chose base_url: connect only to checked addresses
+
+
+def _transport(request: Request, ctx: Any, target: _Target) -> Any:
+    """The write-back's transport: a test's fake, else for a tenant's connector one that refuses
+    private addresses at connection time, as webhook deliveries do (the server-wide connector is
+    the operator's, who may run the helpdesk on the internal network)."""
+    fake = getattr(request.app.state, "connector_transport", None)
+    if fake is not None or not target.guarded:
+        return fake
+    return network_transport(ctx.services.helpdesks.allow_private)
 
 
 def _payload_account(payload: Any) -> str | None:
@@ -82,7 +94,7 @@ def _tenant_target(ctx: Any, name: str, slug: str) -> _Target:
     if creds is None or not creds.webhook_secret:
         raise AnfuError("AF675", name.capitalize(), settings="the connector on the admin console (/admin/connectors)")
     return _Target(creds.base_url, creds.api_token, creds.webhook_secret,
-                   connector_principal(tenant.id, None, f"connector-{name}"), account=creds.account)
+                   connector_principal(tenant.id, None, f"connector-{name}"), account=creds.account, guarded=True)
 
 
 def _public(handled: Handled) -> HandledPublic:
@@ -129,7 +141,7 @@ async def chatwoot(request: Request, ctx: Ctx,
     if target.account is not None and _payload_account(payload) != target.account:
         raise AnfuError("AF676", "Chatwoot", why=f"the event is not of account {target.account}, the one configured")
     connector = ChatwootConnector(ctx.turns, target.principal, target.base_url, target.api_token,
-                                  transport=getattr(request.app.state, "connector_transport", None))
+                                  transport=_transport(request, ctx, target))
     from starlette.concurrency import run_in_threadpool
 
     return _public(await run_in_threadpool(connector.handle, payload))
@@ -156,7 +168,7 @@ async def zammad(request: Request, ctx: Ctx,
         raise AnfuError("AF676", "Zammad", why="missing or wrong X-Hub-Signature")
     payload = _parse(body)
     connector = ZammadConnector(ctx.turns, target.principal, target.base_url, target.api_token,
-                                transport=getattr(request.app.state, "connector_transport", None))
+                                transport=_transport(request, ctx, target))
     from starlette.concurrency import run_in_threadpool
 
     return _public(await run_in_threadpool(connector.handle, payload))
