@@ -21,6 +21,7 @@ from ..store.access import Principal, require
 from ..store.records import Page
 from ..workflow.csat import SurveyLinks, submit_survey
 from ..events import Event
+from ..lru import Lru
 from ..workflow.followup import FollowUp, complete_followup, schedule_followup
 from ..workflow.ledger import Departments, Ledger, LedgerEntry
 from ..workflow.sla import SlaPolicies, SlaStatus, alert_key, sla_alerts, sla_status
@@ -69,6 +70,9 @@ def sla_state(ticket: Ticket, status: SlaStatus) -> str:
     return "warning" if status.warning else "ok"
 
 
+SLA_SEEN = 100_000  # SLA alerts remembered as recorded (about 10 MB at most)
+
+
 @dataclass(frozen=True)
 class TicketFilter:
     """Filters of `TicketDesk.list`; None means "any". `text` searches number, summary and
@@ -95,6 +99,9 @@ class TicketDesk:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.listeners: list[Listener] = listeners if listeners is not None else []
         self._sla_cursor = 0  # the last ticket id the SLA sweep reached (it goes on from there)
+        # (ticket id, alert key) of SLA alerts this process has seen recorded: a warned or breached
+        # ticket stays so on every later tick, and need not be locked and checked again each time
+        self._sla_seen: Lru[tuple[int, str], bool] = Lru(SLA_SEEN)
 
     @cached_property
     def policies(self) -> SlaPolicies:
@@ -235,11 +242,14 @@ class TicketDesk:
                         groups[-1][1].append((event.name, payload))  # goes with the breach before it
                     else:
                         groups.append((alert_key(event), [(event.name, payload)]))
+                groups = [g for g in groups if not self._sla_seen.get((record.id, g[0]))]
                 if not groups:
                     continue
                 for stored in self.workflow.record_sla_alerts(record.id, groups):
                     self._announce(record, stored.name, stored.payload, stored.id)
                     out.append(stored)
+                for key, _group in groups:  # recorded now, or found recorded by another sweep
+                    self._sla_seen.put((record.id, key), True)
         self._sla_cursor = after
         return out
 

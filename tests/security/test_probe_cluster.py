@@ -1014,6 +1014,11 @@ def test_the_scheduler_raises_an_overdue_tickets_sla_breach_once(make_world: Any
             t.join(30)
         del desk.workflow.record_sla_alerts
         world.ctx.services.run_scheduled()  # a later tick raises nothing new, and delivers
+        # and, the alerts being known as recorded, it locks and re-reads nothing for the ticket
+        calls: list[Any] = []
+        desk.workflow.record_sla_alerts = lambda *args: calls.append(args) or []
+        assert desk.sweep_sla() == [] and calls == []
+        del desk.workflow.record_sla_alerts
     events = sorted(e for e, _state, _n in _deliveries(world, hook_id))
     assert events == ["sla.breached", "sla.breached"], events  # response and resolution, once each
     assert {state for _e, state, _n in _deliveries(world, hook_id)} == {"delivered"}
