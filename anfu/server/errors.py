@@ -93,7 +93,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return error_response(ApiError("AF431", _describe(errors), status=422))
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return error_response(ApiError("AF434", request.url.path, status=404))
@@ -117,5 +117,5 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AnfuError, _on_anfu_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ...web import STATIC_DIR
 from . import admin_teams, routing  # teams, queues, skills and presence (routing, issue 13)
+from . import page_errors
 from . import account, admin, analytics, console, notes, replies, review, survey, tickets, training, wallboard, wellbeing
 from . import admin_connectors, admin_settings, admin_tokens, admin_webhooks  # the admin console
 from . import lists, search  # the conversation lists and global search (issue 13)
@@ -38,6 +39,7 @@ def mount_static(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     """Add the web workspace to an app made by `anfu.server.create_app`."""
     app.include_router(make_web_router())
+    page_errors.install(app)  # refusals of pages as the error page, not the API's JSON
     app.add_exception_handler(admin.Forbidden, admin.forbidden_page)  # the 403 page of admin pages
     mount_static(app)
 

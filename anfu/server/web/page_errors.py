@@ -1,0 +1,64 @@
+"""Refusals and errors of the workspace's pages as pages: a signed-in agent who opens the
+wallboard, or a ticket that is not theirs, sees the error page (zh-CN by default) with the code
+and the way out, not the API's JSON body. The API, WebSockets and static files keep
+`anfu.server.errors`' JSON; an HTMX request and any client that does not ask for HTML get it too.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from ...errors import AnfuError
+from .. import errors as api_errors
+from .common import is_htmx, render, signed_in
+
+# paths that are never pages: the API, the live socket, assets, probes and the API docs
+NOT_PAGES = ("/api/", "/ws", "/static/", "/metrics", "/healthz", "/readyz", "/docs", "/redoc", "/openapi")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating or posting a page form: HTML asked for, not the API, not HTMX."""
+    path = request.url.path
+    if path.startswith(NOT_PAGES) or is_htmx(request):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, code: str, message: str, status: int,
+               headers: dict[str, str] | None = None) -> Response:
+    try:
+        user = signed_in(request)
+    except Exception:  # the page must render even when the session store is what failed
+        user = None
+    response = render(request, "error.html", user=user, code=code, message=message, status_code=status,
+                      forbidden=status == 403, not_found=status == 404)
+    for name, value in (headers or {}).items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+async def on_anfu_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AnfuError)
+    if not wants_page(request):
+        return api_errors.error_response(exc)
+    headers = exc.headers if isinstance(exc, api_errors.ApiError) else None
+    return error_page(request, exc.code, exc.message, api_errors.status_of(exc), headers)
+
+
+async def on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and wants_page(request):
+        return error_page(request, "AF434", request.url.path, 404)
+    return await api_errors.on_http(request, exc)
+
+
+def install(app: FastAPI) -> None:
+    """Replace the API's handlers of coded errors and unknown paths with ones that answer a
+    page request with the error page (and everything else as before)."""
+    app.add_exception_handler(AnfuError, on_anfu_error)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+__all__ = ["error_page", "install", "wants_page"]
