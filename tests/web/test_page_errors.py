@@ -67,3 +67,12 @@ def test_a_refused_page_form_post_is_the_error_page(web: Any) -> None:
     response = agent.post("/admin/teams", data={"name": "投诉专班"}, headers=HTML)
     assert response.status_code == 403
     assert "AF417" in _page(response)
+
+
+def test_a_page_form_naming_a_missing_object_answers_404(web: Any) -> None:
+    """A wellbeing check-in naming a conversation the agent cannot see (another tenant's, or
+    none) was refused as 422 with AF503 in the text; the status now says what the code says."""
+    response = web.client("li").post("/wellbeing/checkin", data={"kind": "break", "conversation_id": "999999"},
+                                      headers=HTML)
+    assert response.status_code == 404 and "AF503" in response.text
+    assert web.client("li").post("/wellbeing/checkin", data={"kind": "无此项"}).status_code == 422

@@ -87,16 +87,16 @@ def test_trainers_write_scenarios_validated_like_packs(web) -> None:
     data = yaml.safe_load((RULES_ROOT / "zh_CN" / "scenarios" / "power_bill_spike.yaml").read_text(encoding="utf-8"))
     broken = {**data, "id": "centre_bill", "persona": "暴躁型"}
     refused = wang.post("/training/scenarios", data={"yaml": yaml.safe_dump(broken, allow_unicode=True)})
-    assert refused.status_code == 422 and "AF301" not in refused.text and "persona must be one of" in refused.text
+    assert refused.status_code == 422 and "AF301" in refused.text and "persona must be one of" in refused.text
     assert wang.post("/training/scenarios", data={"yaml": "id: [unclosed"}).status_code == 422
     good = {**data, "id": "centre_bill", "title": "本中心情景：阶梯电价争议"}
     saved = wang.post("/training/scenarios", data={"yaml": yaml.safe_dump(good, allow_unicode=True)})
     assert saved.status_code == 303
     assert "本中心情景：阶梯电价争议" in web.client("li").get("/training").text
     duplicate = wang.post("/training/scenarios", data={"yaml": yaml.safe_dump(good, allow_unicode=True)})
-    assert duplicate.status_code == 422 and "already exists" in duplicate.text
+    assert duplicate.status_code == 409 and "AF707" in duplicate.text and "already exists" in duplicate.text
     shipped_id = wang.post("/training/scenarios", data={"yaml": yaml.safe_dump(data, allow_unicode=True)})
-    assert shipped_id.status_code == 422
+    assert shipped_id.status_code == 409
     assert web.client("li").post("/training/scenarios", data={"yaml": "x"}).status_code == 403
     session_id = _session(web.client("li").post("/training/sessions", data={"scenario_id": "centre_bill"}))
     assert "本中心情景" in web.client("li").get(f"/training/sessions/{session_id}").text

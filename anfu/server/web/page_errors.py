@@ -26,6 +26,13 @@ def wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+def form_status(exc: AnfuError) -> int:
+    """How a page answers a refused form: the API's status where it names a refusal, a missing
+    object or a conflict (403, 404, 409), otherwise 422 (the form's input)."""
+    status = api_errors.status_of(exc)
+    return status if status in (403, 404, 409) else 422
+
+
 def error_page(request: Request, code: str, message: str, status: int,
                headers: dict[str, str] | None = None) -> Response:
     try:
@@ -61,4 +68,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
 
 
-__all__ = ["error_page", "install", "wants_page"]
+__all__ = ["error_page", "form_status", "install", "wants_page"]

@@ -21,6 +21,7 @@ from ...simulator import SKILLS, parse_scenario_yaml
 from ...store import ConversationFilter
 from ...store.care_repo import CASE_WRITERS, is_trainer
 from ..care import SKILL_NAMES, Care, progress
+from .page_errors import form_status
 from .common import WebUser, as_id, locale_of, render, web_form_user, web_user
 
 router = APIRouter()
@@ -90,7 +91,7 @@ async def reply(session_id: int, request: Request, user: WebUser = Depends(web_f
         try:
             sim.reply(text[:MAX_REPLY])  # a reply the simulator refuses is not stored
         except AnfuError as exc:
-            return render(request, "training_session.html", user=user, error=str(exc), status_code=422,
+            return render(request, "training_session.html", user=user, error=str(exc), status_code=form_status(exc),
                           **_session_view(request, user, session_id))
         care.store.add_reply(user.principal, session_id, text[:MAX_REPLY])
     return RedirectResponse(f"/training/sessions/{session_id}", status_code=303)
@@ -179,7 +180,8 @@ async def save_scenario(request: Request, user: WebUser = Depends(web_form_user)
             raise TrainingError("AF707", scenario.id)
         care.store.save_scenario(user.principal, scenario.data)
     except AnfuError as exc:
-        return render(request, "training_scenario.html", user=user, text=text, error=exc.message, status_code=422)
+        return render(request, "training_scenario.html", user=user, text=text, error=str(exc),
+                      status_code=form_status(exc))
     return RedirectResponse("/training/trainer?saved=" + scenario.id, status_code=303)
 
 

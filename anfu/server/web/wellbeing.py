@@ -16,6 +16,7 @@ from ...store.care_repo import sees_team
 from ...wellbeing import load_wellbeing_rules
 from ..care import Care
 from ..routes.wellbeing import me_view, team_view
+from .page_errors import form_status
 from .common import WebUser, as_id, render, web_form_user, web_user
 
 router = APIRouter()
@@ -72,7 +73,7 @@ async def checkin(request: Request, user: WebUser = Depends(web_form_user)) -> R
         care.store.add_checkin(user.principal, kind, conversation_id=conversation_id, self_check=self_check, note=note)
     except AnfuError as exc:
         return render(request, "wellbeing.html", user=user, view=me_view(request.app.state.ctx, user.principal),
-                      supervises=sees_team(user.principal), error=str(exc), status_code=422,
+                      supervises=sees_team(user.principal), error=str(exc), status_code=form_status(exc),
                       **_prompt_context(load_wellbeing_rules()))
     if request.headers.get("hx-request") == "true":
         return render(request, "wellbeing.html", block="prompt", user=user, pending=None, done=kind,
