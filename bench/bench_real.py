@@ -13,7 +13,9 @@
   to its rules, never trained or tuned on), with the two labelling passes' agreement there.
 - Quality score and 安抚成功 against the 19 annotators' satisfaction (S/A/E) of the held-out
   STC-3 dialogues, with the last turn's valence as the reference line.
-- Persona and SOP stage on held-out written conversations, when their metrics files exist.
+- Persona and SOP stage on held-out written conversations, when their metrics files exist; the
+  persona also on our labels of real STC-3 dialogues (held-out ones), beside the rules alone and
+  the model without its corroboration rule (the previous release's behaviour) in the same run.
 - Speed: full-pipeline conversation latency per new turn (live, memo on) p50/p99.
 
 Peers in the same run: the label agreement (ceiling), the reference lines above, and on usual_eval
@@ -57,7 +59,7 @@ TARGETS = {
 }
 HEADLINE = ["agreement.emotion.macro_f1", "agreement.emotion.kappa", "agreement.escalation_risk.f1",
             "agreement.helpdesk.kappa", "agreement_fresh_alert", "emotion_real.n", "learning_curve", "outcome.last_valence_spearman.S",
-            "outcome.last_valence_auc_upset", "persona", "sop"]
+            "outcome.last_valence_auc_upset", "persona", "persona_real", "sop"]
 
 
 def _prf(gold: list[bool], pred: list[bool]) -> dict[str, Any]:
@@ -257,6 +259,32 @@ def latency(analyzer: Any) -> dict[str, float]:
             "conversation_turn_p99": round(float(np.percentile(times, 99)), 2), "turns": len(times)}
 
 
+def persona_real(analyzer: Any) -> dict[str, Any]:
+    """The persona on our labels of real held-out STC-3 dialogues (`corpus/real/stc3_persona.jsonl`,
+    id % 5 == 0): the pipeline's answer, the rules alone (`anfu.persona.v1`) and the learned model
+    without its corroboration rule, with the labellers' agreement beside them."""
+    from anfu.components.persona import LearnedPersona, Persona
+    from anfu.training.persona import real_persona_scores, stc3_persona_labels
+
+    held = [(label, d) for label, d in stc3_persona_labels() if int(d["id"]) % 5 == 0]
+    if not held:
+        return {}
+    by_id = dict((d["id"], label) for label, d in held)
+    rules, uncorroborated = Persona(), LearnedPersona(corroboration=0.0)
+    gold, shipped, alone, bare = [], [], [], []
+    conversations = [c for c in _stc3_conversations() if c.id in by_id]
+    for doc in analyzer.pipe(conversations, batch_size=32):
+        gold.append(by_id[doc.conversation.id])
+        shipped.append(doc.persona.type)
+        alone.append(rules.predict([doc])[0].type)
+        bare.append(uncorroborated.predict([doc])[0].type)
+    agreement = ROOT / "corpus" / "real" / "persona_agreement.json"
+    return {"persona_real": {"anfu.persona.v2": real_persona_scores(gold, shipped),
+                             "anfu.persona.v1": real_persona_scores(gold, alone),
+                             "v2 without corroboration": real_persona_scores(gold, bare),
+                             "agreement": json.loads(agreement.read_text(encoding="utf-8"))}}
+
+
 def run() -> dict[str, Any]:
     import anfu
 
@@ -271,6 +299,7 @@ def run() -> dict[str, Any]:
     result.update(standalone())
     result.update(smp_usual_eval(analyzer))
     result.update(outcome())
+    result.update(persona_real(analyzer))
     for name in ("persona", "sop"):
         path = WEIGHTS / f"{name}.metrics.json"
         if path.is_file():

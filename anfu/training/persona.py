@@ -164,6 +164,57 @@ def evaluate(rows: Sequence[LabelledConversation], docs: Sequence[Any], indices:
     return report
 
 
+# -- real dialogues: our persona labels of STC-3 dialogues (issue 9) ---------------------------
+STC3_PERSONA_LABELS = Path(__file__).resolve().parents[2] / "corpus" / "real" / "stc3_persona.jsonl"
+
+
+def stc3_customer_text(dialogue: dict[str, Any]) -> str:
+    """What a persona label's hash covers: the customer's non-empty turns, joined by newlines."""
+    return "\n".join(t for t in (" ".join(x["utterances"]).strip() for x in dialogue["turns"]
+                                 if x["sender"] == "customer") if t)
+
+
+def stc3_persona_labels(path: str | Path = STC3_PERSONA_LABELS, data_dir: str | Path | None = None
+                        ) -> list[tuple[str, dict[str, Any]]]:
+    """(label, STC-3 dialogue) for each of our persona labels whose dialogue exists and whose
+    customer text still has the labelled hash; nothing when the data or the labels are absent."""
+    import hashlib
+
+    from .data import public_data_dir
+
+    source = Path(data_dir or public_data_dir()) / "stc3" / "train_data_cn.json"
+    path = Path(path)
+    if not source.is_file() or not path.is_file():
+        return []
+    dialogues = {d["id"]: d for d in json.loads(source.read_text(encoding="utf-8"))}
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        d = dialogues.get(str(row.get("dialogue_id")))
+        if d is None or row.get("persona") not in (*PERSONAS, UNKNOWN):
+            continue
+        digest = hashlib.sha1(stc3_customer_text(d).encode("utf-8")).hexdigest()[: len(str(row.get("sha1", "")))]
+        if digest == row.get("sha1"):
+            out.append((row["persona"], d))
+    return out
+
+
+def real_persona_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+    """On real dialogues, where most show no type: how many dialogues a type was named for, the
+    share of those named right, the share of the labelled types found, how often a dialogue the
+    labellers left `unknown` got a type, and the accuracy counting `unknown` as a class."""
+    pairs = list(zip(gold, pred))
+    named = [(g, p) for g, p in pairs if p != UNKNOWN]
+    typed = [(g, p) for g, p in pairs if g != UNKNOWN]
+    untyped = [(g, p) for g, p in pairs if g == UNKNOWN]
+    ratio = lambda a, b: round(a / b, 3) if b else 0.0  # noqa: E731
+    return {"n": len(pairs), "labelled_typed": len(typed), "named": len(named),
+            "precision_named": ratio(sum(g == p for g, p in named), len(named)),
+            "recall_typed": ratio(sum(g == p for g, p in typed), len(typed)),
+            "named_when_unknown": ratio(sum(p != UNKNOWN for _, p in untyped), len(untyped)),
+            "accuracy": ratio(sum(g == p for g, p in pairs), len(pairs))}
+
+
 if __name__ == "__main__":  # python -m anfu.training.persona: rebuild the shipped weights
     from ..backends.text_dense import DEFAULT_PERSONA_WEIGHTS
     from .conversations import default_conversations

@@ -250,6 +250,10 @@ def _persona_line(item: Any, locale: str, rules_dir: str | None) -> Markup:
                       "(below {:.2f}) and is hard to tell from {}").format(
             persona, float(p.get("probability") or 0), float(p.get("threshold") or 0),
             _gettext(p.get("runner_up"), locale))
+    if code == "persona.uncorroborated":
+        return Markup("Not enough evidence: the model leans to {} (probability {:.2f}), but the customer's "
+                      "words show too few clear cues of that type (cue weight {:.1f}, {:.1f} needed)").format(
+            persona, float(p.get("probability") or 0), float(p.get("support") or 0), float(p.get("needed") or 0))
     if code == "persona.model":
         line = Markup("Model: {}, probability {:.2f}").format(persona, float(p.get("probability") or 0))
         words = list(p.get("words") or [])

@@ -319,3 +319,49 @@ def test_a_cue_without_english_is_reported() -> None:
     assert any("types.刚强型.cues[0].label_en must give the English" in p for p in problems), problems
     assert any("types.怀疑型.features[0].label_en must be English" in p for p in problems), problems
     assert any("types.沉默型.playbook.speak_en" in p for p in problems), problems
+
+
+# --- anfu.persona.v2 on real text: the corroboration rule (issue 9) --------------------------
+def _v2(turns: list[tuple[str, str]]) -> object:
+    import anfu
+
+    return anfu.load()(Conversation.from_texts(turns)).persona
+
+
+def test_a_plain_complaint_gets_no_type_from_the_models_words_alone() -> None:
+    """Real posts like this one drew 虚荣型 or 刚强型 from words such as 你们这 and 这么 (the model
+    learnt them from our writers); without the type's own cues the answer is now unknown, and
+    the evidence says the model leaned to a type it could not corroborate."""
+    persona = _v2([("customer", "这么高的费用你能给我说出道理来？上个月才八十，这个月一百九十五，流量明明还剩一百多兆")])
+    assert persona.type == "unknown"
+    [item] = persona.evidence_items
+    assert item.code == "persona.uncorroborated"
+    params = dict(item.params)
+    assert params["needed"] == 3.0 and params["support"] < 3.0 and params["persona"] in GUIDANCE_PERSONAS
+    assert persona.evidence[0].startswith("证据不足：模型倾向")
+
+
+GUIDANCE_PERSONAS = ("刚强型", "神经质型", "内向型", "随和型", "虚荣型", "好斗型", "顽固型", "怀疑型", "沉默型")
+
+
+@pytest.mark.parametrize("persona, turns", [
+    ("虚荣型", [("customer", "你好，我的信用卡被多扣了年费"), ("agent", "您好，请问您的卡号后四位是多少？"),
+               ("customer", "我在你们这儿是十几年的VIP了，你们行长我都认识，这点小事还要我报卡号？")]),
+    ("顽固型", [("customer", "我来办过户"), ("agent", "您好，按照新规定需要双方到场"),
+               ("customer", "我不管什么新规定，以前怎么办现在就怎么办，上次我邻居就是一个人来办的")]),
+])
+def test_the_types_a_team_lead_names_at_once_are_still_named(persona: str, turns: list[tuple[str, str]]) -> None:
+    """The issue's examples, inside a conversation: the pack's cues (status, names of people in
+    charge, a new rule refused) corroborate the model."""
+    result = _v2(turns)
+    assert result.type == persona
+    assert any(i.code == "persona.clue" for i in result.evidence_items)
+
+
+def test_the_corroboration_rule_is_configurable() -> None:
+    from anfu.components.persona import LearnedPersona
+
+    turns = [TurnAssessment(speaker="customer", text=t, norm=t) for t in
+             ("这么高的费用你能给我说出道理来？上个月才八十，这个月一百九十五，流量明明还剩一百多兆",)]
+    assert LearnedPersona().infer(turns).type == "unknown"
+    assert LearnedPersona(corroboration=0.0).infer(turns).type != "unknown"

@@ -34,9 +34,11 @@ def test_persona_v2_heldout_floors(heldout) -> None:  # noqa: ANN001
     report = evaluate(rows, docs, range(len(rows)), DEFAULT_PERSONA_WEIGHTS)
     v1, v2 = report["anfu.persona.v1"], report["anfu.persona.v2"]
     assert v2["n"] >= 90
-    # achieved (persona.metrics.json): accuracy 0.935, abstention 0.061, counting abstentions 0.878
-    assert v2["accuracy"] >= 0.90 and v2["abstention"] <= 0.10
-    assert v2["accuracy_all"] >= 0.83
+    # achieved (persona.metrics.json): accuracy 0.941, abstention 0.133, counting abstentions 0.816.
+    # Before the corroboration rule (real dialogues: a type named for 56 % of those the labellers
+    # left unknown) 0.935 / 0.061 / 0.878; the target is abstention <= 20 %.
+    assert v2["accuracy"] >= 0.90 and v2["abstention"] <= 0.20
+    assert v2["accuracy_all"] >= 0.78
     assert v2["accuracy_all"] > v1["accuracy_all"] and v2["abstention"] < v1["abstention"]
 
 

@@ -229,3 +229,12 @@ def test_persona_evidence_and_suggestion_reasons_come_back_in_english(analyzer: 
     assert quoted
     for finding in quoted:
         assert not CJK.search(chrome(rubric_finding(finding["message"], "en"))), finding["message"]
+
+
+def test_an_uncorroborated_persona_comes_back_in_english(analyzer: Any) -> None:
+    turns = [Utterance("这么高的费用你能给我说出道理来？上个月才八十，这个月一百九十五，流量明明还剩一百多兆", "customer")]
+    persona = analyzer(Conversation(turns, id="c-uncorroborated")).to_dict()["persona"]
+    assert persona["type"] == "unknown" and persona["evidence_items"][0]["code"] == "persona.uncorroborated"
+    english = str(persona_evidence(persona, "en"))
+    assert english.startswith("Not enough evidence: the model leans to ") and "3.0 needed" in english
+    assert not CJK.search(chrome(english)), english
