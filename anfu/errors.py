@@ -127,6 +127,9 @@ MESSAGES: dict[str, str] = {
     "AF607": "Ticket {detail} is {status}: {hint}.",
     "AF608": "Ticket {detail} has no survey link to send: it is {status} or already rated. A CSAT link is "
              "sent once, after the ticket is resolved.",
+    "AF609": "Ticket {detail} was changed by someone else since you read it (you read version {expected}, it "
+             "is now at version {current}); nothing was saved. Reload the ticket and apply your change again "
+             "(send the new ETag as If-Match).",
     "AF610": "Business calendar {detail} has no open hours in the next {days} days. Add weekdays, hours or "
              "make-up workdays to anfu/rules/zh_CN/sla.yaml.",
     "AF620": "Follow-up (回访) for ticket {detail} is already {state}; only a scheduled follow-up can be "
@@ -152,15 +155,19 @@ MESSAGES: dict[str, str] = {
              "(`apt-get install -y fonts-noto-cjk`) or pass font_path= a .ttf/.otf/.ttc font with Chinese "
              "glyphs.",
     "AF661": "Cannot write the export to {detail}: {reason}. Check that the folder exists and is writable.",
-    # integrations: canned replies (AF670), webhooks (AF671-AF672), helpdesk connectors (AF675-AF677)
+    # integrations: canned replies (AF670, AF673), webhooks (AF671-AF672), helpdesk connectors (AF675-AF679)
     "AF670": "The canned reply fails the pre-send check ({detail}). Save the compliant wording instead, e.g.: "
              "{rewrite}",
+    "AF673": "The canned reply {detail} was changed by someone else since you opened it; nothing was saved. "
+             "Reload it, then apply your change again.",
     "AF671": "Webhook URL {detail} is not allowed: {why}.",
     "AF672": "Unknown webhook event(s) {detail}. Subscribe to some of: {allowed}.",
     "AF675": "The {detail} connector is not configured. Set {settings} (see the README's Connectors section).",
     "AF676": "The {detail} webhook is not authentic: {why}. Use the token or secret configured in Anfu.",
     "AF677": "The {detail} payload cannot be used: {why}.",
     "AF678": "Connector setting {detail} is not valid: {why}. Correct it on the connectors page (/admin/connectors).",
+    "AF679": "The {detail} connector was set up by someone else while you were saving it; nothing of yours was "
+             "saved. Reload the connectors page (/admin/connectors) to see it, then save your change again.",
     # search and conversation lists (issue 13)
     "AF680": "The search query is {detail}: type at least one word, e.g. 退款, a customer's name or a ticket number.",
     "AF681": "The search query is {detail} characters; the limit is {limit}. Search for a few words.",
@@ -245,6 +252,11 @@ class NotFoundError(StoreError, LookupError):
 
 class WorkflowError(AnfuError, ValueError):
     """A ticket, SLA, follow-up, survey or ledger operation that is not allowed (AF60x-AF64x)."""
+
+
+class ConflictError(WorkflowError):
+    """A write over a version the writer did not read (AF609, AF673, AF679): someone else saved in
+    between. The API answers 409 Conflict."""
 
 
 class TrainingError(AnfuError, ValueError):

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import AnfuError
+from ..errors import AnfuError, ConflictError
 
 log = logging.getLogger("anfu.server")
 
@@ -45,6 +45,8 @@ STATUS: dict[str, int] = {
 def status_of(error: AnfuError) -> int:
     if isinstance(error, ApiError):
         return error.status
+    if isinstance(error, ConflictError):  # saved by someone else since the writer read it
+        return 409
     if error.code in STATUS:
         return STATUS[error.code]
     prefix = error.code[:3]

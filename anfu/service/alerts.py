@@ -85,10 +85,17 @@ class Alerts:
         raise NotFoundError("AF503", alert_id, kind="alert")
 
     def _record(self, principal: Principal, alert: Alert, name: str, payload: dict[str, Any],
-                ip: str | None) -> None:
-        """The change as an event (the alert's state) and in the audit log (who and when)."""
-        self.store.add_event(principal.tenant_id, name, {"alert_id": alert.event.id, "by": principal.actor, **payload},
-                             conversation_id=alert.event.conversation_id)
+                ip: str | None, *, once: bool = False) -> None:
+        """The change as an event (the alert's state) and in the audit log (who and when).
+        `once`: not when the alert has such an event already (acknowledged and resolved are once
+        only: of two supervisors clicking at the same moment, the first counts and the second
+        changes nothing)."""
+        event = self.store.add_event_once(principal.tenant_id, name,
+                                          {"alert_id": alert.event.id, "by": principal.actor, **payload},
+                                          conversation_id=alert.event.conversation_id,
+                                          once_per="alert_id" if once else None)
+        if event is None:
+            return
         self.store.audit(principal.tenant_id, principal.actor, name, target=f"alert:{alert.event.id}",
                          detail={"conversation_id": alert.event.conversation_id, **payload}, ip=ip)
 
@@ -97,7 +104,7 @@ class Alerts:
         alert = self.get(principal, alert_id)  # invisible: AF503, like a missing one
         require(principal, "supervise")
         if alert.acknowledged_by is None:
-            self._record(principal, alert, ACKNOWLEDGED, {"note": note[:500]}, ip)
+            self._record(principal, alert, ACKNOWLEDGED, {"note": note[:500]}, ip, once=True)
         return self.get(principal, alert_id)
 
     def assign(self, principal: Principal, alert_id: int, user_id: int, note: str = "", *,
@@ -114,5 +121,5 @@ class Alerts:
         alert = self.get(principal, alert_id)
         require(principal, "supervise")
         if alert.resolved_by is None:
-            self._record(principal, alert, RESOLVED, {"note": note[:500]}, ip)
+            self._record(principal, alert, RESOLVED, {"note": note[:500]}, ip, once=True)
         return self.get(principal, alert_id)

@@ -1,22 +1,25 @@
 """The complaint desk: the workflow objects (`anfu.workflow`) applied to stored tickets.
 
-Each action loads the ticket, calls the pure workflow method (which checks the move and
-returns its events), stores the ticket, keeps its 四个不漏 ledger entry in step and records
-the events in the event log; a low CSAT score or an escalation also reaches the supervisors'
-live stream, and every event reaches the desk's listeners (outgoing webhooks). The web pages
-and the REST API (`/api/v1/tickets…`) both call this class.
+Each action loads the ticket under its row's lock, calls the pure workflow method (which
+checks the move and returns its events), stores the ticket with its next version and, in the
+same transaction, its 四个不漏 ledger entry and follow-up, then records the events in the event
+log (`TicketDesk._change`: two changes at the same moment both count; a caller that names the
+version it read gets AF609 when someone saved since); a low CSAT score or an escalation also
+reaches the supervisors' live stream, and every event reaches the desk's listeners (outgoing
+webhooks). The web pages and the REST API (`/api/v1/tickets…`) both call this class.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, Callable
 
 from ..errors import AuthError, InputError, WorkflowError
-from ..store import Store, TicketRecord, WorkflowStore
+from ..store import Store, TicketChange, TicketRecord, WorkflowStore
+from ..store.workflow_repo import FollowUpRecord, LedgerRecord, TicketChanger
 from ..store.access import Principal, require
 from ..store.records import Page
 from ..workflow.csat import SurveyLinks, submit_survey
@@ -87,6 +90,35 @@ class TicketFilter:
     customer: str | None = None
     text: str | None = None
     conversation_id: int | None = None
+
+
+@dataclass
+class TicketWork:
+    """One change of a ticket, made under its row's lock (`TicketDesk._change`): the ticket as
+    stored now, to change in place, and what goes with it. `ledger()` is the ticket's 四个不漏
+    ledger in step with the ticket as changed so far; set `owner_id` to hand it over and
+    `followup` to write the follow-up (回访)."""
+
+    record: TicketRecord
+    ticket: Ticket
+    now: datetime
+    stored_ledger: LedgerRecord | None
+    stored_followup: FollowUpRecord | None
+    departments: Departments
+    owner_id: Any = ...
+    followup: FollowUp | None = None
+    _ledger: Ledger | None = field(default=None, repr=False)
+
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger(self.departments)
+            if self.stored_ledger is not None:
+                self._ledger.entries[self.ticket.id] = ledger_entry(self.stored_ledger.data)
+        self._ledger.sync(self.ticket)
+        return self._ledger
+
+    def current_followup(self) -> FollowUp | None:
+        return None if self.stored_followup is None else followup(self.stored_followup.data)
 
 
 class TicketDesk:
@@ -269,11 +301,46 @@ class TicketDesk:
         for listener in self.listeners:
             listener(record.tenant_id, name, body)
 
-    def _save(self, record: TicketRecord, ticket: Ticket, events: list[Event], owner_id: Any = ...) -> TicketRecord:
-        saved = self.workflow.save_ticket(record.id, ticket.to_dict(), owner_id=owner_id)
-        self.workflow.save_ledger_entry(record.id, self._ledger(record, ticket).entry(ticket.id).to_dict())
-        self._record(saved, events)
+    def _change(self, principal: Principal | None, ticket_id: int, work: Callable[[TicketWork], list[Event]], *,
+                expected_version: int | None = None) -> TicketRecord:
+        """Apply `work` to the ticket as stored now, under its row's lock, and save it with its
+        ledger entry and follow-up in one transaction (`WorkflowStore.change_ticket`): two changes
+        at the same moment both count, neither undoes the other. `expected_version` (the version
+        the caller read: If-Match, the ticket page's form) turns a ticket saved since into AF609.
+        The events `work` returns are recorded once the change is saved. `principal` None: the
+        public survey link (no access rules)."""
+        events: dict[int, list[Event]] = {}
+        saved = self.workflow.change_ticket(ticket_id, self._changer(principal, work, events), visible_to=principal,
+                                            expected_version=expected_version)
+        self._record(saved, events[saved.id])
         return saved
+
+    def _change_all(self, principal: Principal, ticket_ids: list[int],
+                    work: Callable[[TicketWork], list[Event]]) -> list[TicketRecord]:
+        """`_change` for several tickets at once (bulk actions): all change, or — when one is
+        missing or refuses the change — none (`WorkflowStore.change_tickets`)."""
+        events: dict[int, list[Event]] = {}
+        saved = self.workflow.change_tickets(ticket_ids, self._changer(principal, work, events), visible_to=principal)
+        for record in saved:
+            self._record(record, events[record.id])
+        return saved
+
+    def _changer(self, principal: Principal | None, work: Callable[[TicketWork], list[Event]],
+                 events: dict[int, list[Event]]) -> TicketChanger:
+        """The store's change function for `work`; the events of each ticket go to `events`."""
+        def change(record: TicketRecord, stored_ledger: LedgerRecord | None,
+                   stored_followup: FollowUpRecord | None) -> TicketChange:
+            if principal is not None and principal.role == "auditor":
+                require(principal, "conversation.write")  # auditors read only (AF417), once visible
+            ticket = self.ticket(record)
+            job = TicketWork(record, ticket, max(self.clock(), ticket.last_change_at), stored_ledger,
+                             stored_followup, self.departments)
+            events[record.id] = work(job)
+            follow = job.followup
+            return TicketChange(ticket.to_dict(), job.owner_id, ledger=job.ledger().entry(ticket.id).to_dict(),
+                                followup=None if follow is None else follow.to_dict(),
+                                followup_due=None if follow is None else follow.due_at)
+        return change
 
     # creating -----------------------------------------------------------------------------------
     def open_for_conversation(self, principal: Principal, conversation_id: int, *, priority: str | None = None,
@@ -301,13 +368,14 @@ class TicketDesk:
             priority=priority or PRIORITY_OF_LEVEL.get(conversation.escalation_level, "normal"),
             owner=agent.username if agent else principal.name, team=team.name if team else None,
             industry=conversation.industry, conversation_ref=str(conversation.id), summary=(note or first)[:200])
-        record = self.workflow.create_ticket(conversation.tenant_id, ticket.to_dict(), conversation_id=conversation.id,
-                                             team_id=conversation.team_id,
-                                             owner_id=agent.id if agent else principal.user_id)
-        ledger = Ledger(self.departments)
-        self.workflow.save_ledger_entry(record.id, ledger.record(ticket).to_dict())
-        self._record(record, events)
-        return record, True
+        # two escalations at the same moment: the store opens one ticket, the other gets it back
+        record, created = self.workflow.open_ticket(
+            conversation.tenant_id, ticket.to_dict(), conversation_id=conversation.id, team_id=conversation.team_id,
+            owner_id=agent.id if agent else principal.user_id,
+            ledger=Ledger(self.departments).record(ticket).to_dict())
+        if created:
+            self._record(record, events)
+        return record, created
 
     # changing -------------------------------------------------------------------------------------
     def _writable(self, principal: Principal, ticket_id: int) -> TicketRecord:
@@ -319,23 +387,30 @@ class TicketDesk:
         return record
 
     def update(self, principal: Principal, ticket_id: int, *, priority: str | None = None,
-               cause: str | None = None, owner_id: int | None = None, note: str = "") -> TicketRecord:
+               cause: str | None = None, owner_id: int | None = None, note: str = "",
+               expected_version: int | None = None) -> TicketRecord:
         """Change priority, cause and/or owner. Handing a ticket to someone else needs a
-        supervisor (their own team's agents) or an admin."""
-        record = self._writable(principal, ticket_id)
-        ticket = self.ticket(record)
-        now = max(self.clock(), ticket.last_change_at)
-        events: list[Event] = []
-        new_owner: Any = ...
-        if priority is not None and priority != ticket.priority:
-            events += ticket.set_priority(priority, at=now, actor=principal.name, note=note)
-        if cause is not None and cause != ticket.cause:
-            events += ticket.set_cause(cause, at=now, actor=principal.name, note=note)
-        if owner_id is not None and owner_id != record.owner_id:
-            user = self._assignable(principal, owner_id)
-            events += ticket.assign(user.username, at=now, actor=principal.name, note=note)
-            new_owner = user.id
-        return self._save(record, ticket, events, owner_id=new_owner)
+        supervisor (their own team's agents) or an admin. Each field is applied to the ticket as
+        stored when the change is saved (see `_change`)."""
+        owner = self._assignable(principal, owner_id) if owner_id is not None else None
+        return self._change(principal, ticket_id, self._fields_work(principal, priority, cause, owner, note),
+                            expected_version=expected_version)
+
+    @staticmethod
+    def _fields_work(principal: Principal, priority: str | None, cause: str | None, owner: Any,
+                     note: str) -> Callable[[TicketWork], list[Event]]:
+        """The change of priority, cause and owner (a user record, checked) that differ."""
+        def work(job: TicketWork) -> list[Event]:
+            ticket, now, events = job.ticket, job.now, []
+            if priority is not None and priority != ticket.priority:
+                events += ticket.set_priority(priority, at=now, actor=principal.name, note=note)
+            if cause is not None and cause != ticket.cause:
+                events += ticket.set_cause(cause, at=now, actor=principal.name, note=note)
+            if owner is not None and owner.id != job.record.owner_id:
+                events += ticket.assign(owner.username, at=now, actor=principal.name, note=note)
+                job.owner_id = owner.id
+            return events
+        return work
 
     def _assignable(self, principal: Principal, user_id: int) -> Any:
         if principal.role not in ("supervisor", "admin") and user_id != principal.user_id:
@@ -348,11 +423,14 @@ class TicketDesk:
 
     def assign_many(self, principal: Principal, ticket_ids: list[int], owner_id: int,
                     note: str = "", *, ip: str | None = None) -> list[TicketRecord]:
-        """Bulk assign: every ticket is checked first, then all are handed over; each hand-over
-        is audited (who, when, to whom)."""
-        self._assignable(principal, owner_id)
-        records = [self._writable(principal, i) for i in dict.fromkeys(ticket_ids)]
-        done = [self.update(principal, r.id, owner_id=owner_id, note=note) for r in records]
+        """Bulk assign: every ticket is checked first, then all are handed over in one
+        transaction (all or none: a ticket that became invisible meanwhile stops everything);
+        each hand-over is audited (who, when, to whom)."""
+        owner = self._assignable(principal, owner_id)
+        ids = list(dict.fromkeys(ticket_ids))
+        for ticket_id in ids:
+            self._writable(principal, ticket_id)
+        done = self._change_all(principal, ids, self._fields_work(principal, None, None, owner, note))
         for record in done:
             self.store.audit(record.tenant_id, principal.actor, "ticket.assigned", target=f"ticket:{record.id}",
                              detail={"number": record.number, "owner_id": owner_id, "bulk": True}, ip=ip)
@@ -360,91 +438,77 @@ class TicketDesk:
 
     def close_many(self, principal: Principal, ticket_ids: list[int], note: str = "", *,
                    ip: str | None = None) -> list[TicketRecord]:
-        """Bulk close (supervisors of the team, admins): every ticket is checked first (visible,
-        and in a status that may close: resolved, or waiting on the customer with a note), then
-        all close; each is audited (who, when)."""
+        """Bulk close (supervisors of the team, admins): every ticket is checked first (visible),
+        then all close in one transaction, each as stored now: a ticket that may not close
+        (resolved, or waiting on the customer with a note, may), also one reopened by someone
+        meanwhile, stops everything and nothing closes. Each closing is audited (who, when)."""
         require(principal, "supervise")
-        records = [self._writable(principal, i) for i in dict.fromkeys(ticket_ids)]
-        for record in records:  # a dry run on a copy: the first refusal stops everything
-            ticket = self.ticket(record)
-            ticket.close(at=max(self.clock(), ticket.last_change_at), actor=principal.name, note=note)
-        done = [self.act(principal, r.id, "close", {"note": note}) for r in records]
+        ids = list(dict.fromkeys(ticket_ids))
+        for ticket_id in ids:
+            self._writable(principal, ticket_id)
+        done = self._change_all(principal, ids, self._action_work(principal, "close", {"note": note}))
         for record in done:
             self.store.audit(record.tenant_id, principal.actor, "ticket.closed", target=f"ticket:{record.id}",
                              detail={"number": record.number, "bulk": True}, ip=ip)
         return done
 
-    def act(self, principal: Principal, ticket_id: int, action: str, form: dict[str, str]) -> TicketRecord:
-        """Apply one action to a ticket (see ACTIONS); workflow errors pass through."""
-        record = self._writable(principal, ticket_id)
-        ticket = self.ticket(record)
-        now = max(self.clock(), ticket.last_change_at)
+    def act(self, principal: Principal, ticket_id: int, action: str, form: dict[str, str], *,
+            expected_version: int | None = None) -> TicketRecord:
+        """Apply one action to a ticket (see ACTIONS) as stored when it is saved (see
+        `_change`); workflow errors pass through and write nothing."""
+        return self._change(principal, ticket_id, self._action_work(principal, action, form),
+                            expected_version=expected_version)
+
+    def _action_work(self, principal: Principal, action: str,
+                     form: dict[str, str]) -> Callable[[TicketWork], list[Event]]:
+        """The change one action (see ACTIONS) makes."""
         actor = principal.name
         note = (form.get("note") or "").strip()
-        events: list[Event] = []
-        if action == "respond":
-            events = ticket.respond(at=now, actor=actor, note=note)
-        elif action == "advance":
-            events = ticket.advance_stage(form.get("to", ""), at=now, actor=actor, note=note)
-        elif action == "wait":
-            events = ticket.wait_on_customer(at=now, actor=actor, note=note)
-        elif action == "customer_replied":
-            events = ticket.customer_replied(at=now, actor=actor, note=note)
-        elif action == "note":
-            events = ticket.add_note(note, at=now, actor=actor)
-        elif action == "resolve":
-            events = ticket.resolve(at=now, actor=actor, note=note)
-            follow, more = schedule_followup(ticket, policies=self.policies)
-            events += more
-            self.workflow.save_followup(record.id, follow.to_dict(), follow.due_at)
-        elif action == "followup":
-            follow = self.followup(record)
-            if follow is None:
-                raise WorkflowError("AF621", ticket.id, status=ticket.status)
-            reached = form.get("reached") == "yes"
-            solved = None if not reached else form.get("solved") == "yes"
-            done, events = complete_followup(follow, ticket, at=now, actor=actor, reached=reached,
-                                             problem_solved=solved, note=note)
-            self.workflow.save_followup(record.id, done.to_dict(), done.due_at)
-            record = self._save(record, ticket, events)
-            if reached and solved:
-                self._recheck(record, ticket, now, actor, note or "回访确认问题已解决")
-            return record
-        elif action == "close":
-            events = ticket.close(at=now, actor=actor, note=note)
-        elif action == "reopen":
-            events = ticket.reopen(at=now, actor=actor, reason=note)
-        elif action == "feed_back":
-            return self._feedback(record, ticket, now, actor, note, None)
-        elif action == "feedback_reply":
-            return self._feedback(record, ticket, now, actor, note, form.get("state", ""))
-        else:
+
+        def work(job: TicketWork) -> list[Event]:
+            ticket, now = job.ticket, job.now
+            if action == "respond":
+                return ticket.respond(at=now, actor=actor, note=note)
+            if action == "advance":
+                return ticket.advance_stage(form.get("to", ""), at=now, actor=actor, note=note)
+            if action == "wait":
+                return ticket.wait_on_customer(at=now, actor=actor, note=note)
+            if action == "customer_replied":
+                return ticket.customer_replied(at=now, actor=actor, note=note)
+            if action == "note":
+                return ticket.add_note(note, at=now, actor=actor)
+            if action == "resolve":
+                events = ticket.resolve(at=now, actor=actor, note=note)
+                job.followup, more = schedule_followup(ticket, policies=self.policies)
+                return events + more
+            if action == "followup":
+                return self._complete_followup(job, actor, note, form)
+            if action == "close":
+                return ticket.close(at=now, actor=actor, note=note)
+            if action == "reopen":
+                return ticket.reopen(at=now, actor=actor, reason=note)
+            if action == "feed_back":  # the 四个不漏 ledger's step 4
+                return job.ledger().feed_back(ticket.id, at=now, actor=actor, note=note)
+            if action == "feedback_reply":
+                return job.ledger().update_feedback(ticket.id, form.get("state", ""), at=now, actor=actor, note=note)
             raise WorkflowError("AF601", repr(action), kind="ticket action", allowed=", ".join(ACTIONS))
-        return self._save(record, ticket, events)
+        return work
 
-    def _ledger(self, record: TicketRecord, ticket: Ticket) -> Ledger:
-        ledger = Ledger(self.departments)
-        stored = self.workflow.get_ledger_entry(record.id)
-        if stored is not None:
-            ledger.entries[ticket.id] = ledger_entry(stored.data)
-        ledger.sync(ticket)
-        return ledger
-
-    def _recheck(self, record: TicketRecord, ticket: Ticket, at: datetime, actor: str, note: str) -> None:
-        ledger = self._ledger(record, ticket)
-        entry = ledger.recheck(ticket.id, at=at, actor=actor, ok=True, note=note)
-        self.workflow.save_ledger_entry(record.id, entry.to_dict())
-
-    def _feedback(self, record: TicketRecord, ticket: Ticket, at: datetime, actor: str, note: str,
-                  state: str | None) -> TicketRecord:
-        ledger = self._ledger(record, ticket)
-        if state is None:
-            events = ledger.feed_back(ticket.id, at=at, actor=actor, note=note)
-        else:
-            events = ledger.update_feedback(ticket.id, state, at=at, actor=actor, note=note)
-        self.workflow.save_ledger_entry(record.id, ledger.entry(ticket.id).to_dict())
-        self._record(record, events)
-        return record
+    @staticmethod
+    def _complete_followup(job: TicketWork, actor: str, note: str, form: dict[str, str]) -> list[Event]:
+        """Record the 回访 call; reached and solved also re-checks the ledger entry (step 3). The
+        follow-up is read under the ticket's lock: a second record of the same call is AF620."""
+        follow = job.current_followup()
+        if follow is None:
+            raise WorkflowError("AF621", job.ticket.id, status=job.ticket.status)
+        reached = form.get("reached") == "yes"
+        solved = None if not reached else form.get("solved") == "yes"
+        done, events = complete_followup(follow, job.ticket, at=job.now, actor=actor, reached=reached,
+                                         problem_solved=solved, note=note)
+        job.followup = done
+        if reached and solved:
+            job.ledger().recheck(job.ticket.id, at=job.now, actor=actor, ok=True, note=note or "回访确认问题已解决")
+        return events
 
     # survey ------------------------------------------------------------------------------------------
     def survey_ticket(self, token: str) -> TicketRecord:
@@ -455,22 +519,19 @@ class TicketDesk:
     def answer_survey(self, token: str, score: Any, comment: str) -> tuple[TicketRecord, bool]:
         """Store the customer's answer; a low score reopens the ticket, alerts the supervisor
         and tells the listeners (`csat.low`). The link is public and may be answered twice at
-        the same moment (a double tap, a gateway's retry): the answer is saved only over the
-        version of the ticket it was checked against, so one wins and the other, read again,
-        is AF633 (no second score, no second alert)."""
-        for _attempt in range(5):
-            record = self.survey_ticket(token)
-            ticket = self.ticket(record)
-            now = max(self.clock(), ticket.last_change_at)
-            answer, events = submit_survey(ticket, token, score=score, comment=comment, at=now, links=self.links)
-            saved = self.workflow.save_ticket_if_unchanged(record.id, ticket.to_dict(), record.updated_at)
-            if saved is not None:
-                break
-            # saved by someone else since it was read: read again (an answer there is AF633 now)
-        else:
-            raise WorkflowError("AF633", record.number)
-        self.workflow.save_ledger_entry(saved.id, self._ledger(saved, ticket).entry(ticket.id).to_dict())
-        self._record(saved, events)
+        the same moment (a double tap, a gateway's retry): the answer is checked against the
+        ticket under its row's lock (`_change`), so one wins and the other is AF633 (no second
+        score, no second alert)."""
+        record = self.survey_ticket(token)
+        answers: list[Any] = []
+
+        def work(job: TicketWork) -> list[Event]:
+            answer, events = submit_survey(job.ticket, token, score=score, comment=comment, at=job.now,
+                                           links=self.links)
+            answers.append((answer, job.now))
+            return events
+        saved = self._change(None, record.id, work)
+        answer, now = answers[-1]
         if answer.low:
             self._notify(saved, "csat.low", {"score": answer.score, "at": now.isoformat()})
         return saved, answer.low

@@ -158,7 +158,8 @@ class Helpdesks:
             changes.update(api_token=secretbox.seal(api_token, self.secret_key), token_hint=hint(api_token))
         if webhook_secret:
             changes["webhook_secret"] = secretbox.seal(webhook_secret, self.secret_key)
-        saved = self.store.save_connector(principal.tenant_id, kind, by=principal.actor, **changes)
+        saved = self.store.save_connector(principal.tenant_id, kind, by=principal.actor, create=existing is None,
+                                          **changes)
         if self.audit is not None:
             self.audit(principal.tenant_id, principal.actor, "connector.configured", target=f"connector:{kind}",
                        detail={"base_url": base_url, "account": account or None, "active": bool(active),

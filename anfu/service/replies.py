@@ -11,6 +11,7 @@ current customer's emotion and persona first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..errors import AnfuError, AuthError, InputError
@@ -100,7 +101,10 @@ class ReplyLibrary:
         return self.store.create_reply(principal.tenant_id, title=title, text=text, category=category,
                                        emotion=emotion, persona=persona, by=principal.actor)
 
-    def update(self, principal: Principal, reply_id: int, **changes: Any) -> CannedReply:
+    def update(self, principal: Principal, reply_id: int, *, expected_updated_at: datetime | None = None,
+               **changes: Any) -> CannedReply:
+        """Change a 话术; a new text or emotion is checked again. `expected_updated_at`: the
+        version the caller read (the edit form); one changed since is AF673 and nothing changes."""
         self._writer(principal)
         current = self.store.get_reply(reply_id, principal.tenant_id)
         changes = {k: v for k, v in changes.items() if v is not None}
@@ -108,7 +112,8 @@ class ReplyLibrary:
         self._persona(changes.get("persona"))
         if "text" in changes or "emotion" in changes:
             self.check(changes.get("text", current.text), changes.get("emotion", current.emotion))
-        return self.store.update_reply(reply_id, principal.tenant_id, by=principal.actor, **changes)
+        return self.store.update_reply(reply_id, principal.tenant_id, by=principal.actor,
+                                       expected_updated_at=expected_updated_at, **changes)
 
     @staticmethod
     def _emotion(emotion: str | None) -> None:

@@ -110,7 +110,7 @@ from .records import (ApiToken, AssessmentRecord, AuditEntry, AuthSession, Conve
                       DeletionReport, Event, MessageRecord, Page, Team, Tenant, TimelineItem, User)
 from .repo import ConversationFilter, Store, TurnWrite
 from .tables import CONVERSATION_STATUSES, ROLES
-from .workflow_repo import FollowUpRecord, LedgerRecord, TicketRecord, WorkflowStore
+from .workflow_repo import FollowUpRecord, LedgerRecord, TicketChange, TicketRecord, WorkflowStore
 from .care_repo import CareStore  # noqa: E402  (wellbeing and training tables, issue 14)
 from .integration_repo import CannedReply, IntegrationStore, Webhook, WebhookDelivery  # noqa: E402  (issue 11)
 from .inspection_repo import InspectionStore  # noqa: E402  (quality inspection, issue 15)
@@ -126,6 +126,6 @@ __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "Au
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",
            "Page", "Principal", "Store", "Team", "TurnWrite", "Tenant", "TimelineItem", "User", "can", "check_schema",
            "current_revision", "downgrade", "head_revision", "make_engine", "require", "upgrade",
-           "FollowUpRecord", "LedgerRecord", "TicketRecord", "WorkflowStore", "CareStore",
+           "FollowUpRecord", "LedgerRecord", "TicketChange", "TicketRecord", "WorkflowStore", "CareStore",
            "CannedReply", "IntegrationStore", "Webhook", "WebhookDelivery", "Note", "NoteStore",
            "ConnectorConfig", "ConnectorStore"]

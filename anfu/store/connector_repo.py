@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from ..errors import StoreError
+from ..errors import ConflictError, StoreError
 from .accounts import StoreBase
 from .connector_tables import CONNECTOR_KINDS, ConnectorConfigRow
 from .records import _Record, from_row
@@ -57,29 +58,39 @@ class ConnectorStore(StoreBase):
                              .order_by(ConnectorConfigRow.kind))
             return [from_row(ConnectorConfig, r) for r in rows]
 
-    def save_connector(self, tenant_id: int, kind: str, *, by: str, **changes: Any) -> ConnectorConfig:
+    def save_connector(self, tenant_id: int, kind: str, *, by: str, create: bool = False,
+                       **changes: Any) -> ConnectorConfig:
         """Create or change the tenant's configuration of `kind`; a new one needs base_url,
-        api_token and token_hint. Any change clears the last test result."""
+        api_token and token_hint. Any change clears the last test result. `create`: the caller
+        found none (and, e.g., generated its webhook secret): one saved by someone else meanwhile
+        is AF679 (409) and nothing is written, so two admins setting it up at once never replace
+        each other's token and secret."""
         self._check_kind(kind)
         unknown = set(changes) - CONFIG_FIELDS
         if unknown:
             raise StoreError("AF505", f"fields {sorted(unknown)}", kind="connector")
-        with self._write() as s:
-            row = s.scalar(select(ConnectorConfigRow).where(ConnectorConfigRow.tenant_id == tenant_id,
-                                                            ConnectorConfigRow.kind == kind))
-            if row is None:
-                missing = [f for f in ("base_url", "api_token", "token_hint") if not changes.get(f)]
-                if missing:
-                    raise StoreError("AF505", f"a new {kind} connector needs {', '.join(missing)}", kind="connector")
-                row = ConnectorConfigRow(tenant_id=tenant_id, kind=kind, active=True)
-                s.add(row)
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.updated_by = by
-            row.updated_at = self.clock()
-            row.tested_at = row.test_ok = row.test_detail = None
-            s.flush()
-            return from_row(ConnectorConfig, row)
+        try:
+            with self._write() as s:
+                row = s.scalar(select(ConnectorConfigRow).where(ConnectorConfigRow.tenant_id == tenant_id,
+                                                                ConnectorConfigRow.kind == kind))
+                if row is not None and create:
+                    raise ConflictError("AF679", kind)
+                if row is None:
+                    missing = [f for f in ("base_url", "api_token", "token_hint") if not changes.get(f)]
+                    if missing:
+                        raise StoreError("AF505", f"a new {kind} connector needs {', '.join(missing)}",
+                                         kind="connector")
+                    row = ConnectorConfigRow(tenant_id=tenant_id, kind=kind, active=True)
+                    s.add(row)
+                for name, value in changes.items():
+                    setattr(row, name, value)
+                row.updated_by = by
+                row.updated_at = self.clock()
+                row.tested_at = row.test_ok = row.test_detail = None
+                s.flush()
+                return from_row(ConnectorConfig, row)
+        except IntegrityError:  # PostgreSQL: a concurrent first save committed first
+            raise ConflictError("AF679", kind) from None
 
     def record_connector_test(self, tenant_id: int, kind: str, *, ok: bool, detail: str) -> ConnectorConfig:
         with self._write() as s:

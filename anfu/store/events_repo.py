@@ -32,17 +32,44 @@ class EventsMixin:
                   conversation_id: int | None = None) -> Event:
         """Record a workflow event (`noun.verb`, e.g. `escalation.raised`). Events about a
         customer must carry their `conversation_id`, so that a deletion request removes them."""
+        event = self.add_event_once(tenant_id, name, payload, conversation_id=conversation_id)
+        assert event is not None
+        return event
+
+    def add_event_once(self, tenant_id: int, name: str, payload: dict[str, Any] | None = None, *,
+                       conversation_id: int | None = None, once_per: str | None = None) -> Event | None:
+        """`add_event`; with `once_per` (a payload key, e.g. `alert_id`), only if the
+        conversation (or, without one, the tenant) has no event of this name with the same value
+        there yet — checked under that row's lock (PostgreSQL: FOR UPDATE; SQLite serialises
+        writers), so two requests at the same moment record it once. None when it was there."""
         if not EVENT_NAME.fullmatch(name):
             raise InputError("AF505", f"event name {name!r} (use noun.verb, e.g. escalation.raised)",
                              kind="event")
         with self._write() as s:
             self._get(s, TenantRow, tenant_id, "tenant")
             self._same_tenant(s, tenant_id, ConversationRow, conversation_id, "conversation")
+            if once_per is not None and self._recorded(s, tenant_id, name, conversation_id, once_per,
+                                                       (payload or {}).get(once_per)):
+                return None
             row = EventRow(tenant_id=tenant_id, conversation_id=conversation_id, name=name,
                            payload=self._stored(payload or {}), created_at=self.clock())
             s.add(row)
             s.flush()
             return from_row(Event, row)
+
+    @staticmethod
+    def _recorded(s: Any, tenant_id: int, name: str, conversation_id: int | None, key: str, value: Any) -> bool:
+        """Whether the conversation (or the tenant's events without one) has an event `name`
+        whose payload has `key` = `value`; its row is locked first, so the answer holds until
+        the transaction ends."""
+        owner = (select(ConversationRow.id).where(ConversationRow.id == conversation_id) if conversation_id is not None
+                 else select(TenantRow.id).where(TenantRow.id == tenant_id))
+        s.scalars(owner.with_for_update()).first()
+        same = (EventRow.conversation_id == conversation_id if conversation_id is not None
+                else EventRow.conversation_id.is_(None))
+        payloads = s.scalars(select(EventRow.payload).where(EventRow.tenant_id == tenant_id, EventRow.name == name,
+                                                            same))
+        return any((p or {}).get(key) == value for p in payloads)
 
     def list_events(self, visible_to: Principal, *, after_id: int = 0, name: str | None = None,
                     conversation_id: int | None = None, limit: int = 100,

@@ -126,7 +126,9 @@ class InspectionStore(StoreBase):
         if by is not None and by.role not in RUNNERS:
             raise AuthError("AF417", "run quality inspection (supervisors, admins, auditors)")
         with self._write() as s:
-            conversation = s.get(ConversationRow, conversation_id)
+            # locked (PostgreSQL: FOR UPDATE): two runs over the conversation at the same moment
+            # store one inspection; the second finds the first's and refreshes or keeps it
+            conversation = s.get(ConversationRow, conversation_id, with_for_update=True)
             if conversation is None or (by is not None and not can(by, "conversation.view", conversation)):
                 raise NotFoundError("AF503", conversation_id, kind="conversation")
             row = s.scalars(select(InspectionRow).where(InspectionRow.conversation_id == conversation_id,
@@ -247,9 +249,18 @@ class InspectionStore(StoreBase):
         if not isinstance(reason, str) or not reason.strip():
             raise InspectionError("AF803", "reason", length=0, limit=MAX_TEXT)
         with self._write() as s:
-            finding = s.get(InspectionFindingRow, finding_id, with_for_update=True)  # one appeal per finding
-            inspection = s.get(InspectionRow, finding.inspection_id) if finding is not None else None
-            if inspection is None or inspection.tenant_id != principal.tenant_id or inspection.agent_id != principal.user_id:
+            # the conversation's lock first, as a re-run of its inspection takes it
+            # (`save_inspection` replaces the findings of an inspection nobody appealed): an appeal
+            # is saved before the re-run, which then keeps the inspection, or finds its finding
+            # replaced (AF503); and one appeal per finding (the finding's lock)
+            seen = s.get(InspectionFindingRow, finding_id)
+            inspection = s.get(InspectionRow, seen.inspection_id) if seen is not None else None
+            if inspection is not None:
+                s.scalars(select(ConversationRow.id).where(ConversationRow.id == inspection.conversation_id)
+                          .with_for_update()).first()
+            finding = s.get(InspectionFindingRow, finding_id, with_for_update=True, populate_existing=True)
+            if finding is None or inspection is None or inspection.tenant_id != principal.tenant_id \
+                    or inspection.agent_id != principal.user_id:
                 raise NotFoundError("AF503", finding_id, kind="finding")
             if finding.status != "open":
                 raise InspectionError("AF802", finding_id, status=finding.status)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ..errors import NotFoundError
+from ..errors import ConflictError, NotFoundError
 from .accounts import StoreBase
 from .integration_tables import CannedReplyRow, WebhookDeliveryRow, WebhookRow
 from .records import _Record, from_row
@@ -66,8 +66,8 @@ REPLY_FIELDS = frozenset({"title", "text", "category", "emotion", "persona", "ac
 class IntegrationStore(StoreBase):
     """`IntegrationStore(engine)`: canned replies, webhooks and deliveries of every tenant."""
 
-    def _owned(self, s: Any, row_type: type, row_id: int, tenant_id: int, kind: str) -> Any:
-        row = s.get(row_type, row_id)
+    def _owned(self, s: Any, row_type: type, row_id: int, tenant_id: int, kind: str, *, lock: bool = False) -> Any:
+        row = s.get(row_type, row_id, with_for_update=lock)
         if row is None or row.tenant_id != tenant_id:
             raise NotFoundError("AF503", row_id, kind=kind)
         return row
@@ -87,12 +87,17 @@ class IntegrationStore(StoreBase):
         with self._read() as s:
             return from_row(CannedReply, self._owned(s, CannedReplyRow, reply_id, tenant_id, "canned reply"))
 
-    def update_reply(self, reply_id: int, tenant_id: int, *, by: str, **changes: Any) -> CannedReply:
+    def update_reply(self, reply_id: int, tenant_id: int, *, by: str, expected_updated_at: datetime | None = None,
+                     **changes: Any) -> CannedReply:
+        """Change a canned reply. `expected_updated_at`: its `updated_at` when the caller read it
+        (the edit form); one saved since is AF673 (409) and nothing is written."""
         unknown = set(changes) - REPLY_FIELDS
         if unknown:
             raise ValueError(f"unknown canned reply fields {sorted(unknown)}")
         with self._write() as s:
-            row = self._owned(s, CannedReplyRow, reply_id, tenant_id, "canned reply")
+            row = self._owned(s, CannedReplyRow, reply_id, tenant_id, "canned reply", lock=True)
+            if expected_updated_at is not None and row.updated_at != expected_updated_at:
+                raise ConflictError("AF673", reply_id)
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_by = by

@@ -296,7 +296,9 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         if by.role != "agent" or by.user_id is None:
             raise AuthError("AF417", "claim an unassigned conversation (agents)")
         with self._write() as s:
-            row = s.get(ConversationRow, conversation_id)
+            # locked (PostgreSQL: FOR UPDATE): of two agents claiming at once, the second reads the
+            # first one's claim and is refused
+            row = s.get(ConversationRow, conversation_id, with_for_update=True)
             if row is None or row.tenant_id != by.tenant_id or by.team_id is None or row.team_id != by.team_id:
                 raise NotFoundError("AF503", conversation_id, kind="conversation")
             if row.agent_id is not None and row.agent_id != by.user_id or row.status != "open":

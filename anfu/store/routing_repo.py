@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,10 +104,7 @@ class Dispatch:
         now = self._clock()
         self._row.agent_id = user_id
         self._row.updated_at = now
-        profile = self._session.get(AgentRoutingRow, user_id)
-        if profile is None:
-            profile = _default_profile(self._row.tenant_id, user_id, now)
-            self._session.add(profile)
+        profile = _profile_for_update(self._session, self._row.tenant_id, user_id, now)
         profile.last_assigned_at = now
         self._session.flush()
         self.assigned = from_row(ConversationRecord, self._row)
@@ -117,6 +115,22 @@ def _default_profile(tenant_id: int, user_id: int, now: datetime) -> AgentRoutin
     return AgentRoutingRow(user_id=user_id, tenant_id=tenant_id, industries=[], channels=[],
                            max_open=DEFAULT_MAX_OPEN, presence="offline", presence_since=now,
                            last_assigned_at=None)
+
+
+def _profile_for_update(s: Session, tenant_id: int, user_id: int, now: datetime) -> AgentRoutingRow:
+    """The agent's routing profile, locked (PostgreSQL: FOR UPDATE), created with the defaults
+    on first use. Two first uses at once (the agent's presence, an admin's skills, a dispatch)
+    insert it once: the insert does nothing when a concurrent one committed first."""
+    row = s.get(AgentRoutingRow, user_id, with_for_update=True)
+    if row is not None:
+        return row
+    default = _default_profile(tenant_id, user_id, now)
+    values = {c.key: getattr(default, c.key) for c in AgentRoutingRow.__table__.columns}
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    s.execute(insert(AgentRoutingRow).values(**values).on_conflict_do_nothing(index_elements=["user_id"]))
+    row = s.get(AgentRoutingRow, user_id, with_for_update=True)
+    assert row is not None  # inserted now, or by the concurrent first use
+    return row
 
 
 def _codes(values: Any, kind: str) -> list[str]:
@@ -279,11 +293,7 @@ class RoutingStore(StoreBase):
         user = s.get(UserRow, user_id)
         if user is None or user.tenant_id != tenant_id or user.role != "agent":
             raise NotFoundError("AF503", user_id, kind="agent")
-        row = s.get(AgentRoutingRow, user_id)
-        if row is None:
-            row = _default_profile(tenant_id, user_id, self.clock())
-            s.add(row)
-        return row
+        return _profile_for_update(s, tenant_id, user_id, self.clock())
 
     def set_profile(self, tenant_id: int, user_id: int, *, industries: list[str] | None = None,
                     channels: list[str] | None = None, max_open: int | None = None) -> AgentProfile:

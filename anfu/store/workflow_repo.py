@@ -9,6 +9,7 @@ invisible ticket is reported as missing (AF503).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,13 +18,13 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import NotFoundError, StoreError
+from ..errors import ConflictError, NotFoundError, StoreError
 from .access import Principal, scope_clause
 from .accounts import StoreBase
 from .records import Event, Page, _Record, from_row
 from .repo import MAX_PAGE_SIZE, _page_args
 from .search_repo import index_ticket
-from .tables import EventRow
+from .tables import ConversationRow, EventRow
 from .workflow_tables import FollowUpRow, LedgerRow, TicketRow, TicketSequenceRow
 
 
@@ -42,6 +43,7 @@ class TicketRecord(_Record):
     created_at: datetime
     updated_at: datetime
     data: dict[str, Any]
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,23 @@ class LedgerRecord(_Record):
     department: str
     feedback_state: str
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """What `WorkflowStore.change_ticket`'s change function returns: the ticket's new
+    `Ticket.to_dict()`, its new owner (`...` keeps it), and the ledger entry and follow-up to write
+    in the same transaction (None: leave them as they are)."""
+
+    data: dict[str, Any]
+    owner_id: Any = ...
+    ledger: dict[str, Any] | None = None
+    followup: dict[str, Any] | None = None
+    followup_due: datetime | None = None
+
+
+# `change(record, ledger entry, follow-up) -> TicketChange`, run under the ticket row's lock
+TicketChanger = Callable[[TicketRecord, LedgerRecord | None, FollowUpRecord | None], TicketChange]
 
 
 def ticket_clause(principal: Principal) -> ColumnElement[bool]:
@@ -106,20 +125,50 @@ class WorkflowStore(StoreBase):
         raise AssertionError("unreachable")
 
     def create_ticket(self, tenant_id: int, data: dict[str, Any], *, conversation_id: int | None = None,
-                      team_id: int | None = None, owner_id: int | None = None) -> TicketRecord:
-        """Store a new ticket (`Ticket.to_dict()`); AF504 when its number is taken."""
-        now = self.clock()
+                      team_id: int | None = None, owner_id: int | None = None,
+                      ledger: dict[str, Any] | None = None) -> TicketRecord:
+        """Store a new ticket (`Ticket.to_dict()`), with its ledger entry when given; AF504 when
+        its number is taken."""
         try:
             with self._write() as s:
-                row = TicketRow(tenant_id=tenant_id, number=data["id"], conversation_id=conversation_id,
-                                team_id=team_id, owner_id=owner_id, created_at=now, updated_at=now,
-                                data=self._stored(data), **_columns(data))
-                s.add(row)
-                s.flush()
-                index_ticket(s, row)
-                return from_row(TicketRecord, row)
+                return self._insert_ticket(s, tenant_id, data, conversation_id, team_id, owner_id, ledger)
         except IntegrityError:
             raise StoreError("AF504", f"ticket {data.get('id')}", kind="ticket") from None
+
+    def open_ticket(self, tenant_id: int, data: dict[str, Any], *, conversation_id: int, team_id: int | None,
+                    owner_id: int | None, ledger: dict[str, Any] | None = None) -> tuple[TicketRecord, bool]:
+        """The conversation's active ticket (not closed), or this new one: (record, created). The
+        conversation's row is locked while it is looked for (PostgreSQL: FOR UPDATE; SQLite
+        serialises writers), so two escalations of one conversation at the same moment open one
+        ticket; the other gets it back (created False) and its number stays unused."""
+        try:
+            with self._write() as s:
+                if s.scalars(select(ConversationRow.id).where(ConversationRow.id == conversation_id,
+                                                              ConversationRow.tenant_id == tenant_id)
+                             .with_for_update()).first() is None:
+                    raise NotFoundError("AF503", conversation_id, kind="conversation")
+                active = s.scalars(select(TicketRow).where(TicketRow.tenant_id == tenant_id,
+                                                           TicketRow.conversation_id == conversation_id,
+                                                           TicketRow.status != "closed")
+                                   .order_by(TicketRow.id)).first()
+                if active is not None:
+                    return from_row(TicketRecord, active), False
+                return self._insert_ticket(s, tenant_id, data, conversation_id, team_id, owner_id, ledger), True
+        except IntegrityError:
+            raise StoreError("AF504", f"ticket {data.get('id')}", kind="ticket") from None
+
+    def _insert_ticket(self, s: Session, tenant_id: int, data: dict[str, Any], conversation_id: int | None,
+                       team_id: int | None, owner_id: int | None, ledger: dict[str, Any] | None) -> TicketRecord:
+        now = self.clock()
+        row = TicketRow(tenant_id=tenant_id, number=data["id"], conversation_id=conversation_id,
+                        team_id=team_id, owner_id=owner_id, created_at=now, updated_at=now, version=1,
+                        data=self._stored(data), **_columns(data))
+        s.add(row)
+        s.flush()
+        index_ticket(s, row)
+        if ledger is not None:
+            self._write_ledger(s, row, ledger)
+        return from_row(TicketRecord, row)
 
     def _visible(self, s: Session, ticket_id: int, visible_to: Principal | None) -> TicketRow:
         query = select(TicketRow).where(TicketRow.id == ticket_id)
@@ -155,22 +204,56 @@ class WorkflowStore(StoreBase):
     def save_ticket(self, ticket_id: int, data: dict[str, Any], *, owner_id: Any = ...,
                     visible_to: Principal | None = None) -> TicketRecord:
         """Replace the ticket's data after a change (the number never changes)."""
-        with self._write() as s:
-            return self._save_row(s, self._visible(s, ticket_id, visible_to), data, owner_id)
+        return self.change_ticket(ticket_id, lambda _record, _ledger, _followup: TicketChange(data, owner_id),
+                                  visible_to=visible_to)
 
-    def save_ticket_if_unchanged(self, ticket_id: int, data: dict[str, Any], since: datetime) -> TicketRecord | None:
-        """`save_ticket`, but only if nobody saved the ticket after `since` (its `updated_at`
-        when the caller read it); None otherwise, and nothing is written. The row is locked while
-        it is compared (PostgreSQL: FOR UPDATE; SQLite serialises writers), so of two writers that
-        read the same version exactly one saves: the public survey link, answered twice at the
-        same moment, counts once."""
+    def change_ticket(self, ticket_id: int, change: TicketChanger, *, visible_to: Principal | None = None,
+                      expected_version: int | None = None) -> TicketRecord:
+        """Read, change and save a ticket as one step: the row is locked (PostgreSQL: FOR UPDATE;
+        SQLite serialises writers), `change(record, ledger entry, follow-up)` is applied to what
+        is stored now, and its result (`TicketChange`) is saved with the ticket's next version, in
+        the same transaction. So of two changes at the same moment neither undoes the other, and
+        a change that raises writes nothing. `expected_version`: the version the caller read; a
+        ticket saved since is AF609 (409) and nothing is written."""
         with self._write() as s:
-            row = s.scalars(select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()).first()
-            if row is None:
+            row = self._locked(s, [ticket_id], visible_to)[0]
+            if expected_version is not None and row.version != expected_version:
+                raise ConflictError("AF609", row.number, expected=expected_version, current=row.version)
+            return self._apply(s, row, change)
+
+    def change_tickets(self, ticket_ids: list[int], change: TicketChanger, *,
+                       visible_to: Principal | None = None) -> list[TicketRecord]:
+        """`change_ticket` for several tickets in one transaction (bulk actions): all are locked
+        (in id order: two bulk changes never wait on each other in a circle), each is changed
+        as stored now, and either all are saved or — when one is missing (AF503) or its change
+        raises — none. Records in the order of `ticket_ids`."""
+        with self._write() as s:
+            return [self._apply(s, row, change) for row in self._locked(s, ticket_ids, visible_to)]
+
+    def _locked(self, s: Session, ticket_ids: list[int], visible_to: Principal | None) -> list[TicketRow]:
+        """The tickets' rows, locked, in the order of `ticket_ids`; AF503 for the first one that
+        is missing or not visible."""
+        query = select(TicketRow).where(TicketRow.id.in_(ticket_ids))
+        if visible_to is not None:
+            query = query.where(ticket_clause(visible_to))
+        rows = {row.id: row for row in s.scalars(query.order_by(TicketRow.id).with_for_update())}
+        for ticket_id in ticket_ids:
+            if ticket_id not in rows:
                 raise NotFoundError("AF503", ticket_id, kind="ticket")
-            if row.updated_at != since:
-                return None
-            return self._save_row(s, row, data, ...)
+        return [rows[i] for i in ticket_ids]
+
+    def _apply(self, s: Session, row: TicketRow, change: TicketChanger) -> TicketRecord:
+        ledger = s.scalars(select(LedgerRow).where(LedgerRow.ticket_id == row.id)).first()
+        follow = s.scalars(select(FollowUpRow).where(FollowUpRow.ticket_id == row.id)
+                           .order_by(FollowUpRow.id.desc())).first()
+        done = change(from_row(TicketRecord, row), None if ledger is None else from_row(LedgerRecord, ledger),
+                      None if follow is None else from_row(FollowUpRecord, follow))
+        saved = self._save_row(s, row, done.data, done.owner_id)
+        if done.ledger is not None:
+            self._write_ledger(s, row, done.ledger)
+        if done.followup is not None:
+            self._write_followup(s, row, follow, done.followup, done.followup_due)
+        return saved
 
     # SLA sweep (the scheduler) ------------------------------------------------------------------
     def sla_candidates(self, *, after_id: int = 0, limit: int = 500) -> list[TicketRecord]:
@@ -223,6 +306,7 @@ class WorkflowStore(StoreBase):
             row.owner_id = owner_id
         row.data = self._stored(data)
         row.updated_at = self.clock()
+        row.version += 1
         s.flush()
         index_ticket(s, row)
         return from_row(TicketRecord, row)
@@ -265,12 +349,17 @@ class WorkflowStore(StoreBase):
             ticket = self._visible(s, ticket_id, None)
             row = s.scalars(select(FollowUpRow).where(FollowUpRow.ticket_id == ticket_id)
                             .order_by(FollowUpRow.id.desc())).first()
-            if row is None or row.state != "scheduled":
-                row = FollowUpRow(tenant_id=ticket.tenant_id, ticket_id=ticket_id)
-                s.add(row)
-            row.state, row.due_at, row.data = data["state"], due_at, self._stored(data)
-            s.flush()
-            return from_row(FollowUpRecord, row)
+            return self._write_followup(s, ticket, row, data, due_at)
+
+    def _write_followup(self, s: Session, ticket: TicketRow, row: FollowUpRow | None, data: dict[str, Any],
+                        due_at: datetime | None) -> FollowUpRecord:
+        """Replace the scheduled follow-up `row` (the ticket's latest), or add one."""
+        if row is None or row.state != "scheduled":
+            row = FollowUpRow(tenant_id=ticket.tenant_id, ticket_id=ticket.id)
+            s.add(row)
+        row.state, row.due_at, row.data = data["state"], due_at, self._stored(data)
+        s.flush()
+        return from_row(FollowUpRecord, row)
 
     def get_followup(self, ticket_id: int) -> FollowUpRecord | None:
         """The ticket's latest follow-up, or None."""
@@ -283,15 +372,17 @@ class WorkflowStore(StoreBase):
     def save_ledger_entry(self, ticket_id: int, data: dict[str, Any]) -> LedgerRecord:
         """Create or replace the ledger entry of a ticket (`LedgerEntry.to_dict()`)."""
         with self._write() as s:
-            ticket = self._visible(s, ticket_id, None)
-            row = s.scalars(select(LedgerRow).where(LedgerRow.ticket_id == ticket_id)).first()
-            if row is None:
-                row = LedgerRow(tenant_id=ticket.tenant_id, ticket_id=ticket_id)
-                s.add(row)
-            row.department, row.feedback_state, row.data = (data["department"], data["feedback_state"],
-                                                            self._stored(data))
-            s.flush()
-            return from_row(LedgerRecord, row)
+            return self._write_ledger(s, self._visible(s, ticket_id, None), data)
+
+    def _write_ledger(self, s: Session, ticket: TicketRow, data: dict[str, Any]) -> LedgerRecord:
+        row = s.scalars(select(LedgerRow).where(LedgerRow.ticket_id == ticket.id)).first()
+        if row is None:
+            row = LedgerRow(tenant_id=ticket.tenant_id, ticket_id=ticket.id)
+            s.add(row)
+        row.department, row.feedback_state, row.data = (data["department"], data["feedback_state"],
+                                                        self._stored(data))
+        s.flush()
+        return from_row(LedgerRecord, row)
 
     def get_ledger_entry(self, ticket_id: int) -> LedgerRecord | None:
         with self._read() as s:

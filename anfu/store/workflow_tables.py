@@ -38,6 +38,9 @@ class TicketRow(Base):
     cause: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # one more at every save (under the row's lock): the ETag of the API, the version the ticket
+    # page's forms post back; a write over another version is refused (AF609, migration 0012)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 

@@ -7,12 +7,14 @@ admins and auditors their tenant's; auditors read only (AF417)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from ...errors import InputError
 from ...glossary import CAUSES, SOP_STAGES
 from ...pii import mask, mask_data
 from ...service.desk import SLA_STATES, TicketFilter, sla_state
@@ -31,6 +33,31 @@ Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
 Cause = Literal[CAUSES]  # type: ignore[valid-type]
 SlaState = Literal[SLA_STATES]  # type: ignore[valid-type]
 Note = Annotated[str, Field(default="", max_length=2000)]
+_ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
+
+
+def if_match(value: Annotated[str | None, Header(
+        alias="If-Match", max_length=100,
+        description='the ticket\'s ETag as read (e.g. "3"): a ticket saved since is AF609 (409) and nothing '
+                    'changes; leave it out (or send *) to apply the change to the ticket as it is')] = None
+             ) -> int | None:
+    """The version an If-Match header names (None: any version)."""
+    if value is None or value.strip() == "*":
+        return None
+    match = _ETAG.fullmatch(value.strip())
+    if match is None:
+        raise InputError("AF505", f"If-Match {value[:40]!r}: send the ETag of GET /api/v1/tickets/{{id}}, e.g. "
+                         '"3", or *', kind="precondition")
+    return int(match.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def tagged(response: Response, record: TicketRecord) -> TicketRecord:
+    """Set the ticket's version as the response's ETag (what If-Match sends back)."""
+    response.headers["ETag"] = f'"{record.version}"'
+    return record
 
 
 class TransitionPublic(BaseModel):
@@ -71,6 +98,7 @@ class TicketPublic(BaseModel):
     summary: str
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description="one more at every change; also the ETag header (send it as If-Match)")
     first_response_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
@@ -193,7 +221,7 @@ def ticket_public(ctx: Any, record: TicketRecord, principal: Any, **extra: Any) 
                  owner_id=record.owner_id, status=ticket.status, stage=ticket.stage, priority=ticket.priority,
                  cause=ticket.cause, customer_ref=ticket.customer_ref, channel=ticket.channel, owner=ticket.owner,
                  team=ticket.team, industry=ticket.industry, summary=text(ticket.summary),
-                 created_at=ticket.created_at, updated_at=record.updated_at,
+                 created_at=ticket.created_at, updated_at=record.updated_at, version=record.version,
                  first_response_at=ticket.first_response_at, resolved_at=ticket.resolved_at,
                  closed_at=ticket.closed_at, reopen_count=ticket.reopen_count, csat_score=ticket.csat_score,
                  csat_comment=text(ticket.csat_comment), sla=_sla(ctx, ticket), history=history, **extra)
@@ -227,12 +255,13 @@ def list_tickets(
 
 
 @router.post("/tickets", response_model=TicketCreatedPublic, status_code=201)
-def create_ticket(body: TicketCreate, ctx: Ctx, auth: Authed) -> Any:
-    """Open a ticket for a conversation (its open ticket when it has one: `created` false),
-    recorded from what the analysis found (cause, escalation level → priority, summary)."""
+def create_ticket(body: TicketCreate, ctx: Ctx, auth: Authed, response: Response) -> Any:
+    """Open a ticket for a conversation (its open ticket when it has one: `created` false, also
+    when two requests escalate it at the same moment), recorded from what the analysis found
+    (cause, escalation level → priority, summary)."""
     record, created = ctx.desk.open_for_conversation(auth.principal, body.conversation_id, priority=body.priority,
                                                      note=body.note)
-    return ticket_public(ctx, record, auth.principal, created=created)
+    return ticket_public(ctx, tagged(response, record), auth.principal, created=created)
 
 
 @router.post("/tickets/bulk-assign", response_model=BulkAssignPublic)
@@ -254,69 +283,86 @@ def bulk_close(body: BulkClose, ctx: Ctx, auth: Authed, request: Request) -> Bul
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
-def get_ticket(ticket_id: TicketId, ctx: Ctx, auth: Authed) -> Any:
-    """One ticket with its SLA clock and history."""
-    return ticket_public(ctx, ctx.desk.get(auth.principal, ticket_id), auth.principal)
+def get_ticket(ticket_id: TicketId, ctx: Ctx, auth: Authed, response: Response) -> Any:
+    """One ticket with its SLA clock and history; its version is the ETag."""
+    return ticket_public(ctx, tagged(response, ctx.desk.get(auth.principal, ticket_id)), auth.principal)
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketPublic)
-def update_ticket(ticket_id: TicketId, body: TicketUpdate, ctx: Ctx, auth: Authed) -> Any:
-    """Change priority, cause or owner (a new owner: supervisors within their team, admins)."""
+def update_ticket(ticket_id: TicketId, body: TicketUpdate, ctx: Ctx, auth: Authed, version: IfMatch,
+                  response: Response) -> Any:
+    """Change priority, cause or owner (a new owner: supervisors within their team, admins).
+    With If-Match, only over that version (AF609 otherwise)."""
     record = ctx.desk.update(auth.principal, ticket_id, priority=body.priority, cause=body.cause,
-                             owner_id=body.owner_id, note=body.note)
-    return ticket_public(ctx, record, auth.principal)
+                             owner_id=body.owner_id, note=body.note, expected_version=version)
+    return ticket_public(ctx, tagged(response, record), auth.principal)
 
 
-def _act(ctx: Any, auth: Any, ticket_id: int, action: str, **form: str) -> Any:
-    return ticket_public(ctx, ctx.desk.act(auth.principal, ticket_id, action, form), auth.principal)
+class Acting:
+    """What every ticket action reads besides its body: the caller, If-Match, the response (for
+    the ETag)."""
+
+    def __init__(self, ctx: Ctx, auth: Authed, version: IfMatch, response: Response) -> None:
+        self.ctx, self.auth, self.version, self.response = ctx, auth, version, response
+
+    def act(self, ticket_id: int, action: str, **form: str) -> TicketRecord:
+        record = self.ctx.desk.act(self.auth.principal, ticket_id, action, form, expected_version=self.version)
+        return tagged(self.response, record)
+
+
+Act = Annotated[Acting, Depends()]
+
+
+def _act(acting: Acting, ticket_id: int, action: str, **form: str) -> Any:
+    return ticket_public(acting.ctx, acting.act(ticket_id, action, **form), acting.auth.principal)
 
 
 @router.post("/tickets/{ticket_id}/stage", response_model=TicketPublic)
-def change_stage(ticket_id: TicketId, body: StageChange, ctx: Ctx, auth: Authed) -> Any:
+def change_stage(ticket_id: TicketId, body: StageChange, acting: Act) -> Any:
     """Move along the SOP (接收反馈→确认问题→提供方案→执行方案): one step forward, or back with a note."""
-    return _act(ctx, auth, ticket_id, "advance", to=body.to, note=body.note)
+    return _act(acting, ticket_id, "advance", to=body.to, note=body.note)
 
 
 @router.post("/tickets/{ticket_id}/respond", response_model=TicketPublic)
-def respond(ticket_id: TicketId, body: Remark, ctx: Ctx, auth: Authed) -> Any:
+def respond(ticket_id: TicketId, body: Remark, acting: Act) -> Any:
     """The first answer reached the customer: stops the response clock."""
-    return _act(ctx, auth, ticket_id, "respond", note=body.note)
+    return _act(acting, ticket_id, "respond", note=body.note)
 
 
 @router.post("/tickets/{ticket_id}/pause", response_model=TicketPublic)
-def pause_sla(ticket_id: TicketId, body: Remark, ctx: Ctx, auth: Authed) -> Any:
+def pause_sla(ticket_id: TicketId, body: Remark, acting: Act) -> Any:
     """Waiting on the customer (documents, a visit slot…): the SLA clock pauses."""
-    return _act(ctx, auth, ticket_id, "wait", note=body.note)
+    return _act(acting, ticket_id, "wait", note=body.note)
 
 
 @router.post("/tickets/{ticket_id}/resume", response_model=TicketPublic)
-def resume_sla(ticket_id: TicketId, body: Remark, ctx: Ctx, auth: Authed) -> Any:
+def resume_sla(ticket_id: TicketId, body: Remark, acting: Act) -> Any:
     """The customer came back: the SLA clock runs again."""
-    return _act(ctx, auth, ticket_id, "customer_replied", note=body.note)
+    return _act(acting, ticket_id, "customer_replied", note=body.note)
 
 
 @router.post("/tickets/{ticket_id}/notes", response_model=TicketPublic, status_code=201)
-def add_note(ticket_id: TicketId, body: NoteCreate, ctx: Ctx, auth: Authed) -> Any:
+def add_note(ticket_id: TicketId, body: NoteCreate, acting: Act) -> Any:
     """Add a note to the ticket's history (处理记录)."""
-    return _act(ctx, auth, ticket_id, "note", note=body.note)
+    return _act(acting, ticket_id, "note", note=body.note)
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=TicketPublic)
-def resolve(ticket_id: TicketId, body: Remark, ctx: Ctx, auth: Authed) -> Any:
+def resolve(ticket_id: TicketId, body: Remark, acting: Act) -> Any:
     """The plan was carried out: resolved, stage 跟进回访, follow-up scheduled."""
-    return _act(ctx, auth, ticket_id, "resolve", note=body.note)
+    return _act(acting, ticket_id, "resolve", note=body.note)
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=TicketPublic)
-def close(ticket_id: TicketId, body: Remark, ctx: Ctx, auth: Authed) -> Any:
+def close(ticket_id: TicketId, body: Remark, acting: Act) -> Any:
     """Close after the follow-up (a note is needed while waiting on the customer)."""
-    return _act(ctx, auth, ticket_id, "close", note=body.note)
+    return _act(acting, ticket_id, "close", note=body.note)
 
 
 @router.post("/tickets/{ticket_id}/reopen", response_model=TicketPublic)
-def reopen(ticket_id: TicketId, body: Reopen, ctx: Ctx, auth: Authed) -> Any:
+def reopen(ticket_id: TicketId, body: Reopen, acting: Act) -> Any:
     """The problem is back: the SOP restarts at 确认问题."""
-    return _act(ctx, auth, ticket_id, "reopen", note=body.reason)
+    return _act(acting, ticket_id, "reopen", note=body.reason)
 
 
 def _followup_public(ctx: Any, record: TicketRecord, principal: Any) -> FollowUpPublic:
@@ -340,11 +386,12 @@ def get_followup(ticket_id: TicketId, ctx: Ctx, auth: Authed) -> FollowUpPublic:
 
 
 @router.post("/tickets/{ticket_id}/followup", response_model=FollowUpPublic)
-def complete_followup(ticket_id: TicketId, body: FollowUpComplete, ctx: Ctx, auth: Authed) -> FollowUpPublic:
-    """Record the follow-up call: reached or not, solved or not (unsolved reopens the ticket)."""
-    form = {"reached": "yes" if body.reached else "no", "solved": "yes" if body.solved else "no", "note": body.note}
-    record = ctx.desk.act(auth.principal, ticket_id, "followup", form)
-    return _followup_public(ctx, record, auth.principal)
+def complete_followup(ticket_id: TicketId, body: FollowUpComplete, acting: Act) -> FollowUpPublic:
+    """Record the follow-up call: reached or not, solved or not (unsolved reopens the ticket).
+    Recorded once: a second record of the same call (a double click) is AF620."""
+    record = acting.act(ticket_id, "followup", reached="yes" if body.reached else "no",
+                        solved="yes" if body.solved else "no", note=body.note)
+    return _followup_public(acting.ctx, record, acting.auth.principal)
 
 
 @router.get("/tickets/{ticket_id}/survey-link", response_model=SurveyLinkPublic)
@@ -372,13 +419,13 @@ def get_ledger(ticket_id: TicketId, ctx: Ctx, auth: Authed) -> LedgerPublic:
 
 
 @router.post("/tickets/{ticket_id}/ledger/feedback", response_model=LedgerPublic)
-def ledger_feedback(ticket_id: TicketId, body: FeedbackCreate, ctx: Ctx, auth: Authed) -> LedgerPublic:
+def ledger_feedback(ticket_id: TicketId, body: FeedbackCreate, acting: Act) -> LedgerPublic:
     """Feed the case back to the owning department, or record its reply (`state`)."""
     if body.state is None:
-        record = ctx.desk.act(auth.principal, ticket_id, "feed_back", {"note": body.note})
+        record = acting.act(ticket_id, "feed_back", note=body.note)
     else:
-        record = ctx.desk.act(auth.principal, ticket_id, "feedback_reply", {"note": body.note, "state": body.state})
-    return _ledger_public(ctx, record, auth.principal)
+        record = acting.act(ticket_id, "feedback_reply", note=body.note, state=body.state)
+    return _ledger_public(acting.ctx, record, acting.auth.principal)
 
 
 class LedgerOverviewPublic(BaseModel):

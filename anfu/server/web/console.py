@@ -6,6 +6,8 @@ draft's pre-send check and the escalate button."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -150,12 +152,25 @@ def console_claim(conversation_id: int, request: Request, user: WebUser = Depend
     return RedirectResponse(target, status_code=303)
 
 
+def send_key() -> str:
+    """A new key for the composer's next message (its `client_msg_id`, hidden `send_id`): the same
+    draft posted twice (a double click, the browser retrying a slow send) is stored once."""
+    return "console:" + secrets.token_urlsafe(16)
+
+
+def _posted_key(value: str) -> str:
+    """The composer's key as posted (kept while the draft is not sent yet), or a new one."""
+    value = value.strip()
+    return value if value.startswith("console:") and 16 < len(value) <= 64 and value.isascii() else send_key()
+
+
 @router.get("/console/{conversation_id}", include_in_schema=False)
 def console_conversation(conversation_id: int, request: Request, listen: int = 0,
                          user: WebUser = Depends(web_user)) -> HTMLResponse:
     view = conversation_view(request, user, conversation_id, listen=bool(listen))
     return render(request, "console.html", user=user, conversations=conversation_list(request, user), view=view,
-                  selected=conversation_id, draft="", check=None, unassigned=unassigned_list(request, user),
+                  selected=conversation_id, draft="", check=None, send_id=send_key(),
+                  unassigned=unassigned_list(request, user),
                   reply_categories=request.app.state.ctx.services.replies.categories(user.principal))
 
 
@@ -177,7 +192,7 @@ def console_composer(conversation_id: int, request: Request, locked: int = 0,
     if bool(locked) == (not view["can_reply"]):
         return Response(status_code=204)
     return render(request, "console.html", block="composer_region", user=user, view=view, oob=True,
-                  draft="", check=None)
+                  draft="", check=None, send_id=send_key())
 
 
 def _last_customer_text(request: Request, conversation_id: int
@@ -206,35 +221,42 @@ def console_check(conversation_id: int, request: Request, draft: str = Form("", 
 
 @router.post("/console/{conversation_id}/send", include_in_schema=False)
 def console_send(conversation_id: int, request: Request, draft: str = Form("", max_length=MAX_DRAFT),
-                 confirm: str = Form(""), user: WebUser = Depends(web_form_user)) -> HTMLResponse:
+                 confirm: str = Form(""), send_id: str = Form("", max_length=64),
+                 user: WebUser = Depends(web_form_user)) -> HTMLResponse:
     """Send the draft as the agent. A draft the pre-send check flags is only sent with the
     explicit confirmation box ticked; that decision is recorded (event + audit log). The answer
-    is always the composer fragment with status 200 (HTMX swaps only successful responses)."""
+    is always the composer fragment with status 200 (HTMX swaps only successful responses). The
+    composer's key (`send_id`) is the message's `client_msg_id`: the same form posted twice stores
+    one message (an edited draft is another); the composer shown after a send has a new key."""
     ctx = request.app.state.ctx
     conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
     text = draft.strip()
+    key = _posted_key(send_id)
     if not text:
-        return render(request, "console.html", block="composer", user=user, draft="", check=None,
+        return render(request, "console.html", block="composer", user=user, draft="", check=None, send_id=key,
                       view={"conversation": conversation, "can_reply": True})
     data, customer_text, recent = _last_customer_text(request, conversation.id)
     check = check_draft(text, data, customer_text, recent)
     if check["violation"] and confirm != "yes":
         record_blocked(ctx.store, conversation, user.principal.actor, check)  # per-rule override rates
         return render(request, "console.html", block="composer", user=user, draft=text, check=check,
-                      needs_confirm=True, view={"conversation": conversation, "can_reply": True})
+                      needs_confirm=True, send_id=key, view={"conversation": conversation, "can_reply": True})
     try:
-        result = ctx.turns.add_turn(user.principal, conversation, "agent", text)
+        # the key with the draft's digest: the same form twice is one message, an edited draft a new one
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        result = ctx.turns.add_turn(user.principal, conversation, "agent", text, client_msg_id=f"{key}:{digest}")
     except AnfuError as exc:
         if exc.code == "AF417":  # taken over meanwhile: show the locked composer, not a failed send
             view = conversation_view(request, user, conversation_id)
             if not view["taken_over"]:  # not a take-over: this role may not reply at all (403)
                 raise
-            response = render(request, "console.html", block="composer_region", user=user, view=view)
+            response = render(request, "console.html", block="composer_region", user=user, view=view,
+                              send_id=send_key())
             response.headers.update({"HX-Retarget": "#composer", "HX-Reswap": "outerHTML"})
             return response
         return render(request, "console.html", block="composer", user=user, draft=text, check=check,
-                      error=exc.code, view={"conversation": conversation, "can_reply": True})
-    if check["violation"]:
+                      error=exc.code, send_id=key, view={"conversation": conversation, "can_reply": True})
+    if check["violation"] and result.created:  # a repeated send of the same form was recorded once
         rules = [f["rule_id"] for f in must_fix(check)] or [f["rule_id"] for f in check["findings"]]
         ctx.store.add_event(conversation.tenant_id, FLAGGED_EVENT,
                             {"message_id": result.message.id, "rules": rules, "by": user.principal.actor},
@@ -242,7 +264,7 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
         ctx.store.audit(conversation.tenant_id, user.principal.actor, FLAGGED_EVENT,
                         target=f"conversation:{conversation.id}", detail={"rules": rules}, ip=client_ip(request))
     response = render(request, "console.html", block="composer", user=user, draft="", check=None, sent=True,
-                      view={"conversation": conversation, "can_reply": True})
+                      send_id=send_key(), view={"conversation": conversation, "can_reply": True})
     response.headers["HX-Trigger"] = "anfu-refresh"
     return response
 

@@ -6,12 +6,13 @@ customer's emotion and persona first."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ...errors import AnfuError
+from ...errors import AnfuError, InputError
 from ...glossary import EMOTIONS, PERSONAS
 from ...service.replies import WRITERS, ReplyRejected
 from .common import WebUser, is_htmx, render, web_form_user, web_user
@@ -100,20 +101,34 @@ def replies_create(request: Request, title: str = Form("", max_length=MAX_TITLE)
 def replies_update(reply_id: int, request: Request, title: str = Form("", max_length=MAX_TITLE),
                    text: str = Form("", max_length=MAX_REPLY), category: str = Form("", max_length=64),
                    emotion: str = Form("", max_length=32), persona: str = Form("", max_length=32),
-                   active: str = Form("yes"), user: WebUser = Depends(web_form_user)) -> Response:
-    """Edit or retire a 话术 (supervisors, admins); a new text is checked again."""
+                   active: str = Form("yes"), version: str = Form("", max_length=40),
+                   user: WebUser = Depends(web_form_user)) -> Response:
+    """Edit or retire a 话术 (supervisors, admins); a new text is checked again. The form posts
+    every field and the version it shows (`updated_at`): over a 话术 changed since, it is refused
+    (AF673) instead of putting back what the other person changed."""
     library = request.app.state.ctx.services.replies
     editing = library.get(user.principal, reply_id)
     form = {"title": title, "text": text, "category": category, "emotion": emotion, "persona": persona}
     return _saved(request, user, form, editing, lambda: library.update(
         user.principal, reply_id, title=_required(title, "标题"), text=_required(text, "话术"),
         category=category.strip() or None, emotion=emotion or None, persona=persona or None,
-        active=active == "yes"))
+        active=active == "yes", expected_updated_at=_version(version)))
+
+
+def _version(value: str) -> datetime | None:
+    """The edit form's version (the 话术's `updated_at`, ISO 8601); None when the form has none."""
+    if not value.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise InputError("AF505", "reload the page to edit the latest version", kind="form version")
+    return when
 
 
 def _required(value: str, what: str) -> str:
-    from ...errors import InputError
-
     if not value.strip():
         raise InputError("AF505", f"{what} is empty", kind="canned reply")
     return value.strip()

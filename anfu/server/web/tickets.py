@@ -132,13 +132,16 @@ def ticket_detail(ticket_id: int, request: Request, user: WebUser = Depends(web_
 @router.post("/tickets/{ticket_id}/fields", include_in_schema=False)
 def ticket_fields(ticket_id: int, request: Request, priority: str = Form("", max_length=16),
                   cause: str = Form("", max_length=32), owner_id: str = Form("", max_length=12),
-                  note: str = Form("", max_length=500), user: WebUser = Depends(web_form_user)) -> Response:
+                  note: str = Form("", max_length=500), version: str = Form("", max_length=18),
+                  user: WebUser = Depends(web_form_user)) -> Response:
     """Change priority and cause (who works on the ticket) and the owner (supervisors of the
-    team, admins), recorded in the ticket's history."""
+    team, admins), recorded in the ticket's history. The form posts every field and the version
+    it shows: over a ticket changed since, it is refused (AF609) and the page shows the ticket as
+    it is now, instead of putting back what the other person changed."""
     error = None
     try:
         desk(request).update(user.principal, ticket_id, priority=priority or None, cause=cause or None,
-                             owner_id=as_id(owner_id), note=note.strip())
+                             owner_id=as_id(owner_id), note=note.strip(), expected_version=as_id(version))
     except AnfuError as exc:
         if exc.code in ("AF503", "AF417"):
             raise
@@ -153,8 +156,8 @@ async def ticket_action(ticket_id: int, action: str, request: Request,
                         user: WebUser = Depends(web_form_user)) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and len(v) <= 2000}
     error = None
-    try:
-        desk(request).act(user.principal, ticket_id, action, form)
+    try:  # the page's version (AF609 over a ticket changed since the page was shown)
+        desk(request).act(user.principal, ticket_id, action, form, expected_version=as_id(form.pop("version", None)))
     except AnfuError as exc:
         if exc.code in ("AF503", "AF417"):  # not visible / not allowed: no page, the API error
             raise
