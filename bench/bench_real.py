@@ -221,10 +221,11 @@ def outcome() -> dict[str, Any]:
 
 def learning_curve() -> list[dict[str, Any]]:
     """Model-alone macro-F1 on the real held-out turns against the share of real training labels
-    (the other sources fixed), fitted with the shipped recipe (anfu.training.train._fit_model)."""
+    (the other sources fixed), fitted with the shipped recipe (anfu.training.train._fit_model, the
+    labelling passes' second labels included: `with_pass_labels`)."""
     import random
 
-    from anfu.training.data import default_examples
+    from anfu.training.data import default_examples, with_pass_labels
     from anfu.training.train import _fit_model, evaluate
 
     examples = default_examples()
@@ -236,7 +237,7 @@ def learning_curve() -> list[dict[str, Any]]:
     out = []
     for share in (0.0, 0.25, 0.5, 1.0):
         keep = set(dialogues[:int(len(dialogues) * share)])
-        train = rest + [e for e in real if e.id.split("-")[1] in keep]
+        train = rest + with_pass_labels([e for e in real if e.id.split("-")[1] in keep])
         model = _fit_model(train, 1.0, {})
         out.append({"real_labels": sum(e.id.split("-")[1] in keep for e in real),
                     "macro_f1": evaluate(model, held)["macro_f1"]})

@@ -264,6 +264,14 @@ def fit_gate(train: list[Example]) -> Callable[[list[Example]], np.ndarray]:
     return predict
 
 
+def with_soft_labels(train: list[Example], share: float) -> list[Example]:
+    """The labelling passes' second label (`anfu.training.data.with_pass_labels`) at `share`. The
+    `fit_*` functions here call `_fit_model` directly, so `baseline` and `mlp64` stay without it."""
+    from anfu.training.data import with_pass_labels
+
+    return with_pass_labels(train, share)
+
+
 CANDIDATES: dict[str, Fit] = {
     "gate": fit_gate,
     "gate_g": lambda train: fit_gate(with_general_posts(train)),
@@ -278,6 +286,10 @@ CANDIDATES: dict[str, Fit] = {
     "mlp128_30k": lambda train: fit_mlp(train, hidden=128, max_features=30000),
     "smp_head": fit_smp_head,
     "words": fit_words,
+    "baseline_soft25": lambda train: fit_baseline(with_soft_labels(train, 0.25)),
+    "mlp64_soft25": lambda train: fit_mlp(with_soft_labels(train, 0.25)),
+    "baseline_soft40": lambda train: fit_baseline(with_soft_labels(train, 0.4)),
+    "mlp64_soft40": lambda train: fit_mlp(with_soft_labels(train, 0.4)),
 }
 
 

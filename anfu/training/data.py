@@ -35,6 +35,12 @@ def is_heldout(record_id: str) -> bool:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS_DIR = REPO_ROOT / "corpus"
 STC3_CUSTOMER_LABELS = CORPUS_DIR / "real" / "stc3_customer.jsonl"
+# the two independent labelling passes behind the adjudicated labels above (labels only)
+STC3_CUSTOMER_PASSES = (CORPUS_DIR / "real" / "stc3_customer_first_pass.jsonl",
+                        CORPUS_DIR / "real" / "stc3_customer_second_pass.jsonl")
+# share of an STC-3 turn's weight given to the emotion a labelling pass chose where the
+# adjudicated label differs (chosen by scripts/emotion_cv.py on the training folds: 0.25 over 0.4)
+PASS_SHARE = 0.25
 STC3_HELPDESK_LABELS = CORPUS_DIR / "real" / "stc3_helpdesk.jsonl"
 
 # How much one example of each source counts when fitting. Our own service corpus (and a
@@ -190,6 +196,39 @@ def load_stc3(labels_path: str | Path = STC3_CUSTOMER_LABELS,
         out.append(Example(id=f"stc3-{obj['dialogue_id']}-{turn_no}", text=text, emotion=emotion,
                            intensity=intensity, source="stc3", weight=SOURCE_WEIGHTS["stc3"],
                            escalation_risk=risk if isinstance(risk, bool) else None, follow_up=turn_no > 0))
+    return out
+
+
+def pass_emotions(paths: Iterable[str | Path] = STC3_CUSTOMER_PASSES) -> dict[str, set[str]]:
+    """Per STC-3 row id (`stc3-<dialogue>-<turn>`), the emotions the labelling passes chose."""
+    out: dict[str, set[str]] = {}
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            continue
+        for _where, obj in _read_rows(path):
+            if obj.get("emotion") in EMOTIONS:
+                out.setdefault(f"stc3-{obj.get('dialogue_id')}-{obj.get('turn')}", set()).add(obj["emotion"])
+    return out
+
+
+def with_pass_labels(examples: Iterable[Example], share: float = PASS_SHARE,
+                     passes: dict[str, set[str]] | None = None) -> list[Example]:
+    """Learning from the labellers' disagreement: an STC-3 turn whose labelling passes chose an
+    emotion other than the adjudicated one keeps `1 - share` of its weight on the adjudicated
+    label and gives `share` to the other pass's (split if both differ), as a second row with the
+    same id (so the same dev and held-out membership). Other rows are unchanged."""
+    from dataclasses import replace
+
+    passes = pass_emotions() if passes is None else passes
+    out: list[Example] = []
+    for e in examples:
+        others = sorted(passes.get(e.id, set()) - {e.emotion}) if e.source == "stc3" else []
+        if not others or share <= 0:
+            out.append(e)
+            continue
+        out.append(replace(e, weight=e.weight * (1 - share)))
+        out += [replace(e, emotion=o, weight=e.weight * share / len(others)) for o in others]
     return out
 
 

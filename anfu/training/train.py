@@ -21,7 +21,7 @@ from ..backends.ngram import (INTENSITIES, NGRAM_RANGE, GeneralHead, HiddenLayer
 from ..errors import ModelError
 from ..glossary import EMOTIONS
 from ..text.normalize import normalize
-from .data import Example
+from .data import Example, with_pass_labels
 
 DEV_MODULUS = 8  # one non-held-out example in eight calibrates the temperature
 MAX_FEATURES = 60000
@@ -220,7 +220,7 @@ def fit(examples: Sequence[Example]) -> NgramEmotionModel:
     on all. General-talk-only rows (GENERAL_ONLY) go to the general head and the gate only."""
     every = [e for e in examples if not e.heldout]
     extra = [e for e in every if e.source in GENERAL_ONLY]
-    train = [e for e in every if e.source not in GENERAL_ONLY]
+    train = with_pass_labels([e for e in every if e.source not in GENERAL_ONLY])
     if not train:
         raise ModelError("AF202", "(every row falls in the held-out split; add more rows)")
     if len({e.emotion for e in train}) < 2:
@@ -266,7 +266,7 @@ def calibrated_fit(train: Sequence[E], fit_model: Callable[[Sequence[E], float, 
         draft = fit_model(core, 1.0, {})
         logits = dev_logits(draft, [model_text(e) for e in dev])
         temperature = _fit_temperature(logits, np.array([label(e) for e in dev]))
-    counts = Counter(e.source for e in train)
+    counts = Counter(e.source for e in {getattr(e, "id", i): e for i, e in enumerate(train)}.values())  # rows, not soft duplicates
     meta = {"trained_at": time.strftime("%Y-%m-%d"), "train_rows": dict(sorted(counts.items())),
             "temperature": round(temperature, 4)}
     return fit_model(train, temperature, meta)

@@ -259,3 +259,24 @@ def test_our_everyday_posts_teach_the_general_head_but_never_the_service_heads()
     anxious = EMOTIONS.index("anxious")
     assert with_ours.general_logits(post)[0].argmax() == anxious
     assert with_ours.general_logits(post)[0, anxious] > without.general_logits(post)[0, anxious]
+
+
+def test_a_turn_the_labelling_passes_disagreed_on_carries_both_labels() -> None:
+    """`with_pass_labels`: the adjudicated emotion keeps 75 % of the turn's weight, the other
+    pass's emotion gets 25 % as a second row with the same id; agreed turns and other sources
+    are left alone, and no turn gains weight."""
+    from anfu.training.data import PASS_SHARE, pass_emotions, with_pass_labels
+
+    rows = [Example(id="stc3-1-0", text="又停电了，第三次了", emotion="dissatisfied", intensity=2, source="stc3", weight=4.0),
+            Example(id="stc3-1-2", text="好的，谢谢", emotion="satisfied", intensity=1, source="stc3", weight=4.0),
+            Example(id="svc-1", text="我家停电了", emotion="neutral", intensity=0, source="service", weight=3.0)]
+    passes = {"stc3-1-0": {"dissatisfied", "angry"}, "stc3-1-2": {"satisfied"}, "svc-1": {"angry"}}
+    out = with_pass_labels(rows, 0.25, passes)
+    assert [(e.id, e.emotion, e.weight) for e in out] == [
+        ("stc3-1-0", "dissatisfied", 3.0), ("stc3-1-0", "angry", 1.0), ("stc3-1-2", "satisfied", 4.0),
+        ("svc-1", "neutral", 3.0)]
+    assert with_pass_labels(rows, 0.0, passes) == rows
+    # the shipped passes: labels only, every STC-3 customer turn twice
+    shipped = pass_emotions()
+    assert PASS_SHARE == 0.25 and len(shipped) == 8500
+    assert sum(len(v) > 1 for v in shipped.values()) == 1677
