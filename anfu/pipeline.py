@@ -14,6 +14,7 @@ use it.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Iterator, Sequence
@@ -194,7 +195,24 @@ class Analyzer:
 def build_component(name: str, config: dict[str, Any]) -> Component:
     factory = registry.components.get(name)
     settings = dict(config.get("components", {}).get(name, {}))
+    unknown, accepted = _unknown_options(factory, settings)
+    if unknown:  # a misspelt key was a TypeError with a traceback
+        raise ConfigError("AF102", f'[components."{name}"] has no option {", ".join(sorted(unknown))}; '
+                          f'it takes {", ".join(accepted) or "none"}')
     return factory(**settings) if settings else factory()
+
+
+def _unknown_options(factory: Any, settings: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The keys of `settings` that `factory` takes no parameter for, and those it takes."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the factory decide
+        return [], []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return [], []
+    accepted = [p.name for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                      inspect.Parameter.KEYWORD_ONLY)]
+    return [key for key in settings if key not in accepted], accepted
 
 
 def load(config: str | Path | dict[str, Any] | None = None, **overrides: Any) -> Analyzer:

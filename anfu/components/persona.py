@@ -14,12 +14,15 @@ written conversations (`anfu train-persona`) and abstains only when the evidence
 from __future__ import annotations
 
 import math
+import numbers
+import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
 from .. import registry
+from ..errors import ConfigError
 from ..glossary import EMOTIONS, EMOTION_VALENCE, GUIDANCE_METHODS, PERSONAS
 from ..lru import Lru
 from ..rules import validator
@@ -34,12 +37,12 @@ from .normalize import ensure_norm
 
 PACK = "personas"
 UNKNOWN = "unknown"
-PERSONA_MEMO = 1024
+PERSONA_MEMO = 1024  # conversations whose persona `Persona.predict` remembers
 # `anfu.persona.v2`'s corroboration rule, chosen on our labels of real STC-3 dialogues (the
 # development ones; scripts/persona_real.py): a type the model names on its own needs the
 # pack's cues of that type to weigh this much, unless its probability reaches the second value
 CORROBORATION = 3.0
-CONFIDENT_PROBABILITY = 0.97  # conversations whose persona `Persona.predict` remembers
+CONFIDENT_PROBABILITY = 0.97
 FEATURES = ("short_reply", "repeated_demand", "emotion_swing", "abusive", "high_intensity",
             "escalation_risk", "question_run")
 NEGATORS = ("不", "没", "别")
@@ -403,6 +406,31 @@ def persona_inputs(model: PersonaModel, turns: Sequence[TurnAssessment]) -> tupl
     return " \n ".join(norms), dense, clues
 
 
+def _check_options(*, model: Any, min_probability: Any, min_chars: Any, corroboration: Any,
+                   confident_probability: Any) -> None:
+    """`anfu.persona.v2`'s options, checked when the pipeline is built: a wrong type or range
+    (a string from a hand-edited TOML, a probability over 1, a negative weight, NaN) is AF102
+    there, not a TypeError — or a rule silently always or never applying — at analysis time."""
+    def real(value: Any) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+    problems = []
+    if not isinstance(model, (str, os.PathLike)) or not str(model):
+        problems.append(("model", "\"default\" or the path of persona weights (.npz)", model))
+    if min_probability is not None and not (real(min_probability) and 0 <= min_probability <= 1):
+        problems.append(("min_probability", "a number from 0 to 1 (or left out)", min_probability))
+    if not (isinstance(min_chars, numbers.Integral) and not isinstance(min_chars, bool) and min_chars >= 0):
+        problems.append(("min_chars", "a whole number >= 0", min_chars))
+    if not (real(corroboration) and corroboration >= 0):
+        problems.append(("corroboration", "a number >= 0 (0 turns the rule off)", corroboration))
+    if not (real(confident_probability) and 0 <= confident_probability <= 1):
+        problems.append(("confident_probability", "a number from 0 to 1", confident_probability))
+    if problems:
+        raise ConfigError("AF102", "; ".join(
+            f'[components."{LearnedPersona.name}"].{key} must be {want}, not {value!r}'[:300]
+            for key, want, value in problems))
+
+
 @registry.components.register("anfu.persona.v2")
 class LearnedPersona(Persona):
     """The personas pack's evidence combined with a linear model (char n-grams of everything the
@@ -426,6 +454,8 @@ class LearnedPersona(Persona):
     def __init__(self, rules_dir: str | None = None, model: str = "default",
                  min_probability: float | None = None, min_chars: int = 20,
                  corroboration: float = CORROBORATION, confident_probability: float = CONFIDENT_PROBABILITY) -> None:
+        _check_options(model=model, min_probability=min_probability, min_chars=min_chars,
+                       corroboration=corroboration, confident_probability=confident_probability)
         super().__init__(rules_dir)
         self.model = model
         self.min_probability = min_probability

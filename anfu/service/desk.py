@@ -309,6 +309,10 @@ class TicketDesk:
         the caller read: If-Match, the ticket page's form) turns a ticket saved since into AF609.
         The events `work` returns are recorded once the change is saved. `principal` None: the
         public survey link (no access rules)."""
+        if principal is not None and principal.role == "auditor" and expected_version is not None:
+            # the role's refusal (AF417) before the version's: "reload and apply your change
+            # again" (AF609) is advice an auditor, who reads only, could never follow
+            self._writable(principal, ticket_id)
         events: dict[int, list[Event]] = {}
         saved = self.workflow.change_ticket(ticket_id, self._changer(principal, work, events), visible_to=principal,
                                             expected_version=expected_version)

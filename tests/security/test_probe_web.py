@@ -25,7 +25,7 @@ from anfu.security.tokens import hash_token
 from anfu.store import Principal, WorkflowStore
 
 PHONE, ID_NUMBER = "13812345678", "110101199003074514"
-ANGRY = f"我的手机号是{PHONE}，停电三天了，再不修我就投诉！"
+ANGRY = f"我的手机号是{PHONE}，停电三天了，再不修我就打12345投诉！"  # an outside body: the ladder alerts whatever the emotion model reads
 MISSING = 2_000_000_001  # no such row, within PostgreSQL's integer ids
 UNLIMITED = {"rate_limit_per_minute": 0, "rate_limit_ip_per_minute": 0, "rate_limit_auth_failures_per_minute": 0}
 # tables a refused request may touch: its session (sliding expiry), the audit log, leases

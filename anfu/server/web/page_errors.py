@@ -7,6 +7,7 @@ and the way out, not the API's JSON body. The API, WebSockets and static files k
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -61,11 +62,25 @@ async def on_http(request: Request, exc: Exception) -> Response:
     return await api_errors.on_http(request, exc)
 
 
+async def on_validation(request: Request, exc: Exception) -> Response:
+    """A page path whose record id is no number (`/tickets/abc`, a link cut short) is the
+    not-found page, like any unknown page path; a page's query or form the schema refuses is
+    the error page with the API's code (AF431). Both were the API's JSON in the browser."""
+    assert isinstance(exc, RequestValidationError)
+    if not wants_page(request):
+        return await api_errors._on_validation(request, exc)
+    errors = list(exc.errors())
+    if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+        return error_page(request, "AF434", request.url.path, 404)
+    return error_page(request, "AF431", api_errors._describe(errors), 422)
+
+
 def install(app: FastAPI) -> None:
-    """Replace the API's handlers of coded errors and unknown paths with ones that answer a
-    page request with the error page (and everything else as before)."""
+    """Replace the API's handlers of coded errors, unknown paths and schema violations with
+    ones that answer a page request with the error page (and everything else as before)."""
     app.add_exception_handler(AnfuError, on_anfu_error)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
 
 
 __all__ = ["error_page", "form_status", "install", "wants_page"]

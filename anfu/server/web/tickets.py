@@ -129,6 +129,20 @@ def ticket_detail(ticket_id: int, request: Request, user: WebUser = Depends(web_
     return render(request, "ticket.html", user=user, error=None, **ticket_view(request, user, ticket_id))
 
 
+def form_version(value: Any) -> int | None:
+    """The version a ticket page form posts (the hidden `version` field): None when the form has
+    none (an older page, a script), otherwise the ASCII digits of a version. Anything else (a
+    negative number, full-width or Arabic-Indic digits, a NUL, 19+ digits, a file) is AF505: it
+    used to count as "no version", so a stale form silently overwrote a colleague's change."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    version = as_id(value) if isinstance(value, str) else None
+    if version is None:
+        raise InputError("AF505", "it names no version of this ticket; reload the ticket and change it again",
+                         kind="form version")
+    return version
+
+
 @router.post("/tickets/{ticket_id}/fields", include_in_schema=False)
 def ticket_fields(ticket_id: int, request: Request, priority: str = Form("", max_length=16),
                   cause: str = Form("", max_length=32), owner_id: str = Form("", max_length=12),
@@ -141,7 +155,8 @@ def ticket_fields(ticket_id: int, request: Request, priority: str = Form("", max
     error = None
     try:
         desk(request).update(user.principal, ticket_id, priority=priority or None, cause=cause or None,
-                             owner_id=as_id(owner_id), note=note.strip(), expected_version=as_id(version))
+                             owner_id=as_id(owner_id), note=note.strip(),
+                             expected_version=form_version(version))
     except AnfuError as exc:
         if exc.code in ("AF503", "AF417"):
             raise
@@ -154,10 +169,12 @@ def ticket_fields(ticket_id: int, request: Request, priority: str = Form("", max
 @router.post("/tickets/{ticket_id}/{action}", include_in_schema=False)
 async def ticket_action(ticket_id: int, action: str, request: Request,
                         user: WebUser = Depends(web_form_user)) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and len(v) <= 2000}
+    posted = await request.form()
+    form = {k: v for k, v in posted.items() if isinstance(v, str) and len(v) <= 2000 and k != "version"}
     error = None
-    try:  # the page's version (AF609 over a ticket changed since the page was shown)
-        desk(request).act(user.principal, ticket_id, action, form, expected_version=as_id(form.pop("version", None)))
+    try:  # the page's version (AF609 over a ticket changed since the page was shown), read before
+        # the long fields are dropped: a 5,000-digit version is refused, not taken for none
+        desk(request).act(user.principal, ticket_id, action, form, expected_version=form_version(posted.get("version")))
     except AnfuError as exc:
         if exc.code in ("AF503", "AF417"):  # not visible / not allowed: no page, the API error
             raise
