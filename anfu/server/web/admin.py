@@ -16,11 +16,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ...errors import AnfuError, ConflictError, InputError
+from ...errors import AnfuError, InputError
 from ...store.access import can, require
 from ...store.tables import ROLES
 from ...web.render import DISPLAY_TZ
 from ..deps import client_ip
+from .page_errors import form_status
 from .common import WebUser, as_id, render, web_form_user, web_user
 
 router = APIRouter()
@@ -67,9 +68,9 @@ def audit_user(request: Request) -> WebUser:
 
 
 def error_status(exc: AnfuError) -> int:
-    """How an admin page answers a refused change: 403, 404 (not in the tenant), 409 (saved by
-    someone else meanwhile) or 422."""
-    return 409 if isinstance(exc, ConflictError) else 403 if exc.code == "AF417" else 404 if exc.code == "AF503" else 422
+    """How an admin page answers a refused change: `page_errors.form_status` (403, 404 not in the
+    tenant, 409 taken or saved by someone else meanwhile, else 422)."""
+    return form_status(exc)
 
 
 def _users_page(request: Request, user: WebUser, *, error: AnfuError | str | None = None, created: Any = None,

@@ -15,13 +15,13 @@ from ...glossary import INDUSTRIES
 from ...store.access import require
 from ...web.labels import CHANNELS, N_
 from ..deps import client_ip
+from .page_errors import form_status
 from .common import WebUser, as_id, render, web_form_user, web_user
 
 router = APIRouter()
 INDUSTRY_NAMES = {"power": N_("电力"), "telecom": N_("通信"), "ecommerce": N_("电商"), "after_sales": N_("售后"),
                   "logistics": N_("物流"), "banking": N_("银行"), "generic": N_("通用")}
 PRESENCE_NAMES = {"available": N_("示闲"), "busy": N_("示忙"), "offline": N_("签出")}
-STATUS = {"AF417": 403, "AF503": 404, "AF504": 409}
 
 
 def _page(request: Request, user: WebUser, *, error: str | None = None, done: str | None = None,
@@ -38,7 +38,7 @@ def _page(request: Request, user: WebUser, *, error: str | None = None, done: st
 
 
 def _failed(request: Request, user: WebUser, exc: AnfuError) -> HTMLResponse:
-    return _page(request, user, error=exc.code, status_code=STATUS.get(exc.code, 422))
+    return _page(request, user, error=exc.code, status_code=form_status(exc))
 
 
 def _after(request: Request, user: WebUser, done: str) -> Response:
