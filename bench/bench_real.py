@@ -70,18 +70,10 @@ def _prf(gold: list[bool], pred: list[bool]) -> dict[str, Any]:
 
 
 def _stc3_conversations() -> list[Any]:
-    from anfu.training.data import public_data_dir
-    from anfu.types import Conversation, Utterance
+    from anfu.training.data import public_data_dir, stc3_conversation
 
     data = json.loads((public_data_dir() / "stc3" / "train_data_cn.json").read_text(encoding="utf-8"))
-    out = []
-    for d in data:
-        if int(d["id"]) % 5:
-            continue
-        turns = tuple(Utterance(text=" ".join(t["utterances"]).strip() or "。",
-                                speaker="customer" if t["sender"] == "customer" else "agent") for t in d["turns"])
-        out.append(Conversation(turns=turns, id=d["id"]))
-    return out
+    return [stc3_conversation(d) for d in data if int(d["id"]) % 5 == 0]
 
 
 def real_turns(analyzer: Any) -> dict[str, Any]:

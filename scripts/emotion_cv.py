@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from anfu.glossary import EMOTIONS  # noqa: E402
-from anfu.training.data import Example, default_examples, public_data_dir  # noqa: E402
+from anfu.training.data import Example, default_examples, public_data_dir, stc3_conversation  # noqa: E402
 
 CV_DIR = Path(os.environ.get("ANFU_CV_DIR", "/tmp/anfu_emotion_cv"))
 SMP5 = {"dissatisfied": "angry", "doubtful": "neutral"}
@@ -60,7 +60,7 @@ def build_context() -> dict[str, Any]:
     the default pipeline sees it (STC-3 turns in their dialogues, the rest as single utterances)."""
     import anfu
     from anfu.components.emotion_lexicon import Lexicon
-    from anfu.types import Conversation, Utterance
+    from anfu.types import Utterance
 
     rows = training_rows()
     analyzer = anfu.load({"pipeline": {"components": ["anfu.normalize.v1", "anfu.risk.v1", "anfu.abuse.v1"]}})
@@ -74,10 +74,7 @@ def build_context() -> dict[str, Any]:
 
     wanted = {e.id for e in rows if e.source == "stc3"}
     data = json.loads((public_data_dir() / "stc3" / "train_data_cn.json").read_text(encoding="utf-8"))
-    convs = [Conversation(turns=tuple(Utterance(text=" ".join(t["utterances"]).strip() or "。",
-                                                speaker="customer" if t["sender"] == "customer" else "agent")
-                                      for t in d["turns"]), id=d["id"])
-             for d in data if int(d["id"]) % 5]
+    convs = [stc3_conversation(d) for d in data if int(d["id"]) % 5]
     for doc in analyzer.pipe(convs, batch_size=32):
         for i, turn in enumerate(doc.turns):
             key = f"stc3-{doc.conversation.id}-{i}"

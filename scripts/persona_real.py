@@ -33,14 +33,6 @@ WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 CONFIDENT = (0.95, 0.96, 0.97, 0.98, 0.99, 1.01)
 
 
-def conversation(d: dict[str, Any]) -> Any:
-    from anfu.types import Conversation, Utterance
-
-    turns = tuple(Utterance(text=" ".join(t["utterances"]).strip() or "。",
-                            speaker="customer" if t["sender"] == "customer" else "agent") for t in d["turns"])
-    return Conversation(turns=turns, id=d["id"])
-
-
 def signals() -> None:
     """Per labelled dialogue: the model's best type and probability, the pack's cue weight per
     type, the rules' own answer and the customer's character count."""
@@ -50,13 +42,14 @@ def signals() -> None:
     from anfu.components.persona import LearnedPersona, persona_inputs
     from anfu.glossary import PERSONAS
     from anfu.text.overlap import content
+    from anfu.training.data import stc3_conversation
     from anfu.types import TurnAssessment
 
     analyzer = anfu.load()
     v2 = LearnedPersona()
     rows = []
     for label, d in stc3_persona_labels():
-        doc = analyzer(conversation(d))
+        doc = analyzer(stc3_conversation(d))
         turns = [TurnAssessment(speaker=t.speaker, text=t.text, norm=t.norm, emotion=t.emotion, intensity=t.intensity,
                                 abusive=t.abusive, escalation_risk=t.escalation_risk) for t in doc.turns]
         _text, dense, clues = persona_inputs(v2.model_, turns)

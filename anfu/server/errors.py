@@ -68,7 +68,7 @@ def error_response(error: AnfuError) -> JSONResponse:
     return JSONResponse(error_body(error.code, error.message), status_code=status_of(error), headers=headers)
 
 
-def _describe(errors: list[dict[str, Any]]) -> str:
+def describe(errors: list[dict[str, Any]]) -> str:
     """Pydantic errors without the offending values (they may hold personal information)."""
     parts = []
     for err in errors[:5]:
@@ -85,14 +85,14 @@ async def _on_anfu_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+async def on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     bad_json = [e for e in errors if e.get("type") == "json_invalid"]
     if bad_json:
         where = bad_json[0].get("ctx", {}).get("error", "syntax error")
         return error_response(ApiError("AF430", where, status=400))
-    return error_response(ApiError("AF431", _describe(errors), status=422))
+    return error_response(ApiError("AF431", describe(errors), status=422))
 
 
 async def on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -118,6 +118,6 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AnfuError, _on_anfu_error)
-    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -230,9 +230,9 @@ class Session:
                 return await loop.run_in_executor(self.ctx.executor, self._draft, DraftFrame.model_validate(frame))
             return await self._conversation(ConversationFrame.model_validate(frame))
         except ValidationError as exc:
-            from .errors import _describe
+            from .errors import describe
 
-            return _error(ApiError("AF431", _describe(list(exc.errors()))), ref)
+            return _error(ApiError("AF431", describe(list(exc.errors()))), ref)
         except AnfuError as exc:
             return _error(exc, ref)
         except Exception as exc:  # a bug must cost one error frame, not the agent's socket

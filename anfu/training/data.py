@@ -164,6 +164,17 @@ def stc3_turn_text(turn: dict[str, Any]) -> str:
     return " ".join(turn.get("utterances", []))
 
 
+def stc3_conversation(dialogue: dict[str, Any]) -> Any:
+    """An STC-3 dialogue as the analyzer reads it, turn by turn (an empty post, an image only,
+    as "。" so that the turn numbers stay those of the labels)."""
+    from ..types import Conversation, Utterance
+
+    turns = tuple(Utterance(text=stc3_turn_text(t).strip() or "。",
+                            speaker="customer" if t["sender"] == "customer" else "agent")
+                  for t in dialogue["turns"])
+    return Conversation(turns=turns, id=dialogue["id"])
+
+
 def stc3_labelled_turns(labels_path: str | Path, data_dir: str | Path | None = None
                         ) -> Iterator[tuple[str, dict[str, Any], int, str]]:
     """(row label, label row, turn number, turn text) for each of our STC-3 label rows whose

@@ -170,7 +170,9 @@ STC3_PERSONA_LABELS = Path(__file__).resolve().parents[2] / "corpus" / "real" / 
 
 def stc3_customer_text(dialogue: dict[str, Any]) -> str:
     """What a persona label's hash covers: the customer's non-empty turns, joined by newlines."""
-    return "\n".join(t for t in (" ".join(x["utterances"]).strip() for x in dialogue["turns"]
+    from .data import stc3_turn_text
+
+    return "\n".join(t for t in (stc3_turn_text(x).strip() for x in dialogue["turns"]
                                  if x["sender"] == "customer") if t)
 
 

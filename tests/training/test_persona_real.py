@@ -30,14 +30,12 @@ def test_real_persona_scores_count_unknown_as_a_class() -> None:
 def test_on_real_development_dialogues_a_type_is_seldom_named_where_labellers_name_none(analyzer) -> None:
     """Before the corroboration rule the model named a type for 56 % of the development dialogues
     the labellers left unknown (precision of its names 0.11); now at most one in ten."""
-    from anfu.types import Conversation, Utterance
+    from anfu.training.data import stc3_conversation
 
     labels = [(label, d) for label, d in stc3_persona_labels() if int(d["id"]) % 5]
     if not labels:
         pytest.skip("../shared/data/stc3 is not here")
-    conversations = [Conversation(turns=tuple(Utterance(text=" ".join(t["utterances"]).strip() or "。",
-                                                        speaker="customer" if t["sender"] == "customer" else "agent")
-                                              for t in d["turns"]), id=d["id"]) for _, d in labels]
+    conversations = [stc3_conversation(d) for _, d in labels]
     pred = [doc.persona.type for doc in analyzer.pipe(conversations, batch_size=32)]
     scores = real_persona_scores([label for label, _ in labels], pred)
     assert scores["n"] == 240

@@ -68,11 +68,11 @@ async def on_validation(request: Request, exc: Exception) -> Response:
     the error page with the API's code (AF431). Both were the API's JSON in the browser."""
     assert isinstance(exc, RequestValidationError)
     if not wants_page(request):
-        return await api_errors._on_validation(request, exc)
+        return await api_errors.on_validation(request, exc)
     errors = list(exc.errors())
     if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
         return error_page(request, "AF434", request.url.path, 404)
-    return error_page(request, "AF431", api_errors._describe(errors), 422)
+    return error_page(request, "AF431", api_errors.describe(errors), 422)
 
 
 def install(app: FastAPI) -> None:
