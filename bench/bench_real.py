@@ -5,12 +5,14 @@
   live service sees them. The two labelling passes' agreement is printed beside it as the ceiling,
   with the learning curve (macro-F1 against the number of real labels, model alone).
 - SMP2020 usual_eval (never trained on) mapped to its 5 classes; our written held-out split.
-- Escalation risk on real and written held-out turns.
+- Escalation risk on real and written held-out turns; abuse (辱骂) on real held-out turns.
 - The pre-send check per agent turn in context: written conversations (held-out), real helpdesk
   turns (held-out dialogues), standalone replies (held-out).
 - The ladder on held-out written conversations (`supervisor_alert`), and on the fresh set
   (`corpus/fresh/ladder_fresh.jsonl`: 150 conversations written after the ladder was frozen, blind
-  to its rules, never trained or tuned on), with the two labelling passes' agreement there.
+  to its rules, never trained on), with the two labelling passes' agreement there. Both sets'
+  false alerts have been read while changing the rules (sessions 10–12), so they are no longer
+  blind checks of the ladder.
 - Quality score and 安抚成功 against the 19 annotators' satisfaction (S/A/E) of the held-out
   STC-3 dialogues, with the last turn's valence as the reference line.
 - Persona and SOP stage on held-out written conversations, when their metrics files exist; the
@@ -78,13 +80,15 @@ def _stc3_conversations() -> list[Any]:
 
 def real_turns(analyzer: Any) -> dict[str, Any]:
     """Emotion, escalation and pre-send on the held-out STC-3 dialogues, analysed whole."""
-    from anfu.training.data import STC3_HELPDESK_LABELS, load_stc3
+    from anfu.training.data import STC3_CUSTOMER_LABELS, STC3_HELPDESK_LABELS, load_stc3
     from anfu.training.train import classification_scores
 
     labels = {e.id: e for e in load_stc3() if e.heldout}
+    abusive = {f"stc3-{r['dialogue_id']}-{r['turn']}": r.get("abusive") for r in map(
+        json.loads, STC3_CUSTOMER_LABELS.read_text(encoding="utf-8").splitlines())}
     helpdesk = {(r["dialogue_id"], r["turn"]): r for r in map(json.loads, STC3_HELPDESK_LABELS.read_text(
         encoding="utf-8").splitlines())}
-    gold, pred, risk_g, risk_p, vio_g, vio_p = [], [], [], [], [], []
+    gold, pred, risk_g, risk_p, vio_g, vio_p, abuse_g, abuse_p = [], [], [], [], [], [], [], []
     for doc in analyzer.pipe(_stc3_conversations(), batch_size=32):
         for i, turn in enumerate(doc.turns):
             key = f"stc3-{doc.conversation.id}-{i}"
@@ -93,11 +97,14 @@ def real_turns(analyzer: Any) -> dict[str, Any]:
                 pred.append(turn.emotion)
                 risk_g.append(bool(labels[key].escalation_risk))
                 risk_p.append(bool(turn.escalation_risk))
+                if isinstance(abusive.get(key), bool):
+                    abuse_g.append(abusive[key])
+                    abuse_p.append(bool(turn.abusive))
             elif turn.speaker == "agent" and (doc.conversation.id, i) in helpdesk:
                 vio_g.append(bool(helpdesk[(doc.conversation.id, i)]["violation"]))
                 vio_p.append(bool(turn.violation))
     return {"emotion_real": classification_scores(gold, pred), "escalation_real": _prf(risk_g, risk_p),
-            "presend_real": _prf(vio_g, vio_p)}
+            "abuse_real": _prf(abuse_g, abuse_p), "presend_real": _prf(vio_g, vio_p)}
 
 
 def written(analyzer: Any) -> dict[str, Any]:

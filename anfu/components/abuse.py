@@ -6,10 +6,13 @@ Traditional forms are listed or normalised, separators inside a word are tolerat
 Ambiguous words ("垃圾", "骗子", "流氓") count only when aimed at people or a company:
 "垃圾客服" is abusive, "垃圾分类" and "信号垃圾" are not.
 
-Policy (documented in the pack): strong expletives count even when they name no target
-("tmd又断网了"), since a customer swearing in a service turn swears at the exchange; the
-surprise family (卧槽, 牛逼…) does not count in a sentence of praise ("卧槽，这么快就修好了，
-谢谢"); mild exclamations (靠, 我去) are not listed at all.
+Policy (documented in the pack, corpus/LABELS.md "Unaimed swearing"): an expletive used as an
+exclamation or an intensifier (the pack's `unaimed` words: 妈的, 卧槽, tmd…) is no abuse unless
+it is aimed at people or the company the way an ambiguous word is ("你们他妈的", "他妈的客服");
+"妈的，又停电" raises the intensity, not the abuse flag. Words that name their target (你妈,
+操你, 你大爷) and insults count wherever they occur; the surprise family (卧槽, 我靠你…) does not
+count in a sentence of praise ("卧槽，这么快就修好了，谢谢"); mild exclamations (靠, 我去) are not
+listed at all.
 """
 
 from __future__ import annotations
@@ -70,6 +73,13 @@ def validate_abuse(data: dict[str, Any]) -> list[str]:
             except re.error as exc:
                 problems.append(f"targeted.self_reference[{i}] is not a valid regex ({exc})")
     str_list(data.get("exclusions", []), "exclusions", problems, allow_empty=True)
+    unaimed = str_list(data.get("unaimed") or [], "unaimed", problems, allow_empty=True)
+    known = {normalize(w) for words in (terms.values() if isinstance(terms, dict) else []) if isinstance(words, list)
+             for w in words if isinstance(w, str)} | {normalize(w) for w in data.get("initialisms") or []
+                                                       if isinstance(w, str)}
+    for word in unaimed:
+        if normalize(word) not in known:
+            problems.append(f"unaimed: {word!r} is not one of the pack's terms or initialisms")
     praise = data.get("praise", {})
     if not isinstance(praise, dict):
         problems.append("'praise' must be a mapping with terms and cues")
@@ -116,6 +126,8 @@ class AbuseRules:
         praise = pack.get("praise") or {}
         self.praise_terms = {normalize(w) for w in praise.get("terms", [])}
         self.praise_rx = re.compile(_alternation(praise["cues"])) if praise.get("cues") else None
+        # expletives that count only when aimed (see the module's policy)
+        self.unaimed = {normalize(w) for w in pack.get("unaimed") or []}
         self.exclusions = PhraseMatcher()
         self.exclusions.extend(pack.get("exclusions", []), "exclusion")
 
@@ -133,6 +145,8 @@ class AbuseRules:
                 word = _SEPARATORS.sub("", m.text)
                 label = self.labels.get(word, "profanity" if m.payload != "term" else None)
                 if label is None or self._praise(norm, m, word):
+                    continue
+                if word in self.unaimed and not self._aimed_at_people(norm, m):
                     continue
                 out.append((m, label, f"{PACK}.{label}:{word}"))
                 continue

@@ -28,13 +28,15 @@ PACK = "escalation_ladder"
 INT_CONDITIONS = ("current_intensity_at_least", "peak_intensity_at_least", "strong_turns_at_least",
                   "escalation_risk_turns_at_least", "outside_risk_turns_at_least",
                   "abusive_turns_at_least", "repeat_contacts_at_least", "response_wait_minutes_at_least",
-                  "stated_wait_hours_at_least", "agent_violations_at_least", "manager_request_turns_at_least",
+                  "stated_wait_hours_at_least", "agent_violations_at_least", "answered_violations_at_least",
+                  "manager_request_turns_at_least",
                   "agent_replies_at_least", "vulnerable_turns_at_least")
 CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least", "calming")
 STRONG = 3  # intensity of a "strong" turn (glossary.INTENSITY_NAMES)
 SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "outside_risk_turns": 1,
                 "abusive_turns": 2, "contacts": 3,
-                "wait_minutes": 15, "stated_wait_hours": 48, "agent_violations": 2, "manager_requests": 1,
+                "wait_minutes": 15, "stated_wait_hours": 48, "agent_violations": 2, "answered_violations": 2,
+                "manager_requests": 1,
                 "agent_replies": 1, "vulnerable_turns": 1}
 
 
@@ -138,6 +140,10 @@ class Facts:
     calming: bool = False
     # agent replies so far that the pre-send check judged violations in context (no progress)
     agent_violations: int = 0
+    # those of them the customer has answered: violations before the latest customer turn, so a
+    # rule reading it waits for the customer's reaction to the last reply (a customer who gives up
+    # quietly after it, "行吧……算了", is no alert by the guide)
+    answered_violations: int = 0
     # customer turns that demand a manager, a team lead or someone in charge (`manager_requests`)
     manager_requests: int = 0
     # agent replies before the latest customer turn: the agent has had a chance to handle the
@@ -155,6 +161,7 @@ class Facts:
                 "abusive_turns": self.abusive_turns,
                 "contacts": self.contacts, "wait_minutes": self.wait_minutes,
                 "stated_wait_hours": self.stated_wait_hours, "agent_violations": self.agent_violations,
+                "answered_violations": self.answered_violations,
                 "manager_requests": self.manager_requests, "agent_replies": self.agent_replies,
                 "vulnerable_turns": self.vulnerable_turns}
 
@@ -233,6 +240,7 @@ class Ladder:
                     pending = stamp
                 norm = turn.norm or normalize(turn.text)
                 f.agent_replies = replies
+                f.answered_violations = f.agent_violations
                 if turn.intensity is not None:
                     f.intensity = turn.intensity
                     f.peak = turn.intensity if f.peak is None else max(f.peak, turn.intensity)
@@ -277,6 +285,7 @@ class Ladder:
                 "repeat_contacts_at_least": f.contacts, "response_wait_minutes_at_least": f.wait_minutes,
                 "stated_wait_hours_at_least": f.stated_wait_hours,
                 "agent_violations_at_least": f.agent_violations,
+                "answered_violations_at_least": f.answered_violations,
                 "manager_request_turns_at_least": f.manager_requests,
                 "agent_replies_at_least": f.agent_replies,
                 "vulnerable_turns_at_least": f.vulnerable_turns}

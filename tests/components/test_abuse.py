@@ -23,13 +23,19 @@ def abuse() -> Abuse:
     "沙比，我说的是电表不是电费",
     "你是不是sb啊",
     "SB客服",
-    "妈的，又停电",
-    "md什么破网，天天掉线",
-    "麻痹的又扣我钱",
-    "他妈的到底修不修",
-    "特么的等了一上午",
-    "tmd又是下周才能来",
-    "尼玛，这都第几次了",
+    # expletives aimed at the staff or the company (LABELS.md "Unaimed swearing": aimed counts)
+    "你们他妈的到底修不修",
+    "他妈的客服，挂我电话",
+    "尼玛的供电所，大夏天停电一下午",
+    "少他妈跟我打官腔",
+    # name-calling without profanity (LABELS.md "Non-profane insults")
+    "你们什么破公司！",
+    "联通太无耻，乱扣费",
+    "中国电信上上下下的人都是猪吗？",
+    "你们供电所是不是全是吃闲饭的？",
+    "退个款推三阻四的 能不能说句人话",
+    "你们这客服就是摆设，一问三不知",
+    "垃圾中国电信！",
     "nmsl",
     "cnm，退钱",
     "草泥马的破快递",
@@ -76,6 +82,16 @@ def test_abusive(abuse: Abuse, text: str) -> None:
     "我是电脑白痴，不会弄",
     "这个sbc型号的路由器怎么设置",
     "谢谢你们，师傅辛苦了",
+    # unaimed expletives: exclamations and intensifiers (LABELS.md "Unaimed swearing")
+    "妈的，又停电",
+    "md什么破网，天天掉线",
+    "麻痹的又扣我钱",
+    "特么的等了一上午",
+    "tmd又是下周才能来",
+    "尼玛，这都第几次了",
+    "卧槽，我看升级日志里没写，尼玛这2个月都没敢用",
+    "我他妈存了二十万在你们这，你们就这么对我？",
+    "预付费充了钱半天不到账，这是什么破系统，md",
 ])
 def test_not_abusive(abuse: Abuse, text: str) -> None:
     assert abuse.assess(normalize(text), text) == (False, [])
@@ -103,7 +119,10 @@ def test_pack_is_valid_and_validator_catches_problems() -> None:
     broken = dict(load_pack("abuse"))
     broken["initialisms"] = ["SB!"]
     broken["patterns"] = [{"id": "x", "label": "insult", "pattern": "(oops"}]
+    broken["unaimed"] = ["妈的", "不是脏话"]
     problems = validate_abuse(broken)
+    assert any("unaimed: '不是脏话'" in p for p in problems)
+    assert not any("'妈的'" in p for p in problems)
     assert any("initialisms" in p for p in problems)
     assert any("not a valid regex" in p for p in problems)
 
@@ -111,14 +130,10 @@ def test_pack_is_valid_and_validator_catches_problems() -> None:
 # --- generalisation: internet and dialect families, homophones, pinyin, separators, policy
 
 @pytest.mark.parametrize("text", [
-    "握草，又断网了，你们到底行不行",          # 卧槽 homophone, unaimed expletive counts
-    "次奥，连办个停机保号也要跑营业厅",
+    "握草你们，又断网了",                      # 卧槽 homophone, aimed
     "草，快递又给我放驿站了",                  # standalone internet expletive
     "你🐴的，扣费倒是挺快",                    # emoji homophone of 妈
-    "妈卖批，修了三次还是漏水",                # Sichuan
     "丢你老母，电费点解咁贵",                  # Cantonese
-    "册那，排队排了两个钟头",                  # Shanghainese
-    "wocao 这个月话费又多扣了五十",            # pinyin
     "qnmd 自动续费",
     "你们客服是s.b吗，说了三遍还听不懂",       # separator inside an initialism
     "私信卵信，头回都没有人理",                # X卵X

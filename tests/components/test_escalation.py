@@ -308,3 +308,41 @@ def test_replies_that_keep_failing_alert_while_the_customer_stays_upset() -> Non
     quiet = assess(turns[:6] + [("customer", "那算了，我再等等看吧。")], mild)
     Escalation()(quiet)
     assert quiet.escalation.level == 0
+
+
+def test_failing_replies_wait_for_the_customers_answer() -> None:
+    """Issue 10 (ladder): `replies_failing` reads the violations the customer has answered. After a
+    third failing reply the alert comes with the customer's next turn when they stay upset, and not
+    when they give up on the matter ("算了 不弄了", "行吧……挺失望的"), whatever their intensity."""
+    turns = [("customer", "耳机一边没声"), ("agent", "您好，建议您重启设备、重新配对后再试。"),
+             ("customer", "试过了，还是没声"), ("agent", "请您提供一下订单号。"),
+             ("customer", "2025112203388，你们看一下怎么处理"),
+             ("agent", "运费需要您先垫付，这个价位的耳机我们不包来回运费的。")]
+    labels = {0: {"intensity": 2}, 1: {"violation": True}, 2: {"intensity": 2}, 3: {"violation": True},
+              4: {"intensity": 2}, 5: {"violation": True}}
+    ladder = load_ladder()
+    pending = assess(turns, labels)
+    facts = ladder.timeline(pending, [])
+    assert [f.answered_violations for f in facts] == [0, 0, 1, 1, 2, 2]
+    assert facts[-1].agent_violations == 3
+    Escalation()(pending)
+    assert pending.escalation.level == 0  # the customer has not answered the third reply yet
+    for last, alert in [("运费还要我出？你们到底管不管？", True), ("算了 不弄了", False),
+                        ("行吧……一盒茶叶也不值几个钱，挺失望的", False)]:
+        doc = assess(turns + [("customer", last)], {**labels, 6: {"intensity": 2}})
+        Escalation()(doc)
+        assert (doc.escalation.level >= 1) is alert, last
+        if alert:
+            assert any("3次回复未见成效" in r for r in doc.escalation.reasons)
+
+
+@pytest.mark.parametrize("text,demand", [
+    ("我说了我认识你们代言人！你们就这么对我？把能做主的人叫来", True),
+    ("你把这事报给你们店长，让店长跟我说。", True),
+    ("这是把我当傻子？叫你们理财中心的主任来跟我说", True),
+    ("上次让经理看过了，说是正常的。", False),
+])
+def test_manager_requests_in_other_word_orders(text: str, demand: bool) -> None:
+    ladder = load_ladder()
+    facts = ladder.timeline(assess([("customer", text)]), [])
+    assert (facts[-1].manager_requests >= 1) is demand, text

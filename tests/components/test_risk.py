@@ -47,6 +47,8 @@ THREATS = [
     ("你们不冻结的话我马上去派出所报案", {"police"}),
     ("你们不给我个说法，我今天就发视频，我几十万粉丝可都看着呢", {"media"}),
     ("我打10000号投诉", {"complaint"}),
+    ("好啊，那我发个微博，让你们代言人看看你们的服务", {"media"}),  # posting so others see: exposure
+    ("你们再不处理，要不要我报警？", {"police"}),  # offered as a threat: no 先, no advice sought
 ]
 
 
@@ -1163,3 +1165,16 @@ SAME_SHAPE = {
 def test_lookalikes_and_threats_of_the_same_shape(risk: EscalationRisk, group: str, text: str, threat: bool) -> None:
     risky, triggers = _assess(risk, text)
     assert risky == threat, (group, text, [t for t in triggers if t.kind == "escalation"])
+
+
+@pytest.mark.parametrize("text", [
+    # asking the agent whether to call the police about a third party asks for advice (LABELS.md 报警)
+    "有门卫……可是万一门卫不在，被别人拿走了呢？要不要我先报警？还是先挂失护照？",
+    "冻结了就好……ATM插卡那个我楼下就有，我现在去。还需要报警吗？",
+    "需不需要报警啊，卡在我手上钱却被刷了",
+    # a report of electricity theft to a 95598 desk is about a third party (窃电举报)
+    "我要举报，我们楼下那家饭馆偷电！他们从楼道里私拉电线接在公共照明上！你们管不管？",
+])
+def test_advice_about_the_police_and_third_party_reports_are_not_threats(risk: EscalationRisk, text: str) -> None:
+    risky, triggers = _assess(risk, text)
+    assert not risky, (text, triggers)
