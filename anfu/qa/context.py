@@ -66,6 +66,18 @@ DETAILS: tuple[tuple[str, str], ...] = (
 )
 #: what `asked_again_for` names when the reply asks the customer to repeat everything
 REPEATED = "这些信息"
+#: what it names when the reply asks what the customer needs right after they said it
+STATED_NEED = "诉求"
+# a reply that is only a greeting and "what can I do for you" ("您好，请问有什么可以帮您？",
+# "亲，请问遇到了什么问题？")
+_OPENER = re.compile(r"^(?:(?:亲爱的|亲|您好|你好|在的|hi|hello)[，,！!。~～\s]*)*(?:请问)?(?:(?:有什么|有啥)(?:可以|能|需要)"
+                     r"(?:为您|帮您|帮到您|帮助您|帮你|为你)[^，。！？]{0,6}?|(?:您|你)?(?:遇到了?|有)(?:什么|啥)(?:问题|困难|疑问))"
+                     r"(?:了|的|吗|呢)*[？?。！!~～\s]*$")
+# a customer turn that says what is wrong in a few words ("东西坏了", "又停水", "电费一千多", "宽带还没装
+# 第三次问了"): short, no account tags; a long Weibo rant at @accounts often names no request the
+# agent could act on, and real 质检 let an opener answer it
+_TERSE_NEED = re.compile(r"^[^@#]{2,30}$")
+_GREETING_ONLY = re.compile(r"^(?:你好|您好|在吗|在不在|喂|hi|hello|客服|人工|转人工|有人吗)[？?。！!~～\s]*$")
 _ASK_DETAIL = re.compile(r"(请|麻烦|劳烦|烦请)(您|你)?(再|重新)?(提供|告知|告诉|说|发|报|确认)(一下|下)?(您的?)?|"
                          r"请问(您的?)?.{0,6}(是|多少|哪|什么)|是多少|是什么|在哪")
 _SAID = re.compile(r"(说|给|发|报|提供|告诉)(过|了)(你们|您)?了?|刚(才|刚)(说|发|给|报)|第[二三四五六七八九十0-9]+次")
@@ -85,7 +97,8 @@ def asked_again_for(reply: str, customer: str, earlier_agent: str = "") -> str |
     or that the agent's previous reply (`earlier_agent`) already asked for and the customer has
     answered since ("您的机器是什么型号？买了多久？" → "x10 去年买的" → "请问您的扫地机是什么型号？");
     `REPEATED` when the customer says they have said it before and the reply asks them to say it all
-    again ("前两次都说过了" → "麻烦您再说一遍"). None otherwise, and when the customer's answer is
+    again ("前两次都说过了" → "麻烦您再说一遍"); `STATED_NEED` when the reply only asks what the
+    customer needs right after they said it in a few words ("又停水" → "您好，请问有什么可以帮您？"). None otherwise, and when the customer's answer is
     that they do not know. 质检 marks this down as dismissing whatever the wording (corpus/LABELS.md)."""
     if not customer:
         return None
@@ -105,6 +118,10 @@ def asked_again_for(reply: str, customer: str, earlier_agent: str = "") -> str |
             return now[0]
     if _SAID.search(customer) and _REPEAT.search(reply) and not _NOT_AGAIN.search(reply):
         return REPEATED
+    said = customer.strip()
+    if _OPENER.search(reply.strip()) and _TERSE_NEED.search(said) and not _GREETING_ONLY.search(said) \
+            and len(_CONTENT.findall(said)) >= 2:
+        return STATED_NEED
     return None
 
 

@@ -362,7 +362,7 @@ _CODE_ADVICE = {"请先致歉、共情，再给出具体的处理动作和时间
 # the details anfu.qa.context.asked_again_for names
 _DETAILS_EN = {"订单号": "the order number", "户号": "the customer account number", "地址": "the address",
                "型号": "the model", "手机号": "the phone number", "账号": "the account or card number",
-               "购买时间": "the purchase date", "这些信息": "this information"}
+               "购买时间": "the purchase date", "这些信息": "this information", "诉求": "what they need"}
 _RUBRIC_VIOLATION = re.compile(r"第(?P<turn>\d+)轮坐席回复：(?P<finding>.+)", re.DOTALL)
 
 

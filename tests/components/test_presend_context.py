@@ -88,6 +88,39 @@ def test_a_first_request_or_a_used_detail_is_not_asking_again(customer: str, rep
     assert asked_again_for(normalize(reply), normalize(customer)) is None
 
 
+@pytest.mark.parametrize("customer,reply", [
+    ("又停水", "您好，请问有什么可以帮您？"),
+    ("电费一千多", "您好，请问有什么可以帮您？"),
+    ("耳机一边没声了", "亲，请问遇到了什么问题呢？"),
+])
+def test_an_opener_after_the_customer_said_what_is_wrong_is_must_fix(analyzer, customer: str, reply: str) -> None:  # noqa: ANN001
+    """Issue 10: "what can I do for you" right after the customer said it ignores them (dismissing),
+    the same judgement as asking again for a detail just given."""
+    from anfu.qa.context import STATED_NEED, asked_again_for
+    from anfu.text.normalize import normalize
+
+    assert asked_again_for(normalize(reply), normalize(customer)) == STATED_NEED
+    turn = _last_agent(analyzer, [("customer", customer), ("agent", reply)])
+    assert turn.violation is True and turn.findings[0].level == "must_fix"
+    assert turn.findings[0].category == "dismissing"
+    # the rule names what was ignored when it, not the model, decides
+    assert turn.findings[0].rule_id != "context.asks_again" or "诉求" in turn.findings[0].message
+
+
+@pytest.mark.parametrize("customer,reply", [
+    ("你好", "您好，请问有什么可以帮您？"),                     # a greeting: asking is the next step
+    ("在吗？", "在的，请问有什么可以帮您？"),
+    # a long rant at accounts names no request: real 质检 let an opener answer it
+    ("@中国电信上海客服 ,现在2016年好不啦？一个小小的app ,都搞不定.还是500强？", "您好，请问有什么可以帮您？"),
+    ("又停水", "您好，请问您的地址是？"),                       # a first request for a detail
+])
+def test_an_opener_after_a_greeting_or_a_rant_is_not_asking_again(customer: str, reply: str) -> None:
+    from anfu.qa.context import asked_again_for
+    from anfu.text.normalize import normalize
+
+    assert asked_again_for(normalize(reply), normalize(customer)) is None
+
+
 def test_reply_without_a_customer_turn_is_checked_alone(analyzer) -> None:  # noqa: ANN001
     alone = analyzer(Conversation.from_texts([("agent", "这个不归我们管，你自己去找物业。")])).turns[0]
     assert alone.violation is True and all(f.confidence is None for f in alone.findings)

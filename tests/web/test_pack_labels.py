@@ -29,7 +29,8 @@ from anfu.web.pack_labels import (
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]")
 FACTS = {"intensity": 4, "peak": 4, "strong_turns": 3, "risk_turns": 2, "abusive_turns": 2, "contacts": 3,
-         "wait_minutes": 35, "stated_wait_hours": 72, "agent_violations": 2, "manager_requests": 1}
+         "wait_minutes": 35, "stated_wait_hours": 72, "agent_violations": 2, "answered_violations": 3,
+         "manager_requests": 1}
 
 
 def test_the_shipped_ladder_has_english_for_every_level_and_reason() -> None:
