@@ -133,8 +133,14 @@ class AbuseRules:
 
     def hits(self, norm: str) -> list[tuple[Match, str, str]]:
         """(match, label, rule_id) of every abusive span in `norm`."""
+        return self.scan(norm)[0]
+
+    def scan(self, norm: str) -> tuple[list[tuple[Match, str, str]], list[tuple[Match, str]]]:
+        """The abusive spans of `norm` as `hits` gives them, and its unaimed expletives (match,
+        rule_id): no abuse, but swearing that raises the turn's intensity (LABELS.md)."""
         excluded = [(e.start, e.end) for e in self.exclusions.find(norm)]
-        out = []
+        out: list[tuple[Match, str, str]] = []
+        unaimed: list[tuple[Match, str]] = []
         for m in longest_non_overlapping(self.matcher.find(norm)):
             # a harmless word overlapping the hit explains it away ("妈妈的", "我操作")
             if any(s < m.end and m.start < e for s, e in excluded):
@@ -147,6 +153,7 @@ class AbuseRules:
                 if label is None or self._praise(norm, m, word):
                     continue
                 if word in self.unaimed and not self._aimed_at_people(norm, m):
+                    unaimed.append((m, f"{PACK}.unaimed:{word}"))
                     continue
                 out.append((m, label, f"{PACK}.{label}:{word}"))
                 continue
@@ -156,7 +163,7 @@ class AbuseRules:
                     continue
                 label = "insult"
             out.append((m, label, rule_id))
-        return out
+        return out, unaimed
 
     def _praise(self, norm: str, m: Match, word: str) -> bool:
         """A surprise expletive in a happy sentence ("卧槽，这么快就修好了，谢谢师傅")."""
@@ -205,6 +212,11 @@ class Abuse(CustomerTurnFlag):
         self.rules_ = AbuseRules(load_checked(PACK, rules_dir=rules_dir))
 
     def assess(self, norm: str, text: str) -> tuple[bool, list[Trigger]]:
+        """The abuse flag and its triggers; an unaimed expletive adds a `swearing` trigger, which
+        raises the intensity (anfu.emotion.v1) but not the flag."""
+        found, unaimed = self.rules_.scan(norm)
         triggers = [Trigger("abuse", label, m.start, m.end, text[m.start:m.end], rule_id)
-                    for m, label, rule_id in self.rules_.hits(norm)]
-        return bool(triggers), triggers
+                    for m, label, rule_id in found]
+        swearing = [Trigger("swearing", "unaimed", m.start, m.end, text[m.start:m.end], rule_id)
+                    for m, rule_id in unaimed]
+        return bool(triggers), triggers + swearing

@@ -33,6 +33,7 @@ INTENSITY_RANGE: dict[str, tuple[int, int]] = {
     "disappointed": (1, 4), "dissatisfied": (1, 4), "angry": (3, 4),
 }
 THREAT_FLOOR = 3
+STRONG_SWEARING = 3  # an unaimed expletive in a negative turn ("妈的，又停电"): strong, LABELS.md
 _VALENCE = np.array([EMOTION_VALENCE[label] for label in EMOTIONS])
 
 _MODELS: dict[tuple[str, str, float], Any] = {}
@@ -86,8 +87,10 @@ def combine(proba: np.ndarray, scans: Sequence[Scan]) -> np.ndarray:
 
 
 def decide_intensity(label: str, expected: float, scan: Scan, norm: str, text: str,
-                     threat: bool, insult: bool, risk_triggers: Sequence[Trigger]) -> tuple[int, list[Trigger]]:
-    """Intensity 0..4 and the triggers that raised it."""
+                     threat: bool, insult: bool, risk_triggers: Sequence[Trigger],
+                     swearing: Sequence[Trigger] = ()) -> tuple[int, list[Trigger]]:
+    """Intensity 0..4 and the triggers that raised it; `swearing`: the turn's unaimed expletives
+    (anfu.abuse.v1), which make a negative turn strong (3) without being abuse (LABELS.md)."""
     lo, hi = INTENSITY_RANGE[label]
     value = int(round(expected))
     triggers: list[Trigger] = []
@@ -103,7 +106,11 @@ def decide_intensity(label: str, expected: float, scan: Scan, norm: str, text: s
             value = max(value, 3)
             for name, start, end in surface.spans(norm)[:2]:
                 triggers.append(Trigger("intensity", name, start, end, text[start:end], f"cues.{name}"))
-        if scan.weak and not scan.strong and not (threat or insult):
+        if swearing and not (threat or insult):
+            value = max(value, STRONG_SWEARING)
+            m = swearing[0]
+            triggers.append(Trigger("intensity", "swearing", m.start, m.end, m.text, m.rule_id))
+        if scan.weak and not scan.strong and not (threat or insult or swearing):
             value = min(value, 2)
             m = scan.weak[0]
             triggers.append(Trigger("intensity", "degree_weak", m.start, m.end, m.text, "lexicon.degree.weak"))
@@ -195,8 +202,9 @@ class Emotion(Component):
             negative = [i for i, name in enumerate(EMOTIONS) if name in NEGATIVE]
             label = EMOTIONS[max(negative, key=lambda i: final[i])]
         risk_triggers = [t for t in turn.triggers if t.kind in ("escalation", "abuse")]
+        swearing = [t for t in turn.triggers if t.kind == "swearing"]
         intensity, triggers = decide_intensity(label, expected, scan, norm, turn.text, threat, insult,
-                                               risk_triggers)
+                                               risk_triggers, swearing)
         for cue in scan.cues:
             if cue.negated_by is not None:
                 s, e = cue.negated_by

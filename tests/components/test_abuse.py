@@ -94,7 +94,10 @@ def test_abusive(abuse: Abuse, text: str) -> None:
     "预付费充了钱半天不到账，这是什么破系统，md",
 ])
 def test_not_abusive(abuse: Abuse, text: str) -> None:
-    assert abuse.assess(normalize(text), text) == (False, [])
+    abusive, triggers = abuse.assess(normalize(text), text)
+    assert not abusive, text
+    # an unaimed expletive leaves a swearing trigger (it raises the intensity), nothing else
+    assert all(t.kind == "swearing" for t in triggers), (text, triggers)
 
 
 def test_only_customer_turns(abuse: Abuse) -> None:
@@ -164,3 +167,19 @@ def test_policy_exemptions_and_lookalikes(abuse: Abuse, text: str) -> None:
 def test_praise_does_not_exempt_insults(abuse: Abuse) -> None:
     text = "谢谢你啊，傻逼客服"
     assert abuse.assess(normalize(text), text)[0]
+
+
+def test_unaimed_swearing_is_a_swearing_trigger_that_makes_the_turn_strong() -> None:
+    """LABELS.md "Unaimed swearing": not abusive, but it raises the intensity (usually 3)."""
+    import anfu
+    from anfu.types import Utterance
+
+    analyzer = anfu.load()
+    unaimed, aimed, praise = (list(analyzer.pipe([Utterance(text=t)]))[0].turns[0] for t in (
+        "特么的等了一上午，快递还没到", "你们他妈的到底修不修", "卧槽，这么快就修好了，谢谢师傅"))
+    assert unaimed.abusive is False and unaimed.intensity >= 3
+    swearing = [t for t in unaimed.triggers if t.kind == "swearing"]
+    assert [t.text for t in swearing] == ["特么"] and swearing[0].rule_id == "abuse.unaimed:特么"
+    assert any(t.kind == "intensity" and t.label == "swearing" for t in unaimed.triggers)
+    assert aimed.abusive is True and not any(t.kind == "swearing" for t in aimed.triggers)
+    assert praise.abusive is False and not any(t.kind == "swearing" for t in praise.triggers)
