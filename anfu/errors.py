@@ -81,6 +81,9 @@ MESSAGES: dict[str, str] = {
              "and do not contain your user name.",
     "AF417": "You are not allowed to {detail}. Ask a supervisor or admin for access.",
     "AF418": "Unknown role {detail}. Use one of: {allowed}.",
+    "AF419": "User {detail} is the last active admin of this tenant; nothing was changed. A tenant keeps at "
+             "least one active admin: make another user an admin first (PUT /api/v1/users/{{id}}/role or the "
+             "users page /admin/users), then demote or deactivate this one.",
     # API (anfu/server/)
     "AF430": "The request body is not valid JSON ({detail}). Send one JSON object with Content-Type: application/json.",
     "AF431": "The request does not match the API schema: {detail}. See /api/v1/openapi.json for the fields.",
@@ -102,6 +105,11 @@ MESSAGES: dict[str, str] = {
     "AF444": "Too many requests: retry after {detail} s (the Retry-After header). The limits per API token, "
              "session and address are ANFU_RATE_LIMIT_PER_MINUTE, ANFU_RATE_LIMIT_IP_PER_MINUTE and "
              "ANFU_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE.",
+    "AF445": "Idempotency-Key {detail} was already used {why}; nothing was changed. Send the same request "
+             "body again to get the original result, or use a new Idempotency-Key (e.g. a fresh UUID) for a "
+             "new request.",
+    "AF446": "client_msg_id {detail} was already used for a message with a different text; nothing was stored. "
+             "Resend the same text to retry a message, and give every new message its own client_msg_id.",
     # store
     "AF501": "Cannot open the database {detail}. Check ANFU_DATABASE_URL (sqlite:///path or "
              "postgresql+psycopg://user:password@host:port/db) and that the server is reachable.",
@@ -257,6 +265,19 @@ class WorkflowError(AnfuError, ValueError):
 class ConflictError(WorkflowError):
     """A write over a version the writer did not read (AF609, AF673, AF679): someone else saved in
     between. The API answers 409 Conflict."""
+
+
+class PreconditionFailed(ConflictError):
+    """The version an API request named in If-Match is no longer current (AF609, AF673): the
+    API answers 412 Precondition Failed (RFC 9110); the page forms' version check stays a 409
+    `ConflictError`."""
+
+    @classmethod
+    def of(cls, conflict: AnfuError) -> "PreconditionFailed":
+        failed = cls(conflict.code, conflict.detail)
+        failed.message = conflict.message
+        failed.args = (f"{conflict.code}: {conflict.message}",)
+        return failed
 
 
 class TrainingError(AnfuError, ValueError):

@@ -37,9 +37,17 @@ def _turn_chars(turn: TurnAssessment) -> int:
 
 
 def _copy_turn(turn: TurnAssessment) -> TurnAssessment:
-    """A copy whose lists and dicts are new (their items are immutable or replaced whole)."""
-    return replace(turn, **{name: type(getattr(turn, name))(getattr(turn, name))
-                            for name in _COPIED if getattr(turn, name) is not None})
+    """A copy whose lists and dicts are new (their items are immutable or replaced whole).
+    (Field by field, as `dataclasses.replace` would copy it, without running `__init__` again:
+    the live path copies a window's worth of remembered turns on every turn.)"""
+    copy = object.__new__(TurnAssessment)
+    fields_ = copy.__dict__
+    fields_.update(turn.__dict__)
+    for name in _COPIED:
+        value = fields_[name]
+        if value is not None:
+            fields_[name] = type(value)(value)
+    return copy
 
 
 _DOC_FIELDS = frozenset(f.name for f in fields(Assessment)) - {"conversation", "turns", "is_utterance"}

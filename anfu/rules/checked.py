@@ -3,6 +3,7 @@ component never runs on a pack that `anfu check-rules` would reject."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -36,6 +37,8 @@ def number(value: Any, where: str, problems: list[str], low: float | None = None
     """Check that `value` is a number within [low, high]."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         problems.append(f"{where} must be a number")
+    elif isinstance(value, float) and not math.isfinite(value):  # YAML .nan / .inf compare false to any bound
+        problems.append(f"{where} must be a finite number, not {value}")
     elif (low is not None and value < low) or (high is not None and value > high):
         problems.append(f"{where} must be between {low} and {high}")
 

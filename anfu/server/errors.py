@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import AnfuError, ConflictError
+from ..errors import AnfuError, ConflictError, PreconditionFailed
 
 log = logging.getLogger("anfu.server")
 
@@ -34,7 +34,8 @@ STATUS: dict[str, int] = {
     "AF001": 400, "AF006": 400, "AF031": 400, "AF009": 422,
     "AF101": 404,
     "AF410": 401, "AF411": 423, "AF412": 429, "AF413": 401, "AF414": 401, "AF415": 401,
-    "AF416": 422, "AF417": 403, "AF418": 422,
+    "AF416": 422, "AF417": 403, "AF418": 422, "AF419": 409,
+    "AF445": 409, "AF446": 409,
     "AF501": 503, "AF502": 503, "AF503": 404, "AF504": 409, "AF505": 422,
     "AF630": 404, "AF631": 404, "AF633": 409,  # the survey link: bad, expired, already answered
     "AF675": 404, "AF676": 401,
@@ -45,6 +46,8 @@ STATUS: dict[str, int] = {
 def status_of(error: AnfuError) -> int:
     if isinstance(error, ApiError):
         return error.status
+    if isinstance(error, PreconditionFailed):  # an API If-Match naming a version no longer current
+        return 412
     if isinstance(error, ConflictError):  # saved by someone else since the writer read it
         return 409
     if error.code in STATUS:

@@ -76,7 +76,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorPublic, "description": text} for status, text in (
         (400, "bad request (AF430 malformed JSON, …)"), (401, "not signed in, bad token (AF437, AF414, AF415)"),
         (403, "not allowed (AF417, AF436 CSRF, AF443)"), (404, "missing or not visible (AF503, AF434)"),
-        (409, "conflict (AF504, workflow moves, AF609 a ticket changed since the If-Match version)"), (422, "invalid input (AF431, AF0xx, AF505, …)"),
+        (409, "conflict (AF504, workflow moves, AF419 the last admin, AF445 an Idempotency-Key reused with "
+              "another body, AF446 a client_msg_id reused with another text)"),
+        (412, "precondition failed: the record changed since the If-Match version (AF609 a ticket, AF673 a 话术)"),
+        (422, "invalid input (AF431, AF0xx, AF505, …)"),
         (429, "rate limited (AF444)"))}
 
 

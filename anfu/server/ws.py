@@ -249,7 +249,7 @@ class Session:
                                      cache=self.conversations)
         result = turns.add_turn(self.auth.principal, conversation, frame.speaker, frame.text,
                                 client_msg_id=frame.client_msg_id, sent_at=frame.sent_at, channel=frame.channel,
-                                cache=self.conversations)
+                                cache=self.conversations, check_text=True)
         if self.sub is not None and self.kind == "supervisor":
             self.sub.joined.add(conversation.id)
         return {"type": "assessment", "client_msg_id": frame.client_msg_id,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from ..pipeline import Analyzer
-from ..store import ConnectorStore, IntegrationStore, NoteStore, Store, WorkflowStore
+from ..store import ConnectorStore, IdempotencyStore, IntegrationStore, NoteStore, Store, WorkflowStore
 from .alerts import Alerts
 from .desk import TicketDesk
 from .helpdesks import Helpdesks
@@ -43,10 +43,13 @@ class Services:
     # read-only over the store: made from the turn service's store
     search: Search = field(init=False)
     lists: ConversationLists = field(init=False)
+    # the API's Idempotency-Key claims (anfu.server.idempotency)
+    idempotency: IdempotencyStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.search = Search(self.turns.store)
         self.lists = ConversationLists(self.turns.store)
+        self.idempotency = IdempotencyStore(self.turns.store.engine)
 
     @classmethod
     def build(cls, store: Store, analyzer: Analyzer, hub: Hub, secret_key: str, *, allow_private_webhooks: bool = False,

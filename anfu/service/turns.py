@@ -196,7 +196,7 @@ class TurnService:
                                     cache=self.resolved)
         try:
             return self.add_turn(principal, conversation, speaker, text, client_msg_id=client_msg_id,
-                                 sent_at=sent_at, channel=channel, cache=self.resolved)
+                                 sent_at=sent_at, channel=channel, cache=self.resolved, check_text=True)
         except NotFoundError:
             if not remembered:
                 raise
@@ -204,24 +204,29 @@ class TurnService:
                                     channel=channel, industry=industry, customer=customer, agent_id=agent_id,
                                     cache=self.resolved)
         return self.add_turn(principal, conversation, speaker, text, client_msg_id=client_msg_id,
-                             sent_at=sent_at, channel=channel, cache=self.resolved)
+                             sent_at=sent_at, channel=channel, cache=self.resolved, check_text=True)
 
     # turns ------------------------------------------------------------------------------
     def add_turn(self, principal: Principal, conversation: ConversationRecord, speaker: str, text: str, *,
                  client_msg_id: str | None = None, sent_at: datetime | float | None = None,
                  channel: str | None = None, analyse: bool = True,
-                 cache: ConnectionCache | None = None) -> TurnResult:
+                 cache: ConnectionCache | None = None, check_text: bool = False) -> TurnResult:
         """Store and (unless `analyse` is False: long imports) analyse one turn; the result
-        is durable when this returns. `cache`: the connection's, forgotten on AF503."""
+        is durable when this returns. `cache`: the connection's, forgotten on AF503.
+        `check_text` (a client's own message: `POST /messages`, the agent socket): a retry's
+        `client_msg_id` with another text is AF446 instead of the stored message (a channel
+        thread delivered again keeps its first text, as before)."""
         started = time.perf_counter()
         if not analyse:
             message, created = self.store.append_message(conversation.id, speaker, text, client_msg_id=client_msg_id,
-                                                         channel=channel, sent_at=utc(sent_at), by=principal)
+                                                         channel=channel, sent_at=utc(sent_at), by=principal,
+                                                         check_text=check_text)
             current = self.store.get_conversation(conversation.id)
             return TurnResult(message, created, current, None, [], (time.perf_counter() - started) * 1000)
         try:
             with self.store.open_turn(conversation.id, speaker, text, client_msg_id=client_msg_id, channel=channel,
-                                      sent_at=utc(sent_at), by=principal, window=self.window) as turn:
+                                      sent_at=utc(sent_at), by=principal, window=self.window,
+                                      check_text=check_text) as turn:
                 if turn.created:
                     assert turn.before is not None
                     data, level, events = self._analyse(turn.before, turn.window)

@@ -305,6 +305,12 @@ class Webhooks:
         self._audited(principal, "webhook.registered", hook, ip, {"events": list(hook.events)})
         return hook, secret
 
+    def registered(self, principal: Principal, webhook_id: int) -> tuple[Webhook, str]:
+        """A webhook this tenant registered, with its signing secret: what `register` answered,
+        for a retry of that request (the API's Idempotency-Key) whose first reply was lost."""
+        hook = self.get(principal, webhook_id)
+        return hook, secretbox.open_secret(hook.secret, self.secret_key) or ""
+
     def list(self, principal: Principal) -> list[Webhook]:
         require(principal, "tokens.manage")
         return self.store.list_webhooks(principal.tenant_id)

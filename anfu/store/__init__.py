@@ -86,6 +86,10 @@ trainers' scenarios, assignments, simulator sessions and the anonymised case lib
 Integrations (`IntegrationStore(engine)`, tables in integration_tables.py): the canned-reply
 library (话术库), outgoing webhooks and their delivery log (issue 11).
 
+Idempotency keys (`IdempotencyStore(engine)`, table in idempotency_tables.py): claim(tenant_id,
+    owner, scope, key, digest) -> Claim (a finished request's resource_id, or this request's
+    claim; AF445 for a key used with another body) / complete(claim, resource_id) / release(claim)
+
 Helpdesk connectors (`ConnectorStore(engine)`, table in connector_tables.py): each tenant's
 Chatwoot and Zammad settings (secrets sealed by the service) and the last connection test.
 
@@ -121,6 +125,7 @@ from .lists_repo import SavedView, SavedViewStore  # noqa: E402  (saved views of
 from .routing_repo import AgentProfile, Queue, QueueFigures, RoutingStore  # noqa: E402  (queues, skills, auto-assignment, issue 13)
 from .connector_repo import ConnectorConfig, ConnectorStore  # noqa: E402  (helpdesk connectors per tenant, issue 13)
 from .notes_repo import Note, NoteStore  # noqa: E402  (private notes on conversations and tickets, issue 13)
+from .idempotency_repo import Claim, IdempotencyStore  # noqa: E402  (the API's Idempotency-Key)
 
 __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "AuditEntry", "AuthSession",
            "ConversationFilter", "ConversationRecord", "Customer", "DeletionReport", "Event", "MessageRecord",
@@ -128,4 +133,4 @@ __all__ = ["CONVERSATION_STATUSES", "ROLES", "ApiToken", "AssessmentRecord", "Au
            "current_revision", "downgrade", "head_revision", "make_engine", "require", "upgrade",
            "FollowUpRecord", "LedgerRecord", "TicketChange", "TicketRecord", "WorkflowStore", "CareStore",
            "CannedReply", "IntegrationStore", "Webhook", "WebhookDelivery", "Note", "NoteStore",
-           "ConnectorConfig", "ConnectorStore"]
+           "ConnectorConfig", "ConnectorStore", "Claim", "IdempotencyStore"]

@@ -42,6 +42,22 @@ def _out_of_range() -> Iterator[None]:
                          kind="value") from None
 
 
+def unique_violation(exc: IntegrityError, constraint: str | None = None) -> bool:
+    """Whether an IntegrityError is a unique-constraint violation (PostgreSQL SQLSTATE 23505,
+    SQLite "UNIQUE constraint failed"), optionally of the named constraint (PostgreSQL) — not a
+    foreign key, NOT NULL or CHECK failure, which callers must not report as a lost race."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state is not None:
+        if state != "23505":
+            return False
+        if constraint is None:
+            return True
+        name = getattr(getattr(orig, "diag", None), "constraint_name", None)
+        return name is None or name == constraint
+    return "UNIQUE constraint failed" in str(orig) or "unique constraint" in str(orig).lower()
+
+
 class StoreBase:
     """Engine, clock and transaction helpers shared by the store's parts."""
 
@@ -202,10 +218,25 @@ class AccountsMixin(StoreBase):
             row = self._get(s, UserRow, user_id, "user")
             if "team_id" in changes:
                 self._check_team(s, row.tenant_id, changes["team_id"])
+            if row.role == "admin" and row.active and (changes.get("role", "admin") != "admin"
+                                                       or changes.get("active", True) is False):
+                self._keep_an_admin(s, row)
             for key, value in changes.items():
                 setattr(row, key, value)
             s.flush()
             return from_row(User, row)
+
+    @staticmethod
+    def _keep_an_admin(s: Session, row: UserRow) -> None:
+        """AF419 unless the tenant has another active admin than `row`. The tenant's row is
+        locked first (PostgreSQL; SQLite's writes are serialised already), so two admins demoting
+        each other at once cannot both succeed and leave the tenant with none."""
+        s.execute(select(TenantRow.id).where(TenantRow.id == row.tenant_id).with_for_update())
+        others = s.scalar(select(func.count()).select_from(UserRow).where(
+            UserRow.tenant_id == row.tenant_id, UserRow.role == "admin", UserRow.active.is_(True),
+            UserRow.id != row.id)) or 0
+        if others == 0:
+            raise StoreError("AF419", row.username)
 
     def register_login_failure(self, user_id: int, *, max_attempts: int, lockout: timedelta) -> User:
         """Count a failed sign-in; lock the account for `lockout` at `max_attempts` failures."""

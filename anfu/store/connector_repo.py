@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ConflictError, StoreError
-from .accounts import StoreBase
+from .accounts import StoreBase, unique_violation
 from .connector_tables import CONNECTOR_KINDS, ConnectorConfigRow
 from .records import _Record, from_row
 
@@ -89,7 +89,12 @@ class ConnectorStore(StoreBase):
                 row.tested_at = row.test_ok = row.test_detail = None
                 s.flush()
                 return from_row(ConnectorConfig, row)
-        except IntegrityError:  # PostgreSQL: a concurrent first save committed first
+        except IntegrityError as exc:
+            # only the race is AF679 (PostgreSQL: a concurrent first save committed first); a
+            # missing tenant, a NULL or any other constraint is a bug or bad input, not "someone
+            # else set it up meanwhile"
+            if not unique_violation(exc, "uq_connector_configs_tenant_kind"):
+                raise
             raise ConflictError("AF679", kind) from None
 
     def record_connector_test(self, tenant_id: int, kind: str, *, ok: bool, detail: str) -> ConnectorConfig:

@@ -55,7 +55,13 @@ def _upsert(conn: Connection, kind: str) -> Any:
     """The upsert statement of `kind` for the connection's dialect, built once (INSERT … ON
     CONFLICT DO UPDATE: one statement on the live turn path instead of a SELECT and an UPDATE;
     executed with a list of rows, and compiled once per dialect)."""
-    dialect = conn.dialect.name
+    return upsert_statement(conn.dialect.name, kind)
+
+
+def upsert_statement(dialect: str, kind: str) -> Any:
+    """`_upsert` by dialect name ("conversation": the conversation's facts, "turn": the readings
+    of its customer turns); PostgreSQL's live turn also puts them, with their values, into its
+    one statement (`anfu.store.repo._record_statement`)."""
     key = (dialect, kind)
     stmt = _UPSERTS.get(key)
     if stmt is None:

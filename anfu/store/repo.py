@@ -8,13 +8,15 @@ other tenants or teams leak nothing. Methods without a principal are for the sys
 
 from __future__ import annotations
 
+import hmac
 import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import (Boolean, Connection, Integer, String, bindparam, cast, func, literal, literal_column, select, true,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -27,10 +29,13 @@ from .access import Principal
 from .accounts import AccountsMixin, _out_of_range
 from .events_repo import EVENT_NAME, EventsMixin
 from .opening_repo import OpeningMixin
-from .facts_repo import negative_energy_of, write_facts, write_turn_facts
+from .facts_repo import (FACT_COLUMNS, facts_values, negative_energy_of, turn_readings, upsert_statement, write_facts,
+                         write_turn_facts)
+from .facts_tables import TurnFactsRow
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
 from .records import (AssessmentRecord, ConversationRecord, Event, MessageRecord, Page, from_row)
-from .search_repo import index_message
+from .search_repo import index_message, message_terms
+from .search_tables import SearchDocumentRow
 from .windows import RecentWindows
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
@@ -85,6 +90,71 @@ def _statement(conn: Any, kind: str) -> Any:
     else:
         raise ValueError(kind)
     _STATEMENTS[(dialect, kind)] = stmt
+    return stmt
+
+
+def _indexed_message_statement(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the "message" statement (`_statement`: the tenant's `client_msg_id` decides,
+    a retry inserts nothing and returns no id) and the message's search document (what
+    `index_message` inserts, with the terms as `doc_terms`) as ONE statement: the document is
+    inserted from the message insert's RETURNING, so a retry writes neither. Returns the new
+    message's id. Built once per set of columns given."""
+    key = ("postgresql", "message_indexed", columns)
+    stmt = _STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    m, d = MessageRow.__table__, SearchDocumentRow.__table__
+    added = (postgresql.insert(m).values({k: bindparam(k) for k in columns})
+             .on_conflict_do_nothing(index_elements=[m.c.tenant_id, m.c.client_msg_id])
+             .returning(m.c.id, m.c.tenant_id, m.c.conversation_id).cte("added"))
+    document = select(added.c.tenant_id, literal("message", String), added.c.id, added.c.conversation_id,
+                      bindparam("doc_terms", type_=d.c.terms.type))
+    stmt = (d.insert().from_select(["tenant_id", "kind", "ref_id", "conversation_id", "terms"], document)
+            .returning(d.c.ref_id))
+    _STATEMENTS[key] = stmt
+    return stmt
+
+
+_ASSESSMENT_COLUMNS = ("tenant_id", "conversation_id", "upto_seq", "emotion", "intensity", "escalation_level", "data",
+                       "negative_energy", "created_at")
+_TURN_STATE = ("last_seq", "updated_at", "emotion", "intensity", "escalation_level")
+
+
+def _record_statement() -> Any:
+    """PostgreSQL: what `Store._record_turn` writes besides the events — the assessment, the
+    conversation's new state, its analytics facts and the readings of the customer turns the
+    assessment covers — as ONE statement of data-modifying CTEs, i.e. one round trip and one
+    execution instead of four. The parts write different tables and none reads what another
+    writes, except that the readings take the new assessment's id from its RETURNING; each does
+    what the statement `_record_turn` runs on SQLite does (`_statement`, `facts_repo`). The
+    readings come as arrays (`r_seq`, `r_emotion`, `r_intensity`, `r_abusive`, one item per
+    customer turn), so the statement is the same for any number of them: built, compiled and
+    prepared once. Returns the assessment's id."""
+    key = ("postgresql", "record")
+    stmt = _STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    a, c = AssessmentRow.__table__, ConversationRow.__table__
+    assessed = (postgresql.insert(a).values({k: bindparam(f"a_{k}") for k in _ASSESSMENT_COLUMNS})
+                .returning(a.c.id, a.c.conversation_id, a.c.tenant_id, a.c.upto_seq).cte("assessed"))
+    moved = (update(c).where(c.c.id == bindparam("conv_id")).values({n: bindparam(f"new_{n}") for n in _TURN_STATE})
+             .returning(c.c.id).cte("moved"))
+    facts = (upsert_statement("postgresql", "conversation")
+             .values({k: bindparam(f"f_{k}") for k in ("conversation_id", "tenant_id", *FACT_COLUMNS)})
+             .returning(literal_column("1")).cte("facts"))
+    given = func.unnest(cast(bindparam("r_seq"), postgresql.ARRAY(Integer)),
+                        cast(bindparam("r_emotion"), postgresql.ARRAY(String)),
+                        cast(bindparam("r_intensity"), postgresql.ARRAY(Integer)),
+                        cast(bindparam("r_abusive"), postgresql.ARRAY(Boolean))
+                        ).table_valued("seq", "emotion", "intensity", "abusive").render_derived(name="given")
+    rows = select(assessed.c.conversation_id, given.c.seq, assessed.c.tenant_id, given.c.emotion, given.c.intensity,
+                  given.c.abusive, assessed.c.upto_seq, assessed.c.id).select_from(assessed).join(given, true())
+    readings = (upsert_statement("postgresql", "turn")
+                .from_select(["conversation_id", "seq", "tenant_id", "emotion", "intensity", "abusive", "upto_seq",
+                              "assessment_id"], rows)
+                .returning(TurnFactsRow.__table__.c.seq).cte("readings"))
+    stmt = select(assessed.c.id).add_cte(moved, facts, readings)
+    _STATEMENTS[key] = stmt
     return stmt
 _UNSET: Any = object()
 
@@ -357,26 +427,29 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
     # messages -----------------------------------------------------------------------------
     def append_message(self, conversation_id: int, speaker: str, text: str, *,
                        client_msg_id: str | None = None, channel: str | None = None,
-                       sent_at: datetime | None = None, by: Principal | None = None) -> tuple[MessageRecord, bool]:
+                       sent_at: datetime | None = None, by: Principal | None = None,
+                       check_text: bool = False) -> tuple[MessageRecord, bool]:
         """Append a message; returns (message, created).
 
         The transaction is committed — on disk, with SQLite `synchronous=FULL` — before this
         returns, so the caller may acknowledge the message to its client right after. A retry
-        with the same `client_msg_id` returns the stored message and `created=False`.
+        with the same `client_msg_id` returns the stored message and `created=False`; with
+        `check_text`, only when its text is the stored one's (AF446 otherwise: a reused id).
         """
         self._check_message(speaker, text)
         client_msg_id = _no_nul(client_msg_id)
+        same = text if check_text else None
         try:
             with _out_of_range(), self._writer.begin() as conn:
                 conv = self._locked_conversation(conn, conversation_id, by)
                 message = self._add_message(conn, conv, speaker, text, channel, client_msg_id, sent_at, by)
                 if message is None:
-                    return self._message_of(conn, conv, client_msg_id or ""), False
+                    return self._message_of(conn, conv, client_msg_id or "", same), False
                 conn.execute(_statement(conn, "conversation_seq"),
                              {"conv_id": conv.id, "new_last_seq": message.seq, "new_updated_at": message.received_at})
             return message, True
         except IntegrityError:
-            existing = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
+            existing = self._existing_message(conversation_id, client_msg_id, same) if client_msg_id else None
             if existing is None:
                 raise
             return existing, False
@@ -414,7 +487,14 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         values = {"tenant_id": conv.tenant_id, "conversation_id": conv.id, "seq": conv.last_seq + 1,
                   "speaker": speaker, "text": stored, "masked": stored != text, "channel": channel or conv.channel,
                   "client_msg_id": client_msg_id, "sent_at": sent_at or now, "received_at": now}
-        message_id = conn.execute(_statement(conn, "message"), values).scalar()
+        # a retry's text is compared with the text as sent, which the stored one (masked) may not be
+        digest = self.pii_digest(text) if client_msg_id is not None else None
+        params = {**values, "text_digest": digest}
+        if conn.dialect.name == "postgresql":  # the message and its search document in one statement
+            message_id = conn.execute(_indexed_message_statement(tuple(params)),
+                                      {**params, "doc_terms": message_terms(stored)}).scalar()
+            return None if message_id is None else MessageRecord(id=message_id, **values)
+        message_id = conn.execute(_statement(conn, "message"), params).scalar()
         if message_id is None:
             return None
         message = MessageRecord(id=message_id, **values)
@@ -427,8 +507,9 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         return conn.execute(select(MessageRow.__table__).where(m.tenant_id == tenant_id,
                                                                m.client_msg_id == client_msg_id)).first()
 
-    def _message_of(self, conn: Any, conv: Any, client_msg_id: str) -> MessageRecord:
-        """The stored message a retry names (AF505 when it belongs to another conversation)."""
+    def _message_of(self, conn: Any, conv: Any, client_msg_id: str, text: str | None = None) -> MessageRecord:
+        """The stored message a retry names (AF505 when it belongs to another conversation;
+        AF446 when `text` is given and is not the stored message's)."""
         row = self._message_row(conn, conv.tenant_id, client_msg_id)
         if row is None:  # the conflicting insert was rolled back meanwhile: the caller retries
             raise StoreError("AF505", f"client_msg_id {client_msg_id!r} was taken and released; send it again",
@@ -436,12 +517,27 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         if row.conversation_id != conv.id:
             raise StoreError("AF505", f"client_msg_id {client_msg_id!r} is already used by another "
                                       "conversation; use a new id per message", kind="message")
+        self._same_text(row, client_msg_id, text)
         return from_row(MessageRecord, row)
+
+    def _same_text(self, row: Any, client_msg_id: str, text: str | None) -> None:
+        """AF446 unless a retry's `text` (None: not checked) is the stored message's: by the keyed
+        digest of the text as sent, or, for a message stored before migration 0013, by the text
+        as the store keeps it."""
+        if text is None:
+            return
+        text = _no_nul(text)
+        if row.text_digest is not None:
+            same = hmac.compare_digest(row.text_digest, self.pii_digest(text) or "")
+        else:
+            same = row.text == (mask(text) if self.mask_text else text)
+        if not same:
+            raise StoreError("AF446", repr(client_msg_id[:80]))
 
     @contextmanager
     def open_turn(self, conversation_id: int, speaker: str, text: str, *, client_msg_id: str | None = None,
                   channel: str | None = None, sent_at: datetime | None = None, by: Principal | None = None,
-                  window: int = 16) -> Iterator["OpenTurn"]:
+                  window: int = 16, check_text: bool = False) -> Iterator["OpenTurn"]:
         """A live turn as ONE locked, durable transaction, driven by its caller (the service
         layer) without any callback from the store::
 
@@ -456,9 +552,12 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         window, the level before the turn and the sequence number are consistent. Leaving the
         block with an exception stores nothing. A retry with the same `client_msg_id` writes
         nothing: `turn.created` is False and `turn.written` holds the stored message and the
-        assessment stored for it. `record` is required for a new turn (AF505 otherwise)."""
+        assessment stored for it; with `check_text`, only when the retry's text is the stored
+        message's (AF446 otherwise, nothing written). `record` is required for a new turn (AF505
+        otherwise)."""
         self._check_message(speaker, text)
         client_msg_id = _no_nul(client_msg_id)
+        same = text if check_text else None
         yielded = False
         with _turn_lock(self.engine):
             try:
@@ -468,7 +567,7 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
                     conv = self._locked_conversation(conn, conversation_id, by)
                     message = self._add_message(conn, conv, speaker, text, channel, client_msg_id, sent_at, by)
                     if message is None:
-                        existing = self._message_of(conn, conv, client_msg_id or "")
+                        existing = self._message_of(conn, conv, client_msg_id or "", same)
                         retried = OpenTurn.retried(self._retried_turn(conn, conv, existing, client_msg_id or ""))
                         yielded = True
                         yield retried
@@ -493,7 +592,8 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
                 self.recent.put(conv.id, conv.created_at, turn.window, window)
             except IntegrityError:
                 # a concurrent insert of the same client_msg_id (PostgreSQL) won: report it
-                existing_message = self._existing_message(conversation_id, client_msg_id) if client_msg_id else None
+                existing_message = self._existing_message(conversation_id, client_msg_id, same) \
+                    if client_msg_id and not yielded else None
                 if yielded or existing_message is None:
                     raise
                 with self._read() as s:
@@ -516,19 +616,29 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         values = {"tenant_id": before.tenant_id, "conversation_id": before.id, "upto_seq": message.seq,
                   "emotion": emotion, "intensity": intensity, "escalation_level": level, "data": data,
                   "negative_energy": negative_energy_of(data), "created_at": now}
-        assessed = AssessmentRecord(id=conn.execute(_statement(conn, "assessment"), values).scalar_one(),
-                                    **{k: v for k, v in values.items() if k != "negative_energy"})
+        state = {"conv_id": before.id, "new_last_seq": message.seq, "new_updated_at": now,
+                 "new_emotion": emotion, "new_intensity": intensity, "new_escalation_level": level}
+        facts = facts_values(data) if conn.dialect.name == "postgresql" else None
+        if facts is not None:  # PostgreSQL: one statement (`_record_statement`)
+            readings = turn_readings(data, message.seq)
+            params = {**{f"a_{k}": v for k, v in values.items()}, **state, "f_conversation_id": before.id,
+                      "f_tenant_id": before.tenant_id, **{f"f_{k}": facts[k] for k in FACT_COLUMNS},
+                      **{f"r_{k}": [r[k] for r in readings.values()] for k in ("emotion", "intensity", "abusive")},
+                      "r_seq": list(readings)}
+            assessment_id = conn.execute(_record_statement(), params).scalar_one()
+        else:
+            assessment_id = conn.execute(_statement(conn, "assessment"), values).scalar_one()
+        assessed = AssessmentRecord(id=assessment_id, **{k: v for k, v in values.items() if k != "negative_energy"})
         events: list[Event] = []
         if wanted:
             rows = [{"tenant_id": before.tenant_id, "conversation_id": before.id, "name": name,
                      "payload": self._stored(payload), "created_at": now} for name, payload in wanted]
             ids = conn.execute(_statement(conn, "events"), rows).scalars().all()
             events = [Event(id=i, **row) for i, row in zip(ids, rows)]
-        conn.execute(_statement(conn, "conversation_turn"),
-                     {"conv_id": before.id, "new_last_seq": message.seq, "new_updated_at": now,
-                      "new_emotion": emotion, "new_intensity": intensity, "new_escalation_level": level})
-        write_facts(conn, before.id, before.tenant_id, data)
-        write_turn_facts(conn, assessed, data)
+        if facts is None:
+            conn.execute(_statement(conn, "conversation_turn"), state)
+            write_facts(conn, before.id, before.tenant_id, data)
+            write_turn_facts(conn, assessed, data)
         after = replace(before, last_seq=message.seq, updated_at=now, emotion=emotion, intensity=intensity,
                         escalation_level=level)
         return TurnWrite(message, True, after, before.escalation_level, assessed, events)
@@ -576,7 +686,8 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
             raise InputError("AF505", f"event name {name!r} (use noun.verb, e.g. escalation.raised)",
                              kind="event")
 
-    def _existing_message(self, conversation_id: int, client_msg_id: str) -> MessageRecord | None:
+    def _existing_message(self, conversation_id: int, client_msg_id: str,
+                          text: str | None = None) -> MessageRecord | None:
         with self._read() as s:
             conv = s.get(ConversationRow, conversation_id)
             if conv is None:
@@ -588,6 +699,7 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
             if row.conversation_id != conversation_id:
                 raise StoreError("AF505", f"client_msg_id {client_msg_id!r} is already used by another "
                                           "conversation; use a new id per message", kind="message")
+            self._same_text(row, client_msg_id, text)
             return from_row(MessageRecord, row)
 
     def list_messages(self, conversation_id: int, visible_to: Principal | None = None, *,

@@ -106,10 +106,16 @@ def _put(s: Session, tenant_id: int, kind: str, ref_id: int, conversation_id: in
         row.terms, row.conversation_id = terms, conversation_id
 
 
+def message_terms(text: str) -> str:
+    """What a message is found by: the words of its stored text."""
+    return index_terms(text)
+
+
 def message_document(row: Any) -> dict[str, Any]:
-    """The search document of a message (a row or any object with its columns): its stored text."""
+    """The search document of a message (a row or any object with its columns): its stored text.
+    (PostgreSQL's live turn inserts it in the message's own statement, `Store._add_message`.)"""
     return {"tenant_id": row.tenant_id, "kind": "message", "ref_id": row.id, "conversation_id": row.conversation_id,
-            "terms": index_terms(row.text)}
+            "terms": message_terms(row.text)}
 
 
 def index_message(s: Session | Connection, row: Any) -> None:

@@ -211,6 +211,10 @@ class MessageRow(Base):
     client_msg_id: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # keyed digest (HMAC-SHA256) of the text as sent, kept for messages with a client_msg_id:
+    # a retry with the same id and another text is AF446 even when the stored text is masked
+    # (migration 0013)
+    text_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class AssessmentRow(Base):

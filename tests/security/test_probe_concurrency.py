@@ -214,11 +214,12 @@ def test_bulk_assign_racing_a_single_edit_keeps_both(world: Any, gate_ticket_rea
 
 
 # ==================================================================================================
-# 2. a client writing over a version it did not read: a coded 409 (If-Match / the form's version)
+# 2. a client writing over a version it did not read: a coded 412 (If-Match) / 409 (the form's version)
 # ==================================================================================================
-def test_a_write_over_a_newer_version_is_a_coded_409_and_changes_nothing(world: Any) -> None:
+def test_a_write_over_a_newer_version_is_a_coded_412_and_changes_nothing(world: Any) -> None:
     """Found by this probe: a client that read a ticket, and wrote after someone else had saved
-    it, silently overwrote the other's work; there was no way to say which version it read."""
+    it, silently overwrote the other's work; there was no way to say which version it read.
+    (A failed If-Match was 409 until session 12; it is 412 Precondition Failed, RFC 9110.)"""
     ticket = _ticket(world)
     path = f"/api/v1/tickets/{ticket['id']}"
     agent, sup = world.client("agent_a1"), world.client("sup_a1")
@@ -228,9 +229,9 @@ def test_a_write_over_a_newer_version_is_a_coded_409_and_changes_nothing(world: 
     changed = sup.patch(path, json={"priority": "urgent"}, headers={"If-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     stale = agent.patch(path, json={"priority": "low", "note": "客户已平静"}, headers={"If-Match": etag})
-    _coded(stale, 409, "AF609")
+    _coded(stale, 412, "AF609")
     assert "reload" in stale.json()["error"]["message"].lower()
-    _coded(agent.post(f"{path}/notes", json={"note": "覆盖测试"}, headers={"If-Match": etag}), 409, "AF609")
+    _coded(agent.post(f"{path}/notes", json={"note": "覆盖测试"}, headers={"If-Match": etag}), 412, "AF609")
     stored = agent.get(path).json()
     assert stored["priority"] == "urgent" and "覆盖测试" not in str(stored["history"])
     # the fresh version goes through; `*` and no precondition at all keep working

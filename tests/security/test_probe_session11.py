@@ -83,12 +83,14 @@ def test_a_junk_if_match_is_a_coded_refusal_that_writes_nothing(world: Any) -> N
 
 
 def test_if_match_forms_a_client_may_send(world: Any) -> None:
-    """The ETag as sent (`"3"`), bare (`3`), weak (`W/"3"`) or `*` is the version it names; a
-    version never issued (0, a huge one) is the coded conflict, nothing written."""
+    """The ETag as sent (`"3"`), bare (`3`) or `*` is the version it names; a version never
+    issued (0, a huge one) is the coded precondition failure (412 since session 12), nothing
+    written. A weak ETag (`W/"3"`) was accepted here until session 12: If-Match compares strongly,
+    so it is refused (AF505, tests/security/test_probe_session12.py)."""
     ticket = _ticket(world)
     path = f"/api/v1/tickets/{ticket['id']}"
     agent = world.client("agent_a1")
-    for form in ('"{v}"', "{v}", 'W/"{v}"', " {v} "):
+    for form in ('"{v}"', "{v}", " {v} "):
         version = _stored(world, ticket["id"]).version
         done = agent.post(f"{path}/notes", json={"note": "已致电客户说明情况"},
                           headers={"If-Match": form.format(v=version)})
@@ -99,7 +101,7 @@ def test_if_match_forms_a_client_may_send(world: Any) -> None:
         before = _stored(world, ticket["id"])
         refused = agent.patch(path, json={"priority": "low"}, headers={"If-Match": stale})
         _coded_4xx(refused, "AF609")
-        assert refused.status_code == 409
+        assert refused.status_code == 412
         after = _stored(world, ticket["id"])
         assert after.version == before.version and after.priority == before.priority
 
@@ -264,8 +266,10 @@ def test_a_reflected_path_is_text_only(world: Any, path: str) -> None:
         reply = client.get(path, headers=HTML)
         assert reply.status_code == 404 and "AF434" in reply.text
         assert "<img" not in reply.text and "<svg" not in reply.text
+        # since session 12 the not-found page repeats no part of the path at all
         shown = re.search(r'id="error-message">([^<]*)<', reply.text)
-        assert shown is not None and "49" not in shown.group(1), reply.text[-600:]
+        assert shown is None or "49" not in shown.group(1), reply.text[-600:]
+        assert "no-such-page" not in reply.text
         assert "evil" not in reply.headers.get("set-cookie", "")
 
 

@@ -120,3 +120,96 @@ def test_a_live_turn_over_the_limit_travels_compressed_not_spilled(schema_url: s
     finally:
         sender_engine.dispose()
         receiver_engine.dispose()
+
+
+def test_a_process_with_nobody_connected_does_not_unpack_messages(schema_url: str) -> None:
+    """Issue 15: every turn of every other process reaches each listener, compressed. While the
+    receiving hub has no subscriber (`unwanted()`), a message is dropped before it is unpacked
+    (or read from the spill table); as soon as someone is connected, messages arrive again.
+    `ClusterHub` drops them as fanned out to nobody: each still takes its `hub_seq`."""
+    from anfu.service.fanout import ClusterHub
+
+    sender_engine, receiver_engine = make_engine(url=schema_url), make_engine(url=schema_url)
+    try:
+        sender, receiver = Notifier(sender_engine), Notifier(receiver_engine)
+        nobody = [True]
+        asked: queue.Queue[bool] = queue.Queue()
+
+        def unwanted() -> bool:
+            asked.put(nobody[0])
+            return nobody[0]
+
+        got: queue.Queue[dict[str, Any]] = queue.Queue()
+        receiver.start(got.put, unwanted=unwanted)
+        unpacked: list[str] = []
+        original = json.loads
+
+        def counting_loads(raw: Any, *args: Any, **kwargs: Any) -> Any:
+            unpacked.append(raw if isinstance(raw, str) else raw.decode())
+            return original(raw, *args, **kwargs)
+
+        big = {"type": "turn", "text": "快递五天了还没到，你们到底管不管？" * 400}  # compressed on the way
+        import anfu.store.notify as notify
+
+        notify.json.loads = counting_loads  # type: ignore[attr-defined]
+        try:
+            sender.publish(big)
+            sender.publish({"type": "turn", "text": "在吗？"})
+            assert sender.flush(10)
+            assert [asked.get(timeout=10), asked.get(timeout=10)] == [True, True]  # both dropped
+            marker = {"type": "turn", "text": "marker"}
+            nobody[0] = False
+            sender.publish(marker)
+            assert got.get(timeout=10)["text"] == "marker"  # the first two were dropped, in order
+            assert got.empty()
+            # only the envelopes were parsed while nobody listened: nothing was decompressed
+            assert not any("快递五天" in raw for raw in unpacked)
+            sender.publish(big)
+            assert got.get(timeout=10)["text"] == big["text"]
+        finally:
+            notify.json.loads = original  # type: ignore[attr-defined]
+
+        hub = ClusterHub.__new__(ClusterHub)
+        from anfu.service.live import Hub
+
+        Hub.__init__(hub)
+        assert hub._idle() and hub._idle()  # two messages fanned out to nobody
+        assert next(hub._seq) == 3
+    finally:
+        sender_engine.dispose()
+        receiver_engine.dispose()
+
+
+def test_a_turn_is_compressed_fast_unless_only_the_tight_level_fits(schema_url: str) -> None:
+    """Issue 15: a payload over the limit is compressed at zlib level 1 (half the CPU of level 6);
+    one that fits only at level 6 still travels compressed, as before, not through the spill table."""
+    import base64
+    import zlib
+
+    engine = make_engine(url=schema_url)
+    try:
+        notifier = Notifier(engine)
+        words = ["退款", "快递", "投诉", "经理", "电话", "订单", "物流", "态度", "赔偿", "解决"]
+
+        def packed(raw: bytes, level: int) -> int:
+            return len(json.dumps({"origin": notifier.origin, "z": base64.b64encode(zlib.compress(raw, level)).decode()}))
+
+        levels = []
+        for n in (1000, 2400, 4000, 5000):  # fits at level 1 (twice); at level 6 only; not at all
+            rng = random.Random(15)
+            body = json.dumps({"text": "".join(rng.choice(words) + rng.choice("，。！？") for _ in range(n))},
+                              ensure_ascii=False)
+            raw = body.encode("utf-8")
+            assert len(raw) > MAX_PAYLOAD
+            fitted = notifier._fit(body)
+            if packed(raw, 6) > MAX_PAYLOAD:
+                assert fitted is None  # the spill table's, as before
+                levels.append(None)
+                continue
+            assert fitted is not None and len(fitted) <= MAX_PAYLOAD  # what fitted before fits
+            assert zlib.decompress(base64.b64decode(json.loads(fitted)["z"])) == raw
+            levels.append(1 if packed(raw, 1) <= MAX_PAYLOAD else 6)
+            assert len(fitted) == packed(raw, levels[-1])
+        assert levels == [1, 1, 6, None]
+    finally:
+        engine.dispose()

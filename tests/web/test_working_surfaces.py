@@ -68,7 +68,7 @@ def test_reply_library_page_supervisors_edit_agents_read(world: Any) -> None:
 def test_a_reply_that_fails_the_presend_check_is_refused_in_the_form(world: Any) -> None:
     sup = world.client("wang")
     refused = sup.post("/replies", data={"title": "推给物业", "text": BAD, "category": "停电抢修"})
-    assert refused.status_code == 409
+    assert refused.status_code == 422  # the form's input (page_errors.form_status; was 409 until session 12)
     error = refused.text.split('id="reply-error"')[1].split("</div>")[0]
     assert "AF670" in error and "推诿" in error and 'id="reply-rewrite"' in error
     assert f">{BAD}</textarea>" in refused.text  # what was typed is kept for correcting
@@ -77,7 +77,7 @@ def test_a_reply_that_fails_the_presend_check_is_refused_in_the_form(world: Any)
     rid = world.ctx.services.replies.create(Principal.of_user(world.users["wang"]), title="解释规定",
                                             text="您好，您反映的情况我已经记录，马上为您核实处理。").id
     edited = sup.post(f"/replies/{rid}", data={"title": "解释规定", "text": "这是公司规定，我也没办法。"})
-    assert edited.status_code == 409 and "AF670" in edited.text
+    assert edited.status_code == 422 and "AF670" in edited.text
     assert world.ctx.services.replies.get(Principal.of_user(world.users["li"]), rid).text.startswith("您好")
     english = world.client("wang", lang="en").post("/replies", data={"title": "x", "text": BAD})
     assert "fails the pre-send check" in english.text and "Not saved (AF670)" in english.text
@@ -148,7 +148,7 @@ def test_ticket_page_fields_and_notes_by_role(world: Any) -> None:
     assert record.data["priority"] == "urgent"
     assert "客户家有呼吸机，加急" in changed.text  # in the history, with who changed it
     bad = li.post(f"/tickets/{ticket.id}/fields", data={"priority": "critical"})
-    assert bad.status_code == 409 and 'id="ticket-error"' in bad.text
+    assert bad.status_code == 422 and 'id="ticket-error"' in bad.text  # AF601: the form's input
     assert li.post(f"/tickets/{ticket.id}/fields", data={"owner_id": world.users["zhao"].id}).status_code == 403
     sup_page = sup.get(f"/tickets/{ticket.id}").text
     assert 'id="field-owner"' in sup_page and "赵敏" in sup_page
@@ -210,7 +210,7 @@ def test_ticket_list_filters_sort_and_bulk_actions(world: Any) -> None:
         ("ticket.closed", f"ticket:{ids[1]}")}
     assert li.post("/tickets/bulk", data={"ticket_ids": [str(ids[2])], "action": "close", "note": "x"}
                    ).status_code == 403
-    assert sup.post("/tickets/bulk", data={"action": "close"}).status_code == 409  # nothing ticked: AF505
+    assert sup.post("/tickets/bulk", data={"action": "close"}).status_code == 422  # nothing ticked: AF505
     assert world.client("liu").post("/tickets/bulk", data={"ticket_ids": [str(ids[2])], "action": "close",
                                                            "note": "x"}).status_code == 404
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query, Request
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
-from ...errors import InputError
+from ...errors import InputError, NotFoundError
 from ...service.notes import MAX_NOTE, NoteTarget
 from ..deps import Authed, Ctx, client_ip
+from ..idempotency import IdempotencyKey, once
 from ..schemas import MAX_ID, Id, _In
 
 router = APIRouter(tags=["notes"])
@@ -66,8 +66,20 @@ def list_notes(ctx: Ctx, auth: Authed,
 
 
 @router.post("/notes", response_model=NotePublic, status_code=201)
-def add_note(body: NoteCreate, ctx: Ctx, auth: Authed, request: Request) -> NotePublic:
-    """Add a private note to a conversation or a ticket; audited (not its text)."""
-    note = ctx.services.notes.add(auth.principal, target_of(body.conversation_id, body.ticket_id), body.text,
-                                  ip=client_ip(request))
+def add_note(body: NoteCreate, ctx: Ctx, auth: Authed, request: Request, response: Response,
+             key: IdempotencyKey) -> NotePublic:
+    """Add a private note to a conversation or a ticket; audited (not its text). With an
+    `Idempotency-Key`, a retry with the same body returns the note already added (AF445 for the
+    same key with another body)."""
+    notes, target = ctx.services.notes, target_of(body.conversation_id, body.ticket_id)
+
+    def replay(note_id: int) -> Any:
+        found = next((n for n in notes.list(auth.principal, target) if n.id == note_id), None)
+        if found is None:
+            raise NotFoundError("AF503", note_id, kind="note")
+        return found
+
+    note = once(ctx.services.idempotency, auth.principal, "POST /notes", key, body, response,
+                lambda: notes.add(auth.principal, target, body.text, ip=client_ip(request)), replay,
+                lambda n: n.id)
     return note_public(note)

@@ -1,15 +1,18 @@
 """The canned-reply library (话术库) over REST: everyone reads it, supervisors and admins
-write it; every saved text passes the pre-send check (AF670 with the findings otherwise)."""
+write it; every saved text passes the pre-send check (AF670 with the findings otherwise). A 话术's
+ETag is the time of its last change (`anfu.server.preconditions`): a PATCH with If-Match over
+a 话术 changed since is AF673 with 412 Precondition Failed and changes nothing."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from ..deps import Authed, Ctx
+from ..preconditions import parse_if_match, precondition, time_etag, time_of
 from ..schemas import MAX_ID, MAX_TEXT, _In
 from ..views import _dump
 
@@ -56,6 +59,24 @@ def _public(reply: Any) -> CannedReplyPublic:
     return CannedReplyPublic.model_validate(_dump(reply))
 
 
+def if_match(value: Annotated[str | None, Header(
+        alias="If-Match", max_length=100,
+        description='the 话术\'s ETag as read (strong; a weak W/"…" is AF505): a 话术 changed since is AF673 '
+                    'with 412 Precondition Failed and nothing changes; leave it out (or send *) to apply the '
+                    'change to the 话术 as it is')] = None) -> int | None:
+    """The version an If-Match header names (None: any version)."""
+    return parse_if_match(value, "GET /api/v1/replies/{id}")
+
+
+IfMatch = Annotated[int | None, Depends(if_match)]
+
+
+def tagged(response: Response, reply: Any) -> CannedReplyPublic:
+    """The 话术 as the API shows it, its version as the response's ETag."""
+    response.headers["ETag"] = time_etag(reply.updated_at)
+    return _public(reply)
+
+
 @router.get("/replies", response_model=CannedReplyListPublic)
 def list_replies(ctx: Ctx, auth: Authed, category: Annotated[str | None, Query(max_length=64)] = None,
                  emotion: Annotated[str | None, Query(max_length=32)] = None,
@@ -74,19 +95,26 @@ def list_replies(ctx: Ctx, auth: Authed, category: Annotated[str | None, Query(m
 
 
 @router.post("/replies", response_model=CannedReplyPublic, status_code=201)
-def create_reply(body: CannedReplyCreate, ctx: Ctx, auth: Authed) -> CannedReplyPublic:
-    """Add a canned reply (supervisors, admins); it must pass the pre-send check (AF670)."""
-    return _public(ctx.services.replies.create(auth.principal, title=body.title, text=body.text,
-                                               category=body.category, emotion=body.emotion, persona=body.persona))
+def create_reply(body: CannedReplyCreate, ctx: Ctx, auth: Authed, response: Response) -> CannedReplyPublic:
+    """Add a canned reply (supervisors, admins); it must pass the pre-send check (AF670). Its
+    version is the ETag."""
+    return tagged(response, ctx.services.replies.create(auth.principal, title=body.title, text=body.text,
+                                                        category=body.category, emotion=body.emotion,
+                                                        persona=body.persona))
 
 
 @router.get("/replies/{reply_id}", response_model=CannedReplyPublic)
-def get_reply(reply_id: ReplyId, ctx: Ctx, auth: Authed) -> CannedReplyPublic:
-    """One canned reply."""
-    return _public(ctx.services.replies.get(auth.principal, reply_id))
+def get_reply(reply_id: ReplyId, ctx: Ctx, auth: Authed, response: Response) -> CannedReplyPublic:
+    """One canned reply; its version is the ETag."""
+    return tagged(response, ctx.services.replies.get(auth.principal, reply_id))
 
 
 @router.patch("/replies/{reply_id}", response_model=CannedReplyPublic)
-def update_reply(reply_id: ReplyId, body: CannedReplyUpdate, ctx: Ctx, auth: Authed) -> CannedReplyPublic:
-    """Edit or retire (`active: false`) a canned reply; a new text is checked again (AF670)."""
-    return _public(ctx.services.replies.update(auth.principal, reply_id, **body.model_dump(exclude_unset=True)))
+def update_reply(reply_id: ReplyId, body: CannedReplyUpdate, ctx: Ctx, auth: Authed, version: IfMatch,
+                 response: Response) -> CannedReplyPublic:
+    """Edit or retire (`active: false`) a canned reply; a new text is checked again (AF670).
+    With If-Match, only over that version (AF673, 412 Precondition Failed, otherwise)."""
+    with precondition(version):
+        reply = ctx.services.replies.update(auth.principal, reply_id, expected_updated_at=time_of(version),
+                                            **body.model_dump(exclude_unset=True))
+    return tagged(response, reply)

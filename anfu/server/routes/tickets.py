@@ -7,14 +7,12 @@ admins and auditors their tenant's; auditors read only (AF417)."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from ...errors import InputError
 from ...glossary import CAUSES, SOP_STAGES
 from ...pii import mask, mask_data
 from ...service.desk import SLA_STATES, TicketFilter, sla_state
@@ -22,6 +20,7 @@ from ...store import TicketRecord
 from ...workflow.ledger import FEEDBACK_REPLIES
 from ...workflow.tickets import PRIORITIES, STATUSES
 from ..deps import Authed, Ctx, client_ip, public_base
+from ..preconditions import parse_if_match, precondition
 from ..schemas import MAX_ID, Id, Paged, _In
 from ..views import _masked_for
 
@@ -33,22 +32,16 @@ Priority = Literal[PRIORITIES]  # type: ignore[valid-type]
 Cause = Literal[CAUSES]  # type: ignore[valid-type]
 SlaState = Literal[SLA_STATES]  # type: ignore[valid-type]
 Note = Annotated[str, Field(default="", max_length=2000)]
-_ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
 
 
 def if_match(value: Annotated[str | None, Header(
         alias="If-Match", max_length=100,
-        description='the ticket\'s ETag as read (e.g. "3"): a ticket saved since is AF609 (409) and nothing '
-                    'changes; leave it out (or send *) to apply the change to the ticket as it is')] = None
+        description='the ticket\'s ETag as read (e.g. "3"; strong: a weak W/"3" is AF505): a ticket saved since '
+                    'is AF609 with 412 Precondition Failed and nothing changes; leave it out (or send *) to apply '
+                    'the change to the ticket as it is')] = None
              ) -> int | None:
     """The version an If-Match header names (None: any version)."""
-    if value is None or value.strip() == "*":
-        return None
-    match = _ETAG.fullmatch(value.strip())
-    if match is None:
-        raise InputError("AF505", f"If-Match {value[:40]!r}: send the ETag of GET /api/v1/tickets/{{id}}, e.g. "
-                         '"3", or *', kind="precondition")
-    return int(match.group(1))
+    return parse_if_match(value, "GET /api/v1/tickets/{id}")
 
 
 IfMatch = Annotated[int | None, Depends(if_match)]
@@ -292,9 +285,10 @@ def get_ticket(ticket_id: TicketId, ctx: Ctx, auth: Authed, response: Response) 
 def update_ticket(ticket_id: TicketId, body: TicketUpdate, ctx: Ctx, auth: Authed, version: IfMatch,
                   response: Response) -> Any:
     """Change priority, cause or owner (a new owner: supervisors within their team, admins).
-    With If-Match, only over that version (AF609 otherwise)."""
-    record = ctx.desk.update(auth.principal, ticket_id, priority=body.priority, cause=body.cause,
-                             owner_id=body.owner_id, note=body.note, expected_version=version)
+    With If-Match, only over that version (AF609, 412 Precondition Failed, otherwise)."""
+    with precondition(version):
+        record = ctx.desk.update(auth.principal, ticket_id, priority=body.priority, cause=body.cause,
+                                 owner_id=body.owner_id, note=body.note, expected_version=version)
     return ticket_public(ctx, tagged(response, record), auth.principal)
 
 
@@ -306,7 +300,8 @@ class Acting:
         self.ctx, self.auth, self.version, self.response = ctx, auth, version, response
 
     def act(self, ticket_id: int, action: str, **form: str) -> TicketRecord:
-        record = self.ctx.desk.act(self.auth.principal, ticket_id, action, form, expected_version=self.version)
+        with precondition(self.version):
+            record = self.ctx.desk.act(self.auth.principal, ticket_id, action, form, expected_version=self.version)
         return tagged(self.response, record)
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from ...service.webhooks import EVENTS
 from ..deps import Authed, Ctx, client_ip
+from ..idempotency import IdempotencyKey, once
 from ..schemas import MAX_ID, _In
 
 router = APIRouter(tags=["webhooks"])
@@ -62,9 +63,15 @@ def _public(hook: Any) -> WebhookPublic:
 
 
 @router.post("/webhooks", response_model=WebhookCreatedPublic, status_code=201)
-def register(body: WebhookCreate, ctx: Ctx, auth: Authed, request: Request) -> WebhookCreatedPublic:
-    """Register a webhook (admins; audited); the reply holds its signing secret once."""
-    hook, secret = ctx.services.webhooks.register(auth.principal, body.url, body.events, ip=client_ip(request))
+def register(body: WebhookCreate, ctx: Ctx, auth: Authed, request: Request, response: Response,
+             key: IdempotencyKey) -> WebhookCreatedPublic:
+    """Register a webhook (admins; audited); the reply holds its signing secret once. With an
+    `Idempotency-Key`, a retry with the same body (its first reply lost) returns the webhook
+    already registered, with its secret, instead of a second one (AF445 for another body)."""
+    hooks = ctx.services.webhooks
+    hook, secret = once(ctx.services.idempotency, auth.principal, "POST /webhooks", key, body, response,
+                        lambda: hooks.register(auth.principal, body.url, body.events, ip=client_ip(request)),
+                        lambda hook_id: hooks.registered(auth.principal, hook_id), lambda made: made[0].id)
     return WebhookCreatedPublic(**_public(hook).model_dump(), secret=secret)
 
 

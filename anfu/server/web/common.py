@@ -141,9 +141,9 @@ def render(request: Request, template: str, *, user: WebUser | None = None, bloc
     """A whole page, or one block of it for an HTMX request (`block`)."""
     web = state(request)
     locale = locale_of(request)
-    context.update(user=user, request_path=request.url.path,
-                   request_url=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-                   csrf=user.csrf if user else "")
+    context.update(user=user, csrf=user.csrf if user else "")
+    context.setdefault("request_path", request.url.path)  # an error page may hide the path (page_errors)
+    context.setdefault("request_url", request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     if block is not None:
         html = web.renderer.fragment(template, block, locale, **context)
     else:

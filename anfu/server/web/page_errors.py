@@ -34,14 +34,19 @@ def form_status(exc: AnfuError) -> int:
     return status if status in (403, 404, 409) else 422
 
 
-def error_page(request: Request, code: str, message: str, status: int,
+def error_page(request: Request, code: str, message: str | None, status: int,
                headers: dict[str, str] | None = None) -> Response:
     try:
         user = signed_in(request)
     except Exception:  # the page must render even when the session store is what failed
         user = None
+    where: dict[str, str] = {}
+    if status == 404:
+        # the path of a page that is not there is whatever was typed or pasted (a phone number,
+        # a name): not repeated anywhere on the page, the language links included
+        where = {"request_url": "/", "request_path": "/"}
     response = render(request, "error.html", user=user, code=code, message=message, status_code=status,
-                      forbidden=status == 403, not_found=status == 404)
+                      forbidden=status == 403, not_found=status == 404, not_allowed=status == 405, **where)
     for name, value in (headers or {}).items():
         response.headers.setdefault(name, value)
     return response
@@ -58,7 +63,12 @@ async def on_anfu_error(request: Request, exc: Exception) -> Response:
 async def on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404 and wants_page(request):
-        return error_page(request, "AF434", request.url.path, 404)
+        return error_page(request, "AF434", None, 404)
+    if exc.status_code == 405 and wants_page(request):
+        # a form posted to a page that is only read (a bookmark replayed, a stale script): the
+        # page in the browser's language with the code, not the API's JSON
+        refused = api_errors.ApiError("AF435", request.method, status=405)
+        return error_page(request, refused.code, refused.message, 405, exc.headers)
     return await api_errors.on_http(request, exc)
 
 
@@ -71,7 +81,7 @@ async def on_validation(request: Request, exc: Exception) -> Response:
         return await api_errors.on_validation(request, exc)
     errors = list(exc.errors())
     if errors and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
-        return error_page(request, "AF434", request.url.path, 404)
+        return error_page(request, "AF434", None, 404)
     return error_page(request, "AF431", api_errors.describe(errors), 422)
 
 

@@ -16,6 +16,7 @@ from ...errors import AnfuError, InputError
 from ...glossary import EMOTIONS, PERSONAS
 from ...service.replies import WRITERS, ReplyRejected
 from .common import WebUser, is_htmx, render, web_form_user, web_user
+from .page_errors import form_status
 
 router = APIRouter()
 MAX_TITLE = 200
@@ -65,15 +66,19 @@ def _form_of(reply: Any) -> dict[str, Any]:
 
 def _saved(request: Request, user: WebUser, form: dict[str, Any], editing: Any, save: Any) -> Response:
     """Save through the service; a refusal (pre-send check, role, bad label) is shown in the
-    form with its code and the entry as typed, with status 200 for HTMX and 409 otherwise."""
+    form with its code and the entry as typed, with status 200 for HTMX and otherwise
+    `form_status`'s: 409 for a 话术 changed since the form was opened (AF673), 422 for the
+    form's input (AF505, the pre-send check's AF670, a bad label)."""
     try:
         saved = save()
     except ReplyRejected as exc:
         error = {"code": exc.code, "findings": exc.findings, "rewrite": exc.rewrite}
+        status = form_status(exc)
     except AnfuError as exc:
         if exc.code in ("AF417", "AF503"):
             raise
         error = {"code": exc.code, "message": str(exc), "findings": [], "rewrite": None}
+        status = form_status(exc)
     else:
         target = f"/replies?saved={saved.id}"
         if is_htmx(request):
@@ -81,7 +86,7 @@ def _saved(request: Request, user: WebUser, form: dict[str, Any], editing: Any, 
         return RedirectResponse(target, status_code=303)
     view = library_view(request, user)
     return render(request, "replies.html", user=user, form=form, editing=editing, error=error,
-                  status_code=200 if is_htmx(request) else 409, **view)
+                  status_code=200 if is_htmx(request) else status, **view)
 
 
 @router.post("/replies", include_in_schema=False)

@@ -21,6 +21,7 @@ from ..deps import client_ip, public_base
 from ..views import as_seen_by
 from .common import WebUser, as_id, render, state, web_form_user, web_user
 from .notes import ticket_notes
+from .page_errors import form_status
 from ...service.desk import SLA_STATES, TICKET_SORTS, TicketDesk, TicketFilter, ledger_entry
 
 MAX_BULK = 200
@@ -121,7 +122,8 @@ async def tickets_bulk(request: Request, user: WebUser = Depends(web_form_user))
             raise
         outcome["error"] = exc
     return render(request, "tickets.html", user=user, bulk=outcome,
-                  status_code=200 if outcome["error"] is None else 409, **tickets_view(request, user))
+                  status_code=200 if outcome["error"] is None else form_status(outcome["error"]),
+                  **tickets_view(request, user))
 
 
 @router.get("/tickets/{ticket_id}", include_in_schema=False)
@@ -163,7 +165,7 @@ def ticket_fields(ticket_id: int, request: Request, priority: str = Form("", max
         error = exc
     block = "ticket_body" if request.headers.get("hx-request") == "true" else None
     return render(request, "ticket.html", block=block, user=user, error=error,
-                  status_code=409 if error and block is None else 200, **ticket_view(request, user, ticket_id))
+                  status_code=form_status(error) if error and block is None else 200, **ticket_view(request, user, ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/{action}", include_in_schema=False)
@@ -181,7 +183,7 @@ async def ticket_action(ticket_id: int, action: str, request: Request,
         error = exc
     block = "ticket_body" if request.headers.get("hx-request") == "true" else None
     return render(request, "ticket.html", block=block, user=user, error=error,
-                  status_code=409 if error and block is None else 200, **ticket_view(request, user, ticket_id))
+                  status_code=form_status(error) if error and block is None else 200, **ticket_view(request, user, ticket_id))
 
 
 @router.get("/ledger", include_in_schema=False)
