@@ -61,7 +61,7 @@ def _upsert(conn: Connection, kind: str) -> Any:
 def upsert_statement(dialect: str, kind: str) -> Any:
     """`_upsert` by dialect name ("conversation": the conversation's facts, "turn": the readings
     of its customer turns); PostgreSQL's live turn also puts them, with their values, into its
-    one statement (`anfu.store.repo._record_statement`)."""
+    one statement (`anfu.store.turn_statements.record_statement`)."""
     key = (dialect, kind)
     stmt = _UPSERTS.get(key)
     if stmt is None:

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import (Boolean, Connection, Integer, String, bindparam, cast, func, literal, literal_column, select, true,
-                        update)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,13 +27,12 @@ from .access import Principal
 from .accounts import AccountsMixin, _out_of_range
 from .events_repo import EVENT_NAME, EventsMixin
 from .opening_repo import OpeningMixin
-from .facts_repo import (FACT_COLUMNS, facts_values, negative_energy_of, turn_readings, upsert_statement, write_facts,
+from .facts_repo import (FACT_COLUMNS, facts_values, negative_energy_of, turn_readings, write_facts,
                          write_turn_facts)
-from .facts_tables import TurnFactsRow
 from .customers_repo import MAX_PAGE_SIZE, CustomersMixin, _no_nul, _page_args, normalize_email, normalize_phone  # noqa: F401
 from .records import (AssessmentRecord, ConversationRecord, Event, MessageRecord, Page, from_row)
 from .search_repo import index_message, message_terms
-from .search_tables import SearchDocumentRow
+from .turn_statements import indexed_message_statement, record_statement, statement
 from .windows import RecentWindows
 from .tables import (CONVERSATION_STATUSES, AssessmentRow, AuditRow, ConversationRow, CustomerRow,
                      EventRow, MessageRow, TeamRow, TenantRow, UserRow)
@@ -56,106 +53,6 @@ def _turn_lock(engine: Any) -> Any:
 MAX_TEXT_CHARS = 20_000
 
 
-# The live turn's statements, built once per dialect (the turn runs them all on every message;
-# SQLAlchemy caches their compiled form by these objects' cache keys).
-_STATEMENTS: dict[tuple[str, str], Any] = {}
-
-
-def _statement(conn: Any, kind: str) -> Any:
-    dialect = conn.dialect.name
-    stmt = _STATEMENTS.get((dialect, kind))
-    if stmt is not None:
-        return stmt
-    c, m = ConversationRow.__table__, MessageRow.__table__
-    if kind == "conversation_locked":
-        stmt = select(c).where(c.c.id == bindparam("id")).with_for_update()
-    elif kind == "message":
-        # idempotency by client_msg_id in the INSERT itself: a retry's insert does nothing and
-        # returns no id (the unique constraint uq_messages_tenant_client_msg_id decides)
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = (insert(m).on_conflict_do_nothing(index_elements=[m.c.tenant_id, m.c.client_msg_id])
-                .returning(m.c.id))
-    elif kind == "window":
-        stmt = (select(m).where(m.c.conversation_id == bindparam("conversation_id"),
-                                m.c.seq > bindparam("after"), m.c.seq < bindparam("before")).order_by(m.c.seq))
-    elif kind == "assessment":
-        stmt = AssessmentRow.__table__.insert().returning(AssessmentRow.__table__.c.id)
-    elif kind == "events":
-        stmt = EventRow.__table__.insert().returning(EventRow.__table__.c.id, sort_by_parameter_order=True)
-    elif kind in ("conversation_seq", "conversation_turn"):
-        # bound names differ from the columns' (SQLAlchemy reserves those for the SET clause)
-        names = ("last_seq", "updated_at") + (("emotion", "intensity", "escalation_level")
-                                               if kind == "conversation_turn" else ())
-        stmt = update(c).where(c.c.id == bindparam("conv_id")).values({n: bindparam(f"new_{n}") for n in names})
-    else:
-        raise ValueError(kind)
-    _STATEMENTS[(dialect, kind)] = stmt
-    return stmt
-
-
-def _indexed_message_statement(columns: tuple[str, ...]) -> Any:
-    """PostgreSQL: the "message" statement (`_statement`: the tenant's `client_msg_id` decides,
-    a retry inserts nothing and returns no id) and the message's search document (what
-    `index_message` inserts, with the terms as `doc_terms`) as ONE statement: the document is
-    inserted from the message insert's RETURNING, so a retry writes neither. Returns the new
-    message's id. Built once per set of columns given."""
-    key = ("postgresql", "message_indexed", columns)
-    stmt = _STATEMENTS.get(key)
-    if stmt is not None:
-        return stmt
-    m, d = MessageRow.__table__, SearchDocumentRow.__table__
-    added = (postgresql.insert(m).values({k: bindparam(k) for k in columns})
-             .on_conflict_do_nothing(index_elements=[m.c.tenant_id, m.c.client_msg_id])
-             .returning(m.c.id, m.c.tenant_id, m.c.conversation_id).cte("added"))
-    document = select(added.c.tenant_id, literal("message", String), added.c.id, added.c.conversation_id,
-                      bindparam("doc_terms", type_=d.c.terms.type))
-    stmt = (d.insert().from_select(["tenant_id", "kind", "ref_id", "conversation_id", "terms"], document)
-            .returning(d.c.ref_id))
-    _STATEMENTS[key] = stmt
-    return stmt
-
-
-_ASSESSMENT_COLUMNS = ("tenant_id", "conversation_id", "upto_seq", "emotion", "intensity", "escalation_level", "data",
-                       "negative_energy", "created_at")
-_TURN_STATE = ("last_seq", "updated_at", "emotion", "intensity", "escalation_level")
-
-
-def _record_statement() -> Any:
-    """PostgreSQL: what `Store._record_turn` writes besides the events — the assessment, the
-    conversation's new state, its analytics facts and the readings of the customer turns the
-    assessment covers — as ONE statement of data-modifying CTEs, i.e. one round trip and one
-    execution instead of four. The parts write different tables and none reads what another
-    writes, except that the readings take the new assessment's id from its RETURNING; each does
-    what the statement `_record_turn` runs on SQLite does (`_statement`, `facts_repo`). The
-    readings come as arrays (`r_seq`, `r_emotion`, `r_intensity`, `r_abusive`, one item per
-    customer turn), so the statement is the same for any number of them: built, compiled and
-    prepared once. Returns the assessment's id."""
-    key = ("postgresql", "record")
-    stmt = _STATEMENTS.get(key)
-    if stmt is not None:
-        return stmt
-    a, c = AssessmentRow.__table__, ConversationRow.__table__
-    assessed = (postgresql.insert(a).values({k: bindparam(f"a_{k}") for k in _ASSESSMENT_COLUMNS})
-                .returning(a.c.id, a.c.conversation_id, a.c.tenant_id, a.c.upto_seq).cte("assessed"))
-    moved = (update(c).where(c.c.id == bindparam("conv_id")).values({n: bindparam(f"new_{n}") for n in _TURN_STATE})
-             .returning(c.c.id).cte("moved"))
-    facts = (upsert_statement("postgresql", "conversation")
-             .values({k: bindparam(f"f_{k}") for k in ("conversation_id", "tenant_id", *FACT_COLUMNS)})
-             .returning(literal_column("1")).cte("facts"))
-    given = func.unnest(cast(bindparam("r_seq"), postgresql.ARRAY(Integer)),
-                        cast(bindparam("r_emotion"), postgresql.ARRAY(String)),
-                        cast(bindparam("r_intensity"), postgresql.ARRAY(Integer)),
-                        cast(bindparam("r_abusive"), postgresql.ARRAY(Boolean))
-                        ).table_valued("seq", "emotion", "intensity", "abusive").render_derived(name="given")
-    rows = select(assessed.c.conversation_id, given.c.seq, assessed.c.tenant_id, given.c.emotion, given.c.intensity,
-                  given.c.abusive, assessed.c.upto_seq, assessed.c.id).select_from(assessed).join(given, true())
-    readings = (upsert_statement("postgresql", "turn")
-                .from_select(["conversation_id", "seq", "tenant_id", "emotion", "intensity", "abusive", "upto_seq",
-                              "assessment_id"], rows)
-                .returning(TurnFactsRow.__table__.c.seq).cte("readings"))
-    stmt = select(assessed.c.id).add_cte(moved, facts, readings)
-    _STATEMENTS[key] = stmt
-    return stmt
 _UNSET: Any = object()
 
 
@@ -445,7 +342,7 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
                 message = self._add_message(conn, conv, speaker, text, channel, client_msg_id, sent_at, by)
                 if message is None:
                     return self._message_of(conn, conv, client_msg_id or "", same), False
-                conn.execute(_statement(conn, "conversation_seq"),
+                conn.execute(statement(conn, "conversation_seq"),
                              {"conv_id": conv.id, "new_last_seq": message.seq, "new_updated_at": message.received_at})
             return message, True
         except IntegrityError:
@@ -459,7 +356,7 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         """The conversation's row (a plain row), locked for the rest of the transaction
         (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already serialises every write);
         AF503 when it is missing or `by` may not see it."""
-        conv = conn.execute(_statement(conn, "conversation_locked"), {"id": conversation_id}).first()
+        conv = conn.execute(statement(conn, "conversation_locked"), {"id": conversation_id}).first()
         if conv is None or (by is not None and not access.can(by, "conversation.view", conv)):
             raise NotFoundError("AF503", conversation_id, kind="conversation")
         return conv
@@ -491,10 +388,10 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         digest = self.pii_digest(text) if client_msg_id is not None else None
         params = {**values, "text_digest": digest}
         if conn.dialect.name == "postgresql":  # the message and its search document in one statement
-            message_id = conn.execute(_indexed_message_statement(tuple(params)),
+            message_id = conn.execute(indexed_message_statement(tuple(params)),
                                       {**params, "doc_terms": message_terms(stored)}).scalar()
             return None if message_id is None else MessageRecord(id=message_id, **values)
-        message_id = conn.execute(_statement(conn, "message"), params).scalar()
+        message_id = conn.execute(statement(conn, "message"), params).scalar()
         if message_id is None:
             return None
         message = MessageRecord(id=message_id, **values)
@@ -579,7 +476,7 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
                                                                              window - 1)
                     if earlier is None:
                         earlier = tuple(from_row(MessageRecord, m) for m in conn.execute(
-                            _statement(conn, "window"), {"conversation_id": conv.id, "after": message.seq - window,
+                            statement(conn, "window"), {"conversation_id": conv.id, "after": message.seq - window,
                                                          "before": message.seq})) if window > 1 else ()
                     turn = OpenTurn(before=before, message=message, window=[*earlier, message], created=True)
                     yielded = True
@@ -619,24 +516,24 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         state = {"conv_id": before.id, "new_last_seq": message.seq, "new_updated_at": now,
                  "new_emotion": emotion, "new_intensity": intensity, "new_escalation_level": level}
         facts = facts_values(data) if conn.dialect.name == "postgresql" else None
-        if facts is not None:  # PostgreSQL: one statement (`_record_statement`)
+        if facts is not None:  # PostgreSQL: one statement (`record_statement`)
             readings = turn_readings(data, message.seq)
             params = {**{f"a_{k}": v for k, v in values.items()}, **state, "f_conversation_id": before.id,
                       "f_tenant_id": before.tenant_id, **{f"f_{k}": facts[k] for k in FACT_COLUMNS},
                       **{f"r_{k}": [r[k] for r in readings.values()] for k in ("emotion", "intensity", "abusive")},
                       "r_seq": list(readings)}
-            assessment_id = conn.execute(_record_statement(), params).scalar_one()
+            assessment_id = conn.execute(record_statement(), params).scalar_one()
         else:
-            assessment_id = conn.execute(_statement(conn, "assessment"), values).scalar_one()
+            assessment_id = conn.execute(statement(conn, "assessment"), values).scalar_one()
         assessed = AssessmentRecord(id=assessment_id, **{k: v for k, v in values.items() if k != "negative_energy"})
         events: list[Event] = []
         if wanted:
             rows = [{"tenant_id": before.tenant_id, "conversation_id": before.id, "name": name,
                      "payload": self._stored(payload), "created_at": now} for name, payload in wanted]
-            ids = conn.execute(_statement(conn, "events"), rows).scalars().all()
+            ids = conn.execute(statement(conn, "events"), rows).scalars().all()
             events = [Event(id=i, **row) for i, row in zip(ids, rows)]
         if facts is None:
-            conn.execute(_statement(conn, "conversation_turn"), state)
+            conn.execute(statement(conn, "conversation_turn"), state)
             write_facts(conn, before.id, before.tenant_id, data)
             write_turn_facts(conn, assessed, data)
         after = replace(before, last_seq=message.seq, updated_at=now, emotion=emotion, intensity=intensity,
