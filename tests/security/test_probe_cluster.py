@@ -30,6 +30,7 @@ from sqlalchemy import text
 from anfu.service.webhooks import Webhooks, check_url, verify
 from anfu.store.access import Principal
 from anfu.store.testing import postgres_test_url
+from tests.security import probe
 
 CUSTOMER = "我的手机号是13812345678，停电三天了，再不修我就投诉！"
 PHONE = "13812345678"
@@ -38,15 +39,6 @@ PUBLIC_IP = "93.184.216.34"  # a public address (never contacted: the transport 
 
 
 # helpers ------------------------------------------------------------------------------------------
-def _count(world: Any, sql: str, **params: Any) -> int:
-    with world.store.engine.connect() as conn:
-        return int(conn.execute(text(sql), params).scalar() or 0)
-
-
-def _code(reply: Any) -> str:
-    return reply.json()["error"]["code"]
-
-
 class Receiver:
     """An `httpx.MockTransport` handler that records what it was sent."""
 
@@ -418,10 +410,10 @@ def test_spilled_customer_words_do_not_stay_in_the_database(pg_world: Any, other
                                                      "c": datetime.now(timezone.utc).replace(tzinfo=None)}).scalar()
     monkeypatch.setattr(notify, "SPILL_SWEEP_S", 0.5)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _count(pg_world, "SELECT count(*) FROM live_spill WHERE id = :i", i=old_id):
+    while time.monotonic() < deadline and probe.count(pg_world, "SELECT count(*) FROM live_spill WHERE id = :i", i=old_id):
         time.sleep(0.3)
-    assert _count(pg_world, "SELECT count(*) FROM live_spill WHERE id = :i", i=old_id) == 0
-    assert _count(pg_world, "SELECT count(*) FROM live_spill WHERE id = :i", i=new_id) == 1
+    assert probe.count(pg_world, "SELECT count(*) FROM live_spill WHERE id = :i", i=old_id) == 0
+    assert probe.count(pg_world, "SELECT count(*) FROM live_spill WHERE id = :i", i=new_id) == 1
 
 
 def test_fanout_payloads_are_masked_under_store_masked_text(pg_world: Any) -> None:
@@ -484,7 +476,7 @@ def test_lease_two_schedulers_at_once_one_winner(make_world: Any) -> None:
     for t in threads:
         t.join(30)
     assert len(won) == 1 and not won[0].startswith("error"), won
-    assert _count(world, "SELECT count(*) FROM leases WHERE name = 'probe-race'") == 1
+    assert probe.count(world, "SELECT count(*) FROM leases WHERE name = 'probe-race'") == 1
 
 
 def test_lease_is_not_fooled_by_a_process_clock_that_runs_ahead(make_world: Any) -> None:
@@ -637,10 +629,10 @@ SSRF_URLS = [
 def test_webhook_urls_that_reach_inside_are_refused(world: Any, url: str) -> None:
     """Private, loopback, link-local and metadata addresses in every spelling, other schemes,
     credentials and broken URLs: a coded AF671 (never a 500), nothing stored."""
-    before = _count(world, "SELECT count(*) FROM webhooks")
+    before = probe.count(world, "SELECT count(*) FROM webhooks")
     reply = world.client("admin_a").post("/api/v1/webhooks", json={"url": url, "events": ["ticket.*"]})
-    assert reply.status_code == 422 and _code(reply) in ("AF671", "AF431"), (url, reply.status_code, reply.text)
-    assert _count(world, "SELECT count(*) FROM webhooks") == before
+    assert reply.status_code == 422 and probe.code_of(reply) in ("AF671", "AF431"), (url, reply.status_code, reply.text)
+    assert probe.count(world, "SELECT count(*) FROM webhooks") == before
     with pytest.raises(Exception) as refused:
         check_url(url)
     assert getattr(refused.value, "code", None) == "AF671", (url, refused.value)
@@ -650,10 +642,10 @@ def test_webhook_urls_that_reach_inside_are_refused(world: Any, url: str) -> Non
                                  "http://LOCALHOST./x", "https://crm.example.com:99999/x"])
 def test_the_admin_page_refuses_the_same_urls(world: Any, url: str) -> None:
     """The admin page (/admin/webhooks) registers through the same service: the same refusals."""
-    before = _count(world, "SELECT count(*) FROM webhooks")
+    before = probe.count(world, "SELECT count(*) FROM webhooks")
     page = world.client("admin_a").post("/admin/webhooks", data={"url": url, "events": ["ticket.*"]})
     assert page.status_code == 422 and "AF671" in page.text, (url, page.status_code)
-    assert _count(world, "SELECT count(*) FROM webhooks") == before
+    assert probe.count(world, "SELECT count(*) FROM webhooks") == before
 
 
 def test_webhook_name_resolving_to_a_private_address_is_refused(world: Any, fake_dns: dict[str, list[str]]) -> None:
@@ -663,7 +655,7 @@ def test_webhook_name_resolving_to_a_private_address_is_refused(world: Any, fake
     for name in ("intranet", "mixed"):
         reply = world.client("admin_a").post("/api/v1/webhooks", json={
             "url": f"https://{name}.partner.example/anfu", "events": ["ticket.*"]})
-        assert reply.status_code == 422 and _code(reply) == "AF671", reply.text
+        assert reply.status_code == 422 and probe.code_of(reply) == "AF671", reply.text
     ok = world.client("admin_a").post("/api/v1/webhooks", json={"url": "https://fine.partner.example/anfu",
                                                                 "events": ["ticket.*"]})
     assert ok.status_code == 201, ok.text
@@ -891,7 +883,7 @@ def test_survey_replayed_after_the_answer_is_refused_and_writes_nothing(world: A
     before = _ticket_state(world, ticket_id)
     for body in ({"score": 1, "comment": "改主意了"}, {"score": 4, "comment": "师傅很快"}):
         again = public.post(f"/api/v1/survey/{token}", json=body)
-        assert again.status_code == 409 and _code(again) == "AF633", again.text
+        assert again.status_code == 409 and probe.code_of(again) == "AF633", again.text
     assert _ticket_state(world, ticket_id) == before
 
 
@@ -911,7 +903,7 @@ def test_survey_token_of_tenant_a_cannot_reach_a_ticket_of_tenant_b(world: Any) 
               links.token(b_number)]
     for token in forged:
         reply = world.client().post(f"/api/v1/survey/{token}", json={"score": 1, "comment": "恶意差评"})
-        assert reply.status_code == 404 and _code(reply) in ("AF503", "AF630"), reply.text
+        assert reply.status_code == 404 and probe.code_of(reply) in ("AF503", "AF630"), reply.text
         assert world.client().get(f"/survey/{token}").status_code == 404
     assert _ticket_state(world, b_ticket) == before
 
@@ -925,14 +917,14 @@ def test_survey_expired_tampered_and_foreign_tokens_are_coded(world: Any) -> Non
     public = world.client()
     with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=8)):
         expired = public.post(f"/api/v1/survey/{token}", json={"score": 5})
-    assert expired.status_code == 404 and _code(expired) == "AF631", expired.text
+    assert expired.status_code == 404 and probe.code_of(expired) == "AF631", expired.text
     payload, stamp, sig = token.split(".")
     other_salt = URLSafeTimedSerializer(world.settings.secret_key.get_secret_value(), salt="anfu.csrf").dumps(
         {"ticket": "T1", "ref": ticket_id, "tenant": world.tenants["a"].id})
     for bad in (f"{payload}.{stamp}.{sig[:-2]}AA", f"{payload}x.{stamp}.{sig}", f"{payload}.{stamp}", other_salt,
                 token.replace(".", "..", 1)):
         reply = public.post(f"/api/v1/survey/{bad}", json={"score": 5})
-        assert reply.status_code == 404 and _code(reply) == "AF630", (bad, reply.text)
+        assert reply.status_code == 404 and probe.code_of(reply) == "AF630", (bad, reply.text)
     assert _ticket_state(world, ticket_id) == before
 
 
@@ -958,7 +950,7 @@ def test_survey_answered_twice_at_the_same_moment_counts_once(world: Any, monkey
                 pass
         return record
     monkeypatch.setattr(desk, "survey_ticket", survey_ticket)
-    before_events = _count(world, "SELECT count(*) FROM events WHERE name = 'csat.submitted'")
+    before_events = probe.count(world, "SELECT count(*) FROM events WHERE name = 'csat.submitted'")
     replies: list[Any] = []
 
     def answer(score: int) -> None:
@@ -971,8 +963,8 @@ def test_survey_answered_twice_at_the_same_moment_counts_once(world: Any, monkey
         t.join(30)
     statuses = sorted(r.status_code for r in replies)
     assert statuses == [200, 409], [r.text for r in replies]
-    assert _code(next(r for r in replies if r.status_code == 409)) == "AF633"
-    assert _count(world, "SELECT count(*) FROM events WHERE name = 'csat.submitted'") == before_events + 1
+    assert probe.code_of(next(r for r in replies if r.status_code == 409)) == "AF633"
+    assert probe.count(world, "SELECT count(*) FROM events WHERE name = 'csat.submitted'") == before_events + 1
     with world.store.engine.connect() as conn:
         data = conn.execute(text("SELECT data FROM tickets WHERE id = :i"), {"i": ticket_id}).scalar()
     data = json.loads(data) if isinstance(data, str) else data
@@ -1022,7 +1014,7 @@ def test_the_scheduler_raises_an_overdue_tickets_sla_breach_once(make_world: Any
     events = sorted(e for e, _state, _n in _deliveries(world, hook_id))
     assert events == ["sla.breached", "sla.breached"], events  # response and resolution, once each
     assert {state for _e, state, _n in _deliveries(world, hook_id)} == {"delivered"}
-    assert _count(world, "SELECT count(*) FROM events WHERE name = 'supervisor.alerted'") == 2
+    assert probe.count(world, "SELECT count(*) FROM events WHERE name = 'supervisor.alerted'") == 2
 
 
 def test_a_tenants_helpdesk_rebound_to_an_internal_address_gets_no_write_back(

@@ -22,6 +22,7 @@ from sqlalchemy import event, text
 
 from anfu.service.desk import TicketDesk
 from anfu.store import WorkflowStore
+from tests.security import probe
 
 COMPLAINT = "电费账单异常，要求核实！上个月莫名多扣了两百块，再不处理我就打12345投诉！"
 GATE_WAIT_S = 10.0  # the longest a gated call waits for its partner (a partner that never comes)
@@ -128,28 +129,15 @@ def _race(*calls: Callable[[], Any]) -> list[Any]:
     return out
 
 
-def _count(world: Any, sql: str, **params: Any) -> int:
-    with world.store.engine.connect() as conn:
-        return int(conn.execute(text(sql), params).scalar() or 0)
-
-
-def _coded(reply: Any, status: int, code: str) -> None:
-    assert reply.status_code == status, (reply.status_code, reply.text[:500])
-    error = reply.json()["error"]
-    assert error["code"] == code and "Traceback" not in reply.text, reply.text[:500]
-
-
 _REFS = iter(range(1, 1_000_000))
 
 
 def _conversation(world: Any, agent: str = "agent_a1") -> int:
-    return world.conversation(agent, f"probe-race-{next(_REFS)}", [("customer", COMPLAINT)])
+    return probe.conversation(world, agent, "probe-race", COMPLAINT)
 
 
 def _ticket(world: Any, agent: str = "agent_a1") -> dict[str, Any]:
-    reply = world.client(agent).post("/api/v1/tickets", json={"conversation_id": _conversation(world, agent)})
-    assert reply.status_code == 201, reply.text
-    return reply.json()
+    return probe.ticket(world, agent, "probe-race", COMPLAINT)
 
 
 def _resolved(world: Any, who: str = "sup_a1") -> dict[str, Any]:
@@ -229,9 +217,9 @@ def test_a_write_over_a_newer_version_is_a_coded_412_and_changes_nothing(world: 
     changed = sup.patch(path, json={"priority": "urgent"}, headers={"If-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     stale = agent.patch(path, json={"priority": "low", "note": "客户已平静"}, headers={"If-Match": etag})
-    _coded(stale, 412, "AF609")
+    probe.coded(stale, 412, "AF609")
     assert "reload" in stale.json()["error"]["message"].lower()
-    _coded(agent.post(f"{path}/notes", json={"note": "覆盖测试"}, headers={"If-Match": etag}), 412, "AF609")
+    probe.coded(agent.post(f"{path}/notes", json={"note": "覆盖测试"}, headers={"If-Match": etag}), 412, "AF609")
     stored = agent.get(path).json()
     assert stored["priority"] == "urgent" and "覆盖测试" not in str(stored["history"])
     # the fresh version goes through; `*` and no precondition at all keep working
@@ -239,7 +227,7 @@ def test_a_write_over_a_newer_version_is_a_coded_412_and_changes_nothing(world: 
     assert fresh.status_code == 200 and fresh.json()["version"] == changed.json()["version"] + 1
     assert agent.post(f"{path}/notes", json={"note": "已电话回复客户"}, headers={"If-Match": "*"}).status_code == 201
     assert agent.patch(path, json={"priority": "high"}).status_code == 200
-    _coded(agent.patch(path, json={"priority": "high"}, headers={"If-Match": "version-3"}), 422, "AF505")
+    probe.coded(agent.patch(path, json={"priority": "high"}, headers={"If-Match": "version-3"}), 422, "AF505")
 
 
 def test_the_ticket_page_form_refuses_a_change_over_a_newer_version(world: Any) -> None:
@@ -280,8 +268,8 @@ def test_a_follow_up_recorded_twice_at_once_counts_once(world: Any, gate_ticket_
     gate_ticket_reads()
     replies = _race(lambda: sup.post(path, json=body), lambda: again.post(path, json=body))
     assert sorted(r.status_code for r in replies) == [200, 409], [r.text for r in replies]
-    _coded(next(r for r in replies if r.status_code == 409), 409, "AF620")
-    assert _count(world, "SELECT count(*) FROM followups WHERE ticket_id = :t", t=ticket["id"]) == 1
+    probe.coded(next(r for r in replies if r.status_code == 409), 409, "AF620")
+    assert probe.count(world, "SELECT count(*) FROM followups WHERE ticket_id = :t", t=ticket["id"]) == 1
     stored = WorkflowStore(world.store.engine).get_ticket(ticket["id"])
     assert stored.status == "reopened" and stored.data["reopen_count"] == 1
 
@@ -298,8 +286,8 @@ def test_one_conversation_escalated_twice_at_once_gets_one_ticket(world: Any, mo
     assert sorted(r.status_code for r in replies) == [201, 201], [r.text for r in replies]
     assert sorted(r.json()["created"] for r in replies) == [False, True]
     assert replies[0].json()["id"] == replies[1].json()["id"]
-    assert _count(world, "SELECT count(*) FROM tickets WHERE conversation_id = :c", c=cid) == 1
-    assert _count(world, "SELECT count(*) FROM ledger_entries l JOIN tickets t ON t.id = l.ticket_id "
+    assert probe.count(world, "SELECT count(*) FROM tickets WHERE conversation_id = :c", c=cid) == 1
+    assert probe.count(world, "SELECT count(*) FROM ledger_entries l JOIN tickets t ON t.id = l.ticket_id "
                          "WHERE t.conversation_id = :c", c=cid) == 1
 
 
@@ -319,14 +307,14 @@ def test_a_bulk_close_racing_a_reopen_changes_all_or_nothing(world: Any, monkeyp
             desk.act(Principal.of_user(world.users["agent_a1"]), second["id"], "reopen", {"note": "客户来电说又多扣费了"})
         return record
     monkeypatch.setattr(TicketDesk, "_writable", writable)
-    audits = _count(world, "SELECT count(*) FROM audit_log WHERE action = 'ticket.closed'")
+    audits = probe.count(world, "SELECT count(*) FROM audit_log WHERE action = 'ticket.closed'")
     reply = world.client("sup_a1").post("/api/v1/tickets/bulk-close",
                                         json={"ticket_ids": [first["id"], second["id"]], "note": "批量结案"})
-    _coded(reply, 409, "AF602")
+    probe.coded(reply, 409, "AF602")
     workflow = WorkflowStore(world.store.engine)
     assert workflow.get_ticket(first["id"]).status == "resolved"  # not closed: all or nothing
     assert workflow.get_ticket(second["id"]).status == "reopened"
-    assert _count(world, "SELECT count(*) FROM audit_log WHERE action = 'ticket.closed'") == audits
+    assert probe.count(world, "SELECT count(*) FROM audit_log WHERE action = 'ticket.closed'") == audits
 
 
 
@@ -345,7 +333,7 @@ def test_a_reply_sent_twice_from_the_console_reaches_the_customer_once(world: An
     replies = _race(lambda: agent.post(f"/console/{cid}/send", data=form, headers=headers),
                     lambda: agent.post(f"/console/{cid}/send", data=form, headers=headers))
     assert [r.status_code for r in replies] == [200, 200], [r.text[:300] for r in replies]
-    assert _count(world, "SELECT count(*) FROM messages WHERE conversation_id = :c AND speaker = 'agent'",
+    assert probe.count(world, "SELECT count(*) FROM messages WHERE conversation_id = :c AND speaker = 'agent'",
                   c=cid) == 1
     # the composer shown after sending has a new key: the next reply is a new message
     after = re.search(r'<input type="hidden" name="send_id" value="([^"]+)"', replies[0].text)
@@ -353,7 +341,7 @@ def test_a_reply_sent_twice_from_the_console_reaches_the_customer_once(world: An
     next_reply = {"draft": "核查结果出来后我第一时间短信通知您，请您放心。", "send_id": after.group(1), "confirm": "yes"}
     again = agent.post(f"/console/{cid}/send", data=next_reply, headers=headers)
     assert again.status_code == 200 and 'id="sent-ok"' in again.text, again.text[:1500]
-    assert _count(world, "SELECT count(*) FROM messages WHERE conversation_id = :c AND speaker = 'agent'",
+    assert probe.count(world, "SELECT count(*) FROM messages WHERE conversation_id = :c AND speaker = 'agent'",
                   c=cid) == 2
 
 
@@ -372,10 +360,10 @@ def test_two_agents_claiming_one_conversation_at_once_one_wins(world: Any, monke
     replies = _race(lambda: first.post(f"/api/v1/conversations/{cid}/claim"),
                     lambda: second.post(f"/api/v1/conversations/{cid}/claim"))
     assert sorted(r.status_code for r in replies) == [200, 403], [r.text for r in replies]
-    _coded(next(r for r in replies if r.status_code == 403), 403, "AF417")
+    probe.coded(next(r for r in replies if r.status_code == 403), 403, "AF417")
     winner = next(r for r in replies if r.status_code == 200).json()["agent_id"]
     assert world.store.get_conversation(cid).agent_id == winner
-    assert _count(world, "SELECT count(*) FROM events WHERE name = 'conversation.claimed' AND conversation_id = :c",
+    assert probe.count(world, "SELECT count(*) FROM events WHERE name = 'conversation.claimed' AND conversation_id = :c",
                   c=cid) == 1
 
 
@@ -418,9 +406,9 @@ def test_an_alert_acknowledged_twice_at_once_is_acknowledged_once(world: Any, mo
     replies = _race(lambda: sup.post(path, json={"note": "我来跟进"}), lambda: admin.post(path, json={"note": "已知悉"}))
     assert [r.status_code for r in replies] == [200, 200], [r.text for r in replies]
     assert replies[0].json()["acknowledged_by"] == replies[1].json()["acknowledged_by"]
-    assert _count(world, "SELECT count(*) FROM events WHERE name = 'alert.acknowledged' AND conversation_id = :c",
+    assert probe.count(world, "SELECT count(*) FROM events WHERE name = 'alert.acknowledged' AND conversation_id = :c",
                   c=cid) == 1
-    assert _count(world, "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledged' AND target = :t",
+    assert probe.count(world, "SELECT count(*) FROM audit_log WHERE action = 'alert.acknowledged' AND target = :t",
                   t=f"alert:{alert_id}") == 1
 
 
@@ -437,7 +425,7 @@ def test_one_conversation_inspected_twice_at_once_is_no_500(world: Any, monkeypa
                     lambda: auditor.post("/api/v1/inspection/run", json={"conversation_ids": [cid]}))
     assert [r.status_code for r in replies] == [200, 200], [r.text[:300] for r in replies]
     assert replies[0].json()["items"][0]["id"] == replies[1].json()["items"][0]["id"]
-    assert _count(world, "SELECT count(*) FROM inspections WHERE conversation_id = :c", c=cid) == 1
+    assert probe.count(world, "SELECT count(*) FROM inspections WHERE conversation_id = :c", c=cid) == 1
 
 
 
@@ -469,12 +457,12 @@ def test_an_appeal_racing_a_re_inspection_is_never_lost(world: Any, monkeypatch:
                           lambda: sup.post("/api/v1/inspection/run", json={"conversation_ids": [cid]}))
     assert rerun.status_code == 200, rerun.text[:300]
     assert appeal.status_code in (201, 404), appeal.text[:300]
-    appeals = _count(world, "SELECT count(*) FROM inspection_appeals WHERE finding_id = :f", f=finding)
+    appeals = probe.count(world, "SELECT count(*) FROM inspection_appeals WHERE finding_id = :f", f=finding)
     if appeal.status_code == 201:  # told it was saved: it is, and its finding with it
         assert appeals == 1
-        assert _count(world, "SELECT count(*) FROM inspection_findings WHERE id = :f", f=finding) == 1
+        assert probe.count(world, "SELECT count(*) FROM inspection_findings WHERE id = :f", f=finding) == 1
     else:
-        _coded(appeal, 404, "AF503")
+        probe.coded(appeal, 404, "AF503")
         assert appeals == 0
 
 
@@ -500,11 +488,11 @@ def test_two_admins_creating_the_same_connector_at_once_one_is_told(world: Any,
                     lambda: second.put("/api/v1/admin/connectors/zammad",
                                        json={**body, "api_token": "zm-token-second-0002"}))
     assert sorted(r.status_code for r in replies) == [200, 409], [r.text for r in replies]
-    _coded(next(r for r in replies if r.status_code == 409), 409, "AF679")
+    probe.coded(next(r for r in replies if r.status_code == 409), 409, "AF679")
     won = next(r for r in replies if r.status_code == 200).json()
     stored = world.ctx.services.helpdesks.credentials(world.tenants["a"].id, "zammad")
     assert stored is not None and stored.webhook_secret == won["new_webhook_secret"]
-    assert _count(world, "SELECT count(*) FROM connector_configs WHERE kind = 'zammad'") == 1
+    assert probe.count(world, "SELECT count(*) FROM connector_configs WHERE kind = 'zammad'") == 1
 
 
 # ==================================================================================================

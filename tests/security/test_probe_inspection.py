@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.security import probe
+
 QA = ("inspections", "inspection_findings", "inspection_appeals")
 CHAT = ("customers", "conversations", "messages")
 MISSING = 2_000_000_001  # no such row, within PostgreSQL's integer ids (larger ones are AF505 by design)
@@ -41,13 +43,6 @@ def _snapshot(world: Any, tables: tuple[str, ...] = QA) -> dict[str, list[tuple[
     with world.store.engine.connect() as conn:
         return {name: sorted((tuple(r) for r in conn.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
                 for name in tables}
-
-
-def _count(world: Any, sql: str, **params: Any) -> int:
-    from sqlalchemy import text
-
-    with world.store.engine.connect() as conn:
-        return int(conn.execute(text(sql), params).scalar() or 0)
 
 
 def _refused(reply: Any, status: int | tuple[int, ...], code: str | None = None) -> str:
@@ -484,12 +479,12 @@ def test_replayed_deliveries_store_each_message_once(desk: Any) -> None:
         assert [r.status_code for r in replies] == [200] * 3, [r.text for r in replies]
         assert replies[0].json()["note"] and replies[1].json()["note"] is None  # no second write-back
         ref = f"chatwoot:1:{conv}"
-        assert _count(desk, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        assert probe.count(desk, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
                             "WHERE c.external_ref = :r", r=ref) == 1
     body = _zm_body(8700, article_id=5)
     replies = [_zm(desk, body) for _ in range(3)]
     assert [r.status_code for r in replies] == [200] * 3
-    assert _count(desk, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+    assert probe.count(desk, "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
                         "WHERE c.external_ref = 'zammad:8700'") == 1
     # the same delivery from many helpdesk workers at once
     barrier, out = threading.Barrier(6), []
@@ -503,7 +498,7 @@ def test_replayed_deliveries_store_each_message_once(desk: Any) -> None:
     for t in threads:
         t.join(60)
     assert out == [200] * 6
-    assert _count(desk, "SELECT count(*) FROM messages WHERE client_msg_id = 'chatwoot:1:9702'") == 1
+    assert probe.count(desk, "SELECT count(*) FROM messages WHERE client_msg_id = 'chatwoot:1:9702'") == 1
 
 
 @pytest.mark.parametrize("payload", [
@@ -558,7 +553,7 @@ def test_huge_and_long_fields_neither_overflow_nor_fail_unhelpfully(desk: Any) -
     assert _snapshot(desk, CHAT) == before
     long = _cw(desk, _cw_payload(903, 9903, content="停电三天了，" * 5000))  # 30 000 characters
     assert long.status_code in (200, 422) and "out of range" not in long.text, long.text[:300]
-    assert _count(desk, "SELECT max(length(client_msg_id)) FROM messages") <= 200
+    assert probe.count(desk, "SELECT max(length(client_msg_id)) FROM messages") <= 200
 
 
 def test_events_naming_another_tenants_or_teams_conversation_touch_nothing_of_theirs(desk: Any) -> None:

@@ -23,32 +23,21 @@ import pytest
 
 from anfu.errors import ConfigError
 from anfu.store import WorkflowStore
+from tests.security.probe import HTML, code_of
+from tests.security import probe
 
-COMPLAINT = "电费账单异常，要求核实！上个月莫名多扣了两百块，我的手机号13912345678，再不处理我就打12345投诉！"
-HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 _REFS = itertools.count(1)
 
 
 # helpers ------------------------------------------------------------------------------------------
-def _code(response: Any) -> str | None:
-    try:
-        return response.json()["error"]["code"]
-    except Exception:  # noqa: BLE001 - an HTML page: the code is in its text
-        found = re.search(r"AF\d{3}", response.text)
-        return found.group(0) if found else None
-
-
 def _coded_4xx(response: Any, *codes: str) -> None:
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
-    code = _code(response)
+    code = code_of(response)
     assert code is not None and (not codes or code in codes), (response.status_code, response.text[:300])
 
 
 def _ticket(world: Any, agent: str = "agent_a1") -> dict[str, Any]:
-    cid = world.conversation(agent, f"probe-s11-{next(_REFS)}", [("customer", COMPLAINT)])
-    made = world.client(agent).post("/api/v1/tickets", json={"conversation_id": cid})
-    assert made.status_code == 201, made.text
-    return made.json()
+    return probe.ticket(world, agent, "probe-s11")
 
 
 def _stored(world: Any, ticket_id: int) -> Any:
@@ -116,11 +105,11 @@ def test_another_tenants_ticket_gives_away_no_version_under_if_match(world: Any)
         headers = {} if value is None else {"If-Match": value}
         for reply in (outsider.patch(f"/api/v1/tickets/{ticket['id']}", json={"priority": "low"}, headers=headers),
                       outsider.post(f"/api/v1/tickets/{ticket['id']}/notes", json={"note": "看看"}, headers=headers)):
-            assert reply.status_code == 404 and _code(reply) == "AF503", reply.text
+            assert reply.status_code == 404 and code_of(reply) == "AF503", reply.text
             assert "etag" not in {k.lower() for k in reply.headers}
             assert stored.number not in reply.text and "version" not in reply.text.lower()
     missing = outsider.patch("/api/v1/tickets/99999999", json={"priority": "low"}, headers={"If-Match": '"1"'})
-    assert missing.status_code == 404 and _code(missing) == "AF503"
+    assert missing.status_code == 404 and code_of(missing) == "AF503"
     assert _stored(world, ticket["id"]).version == stored.version
 
 
@@ -131,9 +120,9 @@ def test_an_auditor_with_a_stale_if_match_is_refused_as_an_auditor(world: Any) -
     _bumped(world, ticket)
     auditor = world.client("auditor_a")
     reply = auditor.patch(f"/api/v1/tickets/{ticket['id']}", json={"priority": "low"}, headers={"If-Match": '"1"'})
-    assert reply.status_code == 403 and _code(reply) == "AF417", reply.text
+    assert reply.status_code == 403 and code_of(reply) == "AF417", reply.text
     note = auditor.post(f"/api/v1/tickets/{ticket['id']}/notes", json={"note": "质检备注"}, headers={"If-Match": '"1"'})
-    assert note.status_code == 403 and _code(note) == "AF417", note.text
+    assert note.status_code == 403 and code_of(note) == "AF417", note.text
 
 
 # ==================================================================================================
@@ -281,7 +270,7 @@ def test_other_methods_on_pages_are_coded(world: Any) -> None:
                 reply = client.request(method, path, headers=HTML, follow_redirects=False)
                 assert reply.status_code < 500, (method, path, reply.status_code, reply.text[:300])
                 if method != "HEAD" and reply.status_code >= 400:
-                    assert _code(reply), reply.text[:300]
+                    assert code_of(reply), reply.text[:300]
 
 
 ACCEPTS = ["text/html", "TEXT/HTML", "text/html;q=0.1, application/json", "*/*", "", "text/html" * 2000,
@@ -295,7 +284,7 @@ def test_odd_accept_headers_never_fail(world: Any) -> None:
         for path, status in (("/wallboard", 403), ("/tickets/99999999", 404), ("/no-such-page", 404),
                              ("/api/v1/tickets/99999999", 404)):
             reply = agent.get(path, headers=headers)
-            assert reply.status_code == status and _code(reply), (accept[:40], path, reply.text[:200])
+            assert reply.status_code == status and code_of(reply), (accept[:40], path, reply.text[:200])
             if path.startswith("/api/"):
                 assert reply.headers["content-type"].startswith("application/json")
 

@@ -22,48 +22,25 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from typing import Any
 
 import pytest
-from sqlalchemy import text as sql
 
 from anfu.errors import ConflictError
 from anfu.store import WorkflowStore
+from tests.security import probe
+from tests.security.probe import HTML, code_of
 
-COMPLAINT = "电费账单异常，要求核实！上个月莫名多扣了两百块，我的手机号13912345678，再不处理我就打12345投诉！"
-HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 ADMIN_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _REFS = itertools.count(1)
 
 
-def _code(response: Any) -> str | None:
-    try:
-        return response.json()["error"]["code"]
-    except Exception:  # noqa: BLE001 - an HTML page: the code is in its text
-        found = re.search(r"AF\d{3}", response.text)
-        return found.group(0) if found else None
-
-
-def _coded(response: Any, status: int, code: str) -> None:
-    assert response.status_code == status, (response.status_code, response.text[:400])
-    assert _code(response) == code, response.text[:400]
-    assert "Traceback" not in response.text
-
-
-def _count(world: Any, query: str, **params: Any) -> int:
-    with world.store.engine.connect() as conn:
-        return int(conn.execute(sql(query), params).scalar() or 0)
-
-
 def _conversation(world: Any, agent: str = "agent_a1") -> int:
-    return world.conversation(agent, f"probe-s12-{next(_REFS)}", [("customer", COMPLAINT)])
+    return probe.conversation(world, agent, "probe-s12")
 
 
 def _ticket(world: Any, agent: str = "agent_a1") -> dict[str, Any]:
-    made = world.client(agent).post("/api/v1/tickets", json={"conversation_id": _conversation(world, agent)})
-    assert made.status_code == 201, made.text
-    return made.json()
+    return probe.ticket(world, agent, "probe-s12")
 
 
 # ==================================================================================================
@@ -89,7 +66,7 @@ def test_a_note_key_reused_with_another_body_is_a_coded_409(world: Any) -> None:
     assert agent.post("/api/v1/notes", json={"conversation_id": cid, "text": "客户要求明天上午回电"},
                       headers=key).status_code == 201
     other = agent.post("/api/v1/notes", json={"conversation_id": cid, "text": "客户已同意退费方案"}, headers=key)
-    _coded(other, 409, "AF445")
+    probe.coded(other, 409, "AF445")
     assert "Idempotency-Key" in other.json()["error"]["message"]
     items = agent.get("/api/v1/notes", params={"conversation_id": cid}).json()["items"]
     assert [n["text"] for n in items] == ["客户要求明天上午回电"]
@@ -105,7 +82,7 @@ def test_an_idempotency_key_belongs_to_its_user_and_tenant(world: Any) -> None:
     assert mine.status_code == 201 and theirs.status_code == 201, theirs.text
     assert mine.json()["id"] != theirs.json()["id"] and theirs.json()["author"] == "sup_a1"
     outsider = world.client("agent_b1").post("/api/v1/notes", json=body, headers=key)
-    assert outsider.status_code == 404 and _code(outsider) == "AF503"
+    assert outsider.status_code == 404 and code_of(outsider) == "AF503"
     assert "已与客户确认抄表时间" not in outsider.text
 
 
@@ -115,7 +92,7 @@ def test_a_malformed_idempotency_key_is_refused_before_anything_is_written(world
     agent = world.client("agent_a1")
     reply = agent.post("/api/v1/notes", json={"conversation_id": cid, "text": "测试备注"},
                        headers={"Idempotency-Key": value.encode("utf-8")})
-    _coded(reply, 422, "AF505")
+    probe.coded(reply, 422, "AF505")
     assert "Idempotency-Key" in reply.json()["error"]["message"]
     assert agent.get("/api/v1/notes", params={"conversation_id": cid}).json()["items"] == []
 
@@ -143,7 +120,7 @@ def test_a_retried_webhook_registration_is_registered_once(world: Any) -> None:
     hooks = [h for h in admin.get("/api/v1/webhooks").json()["items"] if h["url"] == body["url"]]
     assert len(hooks) == 1
     changed = admin.post("/api/v1/webhooks", json={**body, "events": ["escalation.raised"]}, headers=key)
-    _coded(changed, 409, "AF445")
+    probe.coded(changed, 409, "AF445")
     assert len([h for h in admin.get("/api/v1/webhooks").json()["items"] if h["url"] == body["url"]]) == 1
 
 
@@ -163,10 +140,10 @@ def test_a_reused_client_msg_id_with_another_text_is_a_coded_409(world: Any) -> 
     # a different phone number masks the same: the comparison is of the text as sent
     for other in ("我要投诉！马上给我恢复供电！", "停电三天了还没人来修，我的电话13800001111"):
         reused = agent.post("/api/v1/messages", json={"conversation_ref": ref, "client_msg_id": msg_id, "text": other})
-        _coded(reused, 409, "AF446")
+        probe.coded(reused, 409, "AF446")
         assert "client_msg_id" in reused.json()["error"]["message"]
     cid = first.json()["conversation"]["id"]
-    assert _count(world, "SELECT count(*) FROM messages WHERE conversation_id = :c", c=cid) == 1
+    assert probe.count(world, "SELECT count(*) FROM messages WHERE conversation_id = :c", c=cid) == 1
 
 
 # ==================================================================================================
@@ -190,7 +167,7 @@ def test_the_last_admin_cannot_demote_themself(world: Any) -> None:
     admin, _ = _lone_admin_tenant(world)
     client = world.client(admin)
     refused = client.put(f"/api/v1/users/{world.users[admin].id}/role", json={"role": "supervisor"})
-    _coded(refused, 409, "AF419")
+    probe.coded(refused, 409, "AF419")
     assert "admin" in refused.json()["error"]["message"].lower()
     assert world.store.get_user(world.users[admin].id).role == "admin"
 
@@ -199,8 +176,8 @@ def test_an_admin_token_cannot_deactivate_or_demote_the_last_admin(world: Any) -
     admin, _ = _lone_admin_tenant(world)
     token = world.token_client(admin)
     uid = world.users[admin].id
-    _coded(token.patch(f"/api/v1/users/{uid}", json={"active": False}), 409, "AF419")
-    _coded(token.put(f"/api/v1/users/{uid}/role", json={"role": "auditor"}), 409, "AF419")
+    probe.coded(token.patch(f"/api/v1/users/{uid}", json={"active": False}), 409, "AF419")
+    probe.coded(token.put(f"/api/v1/users/{uid}/role", json={"role": "auditor"}), 409, "AF419")
     stored = world.store.get_user(uid)
     assert stored.active and stored.role == "admin"
 
@@ -222,7 +199,7 @@ def test_with_a_second_admin_the_first_may_step_down(world: Any) -> None:
     token = world.token_client(admin)
     assert token.patch(f"/api/v1/users/{world.users[admin].id}", json={"active": False}).status_code == 200
     # now the promoted one is the last
-    _coded(token.patch(f"/api/v1/users/{world.users[agent].id}", json={"active": False}), 409, "AF419")
+    probe.coded(token.patch(f"/api/v1/users/{world.users[agent].id}", json={"active": False}), 409, "AF419")
 
 
 # ==================================================================================================
@@ -247,9 +224,9 @@ def test_the_reply_api_honours_if_match(world: Any) -> None:
                                             headers={"If-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag, changed.text
     stale = sup.patch(f"/api/v1/replies/{rid}", json={"title": "被覆盖的标题"}, headers={"If-Match": etag})
-    _coded(stale, 412, "AF673")
+    probe.coded(stale, 412, "AF673")
     assert sup.get(f"/api/v1/replies/{rid}").json()["title"] == "停电抢修进度（新版）"
-    _coded(sup.patch(f"/api/v1/replies/{rid}", json={"title": "x"}, headers={"If-Match": "abc"}), 422, "AF505")
+    probe.coded(sup.patch(f"/api/v1/replies/{rid}", json={"title": "x"}, headers={"If-Match": "abc"}), 422, "AF505")
     fresh = sup.patch(f"/api/v1/replies/{rid}", json={"category": "抢修"}, headers={"If-Match": changed.headers["ETag"]})
     assert fresh.status_code == 200, fresh.text
     assert sup.patch(f"/api/v1/replies/{rid}", json={"category": "停电"}, headers={"If-Match": "*"}).status_code == 200
@@ -261,11 +238,11 @@ def test_a_weak_etag_in_if_match_is_refused(world: Any) -> None:
     version = agent.get(f"/api/v1/tickets/{ticket['id']}").json()["version"]
     for weak in (f'W/"{version}"', f'w/"{version}"'):
         reply = agent.patch(f"/api/v1/tickets/{ticket['id']}", json={"priority": "low"}, headers={"If-Match": weak})
-        _coded(reply, 422, "AF505")
+        probe.coded(reply, 422, "AF505")
         assert "weak" in reply.json()["error"]["message"].lower()
     made = _reply(world)
     weak = "W/" + made.headers["ETag"]
-    _coded(world.client("sup_a1").patch(f"/api/v1/replies/{made.json()['id']}", json={"title": "弱校验"},
+    probe.coded(world.client("sup_a1").patch(f"/api/v1/replies/{made.json()['id']}", json={"title": "弱校验"},
                                         headers={"If-Match": weak}), 422, "AF505")
     assert WorkflowStore(world.store.engine).get_ticket(ticket["id"]).version == version
 
@@ -275,9 +252,9 @@ def test_a_failed_if_match_on_the_api_is_412(world: Any) -> None:
     agent = world.client("agent_a1")
     etag = agent.get(f"/api/v1/tickets/{ticket['id']}").headers["ETag"]
     assert world.client("sup_a1").patch(f"/api/v1/tickets/{ticket['id']}", json={"priority": "urgent"}).status_code == 200
-    _coded(agent.patch(f"/api/v1/tickets/{ticket['id']}", json={"priority": "low"}, headers={"If-Match": etag}),
+    probe.coded(agent.patch(f"/api/v1/tickets/{ticket['id']}", json={"priority": "low"}, headers={"If-Match": etag}),
            412, "AF609")
-    _coded(agent.post(f"/api/v1/tickets/{ticket['id']}/notes", json={"note": "客户来电催办"},
+    probe.coded(agent.post(f"/api/v1/tickets/{ticket['id']}/notes", json={"note": "客户来电催办"},
                       headers={"If-Match": etag}), 412, "AF609")
     assert "412" in str(world.app.openapi()["paths"]["/api/v1/tickets/{ticket_id}"]["patch"]["responses"])
 
