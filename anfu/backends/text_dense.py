@@ -185,6 +185,14 @@ class TextDenseModel:
 _CACHE: dict[tuple[str, float], TextDenseModel] = {}
 
 
+def gate_path(weights: str | Path) -> Path | None:
+    """The typedness gate written beside persona weights (`persona.npz` → `persona_gate.npz`),
+    when there is one."""
+    path = Path(weights)
+    found = path.with_name(path.stem + "_gate.npz")
+    return found if found.is_file() else None
+
+
 def load_text_dense_cached(path: str | Path, labels: Sequence[str], dense_names: Sequence[str]) -> TextDenseModel:
     """Load once per (path, modification time): every component instance shares one model."""
     return load_cached(_CACHE, path, lambda p: TextDenseModel.load(p, labels, dense_names))

@@ -29,6 +29,10 @@ def train_persona_command(
     out: str = typer.Option("persona.npz", "--out", help="Where to write the weights (.npz); the metrics "
                             "JSON goes beside it."),
     corpus: bool = typer.Option(True, "--corpus/--no-corpus", help=CORPUS_HELP),
+    real: bool = typer.Option(True, "--real/--no-real", help="Also learn from our persona labels of real "
+                              "STC-3 dialogues (corpus/real/stc3_persona.jsonl, the texts in ../shared/data/stc3; "
+                              "the development ones only) and fit the typedness gate (persona_gate.npz beside "
+                              "the weights). Without them, or with --no-real, no gate is written."),
 ) -> None:
     """Fit the persona model of anfu.persona.v2, report held-out figures of v1 and v2, write weights + metrics.
 
@@ -38,10 +42,12 @@ def train_persona_command(
     from ..training.persona import train_persona
 
     try:
-        metrics = train_persona(_conversations(data, corpus), out)
+        metrics = train_persona(_conversations(data, corpus), out, real=real)
     except AnfuError as exc:
         raise fail(exc) from None
-    echo_weights_written(metrics, f"T={metrics['temperature']}, abstain below {metrics['min_probability']}")
+    gate = metrics["gate"]
+    echo_weights_written(metrics, f"T={metrics['temperature']}, " + (
+        f"typedness gate at {gate['min_typed']}" if gate else f"abstain below {metrics['min_probability']}"))
     for name, s in metrics["heldout"].items():
         typer.echo(f"held-out {name}: n={s['n']} accuracy={s['accuracy']} abstention={s['abstention']} "
                    f"(accuracy counting abstentions as wrong {s['accuracy_all']})")

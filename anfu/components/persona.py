@@ -38,11 +38,18 @@ from .normalize import ensure_norm
 PACK = "personas"
 UNKNOWN = "unknown"
 PERSONA_MEMO = 1024  # conversations whose persona `Persona.predict` remembers
-# `anfu.persona.v2`'s corroboration rule, chosen on our labels of real STC-3 dialogues (the
-# development ones; scripts/persona_real.py): a type the model names on its own needs the
-# pack's cues of that type to weigh this much, unless its probability reaches the second value
+# `anfu.persona.v2`'s corroboration rule for weights without a typedness gate, chosen on our
+# labels of real STC-3 dialogues (scripts/persona_real.py): a type the model names on its own needs
+# the pack's cues of that type to weigh this much, unless its probability reaches the second
+# value. Weights trained with a gate store their own values (0 and 1: the gate replaces the rule).
 CORROBORATION = 3.0
 CONFIDENT_PROBABILITY = 0.97
+# Below the gate's threshold the pack's cues still name a type when they weigh this much: two
+# cues or so, the status, names of people in charge or a new rule refused that a team lead names
+# at once. (On the development dialogues, out of fold, 4.0 read 0.814 against 0.809 for 3.0, and
+# left the issue's 顽固型 example "我不管什么新规定，以前怎么办现在就怎么办" unknown.)
+STRONG_CUES = 3.0
+GATE_LABELS = ("unknown", "typed")
 FEATURES = ("short_reply", "repeated_demand", "emotion_swing", "abusive", "high_intensity",
             "escalation_risk", "question_run")
 NEGATORS = ("不", "没", "别")
@@ -208,8 +215,8 @@ class PersonaModel:
         found: list[tuple[str, str, tuple[str, int] | None]] = []
         body = content(norm)
         if position > 0 and 0 < len(body) <= s["short_reply_max_chars"]:
-            prev = history[-1][1]
-            if 0 < len(content(prev.norm or prev.text)) <= s["short_reply_max_chars"]:
+            # another very short reply: an earlier reply (not the opening turn) was one too
+            if any(0 < len(content(t.norm or t.text)) <= s["short_reply_max_chars"] for _, t in history[1:]):
                 found.append(("short_reply", turn.text.strip(), None))
         if len(body) >= s["repeat_min_chars"]:
             at, share, _ = repeats.best(norm)
@@ -407,7 +414,7 @@ def persona_inputs(model: PersonaModel, turns: Sequence[TurnAssessment]) -> tupl
 
 
 def _check_options(*, model: Any, min_probability: Any, min_chars: Any, corroboration: Any,
-                   confident_probability: Any) -> None:
+                   confident_probability: Any, gate: Any, min_typed: Any, strong_cues: Any) -> None:
     """`anfu.persona.v2`'s options, checked when the pipeline is built: a wrong type or range
     (a string from a hand-edited TOML, a probability over 1, a negative weight, NaN) is AF102
     there, not a TypeError — or a rule silently always or never applying — at analysis time."""
@@ -421,10 +428,16 @@ def _check_options(*, model: Any, min_probability: Any, min_chars: Any, corrobor
         problems.append(("min_probability", "a number from 0 to 1 (or left out)", min_probability))
     if not (isinstance(min_chars, numbers.Integral) and not isinstance(min_chars, bool) and min_chars >= 0):
         problems.append(("min_chars", "a whole number >= 0", min_chars))
-    if not (real(corroboration) and corroboration >= 0):
-        problems.append(("corroboration", "a number >= 0 (0 turns the rule off)", corroboration))
-    if not (real(confident_probability) and 0 <= confident_probability <= 1):
-        problems.append(("confident_probability", "a number from 0 to 1", confident_probability))
+    if corroboration is not None and not (real(corroboration) and corroboration >= 0):
+        problems.append(("corroboration", "a number >= 0 (0 turns the rule off; or left out)", corroboration))
+    if confident_probability is not None and not (real(confident_probability) and 0 <= confident_probability <= 1):
+        problems.append(("confident_probability", "a number from 0 to 1 (or left out)", confident_probability))
+    if not isinstance(gate, (str, os.PathLike)) or not str(gate):
+        problems.append(("gate", "\"auto\", \"none\" or the path of a typedness gate (.npz)", gate))
+    if min_typed is not None and not (real(min_typed) and 0 <= min_typed <= 1):
+        problems.append(("min_typed", "a number from 0 to 1 (or left out)", min_typed))
+    if not (real(strong_cues) and strong_cues >= 0):
+        problems.append(("strong_cues", "a number >= 0", strong_cues))
     if problems:
         raise ConfigError("AF102", "; ".join(
             f'[components."{LearnedPersona.name}"].{key} must be {want}, not {value!r}'[:300]
@@ -436,38 +449,52 @@ class LearnedPersona(Persona):
     """The personas pack's evidence combined with a linear model (char n-grams of everything the
     customer wrote plus the rules' scores and behaviour features; `anfu.backends.text_dense`).
 
-    It answers the model's most probable type unless the evidence is thin: the customer wrote
-    fewer than `min_chars` content characters with no rule clue, or the model's probability
-    stays below `min_probability` (default: the threshold stored with the weights, chosen by
-    cross-validation at training time) and the rules alone (`anfu.persona.v1`) name no type
-    either, or the answer is **uncorroborated**: the pack's cues for that type weigh less than
-    `corroboration` and the probability is below `confident_probability`. The model learnt from
-    conversations our writers composed to show a type; on real helpdesk dialogues its words alone
-    named a type for 55 % of the dialogues two labellers left typeless (`scripts/persona_real.py`),
-    so a model-only answer needs the customer's own cues of that type. The evidence lists the
-    rules' clues for the type, the customer's words that weighed most, and the probability; an
-    abstention says why.
+    Most real customers show no personality type a team lead would name (our labellers left
+    four in five STC-3 dialogues `unknown`), so the weights come with a **typedness gate**
+    (`persona_gate.npz`, the same inputs, learnt on our labels of real dialogues and our written
+    conversations): when its probability that the customer shows a type stays below `min_typed`
+    (default: the threshold stored with the gate, chosen by cross-validation at training time),
+    the answer is `unknown` (evidence `persona.untyped`) unless the pack's cues of one type weigh
+    `strong_cues` or more. Past the gate, the model's most probable type, unless the evidence is
+    thin: the customer wrote fewer than `min_chars` content characters with no rule clue, or the
+    probability stays below `min_probability` and the rules name no type either, or the answer
+    is **uncorroborated** (the pack's cues for the type weigh less than `corroboration` and the
+    probability is below `confident_probability`; the defaults come with the weights, and
+    weights with a gate switch that rule off). The evidence lists the rules' clues for the type,
+    the customer's words that weighed most, and the probability; an abstention says why.
     """
 
     name = "anfu.persona.v2"
 
     def __init__(self, rules_dir: str | None = None, model: str = "default",
                  min_probability: float | None = None, min_chars: int = 20,
-                 corroboration: float = CORROBORATION, confident_probability: float = CONFIDENT_PROBABILITY) -> None:
+                 corroboration: float | None = None, confident_probability: float | None = None,
+                 gate: str = "auto", min_typed: float | None = None, strong_cues: float = STRONG_CUES) -> None:
         _check_options(model=model, min_probability=min_probability, min_chars=min_chars,
-                       corroboration=corroboration, confident_probability=confident_probability)
+                       corroboration=corroboration, confident_probability=confident_probability,
+                       gate=gate, min_typed=min_typed, strong_cues=strong_cues)
         super().__init__(rules_dir)
         self.model = model
         self.min_probability = min_probability
         self.min_chars = min_chars
         self.corroboration = corroboration
         self.confident_probability = confident_probability
-        from ..backends.text_dense import DEFAULT_PERSONA_WEIGHTS, load_text_dense_cached
+        self.gate = gate
+        self.min_typed = min_typed
+        self.strong_cues = strong_cues
+        from ..backends.text_dense import DEFAULT_PERSONA_WEIGHTS, gate_path, load_text_dense_cached
 
         path = DEFAULT_PERSONA_WEIGHTS if model == "default" else model
         self.linear_ = load_text_dense_cached(path, PERSONAS, DENSE_FEATURES)
-        stored = self.linear_.meta.get("min_probability", 0.0)
-        self.threshold_ = float(stored if min_probability is None else min_probability)
+        meta = self.linear_.meta
+        self.threshold_ = float(meta.get("min_probability", 0.0) if min_probability is None else min_probability)
+        self.corroboration_ = float(meta.get("corroboration", CORROBORATION) if corroboration is None else corroboration)
+        self.confident_ = float(meta.get("confident_probability", CONFIDENT_PROBABILITY)
+                                if confident_probability is None else confident_probability)
+        found = gate_path(path) if gate == "auto" else None if gate == "none" else gate
+        self.gate_ = load_text_dense_cached(found, GATE_LABELS, DENSE_FEATURES) if found else None
+        stored = self.gate_.meta if self.gate_ is not None else {}
+        self.min_typed_ = float(stored.get("min_typed", 0.0) if min_typed is None else min_typed)
 
     def infer(self, turns: Sequence[TurnAssessment]) -> PersonaResult:
         text, dense, clues = persona_inputs(self.model_, turns)
@@ -475,12 +502,16 @@ class LearnedPersona(Persona):
         if chars < self.min_chars and not clues:
             return self.model_._result(UNKNOWN, 0.0, []).with_evidence([Evidence.of(
                 "persona.thin_text", f"证据不足：客户只写了{chars}个字，没有任何性格线索", chars=chars)])
+        if self.gate_ is not None:
+            typed = round(float(self.gate_.predict_proba([text], np.array([dense]))[0][1]), 2)
+            if typed < self.min_typed_:
+                return self._untyped(clues, typed)
         proba = self.linear_.predict_proba([text], np.array([dense]))[0]
         best = int(proba.argmax())
         persona, p = PERSONAS[best], round(float(proba[best]), 2)
         support = sum(c.weight for c in clues if c.persona == persona)
         unsure = proba[best] < self.threshold_
-        uncorroborated = not unsure and support < self.corroboration and proba[best] < self.confident_probability
+        uncorroborated = not unsure and support < self.corroboration_ and proba[best] < self.confident_
         if unsure or uncorroborated:
             ruled = self.model_.decide(clues)
             if ruled.type != UNKNOWN:  # the model hesitates but the pack's cues are clear
@@ -492,12 +523,17 @@ class LearnedPersona(Persona):
                 return self.model_._result(UNKNOWN, p, []).with_evidence([Evidence.of(
                     "persona.uncorroborated",
                     f"证据不足：模型倾向{persona}（概率{p:.2f}），但客户话语中{persona}的明确线索不足"
-                    f"（线索分{support:.1f}，需{self.corroboration:.1f}）",
-                    persona=persona, probability=p, support=round(support, 2), needed=self.corroboration)])
+                    f"（线索分{support:.1f}，需{self.corroboration_:.1f}）",
+                    persona=persona, probability=p, support=round(support, 2), needed=self.corroboration_)])
             runner = PERSONAS[int(np.argsort(proba)[-2])]
             return self.model_._result(UNKNOWN, p, []).with_evidence([Evidence.of(
                 "persona.unsure", f"证据不足：最可能的{persona}概率仅{p:.2f}（低于{self.threshold_:.2f}），与{runner}难以区分",
                 persona=persona, probability=p, threshold=round(self.threshold_, 2), runner_up=runner)])
+        return self._named(best, proba, clues, text)
+
+    def _named(self, best: int, proba: np.ndarray, clues: Sequence[Any], text: str) -> PersonaResult:
+        """The model's type, with its probability, the customer's words and the pack's clues."""
+        persona, p = PERSONAS[best], round(float(proba[best]), 2)
         result = self.model_._result(persona, p, [c for c in clues if c.persona == persona])
         words = self.linear_.top_terms(text, best)
         summary = f"模型：{persona}概率{p:.2f}"
@@ -505,3 +541,15 @@ class LearnedPersona(Persona):
             summary += "；客户用语" + "、".join(f"「{w}」" for w in words)
         line = Evidence.of("persona.model", summary, persona=persona, probability=p, words=list(words))
         return result.with_evidence([line, *result.evidence_items][: self.model_.settings["evidence_limit"]])
+
+    def _untyped(self, clues: Sequence[Any], typed: float) -> PersonaResult:
+        """Below the gate: the pack's cues name a type only when they weigh `strong_cues`."""
+        ruled = self.model_.decide(clues)
+        support = sum(c.weight for c in clues if c.persona == ruled.type)
+        if ruled.type != UNKNOWN and support >= self.strong_cues:
+            line = Evidence.of("persona.strong_cues", f"规则：{ruled.type}（线索分{support:.1f}）",
+                               persona=ruled.type, support=round(support, 2))
+            return ruled.with_evidence([line, *ruled.evidence_items][: self.model_.settings["evidence_limit"]])
+        return self.model_._result(UNKNOWN, typed, []).with_evidence([Evidence.of(
+            "persona.untyped", f"证据不足：客户话语未显出明确的性格类型（可辨概率{typed:.2f}，需{self.min_typed_:.2f}）",
+            probability=typed, needed=round(self.min_typed_, 2))])

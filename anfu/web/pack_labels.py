@@ -254,6 +254,12 @@ def _persona_line(item: Any, locale: str, rules_dir: str | None) -> Markup:
         return Markup("Not enough evidence: the model leans to {} (probability {:.2f}), but the customer's "
                       "words show too few clear cues of that type (cue weight {:.1f}, {:.1f} needed)").format(
             persona, float(p.get("probability") or 0), float(p.get("support") or 0), float(p.get("needed") or 0))
+    if code == "persona.untyped":
+        return Markup("Not enough evidence: the customer's words show no clear personality type "
+                      "(probability {:.2f} that they do, {:.2f} needed)").format(
+            float(p.get("probability") or 0), float(p.get("needed") or 0))
+    if code == "persona.strong_cues":
+        return Markup("Rules: {} (cue weight {:.1f})").format(persona, float(p.get("support") or 0))
     if code == "persona.model":
         line = Markup("Model: {}, probability {:.2f}").format(persona, float(p.get("probability") or 0))
         words = list(p.get("words") or [])

@@ -321,24 +321,24 @@ def test_a_cue_without_english_is_reported() -> None:
     assert any("types.沉默型.playbook.speak_en" in p for p in problems), problems
 
 
-# --- anfu.persona.v2 on real text: the corroboration rule (issue 9) --------------------------
+# --- anfu.persona.v2 on real text: the typedness gate (issue 9) ------------------------------
 def _v2(turns: list[tuple[str, str]]) -> object:
     import anfu
 
     return anfu.load()(Conversation.from_texts(turns)).persona
 
 
-def test_a_plain_complaint_gets_no_type_from_the_models_words_alone() -> None:
+def test_a_plain_complaint_gets_no_type() -> None:
     """Real posts like this one drew 虚荣型 or 刚强型 from words such as 你们这 and 这么 (the model
-    learnt them from our writers); without the type's own cues the answer is now unknown, and
-    the evidence says the model leaned to a type it could not corroborate."""
+    learnt them from our writers). The typedness gate, learnt on our labels of real dialogues,
+    reads a plain billing complaint as showing no type: unknown, and the evidence says so."""
     persona = _v2([("customer", "这么高的费用你能给我说出道理来？上个月才八十，这个月一百九十五，流量明明还剩一百多兆")])
     assert persona.type == "unknown"
     [item] = persona.evidence_items
-    assert item.code == "persona.uncorroborated"
+    assert item.code == "persona.untyped"
     params = dict(item.params)
-    assert params["needed"] == 3.0 and params["support"] < 3.0 and params["persona"] in GUIDANCE_PERSONAS
-    assert persona.evidence[0].startswith("证据不足：模型倾向")
+    assert params["probability"] < params["needed"] <= 1.0
+    assert persona.evidence[0].startswith("证据不足：客户话语未显出明确的性格类型")
 
 
 GUIDANCE_PERSONAS = ("刚强型", "神经质型", "内向型", "随和型", "虚荣型", "好斗型", "顽固型", "怀疑型", "沉默型")
@@ -358,10 +358,28 @@ def test_the_types_a_team_lead_names_at_once_are_still_named(persona: str, turns
     assert any(i.code == "persona.clue" for i in result.evidence_items)
 
 
-def test_the_corroboration_rule_is_configurable() -> None:
+def test_the_gate_and_the_corroboration_rule_are_configurable() -> None:
     from anfu.components.persona import LearnedPersona
 
     turns = [TurnAssessment(speaker="customer", text=t, norm=t) for t in
              ("这么高的费用你能给我说出道理来？上个月才八十，这个月一百九十五，流量明明还剩一百多兆",)]
     assert LearnedPersona().infer(turns).type == "unknown"
-    assert LearnedPersona(corroboration=0.0).infer(turns).type != "unknown"
+    assert LearnedPersona(min_typed=0.0).infer(turns).type != "unknown"  # the gate let through
+    # without the gate the weights' own corroboration rule is off: the model names its type
+    assert LearnedPersona(gate="none").infer(turns).type != "unknown"
+    # the rule from the weights without a gate, set by hand
+    ungated = LearnedPersona(gate="none", corroboration=3.0, confident_probability=0.999).infer(turns)
+    assert ungated.type == "unknown" and ungated.evidence_items[0].code == "persona.uncorroborated"
+
+
+def test_strong_cues_name_a_type_below_the_gate() -> None:
+    """Below the gate the pack's cues still decide when they weigh `strong_cues` or more."""
+    from anfu.components.persona import LearnedPersona
+
+    import anfu
+
+    turns = anfu.load()(Conversation.from_texts(
+        [("customer", "我在你们这儿是十几年的VIP了，你们行长我都认识，这点小事还要我报卡号？")])).turns
+    closed = LearnedPersona(min_typed=1.0).infer(turns)
+    assert closed.type == "虚荣型" and closed.evidence_items[0].code == "persona.strong_cues"
+    assert LearnedPersona(min_typed=1.0, strong_cues=99.0).infer(turns).type == "unknown"

@@ -322,6 +322,8 @@ def _build_persona(options: dict[str, Any]) -> Any:
     {"confident_probability": math.nan}, {"confident_probability": False},
     {"min_chars": "20"}, {"min_chars": -1}, {"min_chars": 2.5}, {"min_probability": 2.0}, {"min_probability": "高"},
     {"model": 3}, {"corroborate": 2.0},
+    {"gate": 3}, {"gate": ""}, {"min_typed": 1.5}, {"min_typed": "0.8"}, {"min_typed": math.nan},
+    {"strong_cues": -1.0}, {"strong_cues": True}, {"strong_cues": math.inf},
 ], ids=lambda o: repr(o)[:40])
 def test_a_bad_persona_option_is_a_coded_config_error(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -331,7 +333,8 @@ def test_a_bad_persona_option_is_a_coded_config_error(options: dict[str, Any]) -
 
 
 @pytest.mark.parametrize("options", [{"corroboration": 0}, {"corroboration": 3}, {"confident_probability": 1},
-                                     {"confident_probability": 0.5}, {"min_probability": 0.4}, {"min_chars": 0}])
+                                     {"confident_probability": 0.5}, {"min_probability": 0.4}, {"min_chars": 0},
+                                     {"gate": "none"}, {"gate": "auto"}, {"min_typed": 0.5}, {"strong_cues": 0}])
 def test_good_persona_options_are_accepted(options: dict[str, Any]) -> None:
     persona = _build_persona(options)
     for key, value in options.items():

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
-from anfu.training.persona import STC3_PERSONA_LABELS, real_persona_scores, stc3_persona_labels
+from anfu.training.persona import STC3_PERSONA_LABELS, real_persona_scores
 
 ROOT = Path(__file__).resolve().parents[2]
 SECOND = ROOT / "corpus" / "real" / "stc3_persona_second_pass.jsonl"
@@ -18,7 +16,7 @@ def test_the_label_files_hold_labels_only() -> None:
     for path in (STC3_PERSONA_LABELS, SECOND):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert rows and all(set(r) == {"dialogue_id", "sha1", "persona"} for r in rows)
-    assert len({r["dialogue_id"] for r in map(json.loads, STC3_PERSONA_LABELS.read_text(encoding="utf-8").splitlines())}) == 400
+    assert len({r["dialogue_id"] for r in map(json.loads, STC3_PERSONA_LABELS.read_text(encoding="utf-8").splitlines())}) == 1600
 
 
 def test_real_persona_scores_count_unknown_as_a_class() -> None:
@@ -27,16 +25,21 @@ def test_real_persona_scores_count_unknown_as_a_class() -> None:
                       "named_when_unknown": 0.5, "accuracy": 0.5}
 
 
-def test_on_real_development_dialogues_a_type_is_seldom_named_where_labellers_name_none(analyzer) -> None:
-    """Before the corroboration rule the model named a type for 56 % of the development dialogues
-    the labellers left unknown (precision of its names 0.11); now at most one in ten."""
-    from anfu.training.data import stc3_conversation
+def test_the_typedness_gate_was_chosen_out_of_fold_on_the_real_development_dialogues() -> None:
+    """`anfu train-persona` scores the gate out of fold on our labels of the 1,440 development
+    dialogues (the held-out ones are `bench/bench_real.py`'s). Before the gate (the corroboration
+    rule alone, the same folds) the model named a type for 9 % of the dialogues the labellers left
+    unknown, right on 27 % of its names, accuracy 0.750 — below answering unknown every time
+    (0.790). The shipped gate must beat that baseline on every count."""
+    from anfu.backends.text_dense import DEFAULT_PERSONA_WEIGHTS
 
-    labels = [(label, d) for label, d in stc3_persona_labels() if int(d["id"]) % 5]
-    if not labels:
-        pytest.skip("../shared/data/stc3 is not here")
-    conversations = [stc3_conversation(d) for _, d in labels]
-    pred = [doc.persona.type for doc in analyzer.pipe(conversations, batch_size=32)]
-    scores = real_persona_scores([label for label, _ in labels], pred)
-    assert scores["n"] == 240
-    assert scores["named_when_unknown"] <= 0.10 and scores["precision_named"] >= 0.25, scores
+    metrics = json.loads(DEFAULT_PERSONA_WEIGHTS.with_suffix(".metrics.json").read_text(encoding="utf-8"))
+    gate = metrics["gate"]
+    [chosen] = [g for g in gate["grid"] if g["min_typed"] == gate["min_typed"]]
+    real, n = chosen["real"], chosen["real"]["n"]
+    assert n == 1440 and real["labelled_typed"] >= 300
+    always_unknown = (n - real["labelled_typed"]) / n
+    assert real["accuracy"] > always_unknown > 0.75
+    assert real["named_when_unknown"] <= 0.05 and real["precision_named"] >= 0.5, real
+    assert chosen["written_abstention"] <= 0.20
+    assert DEFAULT_PERSONA_WEIGHTS.with_name("persona_gate.npz").is_file()

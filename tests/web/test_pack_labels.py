@@ -232,10 +232,30 @@ def test_persona_evidence_and_suggestion_reasons_come_back_in_english(analyzer: 
         assert not CJK.search(chrome(rubric_finding(finding["message"], "en"))), finding["message"]
 
 
-def test_an_uncorroborated_persona_comes_back_in_english(analyzer: Any) -> None:
+def test_an_untyped_persona_comes_back_in_english(analyzer: Any) -> None:
     turns = [Utterance("这么高的费用你能给我说出道理来？上个月才八十，这个月一百九十五，流量明明还剩一百多兆", "customer")]
-    persona = analyzer(Conversation(turns, id="c-uncorroborated")).to_dict()["persona"]
-    assert persona["type"] == "unknown" and persona["evidence_items"][0]["code"] == "persona.uncorroborated"
+    persona = analyzer(Conversation(turns, id="c-untyped")).to_dict()["persona"]
+    assert persona["type"] == "unknown" and persona["evidence_items"][0]["code"] == "persona.untyped"
     english = str(persona_evidence(persona, "en"))
-    assert english.startswith("Not enough evidence: the model leans to ") and "3.0 needed" in english
+    assert english.startswith("Not enough evidence: the customer's words show no clear personality type")
+    assert "0.80 needed" in english
     assert not CJK.search(chrome(english)), english
+
+
+def test_every_persona_evidence_code_has_its_english(analyzer: Any) -> None:
+    """The gate's two answers, and the corroboration rule's (weights without a gate), in English."""
+    from anfu.components.persona import LearnedPersona
+
+    doc = analyzer(Conversation([Utterance("我在你们这儿是十几年的VIP了，你们行长我都认识，这点小事还要我报卡号？",
+                                           "customer")], id="c-strong"))
+    strong = LearnedPersona(min_typed=1.0).infer(doc.turns).to_dict()
+    assert strong["evidence_items"][0]["code"] == "persona.strong_cues"
+    assert str(persona_evidence(strong, "en")).startswith("Rules: ")
+    plain = analyzer(Conversation(turns=[Utterance("这么高的费用你能给我说出道理来？上个月才八十，这个月一百九十五", "customer")],
+                                  id="c-plain")).turns
+    ungated = LearnedPersona(gate="none", corroboration=3.0, confident_probability=0.999).infer(plain).to_dict()
+    assert ungated["evidence_items"][0]["code"] == "persona.uncorroborated"
+    english = str(persona_evidence(ungated, "en"))
+    assert english.startswith("Not enough evidence: the model leans to ") and "3.0 needed" in english
+    for item in (strong, ungated):
+        assert not CJK.search(chrome(str(persona_evidence(item, "en"))))
