@@ -85,9 +85,11 @@ PACK_ENGLISH = {
 
 # --- what runs in the page ---------------------------------------------------------------------
 SETTLE_JS = """async () => {
+  // settled: no HTMX request in flight and a11y.js has marked the scrollable regions, which it does
+  // on the frame after "load" (htmx has issued its load-triggered requests by then)
   const quiet = () => !document.querySelector('.htmx-request') && document.readyState === 'complete';
-  for (let i = 0; i < 50 && !quiet(); i++) await new Promise(r => setTimeout(r, 100));
-  await new Promise(r => setTimeout(r, 150));  // htmx issues its load-triggered requests before "load"
+  const marked = () => !!document.documentElement.dataset.a11yMarked;
+  for (let i = 0; i < 100 && !(quiet() && marked()); i++) await new Promise(r => setTimeout(r, 50));
   return true;
 }"""
 
@@ -150,11 +152,16 @@ CJK_JS = r"""(pending) => {
   return found;
 }"""
 
-# After a viewport change: two frames for layout and the charts' resize handlers.
+# After a viewport change: two frames for layout and the charts' resize handlers, then a11y.js's
+# marking of the scrollable regions.
 RESIZED_JS = """async () => {
+  const before = document.documentElement.dataset.a11yMarked;
   window.dispatchEvent(new Event('resize'));
   for (let i = 0; i < 2; i++) await new Promise(r => requestAnimationFrame(() => r()));
-  await new Promise(r => setTimeout(r, 150));
+  // a11y.js marks the scrollable regions again 100 ms after the resize
+  for (let i = 0; i < 40 && document.documentElement.dataset.a11yMarked === before; i++) {
+    await new Promise(r => setTimeout(r, 25));
+  }
   return true;
 }"""
 

@@ -35,16 +35,24 @@
   }
 
   var pending = null;
-  function later() {
+  var marks = 0;
+  function markNow() {
+    pending = null;
+    mark(document);
+    // how many times the page was marked after a load or resize (browser tests wait on it)
+    document.documentElement.setAttribute("data-a11y-marked", String(++marks));
+  }
+  function later() {  // a resize fires many times while the window is dragged: once it stops
     if (pending) clearTimeout(pending);
-    pending = setTimeout(function () { pending = null; mark(document); }, 150);
+    pending = setTimeout(markNow, 100);
   }
 
   document.addEventListener("DOMContentLoaded", function () { mark(document); });
   // at once after a swap: a redrawn panel loses the attribute until it is marked again
   document.addEventListener("htmx:afterSettle", function () { mark(document); });
   window.addEventListener("resize", later);
-  window.addEventListener("load", later);
+  // after "load" (images and charts sized), on the next frame
+  window.addEventListener("load", function () { requestAnimationFrame(markNow); });
   // content that grows after the load (charts drawn, a thread filled) can start to scroll
   document.addEventListener("DOMContentLoaded", function () {
     if (window.MutationObserver && document.querySelector("main")) {
