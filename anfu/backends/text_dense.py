@@ -182,7 +182,7 @@ class TextDenseModel:
         return f"<TextDenseModel {len(self.labels)} labels, {len(self.vocab_)} terms, {len(self.dense_names)} dense>"
 
 
-_CACHE: dict[tuple[str, float], TextDenseModel] = {}
+_CACHE: dict[tuple[str, ...], dict[tuple[str, float], TextDenseModel]] = {}  # one per label set
 
 
 def gate_path(weights: str | Path) -> Path | None:
@@ -194,5 +194,7 @@ def gate_path(weights: str | Path) -> Path | None:
 
 
 def load_text_dense_cached(path: str | Path, labels: Sequence[str], dense_names: Sequence[str]) -> TextDenseModel:
-    """Load once per (path, modification time): every component instance shares one model."""
-    return load_cached(_CACHE, path, lambda p: TextDenseModel.load(p, labels, dense_names))
+    """Load once per (path, modification time): every component instance shares one model. The
+    cache is per label set, so a file loaded for other labels (persona weights named as the
+    typedness gate) is checked against these and refused (AF204), not handed back."""
+    return load_cached(_CACHE.setdefault(tuple(labels), {}), path, lambda p: TextDenseModel.load(p, labels, dense_names))

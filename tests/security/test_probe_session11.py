@@ -332,6 +332,22 @@ def test_a_bad_persona_option_is_a_coded_config_error(options: dict[str, Any]) -
     assert "anfu.persona.v2" in caught.value.message and next(iter(options)) in caught.value.message
 
 
+def test_a_persona_option_naming_the_wrong_weights_is_a_coded_model_error() -> None:
+    """The type model's weights named as the typedness gate (nine labels, not two) were handed back
+    from the weights cache and used as a gate; now the labels are checked: AF204. A gate that is
+    not there is AF201."""
+    from anfu.backends.text_dense import DEFAULT_PERSONA_WEIGHTS
+    from anfu.errors import ModelError
+
+    _build_persona({})  # the type model is in the cache now
+    with pytest.raises(ModelError) as caught:
+        _build_persona({"gate": str(DEFAULT_PERSONA_WEIGHTS)})
+    assert caught.value.code == "AF204"
+    with pytest.raises(ModelError) as caught:
+        _build_persona({"gate": str(DEFAULT_PERSONA_WEIGHTS.with_name("no_such_gate.npz"))})
+    assert caught.value.code == "AF201"
+
+
 @pytest.mark.parametrize("options", [{"corroboration": 0}, {"corroboration": 3}, {"confident_probability": 1},
                                      {"confident_probability": 0.5}, {"min_probability": 0.4}, {"min_chars": 0},
                                      {"gate": "none"}, {"gate": "auto"}, {"min_typed": 0.5}, {"strong_cues": 0}])
