@@ -91,3 +91,21 @@ def test_train_commands_without_rows_fail_with_af202(tmp_path: Path) -> None:
     for command in ("train-persona", "train-sop"):
         result = CliRunner().invoke(app, [command, "--no-corpus", "--out", str(tmp_path / "w.npz")])
         assert result.exit_code == 2 and "AF202" in result.output
+
+
+def test_training_without_real_labels_writes_no_gate_and_removes_a_stale_one(tmp_path: Path) -> None:
+    """`anfu train-persona --no-real` (or no ../shared/data/stc3): the abstention threshold of the
+    model alone, and no typedness gate beside the weights: a gate left there by an earlier training
+    would not match them, so it is removed and `anfu.persona.v2` (gate "auto") runs without one."""
+    from anfu.components.persona import LearnedPersona
+    from anfu.training.conversations import default_conversations
+    from anfu.training.persona import train_persona
+
+    out = tmp_path / "persona.npz"
+    stale = tmp_path / "persona_gate.npz"
+    stale.write_bytes((WEIGHTS / "persona_gate.npz").read_bytes())
+    metrics = train_persona(default_conversations()[:160], out, real=False)
+    assert metrics["gate"] is None and metrics["min_probability"] > 0
+    assert out.is_file() and not stale.exists()
+    component = LearnedPersona(model=str(out))
+    assert component.gate_ is None and component.corroboration_ == 3.0
