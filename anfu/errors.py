@@ -61,7 +61,8 @@ MESSAGES: dict[str, str] = {
              "(turn fields are written \"turn.<name>\"). Known: {allowed}.",
     # models and training
     "AF201": "Model weights not found at {detail}. Reinstall anfu or run `anfu train` to create them.",
-    "AF202": "Training data {detail} has no usable rows. Each row needs \"text\" and \"emotion\".",
+    "AF202": "Training data {detail} has no usable rows. Give each row the fields that its training "
+             "command names (`anfu <command> --help`, corpus/LABELS.md).",
     "AF203": "Training data row {detail}: fix or remove that row.",
     "AF204": "Model file {detail} is damaged or from an incompatible version; retrain with `anfu train`.",
     # rule packs

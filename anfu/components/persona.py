@@ -50,6 +50,17 @@ CONFIDENT_PROBABILITY = 0.97
 # left the issue's 顽固型 example "我不管什么新规定，以前怎么办现在就怎么办" unknown.)
 STRONG_CUES = 3.0
 GATE_LABELS = ("unknown", "typed")
+
+
+def gate_answer(typed: float, min_typed: float, ruled: str, support: float, strong_cues: float) -> str | None:
+    """The typedness gate's part of `anfu.persona.v2`'s decision, in one place for the component
+    and for training's out-of-fold choice of `min_typed` (`anfu.training.persona`): None when the
+    gate's probability that the customer shows a type reaches `min_typed` (the type model
+    answers); below it, the pack's type `ruled` when its cues weigh `strong_cues` (`support`),
+    else UNKNOWN."""
+    if typed >= min_typed:
+        return None
+    return ruled if ruled != UNKNOWN and support >= strong_cues else UNKNOWN
 FEATURES = ("short_reply", "repeated_demand", "emotion_swing", "abusive", "high_intensity",
             "escalation_risk", "question_run")
 NEGATORS = ("不", "没", "别")
@@ -546,7 +557,7 @@ class LearnedPersona(Persona):
         """Below the gate: the pack's cues name a type only when they weigh `strong_cues`."""
         ruled = self.model_.decide(clues)
         support = sum(c.weight for c in clues if c.persona == ruled.type)
-        if ruled.type != UNKNOWN and support >= self.strong_cues:
+        if gate_answer(typed, self.min_typed_, ruled.type, support, self.strong_cues) != UNKNOWN:
             line = Evidence.of("persona.strong_cues", f"规则：{ruled.type}（线索分{support:.1f}）",
                                persona=ruled.type, support=round(support, 2))
             return ruled.with_evidence([line, *ruled.evidence_items][: self.model_.settings["evidence_limit"]])

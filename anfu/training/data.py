@@ -139,7 +139,7 @@ def load_labelled_file(path: str | Path, source: str = "user") -> list[Example]:
                                 weight=SOURCE_WEIGHTS.get(source, 1.0),
                                 escalation_risk=risk if isinstance(risk, bool) else None))
     if not examples:
-        raise ModelError("AF202", str(path))
+        raise ModelError("AF202", f"{path} (each row needs text and emotion)")
     return examples
 
 

@@ -22,8 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..backends.text_dense import TextDenseModel
-from ..components.persona import (DENSE_FEATURES, GATE_LABELS, STRONG_CUES, LearnedPersona, Persona, load_model,
-                                  persona_inputs)
+from ..components.persona import (DENSE_FEATURES, GATE_LABELS, STRONG_CUES, LearnedPersona, Persona, gate_answer,
+                                  load_model, persona_inputs)
 from ..errors import ModelError
 from ..glossary import PERSONAS
 from .conversations import UNKNOWN, LabelledConversation, analyse, fold_of, split
@@ -150,12 +150,8 @@ def _gate_decisions(gate_p: np.ndarray, types: Sequence[str], rules: Sequence[tu
     """What `anfu.persona.v2` answers with a gate at `threshold` (thin text aside)."""
     out = []
     for g, t, (ruled, support) in zip(gate_p, types, rules):
-        if g >= threshold:
-            out.append(t)
-        elif ruled != UNKNOWN and support.get(ruled, 0.0) >= STRONG_CUES:
-            out.append(ruled)
-        else:
-            out.append(UNKNOWN)
+        answer = gate_answer(float(g), threshold, ruled, support.get(ruled, 0.0), STRONG_CUES)
+        out.append(t if answer is None else answer)
     return out
 
 

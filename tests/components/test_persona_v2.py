@@ -120,3 +120,21 @@ def test_missing_weights_are_af201(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ModelError) as err:
         LearnedPersona(model=str(tmp_path / "none.npz"))
     assert err.value.code == "AF201"
+
+
+def test_gate_answer_is_the_one_decision_of_component_and_training() -> None:
+    """`gate_answer` is what the component decides below and above the gate, and what training
+    simulates out of fold when it chooses `min_typed` (one function, so the two cannot drift)."""
+    from anfu.components.persona import STRONG_CUES, gate_answer
+    from anfu.training.persona import _gate_decisions
+
+    assert gate_answer(0.81, 0.8, "顽固型", 0.0, STRONG_CUES) is None  # past the gate: the type model
+    assert gate_answer(0.80, 0.8, "unknown", 0.0, STRONG_CUES) is None
+    assert gate_answer(0.40, 0.8, "顽固型", 3.0, STRONG_CUES) == "顽固型"  # strong cues below the gate
+    assert gate_answer(0.40, 0.8, "顽固型", 2.9, STRONG_CUES) == "unknown"
+    assert gate_answer(0.40, 0.8, "unknown", 9.0, STRONG_CUES) == "unknown"
+    import numpy as np
+
+    rules = [("顽固型", {"顽固型": 3.5}), ("虚荣型", {"虚荣型": 1.0}), ("unknown", {})]
+    assert _gate_decisions(np.array([0.2, 0.2, 0.9]), ["好斗型", "好斗型", "随和型"], rules, 0.8) == [
+        "顽固型", "unknown", "随和型"]

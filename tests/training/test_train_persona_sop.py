@@ -91,6 +91,8 @@ def test_train_commands_without_rows_fail_with_af202(tmp_path: Path) -> None:
     for command in ("train-persona", "train-sop"):
         result = CliRunner().invoke(app, [command, "--no-corpus", "--out", str(tmp_path / "w.npz")])
         assert result.exit_code == 2 and "AF202" in result.output
+        # the conversation trainers' refusal does not ask for the emotion trainer's columns
+        assert "emotion" not in result.output and "--help" in result.output
 
 
 def test_training_without_real_labels_writes_no_gate_and_removes_a_stale_one(tmp_path: Path) -> None:
