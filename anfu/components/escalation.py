@@ -10,7 +10,7 @@ and waiting time. The level is evaluated after every turn and never goes down.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .. import registry
@@ -20,6 +20,7 @@ from ..text.normalize import normalize, t2s
 from ..text.numerals import parse_number
 from ..types import Assessment, Conversation, EscalationResult, Signal
 from ..events import EscalationRaised
+from ..lru import Lru
 from .base import Component
 from .negative_energy import SIGNAL_TYPES, NegativeEnergyModel
 from .negative_energy import load_model as load_negative_energy
@@ -33,6 +34,7 @@ INT_CONDITIONS = ("current_intensity_at_least", "peak_intensity_at_least", "stro
                   "agent_replies_at_least", "vulnerable_turns_at_least")
 CONDITIONS = INT_CONDITIONS + ("negative_flag", "signals_at_least", "calming")
 STRONG = 3  # intensity of a "strong" turn (glossary.INTENSITY_NAMES)
+CUE_MEMO = 4096  # customer turns whose cues `Ladder.cues` remembers
 SAMPLE_FACTS = {"intensity": 4, "peak": 4, "strong_turns": 2, "risk_turns": 2, "outside_risk_turns": 1,
                 "abusive_turns": 2, "contacts": 3,
                 "wait_minutes": 15, "stated_wait_hours": 48, "agent_violations": 2, "answered_violations": 2,
@@ -153,6 +155,14 @@ class Facts:
     # elderly or bedridden person, medical equipment, a baby)
     vulnerable_turns: int = 0
 
+    def snapshot(self) -> "Facts":
+        """A copy that the walk's later turns do not change (its own signal counts); what
+        `dataclasses.replace` gives, without re-running `__init__` at every turn of every window."""
+        copy = object.__new__(Facts)
+        copy.__dict__.update(self.__dict__)
+        copy.signals = dict(self.signals or {})
+        return copy
+
     def fields(self) -> dict[str, Any]:
         return {"intensity": self.intensity if self.intensity is not None else "未知",
                 "peak": self.peak if self.peak is not None else "未知",
@@ -213,6 +223,20 @@ class Ladder:
                     best = max(best, amount * float(self.unit_hours[unit]))
         return best
 
+    def cues(self, norm: str) -> tuple[bool, bool, bool, int, int]:
+        """What the pack's patterns read in one customer turn — accepting or calming, a manager
+        demanded, a vulnerable customer, the contacts reported, the stated wait in hours —
+        remembered per text (CUE_MEMO texts): a live chat's window is walked again at each turn."""
+        memo = self.__dict__.get("_cue_memo")
+        if memo is None:
+            memo = self.__dict__.setdefault("_cue_memo", Lru(CUE_MEMO))
+        found = memo.get(norm)
+        if found is None:
+            found = (bool(self.calming_rx.search(norm)), bool(self.manager_rx.search(norm)),
+                     bool(self.vulnerable_rx.search(norm)), self.contacts_in(norm), int(self.stated_wait_in(norm)))
+            memo.put(norm, found)
+        return found
+
     def timeline(self, doc: Assessment, signals: Sequence[Signal]) -> list[Facts]:
         """Facts after each turn, in one pass (Facts of turn i cover turns 0..i)."""
         conv: Conversation = doc.conversation
@@ -238,7 +262,7 @@ class Ladder:
             else:
                 if pending is None and stamp is not None:
                     pending = stamp
-                norm = turn.norm or normalize(turn.text)
+                calming, manager, vulnerable, contacts, stated_wait = self.cues(turn.norm or normalize(turn.text))
                 f.agent_replies = replies
                 f.answered_violations = f.agent_violations
                 if turn.intensity is not None:
@@ -247,20 +271,20 @@ class Ladder:
                     f.strong_turns += turn.intensity >= STRONG
                 # well down from the peak (4 → 2), or accepting the plan; 4 → 3 is still angry
                 f.calming = bool((f.peak is not None and f.intensity is not None and f.intensity <= f.peak - 2)
-                                 or self.calming_rx.search(norm))
+                                 or calming)
                 f.risk_turns += bool(turn.escalation_risk)
                 f.outside_risk_turns += self.names_outside_body(turn)
                 f.abusive_turns += bool(turn.abusive)
-                f.manager_requests += bool(self.manager_rx.search(norm))
-                f.vulnerable_turns += bool(self.vulnerable_rx.search(norm))
-                f.contacts = max(f.contacts, self.contacts_in(norm))
-                f.stated_wait_hours = max(f.stated_wait_hours, int(self.stated_wait_in(norm)))
+                f.manager_requests += manager
+                f.vulnerable_turns += vulnerable
+                f.contacts = max(f.contacts, contacts)
+                f.stated_wait_hours = max(f.stated_wait_hours, stated_wait)
             if i in by_turn:
                 seen.extend(by_turn[i])
                 for sig in by_turn[i]:
                     f.signals[sig.type] = f.signals.get(sig.type, 0) + 1
                 f.negative_flag = self.negative.flagged(seen)
-            out.append(replace(f, signals=dict(f.signals)))
+            out.append(f.snapshot())
         return out
 
     # -- decision ---------------------------------------------------------------------

@@ -245,11 +245,13 @@ DENSE_FEATURES: tuple[str, ...] = (
 
 
 def turn_inputs(model: SopModel, stage: int, speaker: str, norm: str, index: int,
-                agent_turns_before: int, found: Sequence[Any] | None = None) -> tuple[str, list[float]]:
+                agent_turns_before: int, found: Sequence[Any] | None = None,
+                ruled: int | None = None) -> tuple[str, list[float]]:
     """What `anfu.sop.v2` reads of one turn reached at `stage` (an index of SOP_STAGES): the
     speaker-marked text and the dense features (the stage so far, where the sop pack's markers
-    would take it, the speaker, the turn's position and length)."""
-    ruled = model.step(stage, speaker, norm, found)
+    would take it — `ruled`, when the caller has it — the speaker, the turn's position and length)."""
+    if ruled is None:
+        ruled = model.step(stage, speaker, norm, found)
     move = ruled - stage
     dense = [0.0] * len(DENSE_FEATURES)
     n = len(SOP_STAGES)
@@ -268,11 +270,12 @@ def turn_inputs(model: SopModel, stage: int, speaker: str, norm: str, index: int
 
 
 def target(model: SopModel, stage: int, move: int, speaker: str, norm: str,
-           found: Sequence[Any] | None = None) -> int:
+           found: Sequence[Any] | None = None, ruled: int | None = None) -> int:
     """The stage after a turn from `stage` that makes `move` (an index of MOVES); a setback goes
-    where the pack's setback sends it, else one stage back."""
+    where the pack's setback sends it (`ruled`, when the caller has it), else one stage back."""
     if move == 0:
-        ruled = model.step(stage, speaker, norm, found)
+        if ruled is None:
+            ruled = model.step(stage, speaker, norm, found)
         return ruled if ruled < stage else max(stage - 1, 0)
     return min(stage + move - 1, len(SOP_STAGES) - 1)
 
@@ -296,26 +299,37 @@ def decode_stages(model: SopModel, linear: Any, turns: Sequence[TurnAssessment],
         if known is not None:
             best, agents = known
             start = len(turns) - 1
-    # the text's part of every turn's scores, in one pass over the window (it does not depend on
-    # the stage); each state then adds its dense features
-    texts = linear.text_logits([(_AGENT if t.speaker == "agent" else _CUSTOMER) + n
-                                for t, n in zip(turns[start:], norms[start:])]) if turns[start:] else None
+    # Every turn's scores from every stage in one vectorised pass over the window: the text's part
+    # once per turn (it does not depend on the stage), each stage adding its dense features. The
+    # pack's verdict (`ruled`) is computed once per turn and stage, for the features and setbacks.
+    n_stages, span = len(SOP_STAGES), len(turns) - start
+    ruled: list[list[int]] = []
+    logp_all = None
+    if span:
+        texts = linear.text_logits([(_AGENT if t.speaker == "agent" else _CUSTOMER) + n
+                                    for t, n in zip(turns[start:], norms[start:])])
+        dense: list[list[float]] = []
+        before = agents
+        for index in range(start, len(turns)):
+            turn, norm = turns[index], norms[index]
+            found = model.matcher.find(norm)  # the same for every state
+            ruled.append([model.step(s, turn.speaker, norm, found) for s in range(n_stages)])
+            dense.extend(turn_inputs(model, s, turn.speaker, norm, index, before, found, ruled[-1][s])[1]
+                         for s in range(n_stages))
+            before += turn.speaker == "agent"
+        logits = linear.logits_with(np.repeat(texts, n_stages, axis=0), np.array(dense))
+        logp_all = np.log(softmax(logits) + 1e-9).reshape(span, n_stages, len(MOVES)).tolist()
     for index in range(start, len(turns)):
         turn, norm = turns[index], norms[index]
-        found = model.matcher.find(norm)  # the same for every state
-        states = sorted(best)
-        inputs = [turn_inputs(model, s, turn.speaker, norm, index, agents, found) for s in states]
-        logits = linear.logits_with(np.repeat(texts[index - start:index - start + 1], len(states), axis=0),
-                                    np.array([d for _, d in inputs]))
-        logp = np.log(softmax(logits) + 1e-9)
+        logp, verdicts = logp_all[index - start], ruled[index - start]  # type: ignore[index]
         nxt: dict[int, tuple[float, list[int]]] = {}
-        for row, stage in enumerate(states):
+        for stage in sorted(best):
             score, path = best[stage]
             for move in range(len(MOVES)):
                 if move == 0 and stage == 0:
                     continue
-                after = target(model, stage, move, turn.speaker, norm, found)
-                total = score + float(logp[row, move])
+                after = target(model, stage, move, turn.speaker, norm, None, verdicts[stage])
+                total = score + logp[stage][move]
                 if after not in nxt or total > nxt[after][0]:
                     nxt[after] = (total, path + [after])
         best = nxt

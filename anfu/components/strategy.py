@@ -504,7 +504,8 @@ class StrategyModel:
         weights = self.settings["weights"]
         ceiling = (1.0 + sum(weights.values()) + weights["action"]
                    + sum(max(r["bonus"], 0) for r in self.settings.get("method_rules") or []))
-        candidates = self._candidates(sit, filled, check, context, strict=True, ceiling=ceiling)
+        candidates = self._candidates(sit, filled, check, context, strict=True, ceiling=ceiling,
+                                      enough=self.settings["max_suggestions"])
         if len(candidates) < self.settings["min_suggestions"]:
             have = {c.text for c in candidates}
             extra = self._candidates(sit, filled, check, context, strict=False, ceiling=ceiling * 2)
@@ -512,7 +513,13 @@ class StrategyModel:
         return self._diverse(candidates)
 
     def _candidates(self, sit: Situation, filled: dict[str, str], check: Callable[..., Any] | None,
-                    context: dict[str, str | None] | None, strict: bool, ceiling: float) -> list[Suggestion]:
+                    context: dict[str, str | None] | None, strict: bool, ceiling: float,
+                    enough: int | None = None) -> list[Suggestion]:
+        """The scripts that fit, best first, rendered and passed through the pre-send `check`.
+        With `enough` (the `_diverse` limit), it stops once no later script could change what
+        `_diverse` picks: `enough` methods already chosen, or `enough` candidates and every later
+        script of a method already chosen (rendering and checking the rest costs a live turn
+        most of the strategy's time)."""
         ranked: list[tuple[float, int, dict[str, Any], list[str]]] = []
         for order, script in enumerate(self.pack["scripts"]):
             if any(name not in filled for name in _SLOT.findall(script["text"])):
@@ -522,7 +529,11 @@ class StrategyModel:
                 ranked.append((result[0], order, script, result[1]))
         ranked.sort(key=lambda item: (-item[0], item[1]))
         out: list[Suggestion] = []
-        for value, _, script, matched in ranked:
+        firsts: set[str] = set()  # the methods `_diverse`'s first pass takes from `out`
+        for at, (value, _, script, matched) in enumerate(ranked):
+            if enough is not None and (len(firsts) >= enough or (
+                    len(out) >= enough and all(r[2]["method"] in firsts for r in ranked[at:]))):
+                break
             text = render(script["text"], filled, self.tidy)
             if check is not None:
                 verdict = check(text, context)
@@ -534,6 +545,8 @@ class StrategyModel:
             items = self.why_items(script, sit, matched)
             out.append(Suggestion(text=text, method=script["method"], why=why_text(items), why_items=items,
                                   score=round(min(max(value, 0.0) / ceiling, 1.0), 3)))
+            if len(firsts) < (enough or 0):
+                firsts.add(script["method"])
         return out
 
     def _diverse(self, candidates: list[Suggestion]) -> list[Suggestion]:
