@@ -12,7 +12,9 @@
   (`corpus/fresh/ladder_fresh.jsonl`: 150 conversations written after the ladder was frozen, blind
   to its rules, never trained on), with the two labelling passes' agreement there. Both sets'
   false alerts have been read while changing the rules (sessions 10–12), so they are no longer
-  blind checks of the ladder.
+  blind checks of the ladder. A second fresh set (`corpus/fresh/ladder_fresh2.jsonl`, 150
+  conversations written blind on 2026-12-07, every turn labelled, alert and violations labelled
+  twice) checks the ladder, the in-context pre-send check, escalation risk and emotion afresh.
 - Quality score and 安抚成功 against the 19 annotators' satisfaction (S/A/E) of the held-out
   STC-3 dialogues, with the last turn's valence as the reference line.
 - Persona and SOP stage on held-out written conversations, when their metrics files exist; the
@@ -54,13 +56,17 @@ TARGETS = {
     "ladder.precision": [">=", 0.90],
     "ladder_fresh.recall": [">=", 1.0],
     "ladder_fresh.precision": [">=", 0.90],
+    "ladder_fresh2.recall": [">=", 1.0],
+    "ladder_fresh2.precision": [">=", 0.90],
+    "presend_fresh2.precision": [">=", 0.90],
+    "presend_fresh2.recall": [">=", 0.90],
     "outcome.quality_spearman.S": [">=", 0.55],
     "outcome.quality_spearman.A": [">=", 0.45],
     "outcome.calm_auc_upset": [">=", 0.75],
     "latency_ms.conversation_turn_p99": ["<=", 20.0],
 }
 HEADLINE = ["agreement.emotion.macro_f1", "agreement.emotion.kappa", "agreement.escalation_risk.f1",
-            "agreement.helpdesk.kappa", "agreement_fresh_alert", "emotion_real.n", "learning_curve", "outcome.last_valence_spearman.S",
+            "agreement.helpdesk.kappa", "agreement_fresh_alert", "agreement_fresh2", "emotion_real.n", "learning_curve", "outcome.last_valence_spearman.S",
             "outcome.last_valence_auc_upset", "persona", "persona_real", "sop"]
 
 
@@ -135,31 +141,60 @@ def written(analyzer: Any) -> dict[str, Any]:
             "presend_written": _prf(vio_g, vio_p), "ladder": _prf(alert_g, alert_p)}
 
 
-def fresh_ladder(analyzer: Any) -> dict[str, Any]:
-    """The ladder on the fresh set, and the agreement of its two independent labelling passes."""
+def _kappa(pairs: list[tuple[bool, bool]]) -> dict[str, Any]:
+    """Agreement and Cohen's kappa of two passes' yes/no calls."""
+    n = len(pairs)
+    agree = sum(a == b for a, b in pairs) / n
+    pa, pb = sum(a for a, _ in pairs) / n, sum(b for _, b in pairs) / n
+    chance = pa * pb + (1 - pa) * (1 - pb)
+    return {"n": n, "agreement": round(agree, 3),
+            "kappa": round((agree - chance) / (1 - chance), 3) if chance < 1 else 1.0}
+
+
+def fresh_ladder(analyzer: Any, name: str = "ladder_fresh") -> dict[str, Any]:
+    """The ladder on a fresh set (`corpus/fresh/<name>.jsonl`, written blind to the rules, never
+    trained on), and the agreement of its two independent labelling passes. Where the set labels
+    every turn (the second fresh set), also the in-context pre-send check per agent turn, escalation
+    risk per customer turn and emotion (single-labelled), and the passes' agreement on violations."""
+    from anfu.training.train import classification_scores
     from anfu.types import Conversation
 
-    path = ROOT / "corpus" / "fresh" / "ladder_fresh.jsonl"
+    path = ROOT / "corpus" / "fresh" / f"{name}.jsonl"
     if not path.is_file():
         return {}
     convs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     docs = analyzer.pipe([Conversation.from_texts([(t["speaker"], t["text"]) for t in c["turns"]], id=c["id"])
                           for c in convs], batch_size=32)
     gold = [bool(c["supervisor_alert"]) for c in convs]
-    pred = [doc.escalation is not None and doc.escalation.level >= 1 for doc in docs]
-    out: dict[str, Any] = {"ladder_fresh": _prf(gold, pred)}
-    second = path.with_name("ladder_fresh_second_pass.jsonl")
+    pred, vio_g, vio_p, risk_g, risk_p, emo_g, emo_p = [], [], [], [], [], [], []
+    for conv, doc in zip(convs, docs):
+        pred.append(doc.escalation is not None and doc.escalation.level >= 1)
+        for t, ta in zip(conv["turns"], doc.turns):
+            if t["speaker"] == "agent" and "violation" in t:
+                vio_g.append(bool(t["violation"]))
+                vio_p.append(bool(ta.violation))
+            elif t["speaker"] == "customer" and "emotion" in t:
+                risk_g.append(bool(t["escalation_risk"]))
+                risk_p.append(bool(ta.escalation_risk))
+                emo_g.append(t["emotion"])
+                emo_p.append(ta.emotion)
+    out: dict[str, Any] = {name: _prf(gold, pred)}
+    suffix = name.removeprefix("ladder_fresh")
+    if name != "ladder_fresh":
+        out[f"presend_fresh{suffix}"] = _prf(vio_g, vio_p)
+        out[f"escalation_fresh{suffix}"] = _prf(risk_g, risk_p)
+        out[f"emotion_fresh{suffix}"] = classification_scores(emo_g, emo_p)
+    second = path.with_name(f"{name}_second_pass.jsonl")
     if second.is_file():
-        other = {r["id"]: bool(r["supervisor_alert"]) for r in
-                 (json.loads(line) for line in second.read_text(encoding="utf-8").splitlines() if line.strip())}
-        pairs = [(bool(c["supervisor_alert"]), other[c["id"]]) for c in convs if c["id"] in other]
-        if pairs:
-            n = len(pairs)
-            agree = sum(a == b for a, b in pairs) / n
-            pa, pb = sum(a for a, _ in pairs) / n, sum(b for _, b in pairs) / n
-            chance = pa * pb + (1 - pa) * (1 - pb)
-            out["agreement_fresh_alert"] = {"n": n, "agreement": round(agree, 3),
-                                            "kappa": round((agree - chance) / (1 - chance), 3) if chance < 1 else 1.0}
+        other = {r["id"]: r for r in (json.loads(line) for line in second.read_text(encoding="utf-8").splitlines()
+                                      if line.strip())}
+        pairs = [(bool(c["supervisor_alert"]), bool(other[c["id"]]["supervisor_alert"])) for c in convs if c["id"] in other]
+        if pairs and name == "ladder_fresh":
+            out["agreement_fresh_alert"] = _kappa(pairs)
+        elif pairs:
+            calls = [(bool(c["turns"][a["turn"]]["violation"]), bool(a["violation"]))
+                     for c in convs if c["id"] in other for a in other[c["id"]].get("agents") or []]
+            out[f"agreement_fresh{suffix}"] = {"alert": _kappa(pairs), **({"violation": _kappa(calls)} if calls else {})}
     return out
 
 
@@ -299,6 +334,7 @@ def run() -> dict[str, Any]:
     result.update(real_turns(analyzer))
     result.update(written(analyzer))
     result.update(fresh_ladder(analyzer))
+    result.update(fresh_ladder(analyzer, "ladder_fresh2"))
     result.update(standalone())
     result.update(smp_usual_eval(analyzer))
     result.update(outcome())

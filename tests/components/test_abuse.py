@@ -56,6 +56,7 @@ def abuse() -> Abuse:
     "你个骗子！",
     "你们都是死人吗？电线在冒火花",
     "查个屁！！",
+    "还说马上退款，信你个屁！",
     "傻逼電信",  # Traditional characters
 ])
 def test_abusive(abuse: Abuse, text: str) -> None:
@@ -92,6 +93,9 @@ def test_abusive(abuse: Abuse, text: str) -> None:
     "卧槽，我看升级日志里没写，尼玛这2个月都没敢用",
     "我他妈存了二十万在你们这，你们就这么对我？",
     "预付费充了钱半天不到账，这是什么破系统，md",
+    # the speaker denying their own act is no insult to anyone
+    "系统显示我已签收？我签个屁啊！今天家里一直有人",
+    "我等个屁，早就不等了，自己去网点取的",
 ])
 def test_not_abusive(abuse: Abuse, text: str) -> None:
     abusive, triggers = abuse.assess(normalize(text), text)

@@ -281,6 +281,30 @@ def test_manager_asked_for_politely_counts(text: str, demand: bool) -> None:
     assert (facts[-1].manager_requests >= 1) is demand, text
 
 
+@pytest.mark.parametrize("text,contacts", [
+    ("包裹还没到。问过两次了。", 3),  # asked twice before: this is the third contact
+    ("前两次营业厅都说办不了，今天还是不行。", 3),
+    ("挂失。第三次了。", 3),
+    ("打过好几回了，一直说在处理。", 3),
+    ("这是我第一次问这个。", 1),
+    # an earlier complaint about something else, handled: no repeat contact
+    ("我之前投诉过你们营业厅一次，后来有人回电道歉，处理得还行。这次是想问下账单。", 1),
+])
+def test_contacts_the_customer_counts(text: str, contacts: int) -> None:
+    ladder = load_ladder()
+    assert ladder.timeline(assess([("customer", text)]), [])[-1].contacts == contacts, text
+
+
+@pytest.mark.parametrize("text", [
+    "家里断网了，我妈用的心电监护要联网传数据给医生。",
+    "卡被锁了，我爸明天等着做手术，押金交不上啊！",
+    "手术费今天必须交，转账一直失败。",
+])
+def test_vulnerable_cues_cover_medical_monitoring_and_surgery(text: str) -> None:
+    ladder = load_ladder()
+    assert ladder.timeline(assess([("customer", text)]), [])[-1].vulnerable_turns == 1, text
+
+
 def test_a_repeat_report_counts_as_a_second_contact() -> None:
     ladder = load_ladder()
     facts = ladder.timeline(assess([("customer", "上周报过一次，厨房总觉得有股燃气味，今天味儿又有了，比上次还大。")]), [])

@@ -98,6 +98,8 @@ def test_negated_and_past_mentions_explain_themselves(risk: EscalationRisk, text
     "我会告诉我认识的朋友都别用你们的宽带",  # word of mouth to friends: a private intention
     "客服表示让负责人回电话，结果又被放鸽子",  # a promise reported, not a demand for a manager
     "请领导一定给她记上一笔",  # praise for the agent, not a demand for a manager
+    "空调又不制冷了。上个月报修过，你们张经理来看过。",  # a past visit told, not a demand
+    "去年主管过来查过一次，说线路没问题",
 ])
 def test_lookalikes_are_not_threats(risk: EscalationRisk, text: str) -> None:
     assert _assess(risk, text) == (False, [])
