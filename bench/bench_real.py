@@ -194,7 +194,19 @@ def fresh_ladder(analyzer: Any, name: str = "ladder_fresh") -> dict[str, Any]:
         elif pairs:
             calls = [(bool(c["turns"][a["turn"]]["violation"]), bool(a["violation"]))
                      for c in convs if c["id"] in other for a in other[c["id"]].get("agents") or []]
-            out[f"agreement_fresh{suffix}"] = {"alert": _kappa(pairs), **({"violation": _kappa(calls)} if calls else {})}
+            feelings = [(c["turns"][e["turn"]]["emotion"], e["emotion"])
+                        for c in convs if c["id"] in other for e in other[c["id"]].get("customers") or []]
+            agreement: dict[str, Any] = {"alert": _kappa(pairs)}
+            if calls:
+                agreement["violation"] = _kappa(calls)
+            if feelings:
+                from sklearn.metrics import cohen_kappa_score
+
+                first, second = [a for a, _ in feelings], [b for _, b in feelings]
+                agreement["emotion"] = {"n": len(feelings),
+                                        "macro_f1": classification_scores(first, second)["macro_f1"],
+                                        "kappa": round(float(cohen_kappa_score(first, second)), 3)}
+            out[f"agreement_fresh{suffix}"] = agreement
     return out
 
 
