@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -29,7 +30,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def as_text(value: str) -> str:
-    """`value` as a spreadsheet shows it as text, never as a formula."""
+    """`value` as a spreadsheet shows it as text, never as a formula; control characters that the
+    file format cannot hold (a survey comment or a filter with \x0b) become U+FFFD instead of
+    failing the whole export."""
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
@@ -47,15 +51,15 @@ class XlsxExporter:
         for table in report.tables():
             sheet = book.create_sheet(title=table.title[:MAX_TITLE])
             self._widths(sheet, table)
-            title = WriteOnlyCell(sheet, value=table.title)
+            title = WriteOnlyCell(sheet, value=as_text(table.title))
             title.font = TITLE_FONT
             sheet.append([title])
             if table.key == "summary":
                 f = report.filters
-                sheet.append([f"生成时间 {report.generated_at.isoformat(timespec='minutes')}",
-                              f"渠道 {'、'.join(sorted(f.channels)) or '全部'}",
-                              f"班组 {'、'.join(sorted(f.teams)) or '全部'}",
-                              f"坐席 {'、'.join(sorted(f.agents)) or '全部'}"])
+                sheet.append([as_text(f"生成时间 {report.generated_at.isoformat(timespec='minutes')}"),
+                              as_text(f"渠道 {'、'.join(sorted(f.channels)) or '全部'}"),
+                              as_text(f"班组 {'、'.join(sorted(f.teams)) or '全部'}"),
+                              as_text(f"坐席 {'、'.join(sorted(f.agents)) or '全部'}")])
             sheet.append([self._header(sheet, h) for h in table.headers])
             for i, row in enumerate(table.rows):
                 sheet.append([self._cell(sheet, value, table.kind(i, j), mask) for j, value in enumerate(row)])
@@ -75,7 +79,7 @@ class XlsxExporter:
 
     @staticmethod
     def _header(sheet: Any, text: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = WriteOnlyCell(sheet, value=as_text(str(text)))
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         return cell
 

@@ -7,12 +7,13 @@ seen: an agent their own contacts, a supervisor their team's, an admin their ten
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
 
-from ..errors import AnfuError, NotFoundError
+from ..errors import AnfuError, NotFoundError, RulePackError
 from ..simulator import Scenario, Simulator, build_scenario, get_scenario, load_scenarios
 from ..simulator.cases import build_case, case_title, name_map
 from ..store import CareStore, ConversationFilter, WorkflowStore
@@ -23,6 +24,7 @@ from ..wellbeing import (ContactFacts, ShiftLoad, is_hard, load_wellbeing_rules,
                          shift_of, shifts)
 from .context import AppContext
 
+log = logging.getLogger(__name__)
 PROMPT_WINDOW = timedelta(hours=2)
 
 
@@ -106,16 +108,26 @@ class Care:
     # training ------------------------------------------------------------------------------
     def scenarios(self, principal: Principal) -> list[Scenario]:
         """The shipped (or ANFU_SCENARIOS_DIR) scenarios plus the tenant's own."""
-        shipped = list(load_scenarios(self.ctx.settings.scenarios_dir))
-        own = []
-        for record in self.store.list_scenarios(principal.tenant_id):
-            own.append(build_scenario(record.data, where=f"scenario {record.scenario_id}"))
-        return shipped + own
+        return list(load_scenarios(self.ctx.settings.scenarios_dir)) + self._own_scenarios(principal)
 
     def scenario(self, principal: Principal, scenario_id: str) -> Scenario:
-        own = [build_scenario(r.data) for r in self.store.list_scenarios(principal.tenant_id)
-               if r.scenario_id == scenario_id]
+        own = [s for s in self._own_scenarios(principal, scenario_id) if s.id == scenario_id]
         return get_scenario(scenario_id, self.ctx.settings.scenarios_dir, extra=own)
+
+    def _own_scenarios(self, principal: Principal, scenario_id: str | None = None) -> list[Scenario]:
+        """The tenant's own scenarios that still pass the validator. One saved before a rule was
+        added (a regex that backtracks exponentially) is left out and logged, not run: as if it
+        did not exist (AF702 when asked for), instead of failing every training page."""
+        own = []
+        for record in self.store.list_scenarios(principal.tenant_id):
+            if scenario_id is not None and record.scenario_id != scenario_id:
+                continue
+            try:
+                own.append(build_scenario(record.data, where=f"scenario {record.scenario_id}"))
+            except RulePackError as exc:
+                log.warning("tenant %s scenario %s no longer validates, left out: %s", principal.tenant_id,
+                            record.scenario_id, exc.code)
+        return own
 
     def replay(self, principal: Principal, record: Any) -> Simulator:
         """The session's simulator, rebuilt from its seed and replies (deterministic)."""

@@ -4,6 +4,7 @@ write. Only what the principal may see goes in."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,7 +14,8 @@ from ..analytics import Bucket, Filters, Report, report_from_buckets
 from ..analytics.records import DEFAULT_TIMEZONE
 from ..store import Store
 from ..store.facts_repo import FactsStore
-from ..store.access import Principal
+from ..pii import mask_data
+from ..store.access import Principal, sees_identity
 from .desk import TicketDesk
 
 FILTER_KEYS = ("date_from", "date_to", "channel", "team", "agent")
@@ -63,5 +65,8 @@ def make_report(store: Store, desk: TicketDesk, principal: Principal, query: dic
                            teams=[query["team"]] if query.get("team") else [],
                            agents=[query["agent"]] if query.get("agent") else [])
     buckets, tickets, options = report_inputs(store, desk, principal, now=now, timezone_name=filters.timezone)
-    return report_from_buckets(buckets, tickets, filters=filters, now=now or datetime.now(timezone.utc),
-                               policies=desk.policies), options
+    report = report_from_buckets(buckets, tickets, filters=filters, now=now or datetime.now(timezone.utc),
+                                 policies=desk.policies)
+    if not sees_identity(principal):  # admins and auditors: the customers' words masked, as everywhere
+        report = replace(report, low_csat=mask_data(report.low_csat))
+    return report, options

@@ -253,6 +253,13 @@ class Routing:
             team_id = principal.team_id
         return self.routes.agent_profiles(principal.tenant_id, team_id=team_id)
 
+    def agent(self, principal: Principal, user_id: int) -> AgentProfile:
+        """One agent's routing profile (admins); AF503 for anyone who is not an agent of the tenant.
+        A change that touches the agent elsewhere (a team move) asks here first, so that a refused
+        change writes nothing."""
+        require(principal, "users.manage")
+        return self.routes.agent_profile(principal.tenant_id, user_id)
+
     def set_profile(self, principal: Principal, user_id: int, *, industries: list[str] | None = None,
                     channels: list[str] | None = None, max_open: int | None = None,
                     ip: str | None = None) -> AgentProfile:

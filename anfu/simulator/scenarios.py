@@ -23,6 +23,7 @@ from ..errors import RulePackError, TrainingError
 from ..glossary import EMOTIONS, PERSONAS
 from ..rules import DEFAULT_LOCALE, load_pack, pack_dir, validator
 from ..text.normalize import t2s
+from ..text.regex_safety import nested_repetition
 
 FOLDER = "scenarios"
 SCENARIO_ID = re.compile(r"[a-z][a-z0-9_]{2,63}")
@@ -98,6 +99,10 @@ def _regex_problems(value: Any, where: str, shared: dict[str, str], problems: li
         re.compile(value)
     except re.error as exc:
         problems.append(f"{where}: bad regex {value!r} ({exc})")
+        return
+    if nested_repetition(value):
+        problems.append(f"{where}: regex {value!r} repeats a repetition (like (好+)+), which can take seconds on a "
+                        "short reply; write it without the outer + or *")
 
 
 def _text(value: Any, where: str, problems: list[str]) -> None:
@@ -291,11 +296,54 @@ def get_scenario(scenario_id: str, scenarios_dir: str | Path | None = None,
     raise TrainingError("AF702", repr(scenario_id)[:80], allowed=", ".join(s.id for s in known[:60]))
 
 
+MAX_DEPTH = 12  # a scenario nests a few levels (resolves → patterns → groups); more is no scenario
+
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases: a scenario has no use for them, and a few lines of
+    aliases of aliases expand to megabytes ("billion laughs") that the length limit never saw."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "anchors and aliases (*name) are not allowed in a scenario",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _json_problem(value: Any, depth: int = 0) -> str | None:
+    """Why a loaded value cannot be stored as JSON (a date, a set, bytes, a non-text key, NaN, too
+    deep), or None."""
+    if depth > MAX_DEPTH:
+        return f"the scenario nests more than {MAX_DEPTH} levels"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"key {key!r} is not text"
+            problem = _json_problem(item, depth + 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, list):
+        return next((p for p in (_json_problem(item, depth + 1) for item in value) if p), None)
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return "numbers must be finite"
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return None
+    return f"{type(value).__name__} values ({str(value)[:40]!r}) are not allowed; quote them as text"
+
+
 def parse_scenario_yaml(text: str, rules_dir: str | Path | None = None) -> Scenario:
-    """A trainer's scenario typed in the web workspace (YAML) → `Scenario`; AF703 on bad YAML,
-    AF301 with the validator's problems otherwise."""
+    """A trainer's scenario typed in the web workspace (YAML) → `Scenario`; AF703 on bad YAML
+    (also: anchors and aliases, nesting too deep, values JSON cannot hold such as dates), AF301 with
+    the validator's problems otherwise."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise TrainingError("AF703", str(exc).splitlines()[0][:200]) from None
+    except RecursionError:
+        raise TrainingError("AF703", f"the scenario nests more than {MAX_DEPTH} levels") from None
+    problem = _json_problem(data)
+    if problem:
+        raise TrainingError("AF703", problem)
     return build_scenario(data, rules_dir, where="scenario")

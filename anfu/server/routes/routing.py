@@ -188,6 +188,7 @@ def update_agent(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: AgentRout
     """Set an agent's industry and channel skills, cap and team (admins; audited)."""
     ip = client_ip(request)
     if body.team_id is not None:
+        ctx.services.routing.agent(auth.principal, user_id)  # AF503 before anything is written
         ctx.services.staff.update(auth.principal, user_id, team_id=body.team_id, ip=ip)
     profile = ctx.services.routing.set_profile(auth.principal, user_id, industries=body.industries,
                                                channels=body.channels, max_open=body.max_open, ip=ip)

@@ -14,6 +14,7 @@ from ...errors import AuthError
 from ...store.care_repo import MAX_NOTE, sees_team
 from ..care import Care
 from ..deps import Authed, Ctx
+from ..schemas import _In
 
 router = APIRouter(tags=["wellbeing"])
 
@@ -94,14 +95,14 @@ class WellbeingTeamPublic(BaseModel):
     support_requests: list[SupportRequestPublic]
 
 
-class CheckinCreate(BaseModel):
+class CheckinCreate(_In):
     kind: Literal["break", "breathing", "reframe", "peer", "lead", "dismiss"]
     conversation_id: int | None = Field(None, ge=1, le=2**53)
     self_check: list[Annotated[int, Field(ge=0, le=4)]] | None = Field(None, max_length=10)
     note: str | None = Field(None, max_length=MAX_NOTE)
 
 
-class PeerSupportUpdate(BaseModel):
+class PeerSupportUpdate(_In):
     enabled: bool
 
 
