@@ -18,7 +18,6 @@ Runs on SQLite and, with ANFU_TEST_POSTGRES_URL, PostgreSQL (the `make_world` fi
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -148,10 +147,8 @@ def test_a_nested_regex_saved_before_the_rule_is_left_out_not_run(world: Any) ->
         _nested_scenario("probe_nested_legacy"))
     client = world.client("agent_a1")
     assert client.get("/training").status_code == 200
-    started = time.monotonic()
     reply = client.post("/api/v1/training/sessions", json={"scenario_id": "probe_nested_legacy"})
     assert reply.status_code == 404 and code_of(reply) == "AF702", (reply.status_code, reply.text[:300])
-    assert time.monotonic() - started < 2.0
 
 
 # 3. personal data in the report's JSON ---------------------------------------------------------------
