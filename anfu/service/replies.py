@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import AnfuError, AuthError, InputError, StoreError
+from ..errors import AnfuError, AuthError, InputError
 from ..glossary import EMOTIONS, PERSONAS
 from ..store import CannedReply, IntegrationStore
 from ..store.access import Principal
+from ..text.names import display_name
 from .presend import check_draft
 
 WRITERS = frozenset({"supervisor", "admin"})
@@ -95,11 +96,11 @@ class ReplyLibrary:
     def create(self, principal: Principal, *, title: str, text: str, category: str | None = None,
                emotion: str | None = None, persona: str | None = None) -> CannedReply:
         self._writer(principal)
-        self._title(title)
+        title = display_name(title, "reply")  # a visible title, as team and queue names
         self._emotion(emotion)
         self._persona(persona)
         self.check(text, emotion)
-        return self.store.create_reply(principal.tenant_id, title=title.strip(), text=text, category=category,
+        return self.store.create_reply(principal.tenant_id, title=title, text=text, category=category,
                                        emotion=emotion, persona=persona, by=principal.actor)
 
     def update(self, principal: Principal, reply_id: int, *, expected_updated_at: datetime | None = None,
@@ -110,8 +111,7 @@ class ReplyLibrary:
         current = self.store.get_reply(reply_id, principal.tenant_id)
         changes = {k: v for k, v in changes.items() if v is not None}
         if "title" in changes:
-            self._title(changes["title"])
-            changes["title"] = changes["title"].strip()
+            changes["title"] = display_name(changes["title"], "reply")
         self._emotion(changes.get("emotion"))
         self._persona(changes.get("persona"))
         if "text" in changes or "emotion" in changes:
@@ -119,12 +119,6 @@ class ReplyLibrary:
         return self.store.update_reply(reply_id, principal.tenant_id, by=principal.actor,
                                        expected_updated_at=expected_updated_at, **changes)
 
-    @staticmethod
-    def _title(title: str) -> None:
-        """A 话术 needs a visible title (spaces, tabs and the ideographic space are none), as team,
-        queue and view names do."""
-        if not title.strip():
-            raise StoreError("AF505", f"title {title!r} (it must have visible characters)", kind="reply")
 
     @staticmethod
     def _emotion(emotion: str | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import AuthError, NotFoundError
 from ..store import Store, Team, User
 from ..store.access import Principal, require
+from ..text.names import display_name
 
 
 class Staff:
@@ -65,6 +66,7 @@ class Staff:
 
     def create_team(self, principal: Principal, name: str, ip: str | None = None) -> Team:
         require(principal, "users.manage")
+        name = display_name(name, "team")
         team = self.store.create_team(principal.tenant_id, name)
         self.store.audit(principal.tenant_id, principal.actor, "team.created", target=f"team:{team.id}",
                          detail={"name": name}, ip=ip)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import StoreError
 from ..store import Store, Tenant
 from ..store.access import Principal, require
+from ..text.names import display_name
 
 # server settings a tenant's admin needs to know (sign-in rules, limits, privacy, jobs);
 # paths, addresses, the database URL and other tenants' connector settings stay out of view
@@ -74,9 +74,7 @@ class TenantSettings:
     def rename(self, principal: Principal, name: str, *, ip: str | None = None) -> Tenant:
         """Change the tenant's display name (audited `tenant.renamed`)."""
         require(principal, "users.manage")
-        name = " ".join(name.split())
-        if not name or len(name) > MAX_NAME or any(not ch.isprintable() for ch in name):
-            raise StoreError("AF505", f"name: 1 to {MAX_NAME} printable characters", kind="tenant")
+        name = display_name(name, "tenant", MAX_NAME)
         before = self.store.get_tenant(principal.tenant_id)
         if before.name == name:
             return before

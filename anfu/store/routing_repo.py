@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..text.names import display_name
+
 from ..errors import NotFoundError, StoreError
 from . import access
 from .access import Principal
@@ -168,9 +170,7 @@ class RoutingStore(StoreBase):
             with self._write() as s:
                 row = self._team(s, tenant_id, team_id)
                 if name is not None:
-                    if not name.strip() or len(name) > 200:
-                        raise StoreError("AF505", f"team name {name!r}", kind="team")
-                    row.name = name.strip()
+                    row.name = display_name(name, "team")
                 if auto_assign is not None:
                     row.auto_assign = bool(auto_assign)
                 s.flush()
@@ -204,9 +204,7 @@ class RoutingStore(StoreBase):
 
     def create_queue(self, tenant_id: int, team_id: int, name: str, *, industry: str | None = None,
                      channel: str | None = None) -> Queue:
-        name = (name or "").strip()
-        if not name or len(name) > 200:
-            raise StoreError("AF505", f"queue name {name!r}", kind="queue")
+        name = display_name(name, "queue")
         industry, channel = _code(industry, "industry"), _code(channel, "channel")
         try:
             with self._write() as s:
@@ -228,10 +226,7 @@ class RoutingStore(StoreBase):
             with self._write() as s:
                 row = self._queue(s, tenant_id, queue_id)
                 if "name" in changes:
-                    name = (changes["name"] or "").strip()
-                    if not name or len(name) > 200:
-                        raise StoreError("AF505", f"queue name {name!r}", kind="queue")
-                    row.name = name
+                    row.name = display_name(changes["name"], "queue")
                 if "team_id" in changes:
                     self._team(s, tenant_id, changes["team_id"])
                     row.team_id = changes["team_id"]

@@ -252,3 +252,19 @@ def test_a_blank_reply_title_is_refused(world: Any, title: str) -> None:
     assert made.status_code == 201 and made.json()["title"] == "停电致歉"
     patched = world.client("sup_a1").patch(f"/api/v1/replies/{made.json()['id']}", json={"title": "\u3000"})
     assert patched.status_code == 422 and code_of(patched) == "AF505"
+
+
+@pytest.mark.parametrize("name", ["一\u200b组", "\u202e组一", "投诉\u2066专席"], ids=["zero-width", "bidi-override", "bidi-isolate"])
+def test_team_and_queue_names_with_invisible_characters_are_refused(world: Any, name: str) -> None:
+    """Two teams "一组" and "一\u200b组" would look the same on every page (the tenant name already
+    refused such characters; team and queue names did not)."""
+    admin = world.client("admin_a")
+    teams, queues = count(world, "SELECT count(*) FROM teams"), count(world, "SELECT count(*) FROM routing_queues")
+    made = admin.post("/api/v1/teams", json={"name": name})
+    assert made.status_code == 422 and code_of(made) == "AF505", made.text[:300]
+    queue = admin.post("/api/v1/routing/queues", json={"team_id": world.teams["a1"].id, "name": name})
+    assert queue.status_code == 422 and code_of(queue) == "AF505", queue.text[:300]
+    renamed = admin.patch(f"/api/v1/teams/{world.teams['a1'].id}", json={"name": name})
+    assert renamed.status_code == 422 and code_of(renamed) == "AF505", renamed.text[:300]
+    assert count(world, "SELECT count(*) FROM teams") == teams
+    assert count(world, "SELECT count(*) FROM routing_queues") == queues
