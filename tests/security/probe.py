@@ -52,3 +52,18 @@ def ticket(world: Any, agent: str = "agent_a1", prefix: str = "probe", first: st
                                     json={"conversation_id": conversation(world, agent, prefix, first)})
     assert made.status_code == 201, made.text
     return made.json()
+
+
+def resolved_ticket(world: Any, ref: str, first: str, agent: str = "agent_a1") -> tuple[int, str]:
+    """A ticket on a new conversation `ref` (one customer turn `first`), taken through the stages and
+    resolved by `agent`; its id and its survey (回访) link's token."""
+    client = world.client(agent)
+    msg = client.post("/api/v1/messages", json={"conversation_ref": ref, "text": first})
+    assert msg.status_code == 201, msg.text
+    made = client.post("/api/v1/tickets", json={"conversation_id": msg.json()["conversation"]["id"]}).json()
+    url = f"/api/v1/tickets/{made['id']}"
+    for stage in ("确认问题", "提供方案", "执行方案"):
+        assert client.post(f"{url}/stage", json={"to": stage}).status_code == 200
+    assert client.post(f"{url}/resolve", json={"note": "已恢复供电"}).json()["status"] == "resolved"
+    link = client.get(f"{url}/survey-link").json()["url"]
+    return made["id"], link.rsplit("/", 1)[1]

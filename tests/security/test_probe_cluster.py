@@ -857,16 +857,7 @@ def test_webhook_payloads_are_masked_under_store_masked_text(make_world: Any) ->
 # 4. survey (回访) links
 # ==================================================================================================
 def _resolved_ticket(world: Any, ref: str, who: str = "agent_a1") -> tuple[int, str]:
-    agent = world.client(who)
-    msg = agent.post("/api/v1/messages", json={"conversation_ref": ref, "text": CUSTOMER})
-    assert msg.status_code == 201, msg.text
-    ticket = agent.post("/api/v1/tickets", json={"conversation_id": msg.json()["conversation"]["id"]}).json()
-    url = f"/api/v1/tickets/{ticket['id']}"
-    for stage in ("确认问题", "提供方案", "执行方案"):
-        assert agent.post(f"{url}/stage", json={"to": stage}).status_code == 200
-    assert agent.post(f"{url}/resolve", json={"note": "已恢复供电"}).json()["status"] == "resolved"
-    link = agent.get(f"{url}/survey-link").json()["url"]
-    return ticket["id"], link.rsplit("/", 1)[1]
+    return probe.resolved_ticket(world, ref, CUSTOMER, who)
 
 
 def _ticket_state(world: Any, ticket_id: int) -> tuple[Any, ...]:

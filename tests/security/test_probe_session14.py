@@ -26,6 +26,7 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from tests.security import probe
 from tests.security.probe import code_of, count
 
 UNLIMITED = {"rate_limit_per_minute": 0, "rate_limit_ip_per_minute": 0, "rate_limit_auth_failures_per_minute": 0}
@@ -39,18 +40,9 @@ def scenario_yaml(scenario_id: str, extra: str = "") -> str:
     return SCENARIO.replace("id: generic_billing_error", f"id: {scenario_id}") + extra
 
 
-def resolved_ticket_survey(world: Any, ref: str, who: str = "agent_a1") -> tuple[int, str]:
-    """A resolved ticket of `who` and its survey token."""
-    agent = world.client(who)
-    msg = agent.post("/api/v1/messages", json={"conversation_ref": ref, "text": "停电三天了，快来修"})
-    assert msg.status_code == 201, msg.text
-    ticket = agent.post("/api/v1/tickets", json={"conversation_id": msg.json()["conversation"]["id"]}).json()
-    url = f"/api/v1/tickets/{ticket['id']}"
-    for stage in ("确认问题", "提供方案", "执行方案"):
-        assert agent.post(f"{url}/stage", json={"to": stage}).status_code == 200
-    assert agent.post(f"{url}/resolve", json={"note": "已恢复供电"}).json()["status"] == "resolved"
-    link = agent.get(f"{url}/survey-link").json()["url"]
-    return ticket["id"], link.rsplit("/", 1)[1]
+def resolved_ticket_survey(world: Any, ref: str) -> tuple[int, str]:
+    """A resolved ticket of agent_a1 and its survey token."""
+    return probe.resolved_ticket(world, ref, "停电三天了，快来修")
 
 
 @pytest.fixture(scope="module")
