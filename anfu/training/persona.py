@@ -73,14 +73,23 @@ def _fit(texts: Sequence[str], dense: np.ndarray, y: np.ndarray, c: float, dense
                           coef[terms:] * dense_weight, intercept, temperature, meta=meta)
 
 
-def _inputs(docs: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+Ruled = tuple[str, dict[str, float]]  # the personas pack's answer and the weight of its cues per type
+
+
+def _inputs(docs: Sequence[Any]) -> tuple[list[str], np.ndarray, list[Ruled]]:
+    """What the models read of each conversation (text, dense features) and, from the same clues,
+    the personas pack's answer with the weight of its cues per type (the gate's strong-cue rule)."""
     rules = load_model()
-    texts, dense = [], []
+    texts, dense, ruled = [], [], []
     for doc in docs:
-        text, features, _ = persona_inputs(rules, doc.turns)
+        text, features, clues = persona_inputs(rules, doc.turns)
         texts.append(text)
         dense.append(features)
-    return texts, np.array(dense, dtype=np.float64)
+        support: dict[str, float] = {}
+        for c in clues:
+            support[c.persona] = support.get(c.persona, 0.0) + c.weight
+        ruled.append((rules.decide(clues).type, support))
+    return texts, np.array(dense, dtype=np.float64), ruled
 
 
 def cross_validate(texts: list[str], dense: np.ndarray, y: np.ndarray, ids: list[str], c: float,
@@ -117,19 +126,6 @@ def persona_scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _rules(docs: Sequence[Any]) -> list[tuple[str, dict[str, float]]]:
-    """The personas pack's answer for each conversation and the weight of its cues per type."""
-    rules = load_model()
-    out = []
-    for doc in docs:
-        clues = persona_inputs(rules, doc.turns)[2]
-        support: dict[str, float] = {}
-        for c in clues:
-            support[c.persona] = support.get(c.persona, 0.0) + c.weight
-        out.append((rules.decide(clues).type, support))
-    return out
-
-
 def real_development_rows(data_dir: str | Path | None = None) -> list[tuple[str, str, Any]]:
     """(label, dialogue id, assessed conversation) for our persona labels of the development
     STC-3 dialogues (never the held-out ones, id % 5 == 0); empty without ../shared/data/stc3."""
@@ -145,7 +141,7 @@ def real_development_rows(data_dir: str | Path | None = None) -> list[tuple[str,
     return [(label, d["id"], doc) for (label, d), doc in zip(labelled, docs)]
 
 
-def _gate_decisions(gate_p: np.ndarray, types: Sequence[str], rules: Sequence[tuple[str, dict[str, float]]],
+def _gate_decisions(gate_p: np.ndarray, types: Sequence[str], rules: Sequence[Ruled],
                     threshold: float) -> list[str]:
     """What `anfu.persona.v2` answers with a gate at `threshold` (thin text aside)."""
     out = []
@@ -156,7 +152,7 @@ def _gate_decisions(gate_p: np.ndarray, types: Sequence[str], rules: Sequence[tu
 
 
 def choose_gate(texts: list[str], dense: np.ndarray, gold: list[str], ids: list[str], real: list[bool],
-                rules: list[tuple[str, dict[str, float]]], c: float, dense_weight: float) -> dict[str, Any]:
+                rules: list[Ruled], c: float, dense_weight: float) -> dict[str, Any]:
     """Out of fold (folds by `fold_of`), over every non-held-out conversation, written and real:
     the gate's probability and the type model's answer, and the gate threshold of GATE_GRID with
     the best accuracy on the real ones that keeps written abstention within the cap."""
@@ -194,10 +190,11 @@ def train_persona(rows: Sequence[LabelledConversation], out: str | Path,
     typedness gate); write the weights and the metrics JSON."""
     started = time.perf_counter()
     docs = analyse(rows)
-    texts, dense = _inputs(docs)
+    texts, dense, ruled = _inputs(docs)
     train_idx, held_idx = split(rows)
     real_rows = real_development_rows(data_dir) if real else []
-    r_texts, r_dense = _inputs([doc for _, _, doc in real_rows]) if real_rows else ([], np.zeros((0, dense.shape[1])))
+    r_texts, r_dense, r_ruled = (_inputs([doc for _, _, doc in real_rows]) if real_rows
+                                 else ([], np.zeros((0, dense.shape[1])), []))
     # every non-held-out conversation: written first, then the real development dialogues
     a_texts = [texts[i] for i in train_idx] + r_texts
     a_dense = np.vstack([dense[train_idx], r_dense])
@@ -222,7 +219,7 @@ def train_persona(rows: Sequence[LabelledConversation], out: str | Path,
     gate_choice = None
     if real_rows:
         gate_choice = choose_gate(a_texts, a_dense, a_gold, a_ids, a_real,
-                                  _rules([docs[i] for i in train_idx]) + _rules([doc for _, _, doc in real_rows]), c, w)
+                                  [ruled[i] for i in train_idx] + r_ruled, c, w)
         threshold = 0.0  # past the gate the model answers its most probable type
     else:
         threshold = round(float(np.quantile(proba.max(1), ABSTAIN_SHARE)), 3)
