@@ -119,7 +119,6 @@ class ReplyLibrary:
         return self.store.update_reply(reply_id, principal.tenant_id, by=principal.actor,
                                        expected_updated_at=expected_updated_at, **changes)
 
-
     @staticmethod
     def _emotion(emotion: str | None) -> None:
         if emotion is not None and emotion not in EMOTIONS:

@@ -21,7 +21,6 @@ SHOWN = ("environment", "session_ttl_minutes", "login_max_attempts", "lockout_mi
          "store_masked_text", "rate_limit_per_minute", "rate_limit_ip_per_minute",
          "rate_limit_auth_failures_per_minute", "scheduler_interval_s", "webhook_allow_private", "mailbox_poll_s",
          "secret_key")
-MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class TenantSettings:
     def rename(self, principal: Principal, name: str, *, ip: str | None = None) -> Tenant:
         """Change the tenant's display name (audited `tenant.renamed`)."""
         require(principal, "users.manage")
-        name = display_name(name, "tenant", MAX_NAME)
+        name = display_name(name, "tenant")
         before = self.store.get_tenant(principal.tenant_id)
         if before.name == name:
             return before

@@ -19,9 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..text.names import display_name
-
 from ..errors import NotFoundError, StoreError
+from ..text.names import display_name
 from . import access
 from .access import Principal
 from .accounts import StoreBase

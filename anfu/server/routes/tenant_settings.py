@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from ...service.tenant_settings import MAX_NAME
+from ...text.names import MAX_NAME
 from ..deps import Authed, Ctx, client_ip
 from ..schemas import _In
 
