@@ -8,9 +8,10 @@ An adapter turns one payload into `Thread`s: the messages of one conversation pl
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
+import hashlib
+import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -28,6 +29,23 @@ HINT_MAX_CHARS = 200  # a customer hint's longest text (the REST schema's cap on
 
 
 EMAIL_MAX_CHARS = 254  # the longest e-mail address (RFC 5321; the customers column)
+REF_MAX_CHARS = 200  # a conversation reference or message id (the store's columns)
+# the times a message may carry: from 1970 to the last day that every time zone still reads as
+# year 9999 (the store and datetime stop there)
+MAX_EPOCH = datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp()
+
+
+def in_time_range(seconds: float) -> bool:
+    return math.isfinite(seconds) and 0 <= seconds <= MAX_EPOCH
+
+
+def fit_ref(value: str | None, limit: int = REF_MAX_CHARS) -> str | None:
+    """A reference or message id that fits its column: kept when short enough, else its head
+    and a digest of the whole (the same long key always gives the same reference, two different
+    ones stay apart)."""
+    if value is None or len(value) <= limit:
+        return value
+    return value[:limit - 17] + "~" + hashlib.sha1(value.encode("utf-8")).hexdigest()[:16]
 
 
 def _hint(value: Any, limit: int = HINT_MAX_CHARS) -> str | None:
@@ -57,6 +75,13 @@ class CustomerHints:
         anything else (a list, an object, true) ignored rather than refused: the message still counts."""
         return cls(name=_hint(name), phone=_hint(phone), email=_hint(email, EMAIL_MAX_CHARS),
                    external_id=_hint(external_id))
+
+    def fitted(self) -> "CustomerHints":
+        """These hints cut to what the customers table holds (a name or reference of 200
+        characters, an e-mail address of 254, a phone number of 32): a file's over-long header
+        still puts the message on a timeline rather than failing the upload."""
+        return CustomerHints(name=_hint(self.name), phone=_hint(self.phone, 32),
+                             email=_hint(self.email, EMAIL_MAX_CHARS), external_id=_hint(self.external_id))
 
     def is_empty(self) -> bool:
         return not (self.name or self.phone or self.email or self.external_id)
@@ -165,13 +190,13 @@ def parse_time(value: Any, where: str = "") -> float | None:
     if isinstance(value, bool):
         raise InputError("AF032", f"{where}: {value!r} is not a time")
     if isinstance(value, (int, float)):
-        return float(value)
+        return _in_range(float(value), value, where)
     if isinstance(value, datetime):
         dt = value
     else:
         text = str(value).strip().replace("/", "-")
         if re.fullmatch(r"\d+(\.\d+)?", text):
-            return float(text)
+            return _in_range(float(text), value, where)
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
@@ -179,7 +204,29 @@ def parse_time(value: Any, where: str = "") -> float | None:
                                       "(use ISO 8601, e.g. 2024-05-01 09:30:00)") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    try:
+        seconds = dt.timestamp()
+    except (OverflowError, ValueError):
+        seconds = math.inf
+    return _in_range(seconds, value, where)
+
+
+def _in_range(seconds: float, value: Any, where: str) -> float:
+    if not in_time_range(seconds):
+        raise InputError("AF032", f"{where}: {value!r} is out of range (a time between 1970 and 9999, "
+                                  "e.g. 2024-05-01 09:30:00 or epoch seconds)")
+    return seconds
+
+
+def check_times(threads: list[Thread]) -> None:
+    """AF032 before anything is stored when a message's absolute time (a start plus an offset, a
+    converted zone) fell outside 1970–9999: an upload is refused whole, never half written."""
+    for thread in threads:
+        for utterance in thread.utterances:
+            ts = utterance.timestamp
+            if ts is not None and ts > 10**8 and not in_time_range(ts):
+                raise InputError("AF032", f"the time of message {utterance.id or thread.key!r}: {ts!r} is out of "
+                                          "range (a time between 1970 and 9999)")
 
 
 def clean_text(text: Any) -> str:

@@ -27,7 +27,7 @@ import nh3
 from .. import registry
 from ..errors import InputError
 from ..types import Utterance
-from .base import ChannelAdapter, CustomerHints, Thread, clean_text, pack
+from .base import ChannelAdapter, CustomerHints, Thread, clean_text, in_time_range, pack
 
 _BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6]|p|div|li|tr|h[1-6])\b[^>]*>", re.I)
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030"}
@@ -168,13 +168,15 @@ class Email(ChannelAdapter):
         if date:
             try:
                 timestamp = parsedate_to_datetime(date).timestamp()
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, OverflowError):
                 timestamp = None
+            if timestamp is not None and not in_time_range(timestamp):
+                timestamp = None  # a broken client's date (year 9999): the time of arrival instead
         is_agent = bool(address) and address.rsplit("@", 1)[-1] in self.agent_domains  # type: ignore[union-attr]
         message_id = _header(msg, "Message-ID")
         utterance = Utterance(text=text, speaker="agent" if is_agent else "customer",
                               id=_MSG_ID.findall(message_id)[0] if message_id and _MSG_ID.findall(message_id) else None,
                               timestamp=timestamp, channel=self.channel)
-        hints = CustomerHints() if is_agent else CustomerHints(name=name, email=address)
+        hints = CustomerHints() if is_agent else CustomerHints.of_payload(name=name, email=address)
         return [Thread(channel=self.channel, utterances=(utterance,), key=thread_key(msg),
                        customer=hints, subject=subject)]

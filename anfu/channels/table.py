@@ -9,15 +9,20 @@ other value is an external customer id.
 CSV must be UTF-8 (a BOM is fine) unless `encoding` says otherwise: a GB18030 export read as
 UTF-8 is refused with AF031 instead of turning into mojibake. Excel files are `.xlsx` (the
 first sheet is read).
+
+CSV is read strictly (`csv_records`): a quote that is opened and never closed would otherwise
+swallow every later row into one field, silently. The row where such a record starts is an error
+that names its line, and reading goes on from the line after it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import registry
 from ..errors import InputError
@@ -29,6 +34,48 @@ OPTIONAL = ("timestamp", "customer")
 MAX_ROWS = 200_000
 _PHONE = re.compile(r"^\+?(86)?1[3-9]\d{9}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Tap:
+    """The lines handed to a csv reader since the current record began."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.taken: list[str] = []
+
+    def __iter__(self) -> "_Tap":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+
+def csv_records(lines: Iterable[str], dialect: Any = csv.excel) -> Iterator[tuple[int, list[str] | InputError]]:
+    """(line number, cells) for each CSV record, or (line number, AF030) for a line where the CSV
+    is broken — a quote opened and never closed, text after a closing quote. The broken record's
+    first line is given up and reading starts again on the line after it, so one stray `"` costs
+    one row, not the rest of the file."""
+    pending: Iterator[str] = iter(lines)
+    line = 1  # the physical line where the next record starts
+    while True:
+        tap = _Tap(pending)
+        reader = csv.reader(tap, dialect, strict=True)
+        while True:
+            tap.taken = []
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                reason = "a quote opened here is never closed" if "end of data" in str(exc) else str(exc)
+                yield line, InputError("AF030", f"line {line}: {reason} (close or remove the quote)", channel="CSV")
+                pending = itertools.chain(tap.taken[1:], tap.lines)
+                line += 1
+                break
+            yield line, cells
+            line += max(1, len(tap.taken))
 
 
 def _norm_header(value: Any) -> str:
@@ -115,10 +162,11 @@ class CsvImport(ChannelAdapter):
             dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
         except csv.Error:
             dialect = csv.excel
-        try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-        except csv.Error as exc:
-            raise InputError("AF030", f"CSV: {exc}", channel="CSV") from None
+        rows = []
+        for _, cells in csv_records(io.StringIO(text, newline=""), dialect):
+            if isinstance(cells, InputError):  # an upload is stored whole or not at all
+                raise cells
+            rows.append(cells)
         if not rows:
             raise InputError("AF035", "the CSV file")
         return rows_to_threads(rows[0], rows[1:], self.channel)

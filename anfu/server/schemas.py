@@ -8,9 +8,10 @@ no token hashes).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 MAX_TEXT = 20_000
 # Ids are 64-bit signed integers in the database: a larger one is a 422, never a 500.
@@ -45,8 +46,32 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 SentAt = Annotated[datetime | None, AfterValidator(_plausible_time)]
 
 
+def _admits(annotation: Any, kind: type) -> bool:
+    """Whether `kind` appears anywhere in a field's type (int | None, list[int], Annotated…)."""
+    if annotation is kind:
+        return True
+    return any(_admits(arg, kind) for arg in get_args(annotation) if arg is not annotation)
+
+
+@cache
+def _number_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that take numbers and no booleans."""
+    return frozenset(name for name, f in model.model_fields.items()
+                     if (_admits(f.annotation, int) or _admits(f.annotation, float)) and not _admits(f.annotation, bool))
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # JSON true/false is no number: lax mode would read `"conversation_id": true` (a template
+        # slip) as id 1 and write into conversation 1
+        flags = isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value))
+        if flags and info.field_name in _number_fields(cls):
+            raise ValueError("a number is needed here, not true/false")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

@@ -14,8 +14,9 @@ Agent frames in → out:
     {"type": "draft", "conversation_id", "text"} → {"type": "presend", "result": {violation, findings, rewrite}}
     {"type": "ping"} → {"type": "pong"}
 and, unasked, {"type": "taken_over" | "released" | "supervisor_joined", "conversation_id", "by"} and a
-supervisor's {"type": "whisper", "conversation_id", "by", "text", "event_id"}: once an agent's socket
-has sent a whisper on, a `supervisor.whisper_delivered` event (`whisper_id`, `to`) records it. With
+supervisor's {"type": "whisper", "conversation_id", "by", "text", "event_id", "agent_id"}: once the
+socket of the conversation's agent (`agent_id`) has sent a whisper on, a `supervisor.whisper_delivered`
+event (`whisper_id`, `to`) records it; other consoles that see it record nothing. With
 several server processes, {"type": "resync", "catch_up": "/api/v1/events"} says the fan-out between
 them was interrupted (`anfu.service.fanout`): catch up from GET /api/v1/events.
 
@@ -31,6 +32,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -39,9 +41,10 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import AnfuError
+from ..pii import mask_data
 from ..service.supervision import WHISPER_DELIVERED
 from ..store import ConversationFilter
-from ..store.access import require
+from ..store.access import require, sees_identity
 from . import supervision
 from .context import AppContext
 from .deps import Auth, identify
@@ -165,10 +168,17 @@ class Session:
             while True:
                 message = await self.sub.queue.get()
                 await self.send(message)
-                if self.kind == "agent" and message.get("type") == "whisper" and message.get("event_id"):
+                if self._is_whisper_to_me(message):
                     await run_in_threadpool(self._whisper_delivered, message)
         except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
             return
+
+    def _is_whisper_to_me(self, message: dict[str, Any]) -> bool:
+        """A whisper reached the console of the conversation's own agent: only that confirms
+        delivery (a supervisor's, an admin's or an auditor's console also shows it)."""
+        p = self.auth.principal
+        return (self.kind == "agent" and message.get("type") == "whisper" and bool(message.get("event_id"))
+                and p.user_id is not None and message.get("agent_id") == p.user_id)
 
     def _whisper_delivered(self, message: dict[str, Any]) -> None:
         """The agent's console received a supervisor's whisper: the wallboard shows it delivered.
@@ -295,10 +305,17 @@ class Session:
                 "conversation": record.to_dict()}
 
     def _recent(self, cid: int) -> tuple[list[dict[str, Any]], Any]:
+        """The last 50 messages and the latest assessment, as the REST API shows them to this
+        principal (personal data masked for admins and auditors)."""
         store = self.ctx.store
-        record = store.get_conversation(cid, visible_to=self.auth.principal)
-        messages = store.list_messages(cid, after_seq=max(0, record.last_seq - 50))
-        return [m.to_dict() for m in messages], store.latest_assessment(cid)
+        p = self.auth.principal
+        record = store.get_conversation(cid, visible_to=p)
+        messages = [m.to_dict() for m in store.list_messages(cid, after_seq=max(0, record.last_seq - 50))]
+        latest = store.latest_assessment(cid)
+        if not sees_identity(p):
+            messages = mask_data(messages)
+            latest = None if latest is None else replace(latest, data=mask_data(latest.data))
+        return messages, latest
 
 
 @router.websocket("/ws/agent")

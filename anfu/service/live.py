@@ -8,6 +8,9 @@ what follows `anfu.store.access` (a supervisor only hears about their team's con
   ≥ 1 (the ladder; 升级预警)
 - turns: supervisors who joined that conversation
 - control (taken over, released, joined): everyone connected who can see the conversation
+
+Admins and auditors read personal data masked here as in the REST API (`anfu.store.access.
+sees_identity`): their copy of a message has every string masked (`anfu.pii.mask_data`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.access import Principal, can
+from ..pii import mask_data
+from ..store.access import Principal, can, sees_identity
 
 QUEUE_LIMIT = 5000
 
@@ -73,8 +77,13 @@ class Hub:
         message = {**message, "hub_seq": next(self._seq)}
         with self._lock:
             targets = [s for s in self._subs if want(s) and can(s.principal, "conversation.view", conversation)]
+        masked = None
         for sub in targets:
-            self._deliver(sub, message)
+            if sees_identity(sub.principal):
+                self._deliver(sub, message)
+            else:
+                masked = mask_data(message) if masked is None else masked
+                self._deliver(sub, masked)
         return len(targets)
 
     def publish_alert(self, conversation: Any, message: dict[str, Any]) -> int:

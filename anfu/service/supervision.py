@@ -47,7 +47,7 @@ def whisper(ctx: Any, principal: Principal, conversation_id: int, hint: str, ip:
                                 conversation_id=record.id)
     ctx.store.audit(record.tenant_id, principal.actor, WHISPER_EVENT, target=f"conversation:{record.id}", ip=ip)
     ctx.hub.publish_control(record, {"type": "whisper", "conversation_id": record.id, "by": principal.name,
-                                     "text": text, "event_id": event.id})
+                                     "text": text, "event_id": event.id, "agent_id": record.agent_id})
     return event
 
 

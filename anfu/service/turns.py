@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..channels.base import CustomerHints, Thread
-from ..errors import NotFoundError
+from ..channels.base import CustomerHints, Thread, fit_ref, in_time_range
+from ..errors import InputError, NotFoundError
 from ..events import EscalationRaised
 from ..events import Event as AnalysisEvent
 from ..lru import Lru
@@ -90,6 +90,8 @@ def utc(value: datetime | float | None) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, (int, float)):
+        if not in_time_range(value):
+            raise InputError("AF032", f"the time {value!r}: out of range (a time between 1970 and 9999)")
         return datetime.fromtimestamp(value, tz=timezone.utc)
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -314,12 +316,14 @@ class TurnService:
                       analyse_each: bool = False) -> tuple[ConversationRecord, int]:
         """Put a channel thread on the customer's timeline; returns (conversation, new messages).
         Only the last message is analysed unless `analyse_each` (imports can be long)."""
-        conversation = self.resolve(principal, conversation_ref=f"{thread.channel}:{thread.key}" if thread.key else None,
-                                    channel=thread.channel, industry=industry, customer=thread.customer)
+        conversation = self.resolve(principal, conversation_ref=fit_ref(f"{thread.channel}:{thread.key}")
+                                    if thread.key else None, channel=thread.channel, industry=industry,
+                                    customer=thread.customer.fitted())
         created = 0
         last = len(thread.utterances) - 1
         for i, utterance in enumerate(thread.utterances):
-            msg_id = f"{thread.channel}:{thread.key}:{utterance.id}" if thread.key and utterance.id else utterance.id
+            msg_id = fit_ref(f"{thread.channel}:{thread.key}:{utterance.id}" if thread.key and utterance.id
+                             else utterance.id)
             result = self.add_turn(principal, conversation, utterance.speaker, utterance.text,
                                    client_msg_id=msg_id, sent_at=utterance.timestamp
                                    if utterance.timestamp and utterance.timestamp > 10**8 else None,

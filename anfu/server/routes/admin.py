@@ -4,7 +4,7 @@ revoking tokens are in `routes/auth.py`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -134,6 +134,12 @@ def audit_log(ctx: Ctx, auth: Authed, action: Annotated[str | None, Query(max_le
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise AnfuError("AF505", f"{name}: give a time zone, e.g. 2026-12-06T08:00:00+08:00", kind="time")
+        if value is not None:
+            try:
+                value.astimezone(timezone.utc)
+            except OverflowError:
+                raise AnfuError("AF505", f"{name}: {value.isoformat()} is outside years 1–9999 in UTC",
+                                kind="time") from None
     result = ctx.store.list_audit(auth.principal, action=action, page=page, page_size=page_size, actor=actor,
                                   target=target, since=since, until=until)
     return AuditPagePublic(items=[AuditEntryPublic.model_validate(_dump(e)) for e in result.items],

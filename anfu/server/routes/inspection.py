@@ -18,6 +18,7 @@ from ...inspection.scorecard import PACK_FOLDER, load_scorecard
 from ...inspection.service import correction_rows, inspect_messages, trend_report
 from ...rules import pack_dir
 from ...store import ConversationFilter, InspectionStore
+from ...store.customers_repo import MAX_PAGE_SIZE
 from ...store.inspection_repo import MAX_TEXT, RUNNERS
 from ..deps import Authed, Ctx
 from ..schemas import _In
@@ -153,6 +154,19 @@ def list_scorecards(ctx: Ctx, auth: Authed) -> list[ScorecardPublic]:
     return out
 
 
+def _recent(store: Any, principal: Any, where: ConversationFilter) -> list[Any]:
+    """The first MAX_RUN conversations `where` selects, read a store page (MAX_PAGE_SIZE) at a time."""
+    out: list[Any] = []
+    page = 1
+    while len(out) < MAX_RUN:
+        found = store.list_conversations(principal, where, page=page, page_size=MAX_PAGE_SIZE)
+        out.extend(found.items)
+        if page >= found.pages:
+            break
+        page += 1
+    return out[:MAX_RUN]
+
+
 @router.post("/inspection/run", response_model=RunResult)
 def run_inspection(body: InspectionRun, ctx: Ctx, auth: Authed) -> RunResult:
     """Apply a scorecard to conversations you may see (supervisors: your team; admins, auditors:
@@ -172,8 +186,7 @@ def run_inspection(body: InspectionRun, ctx: Ctx, auth: Authed) -> RunResult:
         since = body.since or (ctx.store.clock() - timedelta(hours=24))
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
-        conversations = ctx.store.list_conversations(principal, ConversationFilter(updated_since=since),
-                                                     page=1, page_size=MAX_RUN).items
+        conversations = _recent(ctx.store, principal, ConversationFilter(updated_since=since))
     done = []
     for conversation in conversations:
         messages = ctx.store.list_messages(conversation.id, visible_to=principal, limit=10_000)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from ... import registry
-from ...channels.base import CustomerHints
+from ...channels.base import CustomerHints, check_times
 from ...errors import InputError
 from ...rules import check_industry
 from ..deps import Authed, Ctx
@@ -29,6 +29,7 @@ async def _read(file: UploadFile | None) -> bytes:
 
 
 def _store(ctx, auth, threads, industry: str | None) -> IntakePublic:  # noqa: ANN001
+    check_times(threads)
     ids: list[int] = []
     messages = created = 0
     for thread in threads:

@@ -17,6 +17,7 @@ from ...errors import InputError
 from ...store import ConversationFilter
 from ...store.access import require
 from .. import supervision
+from ...service.supervision import whisper
 from ..deps import client_ip
 from ..views import as_seen_by
 from .common import WebUser, is_htmx, render, web_form_user, web_user
@@ -184,12 +185,6 @@ def wall_whisper(conversation_id: int, request: Request, hint: str = Form("", ma
     ctx = request.app.state.ctx
     require(user.principal, "supervise")
     conversation = ctx.store.get_conversation(conversation_id, visible_to=user.principal)
-    text = hint.strip()
-    if text:
-        event = ctx.store.add_event(conversation.tenant_id, WHISPER_EVENT, {"text": text, "by": user.name},
-                                    conversation_id=conversation.id)
-        ctx.store.audit(conversation.tenant_id, user.principal.actor, WHISPER_EVENT,
-                        target=f"conversation:{conversation.id}", ip=client_ip(request))
-        ctx.hub.publish_control(conversation, {"type": "whisper", "conversation_id": conversation.id,
-                                               "by": user.name, "text": text, "event_id": event.id})
+    if hint.strip():
+        whisper(ctx, user.principal, conversation.id, hint, client_ip(request))
     return _board_response(request, user)
