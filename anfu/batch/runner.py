@@ -4,7 +4,8 @@ a record.
 
 Files of a run writing OUT (all next to it):
 - OUT                    results, one per good record, in input order (.jsonl, or .parquet);
-- OUT.errors.jsonl       `{"source", "line", "id", "error": {"code", "message"}}` per bad record;
+- OUT.errors.jsonl       `{"source", "line", "id", "error": {"code", "message"}}` per bad record (the
+                         source name and the message with personal data masked);
 - OUT.summary.json       the figures of the report (see `summary.py`);
 - OUT.progress.json      the checkpoint: input fingerprint, items done, bytes of OUT (or the
                          Parquet parts) and of the errors file that hold exactly those items,

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from ..errors import AnfuError, InputError
 from ..intake import MAX_DEPTH, _problem, line_id, parse_record
+from ..pii import mask, mask_data
 from .sources import Item
 from .summary import Summary
 
@@ -142,4 +143,7 @@ def _may_have_problem(raw: str) -> bool:
 
 
 def _error_line(item: Item, rid: str | None, exc: AnfuError) -> str:
-    return _dumps({"source": item.source, "line": item.line, "id": rid, "error": exc.to_dict()})
+    """One line of OUT.errors.jsonl: the file's name and the message with personal data masked
+    (recordings and mail drops are named after the caller's number or the sender's address, and a
+    message may echo the bad value); the record's id as the caller gave it, to find the record."""
+    return _dumps({"source": mask(item.source), "line": item.line, "id": rid, "error": mask_data(exc.to_dict())})

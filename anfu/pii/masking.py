@@ -25,7 +25,8 @@ def _hidden(span: Span) -> list[bool]:
     if span.kind == "address":
         return [i >= span.keep_prefix and not ch.isspace() for i, ch in enumerate(chars)]
     if span.kind == "email":
-        at = chars.index("@")
+        # the recogniser reads full-width forms: a Chinese IME's ＠ (U+FF20) marks the domain too
+        at = next((i for i, ch in enumerate(chars) if ch in "@\uff20"), len(chars))
         return [0 < i < at for i in range(len(chars))]
     positions = [i for i, ch in enumerate(chars) if ch.isalnum() and i >= span.keep_prefix]
     if span.kind == "phone":

@@ -24,8 +24,11 @@ from dataclasses import dataclass
 from datetime import date
 
 # Same-length mapping of full-width forms, so offsets into the scan text are offsets into the input.
+# Letters too: an IME in full-width mode types a whole e-mail address as ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ.
 _FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
-                            "＋": "+", "－": "-", "＠": "@", "Ｘ": "X", "ｘ": "x", "．": ".", "\u3000": " "})
+                            **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)},
+                            **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
+                            "＋": "+", "－": "-", "＠": "@", "．": ".", "＿": "_", "％": "%", "\u3000": " "})
 
 KINDS: tuple[str, ...] = ("id_card", "bank_card", "phone", "email", "address")
 

@@ -4,7 +4,7 @@
 `settings.mailbox_poll_s` seconds (default 5; 0 = off) the `.eml` files that a mail server (or fetchmail/getmail) dropped
 there are ingested through `anfu.channels.dropfolder.poll_mailbox`, like an e-mail upload:
 each becomes messages on the customer's one timeline, the last one analysed. Handled files
-move to `processed/`, refused ones to `failed/` with their AF code.
+are deleted and leave a receipt in `processed/`, refused ones move to `failed/` with their AF code.
 
 Files go to the tenant `default` (the one the first run creates), or to the only tenant; a
 sub-folder named after a tenant's slug feeds that tenant. The ingestion acts as the system

@@ -20,7 +20,10 @@ def test_poll_moves_processed_and_failed(tmp_path: Path) -> None:
     report = poll_mailbox(tmp_path, lambda threads, path: seen.append((path.name, threads)))
     assert report.processed == ["a.eml"] and report.failed == {"b.eml": "AF030"}
     assert seen[0][1][0].utterances[0].text == "燃气费一下子扣了三百多，麻烦查一下。"
-    assert (tmp_path / "processed" / "a.eml").exists()
+    # the mail itself is gone (the store holds it, where erasure reaches it): a receipt is left
+    assert not (tmp_path / "a.eml").exists() and not (tmp_path / "processed" / "a.eml").exists()
+    receipt = json.loads((tmp_path / "processed" / "a.eml.json").read_text(encoding="utf-8"))
+    assert receipt["file"] == "a.eml" and len(receipt["messages"]) == 1
     err = json.loads((tmp_path / "failed" / "b.eml.error.json").read_text(encoding="utf-8"))
     assert err["code"] == "AF030"
     assert (tmp_path / "notes.txt").exists()

@@ -20,6 +20,16 @@ Batch
 10. `anfu batch analyze`: an unbalanced quote swallowed the rest of the CSV, no error line.
 11. `--resume` took an input rewritten with the same size and modification time for the old one.
 12. A CSV time past year 9999 was AF015 ("report to the maintainers"), not the timestamp's AF032.
+Data protection (a second probe)
+13. The quality-review page (/review/{id}) showed admins and auditors the scorecard's evidence with
+    phone, e-mail and ID number in clear (the API masked it).
+14. The mailbox kept every handled e-mail as received in `processed/`: the customer's address,
+    phone and ID number outlived their erasure there, and stayed in clear under masked storage.
+15. An e-mail address typed with a full-width ＠ (a Chinese IME's) made masking raise: a 500 for
+    admins reading the conversation, for every message under masked storage, and an exception out
+    of the access log; a wholly full-width address (ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ) was not recognised.
+16. `anfu batch`'s errors file named the input file (recordings are named after the caller's
+    number) and echoed bad values with personal data in clear.
 Runs on SQLite and, with ANFU_TEST_POSTGRES_URL, PostgreSQL (the `world` fixture)."""
 
 from __future__ import annotations
@@ -301,3 +311,80 @@ def test_resume_notices_an_input_rewritten_with_the_same_size_and_time(tmp_path:
     with pytest.raises(Exception) as caught:
         run_batch(src, out, LocalBackend(analyzer, workers=1), chunk_size=10, resume=True)
     assert getattr(caught.value, "code", None) == "AF037", repr(caught.value)
+
+
+# -- data protection --------------------------------------------------------------------------------
+EMAIL = "zhang.sanfeng@example.com"
+FULL_WIDTH_EMAIL = "zhang.sanfeng＠example.com"
+HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_review_page_masks_scorecard_evidence_for_admins_and_auditors(world: Any) -> None:
+    first = f"停电三天了还没人来修！我的手机{PHONE}，邮箱{EMAIL}，身份证{ID_NUMBER}，再不来我就打12345投诉！"
+    cid = world.conversation("agent_a1", f"s15-review-{next(_REFS)}", [
+        ("customer", first), ("agent", "这不归我们管，你自己去找供电所。"), ("customer", "你们什么态度？气死我了！")])
+    run = world.client("sup_a1").post("/api/v1/inspection/run", json={"conversation_ids": [cid]})
+    assert run.status_code == 200, run.text
+    for who in ("auditor_a", "admin_a"):
+        page = world.client(who).get(f"/review/{cid}", headers=HTML)
+        assert page.status_code == 200, (who, page.status_code)
+        assert 'id="scorecard-findings"' in page.text
+        assert not any(v in page.text for v in (PHONE, EMAIL, ID_NUMBER)), who
+    assert PHONE in world.client("sup_a1").get(f"/review/{cid}", headers=HTML).text  # the case's supervisor
+
+
+@pytest.mark.parametrize("text", [f"我的邮箱{FULL_WIDTH_EMAIL}，快来修", "邮箱ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ，快来修"])
+def test_full_width_email_addresses_are_masked(text: str) -> None:
+    from anfu.pii import find_pii, mask
+
+    assert [s.kind for s in find_pii(text)] == ["email"]
+    masked = mask(text)
+    assert len(masked) == len(text) and "zhang" not in masked and "ｚｈａｎｇ" not in masked
+    assert "example.com" in masked or "ｅｘａｍｐｌｅ．ｃｏｍ" in masked
+
+
+def test_a_full_width_email_is_read_masked_and_stored_masked(world: Any, make_world: Any) -> None:
+    text = f"停电三天了！我的邮箱{FULL_WIDTH_EMAIL}，快来修！"
+    made = world.client("agent_a1").post("/api/v1/messages", json={"conversation_ref": f"s15-fw-{next(_REFS)}",
+                                                                    "text": text})
+    assert made.status_code == 201, made.text
+    seen = world.client("admin_a").get(f"/api/v1/conversations/{made.json()['conversation']['id']}")
+    assert seen.status_code == 200 and "zhang.sanfeng" not in seen.text
+    reply = world.client("agent_a1").get("/api/v1/conversations", params={"email": FULL_WIDTH_EMAIL})
+    assert reply.status_code < 500
+    masked = make_world(store_masked_text=True)
+    stored = masked.client("agent_a1").post("/api/v1/messages", json={"conversation_ref": "s15-fw-m", "text": text})
+    assert stored.status_code == 201, stored.text
+    assert count(masked, "SELECT count(*) FROM messages WHERE text LIKE :t", t="%zhang.sanfeng%") == 0
+
+
+def test_the_mailbox_keeps_no_copy_of_a_handled_mail(make_world: Any) -> None:
+    from anfu.server.mailbox import poll_once
+
+    world = make_world()
+    folder = world.settings.mailbox_dir / "tenant-a"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{PHONE}.eml").write_bytes(
+        (f"From: 张三丰 <{EMAIL}>\r\nSubject: 电费异常\r\nMessage-ID: <s15-mail@example.com>\r\n"
+         "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+         f"电费比上个月多了一倍，我的手机{PHONE}，身份证{ID_NUMBER}。\r\n").encode("utf-8"))
+    report = poll_once(world.ctx, world.settings.mailbox_dir, settle_s=0)
+    assert report.processed == [f"{PHONE[:3]}****{PHONE[-4:]}.eml"]
+    left = {p.name: p.read_text(encoding="utf-8") for p in world.settings.mailbox_dir.rglob("*") if p.is_file()}
+    assert list(left) == [f"{PHONE[:3]}****{PHONE[-4:]}.eml.json"], left
+    assert not any(v in text for text in left.values() for v in (PHONE, EMAIL, ID_NUMBER))
+    assert count(world, "SELECT count(*) FROM messages WHERE channel = 'email'") == 1
+
+
+def test_batch_errors_file_masks_file_names_and_echoed_values(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / f"来电{PHONE}.srt").write_text("1\n00:00:00,000 --> 00:00:02,000\n客户：停电了\n\n2\nbroken --> x\n坐席：您好\n",
+                                             encoding="utf-8")
+    (folder / "e.jsonl").write_text('{"id": "e2", "turns": [{"speaker": "%s", "text": "停电了"}]}\n' % PHONE,
+                                    encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert batch(folder, "-o", out).exit_code == 0
+    written = side_paths(out)["errors"].read_text(encoding="utf-8")
+    assert written.count('"code"') == 2 and "AF007" in written and "AF030" in written, written
+    assert PHONE not in written and f"来电{PHONE[:3]}****{PHONE[-4:]}.srt" in written

@@ -108,7 +108,7 @@ def test_sigkill_of_the_server_loses_no_acknowledged_message(engine: str, tmp_pa
         for t in threads:
             t.start()
         deadline = time.monotonic() + 120
-        processed = mailbox / "processed" / "m1.eml"
+        processed = mailbox / "processed" / "m1.eml.json"
         while (len(acked) < KILL_AFTER or not processed.exists()) and time.monotonic() < deadline \
                 and proc.poll() is None:
             time.sleep(0.01)
@@ -144,7 +144,7 @@ def test_sigkill_of_the_server_loses_no_acknowledged_message(engine: str, tmp_pa
         assert all((int(c), int(s)) in assessed for _, c, s in with_ids)
         assert all(s == list(range(1, len(s) + 1)) for s in seqs.values()), "gaps in a conversation's sequence"
         # the drop folder was picked up by the same server before it died
-        assert (mailbox / "processed" / "m1.eml").exists()
+        assert (mailbox / "processed" / "m1.eml.json").exists()
         page = fresh.list_conversations(_admin(fresh, tenant.id), None)
         assert any(c.channel == "email" for c in page.items)
     finally:

@@ -67,10 +67,10 @@ def test_the_service_watches_the_mailbox_folder(world: Any) -> None:
     app = create_app(world.settings, analyzer=world.ctx.analyzer, store=world.store, mailbox_poll_s=0.05)
     with TestClient(app):  # runs the lifespan: the watcher starts, and stops on exit
         deadline = time.monotonic() + 20
-        while not ((folder / "processed" / "drop-1.eml").exists() and (folder / "failed" / "junk.eml").exists()) \
+        while not ((folder / "processed" / "drop-1.eml.json").exists() and (folder / "failed" / "junk.eml").exists()) \
                 and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert (folder / "processed" / "drop-1.eml").exists()
+    assert (folder / "processed" / "drop-1.eml.json").exists()
     assert (folder / "failed" / "junk.eml").exists()
     admin = Principal.of_user(world.users["admin_a"])
     convs = world.store.list_conversations(admin).items

@@ -1,9 +1,12 @@
 """A service with the web workspace on a temporary SQLite database: one tenant, one team,
-an agent, a supervisor and an auditor, and clients signed in as each."""
+an agent, a supervisor and an auditor, and clients signed in as each; and the seeded service
+centre that the browser tests' live servers copy (`seeded_centre`)."""
 
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +23,7 @@ from anfu.settings import get_settings
 from anfu.store import upgrade
 
 PASSWORD = "Lan-Hua-Shan-2024!"
+ROOT = Path(__file__).resolve().parents[2]
 ANGRY = "我们小区停电都三天了！！！报了两次修都没人来，你们到底管不管？"
 THREAT = "排队排三天？今天再不来人我就打12345投诉，还要发抖音让大家看看你们的服务！"
 
@@ -91,3 +95,14 @@ def build_web_world(tmp: Path, analyzer: Any, origins: list[str] | None = None) 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory, analyzer: Any) -> WebWorld:
     return build_web_world(tmp_path_factory.mktemp("anfu-web"), analyzer)
+
+
+@pytest.fixture(scope="session")
+def seeded_centre(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded service centre of live_server.py, made once per session; each module's server
+    serves its own copy (seeding analyses every demo turn: most of a server's start)."""
+    template = tmp_path_factory.mktemp("anfu-seeded")
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "web" / "live_server.py"), "--seed", str(template)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return template

@@ -1,16 +1,22 @@
-"""Run the service for the browser tests: `python tests/web/live_server.py DATA_DIR PORT`.
+"""Run the service for the browser tests: `python tests/web/live_server.py DATA_DIR PORT [TEMPLATE]`.
 
 Migrates a fresh SQLite database, seeds one service centre (a team with two agents, a
 supervisor and a quality auditor who sign in with PASSWORD, an administrator without TOTP yet, an API token for the web-chat
 gateway written to DATA_DIR/token, a few live demo conversations, and the demo fortnight of
 `anfu serve --demo` — contacts, tickets, surveys, ledger — for the dashboards) and serves the
 app with uvicorn on 127.0.0.1:PORT.
+
+Seeding analyses every demo turn and takes most of a server's start, so the browser modules seed
+once per test session: `python tests/web/live_server.py --seed TEMPLATE` seeds TEMPLATE (with the
+secret key it was made under) and exits, and `DATA_DIR PORT TEMPLATE` serves a copy of it. Each
+module still gets its own database.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import sys
 from pathlib import Path
 
@@ -57,14 +63,36 @@ def seed(app, data_dir: Path) -> None:  # noqa: ANN001
     store.create_user(tenant.id, "root", hash_password(PASSWORD), "admin", display_name="系统管理员")
 
 
+SECRET = "secret"  # the template's secret key, beside its database
+
+
+def make_template(template: Path) -> None:
+    key = secrets.token_urlsafe(48)
+    settings = get_settings(environment="test", data_dir=template, secret_key=key)
+    upgrade(settings)
+    app = create_app(settings, analyzer=anfu.load(), scheduler=False)
+    seed(app, template)
+    app.state.ctx.store.engine.dispose()
+    (template / SECRET).write_text(key, encoding="utf-8")
+
+
 def main() -> None:
+    if sys.argv[1] == "--seed":
+        make_template(Path(sys.argv[2]))
+        return
     data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
     origin = f"http://127.0.0.1:{port}"
-    settings = get_settings(environment="test", data_dir=data_dir, secret_key=secrets.token_urlsafe(48),
-                            allowed_origins=[origin])
+    template = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    if template is not None:
+        shutil.copytree(template, data_dir, dirs_exist_ok=True)
+        key = (data_dir / SECRET).read_text(encoding="utf-8")
+    else:
+        key = secrets.token_urlsafe(48)
+    settings = get_settings(environment="test", data_dir=data_dir, secret_key=key, allowed_origins=[origin])
     upgrade(settings)
     app = create_app(settings, analyzer=anfu.load())
-    seed(app, data_dir)
+    if template is None:
+        seed(app, data_dir)
     (data_dir / "ready").write_text(origin, encoding="utf-8")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ import httpx
 import pyotp
 import pytest
 
-from tests.web.test_browser import PASSWORD, browser, server  # noqa: F401
+from tests.web.test_browser import ARGS, CHROMIUM, PASSWORD, browser, server  # noqa: F401
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.timeout(1500)
@@ -208,14 +209,24 @@ ACTIONS_JS = r"""() => {
   return {actions, clickOnly};
 }"""
 
-FOCUSED_JS = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body || el === document.documentElement) return null;
-  const s = getComputedStyle(el);
-  const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || (s.boxShadow && s.boxShadow !== 'none');
-  return {index: el.dataset.a11yAction === undefined ? null : Number(el.dataset.a11yAction),
-          ring, what: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-            (el.classList.length ? '.' + [...el.classList].slice(0, 2).join('.') : '') + (el.type ? '[' + el.type + ']' : '') + ' "' + (el.innerText || el.value || '').trim().slice(0, 30) + '"'};
+# Records where each Tab press puts the focus, in the page: an element (with its action index and
+# whether it shows a ring) on focusin, null when the focus leaves the page (focusout to nothing).
+# The walk presses Tab a run of times and reads the record once, instead of asking after each press
+# (half the round trips to the browser: CI budget).
+FOCUS_LOG_JS = """() => {
+  window.__a11yFocus = [];
+  if (window.__a11yFocusWatched) return;
+  window.__a11yFocusWatched = true;
+  document.addEventListener('focusin', e => {
+    const el = e.target;
+    const s = getComputedStyle(el);
+    const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || (s.boxShadow && s.boxShadow !== 'none');
+    window.__a11yFocus.push({index: el.dataset.a11yAction === undefined ? null : Number(el.dataset.a11yAction),
+      ring, what: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+        (el.classList.length ? '.' + [...el.classList].slice(0, 2).join('.') : '') + (el.type ? '[' + el.type + ']' : '') +
+        ' "' + (el.innerText || el.value || '').trim().slice(0, 30) + '"'});
+  }, true);
+  document.addEventListener('focusout', e => { if (!e.relatedTarget) window.__a11yFocus.push(null); }, true);
 }"""
 
 # At 390 px the page is one column: no two cards of the main content side by side.
@@ -302,31 +313,52 @@ def links(page: Any) -> list[str]:
 
 
 def keyboard(page: Any, visit: Visit, actions: list[str]) -> None:
-    """Tab from the top of the page through every action; each must be reached with a ring."""
+    """Tab from the top of the page through every action; each must be reached with a ring.
+
+    Presses Tab once more than there are actions, then reads where the focus went; when it has not
+    come round to the first element or left the page yet, presses on up to ten more (a radio group
+    or a widget may hold more stops than it shows), never more than MAX_TABS in all."""
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
-    reached: set[int] = set()
-    first = None
-    cycled = False
-    for _ in range(min(len(actions) + 10, MAX_TABS)):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(FOCUSED_JS)
-        if focused is None:
-            if first is not None:
-                cycled = True
-                break
-            continue
-        if first is None:
-            first = focused["what"] + str(focused["index"])
-        elif first == focused["what"] + str(focused["index"]):
-            cycled = True
+    page.evaluate(FOCUS_LOG_JS)
+    limit = min(len(actions) + 10, MAX_TABS)
+    pressed = 0
+    for run in (min(len(actions) + 1, limit), limit):
+        for _ in range(run - pressed):
+            page.keyboard.press("Tab")
+        pressed = run
+        log = page.evaluate("() => window.__a11yFocus")
+        reached, cycled, no_ring = _follow(log)
+        if cycled:
             break
-        if focused["index"] is not None:
-            reached.add(focused["index"])
-        if not focused["ring"] and focused["what"] not in visit.no_ring:
-            visit.no_ring.append(focused["what"])
+    for what in no_ring:
+        if what not in visit.no_ring:
+            visit.no_ring.append(what)
     # the whole cycle, or every action before the last one reached (the rest of a long list)
     last = len(actions) if cycled else max(reached, default=-1)
     visit.unreachable = [a for i, a in enumerate(actions[:last]) if i not in reached]
+
+
+def _follow(log: list[dict[str, Any] | None]) -> tuple[set[int], bool, list[str]]:
+    """The actions reached, whether the focus came round (back to the first element, or out of the
+    page after it), and the focused elements without a ring, from the focus record."""
+    reached: set[int] = set()
+    no_ring: list[str] = []
+    first = None
+    for focused in log:
+        if focused is None:
+            if first is not None:
+                return reached, True, no_ring
+            continue
+        key = focused["what"] + str(focused["index"])
+        if first is None:
+            first = key
+        elif first == key:
+            return reached, True, no_ring
+        if focused["index"] is not None:
+            reached.add(focused["index"])
+        if not focused["ring"]:
+            no_ring.append(focused["what"])
+    return reached, False, no_ring
 
 
 def load(page: Any, url: str, width: int, locale: str) -> Visit:
@@ -545,11 +577,32 @@ def server_routes(server: dict[str, Any], analyzer: Any, tmp_path_factory: pytes
     return server
 
 
+def _walk_roles(roles: list[str], server: dict[str, Any], secrets: dict[str, str], browser: Any = None) -> dict[str, Walk]:  # noqa: F811
+    """Walk `roles` one after the other, in `browser` or in a Chromium of this thread's own
+    (Playwright's sync API wants one instance per thread)."""
+    if browser is not None:
+        return {role: walk_role(browser, server, role, secrets) for role in roles}
+    with sync_api.sync_playwright() as p:
+        own = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            return {role: walk_role(own, server, role, secrets) for role in roles}
+        finally:
+            own.close()
+
+
 @pytest.fixture(scope="module")
 def walks(browser: Any, server_routes: dict[str, Any]) -> dict[str, Walk]:  # noqa: F811
+    """Every role's walk. Two browsers walk half the roles each at the same time: a page load
+    waits on the server and the browser in turn, so two walks share the two cores far better
+    than one (the walk is the longest test of CI)."""
     secrets: dict[str, str] = {}
     roles = os.environ.get("ANFU_A11Y_ROLES", "").split(",") if os.environ.get("ANFU_A11Y_ROLES") else [*ROLES, "public"]
-    walks = {role: walk_role(browser, server_routes, role, secrets) for role in roles}
+    second = roles[1::2]  # supervisor, admin: by their pages' count about half of the walk
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(_walk_roles, second, server_routes, secrets)
+        mine = _walk_roles([r for r in roles if r not in second], server_routes, secrets, browser)
+        theirs = other.result()
+    walks = {role: (mine.get(role) or theirs[role]) for role in roles}
     if os.environ.get("ANFU_A11Y_REPORT"):  # the whole walk as JSON, to read while fixing pages
         Path(os.environ["ANFU_A11Y_REPORT"]).write_text(json.dumps(
             {role: [asdict(v) for v in walk.visits] for role, walk in walks.items()}, ensure_ascii=False, indent=1))

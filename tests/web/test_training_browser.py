@@ -46,12 +46,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+def server(tmp_path_factory: pytest.TempPathFactory, seeded_centre: Path):
     data = tmp_path_factory.mktemp("anfu-training-live")
     port = _free_port()
     log = open(data / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "web" / "live_server.py"), str(data), str(port)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "web" / "live_server.py"), str(data), str(port),
+                             str(seeded_centre)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240  # the seed takes a while on a busy machine
     while time.monotonic() < deadline:

@@ -121,7 +121,10 @@ def review_conversation(conversation_id: int, request: Request, user: WebUser = 
         turn = turns[i - offset] if 0 <= i - offset < len(turns) else {}
         rows.append({"message": message, "turn": turn, "findings": turn.get("findings") or []})
     record = _inspection_of(request, user, conversation.id)
-    findings = inspections(request).findings(user.principal, record.id) if record is not None else []
+    # the scorecard's evidence quotes the turns: masked for admins and auditors, as in the API
+    findings = [as_seen_by(user.principal, f, "evidence")
+                for f in inspections(request).findings(user.principal, record.id)] if record is not None else []
+    record = as_seen_by(user.principal, record, "review_note") if record is not None else None
     return render(request, "review_conversation.html", user=user, conversation=conversation, rows=rows, data=data,
                   inspection=record, findings=findings, why=_signals(data, conversation.escalation_level or 0),
                   saved=request.query_params.get("saved") == "1", error=request.query_params.get("error"))
