@@ -40,18 +40,23 @@ def _wait_up(port: int, proc: subprocess.Popen, deadline: float) -> None:
     raise AssertionError(f"anfu serve on port {port} did not start")
 
 
-@pytest.fixture(params=["two-serves", "serve-workers-2"])
-def cluster(request: pytest.FixtureRequest, tmp_path: Path, postgres_schema: Any) -> Any:
+@pytest.fixture(scope="module", params=["two-serves", "serve-workers-2"])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Two `anfu serve` processes on two ports, or one `anfu serve --workers 2` (both ports the
-    same: each connection lands on either worker)."""
-    if postgres_test_url() is None:
+    same: each connection lands on either worker). One of each per module: the tests leave the
+    processes as they found them, and starting them is most of this module's time (CI budget)."""
+    base = postgres_test_url()
+    if base is None:
         pytest.skip("ANFU_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL and sets it)")
     from anfu.security import tokens
     from anfu.security.passwords import hash_password
     from anfu.settings import get_settings
     from anfu.store import Store, upgrade
 
-    url = postgres_schema("cluster")
+    from tests.server.conftest import drop_schema, postgres_schema_url
+
+    url = postgres_schema_url(base, "cluster")
+    tmp_path = tmp_path_factory.mktemp("cluster")
     env_settings = {"database_url": url, "secret_key": secrets.token_urlsafe(48), "data_dir": tmp_path,
                     "environment": "test", "scheduler_interval_s": 0}
     settings = get_settings(**env_settings)
@@ -95,6 +100,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path, postgres_schema: Any
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        drop_schema(url)
 
 
 async def _alerts(port: int, token: str, want: int, post: Any, timeout: float = 20.0) -> list[dict[str, Any]]:
