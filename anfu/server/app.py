@@ -145,7 +145,7 @@ def create_app(settings: Settings, *, analyzer: Analyzer | None = None, store: S
     # Outermost first: logging sees every request, headers go on every response (errors
     # included), and the body limit runs before anything reads the body.
     app.add_middleware(BodyLimit, limit=max_body_bytes, upload_limit=max_upload_bytes,  # type: ignore[arg-type]
-                       upload_prefix=INTAKE_PREFIX)
+                       upload_prefix=INTAKE_PREFIX, page_error=web.page_errors.refusal_page)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute,  # type: ignore[arg-type]
                        ip_per_minute=settings.rate_limit_ip_per_minute,
                        auth_failures_per_minute=settings.rate_limit_auth_failures_per_minute)

@@ -50,6 +50,19 @@ def _has_nul(raw: bytes) -> bool:
     return any(nul in raw for nul in _NUL_FORMS)
 
 
+def _multipart_field_has_nul(body: bytes, ctype: str) -> bool:
+    """A NUL in a text field of a multipart form (`Form()` reads those too); a file part may
+    hold any byte (an Excel upload does), so parts with a file name are not looked at."""
+    boundary = ctype.split("boundary=", 1)[1].split(";")[0].strip(' "') if "boundary=" in ctype else ""
+    if not boundary or b"\x00" not in body:
+        return False
+    for part in body.split(b"--" + boundary.encode("latin-1")):
+        head, _, content = part.partition(b"\r\n\r\n")
+        if b"\x00" in content and b"filename=" not in head.lower():
+            return True
+    return False
+
+
 class BodyLimit:
     """Refuse bodies over the limit (AF432, 413) before the app reads them, and JSON bodies that
     are not UTF-8 (AF433, 400) or declare another charset. Uploads under `upload_prefix` get
@@ -59,16 +72,27 @@ class BodyLimit:
     a note was stored as is on SQLite and failed on PostgreSQL, which cannot store it in text.
     (The API's JSON schemas replace it with U+FFFD instead, `anfu.server.schemas._In`.)"""
 
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_prefix: str) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_prefix: str,
+                 page_error: Callable[[Scope, ApiError], Awaitable[ASGIApp | None]] | None = None) -> None:
         self.app = app
         self.limit = limit
         self.upload_limit = upload_limit
         self.upload_prefix = upload_prefix
+        # a browser's page request gets the error page instead of the JSON body (the web layer's
+        # `page_errors.refusal_page`, given by the app: this layer does not import the pages)
+        self.page_error = page_error
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: ApiError) -> None:
+        page = await self.page_error(scope, error) if self.page_error is not None else None
+        if page is not None:
+            await page(scope, receive, send)
+        else:
+            await _send_error(send, error)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and b"%00" in scope.get("query_string", b"") \
                 and not scope["path"].startswith("/api/"):
-            await _send_error(send, ApiError("AF505", NUL_REFUSED, status=422, kind="request"))
+            await self._refuse(scope, receive, send, ApiError("AF505", NUL_REFUSED, status=422, kind="request"))
             return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
@@ -76,7 +100,7 @@ class BodyLimit:
         limit = self.upload_limit if scope["path"].startswith(self.upload_prefix) else self.limit
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _send_error(send, ApiError("AF432", status=413, limit=limit))
+            await self._refuse(scope, receive, send, ApiError("AF432", status=413, limit=limit))
             return
         chunks: list[bytes] = []
         size = 0
@@ -87,15 +111,16 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _send_error(send, ApiError("AF432", status=413, limit=limit))
+                await self._refuse(scope, receive, send, ApiError("AF432", status=413, limit=limit))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
         ctype = (_header(scope, b"content-type") or "").lower()
-        if ctype.startswith(FORM_TYPE) and _has_nul(body):
-            await _send_error(send, ApiError("AF505", NUL_REFUSED, status=422, kind="form"))
+        if (ctype.startswith(FORM_TYPE) and _has_nul(body)) or \
+                (ctype.startswith("multipart/form-data") and _multipart_field_has_nul(body, ctype)):
+            await self._refuse(scope, receive, send, ApiError("AF505", NUL_REFUSED, status=422, kind="form"))
             return
         if "json" in ctype and body:
             charset = ctype.split("charset=", 1)[1].split(";")[0].strip(' "') if "charset=" in ctype else "utf-8"

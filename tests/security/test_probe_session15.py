@@ -30,6 +30,15 @@ Data protection (a second probe)
     of the access log; a wholly full-width address (ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ) was not recognised.
 16. `anfu batch`'s errors file named the input file (recordings are named after the caller's
     number) and echoed bad values with personal data in clear.
+Pages (a third probe)
+17. A NUL in a multipart form field (`Form()` reads multipart too) was stored in notes, saved views
+    and check-ins; only urlencoded bodies were checked.
+18. A browser refused by the body guard (a NUL in a page's query or form, a form over the size
+    limit) got the API's JSON instead of the error page.
+19. `/admin/users/{id}` with `active=0` and a bad role answered 422 but had deactivated the user.
+20. A team id that is no number ("abc", "²") in the admin user and agent forms moved the agent out
+    of their team.
+21. The canned-reply form's errors named the fields in Chinese for English users, with the code twice.
 Runs on SQLite and, with ANFU_TEST_POSTGRES_URL, PostgreSQL (the `world` fixture)."""
 
 from __future__ import annotations
@@ -388,3 +397,82 @@ def test_batch_errors_file_masks_file_names_and_echoed_values(tmp_path: Path) ->
     written = side_paths(out)["errors"].read_text(encoding="utf-8")
     assert written.count('"code"') == 2 and "AF007" in written and "AF030" in written, written
     assert PHONE not in written and f"来电{PHONE[:3]}****{PHONE[-4:]}.srt" in written
+
+
+# -- pages -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("who, path, data, table", [
+    ("agent_a1", "/notes/conversation/{cid}", {"text": "回电\x00给客户"}, "notes"),
+    ("sup_a1", "/conversations/views", {"name": "视图\x00名", "scope": "team"}, "saved_views"),
+    ("agent_a1", "/wellbeing/checkin", {"kind": "break", "note": "太累\x00了"}, "wellbeing_checkins"),
+])
+def test_a_nul_in_a_multipart_form_is_refused(world: Any, who: str, path: str, data: dict[str, str], table: str) -> None:
+    cid = world.conversation("agent_a1", f"s15-mp-{next(_REFS)}", [("customer", "停电了")])
+    client = world.client(who)
+    before = count(world, f"SELECT count(*) FROM {table}")
+    files = {k: (None, v.encode("utf-8")) for k, v in data.items()}
+    files["csrf_token"] = (None, client.headers["x-csrf-token"].encode())
+    reply = client.post(path.format(cid=cid), files=files)
+    assert reply.status_code == 422 and code_of(reply) == "AF505", (reply.status_code, reply.text[:300])
+    assert count(world, f"SELECT count(*) FROM {table}") == before
+
+
+def test_a_file_part_may_hold_nul_bytes() -> None:
+    """An Excel upload is full of NUL bytes: only the text fields of a multipart body are looked at."""
+    from anfu.server.middleware import _multipart_field_has_nul
+
+    ctype = "multipart/form-data; boundary=XyZ"
+    body = (b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.xlsx"\r\n\r\nPK\x03\x04\x00\x00\r\n'
+            b'--XyZ\r\nContent-Disposition: form-data; name="industry"\r\n\r\npower\r\n--XyZ--\r\n')
+    assert not _multipart_field_has_nul(body, ctype)
+    assert _multipart_field_has_nul(body.replace(b"power", b"pow\x00er"), ctype)
+
+
+@pytest.mark.parametrize("path", ["/search?q=%E5%81%9C%00%E7%94%B5", "/tickets?cause=%00"])
+def test_a_browser_refused_by_the_body_guard_gets_the_error_page(world: Any, path: str) -> None:
+    reply = world.client("sup_a1").get(path, headers=HTML)
+    assert reply.status_code == 422 and reply.headers["content-type"].startswith("text/html")
+    assert "AF505" in reply.text and "<html" in reply.text
+    api = world.client("sup_a1").get(path)  # no Accept: text/html (a script): the JSON body
+    assert api.status_code == 422 and code_of(api) == "AF505" and api.headers["content-type"].startswith("application/json")
+
+
+def test_an_oversized_page_form_gets_the_error_page(world: Any) -> None:
+    client = world.client("sup_a1")
+    text = "话" * (1_048_576 // 3 + 10_000)
+    reply = client.post("/replies", data={"title": "很长", "text": text, "csrf_token": client.headers["x-csrf-token"]},
+                        headers=HTML)
+    assert reply.status_code == 413 and reply.headers["content-type"].startswith("text/html")
+    assert "AF432" in reply.text
+
+
+def _admin_pages(world: Any) -> Any:
+    client = world.client("admin_a")
+    client.follow_redirects = False
+    return client
+
+
+def test_a_refused_user_form_changes_nothing(world: Any) -> None:
+    agent = world.users["agent_a1b"]
+    reply = _admin_pages(world).post(f"/admin/users/{agent.id}", data={"active": "0", "role": "超级管理员"})
+    assert reply.status_code == 422 and code_of(reply) == "AF505", (reply.status_code, reply.text[:300])
+    assert world.store.get_user(agent.id).active is True
+
+
+@pytest.mark.parametrize("team", ["abc", "²", "-1", "1.5"])
+def test_a_team_id_that_is_no_number_is_refused(world: Any, team: str) -> None:
+    agent = world.users["agent_a1b"]
+    reply = _admin_pages(world).post(f"/admin/users/{agent.id}", data={"role": "agent", "team_id": team})
+    assert reply.status_code == 422 and code_of(reply) == "AF505", (reply.status_code, reply.text[:200])
+    reply = _admin_pages(world).post(f"/admin/agents/{agent.id}", data={"team_id": team, "max_open": "3"})
+    assert reply.status_code == 422, (reply.status_code, reply.text[:200])
+    assert world.store.get_user(agent.id).team_id == world.teams["a1"].id
+
+
+def test_the_canned_reply_form_errors_are_english_for_english_users(world: Any) -> None:
+    client = world.client("sup_a1")
+    client.cookies.set("anfu_lang", "en")
+    for data, field in (({"title": " ", "text": "您好，我马上为您处理。"}, "title"), ({"title": "致歉", "text": " "}, "text")):
+        reply = client.post("/replies", data={**data, "csrf_token": client.headers["x-csrf-token"]}, headers=HTML)
+        assert reply.status_code == 422 and '<html lang="en"' in reply.text, reply.text[:200]
+        assert f"{field} is empty" in reply.text and "AF505: AF505" not in reply.text
+        assert "标题 is empty" not in reply.text and "话术 is empty" not in reply.text

@@ -22,7 +22,7 @@ from ...store.tables import ROLES
 from ...web.render import DISPLAY_TZ
 from ..deps import client_ip
 from .page_errors import form_status
-from .common import WebUser, as_id, render, web_form_user, web_user
+from .common import WebUser, optional_id, render, web_form_user, web_user
 
 router = APIRouter()
 AUDIT_PAGE = 50
@@ -95,7 +95,7 @@ def admin_users(request: Request, user: WebUser = Depends(admin_user)) -> HTMLRe
 
 
 def _team(value: str) -> int | None:
-    return as_id(value)
+    return optional_id(value, "team")
 
 
 @router.post("/admin/users", include_in_schema=False)
@@ -127,16 +127,19 @@ def admin_update_user(user_id: int, request: Request, role: str = Form(""), team
         target = next((u for u in staff.users(user.principal) if u.id == user_id), None)
         if target is None:
             raise AnfuError("AF503", user_id, kind="user")
-        if active in ("0", "1"):
-            staff.update(user.principal, user_id, active=active == "1", ip=ip)
+        # the form is checked before anything is written, and the role (which may still be refused:
+        # a team of another tenant) is changed before the account is (de)activated: a refused form
+        # no longer leaves the user deactivated
+        team = _team(team_id) if role else None
+        if role and role not in ROLES:
+            raise AnfuError("AF505", f"role {role[:20]!r}", kind="user")
         if role:
-            team = _team(team_id)
-            if role not in ROLES:
-                raise AnfuError("AF505", f"role {role!r}", kind="user")
             if role != target.role:
                 ctx.auth.set_role(user.principal, user_id, role, team_id=team, ip=ip)
             elif team != target.team_id:
                 staff.update(user.principal, user_id, team_id=team, ip=ip)
+        if active in ("0", "1"):
+            staff.update(user.principal, user_id, active=active == "1", ip=ip)
         if reset_mfa == "1":
             ctx.auth.reset_mfa(user.principal, user_id, ip=ip)
     except AnfuError as exc:

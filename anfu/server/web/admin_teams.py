@@ -16,7 +16,7 @@ from ...store.access import require
 from ...web.labels import CHANNELS, N_
 from ..deps import client_ip
 from .page_errors import form_status
-from .common import WebUser, as_id, render, web_form_user, web_user
+from .common import WebUser, as_id, optional_id, render, web_form_user, web_user
 
 router = APIRouter()
 INDUSTRY_NAMES = {"power": N_("电力"), "telecom": N_("通信"), "ecommerce": N_("电商"), "after_sales": N_("售后"),
@@ -120,7 +120,7 @@ def admin_update_agent(user_id: int, request: Request, team_id: str = Form(""), 
         current: Any = next((p for p in profile if p.user_id == user_id), None)
         if current is None:
             raise AnfuError("AF503", user_id, kind="agent")
-        team = as_id(team_id)
+        team = optional_id(team_id, "team")
         if team != current.team_id:
             ctx.services.staff.update(user.principal, user_id, team_id=team, ip=ip)
         ctx.services.routing.set_profile(user.principal, user_id, industries=industries, channels=channels,

@@ -14,7 +14,7 @@ from ...errors import AnfuError, NotFoundError
 from ...store.tables import ROLES
 from ..deps import client_ip
 from .admin import admin_form_user, admin_user, error_status
-from .common import WebUser, as_id, render
+from .common import WebUser, optional_id, render
 
 router = APIRouter()
 
@@ -40,8 +40,8 @@ def admin_issue_token(request: Request, name: str = Form(..., max_length=200), r
                       user: WebUser = Depends(admin_form_user)) -> HTMLResponse:
     """Issue a token for an integration; the page shows it once."""
     ctx = request.app.state.ctx
-    team = as_id(team_id)
     try:
+        team = optional_id(team_id, "team")
         if not name.strip():
             raise AnfuError("AF505", "name: give the integration a name", kind="API token")
         if role not in ROLES:

@@ -136,6 +136,20 @@ def as_id(value: Any) -> int | None:
     return int(text)
 
 
+def optional_id(value: Any, kind: str) -> int | None:
+    """A form's optional id field (a team chosen in a list): blank is None, anything else must be
+    an id. `as_id` reads "abc" as None too, which such a form took for "no team" and moved the agent
+    out of their team."""
+    if not (value.strip() if isinstance(value, str) else ""):
+        return None
+    found = as_id(value)
+    if found is None:
+        from ...errors import AnfuError
+
+        raise AnfuError("AF505", f"{kind} id {str(value)[:20]!r}: choose one from the list", kind=kind)
+    return found
+
+
 def render(request: Request, template: str, *, user: WebUser | None = None, block: str | None = None,
            status_code: int = 200, **context: Any) -> HTMLResponse:
     """A whole page, or one block of it for an HTMX request (`block`)."""

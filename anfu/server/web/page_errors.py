@@ -6,8 +6,11 @@ and the way out, not the API's JSON body. The API, WebSockets and static files k
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -85,6 +88,16 @@ async def on_validation(request: Request, exc: Exception) -> Response:
     return error_page(request, "AF431", api_errors.describe(errors), 422)
 
 
+async def refusal_page(scope: Any, error: AnfuError) -> Response | None:
+    """The error page for a request the body guard (`anfu.server.middleware.BodyLimit`) refuses
+    before any route runs — a NUL in a page's query or form, a form over the size limit — when a
+    browser asks for the page; None for everything else (the API's JSON answers it)."""
+    request = Request(scope)
+    if not wants_page(request):
+        return None
+    return await run_in_threadpool(error_page, request, error.code, error.message, api_errors.status_of(error))
+
+
 def install(app: FastAPI) -> None:
     """Replace the API's handlers of coded errors, unknown paths and schema violations with
     ones that answer a page request with the error page (and everything else as before)."""
@@ -93,4 +106,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
 
 
-__all__ = ["error_page", "form_status", "install", "wants_page"]
+__all__ = ["error_page", "form_status", "install", "refusal_page", "wants_page"]

@@ -77,7 +77,7 @@ def _saved(request: Request, user: WebUser, form: dict[str, Any], editing: Any, 
     except AnfuError as exc:
         if exc.code in ("AF417", "AF503"):
             raise
-        error = {"code": exc.code, "message": str(exc), "findings": [], "rewrite": None}
+        error = {"code": exc.code, "message": exc.message, "findings": [], "rewrite": None}
         status = form_status(exc)
     else:
         target = f"/replies?saved={saved.id}"
@@ -98,7 +98,7 @@ def replies_create(request: Request, title: str = Form("", max_length=MAX_TITLE)
     form = {"title": title, "text": text, "category": category, "emotion": emotion, "persona": persona}
     library = request.app.state.ctx.services.replies
     return _saved(request, user, form, None, lambda: library.create(
-        user.principal, title=_required(title, "标题"), text=_required(text, "话术"), category=category.strip() or None,
+        user.principal, title=_required(title, "title"), text=_required(text, "text"), category=category.strip() or None,
         emotion=emotion or None, persona=persona or None))
 
 
@@ -115,7 +115,7 @@ def replies_update(reply_id: int, request: Request, title: str = Form("", max_le
     editing = library.get(user.principal, reply_id)
     form = {"title": title, "text": text, "category": category, "emotion": emotion, "persona": persona}
     return _saved(request, user, form, editing, lambda: library.update(
-        user.principal, reply_id, title=_required(title, "标题"), text=_required(text, "话术"),
+        user.principal, reply_id, title=_required(title, "title"), text=_required(text, "text"),
         category=category.strip() or None, emotion=emotion or None, persona=persona or None,
         active=active == "yes", expected_updated_at=_version(version)))
 
