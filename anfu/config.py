@@ -28,6 +28,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError("AF103", f"{path} ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("AF103", f"{path} (not UTF-8 at byte {exc.start}: save it as UTF-8)") from None
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -41,6 +43,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return config
 
 
+LIMITS = frozenset({"max_chars", "turn_memo"})
+
+
 def validate(config: dict[str, Any]) -> None:
     pipeline = config.get("pipeline")
     if not isinstance(pipeline, dict):
@@ -49,6 +54,9 @@ def validate(config: dict[str, Any]) -> None:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
         raise ConfigError("AF102", "[pipeline].components must be a non-empty list of names")
     limits = config.get("limits", {})
+    unknown = sorted(set(limits) - LIMITS) if isinstance(limits, dict) else []
+    if unknown:  # a typo (max_char) was ignored and the default applied
+        raise ConfigError("AF102", f"[limits] has no key {unknown[0]!r} (known: {', '.join(sorted(LIMITS))})")
     max_chars = limits.get("max_chars", 20000)
     if not isinstance(max_chars, int) or isinstance(max_chars, bool) or max_chars < 1:
         raise ConfigError("AF102", "[limits].max_chars must be a positive integer")

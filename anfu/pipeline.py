@@ -229,5 +229,7 @@ def load(config: str | Path | dict[str, Any] | None = None, **overrides: Any) ->
         cfg = load_config(overrides=config)
     else:
         cfg = load_config(config, overrides or None)
+    for name in cfg.get("components", {}):  # a table for a misspelt component was ignored
+        registry.components.get(name)  # AF101 naming the registered ones
     components = [build_component(name, cfg) for name in cfg["pipeline"]["components"]]
     return Analyzer(components, cfg)

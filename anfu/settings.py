@@ -147,6 +147,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"origin {origin!r} must look like https://host[:port] (no trailing /)")
         return value
 
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        # an empty ANFU_HOST (a blank line in .env) made uvicorn listen on every interface
+        if not value.strip():
+            raise ValueError("give an address to listen on, e.g. 127.0.0.1 (0.0.0.0 only inside a container)")
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -214,11 +222,19 @@ def get_settings(**overrides: Any) -> Settings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "?"
         raise SettingsError("AF402", f"ANFU_{where.upper()}: {first.get('msg', exc)}") from None
+    except UnicodeDecodeError as exc:  # the .env file (pydantic-settings reads it as UTF-8)
+        raise SettingsError("AF402", f".env in {Path.cwd()}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise SettingsError("AF402", f"ANFU_DATA_DIR: {settings.data_dir} is a file, not a folder")
     secret = settings.secret_key.get_secret_value()
     problem = secret_problem(secret)
     if problem is not None:
         if settings.environment != "development":
             raise SettingsError("AF401", problem)
         if not secret:
-            settings.secret_key = SecretStr(_development_secret(settings.data_dir))
+            try:
+                settings.secret_key = SecretStr(_development_secret(settings.data_dir))
+            except OSError as exc:
+                raise SettingsError("AF402", f"ANFU_DATA_DIR: cannot write {settings.data_dir} "
+                                             f"({exc.strerror or exc}); choose a folder this user may create") from None
     return settings

@@ -25,5 +25,17 @@ def _register_commands() -> None:
 
 
 def main() -> None:
+    """Run the command line. A coded error that escapes a command, or a database that cannot be
+    reached, is `error AF###: …` and exit 2 like every command's own refusals, not a traceback."""
     _register_commands()
-    app()
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - only the known kinds below are answered; the rest re-raised
+        from .common import coded
+
+        error = coded(exc)
+        if error is None:
+            raise
+        from .common import fail
+
+        raise SystemExit(fail(error).exit_code) from None

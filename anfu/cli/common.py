@@ -28,6 +28,16 @@ def fail(error: AnfuError) -> "typer.Exit":
     return typer.Exit(code=2)
 
 
+def coded(exc: BaseException) -> AnfuError | None:
+    """The coded error for an exception that escaped a command: itself when coded, AF501 for a
+    database that refused or did not answer the connection; None for anything else (a bug)."""
+    if isinstance(exc, AnfuError):
+        return exc
+    from ..store.engine import connection_error
+
+    return connection_error(exc)
+
+
 def training_examples(shipped: list[Any], data: Iterable[str] | None, load: Callable[[str], list[Any]]) -> list[Any]:
     """The `train*` commands' rows: the shipped ones plus those loaded from each --data file;
     AF202 when there are none at all."""

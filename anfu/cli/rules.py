@@ -15,9 +15,14 @@ def check_rules(
     rules_dir: Optional[str] = typer.Option(None, "--rules", help="Folder of rule packs (default: the shipped zh_CN packs)."),
 ) -> None:
     """Validate every rule pack (YAML) and list each problem with its file; exit 1 on problems."""
+    from ..errors import AnfuError
     from ..rules import check_all, pack_dir
+    from .common import fail
 
-    problems = check_all(rules_dir=rules_dir)
+    try:
+        problems = check_all(rules_dir=rules_dir)
+    except AnfuError as exc:
+        raise fail(exc) from None
     console = Console(stderr=False)
     base = pack_dir(rules_dir=rules_dir)
     count = len(list(base.rglob("*.yaml")))

@@ -49,4 +49,7 @@ def serve(
             raise fail(exc) from None
         return
     warm_up(prepared.app)
-    run(prepared, host, port, echo=typer.echo)
+    try:
+        run(prepared, host, port, echo=typer.echo)
+    except AnfuError as exc:
+        raise fail(exc) from None

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from .. import registry
 from ..rules import validator
-from ..rules.checked import each_mapping, load_checked, number, str_list
+from ..rules.checked import each_mapping, load_checked, number, regex, str_list
 from ..text.normalize import normalize, t2s
 from ..text.numerals import parse_number
 from ..types import Assessment, Conversation, EscalationResult, Signal
@@ -111,10 +111,8 @@ def validate_ladder(data: dict[str, Any]) -> list[str]:
 
 
 def _check_regex(rx: Any, where: str, problems: list[str], groups: tuple[str, ...] = ()) -> None:
-    try:
-        compiled = re.compile(rx)
-    except (re.error, TypeError) as exc:
-        problems.append(f"{where}: bad regex ({exc})")
+    compiled = regex(rx, where, problems)
+    if compiled is None:
         return
     for group in groups:
         if group not in compiled.groupindex:

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..errors import RulePackError
 from ..rules import load_pack, pack_dir, validator
+from ..rules.checked import regex
 
 KINDS = ("required", "forbidden", "outcome", "quality", "peak_handled", "zero")
 OUTCOME_FIELDS = ("calmed", "outcome")
@@ -73,11 +74,12 @@ def check_scorecard(data: dict[str, Any]) -> list[str]:
         weight = item.get("weight", 0)
         if kind != "zero" and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0):
             problems.append(f"{where}.weight must be a positive number")
-        for p in item.get("patterns", []) or []:
-            try:
-                re.compile(p)
-            except (re.error, TypeError) as exc:
-                problems.append(f"{where}.patterns {p!r}: {exc}")
+        patterns = item.get("patterns", []) or []
+        if not isinstance(patterns, list):  # a bare string was read one character at a time
+            problems.append(f"{where}.patterns must be a list of regexes, e.g. patterns: ['您好']")
+            patterns = []
+        for i, p in enumerate(patterns):
+            regex(p, f"{where}.patterns[{i}]", problems)
         if kind == "required" and not item.get("patterns"):
             problems.append(f"{where}: a required item needs patterns")
         if kind == "zero" and not (item.get("patterns") or item.get("abuse")):

@@ -49,6 +49,10 @@ def _read(path: Path, mtime: float) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RulePackError("AF301", str(path), reason=f"YAML error: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RulePackError("AF301", str(path), reason=f"not UTF-8 (byte {exc.start}): save the pack as UTF-8") from None
+    except IsADirectoryError:
+        raise RulePackError("AF301", str(path), reason="a folder named like a pack: rename it") from None
     if not isinstance(data, dict):
         raise RulePackError("AF301", str(path), reason="the top level must be a mapping")
     return data
@@ -111,6 +115,8 @@ def check_all(locale: str = DEFAULT_LOCALE, rules_dir: str | Path | None = None)
     for module in VALIDATOR_MODULES:  # packs read outside components (SLA, departments…)
         import_module(module)
     base = pack_dir(locale, rules_dir)
+    if not base.is_dir():
+        raise RulePackError("AF302", f"{base} (no such folder of rule packs)")
     problems: dict[str, list[str]] = {}
     for path in sorted(base.rglob("*.yaml")):
         rel = path.relative_to(base).with_suffix("").as_posix()

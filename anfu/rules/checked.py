@@ -33,6 +33,21 @@ def str_list(value: Any, where: str, problems: list[str], allow_empty: bool = Fa
     return value
 
 
+def regex(value: Any, where: str, problems: list[str]) -> "re.Pattern[str] | None":
+    """A pack's regex, compiled as the loaders use it: inside `(?:…)`, joined with the others of its
+    list. A global flag such as `(?i)` compiles alone and breaks the joined pattern (the component
+    then failed to load after `check-rules` said OK): scope it, `(?i:thanks)`."""
+    if not isinstance(value, str):
+        problems.append(f"{where}: a regex must be a string")
+        return None
+    try:
+        return re.compile(f"(?:{value})")
+    except re.error as exc:
+        problems.append(f"{where}: bad regex {value[:60]!r} ({exc}; a flag such as (?i) must be scoped, "
+                        "e.g. (?i:thanks))")
+        return None
+
+
 def number(value: Any, where: str, problems: list[str], low: float | None = None, high: float | None = None) -> None:
     """Check that `value` is a number within [low, high]."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -97,13 +97,39 @@ def sign_in_help(url: str, prepared: Prepared) -> str:
     return "\n".join(lines)
 
 
+def listening_socket(host: str, port: int, backlog: int = 2048) -> Any:
+    """The socket `run` serves on, bound here so that a held port or an unknown host is AF402
+    before the service starts (uvicorn logged it and exited with 3)."""
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(backlog)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        from ..errors import SettingsError
+
+        raise SettingsError("AF402", f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}; "
+                                     "another program may hold the port, or the host is unknown: pick another "
+                                     "--port or --host)") from None
+    return sock
+
+
 def run(prepared: Prepared, host: str, port: int, echo: Callable[[str], None] = print) -> None:
     import uvicorn
 
+    sock = listening_socket(host, port)
     echo(sign_in_help(f"http://{host}:{port}", prepared))
     # access_log off: the app's own RequestLog middleware logs every request (masked)
-    uvicorn.run(prepared.app, host=host, port=port, log_level="info", ws_max_size=1_000_000,
-                server_header=False, proxy_headers=False, access_log=False)
+    config = uvicorn.Config(prepared.app, host=host, port=port, log_level="info", ws_max_size=1_000_000,
+                            server_header=False, proxy_headers=False, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 WORKER_APP = "anfu.server.asgi:app_from_env"  # the factory each `--workers` process calls

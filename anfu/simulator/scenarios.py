@@ -270,6 +270,8 @@ def _load_folder(folder: str, stamp: tuple[tuple[str, float], ...]) -> tuple[Sce
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise RulePackError("AF301", str(path), reason=f"cannot read it ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise RulePackError("AF301", str(path), reason=f"not UTF-8 (byte {exc.start}): save it as UTF-8") from None
         out.append(build_scenario(data, expected_id=path.stem, where=str(path)))
     return tuple(sorted(out, key=lambda s: s.id))
 

@@ -39,8 +39,8 @@ def make_engine(settings: Any = None, *, url: str | None = None, echo: bool = Fa
     raw = url if url is not None else settings.database_url
     try:
         parsed = make_url(raw)
-    except ArgumentError:
-        raise StoreError("AF501", "(malformed URL)") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        raise StoreError("AF501", "(malformed URL: check the host, the port number and the database name)") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(raw, parsed.database, echo)
@@ -125,3 +125,15 @@ def _private_file(path: Path) -> None:
 def writer(engine: Engine) -> Engine:
     """The same engine, marked so that SQLite transactions take the write lock at BEGIN."""
     return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def connection_error(exc: BaseException) -> StoreError | None:
+    """AF501 for a database that refused or did not answer the connection (the command line
+    prints it instead of SQLAlchemy's traceback); None for any other exception. The server's
+    message names the host and port, never the password."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return None
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    return StoreError("AF501", f"(cannot connect: {reason})")
