@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from ...errors import AnfuError
 from ...security import Identity
 from ...store import WorkflowStore
 from ...store.access import Principal, can
@@ -144,8 +145,6 @@ def optional_id(value: Any, kind: str) -> int | None:
         return None
     found = as_id(value)
     if found is None:
-        from ...errors import AnfuError
-
         raise AnfuError("AF505", f"{kind} id {str(value)[:20]!r}: choose one from the list", kind=kind)
     return found
 

@@ -17,11 +17,10 @@ from ...errors import InputError
 from ...store import ConversationFilter
 from ...store.access import require
 from .. import supervision
-from ...service.supervision import whisper
 from ..deps import client_ip
 from ..views import as_seen_by
 from .common import WebUser, is_htmx, render, web_form_user, web_user
-from ...service.supervision import WHISPER_DELIVERED
+from ...service.supervision import WHISPER_DELIVERED, whisper
 from .console import WHISPER_EVENT
 
 URGENT_LEVEL = 2
