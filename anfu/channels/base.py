@@ -224,9 +224,8 @@ def check_times(threads: list[Thread]) -> None:
     for thread in threads:
         for utterance in thread.utterances:
             ts = utterance.timestamp
-            if ts is not None and ts > 10**8 and not in_time_range(ts):
-                raise InputError("AF032", f"the time of message {utterance.id or thread.key!r}: {ts!r} is out of "
-                                          "range (a time between 1970 and 9999)")
+            if ts is not None and ts > 10**8:
+                _in_range(ts, ts, f"the time of message {utterance.id or thread.key!r}")
 
 
 def clean_text(text: Any) -> str:

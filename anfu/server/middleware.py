@@ -50,10 +50,15 @@ def _has_nul(raw: bytes) -> bool:
     return any(nul in raw for nul in _NUL_FORMS)
 
 
+def _content_param(ctype: str, name: str) -> str | None:
+    """A parameter of a Content-Type value (`charset`, `boundary`), or None."""
+    return ctype.split(f"{name}=", 1)[1].split(";")[0].strip(' "') if f"{name}=" in ctype else None
+
+
 def _multipart_field_has_nul(body: bytes, ctype: str) -> bool:
     """A NUL in a text field of a multipart form (`Form()` reads those too); a file part may
     hold any byte (an Excel upload does), so parts with a file name are not looked at."""
-    boundary = ctype.split("boundary=", 1)[1].split(";")[0].strip(' "') if "boundary=" in ctype else ""
+    boundary = _content_param(ctype, "boundary")
     if not boundary or b"\x00" not in body:
         return False
     for part in body.split(b"--" + boundary.encode("latin-1")):
@@ -123,7 +128,8 @@ class BodyLimit:
             await self._refuse(scope, receive, send, ApiError("AF505", NUL_REFUSED, status=422, kind="form"))
             return
         if "json" in ctype and body:
-            charset = ctype.split("charset=", 1)[1].split(";")[0].strip(' "') if "charset=" in ctype else "utf-8"
+            charset = _content_param(ctype, "charset")
+            charset = "utf-8" if charset is None else charset
             if charset not in ("utf-8", "utf8"):
                 await _send_error(send, ApiError("AF433", f"declared charset {charset}", status=415))
                 return

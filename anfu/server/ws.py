@@ -32,7 +32,6 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -41,10 +40,9 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import AnfuError
-from ..pii import mask_data
 from ..service.supervision import WHISPER_DELIVERED
 from ..store import ConversationFilter
-from ..store.access import require, sees_identity
+from ..store.access import require
 from . import supervision
 from .context import AppContext
 from .deps import Auth, identify
@@ -54,6 +52,7 @@ from .presend import check_draft
 from .routes.messages import hints
 from .schemas import MAX_ID, MAX_TEXT, MessageCreate
 from .turns import ConnectionCache, live_view
+from .views import as_seen_by, seen_by
 
 router = APIRouter()
 log = logging.getLogger("anfu.server.ws")
@@ -312,10 +311,7 @@ class Session:
         record = store.get_conversation(cid, visible_to=p)
         messages = [m.to_dict() for m in store.list_messages(cid, after_seq=max(0, record.last_seq - 50))]
         latest = store.latest_assessment(cid)
-        if not sees_identity(p):
-            messages = mask_data(messages)
-            latest = None if latest is None else replace(latest, data=mask_data(latest.data))
-        return messages, latest
+        return seen_by(p, messages), None if latest is None else as_seen_by(p, latest, "data")
 
 
 @router.websocket("/ws/agent")
