@@ -55,6 +55,7 @@ from typer.testing import CliRunner
 
 from anfu.batch.runner import side_paths
 from tests.security.probe import code_of, count
+from tests.server.test_server_ws import receive_until as until
 
 ORIGIN = {"origin": "http://testserver"}
 PHONE = "13912345678"
@@ -62,14 +63,6 @@ ID_NUMBER = "11010519491231002X"
 # a complaint that climbs the ladder (L1+) and carries a mobile number
 ANGRY = f"你们这是欺诈！我的手机号{PHONE}，我已经联系了记者，明天就曝光你们，还要去法院起诉！"
 _REFS = itertools.count(1)
-
-
-def until(ws: Any, kind: str, limit: int = 20) -> dict[str, Any]:
-    for _ in range(limit):
-        frame = ws.receive_json()
-        if frame["type"] == kind:
-            return frame
-    raise AssertionError(f"no {kind} frame")
 
 
 def drain(ws: Any) -> list[dict[str, Any]]:
