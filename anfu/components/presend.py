@@ -21,20 +21,37 @@ from ..qa.context import (
     ReplyContext,
     asked_again_for,
     context_before,
+    hazard_in,
     load_context_cached,
     rule_evidence,
+    vague_to_hazard,
 )
 from ..text.normalize import normalize
 from ..types import Assessment, Finding, TurnAssessment
 from .base import Component
 
 Result = tuple[list[Finding], str | None, bool]
+#: how many turns back a reply looks for a safety hazard the customer reported ("煤气味", "电缆断"):
+#: a vague promise to such a customer is a violation for the rest of the exchange, not only
+#: right after the report
+HAZARD_TURNS = 12
+
+
+def _norm(turn: TurnAssessment) -> str:
+    return turn.norm if len(turn.norm) == len(turn.text) else normalize(turn.text)
+
+
+def hazard_before(turns: Sequence[TurnAssessment], i: int, stop: int | None = None) -> str | None:
+    """The safety hazard a customer turn of the `HAZARD_TURNS` before turn `i` reports (up to turn
+    `stop`, default `i`), or None."""
+    return hazard_in(_norm(t) for t in turns[max(0, i - HAZARD_TURNS):i if stop is None else stop]
+                     if t.speaker == "customer")
 
 
 def reply_context(turns: Sequence[TurnAssessment], i: int) -> ReplyContext:
     """The context of agent turn `i`: the customer turn it answers and the turns shortly before."""
     start = max(0, i - CONTEXT_TURNS)
-    window = [(t.speaker, t.norm if len(t.norm) == len(t.text) else normalize(t.text)) for t in turns[start:i]]
+    window = [(t.speaker, _norm(t)) for t in turns[start:i]]
     return context_before(window, len(window))
 
 
@@ -81,10 +98,11 @@ class PreSend(Component):
                     customer = turn
                     results.append(None)
                     continue
-                norm = turn.norm if len(turn.norm) == len(turn.text) else normalize(turn.text)
+                norm = _norm(turn)
                 ctx = reply_context(doc.turns, i)
                 if model is not None and ctx.customer:
-                    pending.append((d, i, norm, ctx, rules.scan(norm, turn.text), customer))
+                    pending.append((d, i, norm, ctx, rules.scan(norm, turn.text), customer,
+                                    hazard_before(doc.turns, i)))
                     results.append(None)
                     continue
                 found = checker.scan(norm, turn.text)
@@ -93,10 +111,13 @@ class PreSend(Component):
         if pending and model is not None:
             scored = model.predict([p[2] for p in pending], [p[3] for p in pending],
                                    [rule_evidence(f.rule_id for f in p[4]) for p in pending])
-            for (d, i, norm, ctx, found, customer), (prob, category) in zip(pending, scored):
+            for (d, i, norm, ctx, found, customer, hazard), (prob, category) in zip(pending, scored):
                 given = asked_again_for(norm, ctx.customer, ctx.earlier_agent[-1] if ctx.earlier_agent else "")
                 if given is not None and prob < model.threshold_:
                     out[d][i] = self._asked_again(docs[d].turns[i].text, given, prob, model, customer)
+                    continue
+                if prob < model.threshold_ and vague_to_hazard(norm, hazard):
+                    out[d][i] = self._vague_to_hazard(docs[d].turns[i].text, hazard, prob, model, customer)
                     continue
                 out[d][i] = self._decide(docs[d].turns[i].text, norm, found, prob, category, model, customer)
         return out
@@ -132,10 +153,27 @@ class PreSend(Component):
                           f"（把握 {confidence:.0%}）。", "major", confidence, "must_fix")
         return [finding], self.checker.rewrite([finding], _context(customer)), True
 
+    def _vague_to_hazard(self, text: str, hazard: str, prob: float, model: ContextReplyModel,
+                         customer: TurnAssessment | None) -> Result:
+        """A vague promise alone to a customer who reported a safety hazard: must fix (the rule
+        corroborates what the model reads as a polite reply)."""
+        confidence = max(prob, model.threshold_)
+        finding = Finding("context.vague_to_hazard", "empty_promise", 0, len(text),
+                          f"结合前文来看，客户报告了安全隐患（{hazard}），这条回复只有含糊的承诺：请给出明确的到场时间或处理人，"
+                          f"并先告诉客户现在该怎么保证安全（把握 {confidence:.0%}）。", "major", confidence, "must_fix")
+        return [finding], self.checker.rewrite([finding], _context(customer)), True
+
     def turn_context(self, doc: Assessment, i: int) -> int:
         if doc.turns[i].speaker != "agent":
             return i
+        # a hazard reported before the window is read too (`hazard_before`)
+        if self._hazard_outside_window(doc, i) is not None:
+            return max(0, i - HAZARD_TURNS)
         return max(0, i - CONTEXT_TURNS)
+
+    @staticmethod
+    def _hazard_outside_window(doc: Assessment, i: int) -> str | None:
+        return hazard_before(doc.turns, i, stop=max(0, i - CONTEXT_TURNS))
 
     def turn_key(self, doc: Assessment, i: int) -> Any:
         if doc.turns[i].speaker != "agent":
@@ -143,7 +181,7 @@ class PreSend(Component):
         # the turns read (texts, the customer turns' position: their emotion reads it), and the
         # industry the customer turn's cause depends on
         before = tuple((t.speaker, t.text, t.follow_up) for t in doc.turns[max(0, i - CONTEXT_TURNS):i])
-        return before, doc.conversation.industry
+        return before, doc.conversation.industry, self._hazard_outside_window(doc, i)
 
     def set_annotations(self, docs: Sequence[Assessment], outputs: list[Any]) -> None:
         for doc, results in zip(docs, outputs):

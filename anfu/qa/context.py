@@ -125,6 +125,44 @@ def asked_again_for(reply: str, customer: str, earlier_agent: str = "") -> str |
     return None
 
 
+# A safety hazard or a life-critical dependency the customer reports (normalised text): gas, a live
+# wire or a burning meter box, someone trapped in a lift, medical equipment at home. Their problem
+# is urgent by nature (corpus/LABELS.md, `empty_promise`).
+_HAZARD = re.compile(
+    r"(燃气|煤气|天然气|液化气)(味|泄漏|泄露|漏了|漏气)|漏气|(闻到|有).{0,6}(煤气|燃气|天然气)味|"
+    r"漏电|触电|电(线|缆)[^，。！？]{0,4}(掉|断|垂|落|着火|起火|冒火|冒烟|打火|烧)|"
+    r"(电表|电箱|配电箱|插座|线路|变压器)[^，。！？]{0,4}(冒烟|着火|起火|冒火|打火|烧焦|爆)|"
+    r"高压线|电梯[^，。！？]{0,4}(困|关)[^，。！？]{0,2}人|困在电梯|"
+    r"制氧机|呼吸机|透析|心电监护|监护仪")
+# a promise with no time, owner or step in it: "尽量给您安排", "您等电话就行", "请耐心等待", "会反映给…"
+_VAGUE = re.compile(r"尽量|尽快|稍后|等(电话|通知|消息|回复|联系)|排队|(比较|很|太)忙|耐心等|回头|"
+                    r"(会|将)(反映|反馈|转达|上报|安排|处理|联系|跟进)|后续|有消息")
+# what makes a reply to a hazard concrete: a time, an action now, a safety instruction
+_CONCRETE = re.compile(
+    r"\d|[一二两三四五六七八九十半几]+(个)?(分钟|小时|点)|马上|立即|立刻|现在就|已经?(派|安排|通知|登记|联系|打)|"
+    r"关(闭|掉|好|上)?[^，。！？]{0,4}(阀|闸|开关)|开窗|通风|拉(下)?[^，。！？]{0,3}闸|"
+    r"(不要|别|先别|切勿|请勿)[^，。！？]{0,6}(开关|打开|使用|点火|明火|用火|碰|触|靠近|动)|远离|离开|撤离|"
+    r"到(门外|楼道|室外|屋外)|119|120|110")
+
+
+def hazard_in(customer_turns: Iterable[str]) -> str | None:
+    """The first safety hazard or life-critical dependency ("煤气味", "电缆断", "制氧机") the customer
+    reports in `customer_turns` (normalised), or None."""
+    for text in customer_turns:
+        found = _HAZARD.search(text)
+        if found:
+            return found.group(0)
+    return None
+
+
+def vague_to_hazard(reply: str, hazard: str | None) -> bool:
+    """Whether `reply` (normalised) answers a customer who reported `hazard` with a vague promise
+    alone ("今天师傅比较忙，尽量给您安排，您等电话就行。" after a smell of gas): no time, no action taken
+    now, no safety instruction. 质检 marks that `empty_promise` (corpus/LABELS.md): a vague promise
+    as the whole answer to an urgent problem."""
+    return hazard is not None and _VAGUE.search(reply) is not None and _CONCRETE.search(reply) is None
+
+
 def _bigrams(text: str) -> set[str]:
     chars = "".join(_CONTENT.findall(text))
     return {chars[i:i + 2] for i in range(len(chars) - 1)}

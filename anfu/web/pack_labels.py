@@ -358,6 +358,8 @@ _FINDING_CONTEXT = re.compile(r"结合客户上一句来看，(?P<consider>建�
                               r"（把握 (?P<p>\d+%)）：(?P<message>.+)", re.DOTALL)
 _FINDING_ASKED = re.compile(r"结合客户上一句来看，客户刚刚已经提供了(?P<detail>[^，]+)，不要再次索要："
                             r"请直接据此查询并告诉客户结果（把握 (?P<p>\d+%)）。")
+_FINDING_HAZARD = re.compile(r"结合前文来看，客户报告了安全隐患（(?P<hazard>[^）]+)），这条回复只有含糊的承诺：请给出明确的到场时间"
+                             r"或处理人，并先告诉客户现在该怎么保证安全（把握 (?P<p>\d+%)）。")
 _FINDING_HOW = {"属于服务忌语": "is a forbidden phrase", "与常见忌语说法相近": "is close to a common forbidden phrase",
                 "疑似服务忌语": "looks like a forbidden phrase"}
 # advice the code gives when the pack has no rule of a category (anfu.qa.checker, anfu.components.presend)
@@ -410,4 +412,9 @@ def finding_text(message: Any, locale: str, rules_dir: str | None = None) -> Mar
         return Markup("Given the customer's last message: the customer has just given {}; do not ask for it "
                       "again. Look it up with what they gave and tell them the result (confidence {}).").format(
             _DETAILS_EN[match.group("detail")], match.group("p"))
+    match = _FINDING_HAZARD.fullmatch(message)
+    if match:
+        return (Markup("Given the conversation: the customer reported a safety hazard (“") + _user(match.group("hazard"))
+                + Markup("”) and this reply is only a vague promise. Give a definite arrival time or who will handle "
+                         "it, and first tell the customer how to stay safe now (confidence {}).").format(match.group("p")))
     return message

@@ -50,6 +50,55 @@ def test_canned_brush_off_that_ignores_the_question_is_flagged(analyzer) -> None
     assert turn.rewrite
 
 
+# a 78-year-old alone with a smell of gas, a fallen cable, oxygen at home: a vague promise alone is
+# empty_promise (corpus/LABELS.md), even several turns after the hazard was reported
+GAS = [("customer", "我家厨房好像有煤气味，我一个人在家，七十多了，有点害怕。"),
+       ("agent", "请问您家的地址是？"),
+       ("customer", "和平路12号3单元501。"),
+       ("agent", "好的，我给您登记了，会安排人员过去。"),
+       ("customer", "那大概什么时候能来人？我不敢在屋里待着。")]
+
+
+@pytest.mark.parametrize("turns,reply", [
+    (GAS, "今天师傅比较忙，尽量给您安排，您等电话就行。"),
+    ([("customer", "我们楼下的电缆断了掉在地上，还在冒火花，小孩子在旁边玩！")],
+     "收到，我们会反映给相关部门处理，请您耐心等待。"),
+    ([("customer", "停电了，我爸在家用制氧机，备用电池只能撑两个小时，什么时候来电？")],
+     "您好，我们会尽快恢复供电，请您耐心等待通知。"),
+])
+def test_a_vague_promise_to_a_reported_hazard_is_flagged(analyzer, turns, reply: str) -> None:  # noqa: ANN001
+    turn = _last_agent(analyzer, [*turns, ("agent", reply)])
+    assert turn.violation is True, [f.message for f in turn.findings]
+    assert any(f.category == "empty_promise" and f.level == "must_fix" for f in turn.findings)
+    assert turn.rewrite
+
+
+@pytest.mark.parametrize("turns,reply", [
+    # a time, an action now, a safety instruction: concrete, whatever else the reply says
+    (GAS, "师傅今天比较忙，但我已经给您加急了，四十分钟内到。您先到楼道里等，不要开关电器。"),
+    (GAS, "您先别开关任何电器，开窗通风，到门外等。我马上联系燃气公司抢修。"),
+    ([("customer", "停电了，我爸在家用制氧机，备用电池只能撑两个小时，什么时候来电？")],
+     "抢修队已经在路上，预计40分钟内恢复；我把您家登记为医疗用电敏感户，20分钟后给您回电话报进度。"),
+    # the same vague words with no hazard reported: not this rule's business
+    ([("customer", "我想问一下新装的宽带什么时候能开通？")], "您好，我们会尽快为您安排，请您耐心等待通知。"),
+])
+def test_a_concrete_reply_to_a_hazard_or_a_vague_one_without_hazard_is_not_this_rule(analyzer, turns,  # noqa: ANN001
+                                                                                     reply: str) -> None:
+    turn = _last_agent(analyzer, [*turns, ("agent", reply)])
+    assert not any(f.rule_id == "context.vague_to_hazard" for f in turn.findings), [f.message for f in turn.findings]
+
+
+def test_the_hazard_is_read_beyond_the_reply_window(analyzer) -> None:  # noqa: ANN001
+    """Twelve turns back, not only the four the model reads; the turn memo re-reads them (a hazard
+    reported earlier changes the result of a reply with the same four turns before it)."""
+    filler = [("agent", "好的。"), ("customer", "嗯。")] * 3
+    reply = ("agent", "今天师傅比较忙，尽量给您安排，您等电话就行。")
+    with_hazard = analyzer(Conversation.from_texts([GAS[0], *filler, reply])).turns[-1]
+    without = analyzer(Conversation.from_texts([("customer", "我想换个燃气灶。"), *filler, reply])).turns[-1]
+    assert any(f.rule_id == "context.vague_to_hazard" for f in with_hazard.findings)
+    assert not any(f.rule_id == "context.vague_to_hazard" for f in without.findings)
+
+
 def test_asking_again_for_what_the_customer_gave_is_flagged(analyzer) -> None:  # noqa: ANN001
     turn = _last_agent(analyzer, [
         ("customer", "快递一周没动了，单号是 SF1234567890，到底怎么回事？"),

@@ -197,6 +197,12 @@ def test_findings_come_back_in_english_with_the_agents_words_marked() -> None:
     for detail in [name for name, _ in DETAILS] + [REPEATED]:  # every detail the rule can name has its English
         text = str(finding_text(asked.replace("订单号", detail), "en"))
         assert not CJK.search(text), text
+    # the vague-promise-to-a-hazard rule: the customer's words quoted and marked
+    hazard = ("结合前文来看，客户报告了安全隐患（闻到煤气味），这条回复只有含糊的承诺：请给出明确的到场时间或处理人，"
+              "并先告诉客户现在该怎么保证安全（把握 54%）。")
+    english = finding_text(hazard, "en")
+    assert not CJK.search(chrome(english)) and "safety hazard" in str(english) and "54%" in str(english), english
+    assert '<span data-user-content lang="zh-CN">闻到煤气味</span>' in str(english)
     assert finding_text("坐席自定义的提示", "en") == "坐席自定义的提示"  # not the check's wording: as stored
 
 
