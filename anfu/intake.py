@@ -8,6 +8,7 @@ import math
 from typing import Any, BinaryIO, Iterator
 
 from .errors import AnfuError, InputError
+from .text.normalize import is_blank
 from .types import SPEAKERS, Conversation, Utterance
 
 
@@ -58,7 +59,7 @@ def record_id(value: Any) -> str | None:
 def _text(value: Any, max_chars: int) -> str:
     if not isinstance(value, str):
         raise InputError("AF003", "null" if value is None else type(value).__name__)
-    if not value.strip():
+    if is_blank(value):
         raise InputError("AF004")
     if len(value) > max_chars:
         raise InputError("AF005", len(value), limit=max_chars)

@@ -24,6 +24,7 @@ from .components.base import Component
 from .config import load_config
 from .errors import ConfigError, InputError
 from .lru import Lru
+from .text.normalize import is_blank
 from .types import Assessment, Conversation, SPEAKERS, TurnAssessment, Utterance
 
 Doc = str | Utterance | Conversation
@@ -137,8 +138,13 @@ class Analyzer:
         for turn in turns:
             if not isinstance(turn.text, str):
                 raise InputError("AF003", type(turn.text).__name__)
-            if not turn.text.strip():
+            if is_blank(turn.text):
                 raise InputError("AF004")
+            if not turn.text.isascii():
+                try:
+                    turn.text.encode("utf-8")
+                except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") has no UTF-8
+                    raise InputError("AF006", f"a lone surrogate at character {exc.start}") from None
             if len(turn.text) > self.max_chars:
                 raise InputError("AF005", len(turn.text), limit=self.max_chars)
             if turn.speaker not in SPEAKERS:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import registry
 from ..errors import InputError
+from ..text.normalize import is_blank
 from ..types import Utterance
 from .base import ChannelAdapter, CustomerHints, Thread, clean_text, decode_text, parse_time, speaker_of
 
@@ -59,7 +60,7 @@ class WebChat(ChannelAdapter):
         if not isinstance(text, str):
             raise InputError("AF003", "null" if text is None else type(text).__name__)
         text = clean_text(text)
-        if not text:
+        if is_blank(text):
             raise InputError("AF004")
         msg_id = payload.get("client_msg_id")
         conv = payload.get("conversation_id")

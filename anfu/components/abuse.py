@@ -116,7 +116,8 @@ class AbuseRules:
             self.matcher.add_regex(item["pattern"], (item["label"], f"{PACK}.{item['id']}"))
         targeted = pack["targeted"]
         for word in targeted["terms"]:
-            self.matcher.add(word, ("targeted", f"{PACK}.targeted:{word}"))
+            # separators inside the word are tolerated, as for the plain terms ("垃 圾客服")
+            self.matcher.add_regex(_spaced(normalize(word)), ("targeted", f"{PACK}.targeted:{word}"))
         self.targets_rx = re.compile(_alternation(targeted["targets"]))
         self.things_rx = re.compile(_alternation(targeted["things"]))
         self.after_target_rx = re.compile(f"^的?(?:{_alternation(targeted['targets'])})")

@@ -228,6 +228,7 @@ class Emotion(Component):
                 turn.intensity = result.intensity
                 turn.valence = result.valence
                 # keep upstream triggers (risk's own "negation" ones too); replace ours when run again
+                ours = set(result.triggers)  # (a set: a long turn can carry thousands of triggers)
                 turn.triggers = [t for t in turn.triggers
-                                 if t.kind not in ("emotion", "intensity") and t not in result.triggers]
+                                 if t.kind not in ("emotion", "intensity") and t not in ours]
                 turn.triggers.extend(result.triggers)

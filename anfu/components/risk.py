@@ -58,6 +58,8 @@ _INTENT_REACH = 12
 # a resolution reported or doubted ("你们说已经处理好了", "处理好了？", "…可还是不行") settles nothing
 _RESOLVED_DOUBT_BEFORE = re.compile(r"说|称|以为|号称|据说|显示|告诉我|难道|不是")
 _RESOLVED_DOUBT_AFTER = re.compile(r"[？?吗]|可是|但是|但|还是|仍|依然|却|又|没用|不行")
+# the most channel mentions judged in one turn (the first and the last half of them)
+MAX_MENTIONS = 40
 # how many turns back a police mention looks for a third party or the agent's advice
 POLICE_CONTEXT_TURNS = 8
 # a cheap test on the raw text before the context is read (the channel's words, both scripts)
@@ -311,6 +313,11 @@ class EscalationRules:
         """Channel mentions in one customer text, judged; `police_context` (from
         `police_context`) turns a police threat into a report about a third party."""
         found = longest_non_overlapping(self.matcher.find(norm))
+        if len(found) > MAX_MENTIONS:
+            # each mention reads its clause and the rest of the turn: a turn of one word repeated
+            # ("投诉投诉…", 20,000 characters) would cost work quadratic in its length. The first and
+            # the last mentions are judged (a threat usually opens or closes the post)
+            found = found[:MAX_MENTIONS // 2] + found[-(MAX_MENTIONS // 2):]
         # a forwarded post ("//@account:…") is someone else's: the writer's own words come before it
         # and are judged by themselves
         forwarded = self.forwarded_rx.search(norm) if self.forwarded_rx is not None else None

@@ -19,21 +19,24 @@ Three layers, all driven by anfu/rules/zh_CN/forbidden_phrases.yaml:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..backends.reply_ngram import DEFAULT_REPLY_WEIGHTS, NgramReplyModel, load_reply_cached
 from ..errors import InputError, ModelError, RulePackError
 from ..rules import DEFAULT_LOCALE, pack_dir
 from ..text.matcher import PhraseMatcher, longest_non_overlapping
-from ..text.normalize import normalize, t2s
+from ..text.normalize import is_blank, normalize, t2s
 from ..types import Finding
 from .packs import FORBIDDEN_PACK, REWRITES_PACK, load_checked
 from .rewrite import Rewriter
 from .similarity import NgramIndex
 
 CONTEXT_KEYS: tuple[str, ...] = ("cause", "emotion", "customer_text", "what", "when", "agent")
+# a letter, digit or CJK character: a sentence with one has words to score
+_WORDS = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SENTENCE = re.compile(r"[^。！？；\n]+")
 _SENTENCE_END = "。！？；\n"
 _CLAUSE = re.compile(r"[^，。！？；\n]+")
@@ -86,6 +89,30 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 def _spans(rx: re.Pattern[str], text: str, offset: int = 0) -> list[tuple[int, int]]:
     return [(m.start() + offset, m.end() + offset) for m in rx.finditer(text) if m.end() > m.start()]
+
+
+class _Stops:
+    """Where the sentences of one reply end (`_SENTENCE_END`), found once, and what was computed
+    per sentence: a long draft has many matches, each reading its sentence."""
+
+    def __init__(self, norm: str) -> None:
+        self.at = [i for i, ch in enumerate(norm) if ch in _SENTENCE_END]
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def before(self, start: int) -> int:
+        """Where the sentence holding `start` begins (after the last stop before it)."""
+        k = bisect_left(self.at, start)
+        return self.at[k - 1] + 1 if k else 0
+
+    def at_or_after(self, pos: int) -> int | None:
+        """The first stop at or after `pos`."""
+        k = bisect_left(self.at, pos)
+        return self.at[k] if k < len(self.at) else None
+
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
 
 def _trim(norm: str, start: int, end: int) -> tuple[int, int]:
@@ -188,36 +215,37 @@ class ReplyChecker:
         return out
 
     # -- detection -------------------------------------------------------------------
-    def _scope(self, norm: str, start: int, end: int) -> tuple[int, int]:
+    def _scope(self, norm: str, start: int, end: int, stops: _Stops | None = None) -> tuple[int, int]:
         """The sentence holding norm[start:end] and the `following_` sentences after it."""
-        left = max(norm.rfind(ch, 0, start) for ch in _SENTENCE_END) + 1
-        right = end
+        stops = stops or _Stops(norm)
+        left, right = stops.before(start), end
         for _ in range(self.following_ + 1):
-            stops = [i for i in (norm.find(ch, right) for ch in _SENTENCE_END) if i >= 0]
-            if not stops:
+            stop = stops.at_or_after(right)
+            if stop is None:
                 return left, len(norm)
-            right = min(stops) + 1
+            right = stop + 1
             while right < len(norm) and norm[right] in _SENTENCE_END:
                 right += 1
         return left, right
 
-    def _mitigated(self, rule: _Rule, norm: str, start: int, end: int) -> bool:
+    def _mitigated(self, rule: _Rule, norm: str, start: int, end: int, stops: _Stops | None = None) -> bool:
         """True when a mitigation of `rule` occurs in the scope of norm[start:end]."""
         if not rule.mitigations:
             return False
-        left, right = self._scope(norm, start, end)
-        return any(rx.search(norm, left, right) for rx in rule.mitigations)
+        stops = stops or _Stops(norm)
+        left, right = self._scope(norm, start, end, stops)
+        return stops.memo(("mitigated", id(rule), left, right),
+                          lambda: any(rx.search(norm, left, right) for rx in rule.mitigations))
 
-    def _excepted(self, rule: _Rule, norm: str, start: int, end: int) -> bool:
+    def _excepted(self, rule: _Rule, norm: str, start: int, end: int, stops: _Stops | None = None) -> bool:
         """True when an exception of `rule` overlaps norm[start:end] in its sentence."""
-        left = max(norm.rfind(ch, 0, start) for ch in "。！？；\n") + 1
-        right = min((i for i in (norm.find(ch, end) for ch in "。！？；\n") if i >= 0), default=len(norm))
-        sentence = norm[left:right]
-        for rx in rule.exceptions:
-            for s, e in _spans(rx, sentence, left):
-                if s < end and e > start:
-                    return True
-        return False
+        stops = stops or _Stops(norm)
+        left = stops.before(start)
+        stop = stops.at_or_after(end)
+        right = len(norm) if stop is None else stop
+        spans = stops.memo(("excepted", id(rule), left, right), lambda: [
+            span for rx in rule.exceptions for span in _spans(rx, norm[left:right], left)])
+        return any(s < end and e > start for s, e in spans)
 
     def _finding(self, rule: _Rule, norm: str, start: int, end: int, text: str, similar: bool = False) -> Finding:
         name = self.categories_.get(rule.category, rule.category)
@@ -233,10 +261,11 @@ class ReplyChecker:
         for match in self.matcher_.find(norm):
             by_rule.setdefault(match.payload, []).append(match)
         findings: list[Finding] = []
+        stops = _Stops(norm)  # each match reads its sentence: found once for the reply
         for index, matches in by_rule.items():
             rule = self.rules_[index]
-            kept = [m for m in matches if not self._excepted(rule, norm, m.start, m.end)
-                    and not self._mitigated(rule, norm, m.start, m.end)]
+            kept = [m for m in matches if not self._excepted(rule, norm, m.start, m.end, stops)
+                    and not self._mitigated(rule, norm, m.start, m.end, stops)]
             for m in longest_non_overlapping(kept):
                 findings.append(self._finding(rule, norm, m.start, m.end, text))
         findings.extend(self._similar(norm, text, findings))
@@ -285,14 +314,17 @@ class ReplyChecker:
         """(start, end, P(violation), category, mitigated) of each sentence, by the reply model."""
         if self.model_ is None:
             return []
-        units = sentence_units(norm)
+        # a sentence of emoji or punctuation alone ("🙏🙏", "👍") says nothing the model has read:
+        # scored, it would land at the model's prior
+        units = [(s, e) for s, e in sentence_units(norm) if _WORDS.search(norm, s, e)]
         if not units:
             return []
         proba, cats = self.model_.scores([norm[s:e] for s, e in units])
         out = []
+        stops = _Stops(norm)
         for (s, e), p, row in zip(units, proba, cats):
             rule = self.category_rules_[self.model_.categories[int(row.argmax())]]
-            out.append((s, e, float(p), rule.category, self._mitigated(rule, norm, s, e)))
+            out.append((s, e, float(p), rule.category, self._mitigated(rule, norm, s, e, stops)))
         return out
 
     def _learned(self, norm: str, text: str, found: list[Finding]) -> list[Finding]:
@@ -327,7 +359,7 @@ class ReplyChecker:
     def check(self, text: str, context: Mapping[str, Any] | None = None) -> ReplyCheck:
         if not isinstance(text, str):
             raise InputError("AF003", "null" if text is None else type(text).__name__)
-        if not text.strip():
+        if is_blank(text):
             raise InputError("AF004")
         ctx = validate_context(context)
         found = self.findings(text)

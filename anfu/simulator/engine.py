@@ -21,7 +21,7 @@ from typing import Any, Callable, Protocol
 
 from ..errors import InputError
 from ..rules import load_pack
-from ..text.normalize import normalize
+from ..text.normalize import is_blank, normalize
 from ..types import Conversation
 from .bank import SimulatorPack, load_simulator_pack
 from .scenarios import Scenario
@@ -238,7 +238,7 @@ class Simulator:
             self.start()
         if not isinstance(text, str):
             raise InputError("AF003", type(text).__name__)
-        if not text.strip():
+        if is_blank(text):
             raise InputError("AF004")
         if len(text) > MAX_REPLY_CHARS:
             raise InputError("AF005", len(text), limit=MAX_REPLY_CHARS)

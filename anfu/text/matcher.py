@@ -1,7 +1,9 @@
 """Multi-pattern matching over normalised text: literal phrases (Aho-Corasick) and regexes.
 
 Patterns are normalised with the same function as the text, so a rule written in
-Traditional or full-width form still matches.
+Traditional or full-width form still matches. Invisible characters (`normalize.INVISIBLE`: zero-width
+spaces, soft hyphens…) inside a word do not hide it ("投\u200b诉"): a text holding any is matched
+without them and the offsets are mapped back to the text given.
 
 Speed: most texts match few of a matcher's regexes, so `find` runs only those whose
 required literals (`anfu.text.prefilter`) occur in the text, found in the same Aho-Corasick
@@ -16,13 +18,13 @@ last `MEMO_SIZE` texts (per matcher; forgotten whenever a pattern is added).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, Iterable
 
 import ahocorasick
 
-from .normalize import normalize, t2s
+from .normalize import INVISIBLE, normalize, t2s
 from .prefilter import literal_index
 
 MEMO_SIZE = 4096  # texts whose matches one matcher remembers
@@ -101,6 +103,16 @@ class PhraseMatcher:
         return out
 
     def _find(self, norm: str) -> list[Match]:
+        if INVISIBLE.search(norm) is None:
+            return self._find_visible(norm)
+        # match on the visible characters; a match's offsets index `norm`, its text is what was
+        # matched (without the invisible characters)
+        keep = [i for i, ch in enumerate(norm) if INVISIBLE.match(ch) is None]
+        compact = "".join(norm[i] for i in keep)
+        return [Match(keep[m.start], keep[m.end - 1] + 1, m.payload, m.text)
+                for m in self._find_visible(compact)]
+
+    def _find_visible(self, norm: str) -> list[Match]:
         out: list[Match] = []
         wanted: set[int] | None = None  # regexes whose literals occur
         if self._automaton is not None and norm:
@@ -146,23 +158,21 @@ def longest_non_overlapping(matches: list[Match]) -> list[Match]:
     """Keep the longest match wherever matches overlap (left to right)."""
     if len(matches) < 2:
         return list(matches)
+    # the chosen matches never overlap, so sorted by start their ends are sorted too: a candidate
+    # only needs its two neighbours checked (a turn of one word repeated has thousands of matches)
+    starts: list[int] = []
     chosen: list[Match] = []
     for m in sorted(matches, key=_longest_first):
-        start, end = m.start, m.end
-        for c in chosen:
-            if end > c.start and start < c.end:
-                break
-        else:
-            chosen.append(m)
-    chosen.sort(key=_by_start)
+        k = bisect_left(starts, m.start)
+        if (k > 0 and chosen[k - 1].end > m.start) or (k < len(starts) and starts[k] < m.end):
+            continue
+        starts.insert(k, m.start)
+        chosen.insert(k, m)
     return chosen
 
 
 def _longest_first(m: Match) -> tuple[int, int]:
     return m.start - m.end, m.start
-
-
-_by_start = attrgetter("start")
 
 
 _CLAUSE_BREAK = re.compile(r"[。！？；，,.!?;\n…～]")

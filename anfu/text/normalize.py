@@ -7,6 +7,7 @@ is longer than one character is kept as it is.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -16,6 +17,19 @@ try:  # OpenCC is a required dependency; the guard keeps `import anfu` working w
     _T2S = opencc.OpenCC("t2s")
 except ImportError:  # pragma: no cover - exercised only on a broken install
     _T2S = None
+
+# Characters that show nothing: zero-width spaces and joiners, the soft hyphen, word joiner, BOM,
+# direction marks, variation selectors, invisible fillers. A text of only these (and whitespace) is
+# blank (`is_blank`); one inside a word ("投\u200b诉") must not hide it from a rule
+# (`anfu.text.matcher`).
+INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                       "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: only whitespace and invisible characters ("\u200b\u200b")."""
+    return not text.strip() or not INVISIBLE.sub("", text).strip()
+
 
 # Punctuation folded to one canonical form so rules need list only one.
 _PUNCT = str.maketrans({"!": "！", "?": "？", ",": "，", ";": "；", ":": "：", "~": "～",
@@ -27,7 +41,8 @@ def _char(ch: str) -> str:
     folded = unicodedata.normalize("NFKC", ch)
     if len(folded) != 1:
         return ch
-    return folded.lower()
+    lower = folded.lower()
+    return lower if len(lower) == 1 else folded  # "İ".lower() is two characters
 
 
 class _FoldTable(dict):

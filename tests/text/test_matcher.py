@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pickle
+import random
 
-from anfu.text.matcher import PhraseMatcher, clause_bounds, longest_non_overlapping
+from anfu.text.matcher import Match, PhraseMatcher, clause_bounds, longest_non_overlapping
 from anfu.text.normalize import normalize
 
 
@@ -45,3 +46,45 @@ def test_remembered_texts_give_the_same_matches_and_a_new_pattern_forgets_them()
     m.add_regex(r"12345", "hotline")
     assert {x.payload for x in m.find(text)} == {"complaint", "hotline"}
     assert pickle.loads(pickle.dumps(m)).find(text) == m.find(text)
+
+
+def _reference_longest(matches: list[Match]) -> list[Match]:
+    """The plain quadratic choice `longest_non_overlapping` must equal: longest first, then leftmost."""
+    chosen: list[Match] = []
+    for m in sorted(matches, key=lambda x: (x.start - x.end, x.start)):
+        if all(not (m.end > c.start and m.start < c.end) for c in chosen):
+            chosen.append(m)
+    return sorted(chosen, key=lambda x: x.start)
+
+
+def test_longest_non_overlapping_equals_the_plain_choice_on_random_spans() -> None:
+    rng = random.Random(16)
+    for _ in range(500):
+        spans = []
+        for _ in range(rng.randint(0, 30)):
+            start = rng.randint(0, 40)
+            spans.append(Match(start, start + rng.randint(1, 8), "x", ""))
+        assert longest_non_overlapping(spans) == _reference_longest(spans)
+
+
+def test_a_turn_of_one_word_repeated_keeps_every_occurrence() -> None:
+    """"投诉" 5,000 times: each occurrence kept once (the choice checks neighbours, not all)."""
+    m = PhraseMatcher()
+    m.add("投诉", "x")
+    kept = longest_non_overlapping(m.find("投诉" * 5000))
+    assert len(kept) == 5000 and kept[-1].start == 9998
+
+
+def test_invisible_characters_inside_a_word_do_not_hide_it() -> None:
+    """Zero-width spaces, a soft hyphen, a word joiner inside a phrase or a regex's match: found,
+    with offsets into the text as given (the invisible characters inside the span)."""
+    m = PhraseMatcher()
+    m.add("投诉", "complaint")
+    m.add_regex(r"找(你们)?(领导|经理)", "superior")
+    text = normalize("再不修我就\u200b投\u00ad诉，还要找你\u2060们领导")
+    found = {x.payload: (x.start, x.end, x.text) for x in m.find(text)}
+    start, end, word = found["complaint"]
+    assert (text[start:end], word) == ("投\u00ad诉", "投诉")
+    start, end, word = found["superior"]
+    assert (text[start:end], word) == ("找你\u2060们领导", "找你们领导")
+    assert {x.payload for x in m.find(normalize("投诉"))} == {"complaint"}  # the plain path unchanged
