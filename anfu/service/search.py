@@ -129,9 +129,8 @@ class Search:
         if not 1 <= limit <= MAX_LIMIT:
             raise InputError("AF505", f"limit={limit} (1 ≤ limit ≤ {MAX_LIMIT})", kind="search")
         store_kinds = tuple(_STORE_KIND[k] for k in kinds)
-        # several messages of one conversation may match: ask for more, keep each conversation once
-        wanted = min(MAX_LIMIT, limit * 3) if "message" in store_kinds else limit
-        hits = self.index.search(principal, terms, kinds=store_kinds, limit=wanted, digests=self._digests(query or ""))
+        # the store gives one message per conversation (the newest matching), `limit` + 1 of them
+        hits = self.index.search(principal, terms, kinds=store_kinds, limit=limit, digests=self._digests(query or ""))
         masked = not sees_identity(principal)
         results: dict[str, list[SearchResult]] = {}
         more: dict[str, bool] = {}
@@ -139,7 +138,7 @@ class Search:
             found = hits.get(_STORE_KIND[kind_name], [])
             if kind_name == "conversation":
                 rows = self._conversations(principal, found, terms, masked)
-                more[kind_name] = len(rows) > limit or len(found) > wanted
+                more[kind_name] = len(rows) > limit
             else:
                 rows = [self._one(principal, hit, terms, masked) for hit in found]
                 more[kind_name] = len(rows) > limit

@@ -53,11 +53,18 @@ def _plain(tokens: Any) -> list[str]:
     return out
 
 
+# the longest token indexed: a query is at most 100 characters, and PostgreSQL's tsvector wraps a
+# lexeme past 2,047 bytes into garbage that hides the message's other words (a pasted log line)
+MAX_TERM = 100
+
+
 def index_terms(text: str) -> str:
-    """The text as the index stores it: normalised jieba search-mode tokens joined by spaces."""
+    """The text as the index stores it: normalised jieba search-mode tokens joined by spaces
+    (tokens longer than `MAX_TERM` left out: no query can name them)."""
     if not text:
         return ""
-    return " ".join(_plain(_tokenizer().cut_for_search(normalize(text), HMM=False)))
+    return " ".join(t for t in _plain(_tokenizer().cut_for_search(normalize(text), HMM=False))
+                    if len(t) <= MAX_TERM)
 
 
 def query_terms(query: str) -> list[str]:
