@@ -134,8 +134,8 @@ MESSAGES: dict[str, str] = {
              "and in time order. Record changes as they happen.",
     "AF606": "Ticket field {detail} must be a non-empty string. Fill it in ({hint}).",
     "AF607": "Ticket {detail} is {status}: {hint}.",
-    "AF608": "Ticket {detail} has no survey link to send: it is {status} or already rated. A CSAT link is "
-             "sent once, after the ticket is resolved.",
+    "AF608": "Ticket {detail} has no survey link to send: {reason}. A CSAT link is sent once per "
+             "resolution, after the ticket is resolved.",
     "AF609": "Ticket {detail} was changed by someone else since you read it (you read version {expected}, it "
              "is now at version {current}); nothing was saved. Reload the ticket and apply your change again "
              "(send the new ETag as If-Match).",
@@ -154,6 +154,8 @@ MESSAGES: dict[str, str] = {
     "AF635": "Ticket {detail} is {status}: a satisfaction survey is sent only after the ticket is resolved.",
     "AF636": "The survey link belongs to ticket {detail}, not to ticket {expected}. Use the ticket's own link.",
     "AF637": "Survey comment is {detail} characters; the limit is {limit}. Shorten the comment.",
+    "AF638": "This survey link is for an earlier resolution of ticket {detail}, which was reopened since. "
+             "Use the newer link the service centre sends once it is resolved again.",
     "AF640": "Ticket {detail} is not in the 四个不漏 ledger yet. Record it first with ledger.record(ticket).",
     "AF641": "Ledger step {detail} for ticket {ticket} is out of order: {reason}. The order is recorded → "
              "handled → re-checked → fed back to the department.",

@@ -37,7 +37,7 @@ STATUS: dict[str, int] = {
     "AF416": 422, "AF417": 403, "AF418": 422, "AF419": 409,
     "AF445": 409, "AF446": 409,
     "AF501": 503, "AF502": 503, "AF503": 404, "AF504": 409, "AF505": 422,
-    "AF630": 404, "AF631": 404, "AF633": 409,  # the survey link: bad, expired, already answered
+    "AF630": 404, "AF631": 404, "AF633": 409, "AF638": 409,  # the survey link: bad, expired, answered, superseded
     "AF675": 404, "AF676": 401,
     "AF801": 422, "AF802": 409, "AF803": 422, "AF804": 422,
 }

@@ -62,7 +62,7 @@ class Services:
         routing = Routing(store, hub)
         return cls(turns=TurnService(store, analyzer, hub, listeners=listeners, route=routing.route_new),
                    desk=TicketDesk(store, workflow, hub, secret_key, listeners=listeners),
-                   alerts=Alerts(store), routing=routing, staff=Staff(store),
+                   alerts=Alerts(store), routing=routing, staff=Staff(store, routing),
                    replies=ReplyLibrary(integrations), webhooks=webhooks,
                    waiting=WaitingWatch(store, hub, listeners=listeners),
                    notes=Notes(store, workflow, NoteStore(store.engine, mask_text=store.mask_text)),

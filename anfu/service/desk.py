@@ -20,12 +20,13 @@ from typing import Any, Callable
 from ..errors import AuthError, InputError, WorkflowError
 from ..store import Store, TicketChange, TicketRecord, WorkflowStore
 from ..store.workflow_repo import FollowUpRecord, LedgerRecord, TicketChanger
-from ..store.access import Principal, require
+from ..pii import mask
+from ..store.access import Principal, require, sees_identity
 from ..store.records import Page
 from ..workflow.csat import SurveyLinks, submit_survey
 from ..events import Event
 from ..lru import Lru
-from ..workflow.followup import FollowUp, complete_followup, schedule_followup
+from ..workflow.followup import FollowUp, cancel_followup, complete_followup, schedule_followup
 from ..workflow.ledger import Departments, Ledger, LedgerEntry
 from ..workflow.sla import SlaPolicies, SlaStatus, alert_key, sla_alerts, sla_status
 from ..workflow.tickets import Ticket
@@ -114,7 +115,7 @@ class TicketWork:
             self._ledger = Ledger(self.departments)
             if self.stored_ledger is not None:
                 self._ledger.entries[self.ticket.id] = ledger_entry(self.stored_ledger.data)
-        self._ledger.sync(self.ticket)
+        self._ledger.sync(self.ticket, self.now)
         return self._ledger
 
     def current_followup(self) -> FollowUp | None:
@@ -167,16 +168,19 @@ class TicketDesk:
         return None if stored is None else followup(stored.data)
 
     def survey_url(self, record: TicketRecord, base_url: str) -> str:
-        """The ticket's survey link: signs its number, stored id and tenant."""
+        """The ticket's survey link: signs its number, stored id, tenant and resolution."""
         return self.links.url(record.number, base_url.rstrip("/") + "/survey", ref=record.id,
-                              tenant=record.tenant_id)
+                              tenant=record.tenant_id, resolution=self.ticket(record).reopen_count)
 
     def survey_link(self, principal: Principal, ticket_id: int, base_url: str) -> tuple[TicketRecord, str]:
-        """The signed CSAT link of a resolved or closed ticket not yet rated (AF608 otherwise)."""
+        """The signed CSAT link of a resolved or closed ticket whose resolution is not rated yet
+        (AF608 otherwise)."""
         record = self.get(principal, ticket_id)
         ticket = self.ticket(record)
-        if ticket.status not in ("resolved", "closed") or ticket.csat_score is not None:
-            raise WorkflowError("AF608", ticket.id, status=ticket.status)
+        if ticket.status not in ("resolved", "closed"):
+            raise WorkflowError("AF608", ticket.id, reason=f"it is {ticket.status}, not resolved")
+        if ticket.rated:
+            raise WorkflowError("AF608", ticket.id, reason="the customer has already rated this resolution")
         return record, self.survey_url(record, base_url)
 
     def list(self, principal: Principal, filters: TicketFilter | None = None, *, page: int = 1,
@@ -193,6 +197,7 @@ class TicketDesk:
         records = self.workflow.all_tickets(principal)
         out = []
         needle = (f.text or "").strip().lower()
+        identity = sees_identity(principal)
         for record in records:
             if f.status is not None and record.status != f.status:
                 continue
@@ -210,8 +215,10 @@ class TicketDesk:
             if f.customer is not None and f.customer not in (str(data.get("customer_ref")),
                                                              str(data.get("customer_ref", "")).lstrip("C")):
                 continue
-            if needle and not any(needle in str(data.get(k) or "").lower()
-                                  for k in ("id", "summary", "customer_ref", "owner")):
+            # matched against what the caller reads: a role that sees the summary masked must not
+            # learn the hidden digits by filtering ("?q=1391234" → 1 ticket, "?q=1390000" → 0)
+            if needle and not any(needle in (text if identity else mask(text)).lower()
+                                  for text in (str(data.get(k) or "") for k in ("id", "summary", "customer_ref", "owner"))):
                 continue
             if f.sla is not None:
                 ticket = self.ticket(record)
@@ -341,6 +348,12 @@ class TicketDesk:
                              stored_followup, self.departments)
             events[record.id] = work(job)
             follow = job.followup
+            current = job.current_followup() if follow is None else None
+            if current is not None and current.state == "scheduled" and ticket.status != "resolved":
+                # reopened (by staff or a low survey score) or closed: the 回访 of the resolution
+                # it was scheduled for is moot, and must not go overdue on the ticket
+                why = "工单已重开" if ticket.status != "closed" else "工单已关闭"
+                follow = job.followup = cancel_followup(current, at=job.now, note=why)
             return TicketChange(ticket.to_dict(), job.owner_id, ledger=job.ledger().entry(ticket.id).to_dict(),
                                 followup=None if follow is None else follow.to_dict(),
                                 followup_due=None if follow is None else follow.due_at)
@@ -367,7 +380,9 @@ class TicketDesk:
         team = self.store.get_team(conversation.team_id) if conversation.team_id else None
         customer_ref = f"C{conversation.customer_id}" if conversation.customer_id else f"会话{conversation.id}"
         ticket, events = Ticket.create(
-            self.workflow.next_ticket_number(conversation.tenant_id, now), customer_ref=customer_ref,
+            # numbered by the centre's day (the pack's time zone), as every page shows dates
+            self.workflow.next_ticket_number(conversation.tenant_id, now.astimezone(self.policies.timezone)),
+            customer_ref=customer_ref,
             channel=conversation.channel, cause=causes[-1] if causes else "other", at=now, actor=principal.name,
             priority=priority or PRIORITY_OF_LEVEL.get(conversation.escalation_level, "normal"),
             owner=agent.username if agent else principal.name, team=team.name if team else None,

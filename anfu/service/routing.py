@@ -240,6 +240,21 @@ class Routing:
             out.append(self.dispatch(released.id))
         return out
 
+    def withdraw(self, tenant_id: int, agent_id: int, team_id: int | None, how: str) -> None:
+        """An agent leaves (deactivated, 离职) or moves to another team: signed out of routing, and
+        their open conversations handed back as at sign-out; in a team that assigns by hand they
+        are released to the team's unassigned list, for the team lead to give out. Each is
+        audited with `how`."""
+        self.routes.set_presence(tenant_id, agent_id, "offline")
+        if team_id is not None and self.store.get_team(team_id).auto_assign:
+            self.hand_back(tenant_id, agent_id, team_id)
+            return
+        for conversation in self.routes.assigned_open(tenant_id, agent_id):
+            released = self.routes.release(conversation.id, agent_id)
+            if released is not None:
+                self._done(SYSTEM_ACTOR, tenant_id, released, "unassigned", None, previous_agent_id=agent_id,
+                           how=how)
+
     def profiles(self, principal: Principal, *, team_id: int | None = None) -> list[AgentProfile]:
         """Agents' routing profiles: admins and auditors the tenant's, supervisors their team's,
         an agent their own."""

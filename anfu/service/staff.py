@@ -10,11 +10,13 @@ from ..errors import AuthError, NotFoundError
 from ..store import Store, Team, User
 from ..store.access import Principal, require
 from ..text.names import display_name
+from .routing import Routing
 
 
 class Staff:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, routing: Routing | None = None) -> None:
         self.store = store
+        self.routing = routing  # hands a leaving agent's open chats back (`Routing.withdraw`)
 
     def users(self, principal: Principal, *, team_id: int | None = None, role: str | None = None,
               active: bool | None = None) -> list[User]:
@@ -57,6 +59,11 @@ class Staff:
         updated = self.store.update_user(user.id, **changes)
         if "active" in changes or "team_id" in changes:
             self.store.revoke_user_sessions(user.id)  # new team or no access: from the next request on
+        leaving = changes.get("active") is False or "team_id" in changes
+        if leaving and user.role == "agent" and self.routing is not None:
+            # their open chats must not wait for someone who no longer takes them
+            self.routing.withdraw(principal.tenant_id, user.id, user.team_id,
+                                  "agent_deactivated" if changes.get("active") is False else "agent_moved")
         self.store.audit(principal.tenant_id, principal.actor, "user.updated", target=f"user:{user.id}",
                          detail={k: v for k, v in changes.items()}, ip=ip)
         return updated

@@ -19,8 +19,9 @@ from .tables import ConversationRow, CustomerRow, TeamRow, TenantRow, UserRow
 
 class OpeningMixin(StoreBase):
     def check_assignable(self, by: Principal, agent_id: int) -> None:
-        """May `by` hand conversations to `agent_id`? Same tenant always; a supervisor only to
-        the agents of their own team (AF417); agents and auditors assign nobody else."""
+        """May `by` hand conversations to `agent_id`? Same tenant always, an active user who can act
+        (not the read-only auditor: AF505); a supervisor only to the agents of their own team (AF417);
+        agents and auditors assign nobody else."""
         with self._read() as s:
             self._assignable(s, by, agent_id)
 
@@ -30,6 +31,12 @@ class OpeningMixin(StoreBase):
         agent = s.get(UserRow, agent_id)
         if agent is None or agent.tenant_id != by.tenant_id:
             raise InputError("AF505", f"agent {agent_id} is not in your tenant", kind="conversation")
+        # work goes to someone who can act on it: not the read-only auditor, not a deactivated user
+        if agent.role == "auditor":
+            raise InputError("AF505", f"user {agent_id} is an auditor (read-only): hand the work to an agent "
+                                      "or a supervisor", kind="conversation")
+        if not agent.active:
+            raise InputError("AF505", f"user {agent_id} is deactivated", kind="conversation")
         if by.role in ("admin",) or agent_id == by.user_id:
             return agent
         if by.role == "supervisor" and by.team_id is not None and agent.team_id == by.team_id:

@@ -36,18 +36,29 @@ class SurveyLinks:
         self.max_age = max_age
         self._serializer = URLSafeTimedSerializer(secret, salt=salt)
 
-    def token(self, ticket_id: str, *, ref: int | None = None, tenant: int | None = None) -> str:
+    def token(self, ticket_id: str, *, ref: int | None = None, tenant: int | None = None,
+              resolution: int = 0) -> str:
         """A signed token for ticket `ticket_id` (its number); the service also signs the
         stored ticket's row id (`ref`) and tenant, which is how it finds the ticket: numbers
-        are unique per tenant only."""
+        are unique per tenant only. `resolution` (the ticket's `reopen_count`) ties the link to
+        one resolution: a link of an earlier one is refused (AF638)."""
         data: dict[str, Any] = {"ticket": ticket_id}
         if ref is not None:
             data.update(ref=ref, tenant=tenant)
+        if resolution:
+            data["resolution"] = resolution
         return self._serializer.dumps(data)
 
-    def url(self, ticket_id: str, base_url: str, *, ref: int | None = None, tenant: int | None = None) -> str:
+    def url(self, ticket_id: str, base_url: str, *, ref: int | None = None, tenant: int | None = None,
+            resolution: int = 0) -> str:
         """Link to put in the SMS / e-mail, e.g. base_url = https://kf.example.cn/survey."""
-        return f"{base_url.rstrip('/')}/{self.token(ticket_id, ref=ref, tenant=tenant)}"
+        return f"{base_url.rstrip('/')}/{self.token(ticket_id, ref=ref, tenant=tenant, resolution=resolution)}"
+
+    def resolution_of(self, token: str) -> int:
+        """The resolution a token (checked by `read`) was made for; 0 for links made before."""
+        data = self._serializer.loads(token)
+        value = data.get("resolution", 0) if isinstance(data, dict) else 0
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
     def read_ref(self, token: str) -> tuple[str, int, int]:
         """(ticket number, stored ticket id, tenant id) of a token made with `ref` and
@@ -108,8 +119,11 @@ def submit_survey(
     linked = links.read(token)
     if linked != ticket.id:
         raise WorkflowError("AF636", linked, expected=ticket.id)
-    if ticket.csat_score is not None:
-        raise WorkflowError("AF633", ticket.id)
+    resolution = links.resolution_of(token)
+    if ticket.csat_score is not None and (ticket.csat_round or 0) == resolution:
+        raise WorkflowError("AF633", ticket.id)  # this link's survey was answered (a double tap…)
+    if resolution != ticket.reopen_count:
+        raise WorkflowError("AF638", ticket.id)
     if ticket.status not in ("resolved", "closed"):
         raise WorkflowError("AF635", ticket.id, status=ticket.status)
     score = check_score(score)

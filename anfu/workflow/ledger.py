@@ -126,12 +126,21 @@ class Ledger:
             )
         return self.entries[ticket.id]
 
-    def sync(self, ticket: Ticket) -> LedgerEntry:
+    def sync(self, ticket: Ticket, at: datetime | None = None) -> LedgerEntry:
         """Step 2 follows the ticket: handled once resolved; a reopened ticket is not handled
-        any more and its earlier re-check no longer counts."""
+        any more and its earlier re-check no longer counts. A cause corrected after the result was
+        fed back to its department moves the entry to the new department with its feedback pending
+        again (that department has not been told); the history keeps who was told what."""
         entry = self.record(ticket)
+        department = self.departments.for_cause(ticket.cause, ticket.industry)
+        if department != entry.department and entry.feedback_state != "pending":
+            entry.feedback_history.append((at.isoformat() if at else "", "system", "pending",
+                                           f"cause {entry.cause} → {ticket.cause}: department "
+                                           f"{entry.department} → {department}, to be told again"))
+            entry.feedback_state, entry.feedback_sent_at, entry.feedback_updated_at = "pending", None, at
+            entry.feedback_note = ""
         entry.cause = ticket.cause
-        entry.department = self.departments.for_cause(ticket.cause, ticket.industry)
+        entry.department = department
         if ticket.status in ("resolved", "closed"):
             if entry.handled_at is None:
                 entry.handled_at = ticket.resolved_at or ticket.closed_at

@@ -54,6 +54,7 @@ class SlaPolicies:
 
     def __init__(self, data: dict[str, Any]) -> None:
         tz = data["timezone"]
+        self.timezone = ZoneInfo(tz)  # the centre's clock: its days (ticket numbers), its hours
         self.calendars = {name: BusinessCalendar.from_dict(name, cal, tz)
                           for name, cal in data["calendars"].items()}
         self.default = self._policy("default", data["default"], {})

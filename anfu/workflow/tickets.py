@@ -113,6 +113,8 @@ class Ticket:
     reopen_count: int = 0
     csat_score: int | None = None
     csat_comment: str | None = None
+    # the resolution the score was given for (`reopen_count` then; None: before this field, 0)
+    csat_round: int | None = None
     history: tuple[Transition, ...] = field(default_factory=tuple)
 
     # ------------------------------------------------------------------ creation
@@ -306,13 +308,22 @@ class Ticket:
                                         reason=reason, from_status=before))
         return events
 
+    @property
+    def rated(self) -> bool:
+        """Whether the customer has rated the current resolution: one survey per resolution, so a
+        ticket reopened by a low score and resolved again can be rated again (the earlier score
+        stays in the history; `csat_score` is the latest)."""
+        return self.csat_score is not None and (self.csat_round or 0) == self.reopen_count
+
     def record_survey(self, score: int, comment: str, *, at: datetime, actor: str) -> None:
-        """Keep the customer's satisfaction score (validated by `csat.submit_survey`)."""
-        if self.csat_score is not None:
+        """Keep the customer's satisfaction score for this resolution (validated by
+        `csat.submit_survey`)."""
+        if self.rated:
             raise WorkflowError("AF633", self.id)
         self._record(at, actor, "csat", None, str(score), comment)
         self.csat_score = score
         self.csat_comment = comment
+        self.csat_round = self.reopen_count
 
     # ------------------------------------------------------------------ data
     def to_dict(self) -> dict[str, Any]:

@@ -110,3 +110,47 @@ def test_bad_answers_and_states_give_coded_errors() -> None:
     with pytest.raises(WorkflowError) as err:
         SurveyLinks("short")
     assert err.value.code == "AF634"
+
+
+def test_one_survey_per_resolution() -> None:
+    """A low score reopens the ticket; resolved again, it gets a new link (its resolution signed in)
+    and a new score; the first link then answers AF638, a second answer to the new one AF633, and the
+    low score stays in the history."""
+    links = SurveyLinks(SECRET)
+    ticket = billing_ticket()
+    first = links.token(ticket.id)
+    submit_survey(ticket, first, score=1, comment="下个月又扣了", at=at("2025-07-02 10:00"), links=links)
+    assert ticket.status == "reopened" and not ticket.rated
+    with pytest.raises(WorkflowError) as err:  # a double tap on the first link
+        submit_survey(ticket, first, score=1, at=at("2025-07-02 10:01"), links=links)
+    assert err.value.code == "AF633"
+    _back_to_execution(ticket, "2025-07-03 09:00")
+    ticket.resolve(at=at("2025-07-03 11:00"), actor="王丽(1023)", note="已退订并核实下月不再扣费")
+    assert not ticket.rated
+    second = links.token(ticket.id, resolution=ticket.reopen_count)
+    assert second != first and links.resolution_of(second) == 1 and links.resolution_of(first) == 0
+    answer, _ = submit_survey(ticket, second, score=5, comment="这次解决了", at=at("2025-07-04 10:00"), links=links)
+    assert not answer.low and ticket.status == "resolved" and ticket.csat_score == 5 and ticket.rated
+    assert [h.to_value for h in ticket.history if h.kind == "csat"] == ["1", "5"]
+    for token, code in ((second, "AF633"), (first, "AF638")):
+        with pytest.raises(WorkflowError) as err:
+            submit_survey(ticket, token, score=4, at=at("2025-07-04 10:05"), links=links)
+        assert err.value.code == code
+
+
+def test_a_link_of_an_earlier_resolution_nobody_answered_is_refused() -> None:
+    links = SurveyLinks(SECRET)
+    ticket = billing_ticket()
+    old = links.token(ticket.id)
+    ticket.reopen(at=at("2025-07-02 09:00"), actor="王丽(1023)", reason="客户来电称又被多扣了一次")
+    _back_to_execution(ticket, "2025-07-02 09:10")
+    ticket.resolve(at=at("2025-07-02 12:00"), actor="王丽(1023)", note="已退还")
+    with pytest.raises(WorkflowError) as err:
+        submit_survey(ticket, old, score=5, at=at("2025-07-03 10:00"), links=links)
+    assert err.value.code == "AF638" and ticket.csat_score is None
+
+
+def _back_to_execution(ticket, start: str) -> None:  # noqa: ANN001
+    """A reopened ticket (at 确认问题) moved on to 执行方案 again."""
+    for i, stage in enumerate(("提供方案", "执行方案"), start=1):
+        ticket.advance_stage(stage, at=at(start) + timedelta(minutes=i), actor="王丽(1023)")

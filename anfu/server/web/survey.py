@@ -3,6 +3,8 @@ proves which ticket it is about (itsdangerous signature, expires after 7 days)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
@@ -24,8 +26,17 @@ def survey(token: str, request: Request) -> Response:
     except AnfuError as exc:
         return render(request, "survey.html", token=None, ticket=None, error=exc.code, done=False, status_code=404)
     ticket = _desk(request).ticket(record)
+    resolution = _desk(request).links.resolution_of(token[:500])
+    if not _answered(_desk(request), token, ticket) and resolution != ticket.reopen_count:
+        # a link of an earlier resolution nobody answered: the ticket was reopened since
+        return render(request, "survey.html", token=None, ticket=None, error="AF638", done=False, status_code=404)
     return render(request, "survey.html", token=token, ticket=ticket, error=None,
-                  done=ticket.csat_score is not None)
+                  done=_answered(_desk(request), token, ticket))
+
+
+def _answered(desk: TicketDesk, token: str, ticket: Any) -> bool:
+    """Whether the survey this link asks was answered (the score of its resolution)."""
+    return ticket.csat_score is not None and (ticket.csat_round or 0) == desk.links.resolution_of(token[:500])
 
 
 @router.post("/survey/{token}", include_in_schema=False)
@@ -38,9 +49,9 @@ def survey_answer(token: str, request: Request, score: str = Form(""), comment: 
         record, low = desk.answer_survey(token[:500], value, comment)
     except AnfuError as exc:
         try:
-            ticket = desk.ticket(desk.survey_ticket(token[:500]))
+            ticket = desk.ticket(desk.survey_ticket(token[:500])) if exc.code != "AF638" else None
         except AnfuError:
             ticket = None
         return render(request, "survey.html", token=token if ticket else None, ticket=ticket, error=exc.code,
-                      done=bool(ticket and ticket.csat_score is not None), status_code=422)
+                      done=bool(ticket and _answered(desk, token, ticket)), status_code=422)
     return render(request, "survey.html", token=token, ticket=desk.ticket(record), error=None, done=True, low=low)

@@ -37,7 +37,7 @@ def ticket_view(request: Request, user: WebUser, ticket_id: int) -> dict[str, An
     d = desk(request)
     record = d.workflow.get_ticket(ticket_id, visible_to=user.principal)
     ticket = d.ticket(as_seen_by(user.principal, record, "data"))
-    show_link = ticket.status in ("resolved", "closed") and ticket.csat_score is None
+    show_link = ticket.status in ("resolved", "closed") and not ticket.rated
     policy = d.policies.policy_for(ticket.priority, ticket.channel)
     # how the clock counts: natural hours (自然小时) or business hours (工作时间) per target
     clock_basis = ("natural" if policy.response_calendar.round_the_clock else "business",
