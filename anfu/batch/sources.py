@@ -17,6 +17,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import os
 import re
 from contextlib import contextmanager
@@ -55,7 +56,8 @@ def input_files(path: str | Path, exclude: Collection[str | Path] = ()) -> list[
     In a folder, the files in `exclude` (a run's own output, errors file and report, when they
     are written inside the archive) and anything that is not a regular file or a link (pipes,
     sockets) are skipped; a link that leads nowhere (or to itself) is listed, so that it is an
-    AF011 error of the run instead of a silent gap."""
+    AF011 error of the run instead of a silent gap. A linked sub-folder (a month on another disk)
+    is read like the others, once: a link back into a folder already read is not followed again."""
     p = Path(path)
     if p.is_file():
         if p.suffix.lower() not in SUFFIXES:
@@ -64,7 +66,13 @@ def input_files(path: str | Path, exclude: Collection[str | Path] = ()) -> list[
     if p.is_dir():
         skip = {os.path.realpath(e) for e in exclude}
         found = []
-        for root, dirs, files in os.walk(p):
+        walked: set[str] = set()
+        for root, dirs, files in os.walk(p, followlinks=True):
+            real = os.path.realpath(root)
+            if real in walked:  # a link loop, or a second link to a folder already read
+                dirs[:] = []
+                continue
+            walked.add(real)
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             found += [Path(root) / f for f in sorted(files)
                       if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES
@@ -149,9 +157,12 @@ def _blank(cells: list[Any]) -> bool:
     return not any(c is not None and str(c).strip() for c in cells)
 
 
-def _table(rows: Iterator[tuple[int, Any]], name: str, empty_ok: bool = False) -> Iterator[Item]:
+def _table(rows: Iterator[tuple[int, Any]], name: str, empty_ok: bool = False,
+           fill_down: bool = False) -> Iterator[Item]:
     """Group contiguous rows of one conversation id into a record dict. The header is the first
-    row that is not blank; a table without one is AF035 (nothing at all when `empty_ok`)."""
+    row that is not blank; a table without one is AF035 (nothing at all when `empty_ok`).
+    `fill_down` (Excel): an empty conversation id continues the conversation above it, as a
+    会话ID cell merged over the conversation's rows reads (only its first row holds the value)."""
     from ..channels.base import clean_text, parse_time, speaker_of
     from ..channels.table import map_columns
 
@@ -193,6 +204,8 @@ def _table(rows: Iterator[tuple[int, Any]], name: str, empty_ok: bool = False) -
 
         conv = cell(cols["conversation_id"])
         key = str(int(conv)) if isinstance(conv, float) and conv.is_integer() else str(conv or "").strip()
+        if not key and fill_down and current is not None and current["id"]:
+            key = current["id"]
         if current is None or key != current["id"]:
             if current is not None:
                 yield done()
@@ -249,39 +262,62 @@ def _gb18030_hint(f: Path, encoding: str) -> str:
 def _csv(f: Path, name: str, encoding: str) -> Iterator[Item]:
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
-        fh = f.open("r", encoding=enc, newline="")
+        codecs.lookup(enc)
+        fb = f.open("rb")
     except LookupError:
         yield Item(name, 0, InputError("AF012", repr(encoding), allowed=ENCODINGS_HINT))
         return
     except OSError as exc:
         yield Item(name, 0, unreadable(name, exc))
         return
-    with fh, _csv_field_limit(CSV_FIELD_LIMIT):
+    with fb, _csv_field_limit(CSV_FIELD_LIMIT):
+        head = fb.read(4)
+        fb.seek(0)
+        bad: dict[int, int] = {}  # physical line → byte offset of a line not in the encoding
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            # Excel's "Unicode text" (Unicode 文本): UTF-16 with a BOM, whatever was declared
+            lines: Iterator[str] = io.TextIOWrapper(fb, encoding="utf-16", newline="")
+            encoding = "utf-16"
+        elif codecs.lookup(enc).name.startswith("utf-8"):
+            # UTF-8 is strict and self-synchronising: a line that decodes is UTF-8, so one line
+            # pasted from a GBK system costs that line only
+            lines = _decoded_lines(fb, enc, bad)
+        else:
+            # other encodings decode almost any bytes into something: read whole and strict, so a
+            # file in another encoding fails instead of turning into mojibake line by line
+            lines = io.TextIOWrapper(fb, encoding=enc, newline="")
         try:
-            sample = fh.read(4096)
-            fh.seek(0)
+            first = list(itertools.islice(lines, 64))
         except UnicodeDecodeError as exc:
+            yield Item(name, 0, InputError("AF031", f"{name} (byte {exc.start}{_gb18030_hint(f, encoding)})",
+                                           encoding=encoding))
+            return
+        if bad and not any(line.strip() for line in first):  # nothing at the start reads: not this encoding
             hint = _gb18030_hint(f, encoding)
-            yield Item(name, 0, InputError("AF031", f"{name} (byte {exc.start}{hint})", encoding=encoding))
+            yield Item(name, 0, InputError("AF031", f"{name} (byte {min(bad.values())}{hint})", encoding=encoding))
             return
         try:
-            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
+            dialect: Any = csv.Sniffer().sniff("".join(first)[:4096], delimiters=",\t;")
         except csv.Error:
             dialect = csv.excel
         from ..channels.table import csv_records
 
-        records = csv_records(fh, dialect)
+        records = csv_records(itertools.chain(first, lines), dialect)
 
         def rows() -> Iterator[tuple[int, list[Any] | AnfuError]]:
             n = 0
             while True:
                 try:
-                    _, row = next(records)
+                    line, row = next(records)
                 except StopIteration:
                     return
                 except UnicodeDecodeError as exc:
                     raise InputError("AF031", f"{name} (after row {n}, byte {exc.start})", encoding=encoding) from None
                 n += 1
+                if line in bad:  # one line pasted from another system: that row alone is the error
+                    yield n, InputError("AF031", f"{name} row {n} (line {line}, byte {bad.pop(line)}"
+                                                 f"{_gb18030_hint(f, encoding)})", encoding=encoding)
+                    continue
                 yield n, (InputError("AF030", f"{name} row {n}: {row.detail}", channel="CSV")
                           if isinstance(row, InputError) else row)
 
@@ -291,10 +327,29 @@ def _csv(f: Path, name: str, encoding: str) -> Iterator[Item]:
             yield Item(name, 0, exc)
 
 
+def _decoded_lines(fb: Any, enc: str, bad: dict[int, int]) -> Iterator[str]:
+    """The text lines of a binary UTF-8 file (no multi-byte character holds a CR or LF byte), each
+    decoded alone, so one line in another encoding costs that line only: it reads as an empty
+    line, and `bad` gets its line number and byte offset. Lines end where universal newlines end
+    them (\n, \r\n, \r), kept as read."""
+    offset, n = 0, 0
+    for chunk in fb:
+        for raw in chunk.splitlines(keepends=True):
+            n += 1
+            try:
+                yield raw.decode(enc if n == 1 else enc.replace("-sig", ""))
+            except UnicodeDecodeError as exc:
+                bad[n] = offset + exc.start
+                yield raw[len(raw.rstrip(b"\r\n")):].decode("ascii")
+            offset += len(raw)
+
+
 def _xlsx(f: Path, name: str) -> Iterator[Item]:
     import zipfile
 
     import openpyxl
+
+    from ..channels.table import DAMAGED_XLSX
 
     try:
         book = openpyxl.load_workbook(f, read_only=True, data_only=True)
@@ -310,10 +365,25 @@ def _xlsx(f: Path, name: str) -> Iterator[Item]:
         found = False
         for sheet in sheets:
             source = name if len(sheets) == 1 else f"{name}[{sheet.title}]"
-            rows = ((n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1))
-            for item in _table(rows, source, empty_ok=len(sheets) > 1):
-                found = True
-                yield item
+            read = [0]
+
+            def rows(sheet: Any = sheet, read: list[int] = read) -> Iterator[tuple[int, list[Any]]]:
+                for n, r in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    read[0] = n
+                    yield n, list(r)
+            try:
+                for item in _table(rows(), source, empty_ok=len(sheets) > 1, fill_down=True):
+                    found = True
+                    yield item
+            except AnfuError:
+                raise  # (InputError is a ValueError too)
+            except DAMAGED_XLSX as exc:
+                # the sheet's XML is parsed as it is read: a workbook damaged past its first part
+                # fails here; the rows before it stand, the rest of the archive goes on
+                yield Item(source, read[0], InputError(
+                    "AF030", f"{source}: the workbook is damaged after row {read[0]} ({type(exc).__name__}); "
+                             "open it in Excel and save it again", channel="Excel"))
+                return
         if not found and len(sheets) > 1:
             yield Item(name, 0, InputError("AF035", name))
     finally:

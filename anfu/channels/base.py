@@ -166,17 +166,34 @@ def _speaker_map(rules_dir: str | None = None) -> dict[str, str]:
     return out
 
 
+# what a label may carry after a known one: a number for either side ("坐席1023", "客户2", "agent 7"),
+# a short name for the agent side only ("客服小王", "坐席(王丽)"; "客户经理" is no customer)
+_LABEL_SUFFIX = re.compile(r"[\-_#·.()（）\[\]【】]*(?:(\d{1,8})|([\u4e00-\u9fff]{1,3}|[a-z]{1,12}))[)）\]】]?")
+
+
 def known_speaker(label: Any) -> str | None:
-    """"customer" / "agent" for a known label, else None."""
-    return _speaker_map().get(_key(label)) if isinstance(label, str) else None
+    """"customer" / "agent" for a known label, also with a number ("坐席1023") or, for agents, a
+    short name after it ("客服小王"); else None."""
+    if not isinstance(label, str):
+        return None
+    key = _key(label)
+    labels = _speaker_map()
+    found = labels.get(key)
+    if found is not None:
+        return found
+    for known in sorted(labels, key=len, reverse=True):
+        if len(key) > len(known) and key.startswith(known):
+            rest = _LABEL_SUFFIX.fullmatch(key[len(known):])
+            if rest is not None and (rest.group(1) or labels[known] == "agent"):
+                return labels[known]
+    return None
 
 
 def speaker_of(label: Any, where: str = "") -> str:
     """Map a speaker label (客户, 坐席, customer, agent, …) to "customer" or "agent" (AF007)."""
-    if isinstance(label, str):
-        found = _speaker_map().get(_key(label))
-        if found:
-            return found
+    found = known_speaker(label)
+    if found:
+        return found
     known = sorted(_speaker_map())
     detail = repr(label) + (f" at {where}" if where else "")
     raise InputError("AF007", detail + f" (known labels: {', '.join(known[:12])}, …)")
@@ -194,7 +211,7 @@ def parse_time(value: Any, where: str = "") -> float | None:
     if isinstance(value, datetime):
         dt = value
     else:
-        text = str(value).strip().replace("/", "-")
+        text = _padded(str(value).strip().replace("/", "-"))
         if re.fullmatch(r"\d+(\.\d+)?", text):
             return _in_range(float(text), value, where)
         try:
@@ -209,6 +226,23 @@ def parse_time(value: Any, where: str = "") -> float | None:
     except (OverflowError, ValueError):
         seconds = math.inf
     return _in_range(seconds, value, where)
+
+
+# a date and time as Excel on a Chinese Windows writes them to CSV: "2024/5/1 9:30" (no zero padding)
+_UNPADDED = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:([ T])(\d{1,2}):(\d{2})(:\d{2}(?:\.\d+)?)?)?")
+
+
+def _padded(text: str) -> str:
+    """`text` with a date's month and day and the hour padded to two digits ("2024-5-1 9:30" →
+    "2024-05-01 09:30"), for `datetime.fromisoformat`."""
+    found = _UNPADDED.fullmatch(text)
+    if found is None:
+        return text
+    year, month, day, sep, hour, minute, second = found.groups()
+    out = f"{year}-{int(month):02d}-{int(day):02d}"
+    if sep:
+        out += f"{sep}{int(hour):02d}:{minute}{second or ''}"
+    return out
 
 
 def _in_range(seconds: float, value: Any, where: str) -> float:

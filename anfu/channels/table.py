@@ -22,10 +22,12 @@ import io
 import itertools
 import re
 import zipfile
+import zlib
 from typing import Any, Iterable, Iterator
+from xml.etree.ElementTree import ParseError
 
 from .. import registry
-from ..errors import InputError
+from ..errors import AnfuError, InputError
 from ..types import Utterance
 from .base import ChannelAdapter, CustomerHints, Thread, clean_text, decode_text, pack, parse_time, speaker_of
 
@@ -111,8 +113,12 @@ def customer_from(value: Any) -> CustomerHints:
     return CustomerHints(external_id=raw)
 
 
-def rows_to_threads(header: list[Any], rows: Iterable[list[Any]], channel: str, first_row: int = 2) -> list[Thread]:
+def rows_to_threads(header: list[Any], rows: Iterable[list[Any]], channel: str, first_row: int = 2,
+                    fill_down: bool = False) -> list[Thread]:
+    """Threads of a table's rows, grouped by conversation id. `fill_down` (Excel): an empty id
+    continues the conversation of the row above (a 会话ID cell merged over its rows)."""
     cols = map_columns(header)
+    last = ""
     order: list[str] = []
     turns: dict[str, list[Utterance]] = {}
     customers: dict[str, CustomerHints] = {}
@@ -128,9 +134,12 @@ def rows_to_threads(header: list[Any], rows: Iterable[list[Any]], channel: str, 
             return cells[index] if index is not None and index < len(cells) else None
 
         conv = cell("conversation_id")
+        if (conv is None or str(conv).strip() == "") and fill_down and last:
+            conv = last
         if conv is None or str(conv).strip() == "":
             raise InputError("AF032", f"row {n}: conversation_id is empty")
         key = str(int(conv)) if isinstance(conv, float) and conv.is_integer() else str(conv).strip()
+        last = key
         text = clean_text(cell("text") if isinstance(cell("text"), str) else
                           (None if cell("text") is None else str(cell("text"))))
         if not text:
@@ -172,6 +181,12 @@ class CsvImport(ChannelAdapter):
         return rows_to_threads(rows[0], rows[1:], self.channel)
 
 
+# what reading a workbook's rows raises when a part of it is damaged (openpyxl parses a sheet's
+# XML lazily, as its rows are read, so `load_workbook` succeeding proves little)
+DAMAGED_XLSX: tuple[type[BaseException], ...] = (ParseError, zipfile.BadZipFile, zlib.error, EOFError, KeyError,
+                                                 ValueError, TypeError, OSError)
+
+
 @registry.channels.register("xlsx.v1")
 class ExcelImport(ChannelAdapter):
     channel = "import"
@@ -192,6 +207,11 @@ class ExcelImport(ChannelAdapter):
             header = next(rows, None)
             if header is None:
                 raise InputError("AF035", "the Excel file")
-            return rows_to_threads(list(header), (list(r) for r in rows), self.channel)
+            return rows_to_threads(list(header), (list(r) for r in rows), self.channel, fill_down=True)
+        except AnfuError:
+            raise  # a coded refusal of the content (InputError is a ValueError too)
+        except DAMAGED_XLSX as exc:
+            raise InputError("AF030", f"the workbook is damaged ({type(exc).__name__}); open it in Excel and "
+                                      "save it again", channel="Excel") from None
         finally:
             book.close()
