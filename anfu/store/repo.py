@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import AuthError, InputError, NotFoundError, StoreError
 from ..pii import mask, mask_data
+from ..text.normalize import is_blank
 from ..types import SPEAKERS, Conversation, Utterance
 from . import access
 from .access import Principal
@@ -572,7 +573,7 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
             raise InputError("AF007", repr(speaker))
         if not isinstance(text, str):
             raise InputError("AF003", type(text).__name__)
-        if not text.strip():
+        if is_blank(text):
             raise InputError("AF004")
         if len(text) > MAX_TEXT_CHARS:
             raise InputError("AF005", len(text), limit=MAX_TEXT_CHARS)
@@ -582,6 +583,11 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         if not EVENT_NAME.fullmatch(name):
             raise InputError("AF505", f"event name {name!r} (use noun.verb, e.g. escalation.raised)",
                              kind="event")
+
+    def sent_message(self, conversation_id: int, client_msg_id: str) -> MessageRecord | None:
+        """The message of `conversation_id` stored under `client_msg_id`, or None (AF505 when
+        another conversation uses the id)."""
+        return self._existing_message(conversation_id, client_msg_id)
 
     def _existing_message(self, conversation_id: int, client_msg_id: str,
                           text: str | None = None) -> MessageRecord | None:

@@ -235,16 +235,21 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
     if not text:
         return render(request, "console.html", block="composer", user=user, draft="", check=None, send_id=key,
                       view={"conversation": conversation, "can_reply": True})
+    # the key with the draft's digest: the same form twice is one message, an edited draft a new one
+    client_msg_id = f"{key}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
+    if ctx.store.sent_message(conversation.id, client_msg_id) is not None:
+        return _sent(request, user, conversation)  # a double click: the first click sent it
     data, customer_text, recent = _last_customer_text(request, conversation.id)
     check = check_draft(text, data, customer_text, recent)
+    if check["violation"] and confirm != "yes" and ctx.store.sent_message(conversation.id, client_msg_id) is not None:
+        # the other click stored it while this one was checked (and read it as a repeated reply)
+        return _sent(request, user, conversation)
     if check["violation"] and confirm != "yes":
         record_blocked(ctx.store, conversation, user.principal.actor, check)  # per-rule override rates
         return render(request, "console.html", block="composer", user=user, draft=text, check=check,
                       needs_confirm=True, send_id=key, view={"conversation": conversation, "can_reply": True})
     try:
-        # the key with the draft's digest: the same form twice is one message, an edited draft a new one
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-        result = ctx.turns.add_turn(user.principal, conversation, "agent", text, client_msg_id=f"{key}:{digest}")
+        result = ctx.turns.add_turn(user.principal, conversation, "agent", text, client_msg_id=client_msg_id)
     except AnfuError as exc:
         if exc.code == "AF417":  # taken over meanwhile: show the locked composer, not a failed send
             view = conversation_view(request, user, conversation_id)
@@ -263,6 +268,11 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
                             conversation_id=conversation.id)
         ctx.store.audit(conversation.tenant_id, user.principal.actor, FLAGGED_EVENT,
                         target=f"conversation:{conversation.id}", detail={"rules": rules}, ip=client_ip(request))
+    return _sent(request, user, conversation)
+
+
+def _sent(request: Request, user: WebUser, conversation: Any) -> HTMLResponse:
+    """The composer after a send: empty, a new key, the conversation refreshed."""
     response = render(request, "console.html", block="composer", user=user, draft="", check=None, sent=True,
                       send_id=send_key(), view={"conversation": conversation, "can_reply": True})
     response.headers["HX-Trigger"] = "anfu-refresh"
