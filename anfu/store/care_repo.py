@@ -36,6 +36,13 @@ TRAINER_ROLES = frozenset({"supervisor", "admin"})
 CASE_WRITERS = frozenset({"supervisor", "admin", "auditor"})
 
 
+def current_team(user_id: Any) -> Any:
+    """The team a person belongs to now (a scalar subquery on `users`): an agent's requests for
+    support and training sessions follow them to a new team lead, not the row's stamp of the team
+    they were in when it was written."""
+    return select(UserRow.team_id).where(UserRow.id == user_id).scalar_subquery()
+
+
 @dataclass(frozen=True)
 class CheckinRecord(_Record):
     """A check-in as its own agent sees it (private fields included)."""
@@ -167,7 +174,7 @@ class CareStore(StoreBase):
     def _support_clause(self, principal: Principal) -> ColumnElement[bool]:
         if principal.role not in TRAINER_ROLES:
             raise AuthError("AF417", "see requests for support (supervisors and admins)")
-        return and_(scope_clause(principal, WellbeingCheckinRow.tenant_id, WellbeingCheckinRow.team_id,
+        return and_(scope_clause(principal, WellbeingCheckinRow.tenant_id, current_team(WellbeingCheckinRow.user_id),
                                  WellbeingCheckinRow.user_id),
                     WellbeingCheckinRow.kind.in_(SUPPORT_KINDS))
 
@@ -259,7 +266,9 @@ class CareStore(StoreBase):
             raise AuthError("AF417", "assign training (trainers: supervisors and admins)")
         with self._write() as s:
             agent = s.get(UserRow, agent_id)
-            if agent is None or agent.tenant_id != by.tenant_id or (
+            # an active agent (of the supervisor's team): training is not assigned to an auditor,
+            # a team lead, an admin or someone who has left
+            if agent is None or agent.tenant_id != by.tenant_id or agent.role != "agent" or not agent.active or (
                     by.role == "supervisor" and (by.team_id is None or agent.team_id != by.team_id)):
                 raise NotFoundError("AF503", agent_id, kind="agent")
             row = TrainingAssignmentRow(tenant_id=by.tenant_id, team_id=agent.team_id, agent_id=agent_id,
@@ -296,7 +305,7 @@ class CareStore(StoreBase):
             return from_row(SessionRecord, row)
 
     def _session_clause(self, principal: Principal) -> ColumnElement[bool]:
-        return scope_clause(principal, TrainingSessionRow.tenant_id, TrainingSessionRow.team_id,
+        return scope_clause(principal, TrainingSessionRow.tenant_id, current_team(TrainingSessionRow.agent_id),
                             TrainingSessionRow.agent_id)
 
     def get_session(self, principal: Principal, session_id: int) -> SessionRecord:

@@ -16,6 +16,7 @@ from ..pii import mask_identity
 from . import access
 from .access import Principal
 from .accounts import StoreBase
+from .care_tables import TrainingCaseRow
 from .integration_tables import WebhookDeliveryRow
 from .records import Customer, DeletionReport, MessageRecord, Page, TimelineItem, from_row
 from .search_repo import forget as search_forget, index_customer, purge as search_purge
@@ -202,7 +203,8 @@ class CustomersMixin(StoreBase):
 
     def delete_customer_data(self, customer_id: int, *, by: Principal) -> DeletionReport:
         """Erase a customer (个人信息删除请求): their tickets (with follow-ups and ledger
-        entries), conversations, messages, assessments and events, then the customer. The audit
+        entries), conversations, messages, assessments and events, the training cases made from
+        their conversations, then the customer. The audit
         log keeps only a count of what was removed."""
         with self._write() as s:
             customer = s.get(CustomerRow, customer_id)
@@ -230,8 +232,11 @@ class CustomersMixin(StoreBase):
                                    ("messages", MessageRow)):
                 result = s.execute(delete(row_type).where(row_type.conversation_id.in_(conv_ids)))
                 counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
-            # webhook deliveries about these conversations (their payloads may quote the case)
+            # webhook deliveries about these conversations (their payloads may quote the case), and
+            # training cases made from them (anonymised, but a name the anonymiser missed must not
+            # outlive the erasure)
             s.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.conversation_id.in_(conv_ids)))
+            s.execute(delete(TrainingCaseRow).where(TrainingCaseRow.source_conversation_id.in_(conv_ids)))
             result = s.execute(delete(ConversationRow).where(ConversationRow.customer_id.in_(customer_ids)))
             counts["conversations"] = int(result.rowcount)  # type: ignore[attr-defined]
             s.execute(delete(CustomerRow).where(CustomerRow.id.in_(customer_ids)))

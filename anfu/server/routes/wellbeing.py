@@ -178,8 +178,8 @@ def wellbeing_team(ctx: Ctx, auth: Authed,
                    ) -> WellbeingTeamPublic:
     """Supervisors (their team) and admins (their tenant): each agent's load of a shift, rotation
     suggestions (most loaded first) and requests for a peer or the team lead. Never an agent's
-    self-check answers or private notes."""
-    return team_view(ctx, auth.principal, shift)
+    self-check answers or private notes. API tokens get AF417 (the data is about people)."""
+    return team_view(ctx, _user_principal(auth), shift)
 
 
 @router.post("/wellbeing/checkins", response_model=CheckinPublic, status_code=201)
@@ -201,8 +201,9 @@ def set_peer_support(body: PeerSupportUpdate, ctx: Ctx, auth: Authed) -> PeerSup
 def handle_support_request(request_id: Annotated[int, Path(ge=1, le=2**53)], ctx: Ctx,
                            auth: Authed) -> SupportRequestPublic:
     """Mark an agent's request for a peer or the team lead as handled (supervisors: their team;
-    admins: their tenant). Never the agent's self-check or note."""
-    record = Care(ctx).store.handle_request(auth.principal, request_id)
+    admins: their tenant). Never the agent's self-check or note. API tokens get AF417 (the team
+    lead who handled it is recorded)."""
+    record = Care(ctx).store.handle_request(_user_principal(auth), request_id)
     user = ctx.store.get_user(record.user_id)
     return SupportRequestPublic(id=record.id, user_id=record.user_id,
                                 name=(user.display_name or user.username) if user else "—", kind=record.kind,
