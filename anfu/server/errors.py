@@ -6,8 +6,8 @@ coded `AnfuError`s, schema violations, malformed JSON, unknown routes. Only a re
 from __future__ import annotations
 
 import logging
+import re
 import uuid
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -103,9 +103,30 @@ async def on_http(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         return error_response(ApiError("AF434", request.url.path, status=404))
     if exc.status_code == 405:
-        return error_response(ApiError("AF435", request.method, status=405, headers=exc.headers))
+        # Allow names every method of the path (RFC 9110 §15.5.6), not only those of the first
+        # route whose path matched (`PUT /replies/1`: GET and PATCH are two routes)
+        allowed = _allowed_methods(request)
+        headers = {**(exc.headers or {}), **({"Allow": ", ".join(allowed)} if allowed else {})}
+        return error_response(ApiError("AF435", request.method, status=405, headers=headers))
     # e.g. a malformed multipart body rejected by Starlette's form parser
     return error_response(ApiError("AF431", str(exc.detail), status=exc.status_code, headers=exc.headers))
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of every API operation whose path template matches the request's path, from
+    the app's OpenAPI document (compiled once per app); empty for a path it does not describe."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for path, item in (request.app.openapi().get("paths") or {}).items():
+            rx = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
+            table.append((rx, {m.upper() for m in item if m in _HTTP_METHODS}))
+        request.app.state.allowed_methods = table
+    path = request.url.path
+    return sorted({m for rx, methods in table if rx.match(path) for m in methods})
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,7 +12,7 @@ keep their own version field and answer a stale one with 409 (`anfu.server.web.p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -24,12 +24,33 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)  # a version no record has
 
 
-def parse_if_match(value: str | None, example: str) -> int | None:
-    """The version an If-Match header names (None: any version, `*` or no header). `example`
-    says where the ETag comes from (e.g. `GET /api/v1/tickets/{id}`) in the AF505 message."""
+Versions = int | tuple[int, ...] | None  # what an If-Match names: one version, a list, any (None)
+
+
+def parse_if_match(value: str | None, example: str) -> Versions:
+    """The version (or, for a list `"2", "3"`, the versions: RFC 9110 §13.1.1) an If-Match header
+    names (None: any version, `*` or no header). `example` says where the ETag comes from (e.g.
+    `GET /api/v1/tickets/{id}`) in the AF505 message."""
     if value is None:
         return None
-    text = value.strip()
+    if "," in value:
+        versions = tuple(_one_tag(part, value, example) for part in value.split(","))
+        return versions[0] if len(set(versions)) == 1 else versions
+    return _one_tag(value, value, example)
+
+
+def chosen(versions: Versions, current: Callable[[], int]) -> int | None:
+    """The one version to write over: `versions` itself, or of a list the record's `current()`
+    version when the list names it (else the first: the write then fails as stale, 412). The write
+    still compares it under the record's lock, so a change in between is refused."""
+    if versions is None or isinstance(versions, int):
+        return versions
+    now = current()
+    return now if now in versions else versions[0]
+
+
+def _one_tag(part: str, value: str, example: str) -> int | None:
+    text = part.strip()
     if text == "*":
         return None
     if text[:2] in ("W/", "w/"):
@@ -74,4 +95,5 @@ def time_of(version: int | None) -> datetime | None:
         return _NEVER
 
 
-__all__ = ["EPOCH", "PRECONDITION_CODES", "parse_if_match", "precondition", "time_etag", "time_of"]
+__all__ = ["EPOCH", "PRECONDITION_CODES", "Versions", "chosen", "parse_if_match", "precondition", "time_etag",
+           "time_of"]

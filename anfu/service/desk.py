@@ -344,9 +344,13 @@ class TicketDesk:
             if principal is not None and principal.role == "auditor":
                 require(principal, "conversation.write")  # auditors read only (AF417), once visible
             ticket = self.ticket(record)
+            before = ticket.to_dict()
             job = TicketWork(record, ticket, max(self.clock(), ticket.last_change_at), stored_ledger,
                              stored_followup, self.departments)
             events[record.id] = work(job)
+            if (not events[record.id] and job.followup is None and job.owner_id is ... and job._ledger is None
+                    and ticket.to_dict() == before):
+                return TicketChange(before, unchanged=True)
             follow = job.followup
             current = job.current_followup() if follow is None else None
             if current is not None and current.state == "scheduled" and ticket.status != "resolved":
@@ -418,16 +422,23 @@ class TicketDesk:
     @staticmethod
     def _fields_work(principal: Principal, priority: str | None, cause: str | None, owner: Any,
                      note: str) -> Callable[[TicketWork], list[Event]]:
-        """The change of priority, cause and owner (a user record, checked) that differ."""
+        """The change of priority, cause and owner (a user record, checked) that differ; a note
+        with no field that differs is kept as a note (处理记录); nothing at all changes nothing."""
         def work(job: TicketWork) -> list[Event]:
             ticket, now, events = job.ticket, job.now, []
+            changed = False
             if priority is not None and priority != ticket.priority:
                 events += ticket.set_priority(priority, at=now, actor=principal.name, note=note)
+                changed = True
             if cause is not None and cause != ticket.cause:
                 events += ticket.set_cause(cause, at=now, actor=principal.name, note=note)
+                changed = True
             if owner is not None and owner.id != job.record.owner_id:
                 events += ticket.assign(owner.username, at=now, actor=principal.name, note=note)
                 job.owner_id = owner.id
+                changed = True
+            if not changed and note.strip():
+                ticket.add_note(note, at=now, actor=principal.name)  # a note alone is kept, not dropped
             return events
         return work
 

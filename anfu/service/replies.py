@@ -67,6 +67,8 @@ class ReplyLibrary:
 
     def list(self, principal: Principal, *, category: str | None = None, emotion: str | None = None,
              include_inactive: bool = False, persona: str | None = None) -> list[CannedReply]:
+        self._emotion(emotion)  # an unknown label is AF010, not an empty list
+        self._persona(persona)
         active = None if include_inactive and principal.role in WRITERS else True
         return self.store.list_replies(principal.tenant_id, category=category, emotion=emotion, active=active,
                                        persona=persona)
@@ -76,6 +78,8 @@ class ReplyLibrary:
              customer_persona: str | None = None, limit: int = MAX_PICK) -> list[PickedReply]:
         """Active entries whose title, text or scenario contain every word of `query` (and match
         the filters), those that suit the customer's emotion and persona first, then by title."""
+        self._emotion(emotion)
+        self._persona(persona)
         words = [w for w in (query or "").lower().split() if w]
         found = []
         for reply in self.list(principal, category=category, emotion=emotion, persona=persona):

@@ -330,8 +330,15 @@ class AccountsMixin(StoreBase):
             return [from_row(ApiToken, r) for r in rows]
 
     def revoke_api_token(self, token_id: int, *, tenant_id: int) -> bool:
+        """Revoke the tenant's token `token_id`: True, or False when it was revoked already; a token
+        that does not exist or is another tenant's is AF503, like a missing one."""
         with self._write() as s:
             result = s.execute(update(ApiTokenRow).where(
                 ApiTokenRow.id == token_id, ApiTokenRow.tenant_id == tenant_id,
                 ApiTokenRow.revoked_at.is_(None)).values(revoked_at=self.clock()))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            if result.rowcount:  # type: ignore[attr-defined]
+                return True
+            if s.scalar(select(ApiTokenRow.id).where(ApiTokenRow.id == token_id,
+                                                     ApiTokenRow.tenant_id == tenant_id)) is None:
+                raise NotFoundError("AF503", token_id, kind="API token")
+            return False

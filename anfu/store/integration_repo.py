@@ -90,7 +90,8 @@ class IntegrationStore(StoreBase):
     def update_reply(self, reply_id: int, tenant_id: int, *, by: str, expected_updated_at: datetime | None = None,
                      **changes: Any) -> CannedReply:
         """Change a canned reply. `expected_updated_at`: its `updated_at` when the caller read it
-        (the edit form); one saved since is AF673 (409) and nothing is written."""
+        (the edit form); one saved since is AF673 (409) and nothing is written. Fields equal to the
+        stored ones are no change: a PATCH that changes nothing keeps `updated_at`."""
         unknown = set(changes) - REPLY_FIELDS
         if unknown:
             raise ValueError(f"unknown canned reply fields {sorted(unknown)}")
@@ -98,6 +99,9 @@ class IntegrationStore(StoreBase):
             row = self._owned(s, CannedReplyRow, reply_id, tenant_id, "canned reply", lock=True)
             if expected_updated_at is not None and row.updated_at != expected_updated_at:
                 raise ConflictError("AF673", reply_id)
+            changes = {k: v for k, v in changes.items() if getattr(row, k) != v}
+            if not changes:  # nothing differs: nothing written, the ETag (updated_at) stays
+                return from_row(CannedReply, row)
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_by = by

@@ -77,6 +77,7 @@ class TicketChange:
     ledger: dict[str, Any] | None = None
     followup: dict[str, Any] | None = None
     followup_due: datetime | None = None
+    unchanged: bool = False  # nothing to write: the stored ticket (same version, same updated_at)
 
 
 # `change(record, ledger entry, follow-up) -> TicketChange`, run under the ticket row's lock
@@ -248,6 +249,8 @@ class WorkflowStore(StoreBase):
                            .order_by(FollowUpRow.id.desc())).first()
         done = change(from_row(TicketRecord, row), None if ledger is None else from_row(LedgerRecord, ledger),
                       None if follow is None else from_row(FollowUpRecord, follow))
+        if done.unchanged:  # a change that changes nothing keeps the version (a colleague's If-Match holds)
+            return from_row(TicketRecord, row)
         saved = self._save_row(s, row, done.data, done.owner_id)
         if done.ledger is not None:
             self._write_ledger(s, row, done.ledger)

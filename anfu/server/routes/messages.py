@@ -8,6 +8,7 @@ import functools
 from fastapi import APIRouter, Response
 
 from ...channels.base import CustomerHints
+from ...errors import InputError
 from ..deps import Authed, Ctx
 from ..schemas import MessageCreate, MessageIngestPublic
 from ..views import ingest_public
@@ -16,9 +17,15 @@ router = APIRouter(tags=["messages"])
 
 
 def hints(body: MessageCreate) -> CustomerHints | None:
+    """The customer the body names; a customer object with no external_ref, phone or e-mail (a name
+    alone, empty strings) is AF505: it could never find the customer again, and was dropped."""
     c = body.customer
-    return None if c is None else CustomerHints(name=c.name, phone=c.phone, email=c.email,
-                                                 external_id=c.external_ref)
+    if c is None:
+        return None
+    if not any((value or "").strip() for value in (c.external_ref, c.phone, c.email)):
+        raise InputError("AF505", "give external_ref, phone or email (a name alone cannot find the customer "
+                                  "again)", kind="customer")
+    return CustomerHints(name=c.name, phone=c.phone, email=c.email, external_id=c.external_ref)
 
 
 @router.post("/messages", response_model=MessageIngestPublic, status_code=201,

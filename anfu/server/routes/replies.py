@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from ..deps import Authed, Ctx
-from ..preconditions import parse_if_match, precondition, time_etag, time_of
+from ..preconditions import Versions, chosen, parse_if_match, precondition, time_etag, time_of
 from ..schemas import MAX_ID, MAX_TEXT, _In
 from ..views import _dump
 
@@ -63,12 +63,12 @@ def if_match(value: Annotated[str | None, Header(
         alias="If-Match", max_length=100,
         description='the 话术\'s ETag as read (strong; a weak W/"…" is AF505): a 话术 changed since is AF673 '
                     'with 412 Precondition Failed and nothing changes; leave it out (or send *) to apply the '
-                    'change to the 话术 as it is')] = None) -> int | None:
-    """The version an If-Match header names (None: any version)."""
+                    'change to the 话术 as it is')] = None) -> Versions:
+    """The version(s) an If-Match header names (None: any version)."""
     return parse_if_match(value, "GET /api/v1/replies/{id}")
 
 
-IfMatch = Annotated[int | None, Depends(if_match)]
+IfMatch = Annotated[Versions, Depends(if_match)]
 
 
 def tagged(response: Response, reply: Any) -> CannedReplyPublic:
@@ -114,6 +114,8 @@ def update_reply(reply_id: ReplyId, body: CannedReplyUpdate, ctx: Ctx, auth: Aut
                  response: Response) -> CannedReplyPublic:
     """Edit or retire (`active: false`) a canned reply; a new text is checked again (AF670).
     With If-Match, only over that version (AF673, 412 Precondition Failed, otherwise)."""
+    version = chosen(version, lambda: int(time_etag(ctx.services.replies.get(auth.principal, reply_id).updated_at)
+                                          .strip('"')))
     with precondition(version):
         reply = ctx.services.replies.update(auth.principal, reply_id, expected_updated_at=time_of(version),
                                             **body.model_dump(exclude_unset=True))

@@ -20,7 +20,7 @@ from ...store import TicketRecord
 from ...workflow.ledger import FEEDBACK_REPLIES
 from ...workflow.tickets import PRIORITIES, STATUSES
 from ..deps import Authed, Ctx, client_ip, public_base
-from ..preconditions import parse_if_match, precondition
+from ..preconditions import Versions, chosen, parse_if_match, precondition
 from ..schemas import MAX_ID, Id, Paged, _In
 from ..views import _masked_for
 
@@ -39,12 +39,12 @@ def if_match(value: Annotated[str | None, Header(
         description='the ticket\'s ETag as read (e.g. "3"; strong: a weak W/"3" is AF505): a ticket saved since '
                     'is AF609 with 412 Precondition Failed and nothing changes; leave it out (or send *) to apply '
                     'the change to the ticket as it is')] = None
-             ) -> int | None:
-    """The version an If-Match header names (None: any version)."""
+             ) -> Versions:
+    """The version(s) an If-Match header names (None: any version)."""
     return parse_if_match(value, "GET /api/v1/tickets/{id}")
 
 
-IfMatch = Annotated[int | None, Depends(if_match)]
+IfMatch = Annotated[Versions, Depends(if_match)]
 
 
 def tagged(response: Response, record: TicketRecord) -> TicketRecord:
@@ -286,6 +286,7 @@ def update_ticket(ticket_id: TicketId, body: TicketUpdate, ctx: Ctx, auth: Authe
                   response: Response) -> Any:
     """Change priority, cause or owner (a new owner: supervisors within their team, admins).
     With If-Match, only over that version (AF609, 412 Precondition Failed, otherwise)."""
+    version = chosen(version, lambda: ctx.desk.get(auth.principal, ticket_id).version)
     with precondition(version):
         record = ctx.desk.update(auth.principal, ticket_id, priority=body.priority, cause=body.cause,
                                  owner_id=body.owner_id, note=body.note, expected_version=version)
@@ -300,8 +301,9 @@ class Acting:
         self.ctx, self.auth, self.version, self.response = ctx, auth, version, response
 
     def act(self, ticket_id: int, action: str, **form: str) -> TicketRecord:
-        with precondition(self.version):
-            record = self.ctx.desk.act(self.auth.principal, ticket_id, action, form, expected_version=self.version)
+        version = chosen(self.version, lambda: self.ctx.desk.get(self.auth.principal, ticket_id).version)
+        with precondition(version):
+            record = self.ctx.desk.act(self.auth.principal, ticket_id, action, form, expected_version=version)
         return tagged(self.response, record)
 
 
