@@ -76,8 +76,10 @@ def test_api_tokens(store: Store, tenant) -> None:
     token = store.create_api_token(tenant.id, "呼叫中心对接", "admin", "f" * 64, "anfu_abcdefg")
     assert store.get_api_token("f" * 64) == token
     other = store.create_tenant("ecommerce", "电商客服")
-    assert not store.revoke_api_token(token.id, tenant_id=other.id)  # not across tenants
+    with pytest.raises(NotFoundError):  # not across tenants: another tenant's token is a missing one
+        store.revoke_api_token(token.id, tenant_id=other.id)
     assert store.revoke_api_token(token.id, tenant_id=tenant.id)
+    assert not store.revoke_api_token(token.id, tenant_id=tenant.id)  # revoked already
     assert store.get_api_token("f" * 64) is None
     assert len(store.list_api_tokens(tenant.id)) == 1
 
