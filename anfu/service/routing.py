@@ -230,14 +230,16 @@ class Routing:
         nobody can take waits, highlighted on the wallboard. Each is audited."""
         if not self.store.get_team(team_id).auto_assign:
             return []
+        return [self.dispatch(released.id) for released in self._release_all(tenant_id, agent_id, "agent_offline")]
+
+    def _release_all(self, tenant_id: int, agent_id: int, how: str) -> list[ConversationRecord]:
+        """The agent's open conversations released (not those a supervisor took over), each audited."""
         out = []
         for conversation in self.routes.assigned_open(tenant_id, agent_id):
             released = self.routes.release(conversation.id, agent_id)
-            if released is None:
-                continue
-            self._done(SYSTEM_ACTOR, tenant_id, released, "unassigned", None, previous_agent_id=agent_id,
-                       how="agent_offline")
-            out.append(self.dispatch(released.id))
+            if released is not None:
+                out.append(self._done(SYSTEM_ACTOR, tenant_id, released, "unassigned", None,
+                                      previous_agent_id=agent_id, how=how))
         return out
 
     def withdraw(self, tenant_id: int, agent_id: int, team_id: int | None, how: str) -> None:
@@ -246,14 +248,10 @@ class Routing:
         are released to the team's unassigned list, for the team lead to give out. Each is
         audited with `how`."""
         self.routes.set_presence(tenant_id, agent_id, "offline")
+        released = self._release_all(tenant_id, agent_id, how)
         if team_id is not None and self.store.get_team(team_id).auto_assign:
-            self.hand_back(tenant_id, agent_id, team_id)
-            return
-        for conversation in self.routes.assigned_open(tenant_id, agent_id):
-            released = self.routes.release(conversation.id, agent_id)
-            if released is not None:
-                self._done(SYSTEM_ACTOR, tenant_id, released, "unassigned", None, previous_agent_id=agent_id,
-                           how=how)
+            for record in released:
+                self.dispatch(record.id)
 
     def profiles(self, principal: Principal, *, team_id: int | None = None) -> list[AgentProfile]:
         """Agents' routing profiles: admins and auditors the tenant's, supervisors their team's,
