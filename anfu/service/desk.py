@@ -419,11 +419,13 @@ class TicketDesk:
         return self._change(principal, ticket_id, self._fields_work(principal, priority, cause, owner, note),
                             expected_version=expected_version)
 
-    @staticmethod
-    def _fields_work(principal: Principal, priority: str | None, cause: str | None, owner: Any,
+    def _fields_work(self, principal: Principal, priority: str | None, cause: str | None, owner: Any,
                      note: str) -> Callable[[TicketWork], list[Event]]:
         """The change of priority, cause and owner (a user record, checked) that differ; a note
-        with no field that differs is kept as a note (处理记录); nothing at all changes nothing."""
+        with no field that differs is kept as a note (处理记录); nothing at all changes nothing.
+        A new owner takes the ticket to their team."""
+        team = self.store.get_team(owner.team_id).name if owner is not None and owner.team_id is not None else None
+
         def work(job: TicketWork) -> list[Event]:
             ticket, now, events = job.ticket, job.now, []
             changed = False
@@ -435,7 +437,8 @@ class TicketDesk:
                 changed = True
             if owner is not None and owner.id != job.record.owner_id:
                 events += ticket.assign(owner.username, at=now, actor=principal.name, note=note)
-                job.owner_id = owner.id
+                job.owner_id = owner.id  # (the store moves the ticket's team_id to the owner's team)
+                ticket.team = team or ticket.team  # the ticket moves to the new owner's team
                 changed = True
             if not changed and note.strip():
                 ticket.add_note(note, at=now, actor=principal.name)  # a note alone is kept, not dropped

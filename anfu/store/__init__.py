@@ -55,7 +55,7 @@ Conversations and messages
     get_conversation(id, visible_to) / update_conversation(id, *, by, status, agent_id, team_id, industry)
     take_over(id, *, by, release=False, ip)   (event conversation.taken_over/released + audit)
     list_conversations(visible_to, ConversationFilter(status, channel, industry, team_id,
-        agent_id, customer_id, emotion, min_escalation, updated_since, updated_until, statuses,
+        agent_id, customer_id, emotion, min_escalation, min_intensity, updated_since, updated_until, statuses,
         unassigned),
         *, page=1, page_size=50) -> Page[ConversationRecord]   (newest activity first)
     append_message(conversation_id, speaker, text, *, client_msg_id, channel, sent_at, by)

@@ -69,6 +69,7 @@ class ConversationFilter:
     customer_id: int | None = None
     emotion: str | None = None
     min_escalation: int | None = None
+    min_intensity: int | None = None
     updated_since: datetime | None = None
     updated_until: datetime | None = None
     statuses: tuple[str, ...] | None = None   # any of these (status, when set, must match too)
@@ -311,6 +312,8 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
                 where.append(getattr(ConversationRow, name) == value)
         if f.min_escalation is not None:
             where.append(ConversationRow.escalation_level >= f.min_escalation)
+        if f.min_intensity is not None:
+            where.append(ConversationRow.intensity >= f.min_intensity)
         if f.updated_since is not None:
             where.append(ConversationRow.updated_at >= f.updated_since)
         if f.updated_until is not None:

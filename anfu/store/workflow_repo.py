@@ -24,7 +24,7 @@ from .accounts import StoreBase
 from .records import Event, Page, _Record, from_row
 from .repo import MAX_PAGE_SIZE, _page_args
 from .search_repo import index_ticket
-from .tables import ConversationRow, EventRow
+from .tables import ConversationRow, EventRow, UserRow
 from .workflow_tables import FollowUpRow, LedgerRow, TicketRow, TicketSequenceRow
 
 
@@ -307,6 +307,9 @@ class WorkflowStore(StoreBase):
             setattr(row, key, value)
         if owner_id is not ...:
             row.owner_id = owner_id
+            owner = s.get(UserRow, owner_id) if owner_id is not None else None
+            if owner is not None and owner.team_id is not None:
+                row.team_id = owner.team_id  # a handed-over ticket belongs to its new owner's team
         row.data = self._stored(data)
         row.updated_at = self.clock()
         row.version += 1

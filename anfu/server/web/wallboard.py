@@ -48,7 +48,8 @@ def _first_events(ctx: Any, user: WebUser, names: tuple[str, ...], limit: int) -
 def board(request: Request, user: WebUser) -> dict[str, Any]:
     ctx = request.app.state.ctx
     require(user.principal, "supervise")
-    queue = ctx.store.list_conversations(user.principal, ConversationFilter(status="open"), page_size=200).items
+    page = ctx.store.list_conversations(user.principal, ConversationFilter(status="open"), page_size=200)
+    queue = page.items  # the rows drawn (200 at most); the tiles count them all
     queue = sorted(queue, key=lambda c: (-(c.escalation_level or 0), -(c.intensity or 0), -c.updated_at.timestamp()))
     # alerts quote the customer (reasons, detail): masked for admins, as on the API
     events = [as_seen_by(user.principal, e, "payload") for e in _first_events(ctx, user, ALERT_EVENTS, 200)]
@@ -83,10 +84,16 @@ def board(request: Request, user: WebUser) -> dict[str, Any]:
             "whispers": whisper_states(ctx, user,
                                        {a.conversation_id for a in alerts[:30] if a.conversation_id in by_id},
                                        min((a.id for a in alerts[:30]), default=1) - 1),
-            "totals": {"open": len(queue), "hot": sum(r["hot"] for r in staff),
-                       "unassigned": sum(1 for c in queue if c.agent_id is None),
-                       "alerts": sum(1 for c in queue if (c.escalation_level or 0) >= 1),
+            "totals": {"open": page.total,
+                       "hot": _count(ctx, user, min_intensity=3),  # unassigned angry customers too
+                       "unassigned": _count(ctx, user, unassigned=True),
+                       "alerts": _count(ctx, user, min_escalation=1),
                        "taken": sum(1 for c in queue if c.taken_over_by is not None)}}
+
+
+def _count(ctx: Any, user: WebUser, **where: Any) -> int:
+    """How many open conversations `user` sees that match `where` (a count, not a page)."""
+    return ctx.store.list_conversations(user.principal, ConversationFilter(status="open", **where), page_size=1).total
 
 
 def _events_since(ctx: Any, user: WebUser, name: str, after_id: int, pages: int = 10) -> list[Any]:
