@@ -35,6 +35,8 @@ Result = tuple[list[Finding], str | None, bool]
 #: a vague promise to such a customer is a violation for the rest of the exchange, not only
 #: right after the report
 HAZARD_TURNS = 12
+#: categories whose phrase rules stand in any context (the context model may not clear them)
+NEVER_EXCUSED = frozenset({"impatience", "blaming"})
 
 
 def _norm(turn: TurnAssessment) -> str:
@@ -119,14 +121,17 @@ class PreSend(Component):
                 if prob < model.threshold_ and vague_to_hazard(norm, hazard):
                     out[d][i] = self._vague_to_hazard(docs[d].turns[i].text, hazard, prob, model, customer)
                     continue
-                out[d][i] = self._decide(docs[d].turns[i].text, norm, found, prob, category, model, customer)
+                out[d][i] = self._decide(docs[d].turns[i].text, norm, found, prob, category, model, customer, hazard)
         return out
 
     def _decide(self, text: str, norm: str, found: list[Finding], prob: float, category: str,
-                model: ContextReplyModel, customer: TurnAssessment | None) -> Result:
-        if prob < model.consider_:
+                model: ContextReplyModel, customer: TurnAssessment | None, hazard: str | None = None) -> Result:
+        # a phrase rule of a category no context excuses ("你听不懂吗？", "是您自己操作错了") stays a
+        # finding whatever the rest of the reply: facts after it do not make it kind
+        never_excused = any(f.category in NEVER_EXCUSED for f in found)
+        if prob < model.consider_ and not never_excused:
             return [], None, False
-        level = "must_fix" if prob >= model.threshold_ else "consider"
+        level = "must_fix" if prob >= model.threshold_ or never_excused else "consider"
         if found:
             findings = [Finding(f.rule_id, f.category, f.start, f.end, f.message,
                                 f.severity if level == "must_fix" else "minor", prob, level) for f in found]
@@ -141,7 +146,7 @@ class PreSend(Component):
                                 "major" if level == "must_fix" else "minor", prob, level)]
         if level == "consider":
             return findings, None, False
-        return findings, self.checker.rewrite(findings, _context(customer)), True
+        return findings, self.checker.rewrite(findings, _context(customer, hazard)), True
 
     def _asked_again(self, text: str, given: str, prob: float, model: ContextReplyModel,
                      customer: TurnAssessment | None) -> Result:
@@ -161,7 +166,7 @@ class PreSend(Component):
         finding = Finding("context.vague_to_hazard", "empty_promise", 0, len(text),
                           f"结合前文来看，客户报告了安全隐患（{hazard}），这条回复只有含糊的承诺：请给出明确的到场时间或处理人，"
                           f"并先告诉客户现在该怎么保证安全（把握 {confidence:.0%}）。", "major", confidence, "must_fix")
-        return [finding], self.checker.rewrite([finding], _context(customer)), True
+        return [finding], self.checker.rewrite([finding], _context(customer, hazard)), True
 
     def turn_context(self, doc: Assessment, i: int) -> int:
         if doc.turns[i].speaker != "agent":
@@ -194,9 +199,11 @@ class PreSend(Component):
                 turn.rewrite = rewrite
 
 
-def _context(customer: TurnAssessment | None) -> dict[str, Any]:
-    """Rewrite context from the customer turn the agent answers (its words, cause, emotion)."""
+def _context(customer: TurnAssessment | None, hazard: str | None = None) -> dict[str, Any]:
+    """Rewrite context from the customer turn the agent answers (its words, cause, emotion) and
+    the safety hazard the customer reported, if any (the rewrite then says how to stay safe)."""
     if customer is None:
         return {}
-    pairs = (("customer_text", customer.text), ("cause", customer.cause), ("emotion", customer.emotion))
+    pairs = (("customer_text", customer.text), ("cause", customer.cause), ("emotion", customer.emotion),
+             ("hazard", hazard))
     return {k: v for k, v in pairs if v}

@@ -151,6 +151,12 @@ def validate_rewrites(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}.action: must contain {{what}}")
             if not isinstance(spec.get("keywords", []), list):
                 problems.append(f"{where}.keywords: expected a list of strings")
+    hazards = data.get("hazards", {})
+    if not isinstance(hazards, dict) or not all(
+            isinstance(spec, dict) and isinstance(spec.get("reply"), str) and spec.get("reply")
+            and isinstance(spec.get("cues"), list) and spec["cues"] and all(isinstance(c, str) and c for c in spec["cues"])
+            for spec in hazards.values()):
+        problems.append("hazards: expected a mapping of kind -> {cues: [words], reply: sentence}")
     if not isinstance(data.get("fallback"), str) or not data.get("fallback"):
         problems.append("fallback: expected the safe reply used when a composed rewrite fails the check")
     return problems

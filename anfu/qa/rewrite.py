@@ -22,6 +22,8 @@ class Rewriter:
         self.owner: dict[str, str] = dict(pack["owner"])
         self.bridges: dict[str, str] = dict(pack.get("bridges") or {})
         self.causes: dict[str, dict[str, Any]] = {k: dict(v) for k, v in pack["causes"].items()}
+        self.hazards: list[tuple[list[str], str]] = [(list(v["cues"]), v["reply"])
+                                                     for v in (pack.get("hazards") or {}).values()]
         self.fallback: str = pack["fallback"]
 
     def guess_cause(self, customer_text: str | None) -> str:
@@ -36,9 +38,15 @@ class Rewriter:
         return best
 
     def compose(self, findings: Sequence[Finding], context: Mapping[str, str] | None = None) -> str:
-        """The whole compliant reply for a reply with `findings`, filled from `context`."""
+        """The whole compliant reply for a reply with `findings`, filled from `context`; a
+        `hazard` in the context (the customer's words for it: "煤气味") gives the safety-first reply
+        of its kind."""
         ctx = dict(context or {})
         empathy = self.empathy.get(ctx.get("emotion", ""), self.empathy["default"])
+        hazard = ctx.get("hazard") or ""
+        safety = next((reply for cues, reply in self.hazards if any(c in hazard for c in cues)), None)
+        if safety is not None:
+            return f"{empathy}，{safety}。"
         agent = ctx.get("agent")
         owner = self.owner["named"].format(agent=agent) if agent else self.owner["anonymous"]
         ordered = sorted(findings, key=lambda f: (_SEVERITY_RANK.get(f.severity, 3), f.start))

@@ -12,10 +12,10 @@ import hmac
 import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -394,13 +394,29 @@ class Store(EventsMixin, OpeningMixin, CustomersMixin, AccountsMixin):
         if conn.dialect.name == "postgresql":  # the message and its search document in one statement
             message_id = conn.execute(indexed_message_statement(tuple(params)),
                                       {**params, "doc_terms": message_terms(stored)}).scalar()
-            return None if message_id is None else MessageRecord(id=message_id, **values)
+            if message_id is None:
+                return None
+            self._started_at(conn, conv, sent_at)
+            return MessageRecord(id=message_id, **values)
         message_id = conn.execute(statement(conn, "message"), params).scalar()
         if message_id is None:
             return None
         message = MessageRecord(id=message_id, **values)
         index_message(conn, message)
+        self._started_at(conn, conv, sent_at)
         return message
+
+    @staticmethod
+    def _started_at(conn: Any, conv: Any, sent_at: datetime | None) -> None:
+        """A conversation starts when its first message was sent: an import, a mailbox backlog or
+        a transcript stored later is counted on the day it happened (analytics group on
+        `created_at`), not on the day it reached us."""
+        if conv.last_seq != 0 or sent_at is None:
+            return
+        created = conv.created_at if conv.created_at.tzinfo else conv.created_at.replace(tzinfo=timezone.utc)
+        if sent_at < created:
+            conn.execute(update(ConversationRow.__table__).where(ConversationRow.__table__.c.id == conv.id)
+                         .values(created_at=sent_at))
 
     @staticmethod
     def _message_row(conn: Any, tenant_id: int, client_msg_id: str) -> Any:
