@@ -108,7 +108,8 @@ class PreSend(Component):
                     results.append(None)
                     continue
                 found = checker.scan(norm, turn.text)
-                results.append((found, checker.rewrite(found, _context(customer)) if found else None, bool(found)))
+                results.append((found, checker.rewrite(found, _context(customer), turn.text) if found else None,
+                                bool(found)))
             out.append(results)
         if pending and model is not None:
             scored = model.predict([p[2] for p in pending], [p[3] for p in pending],
@@ -146,7 +147,7 @@ class PreSend(Component):
                                 "major" if level == "must_fix" else "minor", prob, level)]
         if level == "consider":
             return findings, None, False
-        return findings, self.checker.rewrite(findings, _context(customer, hazard)), True
+        return findings, self.checker.rewrite(findings, _context(customer, hazard), text), True
 
     def _asked_again(self, text: str, given: str, prob: float, model: ContextReplyModel,
                      customer: TurnAssessment | None) -> Result:

@@ -346,15 +346,23 @@ class ReplyChecker:
     def findings(self, text: str) -> list[Finding]:
         return self.scan(normalize(text), text)
 
-    def rewrite(self, findings: list[Finding], context: Mapping[str, str] | None = None) -> str:
-        """A whole compliant reply; falls back to the pack's safe reply if the composed one fails."""
-        composed = self.rewriter_.compose(findings, context)
+    def rewrite(self, findings: list[Finding], context: Mapping[str, str] | None = None,
+                draft: str | None = None) -> str:
+        """A whole compliant reply, keeping what `draft` said that no finding covers; without the
+        draft's clauses when that fails the check, and the pack's safe reply when that fails too."""
+        for composed in dict.fromkeys((self.rewriter_.compose(findings, context, draft),
+                                       self.rewriter_.compose(findings, context))):
+            if self._passes(composed):
+                return composed
+        return self.rewriter_.fallback
+
+    def _passes(self, composed: str) -> bool:
         passes = self._rewrite_passes.get(composed)
         if passes is None:
             passes = not self.scan(normalize(composed))
             if len(self._rewrite_passes) < 4096:  # templates repeat: remember their verdicts
                 self._rewrite_passes[composed] = passes
-        return composed if passes else self.rewriter_.fallback
+        return passes
 
     def check(self, text: str, context: Mapping[str, Any] | None = None) -> ReplyCheck:
         if not isinstance(text, str):
@@ -365,4 +373,4 @@ class ReplyChecker:
         found = self.findings(text)
         if not found:
             return ReplyCheck(violation=False, findings=[], rewrite=None)
-        return ReplyCheck(violation=True, findings=found, rewrite=self.rewrite(found, ctx))
+        return ReplyCheck(violation=True, findings=found, rewrite=self.rewrite(found, ctx, text))

@@ -151,6 +151,10 @@ def validate_rewrites(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}.action: must contain {{what}}")
             if not isinstance(spec.get("keywords", []), list):
                 problems.append(f"{where}.keywords: expected a list of strings")
+    refusal = data.get("refusal")
+    if not isinstance(refusal, dict) or not all(isinstance(refusal.get(k), str) and refusal.get(k)
+                                                for k in ("bridge", "tail")):
+        problems.append("refusal: expected 'bridge' and 'tail' sentences (the tail may use {when})")
     hazards = data.get("hazards", {})
     if not isinstance(hazards, dict) or not all(
             isinstance(spec, dict) and isinstance(spec.get("reply"), str) and spec.get("reply")

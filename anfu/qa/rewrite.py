@@ -1,17 +1,24 @@
 """Compliant rewrites of a whole agent reply, composed from the rewrites pack.
 
-A rewrite replaces the reply rather than patching words: apology or empathy, who takes
-charge, a bridge for what went wrong, and a concrete action with a time (see the layout
-in anfu/rules/zh_CN/rewrites.yaml).
+A rewrite is apology or empathy, who takes charge, a bridge for what went wrong, what the agent
+said that was fine, and a concrete action with a time (see the layout in
+anfu/rules/zh_CN/rewrites.yaml). "What was fine" are the draft's clauses that no finding covers:
+the order number, the delivery time, the amount, the reason stay ("您的订单JD…已经发货，明天下午3点前
+送达，你别再催了。" keeps all but the last clause). A refusal that gave its reason keeps it and offers
+what else can be done, never what was refused; a reported hazard gets the safety-first reply of its
+kind. When a finding covers the whole draft, nothing of it is kept.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Sequence
 
 from ..types import Finding
 
 _SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
+_CLAUSE = re.compile(r"[^，。！？；,.!?;\n]+")
+REFUSALS = frozenset({"bare_refusal", "policy_wall", "flat_denial"})
 
 
 class Rewriter:
@@ -25,6 +32,9 @@ class Rewriter:
         self.hazards: list[tuple[list[str], str]] = [(list(v["cues"]), v["reply"])
                                                      for v in (pack.get("hazards") or {}).values()]
         self.fallback: str = pack["fallback"]
+        refusal = pack.get("refusal") or {}
+        self.refusal_bridge: str = refusal.get("bridge", "")
+        self.refusal_tail: str = refusal.get("tail", "")
 
     def guess_cause(self, customer_text: str | None) -> str:
         """The cause whose keywords occur most often in the customer's words ('other' if none)."""
@@ -37,7 +47,18 @@ class Rewriter:
                 best, hits = cause, count
         return best
 
-    def compose(self, findings: Sequence[Finding], context: Mapping[str, str] | None = None) -> str:
+    @staticmethod
+    def kept(draft: str, findings: Sequence[Finding]) -> str:
+        """The draft's clauses that no finding covers, joined ("" when a finding covers it all)."""
+        spans = [(f.start, f.end) for f in findings]
+        if any(s <= 0 and e >= len(draft.rstrip()) for s, e in spans):
+            return ""
+        clauses = [m.group(0).strip() for m in _CLAUSE.finditer(draft)
+                   if not any(s < m.end() and e > m.start() for s, e in spans)]
+        return "，".join(c for c in clauses if c)
+
+    def compose(self, findings: Sequence[Finding], context: Mapping[str, str] | None = None,
+                draft: str | None = None) -> str:
         """The whole compliant reply for a reply with `findings`, filled from `context`; a
         `hazard` in the context (the customer's words for it: "煤气味") gives the safety-first reply
         of its kind."""
@@ -57,4 +78,11 @@ class Rewriter:
         spec = self.causes[cause]
         action = spec["action"].format(what=ctx.get("what") or spec["what"])
         when = ctx.get("when") or spec["when"]
+        kept = self.kept(draft, ordered) if draft else ""
+        if self.refusal_tail and any(f.category in REFUSALS for f in ordered):
+            # the draft's reason when it gave one, else the topic: never the refused action itself
+            said = kept or f"关于{ctx.get('what') or spec['what']}"
+            return f"{empathy}，{owner}，{self.refusal_bridge}{said}，{self.refusal_tail.format(when=when)}。"
+        if kept:
+            return f"{empathy}，{owner}，{bridge}{kept}，{action}，{when}{spec['reply']}。"
         return f"{empathy}，{owner}，{bridge}{action}，{when}{spec['reply']}。"

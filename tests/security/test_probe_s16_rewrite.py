@@ -1,8 +1,9 @@
 """Probe O (session 16): the pre-send check's advice and rewrite, read by a 班长 as an agent who
 clicks 采用改写 and sends it to an upset customer. Each defect is pinned by a test that failed when
-found. Fixed: 1 (a safety-first rewrite of the hazard's kind, `rewrites.yaml` hazards), 6 (impatience
-and blaming phrases stand in any context, `presend.NEVER_EXCUSED`), 7 (the span). Open, marked
-xfail(strict=True): 2–5, which need a rewrite composed from the draft rather than a template.
+found. Fixed: 1 (a safety-first rewrite of the hazard's kind, `rewrites.yaml` hazards), 2, 4, 5 (the
+rewrite keeps the draft's clauses no finding covers; a refusal keeps its reason and offers what
+else can be done, `anfu.qa.rewrite`), 6 (impatience and blaming phrases stand in any context,
+`presend.NEVER_EXCUSED`), 7 (the span). Open, marked xfail(strict=True): 3 (the industry).
 
 1. A safety hazard (煤气味, a fallen live cable sparking): the rewrite has no safety instruction and
    a slack time ("今天之内给您确认处理方案" for a gas smell) — the very vague answer the hazard
@@ -30,12 +31,10 @@ import pytest
 from anfu.qa import check_reply
 
 
-# Open (session 16): the rewrite composes a whole new reply from the pack's templates (empathy,
-# owner, bridge, the cause's action and time); it knows neither the draft's own facts nor what the
-# agent refused nor the industry. Fixing that means composing from the draft (cut the offending
-# clause, keep the rest) instead of replacing it: recorded in the issue note, not done here.
-_OPEN_REWRITE = pytest.mark.xfail(strict=True, reason="open: the rewrite replaces the draft with a template "
-                                  "(no draft facts, no refusal awareness, no industry); see the session-16 note")
+# Open (session 16): the rewrite's action comes from the cause's template (rewrites.yaml `causes`),
+# which knows no industry: a bank's app outage gets a repair line. Recorded in the issue note.
+_OPEN_REWRITE = pytest.mark.xfail(strict=True, reason="open: the rewrite's cause templates know no industry; "
+                                  "see the session-16 note")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,6 @@ def test_rewrite_to_a_safety_hazard_tells_the_customer_how_to_stay_safe(api: Any
 
 
 # -- 2. the tool's own empty promise -----------------------------------------------------------
-@_OPEN_REWRITE
 @pytest.mark.parametrize("draft,customer,industry", [
     ("不能退，已经过了七天无理由退货期了。", "这件衣服质量太差了，穿一次就起球，我要退货退款！", "ecommerce"),
     ("不行，信用卡年费是不能退的，这是规定。", "这个年费我根本不知道，必须给我退回来！", "banking"),
@@ -110,7 +108,6 @@ def test_bank_customer_gets_a_banking_rewrite(api: Any, draft: str, customer: st
 
 
 # -- 4. facts dropped ----------------------------------------------------------------------------
-@_OPEN_REWRITE
 def test_rewrite_keeps_the_facts_the_agent_gave() -> None:
     """Expected: a rewrite of "您的订单JD20240501001已经发货，明天下午3点前送达，你别再催了。" keeps the
     order number and the delivery time and only removes "你别再催了". Actual: "非常抱歉给您带来不便，
@@ -126,7 +123,6 @@ def test_rewrite_keeps_the_facts_the_agent_gave() -> None:
 
 
 # -- 5. the bridge announces an explanation that never comes -------------------------------------
-@_OPEN_REWRITE
 def test_impatience_rewrite_gives_the_explanation_it_announces(api: Any) -> None:
     """Expected: if the rewrite says "我换个方式再说明一下", an explanation follows (here: the bill
     is priced by 峰谷电价). Actual: "理解您的疑虑…可能是我刚才没有解释清楚，我换个方式再说明一下，
