@@ -122,11 +122,13 @@ class PreSend(Component):
                 if prob < model.threshold_ and vague_to_hazard(norm, hazard):
                     out[d][i] = self._vague_to_hazard(docs[d].turns[i].text, hazard, prob, model, customer)
                     continue
-                out[d][i] = self._decide(docs[d].turns[i].text, norm, found, prob, category, model, customer, hazard)
+                out[d][i] = self._decide(docs[d].turns[i].text, norm, found, prob, category, model, customer, hazard,
+                                         docs[d].conversation.industry)
         return out
 
     def _decide(self, text: str, norm: str, found: list[Finding], prob: float, category: str,
-                model: ContextReplyModel, customer: TurnAssessment | None, hazard: str | None = None) -> Result:
+                model: ContextReplyModel, customer: TurnAssessment | None, hazard: str | None = None,
+                industry: str | None = None) -> Result:
         # a phrase rule of a category no context excuses ("你听不懂吗？", "是您自己操作错了") stays a
         # finding whatever the rest of the reply: facts after it do not make it kind
         never_excused = any(f.category in NEVER_EXCUSED for f in found)
@@ -147,7 +149,7 @@ class PreSend(Component):
                                 "major" if level == "must_fix" else "minor", prob, level)]
         if level == "consider":
             return findings, None, False
-        return findings, self.checker.rewrite(findings, _context(customer, hazard), text), True
+        return findings, self.checker.rewrite(findings, _context(customer, hazard, industry), text), True
 
     def _asked_again(self, text: str, given: str, prob: float, model: ContextReplyModel,
                      customer: TurnAssessment | None) -> Result:
@@ -200,11 +202,13 @@ class PreSend(Component):
                 turn.rewrite = rewrite
 
 
-def _context(customer: TurnAssessment | None, hazard: str | None = None) -> dict[str, Any]:
-    """Rewrite context from the customer turn the agent answers (its words, cause, emotion) and
-    the safety hazard the customer reported, if any (the rewrite then says how to stay safe)."""
+def _context(customer: TurnAssessment | None, hazard: str | None = None,
+             industry: str | None = None) -> dict[str, Any]:
+    """Rewrite context from the customer turn the agent answers (its words, cause, emotion), the
+    safety hazard the customer reported, if any (the rewrite then says how to stay safe), and the
+    conversation's industry (its own steps: `rewrites.yaml` industries)."""
     if customer is None:
         return {}
     pairs = (("customer_text", customer.text), ("cause", customer.cause), ("emotion", customer.emotion),
-             ("hazard", hazard))
+             ("hazard", hazard), ("industry", industry))
     return {k: v for k, v in pairs if v}

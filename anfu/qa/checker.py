@@ -34,7 +34,7 @@ from .packs import FORBIDDEN_PACK, REWRITES_PACK, load_checked
 from .rewrite import Rewriter
 from .similarity import NgramIndex
 
-CONTEXT_KEYS: tuple[str, ...] = ("cause", "emotion", "customer_text", "what", "when", "agent")
+CONTEXT_KEYS: tuple[str, ...] = ("cause", "emotion", "customer_text", "what", "when", "agent", "industry")
 # a letter, digit or CJK character: a sentence with one has words to score
 _WORDS = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SENTENCE = re.compile(r"[^。！？；\n]+")

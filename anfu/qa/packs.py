@@ -151,6 +151,17 @@ def validate_rewrites(data: dict[str, Any]) -> list[str]:
                 problems.append(f"{where}.action: must contain {{what}}")
             if not isinstance(spec.get("keywords", []), list):
                 problems.append(f"{where}.keywords: expected a list of strings")
+    industries = data.get("industries", {})
+    if not isinstance(industries, dict):
+        problems.append("industries: expected a mapping of industry -> cause -> template")
+    else:
+        for industry, overrides in industries.items():
+            for cause, spec in (overrides or {}).items() if isinstance(overrides, dict) else [(None, None)]:
+                if not isinstance(spec, dict) or any(not isinstance(spec.get(k), str) or not spec.get(k)
+                                                     for k in ("action", "what", "when", "reply")) \
+                        or "{what}" not in str(spec.get("action", "")):
+                    problems.append(f"industries.{industry}.{cause}: expected action (with {{what}}), what, "
+                                    "when and reply")
     refusal = data.get("refusal")
     if not isinstance(refusal, dict) or not all(isinstance(refusal.get(k), str) and refusal.get(k)
                                                 for k in ("bridge", "tail")):

@@ -18,6 +18,9 @@ from ..types import Finding
 
 _SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
 _CLAUSE = re.compile(r"[^，。！？；,.!?;\n]+")
+# a clause that says no without a rule naming it ("我们无法追回") is not kept either: the rewrite
+# offers what can be done instead
+_SAYS_NO = re.compile(r"无法|不能|不可以|不行|没办法|办不了|不予|不给|不可能")
 REFUSALS = frozenset({"bare_refusal", "policy_wall", "flat_denial"})
 
 
@@ -32,6 +35,9 @@ class Rewriter:
         self.hazards: list[tuple[list[str], str]] = [(list(v["cues"]), v["reply"])
                                                      for v in (pack.get("hazards") or {}).values()]
         self.fallback: str = pack["fallback"]
+        self.industries: dict[str, dict[str, dict[str, Any]]] = {
+            industry: {cause: dict(spec) for cause, spec in overrides.items()}
+            for industry, overrides in (pack.get("industries") or {}).items()}
         refusal = pack.get("refusal") or {}
         self.refusal_bridge: str = refusal.get("bridge", "")
         self.refusal_tail: str = refusal.get("tail", "")
@@ -49,12 +55,13 @@ class Rewriter:
 
     @staticmethod
     def kept(draft: str, findings: Sequence[Finding]) -> str:
-        """The draft's clauses that no finding covers, joined ("" when a finding covers it all)."""
+        """The draft's clauses that no finding covers and that say no refusal, joined ("" when a
+        finding covers it all)."""
         spans = [(f.start, f.end) for f in findings]
         if any(s <= 0 and e >= len(draft.rstrip()) for s, e in spans):
             return ""
         clauses = [m.group(0).strip() for m in _CLAUSE.finditer(draft)
-                   if not any(s < m.end() and e > m.start() for s, e in spans)]
+                   if not any(s < m.end() and e > m.start() for s, e in spans) and not _SAYS_NO.search(m.group(0))]
         return "，".join(c for c in clauses if c)
 
     def compose(self, findings: Sequence[Finding], context: Mapping[str, str] | None = None,
@@ -75,7 +82,7 @@ class Rewriter:
         cause = ctx.get("cause")
         if cause not in self.causes:
             cause = self.guess_cause(ctx.get("customer_text"))
-        spec = self.causes[cause]
+        spec = self.industries.get(ctx.get("industry") or "", {}).get(cause) or self.causes[cause]
         action = spec["action"].format(what=ctx.get("what") or spec["what"])
         when = ctx.get("when") or spec["when"]
         kept = self.kept(draft, ordered) if draft else ""

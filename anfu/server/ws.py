@@ -271,9 +271,11 @@ class Session:
         data = None
         customer_text = None
         recent: list[tuple[str, str]] = []
+        industry = None
         if frame.conversation_id is not None:
             store = self.ctx.store
             record = store.get_conversation(frame.conversation_id, visible_to=self.auth.principal)
+            industry = record.industry
             latest = store.latest_assessment(record.id)
             data = latest.data if latest else None
             messages = store.list_messages(record.id, after_seq=max(0, record.last_seq - 10))
@@ -281,7 +283,7 @@ class Session:
             customer_text = said[-1] if said else None
             recent = [(m.speaker, m.text) for m in messages]
         return {"type": "presend", "conversation_id": frame.conversation_id,
-                "result": check_draft(frame.text, data, customer_text, recent)}
+                "result": check_draft(frame.text, data, customer_text, recent, industry)}
 
     async def _conversation(self, frame: ConversationFrame) -> dict[str, Any]:
         assert self.sub is not None

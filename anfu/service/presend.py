@@ -43,7 +43,7 @@ def check_in_context(draft: str, recent: Sequence[tuple[str, str]], context: dic
     """The draft judged as the next agent turn after the `recent` (speaker, text) turns, exactly
     as the analyzer's pre-send component judges a sent reply (must fix / consider / fine)."""
     window = [(s, t) for s, t in recent if t.strip()][-CONTEXT_TURNS:]
-    doc = Assessment.start(Conversation.from_texts([*window, ("agent", draft)]))
+    doc = Assessment.start(Conversation.from_texts([*window, ("agent", draft)], industry=context.get("industry")))
     for turn in reversed(doc.turns[:-1]):
         if turn.speaker == "customer":  # what the conversation knows of the customer shapes the rewrite
             turn.emotion, turn.cause = context.get("emotion"), context.get("cause")
@@ -56,10 +56,13 @@ def check_in_context(draft: str, recent: Sequence[tuple[str, str]], context: dic
 
 
 def check_draft(draft: str, data: dict[str, Any] | None, customer_text: str | None,
-                recent: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+                recent: Sequence[tuple[str, str]] = (), industry: str | None = None) -> dict[str, Any]:
     """The pre-send check of a draft: in context when the conversation's recent turns include a
-    customer turn (`recent`: (speaker, text), oldest first), else on the draft alone."""
+    customer turn (`recent`: (speaker, text), oldest first), else on the draft alone; the
+    conversation's `industry` shapes the rewrite."""
     context = reply_context(data, customer_text)
+    if industry:
+        context["industry"] = industry
     if any(s == "customer" for s, _ in recent):
         result = check_in_context(draft, recent, context)
     else:
@@ -73,4 +76,4 @@ def run_presend(analyzer: Analyzer, draft: str, conversation: Conversation) -> d
     customer = [t.text for t in conversation.turns if t.speaker == "customer"]
     data = analyzer(conversation).to_dict() if conversation.turns else None
     return check_draft(draft, data, customer[-1] if customer else None,
-                       [(t.speaker, t.text) for t in conversation.turns])
+                       [(t.speaker, t.text) for t in conversation.turns], conversation.industry)

@@ -3,7 +3,8 @@ clicks 采用改写 and sends it to an upset customer. Each defect is pinned by 
 found. Fixed: 1 (a safety-first rewrite of the hazard's kind, `rewrites.yaml` hazards), 2, 4, 5 (the
 rewrite keeps the draft's clauses no finding covers; a refusal keeps its reason and offers what
 else can be done, `anfu.qa.rewrite`), 6 (impatience and blaming phrases stand in any context,
-`presend.NEVER_EXCUSED`), 7 (the span). Open, marked xfail(strict=True): 3 (the industry).
+`presend.NEVER_EXCUSED`), 7 (the span), 3 (industry overrides of the cause templates, `rewrites.yaml`
+industries, the conversation's industry carried to the rewrite).
 
 1. A safety hazard (煤气味, a fallen live cable sparking): the rewrite has no safety instruction and
    a slack time ("今天之内给您确认处理方案" for a gas smell) — the very vague answer the hazard
@@ -31,10 +32,6 @@ import pytest
 from anfu.qa import check_reply
 
 
-# Open (session 16): the rewrite's action comes from the cause's template (rewrites.yaml `causes`),
-# which knows no industry: a bank's app outage gets a repair line. Recorded in the issue note.
-_OPEN_REWRITE = pytest.mark.xfail(strict=True, reason="open: the rewrite's cause templates know no industry; "
-                                  "see the session-16 note")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +90,6 @@ def test_refusal_rewrite_does_not_promise_what_the_agent_refused(api: Any, draft
 
 
 # -- 3. another industry's template --------------------------------------------------------------
-@_OPEN_REWRITE
 @pytest.mark.parametrize("draft,customer,wrong", [
     ("我也不清楚，你自己去营业厅问吧。", "你们APP一直断网登不上，我要转账急用，怎么回事？", "抢修"),
     ("您自己操作失误导致的转账错误，我们无法追回。", "我转账转错人了，5000块，你们帮我追回来！", "退款申请"),

@@ -214,7 +214,7 @@ def console_check(conversation_id: int, request: Request, draft: str = Form("", 
     check = None
     if draft.strip():
         data, customer_text, recent = _last_customer_text(request, conversation.id)
-        check = check_draft(draft, data, customer_text, recent)
+        check = check_draft(draft, data, customer_text, recent, conversation.industry)
     return render(request, "console.html", block="presend", user=user, draft=draft, check=check,
                   view={"conversation": conversation})
 
@@ -240,7 +240,7 @@ def console_send(conversation_id: int, request: Request, draft: str = Form("", m
     if ctx.store.sent_message(conversation.id, client_msg_id) is not None:
         return _sent(request, user, conversation)  # a double click: the first click sent it
     data, customer_text, recent = _last_customer_text(request, conversation.id)
-    check = check_draft(text, data, customer_text, recent)
+    check = check_draft(text, data, customer_text, recent, conversation.industry)
     if check["violation"] and confirm != "yes" and ctx.store.sent_message(conversation.id, client_msg_id) is not None:
         # the other click stored it while this one was checked (and read it as a repeated reply)
         return _sent(request, user, conversation)
