@@ -111,9 +111,10 @@ def test_resume_refuses_changed_input(tmp_path: Path, analyzer) -> None:  # noqa
 def test_killed_subprocess_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
     """A real `anfu batch analyze` with 2 workers is killed (SIGKILL) mid-run; `--resume`
     finishes it and the output equals an uninterrupted run's, record for record."""
-    # big enough that no machine finishes the 5,000 records left between two looks at the
-    # progress file (20 ms apart); small enough that the two full runs below stay short (CI budget)
-    total = 6000
+    # big enough that no machine finishes the records left after the first 1,000 before the kill
+    # (6,000 was not: a quiet machine ran all of them in 2.7 s, between two looks at the progress
+    # file); small enough that the two full runs below stay short (CI budget)
+    total = 20000
     src = write_jsonl(tmp_path / "in.jsonl", total, bad_every=101)
     anfu = [str(Path(sys.executable).with_name("anfu"))]
     out = tmp_path / "killed.jsonl"
