@@ -120,7 +120,7 @@ def submit_survey(
     if linked != ticket.id:
         raise WorkflowError("AF636", linked, expected=ticket.id)
     resolution = links.resolution_of(token)
-    if ticket.csat_score is not None and (ticket.csat_round or 0) == resolution:
+    if ticket.rated_for(resolution):
         raise WorkflowError("AF633", ticket.id)  # this link's survey was answered (a double tap…)
     if resolution != ticket.reopen_count:
         raise WorkflowError("AF638", ticket.id)

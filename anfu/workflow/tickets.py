@@ -313,7 +313,11 @@ class Ticket:
         """Whether the customer has rated the current resolution: one survey per resolution, so a
         ticket reopened by a low score and resolved again can be rated again (the earlier score
         stays in the history; `csat_score` is the latest)."""
-        return self.csat_score is not None and (self.csat_round or 0) == self.reopen_count
+        return self.rated_for(self.reopen_count)
+
+    def rated_for(self, resolution: int) -> bool:
+        """Whether the customer rated the resolution `resolution` (a `reopen_count`)."""
+        return self.csat_score is not None and (self.csat_round or 0) == resolution
 
     def record_survey(self, score: int, comment: str, *, at: datetime, actor: str) -> None:
         """Keep the customer's satisfaction score for this resolution (validated by

@@ -3,8 +3,6 @@ proves which ticket it is about (itsdangerous signature, expires after 7 days)."
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
@@ -27,16 +25,12 @@ def survey(token: str, request: Request) -> Response:
         return render(request, "survey.html", token=None, ticket=None, error=exc.code, done=False, status_code=404)
     ticket = _desk(request).ticket(record)
     resolution = _desk(request).links.resolution_of(token[:500])
-    if not _answered(_desk(request), token, ticket) and resolution != ticket.reopen_count:
+    answered = ticket.rated_for(resolution)
+    if not answered and resolution != ticket.reopen_count:
         # a link of an earlier resolution nobody answered: the ticket was reopened since
         return render(request, "survey.html", token=None, ticket=None, error="AF638", done=False, status_code=404)
-    return render(request, "survey.html", token=token, ticket=ticket, error=None,
-                  done=_answered(_desk(request), token, ticket))
+    return render(request, "survey.html", token=token, ticket=ticket, error=None, done=answered)
 
-
-def _answered(desk: TicketDesk, token: str, ticket: Any) -> bool:
-    """Whether the survey this link asks was answered (the score of its resolution)."""
-    return ticket.csat_score is not None and (ticket.csat_round or 0) == desk.links.resolution_of(token[:500])
 
 
 @router.post("/survey/{token}", include_in_schema=False)
@@ -53,5 +47,5 @@ def survey_answer(token: str, request: Request, score: str = Form(""), comment: 
         except AnfuError:
             ticket = None
         return render(request, "survey.html", token=token if ticket else None, ticket=ticket, error=exc.code,
-                      done=bool(ticket and _answered(desk, token, ticket)), status_code=422)
+                      done=bool(ticket and ticket.rated_for(desk.links.resolution_of(token[:500]))), status_code=422)
     return render(request, "survey.html", token=token, ticket=desk.ticket(record), error=None, done=True, low=low)
